@@ -1,0 +1,115 @@
+/**
+ * Settings of one table's export workflow. The Pulumi component passes them to the Lambda function
+ * as environment variables (`toEnvironment`), the function reads them back (`fromEnvironment`), and
+ * local runs build them directly. One shape, one mapping, so what is tested is what deploys.
+ */
+
+export type ExportFormat = 'DYNAMODB_JSON' | 'ION';
+export type ExportViewType = 'NEW_AND_OLD_IMAGES' | 'NEW_IMAGE';
+export type OnPitrGap = 'alert' | 'reset';
+
+export interface WorkflowSettings {
+  /** Short name used in messages, metric dimensions and parameter paths. */
+  alias: string;
+  tableName: string;
+  tableArn: string;
+  bucket: string;
+  /** Key prefix without leading or trailing slash; exports land in `<prefix>/AWSDynamoDB/`. */
+  prefix: string;
+  /** Account that owns the bucket, for cross-account buckets. */
+  bucketOwnerAccountId?: string;
+  exportFormat: ExportFormat;
+  exportViewType: ExportViewType;
+  /** SSE-KMS key for export objects; SSE-S3 (AES256) when absent. */
+  kmsKeyArn?: string;
+  /** Normal incremental window length, 15..1440. */
+  windowMinutes: number;
+  /** Largest window used to catch up a backlog, windowMinutes..1440. */
+  maxCatchUpWindowMinutes: number;
+  /** How far behind `LatestRestorableDateTime` a window end must stay. */
+  restorableMarginSeconds: number;
+  /** Upper bound on incremental exports in flight at once. */
+  maxInFlight: number;
+  /** How often the scheduler starts an execution; each execution drives the chain for this long. */
+  schedulePeriodMinutes: number;
+  onPitrGap: OnPitrGap;
+  notifyOnSuccess: boolean;
+  notificationTopicArn: string;
+  stateParameterName: string;
+  actionParameterName: string;
+  lockParameterName: string;
+  /** CloudWatch namespace of the metrics the workflow emits (embedded metric format). */
+  metricNamespace: string;
+}
+
+const ENV: Record<keyof WorkflowSettings, string> = {
+  alias: 'DCE_ALIAS',
+  tableName: 'DCE_TABLE_NAME',
+  tableArn: 'DCE_TABLE_ARN',
+  bucket: 'DCE_BUCKET',
+  prefix: 'DCE_PREFIX',
+  bucketOwnerAccountId: 'DCE_BUCKET_OWNER',
+  exportFormat: 'DCE_EXPORT_FORMAT',
+  exportViewType: 'DCE_EXPORT_VIEW_TYPE',
+  kmsKeyArn: 'DCE_KMS_KEY_ARN',
+  windowMinutes: 'DCE_WINDOW_MINUTES',
+  maxCatchUpWindowMinutes: 'DCE_MAX_CATCH_UP_WINDOW_MINUTES',
+  restorableMarginSeconds: 'DCE_RESTORABLE_MARGIN_SECONDS',
+  maxInFlight: 'DCE_MAX_IN_FLIGHT',
+  schedulePeriodMinutes: 'DCE_SCHEDULE_PERIOD_MINUTES',
+  onPitrGap: 'DCE_ON_PITR_GAP',
+  notifyOnSuccess: 'DCE_NOTIFY_ON_SUCCESS',
+  notificationTopicArn: 'DCE_TOPIC_ARN',
+  stateParameterName: 'DCE_STATE_PARAMETER',
+  actionParameterName: 'DCE_ACTION_PARAMETER',
+  lockParameterName: 'DCE_LOCK_PARAMETER',
+  metricNamespace: 'DCE_METRIC_NAMESPACE',
+};
+
+const NUMBERS = new Set<keyof WorkflowSettings>([
+  'windowMinutes',
+  'maxCatchUpWindowMinutes',
+  'restorableMarginSeconds',
+  'maxInFlight',
+  'schedulePeriodMinutes',
+]);
+const OPTIONAL = new Set<keyof WorkflowSettings>(['bucketOwnerAccountId', 'kmsKeyArn']);
+
+/** Environment variables for the Lambda function; optional settings that are absent are omitted. */
+export function toEnvironment(settings: WorkflowSettings): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const key of Object.keys(ENV) as (keyof WorkflowSettings)[]) {
+    const value = settings[key];
+    if (value === undefined) continue;
+    env[ENV[key]] = String(value);
+  }
+  return env;
+}
+
+/** Reads settings back from the environment; names every missing or malformed variable at once. */
+export function fromEnvironment(env: Record<string, string | undefined>): WorkflowSettings {
+  const out: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const key of Object.keys(ENV) as (keyof WorkflowSettings)[]) {
+    const raw = env[ENV[key]];
+    if (raw === undefined || raw === '') {
+      if (!OPTIONAL.has(key)) problems.push(`${ENV[key]} is not set`);
+      continue;
+    }
+    if (NUMBERS.has(key)) {
+      const n = Number(raw);
+      if (!Number.isFinite(n)) problems.push(`${ENV[key]}=${JSON.stringify(raw)} is not a number`);
+      out[key] = n;
+    } else if (key === 'notifyOnSuccess') {
+      if (raw !== 'true' && raw !== 'false')
+        problems.push(`${ENV[key]}=${JSON.stringify(raw)} is not true|false`);
+      out[key] = raw === 'true';
+    } else {
+      out[key] = raw;
+    }
+  }
+  if (problems.length > 0) {
+    throw new Error(`Invalid workflow environment: ${problems.join('; ')}`);
+  }
+  return out as unknown as WorkflowSettings;
+}
