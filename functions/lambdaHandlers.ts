@@ -1,0 +1,25 @@
+/**
+ * The Lambda functions that deploy. The Pulumi component bundles each entry with esbuild into a
+ * deterministic archive; local runs import the same modules.
+ */
+export interface LambdaHandlerSpec {
+  /** Short name, used in physical resource names (`<component>-<name>`). */
+  name: string;
+  /** Entry module, relative to the repository root; it exports `handler`. */
+  entry: string;
+  description: string;
+  /** @default 60 */
+  timeoutSeconds: number;
+  /** @default 256 */
+  memorySizeMb: number;
+}
+
+export const LAMBDA_HANDLERS: readonly LambdaHandlerSpec[] = [
+  {
+    name: 'export-tick',
+    entry: 'functions/handlers/exportTick.ts',
+    description: 'One step of the continuous export chain: checks, commits, starts and notifies.',
+    timeoutSeconds: 120,
+    memorySizeMb: 256,
+  },
+];
