@@ -18,7 +18,7 @@ export type ResourceKind =
   | 'exportObjects'
   /** The chain manifest the workflow maintains: `arn:aws:s3:::<bucket>/<prefix>/chain/*`. */
   | 'chainObjects'
-  /** The SSM parameters the workflow reads: state and operator action. */
+  /** The SSM parameters the workflow reads: state, operator action and lock. */
   | 'readParameters'
   /** The SSM parameters the workflow writes: state, lock and operator action (RESET -> RUN). */
   | 'writeParameters'
