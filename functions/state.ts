@@ -1,0 +1,156 @@
+/**
+ * The chain state: what the export tick keeps in the SSM state parameter between runs.
+ *
+ * It is small on purpose (a standard parameter holds 4 KB): the committed history lives in the chain
+ * manifest in S3; the state holds only the committed watermark and the exports not yet committed
+ * (starting, in flight, failed and waiting for a retry, or completed and waiting for an earlier window).
+ * Times are whole epoch seconds.
+ */
+import { z } from 'zod';
+
+export const STATE_SCHEMA_VERSION = 1;
+
+/** Largest serialized state a standard SSM parameter accepts. */
+export const MAX_STATE_BYTES = 4096;
+
+const seconds = z.number().int().nonnegative();
+
+export const TrackedExportSchema = z.object({
+  type: z.enum(['FULL', 'INCREMENTAL']),
+  /** Inclusive window start; the export time for a full export. */
+  from: seconds,
+  /** Exclusive window end; the export time for a full export. */
+  to: seconds,
+  /** 1 for the first request of this window; a new attempt gets a new client token. */
+  attempt: z.number().int().positive(),
+  /**
+   * STARTING: recorded before the request is sent, so a crash between request and save is repaired by
+   * sending the same request (same client token) again. IN_PROGRESS: DynamoDB accepted it.
+   * COMPLETED: done, waiting to be committed in order. FAILED: waiting for its retry (`notBefore`).
+   */
+  status: z.enum(['STARTING', 'IN_PROGRESS', 'COMPLETED', 'FAILED']),
+  arn: z.string().optional(),
+  /** When the current attempt was requested. */
+  startedAt: seconds.optional(),
+  /** When to call DescribeExport next. */
+  nextCheckAt: seconds.optional(),
+  /** DescribeExport calls made for the current attempt. */
+  checks: z.number().int().nonnegative(),
+  /** Earliest time the next request for this window may be sent (retry back-off, "not yet" answers). */
+  notBefore: seconds.optional(),
+  completed: z
+    .object({
+      endTime: seconds,
+      itemCount: z.number().int().nonnegative(),
+      billedSizeBytes: z.number().int().nonnegative(),
+      manifestSummaryKey: z.string(),
+    })
+    .optional(),
+  lastError: z.object({ code: z.string(), message: z.string() }).optional(),
+});
+export type TrackedExport = z.infer<typeof TrackedExportSchema>;
+
+export const IncidentSchema = z.object({
+  /** What went wrong, and where: e.g. `PITR_GAP`, `EXPORT_FAILED:<from>`. One alert per key. */
+  key: z.string(),
+  openedAt: seconds,
+  lastNotifiedAt: seconds,
+  occurrences: z.number().int().positive(),
+});
+export type Incident = z.infer<typeof IncidentSchema>;
+
+export const ChainStateSchema = z.object({
+  schemaVersion: z.literal(STATE_SCHEMA_VERSION),
+  /** Current epoch id (`YYYYMMDDTHHMMSSZ`), null before the first full export was requested. */
+  epoch: z.string().nullable(),
+  /** Export time of the epoch's completed full export; null until it completed. */
+  chainStart: seconds.nullable(),
+  /** End of the contiguous run of committed exports; null until the full export completed. */
+  watermark: seconds.nullable(),
+  /** Sequence number of the last committed chain entry; -1 before the full export is committed. */
+  sequence: z.number().int().min(-1),
+  /** Exports not yet committed, ordered by `from`. */
+  exports: z.array(TrackedExportSchema),
+  incidents: z.array(IncidentSchema),
+  /** The execution currently driving the chain; others exit without side effects. */
+  driver: z.object({ executionId: z.string(), scheduledAt: seconds, leaseUntil: seconds }).nullable(),
+  /** Learned figures that make the timing better: typical export duration, PITR lag. */
+  stats: z.object({
+    fullExportSeconds: z.number().nonnegative(),
+    incrementalExportSeconds: z.number().nonnegative(),
+    restorableLagSeconds: z.number().nonnegative(),
+  }),
+  lastRun: z.object({ at: seconds, outcome: z.string(), error: z.string().optional() }).nullable(),
+});
+export type ChainState = z.infer<typeof ChainStateSchema>;
+
+export function initialState(): ChainState {
+  return {
+    schemaVersion: STATE_SCHEMA_VERSION,
+    epoch: null,
+    chainStart: null,
+    watermark: null,
+    sequence: -1,
+    exports: [],
+    incidents: [],
+    driver: null,
+    stats: { fullExportSeconds: 900, incrementalExportSeconds: 360, restorableLagSeconds: 300 },
+    lastRun: null,
+  };
+}
+
+/** The value Pulumi gives the state parameter when it creates it. */
+export function initialStateJson(): string {
+  return serializeState(initialState());
+}
+
+/** The state parameter holds something that is not a valid chain state. Never overwritten. */
+export class ChainStateCorruptError extends Error {
+  constructor(parameterName: string, problem: string) {
+    super(
+      `The chain state in SSM parameter ${parameterName} is not valid (${problem}). ` +
+        'It was left untouched. Fix the value, or set the action parameter to RESET to start a new epoch with a full export.',
+    );
+    this.name = 'ChainStateCorruptError';
+  }
+}
+
+/** The state parameter does not exist (it is created by `pulumi up`). */
+export class ChainStateMissingError extends Error {
+  constructor(parameterName: string) {
+    super(
+      `The chain state parameter ${parameterName} does not exist. It is created by 'pulumi up'; ` +
+        'run it again to recreate it (a new chain then starts with a full export).',
+    );
+    this.name = 'ChainStateMissingError';
+  }
+}
+
+export function parseState(text: string, parameterName: string): ChainState {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new ChainStateCorruptError(parameterName, `not JSON: ${(error as Error).message}`);
+  }
+  const parsed = ChainStateSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues
+      .slice(0, 5)
+      .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`)
+      .join('; ');
+    throw new ChainStateCorruptError(parameterName, problems);
+  }
+  return parsed.data;
+}
+
+/** Compact JSON; throws when it would not fit the parameter. */
+export function serializeState(state: ChainState): string {
+  const text = JSON.stringify(ChainStateSchema.parse(state));
+  if (Buffer.byteLength(text, 'utf8') > MAX_STATE_BYTES) {
+    throw new Error(
+      `The chain state is ${Buffer.byteLength(text, 'utf8')} bytes, over the ${MAX_STATE_BYTES}-byte limit of a standard SSM parameter`,
+    );
+  }
+  return text;
+}
