@@ -1,0 +1,336 @@
+/**
+ * `dce status`: what one table's export chain is doing, read from the SSM action and state parameters
+ * (and, when the bucket is known, the chain manifest HEAD in S3). The reading is thin; `deriveStatus`
+ * is a pure function of what was read and the current time, so it is tested directly.
+ */
+import { GetParameterCommand } from '@aws-sdk/client-ssm';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { ChainStateCorruptError, parseState, type ChainState } from '../functions/state';
+import { chainCurrentKey, chainHeadKey, type ChainHead } from '../functions/chainManifest';
+import { formatDuration, table } from './output';
+import type { Target } from './target';
+
+/** What the workflow is doing, most important condition first. */
+export type Phase =
+  /** The state parameter does not exist: the stack is not deployed (or the name is wrong). */
+  | 'NOT_DEPLOYED'
+  /** The state parameter holds something that is not a chain state; the tick leaves it untouched. */
+  | 'STATE_CORRUPT'
+  /** The source table is gone; the chain cannot continue. */
+  | 'TABLE_DELETED'
+  /** Point-in-time recovery was off or its window broke; the chain has a hole and needs a new epoch. */
+  | 'PITR_GAP'
+  /** Operator set PAUSE: no new exports start; in-flight ones are still tracked. */
+  | 'PAUSED'
+  /** Operator set RESET: the next tick starts a new epoch with a full export. */
+  | 'RESET_PENDING'
+  /** No completed full export yet in this epoch. */
+  | 'BOOTSTRAPPING'
+  /** Chaining, but more than two windows behind (after a pause, an outage or a long backlog). */
+  | 'CATCHING_UP'
+  /** Chaining normally. */
+  | 'CHAINING';
+
+export type Action = 'RUN' | 'PAUSE' | 'RESET';
+
+/** What was read from SSM and S3; `null` where a thing does not exist. */
+export interface StatusInput {
+  /** Raw value of the action parameter, or null when it does not exist. */
+  action: string | null;
+  /** Raw value of the state parameter, or null when it does not exist. */
+  stateText: string | null;
+  stateParameterName: string;
+  /** Current time, epoch seconds. */
+  now: number;
+  /** Normal incremental window, when known; defaults to 15 minutes for the estimate of the next window. */
+  windowMinutes?: number;
+  /** The chain manifest HEAD of the live epoch, when it was read. */
+  head?: ChainHead | null;
+  /** Why the manifest could not be read, when it could not. */
+  headError?: string;
+}
+
+/** One export not yet committed. */
+export interface InFlightExport {
+  type: 'FULL' | 'INCREMENTAL';
+  from: string;
+  to: string;
+  attempt: number;
+  status: string;
+  arn?: string;
+  startedAt?: string;
+  notBefore?: string;
+  lastError?: string;
+}
+
+/** The status report, as `--json` prints it. Times are ISO 8601, durations seconds. */
+export interface StatusReport {
+  alias: string;
+  phase: Phase;
+  action: string | null;
+  /** Set when the state could not be parsed. */
+  stateError?: string;
+  epoch: string | null;
+  chainStart: string | null;
+  watermark: string | null;
+  /** Seconds between now and the watermark; null before the first full export completed. */
+  lagSeconds: number | null;
+  lastSequence: number | null;
+  inFlight: InFlightExport[];
+  incidents: { key: string; openedAt: string; lastNotifiedAt: string; occurrences: number }[];
+  lastRun: { at: string; outcome: string; error?: string } | null;
+  /** Window the chain will request next, and the earliest time it can (estimate). */
+  nextWindow: { from: string; to: string; dueAt: string } | null;
+  driver: { executionId: string; leaseUntil: string } | null;
+  manifest?: { epoch: string; watermark: string; lastSequence: number; agreesWithState: boolean } | null;
+  manifestError?: string;
+}
+
+const iso = (s: number): string => new Date(s * 1000).toISOString();
+
+/** Incident keys that name a condition the chain cannot recover from by itself. */
+function incidentPhase(keys: string[]): Phase | undefined {
+  if (keys.some((k) => /^(TABLE_DELETED|TABLE_NOT_FOUND)/.test(k))) return 'TABLE_DELETED';
+  if (keys.some((k) => /^PITR/.test(k))) return 'PITR_GAP';
+  return undefined;
+}
+
+/** The pure part of `dce status`. */
+export function deriveStatus(alias: string, input: StatusInput): StatusReport {
+  const { now } = input;
+  const action = input.action === null ? null : input.action.trim();
+  const empty: StatusReport = {
+    alias,
+    phase: 'NOT_DEPLOYED',
+    action,
+    epoch: null,
+    chainStart: null,
+    watermark: null,
+    lagSeconds: null,
+    lastSequence: null,
+    inFlight: [],
+    incidents: [],
+    lastRun: null,
+    nextWindow: null,
+    driver: null,
+  };
+  if (input.stateText === null) return empty;
+  let state: ChainState;
+  try {
+    state = parseState(input.stateText, input.stateParameterName);
+  } catch (error) {
+    if (!(error instanceof ChainStateCorruptError)) throw error;
+    return { ...empty, phase: 'STATE_CORRUPT', stateError: error.message };
+  }
+  const windowSeconds = (input.windowMinutes ?? 15) * 60;
+  const lag = state.watermark === null ? null : Math.max(0, now - state.watermark);
+  const keys = state.incidents.map((i) => i.key);
+  // A blocking incident (table gone, PITR gap) is shown whatever the operator action, since it is
+  // what needs attention first; then the action, then how far the chain has got.
+  const phase: Phase =
+    incidentPhase(keys) ??
+    (action === 'PAUSE'
+      ? 'PAUSED'
+      : action === 'RESET'
+        ? 'RESET_PENDING'
+        : state.chainStart === null
+          ? 'BOOTSTRAPPING'
+          : lag !== null && lag > 2 * windowSeconds + state.stats.restorableLagSeconds
+            ? 'CATCHING_UP'
+            : 'CHAINING');
+
+  let nextWindow: StatusReport['nextWindow'] = null;
+  if (state.watermark !== null && action !== 'PAUSE' && action !== 'RESET') {
+    const pendingEnd = Math.max(
+      state.watermark,
+      ...state.exports.filter((e) => e.type === 'INCREMENTAL').map((e) => e.to),
+    );
+    const to = pendingEnd + windowSeconds;
+    nextWindow = { from: iso(pendingEnd), to: iso(to), dueAt: iso(to + state.stats.restorableLagSeconds) };
+  }
+
+  const report: StatusReport = {
+    alias,
+    phase,
+    action,
+    epoch: state.epoch,
+    chainStart: state.chainStart === null ? null : iso(state.chainStart),
+    watermark: state.watermark === null ? null : iso(state.watermark),
+    lagSeconds: lag,
+    lastSequence: state.sequence,
+    inFlight: state.exports.map((e) => ({
+      type: e.type,
+      from: iso(e.from),
+      to: iso(e.to),
+      attempt: e.attempt,
+      status: e.status,
+      ...(e.arn ? { arn: e.arn } : {}),
+      ...(e.startedAt !== undefined ? { startedAt: iso(e.startedAt) } : {}),
+      ...(e.notBefore !== undefined ? { notBefore: iso(e.notBefore) } : {}),
+      ...(e.lastError ? { lastError: `${e.lastError.code}: ${e.lastError.message}` } : {}),
+    })),
+    incidents: state.incidents.map((i) => ({
+      key: i.key,
+      openedAt: iso(i.openedAt),
+      lastNotifiedAt: iso(i.lastNotifiedAt),
+      occurrences: i.occurrences,
+    })),
+    lastRun: state.lastRun
+      ? {
+          at: iso(state.lastRun.at),
+          outcome: state.lastRun.outcome,
+          ...(state.lastRun.error ? { error: state.lastRun.error } : {}),
+        }
+      : null,
+    nextWindow,
+    driver: state.driver
+      ? { executionId: state.driver.executionId, leaseUntil: iso(state.driver.leaseUntil) }
+      : null,
+  };
+  if (input.head !== undefined) {
+    report.manifest = input.head
+      ? {
+          epoch: input.head.epoch,
+          watermark: input.head.watermark,
+          lastSequence: input.head.lastSequence,
+          agreesWithState:
+            input.head.epoch === state.epoch &&
+            state.watermark !== null &&
+            Date.parse(input.head.watermark) === state.watermark * 1000,
+        }
+      : null;
+  }
+  if (input.headError) report.manifestError = input.headError;
+  return report;
+}
+
+/** The human text of a status report. */
+export function formatStatus(report: StatusReport): string {
+  const rows: [string, string][] = [
+    ['table', report.alias],
+    ['phase', report.phase],
+    ['action', report.action ?? '(parameter missing)'],
+  ];
+  if (report.stateError) rows.push(['state error', report.stateError]);
+  rows.push(
+    ['epoch', report.epoch ?? '-'],
+    ['chain start', report.chainStart ?? '-'],
+    ['watermark', report.watermark ?? '-'],
+    ['lag', report.lagSeconds === null ? '-' : formatDuration(report.lagSeconds)],
+    ['last sequence', report.lastSequence === null ? '-' : String(report.lastSequence)],
+    [
+      'last run',
+      report.lastRun
+        ? `${report.lastRun.at} ${report.lastRun.outcome}${report.lastRun.error ? ` (${report.lastRun.error})` : ''}`
+        : '-',
+    ],
+    [
+      'next window',
+      report.nextWindow
+        ? `[${report.nextWindow.from}, ${report.nextWindow.to}) due about ${report.nextWindow.dueAt}`
+        : '-',
+    ],
+  );
+  if (report.driver)
+    rows.push(['driver', `${report.driver.executionId} (lease until ${report.driver.leaseUntil})`]);
+  if (report.manifest !== undefined) {
+    rows.push([
+      'manifest',
+      report.manifest
+        ? `epoch ${report.manifest.epoch}, watermark ${report.manifest.watermark}, seq ${report.manifest.lastSequence}` +
+          (report.manifest.agreesWithState
+            ? ''
+            : ' (differs from the state: a commit is in progress or the state was reset)')
+        : 'no chain manifest yet',
+    ]);
+  }
+  if (report.manifestError) rows.push(['manifest', `unreadable: ${report.manifestError}`]);
+  const lines = [table(rows)];
+  lines.push(`in flight (${report.inFlight.length}):`);
+  for (const e of report.inFlight) {
+    lines.push(
+      `  ${e.type.padEnd(11)} [${e.from}, ${e.to}) attempt ${e.attempt} ${e.status}` +
+        (e.arn ? ` ${e.arn}` : '') +
+        (e.notBefore ? ` not before ${e.notBefore}` : '') +
+        (e.lastError ? ` last error ${e.lastError}` : ''),
+    );
+  }
+  lines.push(`open incidents (${report.incidents.length}):`);
+  for (const i of report.incidents) {
+    lines.push(`  ${i.key} since ${i.openedAt} (${i.occurrences}x, last notified ${i.lastNotifiedAt})`);
+  }
+  return lines.join('\n');
+}
+
+function isNotFound(error: unknown): boolean {
+  const name = (error as { name?: string } | null)?.name ?? '';
+  return name === 'ParameterNotFound' || name === 'NoSuchKey' || name === 'NotFound';
+}
+
+/** Reads a parameter's value; null when it does not exist. */
+export async function readParameter(
+  ssm: { send(c: any): Promise<any> },
+  name: string,
+): Promise<string | null> {
+  try {
+    const out = await ssm.send(new GetParameterCommand({ Name: name }));
+    return out.Parameter?.Value ?? null;
+  } catch (error) {
+    if (isNotFound(error)) return null;
+    throw error;
+  }
+}
+
+async function readJsonObject(
+  s3: { send(c: any): Promise<any> },
+  bucket: string,
+  key: string,
+): Promise<any | null> {
+  try {
+    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const text = await out.Body.transformToString();
+    return JSON.parse(text);
+  } catch (error) {
+    if (isNotFound(error)) return null;
+    throw error;
+  }
+}
+
+/** Reads everything `dce status` shows. S3 is optional: without a bucket the manifest is skipped. */
+export async function readStatus(options: {
+  ssm: { send(c: any): Promise<any> };
+  s3?: { send(c: any): Promise<any> };
+  target: Target;
+  parameters: { action: string; state: string };
+  now: number;
+}): Promise<StatusReport> {
+  const { ssm, s3, target, parameters, now } = options;
+  const [action, stateText] = await Promise.all([
+    readParameter(ssm, parameters.action),
+    readParameter(ssm, parameters.state),
+  ]);
+  const input: StatusInput = {
+    action,
+    stateText,
+    stateParameterName: parameters.state,
+    now,
+    windowMinutes: target.windowMinutes,
+  };
+  if (s3 && target.bucket) {
+    const prefix = target.prefix ?? '';
+    try {
+      const current = await readJsonObject(s3, target.bucket, chainCurrentKey(prefix));
+      input.head =
+        current && typeof current.epoch === 'string'
+          ? ((await readJsonObject(
+              s3,
+              target.bucket,
+              chainHeadKey(prefix, current.epoch),
+            )) as ChainHead | null)
+          : null;
+    } catch (error) {
+      input.headError = (error as Error).message || (error as Error).name;
+    }
+  }
+  return deriveStatus(target.alias, input);
+}

@@ -1,0 +1,336 @@
+/**
+ * Where a `dce` command acts: which table (alias), which bucket and prefix hold its exports, and which
+ * SSM parameters hold its state and operator action. Resolved either from the stack output
+ * (`pulumi stack output --json`, a file or `-` for stdin) or from explicit flags, then turned into AWS
+ * SDK clients that honour the standard credential chain and the endpoint overrides used against
+ * local servers.
+ */
+import { readFileSync } from 'node:fs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SSMClient } from '@aws-sdk/client-ssm';
+
+/** Root of every parameter the workflow keeps: `/dynamodb-continuous-exports/<stack>`. */
+export const PARAMETER_ROOT = '/dynamodb-continuous-exports';
+
+/** A bad flag or flag value: the command exits with code 2 and this message. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** One table's entry in the `tables` stack output. Every field is optional: older stacks lack some. */
+export interface StackTableOutput {
+  bucket?: string;
+  prefix?: string;
+  exportsUri?: string;
+  chainManifestUri?: string;
+  stateMachineArn?: string;
+  notificationTopicArn?: string;
+  alarmTopicArn?: string;
+  actionParameterName?: string;
+  stateParameterName?: string;
+  lockParameterName?: string;
+  scheduleName?: string;
+  dashboardName?: string;
+  tickFunctionName?: string;
+  windowMinutes?: number;
+  [other: string]: unknown;
+}
+
+/** The resolved target of a command. */
+export interface Target {
+  alias: string;
+  /** Stack name, when known (explicit `--stack`, or read from a parameter name). */
+  stack?: string;
+  bucket?: string;
+  /** Key prefix without leading or trailing slash ('' for the bucket root). */
+  prefix?: string;
+  actionParameterName?: string;
+  stateParameterName?: string;
+  lockParameterName?: string;
+  /** Normal incremental window, when the stack output says; used to estimate the next due window. */
+  windowMinutes?: number;
+  /** The stack output entry, as read (empty for explicit flags). */
+  output: StackTableOutput;
+}
+
+/** Flags shared by every command that acts on one table. */
+export interface TargetOptions {
+  stackOutput?: string;
+  alias?: string;
+  stack?: string;
+  bucket?: string;
+  prefix?: string;
+  windowMinutes?: string | number;
+}
+
+/** Flags that choose the AWS Region, credentials and endpoints. */
+export interface ClientOptions {
+  region?: string;
+  profile?: string;
+  endpointUrl?: string;
+  s3EndpointUrl?: string;
+  ssmEndpointUrl?: string;
+  dynamodbEndpointUrl?: string;
+}
+
+/** The SDK clients a command uses; any object with `send(command)` works (tests pass fakes). */
+export interface Clients {
+  s3: { send(command: any): Promise<any> };
+  ssm: { send(command: any): Promise<any> };
+  dynamodb: { send(command: any): Promise<any> };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Unwraps the several shapes a stack output can take: `pulumi stack output --json` (all outputs, with
+ * `tables` among them), `pulumi stack output tables --json` (the map itself), `{ value: ... }` wrappers
+ * (stack exports), or a list of entries each with an `alias`. Returns alias -> entry.
+ */
+export function parseStackOutput(
+  text: string,
+  source = 'the stack output',
+): Record<string, StackTableOutput> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`--stack-output ${source}: not JSON (${(error as Error).message})`);
+  }
+  const unwrap = (value: unknown): unknown =>
+    isRecord(value) && 'value' in value && Object.keys(value).every((k) => k === 'value' || k === 'secret')
+      ? value.value
+      : value;
+  raw = unwrap(raw);
+  let tables: unknown = isRecord(raw) && 'tables' in raw ? unwrap(raw.tables) : raw;
+  if (typeof tables === 'string') {
+    try {
+      tables = JSON.parse(tables);
+    } catch {
+      /* reported below */
+    }
+  }
+  const out: Record<string, StackTableOutput> = {};
+  if (Array.isArray(tables)) {
+    for (const entry of tables) {
+      if (isRecord(entry) && typeof entry.alias === 'string') out[entry.alias] = entry as StackTableOutput;
+    }
+  } else if (isRecord(tables)) {
+    for (const [alias, entry] of Object.entries(tables)) {
+      if (isRecord(entry)) out[alias] = entry as StackTableOutput;
+    }
+  }
+  if (Object.keys(out).length === 0) {
+    throw new UsageError(
+      `--stack-output ${source}: no tables found (expected the output of 'pulumi stack output --json' with a 'tables' object keyed by alias)`,
+    );
+  }
+  return out;
+}
+
+/** `s3://bucket/some/prefix/` -> { bucket, prefix: 'some/prefix' }. */
+export function parseS3Uri(uri: string): { bucket: string; prefix: string } | undefined {
+  const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
+  if (!m) return undefined;
+  return { bucket: m[1], prefix: m[2].replace(/^\/+|\/+$/g, '') };
+}
+
+/** Strips the slashes a user may type around a prefix. */
+export function normalizePrefix(prefix: string): string {
+  return prefix.replace(/^\/+|\/+$/g, '');
+}
+
+/** `/dynamodb-continuous-exports/<stack>/<alias>/<name>` for explicit flags. */
+export function parameterName(stack: string, alias: string, name: 'state' | 'action' | 'lock'): string {
+  return `${PARAMETER_ROOT}/${stack}/${alias}/${name}`;
+}
+
+function parseWindowMinutes(value: string | number | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 1440) {
+    throw new UsageError(
+      `--window-minutes ${JSON.stringify(String(value))}: expected a whole number of minutes, 1..1440`,
+    );
+  }
+  return n;
+}
+
+/**
+ * Resolves the target from the stack output or explicit flags. Explicit flags override what the stack
+ * output says (for example `--prefix` to look at a copy of the exports).
+ */
+export function resolveTarget(
+  options: TargetOptions,
+  readInput: (source: string) => string = readSource,
+): Target {
+  const windowFlag = parseWindowMinutes(options.windowMinutes);
+  if (options.stackOutput !== undefined) {
+    const source = options.stackOutput;
+    let text: string;
+    try {
+      text = readInput(source);
+    } catch (error) {
+      throw new UsageError(
+        `--stack-output ${JSON.stringify(source)}: cannot read it (${(error as Error).message})`,
+      );
+    }
+    const tables = parseStackOutput(text, JSON.stringify(source));
+    const aliases = Object.keys(tables).sort();
+    let alias = options.alias;
+    if (alias === undefined) {
+      if (aliases.length !== 1) {
+        throw new UsageError(
+          `--alias is required: the stack output has ${aliases.length} tables (${aliases.join(', ')})`,
+        );
+      }
+      alias = aliases[0];
+    }
+    const entry = tables[alias];
+    if (!entry) {
+      throw new UsageError(
+        `--alias ${JSON.stringify(alias)}: no such table in the stack output (known: ${aliases.join(', ')})`,
+      );
+    }
+    const fromUri =
+      (typeof entry.exportsUri === 'string' && parseS3Uri(entry.exportsUri)) ||
+      (typeof entry.chainManifestUri === 'string' && parseS3Uri(entry.chainManifestUri)) ||
+      undefined;
+    const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+    const bucket = options.bucket ?? str(entry.bucket) ?? fromUri?.bucket;
+    let prefix: string | undefined =
+      options.prefix ?? (typeof entry.prefix === 'string' ? entry.prefix : undefined);
+    if (prefix === undefined && fromUri && typeof entry.exportsUri === 'string') prefix = fromUri.prefix;
+    const stateParameterName = str(entry.stateParameterName);
+    const stackFromParameter = stateParameterName
+      ? new RegExp(`^${PARAMETER_ROOT}/([^/]+)/`).exec(stateParameterName)?.[1]
+      : undefined;
+    const stack = options.stack ?? stackFromParameter;
+    const windowMinutes =
+      windowFlag ?? (typeof entry.windowMinutes === 'number' ? entry.windowMinutes : undefined);
+    return {
+      alias,
+      stack,
+      bucket,
+      prefix: prefix === undefined ? undefined : normalizePrefix(prefix),
+      actionParameterName:
+        str(entry.actionParameterName) ?? (stack ? parameterName(stack, alias, 'action') : undefined),
+      stateParameterName: stateParameterName ?? (stack ? parameterName(stack, alias, 'state') : undefined),
+      lockParameterName:
+        str(entry.lockParameterName) ?? (stack ? parameterName(stack, alias, 'lock') : undefined),
+      windowMinutes,
+      output: entry,
+    };
+  }
+  if (options.alias === undefined) {
+    throw new UsageError(
+      'no target: pass --stack-output <file|-> (from `pulumi stack output --json`), or --alias with --stack and/or --bucket',
+    );
+  }
+  if (!/^[A-Za-z0-9_.-]+$/.test(options.alias)) {
+    throw new UsageError(`--alias ${JSON.stringify(options.alias)}: letters, digits, '.', '_' and '-' only`);
+  }
+  const stack = options.stack;
+  return {
+    alias: options.alias,
+    stack,
+    bucket: options.bucket,
+    prefix: options.prefix === undefined ? undefined : normalizePrefix(options.prefix),
+    actionParameterName: stack ? parameterName(stack, options.alias, 'action') : undefined,
+    stateParameterName: stack ? parameterName(stack, options.alias, 'state') : undefined,
+    lockParameterName: stack ? parameterName(stack, options.alias, 'lock') : undefined,
+    windowMinutes: windowFlag,
+    output: {},
+  };
+}
+
+/** Reads a file, or stdin for `-`. */
+export function readSource(source: string): string {
+  return readFileSync(source === '-' ? 0 : source, 'utf8');
+}
+
+/** The bucket and prefix, or a usage error naming the flags that would supply them. */
+export function requireExports(target: Target): { bucket: string; prefix: string } {
+  if (!target.bucket) {
+    throw new UsageError(
+      `no bucket for table ${JSON.stringify(target.alias)}: pass --bucket, or --stack-output with a 'bucket' field`,
+    );
+  }
+  return { bucket: target.bucket, prefix: target.prefix ?? '' };
+}
+
+/** The SSM parameter names, or a usage error naming the flags that would supply them. */
+export function requireParameters(target: Target): { action: string; state: string } {
+  if (!target.actionParameterName || !target.stateParameterName) {
+    throw new UsageError(
+      `no SSM parameter names for table ${JSON.stringify(target.alias)}: pass --stack (with --alias), or --stack-output`,
+    );
+  }
+  return { action: target.actionParameterName, state: target.stateParameterName };
+}
+
+function checkUrl(flag: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  try {
+    const url = new URL(value);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http(s)');
+  } catch {
+    throw new UsageError(`${flag} ${JSON.stringify(value)}: not an http(s) URL`);
+  }
+  return value;
+}
+
+/**
+ * Real SDK clients. Region and credentials come from the standard chain (environment, shared config
+ * and credentials files, SSO, container and instance roles); `--profile` selects a shared-config
+ * profile the same way AWS_PROFILE does. A per-service endpoint beats `--endpoint-url`. Against a local
+ * endpoint with no credentials configured, dummy static credentials are used, since local servers do
+ * not check signatures (s3rver wants its own `S3RVER` pair).
+ */
+export function buildClients(options: ClientOptions, env: NodeJS.ProcessEnv = process.env): Clients {
+  const common = checkUrl('--endpoint-url', options.endpointUrl);
+  const s3Endpoint = checkUrl('--s3-endpoint-url', options.s3EndpointUrl) ?? common;
+  const ssmEndpoint = checkUrl('--ssm-endpoint-url', options.ssmEndpointUrl) ?? common;
+  const ddbEndpoint = checkUrl('--dynamodb-endpoint-url', options.dynamodbEndpointUrl) ?? common;
+  const region = options.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  const hasCredentials =
+    options.profile !== undefined || env.AWS_ACCESS_KEY_ID !== undefined || env.AWS_PROFILE !== undefined;
+  const local = (endpoint: string | undefined, id: string, secret: string) =>
+    endpoint && !hasCredentials ? { credentials: { accessKeyId: id, secretAccessKey: secret } } : {};
+  const base = {
+    ...(region
+      ? { region }
+      : endpointsAllLocal([s3Endpoint, ssmEndpoint, ddbEndpoint])
+        ? { region: 'us-east-1' }
+        : {}),
+    ...(options.profile ? { profile: options.profile } : {}),
+  };
+  return {
+    s3: new S3Client({
+      ...base,
+      ...(s3Endpoint ? { endpoint: s3Endpoint, forcePathStyle: true } : {}),
+      ...local(s3Endpoint, 'S3RVER', 'S3RVER'),
+    }),
+    ssm: new SSMClient({
+      ...base,
+      ...(ssmEndpoint ? { endpoint: ssmEndpoint } : {}),
+      ...local(ssmEndpoint, 'local', 'local'),
+    }),
+    dynamodb: new DynamoDBClient({
+      ...base,
+      ...(ddbEndpoint ? { endpoint: ddbEndpoint } : {}),
+      ...local(ddbEndpoint, 'local', 'local'),
+    }),
+  };
+}
+
+/** With every endpoint overridden and no Region configured, any Region will do. */
+function endpointsAllLocal(endpoints: (string | undefined)[]): boolean {
+  return endpoints.every((e) => e !== undefined);
+}
