@@ -1,0 +1,319 @@
+/**
+ * `dce verify`: checks that a table's chain is complete and contiguous, and with `deep` that every
+ * export it names is intact down to each data file's checksum.
+ */
+import { gunzipSync } from 'node:zlib';
+import type { ChainEntry } from '../functions/chainManifest';
+import { loadChain, type ChainEntryObject } from './chainReader';
+import {
+  ExportFormatError,
+  md5Base64,
+  parseManifestFiles,
+  readExportSummary,
+  readManifestChecksum,
+  type DataFileEntry,
+} from './exportFormat';
+import { getBytesIfExists, objectExists, type S3Sender } from './s3io';
+
+/** Incremental windows DynamoDB accepts: at least 15 minutes, at most 24 hours. */
+export const MIN_WINDOW_SECONDS = 15 * 60;
+export const MAX_WINDOW_SECONDS = 24 * 60 * 60;
+
+export type ProblemKind =
+  | 'invalid-object'
+  | 'empty-chain'
+  | 'first-not-full'
+  | 'sequence'
+  | 'gap'
+  | 'overlap'
+  | 'window-length'
+  | 'full-window'
+  | 'head-missing'
+  | 'head-mismatch'
+  | 'missing-export'
+  | 'summary-mismatch'
+  | 'manifest-checksum'
+  | 'data-file-missing'
+  | 'data-checksum'
+  | 'item-count'
+  | 'data-invalid';
+
+/** One thing wrong with the chain, attached to the S3 key it concerns. */
+export interface Problem {
+  kind: ProblemKind;
+  key: string;
+  message: string;
+}
+
+/** Result of `verifyChain`. */
+export interface VerifyReport {
+  /** True only when the chain is complete, contiguous and (with `deep`) every export is intact. */
+  ok: boolean;
+  epoch: string;
+  /** ISO time the chain starts (the full export's time), when known. */
+  chainStart?: string;
+  /** ISO time data is exported up to (exclusive), per HEAD.json, when present. */
+  watermark?: string;
+  /** Number of valid entries read. */
+  entries: number;
+  problems: Problem[];
+}
+
+/** Options of `verifyChain`. */
+export interface VerifyOptions {
+  s3: S3Sender;
+  bucket: string;
+  prefix: string;
+  /** Epoch to check; the live one (CURRENT.json) by default. */
+  epoch?: string;
+  /** Also read each export's manifests and data files and check counts and checksums. */
+  deep?: boolean;
+}
+
+function seconds(iso: string): number {
+  return Date.parse(iso) / 1000;
+}
+
+/** Problems in the order and windows of the entries; a pure function of the entries. */
+export function chainOrderProblems(entries: ChainEntryObject[]): Problem[] {
+  const problems: Problem[] = [];
+  if (entries.length === 0) return problems;
+  const first = entries[0];
+  if (first.entry.type !== 'FULL' || first.entry.sequence !== 0) {
+    problems.push({
+      kind: 'first-not-full',
+      key: first.key,
+      message: `the chain must start with the FULL export at sequence 0, found ${first.entry.type} at sequence ${first.entry.sequence}`,
+    });
+  }
+  entries.forEach(({ key, entry }, i) => {
+    const from = seconds(entry.from);
+    const to = seconds(entry.to);
+    if (entry.type === 'FULL') {
+      if (i > 0) {
+        problems.push({
+          kind: 'first-not-full',
+          key,
+          message: `FULL export at position ${i}; only the first entry may be FULL`,
+        });
+      }
+      if (from !== to) {
+        problems.push({
+          kind: 'full-window',
+          key,
+          message: `FULL export from ${entry.from} and to ${entry.to} must both be its export time`,
+        });
+      }
+    } else {
+      const length = to - from;
+      if (length < MIN_WINDOW_SECONDS || length > MAX_WINDOW_SECONDS) {
+        problems.push({
+          kind: 'window-length',
+          key,
+          message: `window ${entry.from}..${entry.to} is ${length} s, outside [${MIN_WINDOW_SECONDS}, ${MAX_WINDOW_SECONDS}]`,
+        });
+      }
+    }
+    if (i === 0) return;
+    const prev = entries[i - 1].entry;
+    if (entry.sequence !== prev.sequence + 1) {
+      problems.push({
+        kind: 'sequence',
+        key,
+        message: `sequence ${entry.sequence} follows ${prev.sequence}`,
+      });
+    }
+    const prevTo = seconds(prev.to);
+    if (from > prevTo) {
+      problems.push({ kind: 'gap', key, message: `gap: ${prev.to} .. ${entry.from} is not exported` });
+    } else if (from < prevTo) {
+      problems.push({
+        kind: 'overlap',
+        key,
+        message: `overlap: starts at ${entry.from}, before the previous end ${prev.to}`,
+      });
+    }
+  });
+  return problems;
+}
+
+async function deepCheck(s3: S3Sender, key: string, entry: ChainEntry): Promise<Problem[]> {
+  const problems: Problem[] = [];
+  const summaryKey = entry.manifestSummaryKey;
+  let summary;
+  try {
+    summary = await readExportSummary(s3, entry.bucket, summaryKey);
+  } catch (err) {
+    if (!(err instanceof ExportFormatError)) throw err;
+    return [{ kind: 'missing-export', key: summaryKey, message: err.message }];
+  }
+  if (summary.exportArn !== entry.exportArn) {
+    problems.push({
+      kind: 'summary-mismatch',
+      key: summaryKey,
+      message: `exportArn ${summary.exportArn}, chain entry ${key} says ${entry.exportArn}`,
+    });
+  }
+  if (summary.itemCount !== entry.itemCount) {
+    problems.push({
+      kind: 'summary-mismatch',
+      key: summaryKey,
+      message: `itemCount ${summary.itemCount}, chain entry ${key} says ${entry.itemCount}`,
+    });
+  }
+  const filesKey = summary.manifestFilesS3Key;
+  const filesBytes = await getBytesIfExists(s3, entry.bucket, filesKey);
+  if (!filesBytes) {
+    problems.push({
+      kind: 'missing-export',
+      key: filesKey,
+      message: `${filesKey}: missing manifest files list`,
+    });
+    return problems;
+  }
+  const checksum = await readManifestChecksum(s3, entry.bucket, filesKey);
+  if (!checksum) {
+    problems.push({
+      kind: 'manifest-checksum',
+      key: filesKey,
+      message: `${filesKey}: no .md5 or .checksum file`,
+    });
+  } else if (checksum.value !== md5Base64(filesBytes)) {
+    problems.push({
+      kind: 'manifest-checksum',
+      key: checksum.key,
+      message: `${checksum.key} does not match ${filesKey}`,
+    });
+  }
+  let files: DataFileEntry[];
+  try {
+    files = parseManifestFiles(Buffer.from(filesBytes).toString('utf8'), filesKey);
+  } catch (err) {
+    if (!(err instanceof ExportFormatError)) throw err;
+    problems.push({ kind: 'data-invalid', key: filesKey, message: err.message });
+    return problems;
+  }
+  const listed = files.reduce((n, f) => n + f.itemCount, 0);
+  if (listed !== summary.itemCount) {
+    problems.push({
+      kind: 'item-count',
+      key: filesKey,
+      message: `data files list ${listed} items, ${summaryKey} says ${summary.itemCount}`,
+    });
+  }
+  for (const file of files) {
+    const dataKey = file.dataFileS3Key;
+    const bytes = await getBytesIfExists(s3, entry.bucket, dataKey);
+    if (!bytes) {
+      problems.push({
+        kind: 'data-file-missing',
+        key: dataKey,
+        message: `${dataKey}: listed in ${filesKey} but missing`,
+      });
+      continue;
+    }
+    if (md5Base64(bytes) !== file.md5Checksum) {
+      problems.push({
+        kind: 'data-checksum',
+        key: dataKey,
+        message: `${dataKey}: MD5 does not match ${filesKey}`,
+      });
+      continue;
+    }
+    let lines: number;
+    try {
+      const text = bytes.byteLength === 0 ? '' : gunzipSync(bytes).toString('utf8');
+      lines = text.split('\n').filter((l) => l.trim() !== '').length;
+    } catch (err) {
+      problems.push({
+        kind: 'data-invalid',
+        key: dataKey,
+        message: `${dataKey}: not valid gzip (${(err as Error).message})`,
+      });
+      continue;
+    }
+    if (lines !== file.itemCount) {
+      problems.push({
+        kind: 'item-count',
+        key: dataKey,
+        message: `${dataKey}: holds ${lines} records, ${filesKey} says ${file.itemCount}`,
+      });
+    }
+  }
+  return problems;
+}
+
+/** Checks the chain of one epoch; never throws for problems in the data, only for I/O failures. */
+export async function verifyChain(options: VerifyOptions): Promise<VerifyReport> {
+  const { s3, bucket, prefix, deep } = options;
+  const chain = await loadChain(s3, bucket, prefix, options.epoch);
+  const problems: Problem[] = chain.invalid.map(({ key, message }) => ({
+    kind: 'invalid-object' as const,
+    key,
+    message,
+  }));
+  const { entries, head, headKey } = chain;
+  if (entries.length === 0) {
+    problems.push({
+      kind: 'empty-chain',
+      key: headKey,
+      message: `epoch ${chain.epoch} has no chain entries`,
+    });
+  }
+  problems.push(...chainOrderProblems(entries));
+
+  if (!head) {
+    problems.push({ kind: 'head-missing', key: headKey, message: `${headKey}: missing` });
+  } else if (entries.length > 0) {
+    const last = entries[entries.length - 1];
+    if (!entries.some((e) => e.key === head.lastEntryKey)) {
+      problems.push({
+        kind: 'head-mismatch',
+        key: headKey,
+        message: `points at ${head.lastEntryKey}, which is not a valid entry`,
+      });
+    }
+    if (seconds(head.watermark) !== seconds(last.entry.to)) {
+      problems.push({
+        kind: 'head-mismatch',
+        key: headKey,
+        message: `watermark ${head.watermark} but the last entry ends at ${last.entry.to}`,
+      });
+    }
+    if (head.lastSequence !== last.entry.sequence) {
+      problems.push({
+        kind: 'head-mismatch',
+        key: headKey,
+        message: `lastSequence ${head.lastSequence} but the last entry is ${last.entry.sequence}`,
+      });
+    }
+    if (seconds(head.chainStart) !== seconds(entries[0].entry.to)) {
+      problems.push({
+        kind: 'head-mismatch',
+        key: headKey,
+        message: `chainStart ${head.chainStart} but the first entry is at ${entries[0].entry.to}`,
+      });
+    }
+  }
+
+  for (const { key, entry } of entries) {
+    if (deep) {
+      problems.push(...(await deepCheck(s3, key, entry)));
+    } else if (!(await objectExists(s3, entry.bucket, entry.manifestSummaryKey))) {
+      problems.push({
+        kind: 'missing-export',
+        key: entry.manifestSummaryKey,
+        message: `${entry.manifestSummaryKey}: manifest summary of ${key} is missing`,
+      });
+    }
+  }
+
+  return {
+    ok: problems.length === 0,
+    epoch: chain.epoch,
+    chainStart: head?.chainStart ?? entries[0]?.entry.to,
+    watermark: head?.watermark,
+    entries: entries.length,
+    problems,
+  };
+}

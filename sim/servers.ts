@@ -1,0 +1,134 @@
+/**
+ * Local S3 (s3rver) and DynamoDB (dynalite) servers for offline runs and tests. Both bind to
+ * 127.0.0.1 on an ephemeral port and must be stopped by the caller.
+ *
+ * s3rver runs in a child Node process started with `--openssl-legacy-provider`: s3rver 3.7.1 builds
+ * ListObjectsV2 continuation tokens with single DES, which the OpenSSL 3 of Node 17+ only offers
+ * through the legacy provider. In-process, any listing longer than one page fails with a 500.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+
+/** A running local S3 server. */
+export interface LocalS3 {
+  /** `http://127.0.0.1:<port>` */
+  endpoint: string;
+  /** Client configured for the server (path-style, its fixed credentials). */
+  client: S3Client;
+  createBucket(name: string): Promise<void>;
+  /** Stops the server and removes its directory. */
+  stop(): Promise<void>;
+}
+
+/** A running local DynamoDB server. */
+export interface LocalDynamoDb {
+  endpoint: string;
+  client: DynamoDBClient;
+  stop(): Promise<void>;
+}
+
+/** s3rver's fixed access key and secret. */
+export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+// Runs in the child: start s3rver, report the port, stop when told to or when the parent goes away.
+const S3_CHILD_SCRIPT = `
+const S3rver = require(process.env.DCE_S3RVER_MODULE);
+const server = new S3rver({ address: '127.0.0.1', port: 0, directory: process.env.DCE_S3RVER_DIR, silent: true });
+server.run().then(
+  (addr) => process.send({ port: addr.port }),
+  (err) => { process.send({ error: String(err && err.stack || err) }); process.exit(1); },
+);
+const stop = () => server.close().finally(() => process.exit(0));
+process.on('message', (m) => { if (m === 'stop') stop(); });
+process.on('disconnect', stop);
+`;
+
+function waitForExit(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+/** Starts s3rver on 127.0.0.1 (ephemeral port) over a fresh temporary directory. */
+export async function startLocalS3(): Promise<LocalS3> {
+  const directory = mkdtempSync(join(tmpdir(), 'dce-s3-'));
+  const child = spawn(process.execPath, ['--openssl-legacy-provider', '-e', S3_CHILD_SCRIPT], {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    env: { ...process.env, DCE_S3RVER_MODULE: require.resolve('s3rver'), DCE_S3RVER_DIR: directory },
+  });
+  let port: number;
+  try {
+    port = await new Promise<number>((resolve, reject) => {
+      child.once('message', (m: any) =>
+        m?.port ? resolve(m.port) : reject(new Error(`s3rver failed: ${m?.error}`)),
+      );
+      child.once('exit', (code) => reject(new Error(`s3rver exited before listening (code ${code})`)));
+      child.once('error', reject);
+    });
+  } catch (err) {
+    child.kill();
+    rmSync(directory, { recursive: true, force: true });
+    throw err;
+  }
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = new S3Client({
+    endpoint,
+    forcePathStyle: true,
+    region: 'us-east-1',
+    credentials: S3RVER_CREDENTIALS,
+  });
+  let stopped = false;
+  return {
+    endpoint,
+    client,
+    async createBucket(name: string) {
+      await client.send(new CreateBucketCommand({ Bucket: name }));
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      client.destroy();
+      const exited = waitForExit(child);
+      if (child.connected) child.send('stop');
+      else child.kill();
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+      rmSync(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Starts dynalite in memory on 127.0.0.1 (ephemeral port); tables become ACTIVE immediately. */
+export async function startLocalDynamoDb(): Promise<LocalDynamoDb> {
+  // dynalite has no type declarations.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const dynalite = require('dynalite');
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = new DynamoDBClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  let stopped = false;
+  return {
+    endpoint,
+    client,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      client.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
