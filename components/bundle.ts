@@ -1,0 +1,58 @@
+/**
+ * Bundles a Lambda handler with esbuild, once, when the program starts.
+ *
+ * The output must be byte-identical for identical sources: Pulumi compares archive contents, so a
+ * bundle that changed on every run would redeploy the function on every `pulumi up`. Hence no
+ * timestamps, no source maps with absolute paths, and a fixed working directory (the repository root),
+ * so the path comments esbuild writes are the same on every machine.
+ */
+import { createHash } from 'node:crypto';
+import * as path from 'node:path';
+import { buildSync } from 'esbuild';
+import { LAMBDA_HANDLERS } from '../functions/lambdaHandlers';
+
+/** Repository root: entries in LAMBDA_HANDLERS are relative to it. */
+export const REPOSITORY_ROOT = path.resolve(__dirname, '..');
+
+/** One bundled handler. */
+export interface HandlerBundle {
+  /** The single CommonJS file that becomes `index.js` in the archive. */
+  code: string;
+  /** SHA-256 of `code`, hex. */
+  sha256: string;
+}
+
+/**
+ * Bundles `entry` (relative to the repository root) for Node.js 22 on Lambda.
+ *
+ * `@aws-sdk/*` stays external because the nodejs22.x runtime provides AWS SDK v3. Everything else,
+ * zod included, is bundled: the runtime does not provide it. Note that the runtime's SDK version is
+ * whatever AWS ships at the time; the handler only uses long-stable commands.
+ */
+export function bundleHandler(entry: string): HandlerBundle {
+  const result = buildSync({
+    absWorkingDir: REPOSITORY_ROOT,
+    entryPoints: [entry],
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'cjs',
+    external: ['@aws-sdk/*'],
+    write: false,
+    minify: false,
+    sourcemap: false,
+    legalComments: 'none',
+    logLevel: 'silent',
+  });
+  const file = result.outputFiles[0];
+  if (!file) throw new Error(`esbuild produced no output for ${entry}`);
+  const code = file.text;
+  return { code, sha256: createHash('sha256').update(code).digest('hex') };
+}
+
+/** Bundles every entry of LAMBDA_HANDLERS, keyed by handler name. */
+export function bundleAllHandlers(): Record<string, HandlerBundle> {
+  const out: Record<string, HandlerBundle> = {};
+  for (const handler of LAMBDA_HANDLERS) out[handler.name] = bundleHandler(handler.entry);
+  return out;
+}

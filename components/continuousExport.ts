@@ -1,0 +1,334 @@
+/**
+ * `ContinuousExport`: everything that keeps one DynamoDB table continuously exported to S3.
+ *
+ * A schedule starts a Step Functions state machine every period; the state machine runs the export
+ * tick Lambda in a loop with precise waits; the tick keeps the chain state in SSM, writes the chain
+ * manifest to S3, publishes notifications and emits metrics. Every physical name derives from the
+ * component's name, so two components never collide and nothing depends on global state.
+ */
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import { LAMBDA_HANDLERS } from '../functions/lambdaHandlers';
+import { DEFAULT_METRIC_NAMESPACE } from '../functions/metrics';
+import { toEnvironment, WorkflowSettings } from '../functions/settings';
+import type { ExportFormat, ExportViewType, OnPitrGap } from '../functions/settings';
+import { bundleHandler, HandlerBundle } from './bundle';
+import { BucketConfig, TableConfig, validateTable } from './config';
+import { exportBucket } from './exportBucket';
+import { lambdaFunction, LambdaFunction } from './lambdaFunction';
+import { monitoring } from './monitoring';
+import { physicalNames } from './names';
+import { notifications } from './notifications';
+import { parameters } from './parameters';
+import {
+  crossAccountBucketStatement,
+  lambdaPolicy,
+  resourceArns,
+  stateMachinePolicy,
+  TableResourceFacts,
+  tableArn,
+  underPrefix,
+} from './permissions';
+import { schedule } from './schedule';
+import { stateMachine } from './stateMachine';
+
+export const CONTINUOUS_EXPORT_TYPE = 'dynamodb-continuous-exports:index:ContinuousExport';
+
+/** The handler the state machine's Tasks invoke. */
+export const TICK_HANDLER_NAME = 'export-tick';
+
+/** Arguments of one table's continuous export. */
+export interface ContinuousExportArgs {
+  /** Name of the DynamoDB table (in the stack's account and Region). PITR must be enabled on it. */
+  tableName: string;
+  /**
+   * Short name used in SSM paths and metric dimensions.
+   * @default tableName lower-cased, characters outside [a-z0-9-] replaced by '-', trimmed of '-'
+   */
+  alias?: string;
+  /**
+   * Stack name used in the SSM parameter paths (`/dynamodb-continuous-exports/<stack>/<alias>/...`).
+   * @default pulumi.getStack()
+   */
+  stackName?: string;
+  /** Addresses notified of each completed export. @default [] */
+  successEmails?: string[];
+  /** Addresses notified of failures, warnings and alarms. @default [] */
+  failureEmails?: string[];
+  /** Normal incremental window length in minutes, 15..1440. @default 15 */
+  windowMinutes?: number;
+  /** Largest window used while catching up, windowMinutes..1440. @default 1440 */
+  maxCatchUpWindowMinutes?: number;
+  /** Destination bucket. @default a created bucket (kept on destroy), prefix = alias */
+  bucket?: BucketConfig;
+  /** @default 'DYNAMODB_JSON' */
+  exportFormat?: ExportFormat;
+  /** @default 'NEW_AND_OLD_IMAGES' */
+  exportViewType?: ExportViewType;
+  /** KMS key ARN for SSE-KMS of exports (and of a created bucket). @default SSE-S3 */
+  kmsKeyArn?: string;
+  /** Notify the success addresses of every completed export. @default true */
+  notifyOnSuccess?: boolean;
+  /** Reaction to a gap in PITR history. @default 'alert' */
+  onPitrGap?: OnPitrGap;
+  /** Retention of the log groups, in days (a value CloudWatch accepts). @default 30 */
+  logRetentionDays?: number;
+  /** Tags for every resource that takes tags. @default {} */
+  tags?: Record<string, string>;
+  /** Most incremental exports in flight at once, 1..10. @default 4 */
+  maxInFlight?: number;
+  /** Margin behind LatestRestorableDateTime for window ends, 0..3600 s. @default 60 */
+  restorableMarginSeconds?: number;
+  /** Chain lag in minutes above which the lag alarm fires. @default 3 * windowMinutes + 30 */
+  lagAlarmMinutes?: number;
+  /** Keep a created bucket and its settings on `pulumi destroy`. @default true */
+  retainBucketOnDelete?: boolean;
+  /**
+   * Bundled handler code per LAMBDA_HANDLERS name, so a program with many tables bundles once.
+   * @default each handler bundled with esbuild when the component is constructed
+   */
+  bundles?: Record<string, HandlerBundle>;
+}
+
+export class ContinuousExport extends pulumi.ComponentResource {
+  /** The validated settings with defaults applied. */
+  public readonly config: TableConfig;
+  public readonly tableArn: pulumi.Output<string>;
+  public readonly bucketName: pulumi.Output<string>;
+  public readonly prefix: string;
+  /** `s3://<bucket>/<prefix>/AWSDynamoDB/` */
+  public readonly exportsUri: pulumi.Output<string>;
+  /** `s3://<bucket>/<prefix>/chain/` */
+  public readonly chainManifestUri: pulumi.Output<string>;
+  public readonly stateMachineArn: pulumi.Output<string>;
+  public readonly notificationTopicArn: pulumi.Output<string>;
+  public readonly alarmTopicArn: pulumi.Output<string>;
+  public readonly actionParameterName: string;
+  public readonly stateParameterName: string;
+  public readonly lockParameterName: string;
+  public readonly scheduleName: pulumi.Output<string>;
+  public readonly dashboardName: pulumi.Output<string>;
+  public readonly tickFunctionName: pulumi.Output<string>;
+  public readonly tickFunctionRoleArn: pulumi.Output<string>;
+  /** The settings the export tick runs with (its environment). */
+  public readonly settings: pulumi.Output<WorkflowSettings>;
+  /** For a bucket in another account: the statement its owner must add to the bucket policy (JSON). */
+  public readonly crossAccountBucketPolicyStatement?: pulumi.Output<string>;
+
+  constructor(name: string, args: ContinuousExportArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(CONTINUOUS_EXPORT_TYPE, name, {}, opts);
+    const stack = args.stackName ?? pulumi.getStack();
+    const { retainBucketOnDelete, bundles, stackName: _stackName, ...tableInput } = args;
+    // Throws a ConfigError naming every problem before any child resource exists.
+    const config = validateTable(tableInput, stack, name);
+    this.config = config;
+    const names = physicalNames(name, stack, config.alias);
+    const parent = this;
+    const tags = config.tags;
+
+    // Built from region, account and names rather than looked up, so a preview needs no table read.
+    const identity = aws.getCallerIdentityOutput({}, { parent });
+    const region = aws.getRegionOutput({}, { parent });
+    const partition = aws.getPartitionOutput({}, { parent });
+    this.tableArn = pulumi
+      .all([partition.partition, region.region, identity.accountId])
+      .apply(([p, r, a]) => tableArn(p, r, a, config.tableName));
+
+    const bucket = exportBucket(
+      name,
+      {
+        existingName: config.bucket.existingName,
+        createName: identity.accountId.apply((account) => names.bucket(account)),
+        versioning: config.bucket.versioning,
+        kmsKeyArn: config.kmsKeyArn,
+        retainOnDelete: retainBucketOnDelete ?? true,
+        partition: partition.partition,
+        tags,
+      },
+      parent,
+    );
+    this.bucketName = bucket.name;
+    this.prefix = config.bucket.prefix;
+    this.exportsUri = pulumi.interpolate`s3://${bucket.name}/${underPrefix(config.bucket.prefix, 'AWSDynamoDB/')}`;
+    this.chainManifestUri = pulumi.interpolate`s3://${bucket.name}/${underPrefix(config.bucket.prefix, 'chain/')}`;
+
+    const topics = notifications(
+      name,
+      {
+        notificationTopicName: names.notificationTopic,
+        alarmTopicName: names.alarmTopic,
+        successEmails: config.successEmails,
+        failureEmails: config.failureEmails,
+        notifyOnSuccess: config.notifyOnSuccess,
+        tags,
+      },
+      parent,
+    );
+    this.notificationTopicArn = topics.notificationTopic.arn;
+    this.alarmTopicArn = topics.alarmTopic.arn;
+
+    this.actionParameterName = names.actionParameter;
+    this.stateParameterName = names.stateParameter;
+    this.lockParameterName = names.lockParameter;
+    const params = parameters(
+      name,
+      { actionParameterName: names.actionParameter, stateParameterName: names.stateParameter, tags },
+      parent,
+    );
+
+    const tickFunctionName = names.functions[TICK_HANDLER_NAME];
+    if (!tickFunctionName) throw new Error(`LAMBDA_HANDLERS has no "${TICK_HANDLER_NAME}" entry`);
+    const facts: pulumi.Output<TableResourceFacts> = pulumi
+      .all([
+        partition.partition,
+        region.region,
+        identity.accountId,
+        bucket.name,
+        topics.notificationTopic.arn,
+      ])
+      .apply(([p, r, a, b, topicArn]) => ({
+        partition: p,
+        region: r,
+        accountId: a,
+        tableName: config.tableName,
+        bucket: b,
+        prefix: config.bucket.prefix,
+        stateParameterName: names.stateParameter,
+        actionParameterName: names.actionParameter,
+        lockParameterName: names.lockParameter,
+        notificationTopicArn: topicArn,
+        kmsKeyArn: config.kmsKeyArn,
+        tickFunctionArn: `arn:${p}:lambda:${r}:${a}:function:${tickFunctionName}`,
+      }));
+
+    this.settings = facts.apply((f): WorkflowSettings => ({
+      alias: config.alias,
+      tableName: config.tableName,
+      tableArn: tableArn(f.partition, f.region, f.accountId, config.tableName),
+      bucket: f.bucket,
+      prefix: config.bucket.prefix,
+      bucketOwnerAccountId: config.bucket.ownerAccountId,
+      exportFormat: config.exportFormat,
+      exportViewType: config.exportViewType,
+      kmsKeyArn: config.kmsKeyArn,
+      windowMinutes: config.windowMinutes,
+      maxCatchUpWindowMinutes: config.maxCatchUpWindowMinutes,
+      restorableMarginSeconds: config.restorableMarginSeconds,
+      maxInFlight: config.maxInFlight,
+      schedulePeriodMinutes: schedulePeriodMinutes(config.windowMinutes),
+      onPitrGap: config.onPitrGap,
+      notifyOnSuccess: config.notifyOnSuccess,
+      notificationTopicArn: f.notificationTopicArn,
+      stateParameterName: names.stateParameter,
+      actionParameterName: names.actionParameter,
+      lockParameterName: names.lockParameter,
+      metricNamespace: DEFAULT_METRIC_NAMESPACE,
+    }));
+
+    const functions: Record<string, LambdaFunction> = {};
+    for (const spec of LAMBDA_HANDLERS) {
+      functions[spec.name] = lambdaFunction(
+        name,
+        {
+          spec,
+          bundle: bundles?.[spec.name] ?? bundleHandler(spec.entry),
+          functionName: names.functions[spec.name],
+          roleName: names.functionRoles[spec.name],
+          logGroupName: names.functionLogGroups[spec.name],
+          logRetentionDays: config.logRetentionDays,
+          environment: this.settings.apply(toEnvironment),
+          policy: (logGroupArn) => pulumi.all([facts, logGroupArn]).apply(([f, lg]) => lambdaPolicy(f, lg)),
+          accountId: identity.accountId,
+          tags,
+        },
+        parent,
+      );
+    }
+    const tick = functions[TICK_HANDLER_NAME];
+    this.tickFunctionName = tick.fn.name;
+    this.tickFunctionRoleArn = tick.role.arn;
+
+    const machine = stateMachine(
+      name,
+      {
+        stateMachineName: names.stateMachine,
+        roleName: names.stateMachineRole,
+        logGroupName: names.stateMachineLogGroup,
+        logRetentionDays: config.logRetentionDays,
+        tickFunctionArn: tick.fn.arn,
+        policy: pulumi
+          .all([facts, tick.fn.arn])
+          .apply(([f, fnArn]) => stateMachinePolicy(resourceArns({ ...f, tickFunctionArn: fnArn }))),
+        accountId: identity.accountId,
+        tags,
+      },
+      parent,
+    );
+    this.stateMachineArn = machine.stateMachine.arn;
+
+    const sched = schedule(
+      name,
+      {
+        scheduleName: names.schedule,
+        roleName: names.schedulerRole,
+        periodMinutes: schedulePeriodMinutes(config.windowMinutes),
+        stateMachineArn: machine.stateMachine.arn,
+        accountId: identity.accountId,
+        tags,
+        // The first execution reads the parameters; they must exist before the schedule fires.
+        dependsOn: [params.action, params.state],
+      },
+      parent,
+    );
+    this.scheduleName = sched.schedule.name;
+
+    const mon = monitoring(
+      name,
+      {
+        alias: config.alias,
+        metricNamespace: DEFAULT_METRIC_NAMESPACE,
+        dashboardName: names.dashboard,
+        executionsFailedAlarmName: names.executionsFailedAlarm,
+        chainLagAlarmName: names.chainLagAlarm,
+        stateMachineArn: machine.stateMachine.arn,
+        schedulePeriodMinutes: schedulePeriodMinutes(config.windowMinutes),
+        lagAlarmMinutes: config.lagAlarmMinutes,
+        alarmTopicArn: topics.alarmTopic.arn,
+        tags,
+      },
+      parent,
+    );
+    this.dashboardName = mon.dashboard.dashboardName;
+
+    if (config.bucket.ownerAccountId !== undefined) {
+      this.crossAccountBucketPolicyStatement = pulumi
+        .all([partition.partition, bucket.name, tick.role.arn])
+        .apply(([p, b, roleArn]) =>
+          JSON.stringify(crossAccountBucketStatement(p, b, config.bucket.prefix, roleArn), null, 2),
+        );
+    }
+
+    this.registerOutputs({
+      tableArn: this.tableArn,
+      bucketName: this.bucketName,
+      prefix: this.prefix,
+      exportsUri: this.exportsUri,
+      chainManifestUri: this.chainManifestUri,
+      stateMachineArn: this.stateMachineArn,
+      notificationTopicArn: this.notificationTopicArn,
+      alarmTopicArn: this.alarmTopicArn,
+      actionParameterName: this.actionParameterName,
+      stateParameterName: this.stateParameterName,
+      lockParameterName: this.lockParameterName,
+      scheduleName: this.scheduleName,
+      dashboardName: this.dashboardName,
+      tickFunctionName: this.tickFunctionName,
+      crossAccountBucketPolicyStatement: this.crossAccountBucketPolicyStatement,
+    });
+  }
+}
+
+/** How often the scheduler starts an execution: once per window, at least once an hour. */
+export function schedulePeriodMinutes(windowMinutes: number): number {
+  return Math.min(windowMinutes, 60);
+}

@@ -1,0 +1,140 @@
+/**
+ * One dashboard and two alarms per table, built with awsx's classic CloudWatch helpers (plain
+ * TypeScript over @pulumi/aws, so every resource is an ordinary aws resource).
+ *
+ * The workflow's metrics come from the export tick as embedded metric format log lines, with the
+ * table's alias as the `Table` dimension (functions/metrics.ts).
+ */
+import * as pulumi from '@pulumi/pulumi';
+import type * as aws from '@pulumi/aws';
+import * as cloudwatch from '@pulumi/awsx/classic/cloudwatch';
+import { METRIC_DIMENSION, METRICS } from '../functions/metrics';
+
+/** Inputs of `monitoring`. */
+export interface MonitoringArgs {
+  alias: string;
+  metricNamespace: string;
+  dashboardName: string;
+  executionsFailedAlarmName: string;
+  chainLagAlarmName: string;
+  stateMachineArn: pulumi.Input<string>;
+  /** Minutes between scheduled executions; the tick reports lag at least once per period. */
+  schedulePeriodMinutes: number;
+  lagAlarmMinutes: number;
+  alarmTopicArn: pulumi.Input<string>;
+  tags: Record<string, string>;
+}
+
+export interface Monitoring {
+  dashboard: cloudwatch.Dashboard;
+  executionsFailedAlarm: aws.cloudwatch.MetricAlarm;
+  chainLagAlarm: aws.cloudwatch.MetricAlarm;
+}
+
+/** Alarm settings as pure data, so the choice of thresholds can be tested without Pulumi. */
+export function chainLagAlarmSettings(schedulePeriodMinutes: number, lagAlarmMinutes: number) {
+  return {
+    // One period per scheduled execution: a healthy chain reports lag in every one of them.
+    periodSeconds: schedulePeriodMinutes * 60,
+    threshold: lagAlarmMinutes * 60,
+    comparisonOperator: 'GreaterThanThreshold' as const,
+    // Two periods in a row, so one late execution or a period boundary between two ticks does not
+    // page anyone.
+    evaluationPeriods: 2,
+    datapointsToAlarm: 2,
+    // No lag data means no tick is running (schedule disabled, function broken, state machine
+    // failing before the tick reports): that is exactly when the chain falls behind unseen.
+    treatMissingData: 'breaching' as const,
+  };
+}
+
+export function monitoring(name: string, args: MonitoringArgs, parent: pulumi.Resource): Monitoring {
+  const table = { [METRIC_DIMENSION]: args.alias };
+  const workflowMetric = (metricName: string, statistic: cloudwatch.MetricStatistic, period = 300) =>
+    new cloudwatch.Metric(
+      { namespace: args.metricNamespace, name: metricName, dimensions: table, statistic, period },
+      parent,
+    );
+
+  const lagSettings = chainLagAlarmSettings(args.schedulePeriodMinutes, args.lagAlarmMinutes);
+  const chainLag = workflowMetric(METRICS.chainLagSeconds, 'Maximum', lagSettings.periodSeconds);
+  const executionsFailed = new cloudwatch.Metric(
+    {
+      namespace: 'AWS/States',
+      name: 'ExecutionsFailed',
+      dimensions: { StateMachineArn: args.stateMachineArn },
+      statistic: 'Sum',
+      period: 900,
+    },
+    parent,
+  );
+
+  const executionsFailedAlarm = executionsFailed.createAlarm(
+    `${name}-executions-failed`,
+    {
+      name: args.executionsFailedAlarmName,
+      alarmDescription: `A continuous export execution for ${args.alias} failed. The next execution resumes from the saved state; check the failed execution's history.`,
+      threshold: 1,
+      comparisonOperator: 'GreaterThanOrEqualToThreshold',
+      evaluationPeriods: 1,
+      // Step Functions publishes ExecutionsFailed only when something failed: no data is good news.
+      treatMissingData: 'notBreaching',
+      alarmActions: [args.alarmTopicArn],
+      okActions: [args.alarmTopicArn],
+    },
+    { parent },
+  );
+  const chainLagAlarm = chainLag.createAlarm(
+    `${name}-chain-lag`,
+    {
+      name: args.chainLagAlarmName,
+      alarmDescription: `The export chain of ${args.alias} is more than ${args.lagAlarmMinutes} minutes behind, or reports no lag at all.`,
+      threshold: lagSettings.threshold,
+      comparisonOperator: lagSettings.comparisonOperator,
+      evaluationPeriods: lagSettings.evaluationPeriods,
+      datapointsToAlarm: lagSettings.datapointsToAlarm,
+      treatMissingData: lagSettings.treatMissingData,
+      alarmActions: [args.alarmTopicArn],
+      okActions: [args.alarmTopicArn],
+    },
+    { parent },
+  );
+
+  const dashboard = new cloudwatch.Dashboard(
+    `${name}-dashboard`,
+    {
+      name: args.dashboardName,
+      widgets: [
+        new cloudwatch.LineGraphMetricWidget({
+          title: 'Chain lag (seconds behind now)',
+          metrics: [chainLag],
+          annotations: new cloudwatch.HorizontalAnnotation({
+            aboveEdge: { value: lagSettings.threshold, label: 'alarm' },
+          }),
+          width: 12,
+        }),
+        new cloudwatch.LineGraphMetricWidget({
+          title: 'Exports started / completed / failed',
+          metrics: [
+            workflowMetric(METRICS.exportsStarted, 'Sum'),
+            workflowMetric(METRICS.exportsCompleted, 'Sum'),
+            workflowMetric(METRICS.exportsFailed, 'Sum'),
+          ],
+          width: 12,
+        }),
+        new cloudwatch.LineGraphMetricWidget({
+          title: 'Exports in flight',
+          metrics: [workflowMetric(METRICS.inFlightExports, 'Maximum')],
+          width: 12,
+        }),
+        new cloudwatch.LineGraphMetricWidget({
+          title: 'State machine executions failed',
+          metrics: [executionsFailed],
+          width: 12,
+        }),
+      ],
+    },
+    { parent },
+  );
+  return { dashboard, executionsFailedAlarm, chainLagAlarm };
+}

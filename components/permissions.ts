@@ -1,0 +1,280 @@
+/**
+ * IAM policy documents, derived from the one list of what the workflow does (`functions/awsActions.ts`).
+ *
+ * Each `ResourceKind` becomes concrete ARNs for one table; a grant whose resource does not exist for
+ * that table (no KMS key configured) is left out. No statement has a wildcard action, and every
+ * statement names specific resources, with one documented exception in `stateMachineLogDeliveryStatement`.
+ */
+import { renderDefinition } from '../statemachine/render';
+import { Grant, ResourceKind, SDK_CALLS, STATE_MACHINE_TASKS } from '../functions/awsActions';
+
+/** One IAM policy statement. */
+export interface PolicyStatement {
+  Sid?: string;
+  Effect: 'Allow' | 'Deny';
+  /** Only in resource policies (bucket policies) and trust policies. */
+  Principal?: '*' | { Service?: string; AWS?: string };
+  Action: string[];
+  /** Absent only in trust policies. */
+  Resource?: string[];
+  Condition?: Record<string, Record<string, string | string[]>>;
+}
+
+/** An IAM policy document. */
+export interface PolicyDocument {
+  Version: '2012-10-17';
+  Statement: PolicyStatement[];
+}
+
+/** Concrete ARNs per resource kind; a kind that is absent or empty does not exist for this table. */
+export type ResourceArns = Partial<Record<ResourceKind, string[]>>;
+
+/** Everything the ARNs of one table are built from. */
+export interface TableResourceFacts {
+  partition: string;
+  region: string;
+  accountId: string;
+  tableName: string;
+  bucket: string;
+  /** Key prefix without leading or trailing '/'; may be empty. */
+  prefix: string;
+  /** SSM parameter names (they start with '/'). */
+  stateParameterName: string;
+  actionParameterName: string;
+  lockParameterName: string;
+  notificationTopicArn: string;
+  kmsKeyArn?: string;
+  tickFunctionArn: string;
+}
+
+/** `<prefix>/<rest>`, or `<rest>` when there is no prefix. */
+export function underPrefix(prefix: string, rest: string): string {
+  return prefix === '' ? rest : `${prefix}/${rest}`;
+}
+
+export function tableArn(partition: string, region: string, accountId: string, tableName: string): string {
+  return `arn:${partition}:dynamodb:${region}:${accountId}:table/${tableName}`;
+}
+
+function parameterArn(f: TableResourceFacts, name: string): string {
+  // Parameter names with a path already start with '/': the ARN is `...:parameter/<path>`.
+  return `arn:${f.partition}:ssm:${f.region}:${f.accountId}:parameter${name.startsWith('/') ? '' : '/'}${name}`;
+}
+
+/** Maps every resource kind to its ARNs for one table. */
+export function resourceArns(f: TableResourceFacts): ResourceArns {
+  const table = tableArn(f.partition, f.region, f.accountId, f.tableName);
+  const object = (rest: string) => `arn:${f.partition}:s3:::${f.bucket}/${underPrefix(f.prefix, rest)}`;
+  const state = parameterArn(f, f.stateParameterName);
+  const action = parameterArn(f, f.actionParameterName);
+  const lock = parameterArn(f, f.lockParameterName);
+  return {
+    table: [table],
+    tableExports: [`${table}/export/*`],
+    exportObjects: [object('AWSDynamoDB/*')],
+    chainObjects: [object('chain/*')],
+    readParameters: [state, action, lock],
+    writeParameters: [state, lock, action],
+    lockParameter: [lock],
+    notificationTopic: [f.notificationTopicArn],
+    exportKmsKey: f.kmsKeyArn ? [f.kmsKeyArn] : [],
+    tickFunction: [f.tickFunctionArn],
+  };
+}
+
+/**
+ * Turns grants into statements: one statement per resource kind, actions de-duplicated and sorted so
+ * the document is stable. Grants on a kind with no ARNs are dropped.
+ */
+export function statementsFor(grants: Grant[], arns: ResourceArns): PolicyStatement[] {
+  const byKind = new Map<ResourceKind, Set<string>>();
+  for (const grant of grants) {
+    for (const action of grant.actions) {
+      if (action.includes('*')) throw new Error(`wildcard action ${action} in awsActions.ts`);
+    }
+    const resources = arns[grant.resource];
+    if (!resources || resources.length === 0) continue;
+    const set = byKind.get(grant.resource) ?? new Set<string>();
+    for (const action of grant.actions) set.add(action);
+    byKind.set(grant.resource, set);
+  }
+  return [...byKind.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([kind, actions]) => ({
+      Sid: sid(kind),
+      Effect: 'Allow' as const,
+      Action: [...actions].sort(),
+      Resource: [...new Set(arns[kind])].sort(),
+    }));
+}
+
+function sid(kind: string): string {
+  return kind
+    .replace(/(^|[^A-Za-z0-9])([a-z])/g, (_m, _p, c: string) => c.toUpperCase())
+    .replace(/[^A-Za-z0-9]/g, '');
+}
+
+/** Writing to the function's own log group: the one thing the Lambda runtime itself needs. */
+export function lambdaLoggingStatement(logGroupArn: string): PolicyStatement {
+  return {
+    Sid: 'OwnLogGroup',
+    Effect: 'Allow',
+    Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+    Resource: [`${logGroupArn}:*`],
+  };
+}
+
+/** The export tick's policy: every SDK call in `SDK_CALLS`, scoped to this table, plus its own logs. */
+export function lambdaPolicy(facts: TableResourceFacts, logGroupArn: string): PolicyDocument {
+  const grants = Object.values(SDK_CALLS).flat();
+  return {
+    Version: '2012-10-17',
+    Statement: [...statementsFor(grants, resourceArns(facts)), lambdaLoggingStatement(logGroupArn)],
+  };
+}
+
+/** Task `Resource` values of a definition (including states nested in Map/Parallel branches). */
+export function taskResources(definition: unknown): string[] {
+  const found = new Set<string>();
+  const visit = (node: unknown) => {
+    if (Array.isArray(node)) node.forEach(visit);
+    else if (node && typeof node === 'object') {
+      const obj = node as Record<string, unknown>;
+      if (obj.Type === 'Task' && typeof obj.Resource === 'string') found.add(obj.Resource);
+      Object.values(obj).forEach(visit);
+    }
+  };
+  visit(definition);
+  return [...found].sort();
+}
+
+/**
+ * The grants the state machine needs: one lookup in STATE_MACHINE_TASKS per Task resource the
+ * definition uses. A Task with no entry there is a contract violation and stops the program.
+ */
+export function stateMachineGrants(): Grant[] {
+  // The ARN does not change which resources the template's Tasks use.
+  const definition = renderDefinition({
+    TickFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:x',
+  });
+  return taskResources(definition).flatMap((resource) => {
+    const grants = STATE_MACHINE_TASKS[resource];
+    if (!grants) {
+      throw new Error(`The state machine uses Task ${resource}, which functions/awsActions.ts does not list`);
+    }
+    return grants;
+  });
+}
+
+/**
+ * Step Functions logging to CloudWatch Logs goes through log deliveries, and these actions accept
+ * only `Resource: "*"` (see "Logging using CloudWatch Logs" in the Step Functions developer guide).
+ * This is the one statement in the program that is not scoped to specific resources; its actions
+ * are still listed one by one.
+ */
+export function stateMachineLogDeliveryStatement(): PolicyStatement {
+  return {
+    Sid: 'LogDeliveryAcceptsOnlyStar',
+    Effect: 'Allow',
+    Action: [
+      'logs:CreateLogDelivery',
+      'logs:DeleteLogDelivery',
+      'logs:DescribeLogGroups',
+      'logs:DescribeResourcePolicies',
+      'logs:GetLogDelivery',
+      'logs:ListLogDeliveries',
+      'logs:PutResourcePolicy',
+      'logs:UpdateLogDelivery',
+    ],
+    Resource: ['*'],
+  };
+}
+
+/** The state machine's policy: its Tasks, scoped to this table's function, plus log delivery. */
+export function stateMachinePolicy(arns: ResourceArns): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [...statementsFor(stateMachineGrants(), arns), stateMachineLogDeliveryStatement()],
+  };
+}
+
+/** The scheduler's policy: start executions of this one state machine, nothing else. */
+export function schedulerPolicy(stateMachineArn: string): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'StartThisStateMachine',
+        Effect: 'Allow',
+        Action: ['states:StartExecution'],
+        Resource: [stateMachineArn],
+      },
+    ],
+  };
+}
+
+/**
+ * Trust policy for a service role. `aws:SourceAccount` stops another account's resource from using
+ * the service to act through this role (the confused-deputy problem).
+ */
+export function serviceTrustPolicy(service: string, accountId: string): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Allow',
+        Principal: { Service: service },
+        Action: ['sts:AssumeRole'],
+        Condition: { StringEquals: { 'aws:SourceAccount': accountId } },
+      },
+    ],
+  };
+}
+
+/**
+ * Bucket policy for a created bucket: refuse every request that does not use TLS. This Deny is the
+ * only statement with a wildcard action (`s3:*`), which is what a deny-all-insecure rule needs; no
+ * Allow statement anywhere has one.
+ */
+export function denyInsecureTransportPolicy(partition: string, bucket: string): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'DenyInsecureTransport',
+        Effect: 'Deny',
+        Principal: '*',
+        Action: ['s3:*'],
+        Resource: [`arn:${partition}:s3:::${bucket}`, `arn:${partition}:s3:::${bucket}/*`],
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      },
+    ],
+  };
+}
+
+/**
+ * The statement the owner of a bucket in another account must add to its bucket policy so that the
+ * export tick's role can write the exports and the chain manifest under the prefix.
+ */
+export function crossAccountBucketStatement(
+  partition: string,
+  bucket: string,
+  prefix: string,
+  roleArn: string,
+): PolicyStatement {
+  const grants = [
+    ...(SDK_CALLS.ExportTableToPointInTimeCommand ?? []),
+    ...(SDK_CALLS.PutObjectCommand ?? []),
+  ];
+  const s3Actions = [...new Set(grants.flatMap((g) => g.actions).filter((a) => a.startsWith('s3:')))].sort();
+  return {
+    Sid: 'DynamoDBContinuousExportsWrite',
+    Effect: 'Allow',
+    Principal: { AWS: roleArn },
+    Action: s3Actions,
+    Resource: [
+      `arn:${partition}:s3:::${bucket}/${underPrefix(prefix, 'AWSDynamoDB/*')}`,
+      `arn:${partition}:s3:::${bucket}/${underPrefix(prefix, 'chain/*')}`,
+    ],
+  };
+}
