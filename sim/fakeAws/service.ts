@@ -1,0 +1,151 @@
+/**
+ * What every fake service shares: dispatch on the SDK command class name, a call log tests can count,
+ * and transient fault injection per command.
+ */
+import { serviceError, transientError, type TransientFault } from './errors';
+
+/** One recorded call. */
+export interface CallRecord {
+  service: string;
+  /** Action name without the `Command` suffix, e.g. `DescribeExport`. */
+  action: string;
+  /** A deep copy of `command.input` at the time of the call. */
+  input: any;
+  /** Simulated time of the call, epoch milliseconds. */
+  at: number;
+  /** `ok`, or the name of the error thrown. */
+  outcome: string;
+  /** The error was injected by a fault rule rather than produced by the service's rules. */
+  injected: boolean;
+}
+
+/** A shared, append-only log of calls across all fake services. */
+export class CallLog {
+  readonly records: CallRecord[] = [];
+
+  add(record: CallRecord): void {
+    this.records.push(record);
+  }
+
+  /** Calls of one action (with or without the `Command` suffix), optionally filtered. */
+  of(action: string, filter: (record: CallRecord) => boolean = () => true): CallRecord[] {
+    const name = stripCommand(action);
+    return this.records.filter((r) => r.action === name && filter(r));
+  }
+
+  /** Number of calls per action. */
+  countsByAction(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const r of this.records) counts[r.action] = (counts[r.action] ?? 0) + 1;
+    return counts;
+  }
+}
+
+/** A transient fault rule: the next `times` calls of `command` fail with `error`. */
+export interface FaultRule {
+  /** Action or command class name: `DescribeExport` or `DescribeExportCommand`. */
+  command: string;
+  error: TransientFault;
+  /** How many calls fail; `Infinity` for "until cleared". @default 1 */
+  times?: number;
+  /** Only calls whose input matches fail. */
+  when?: (input: any) => boolean;
+}
+
+export function stripCommand(name: string): string {
+  return name.endsWith('Command') ? name.slice(0, -'Command'.length) : name;
+}
+
+/** Shared clock source of the fakes; they read the (possibly simulated) global clock by default. */
+export type NowFn = () => number;
+
+/** Minimal AWS SDK v3 command shape the fakes accept. */
+export interface CommandLike {
+  readonly input: any;
+  constructor: { name: string };
+}
+
+type Handler = (input: any) => unknown | Promise<unknown>;
+
+export abstract class FakeService {
+  private readonly faults: (FaultRule & { remaining: number })[] = [];
+
+  protected constructor(
+    readonly serviceName: string,
+    protected readonly log: CallLog,
+    protected readonly now: NowFn,
+  ) {}
+
+  /** Action name -> implementation. */
+  protected abstract readonly handlers: Record<string, Handler>;
+
+  /** The SDK v3 client method: `client.send(new SomeCommand(input))`. */
+  async send(command: CommandLike): Promise<any> {
+    const action = stripCommand(command?.constructor?.name ?? '');
+    const input = command?.input ?? {};
+    const record: CallRecord = {
+      service: this.serviceName,
+      action,
+      input: cloneInput(input),
+      at: this.now(),
+      outcome: 'ok',
+      injected: false,
+    };
+    this.log.add(record);
+    try {
+      const fault = this.takeFault(action, input);
+      if (fault) {
+        record.injected = true;
+        throw transientError(fault, action);
+      }
+      const handler = this.handlers[action];
+      if (!handler) {
+        throw serviceError(
+          'UnknownOperationException',
+          `The fake ${this.serviceName} does not implement ${command?.constructor?.name ?? 'this command'}`,
+        );
+      }
+      return await handler.call(this, input);
+    } catch (error) {
+      record.outcome = (error as Error).name;
+      throw error;
+    }
+  }
+
+  /** Makes the next calls of a command fail with a transient error. */
+  injectFault(rule: FaultRule): void {
+    this.faults.push({ ...rule, command: stripCommand(rule.command), remaining: rule.times ?? 1 });
+  }
+
+  clearFaults(): void {
+    this.faults.length = 0;
+  }
+
+  /** Whether this service implements the action. */
+  handles(action: string): boolean {
+    return stripCommand(action) in this.handlers;
+  }
+
+  private takeFault(action: string, input: any): TransientFault | undefined {
+    for (const rule of this.faults) {
+      if (rule.command !== action || rule.remaining <= 0) continue;
+      if (rule.when && !rule.when(input)) continue;
+      rule.remaining -= 1;
+      return rule.error;
+    }
+    return undefined;
+  }
+}
+
+/** Deep copy that keeps Dates and byte arrays recognisable in the log. */
+export function cloneInput(value: any): any {
+  if (value instanceof Date) return new Date(value.getTime());
+  if (value instanceof Uint8Array) return `<${value.byteLength} bytes>`;
+  if (Array.isArray(value)) return value.map(cloneInput);
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = cloneInput(v);
+    return out;
+  }
+  return value;
+}

@@ -1,0 +1,477 @@
+/**
+ * Runs the deployed state machine definition locally, on a simulated clock, against the real export
+ * tick handler and the offline AWS fakes (or any clients with `send(command)`).
+ *
+ * - The definition is the one `renderDefinition` produces, run by aws-local-stepfunctions; each Task
+ *   whose Resource is `arn:aws:states:::lambda:invoke` is served by the handler, wrapped the way
+ *   Lambda's invoke result looks (`{ Payload, StatusCode, ExecutedVersion }`).
+ * - Time is a @sinonjs/fake-timers clock installed globally: `Date`, `setTimeout` and friends are
+ *   simulated, so Wait states, Retry back-off and the handler's own sleeps cost no real time.
+ * - A simulated EventBridge Scheduler starts one execution per period (`sim/scheduler.ts`).
+ * - The clock only moves when no client call is pending, so a real S3 client talking to a local
+ *   server works too: simulated time stands still while real I/O completes.
+ */
+import './polyfills';
+import FakeTimers from '@sinonjs/fake-timers';
+import type { WorkflowSettings } from '../functions/settings';
+import { LAMBDA_HANDLERS } from '../functions/lambdaHandlers';
+import { renderDefinition } from '../statemachine/render';
+import type { FakeAws } from './fakeAws';
+import { Scheduler, type SchedulerOptions } from './scheduler';
+
+/** The export tick handler: Lambda event in, `{ next, wakeAt, summary }` out. */
+export type TickHandler = (event: any) => Promise<any>;
+
+/** Anything with the AWS SDK v3 client `send` method. */
+export interface SendClient {
+  send(command: any): Promise<any>;
+}
+
+/** The clients the export tick takes. */
+export interface TickClients {
+  dynamodb: SendClient;
+  ssm: SendClient;
+  s3: SendClient;
+  sns: SendClient;
+}
+
+export interface LocalRunOptions {
+  settings: WorkflowSettings;
+  /** Builds the handler from the (wrapped) clients; called once per run. */
+  createHandler: (clients: TickClients, settings: WorkflowSettings) => TickHandler;
+  /** The offline account; its clients are used unless `clients` overrides some of them. */
+  aws?: FakeAws;
+  /** Replaces individual clients, e.g. a real S3Client against a local S3 server. */
+  clients?: Partial<TickClients>;
+  /** Simulated start time. */
+  start: number | string | Date;
+  scheduler?: SchedulerOptions;
+  /** ARN given to the Lambda tasks. @default a fake ARN in the fake account */
+  functionArn?: string;
+  stateMachineName?: string;
+  /** Lambda's timeout; an invocation running longer fails with `Sandbox.Timedout`. @default from LAMBDA_HANDLERS */
+  lambdaTimeoutSeconds?: number;
+  /** Called at most once per simulated hour while running. */
+  onProgress?: (progress: RunProgress) => void;
+}
+
+export interface RunProgress {
+  /** Simulated time, epoch ms. */
+  now: number;
+  start: number;
+  /** Target of the current `runUntil`, epoch ms. */
+  until: number;
+  executions: number;
+  invocations: number;
+}
+
+/** One execution of the state machine. */
+export interface ExecutionRecord {
+  name: string;
+  id: string;
+  input: any;
+  /** Why it started: a scheduler delivery, a duplicate delivery, or started by the scenario. */
+  kind: 'scheduled' | 'duplicate' | 'manual';
+  startedAt: number;
+  endedAt?: number;
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
+  /** Error name for a failed execution (e.g. `ExportTickFailed`). */
+  error?: string;
+  cause?: string;
+  output?: any;
+  /** Billable state transitions: states entered plus retries. */
+  transitions: number;
+  retries: number;
+  statesEntered: Record<string, number>;
+  /** Errors caught by a Catch, by name. */
+  caught: string[];
+  invocations: number;
+}
+
+/** One Lambda invocation. */
+export interface InvocationRecord {
+  execution: string;
+  state: string;
+  mode: string;
+  /** Simulated start and end, epoch ms. */
+  at: number;
+  endedAt?: number;
+  /** Real wall-clock milliseconds spent in the handler (no network: fakes answer in-process). */
+  realMs?: number;
+  /** `ok` or the error name. */
+  outcome: string;
+  result?: any;
+  errorMessage?: string;
+}
+
+export interface RunReport {
+  start: number;
+  now: number;
+  executions: ExecutionRecord[];
+  invocations: InvocationRecord[];
+  transitions: number;
+  /** AWS calls per action, when running against the fakes. */
+  awsCalls?: Record<string, number>;
+  /** Published SNS messages, parsed as JSON when possible. */
+  notifications?: any[];
+  /** SSM parameters at the end. */
+  parameters?: Record<string, string>;
+  /** Keys under `<prefix>/chain/` in the export bucket, sorted. */
+  chainKeys?: string[];
+}
+
+const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
+const realSetImmediate = globalThis.setImmediate;
+
+type Interpreter = typeof import('aws-local-stepfunctions');
+/** The installed simulated clock. */
+export type InstalledClock = ReturnType<typeof FakeTimers.install>;
+
+export class LocalRun {
+  readonly executions: ExecutionRecord[] = [];
+  readonly invocations: InvocationRecord[] = [];
+  readonly scheduler: Scheduler;
+  readonly clients: TickClients;
+  readonly start: number;
+  private readonly handler: TickHandler;
+  private readonly definition: any;
+  private readonly lambdaStates: string[];
+  private readonly functionArn: string;
+  private readonly stateMachineArn: string;
+  private readonly aborts = new Set<() => void>();
+  private readonly running = new Set<Promise<void>>();
+  private pendingIo = 0;
+  private lastProgressHour = -1;
+  private until = 0;
+  private disposed = false;
+  private executionCounter = 0;
+
+  private constructor(
+    readonly options: LocalRunOptions,
+    readonly clock: InstalledClock,
+    private readonly machine: InstanceType<Interpreter['StateMachine']>,
+  ) {
+    this.start = clock.now;
+    const region = options.aws?.region ?? 'eu-west-1';
+    const account = options.aws?.account ?? '123456789012';
+    const smName = options.stateMachineName ?? `${options.settings.alias}-export-chain`;
+    this.functionArn =
+      options.functionArn ??
+      `arn:aws:lambda:${region}:${account}:function:${options.settings.alias}-export-tick`;
+    this.stateMachineArn = `arn:aws:states:${region}:${account}:stateMachine:${smName}`;
+    this.definition = (machine as any).definition;
+    this.lambdaStates = Object.entries<any>(this.definition.States)
+      .filter(([, s]) => s.Type === 'Task' && s.Resource === LAMBDA_INVOKE)
+      .map(([name]) => name);
+    const base: Partial<TickClients> = options.aws
+      ? { dynamodb: options.aws.dynamodb, ssm: options.aws.ssm, s3: options.aws.s3, sns: options.aws.sns }
+      : {};
+    const merged = { ...base, ...options.clients } as TickClients;
+    for (const k of ['dynamodb', 'ssm', 's3', 'sns'] as const) {
+      if (!merged[k]) throw new Error(`LocalRun: no ${k} client (pass aws or clients.${k})`);
+    }
+    this.clients = {
+      dynamodb: this.track(merged.dynamodb),
+      ssm: this.track(merged.ssm),
+      s3: this.track(merged.s3),
+      sns: this.track(merged.sns),
+    };
+    this.handler = options.createHandler(this.clients, options.settings);
+    this.scheduler = new Scheduler(
+      clock,
+      options.scheduler ?? {},
+      options.settings.schedulePeriodMinutes,
+      this.start,
+      (input, kind) => this.startExecution(input, { kind }),
+    );
+  }
+
+  /**
+   * Installs the simulated clock (globally: the handler reads Date.now and sleeps with setTimeout),
+   * loads the interpreter and starts the scheduler. Call `dispose()` when done.
+   */
+  static async create(options: LocalRunOptions): Promise<LocalRun> {
+    const start = new Date(options.start).getTime();
+    if (!Number.isFinite(start)) throw new Error(`LocalRun: invalid start ${String(options.start)}`);
+    // Only timers and Date are faked: setImmediate and nextTick stay real so promises and real I/O
+    // (a local S3 server) keep working, and performance.now stays real to measure handler time.
+    const clock = FakeTimers.install({
+      now: start,
+      toFake: ['Date', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'],
+      loopLimit: 1_000_000,
+    });
+    try {
+      // Loaded after the clock is installed, as the interpreter reads the global timers.
+      const interpreter: Interpreter = await import('aws-local-stepfunctions');
+      const definition = renderDefinition({
+        TickFunctionArn:
+          options.functionArn ??
+          `arn:aws:lambda:${options.aws?.region ?? 'eu-west-1'}:${options.aws?.account ?? '123456789012'}:function:${options.settings.alias}-export-tick`,
+      });
+      // Validated once here; each execution reuses the machine (validation costs ~200 ms).
+      const machine = new interpreter.StateMachine(definition as any);
+      const run = new LocalRun(options, clock, machine);
+      run.scheduler.start();
+      return run;
+    } catch (error) {
+      clock.uninstall();
+      throw error;
+    }
+  }
+
+  get now(): number {
+    return this.clock.now;
+  }
+
+  /** Advances simulated time to `target` (epoch ms or ISO), running everything due on the way. */
+  async runUntil(target: number | string | Date): Promise<void> {
+    const until = new Date(target).getTime();
+    this.until = until;
+    for (;;) {
+      await this.idle();
+      this.progress();
+      const next = this.nextTimerAt();
+      if (next === undefined || next > until) {
+        if (this.clock.now < until) await this.clock.tickAsync(until - this.clock.now);
+        await this.idle();
+        return;
+      }
+      await this.clock.tickAsync(Math.max(0, next - this.clock.now));
+    }
+  }
+
+  /** Advances simulated time by `ms`. */
+  runFor(ms: number): Promise<void> {
+    return this.runUntil(this.clock.now + ms);
+  }
+
+  /** Advances until every execution started so far has ended (or `limitMs` passed). */
+  async drain(limitMs = 24 * 3600_000): Promise<void> {
+    const stop = this.clock.now + limitMs;
+    while (this.executions.some((e) => e.status === 'RUNNING') && this.clock.now < stop) {
+      this.scheduler.pause();
+      await this.runFor(Math.min(60_000, stop - this.clock.now));
+    }
+  }
+
+  /**
+   * Starts an execution now, or at `at` (epoch ms) if given: extra, overlapping executions as a
+   * scenario needs them. Returns the record (filled in as the execution runs).
+   */
+  startExecution(
+    input: any,
+    options: { at?: number; name?: string; kind?: ExecutionRecord['kind'] } = {},
+  ): ExecutionRecord | undefined {
+    if (options.at !== undefined && options.at > this.clock.now) {
+      this.clock.setTimeout(
+        () => this.startExecution(input, { ...options, at: undefined }),
+        options.at - this.clock.now,
+      );
+      return undefined;
+    }
+    this.executionCounter += 1;
+    const name = options.name ?? `exec-${String(this.executionCounter).padStart(6, '0')}`;
+    const id = `${this.stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+    const record: ExecutionRecord = {
+      name,
+      id,
+      input,
+      kind: options.kind ?? 'manual',
+      startedAt: this.clock.now,
+      status: 'RUNNING',
+      transitions: 0,
+      retries: 0,
+      statesEntered: {},
+      caught: [],
+      invocations: 0,
+    };
+    this.executions.push(record);
+    const localHandlers: Record<string, (params: any) => Promise<any>> = {};
+    for (const state of this.lambdaStates)
+      localHandlers[state] = (params) => this.invoke(record, state, params);
+    const execution = this.machine.run(input, {
+      overrides: { taskResourceLocalHandlers: localHandlers },
+      // AWS fills the context object; the interpreter only sets Input and StartTime itself.
+      context: {
+        Execution: {
+          Id: id,
+          Name: name,
+          Input: input,
+          StartTime: new Date(this.clock.now).toISOString(),
+          RoleArn: `arn:aws:iam::${this.options.aws?.account ?? '123456789012'}:role/${this.options.settings.alias}-states`,
+        },
+        StateMachine: { Id: this.stateMachineArn, Name: this.stateMachineArn.split(':').pop() },
+      } as any,
+      noThrowOnAbort: true,
+    });
+    this.aborts.add(execution.abort);
+    const done = (async () => {
+      try {
+        const output = await execution.result;
+        if (record.status === 'RUNNING') {
+          record.status = output === null ? 'ABORTED' : 'SUCCEEDED';
+          record.output = output;
+        }
+      } catch (error) {
+        record.status = 'FAILED';
+        const cause = (error as any)?.cause ?? error;
+        record.error = cause?.name ?? 'Error';
+        record.cause = cause?.cause ?? cause?.message;
+      } finally {
+        record.endedAt = this.clock.now;
+        this.aborts.delete(execution.abort);
+      }
+      for await (const event of execution.eventLogs as AsyncIterable<any>) {
+        if (event.type === 'StateEntered') {
+          record.transitions += 1;
+          record.statesEntered[event.state.name] = (record.statesEntered[event.state.name] ?? 0) + 1;
+        } else if (event.type === 'StateRetried') {
+          record.transitions += 1;
+          record.retries += 1;
+        } else if (event.type === 'StateCaught') {
+          record.caught.push(event.state.name);
+        }
+      }
+    })();
+    this.running.add(done);
+    void done.finally(() => this.running.delete(done));
+    return record;
+  }
+
+  /** Summary of everything observed so far. */
+  report(): RunReport {
+    const aws = this.options.aws;
+    const s = this.options.settings;
+    const chainPrefix = s.prefix === '' ? 'chain/' : `${s.prefix}/chain/`;
+    return {
+      start: this.start,
+      now: this.clock.now,
+      executions: this.executions,
+      invocations: this.invocations,
+      transitions: this.executions.reduce((n, e) => n + e.transitions, 0),
+      awsCalls: aws?.calls.countsByAction(),
+      notifications: aws?.sns.json(),
+      parameters: aws?.ssm.snapshot(),
+      chainKeys: aws?.s3.keys(s.bucket, chainPrefix),
+    };
+  }
+
+  /** Stops the scheduler, aborts running executions and restores the real clock. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.scheduler.pause();
+    for (const abort of [...this.aborts]) abort();
+    await this.idle();
+    this.clock.uninstall();
+    // Let aborted executions settle on the real clock so nothing is left pending.
+    await Promise.race([Promise.allSettled([...this.running]), new Promise((r) => setTimeout(r, 50))]);
+  }
+
+  // ---- internals ---------------------------------------------------------------------------------
+
+  /** Serves one Lambda task the way `lambda:invoke` does. */
+  private async invoke(record: ExecutionRecord, state: string, params: any): Promise<any> {
+    if (params?.FunctionName !== this.functionArn) {
+      const error = new Error(`Function not found: ${String(params?.FunctionName)}`);
+      error.name = 'Lambda.ResourceNotFoundException';
+      throw error;
+    }
+    record.invocations += 1;
+    // Lambda serialises the event and the result as JSON.
+    const event = JSON.parse(JSON.stringify(params.Payload ?? {}));
+    const inv: InvocationRecord = {
+      execution: record.name,
+      state,
+      mode: String(event.mode ?? ''),
+      at: this.clock.now,
+      outcome: 'ok',
+    };
+    this.invocations.push(inv);
+    const timeoutSeconds =
+      this.options.lambdaTimeoutSeconds ??
+      LAMBDA_HANDLERS.find((h) => h.name === 'export-tick')?.timeoutSeconds ??
+      120;
+    const realStart = performance.now();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const timeout = new Promise<never>((_, reject) => {
+        timer = this.clock.setTimeout(() => {
+          const error = new Error(`Task timed out after ${timeoutSeconds.toFixed(2)} seconds`);
+          error.name = 'Sandbox.Timedout';
+          reject(error);
+        }, timeoutSeconds * 1000) as any;
+      });
+      const result = await Promise.race([this.handler(event), timeout]);
+      inv.result = JSON.parse(JSON.stringify(result ?? null));
+      return { ExecutedVersion: '$LATEST', Payload: inv.result, StatusCode: 200 };
+    } catch (error) {
+      const e = error as Error;
+      inv.outcome = e?.name ?? 'Error';
+      inv.errorMessage = e?.message;
+      // Step Functions sees the function error as Error = errorType and Cause = Lambda's JSON error.
+      const mapped = new Error(
+        JSON.stringify({ errorType: inv.outcome, errorMessage: e?.message ?? String(error), trace: [] }),
+      );
+      mapped.name = inv.outcome;
+      throw mapped;
+    } finally {
+      if (timer !== undefined) this.clock.clearTimeout(timer as any);
+      inv.endedAt = this.clock.now;
+      inv.realMs = performance.now() - realStart;
+    }
+  }
+
+  /** Counts client calls in progress so the clock waits for real I/O. */
+  private track(client: SendClient): SendClient {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const run = this;
+    return {
+      async send(command: any) {
+        run.pendingIo += 1;
+        try {
+          return await client.send(command);
+        } finally {
+          run.pendingIo -= 1;
+        }
+      },
+    };
+  }
+
+  /** Lets promise chains settle and waits (in real time) for pending client calls. */
+  private async idle(): Promise<void> {
+    for (let i = 0; i < 3 || this.pendingIo > 0; i++) {
+      await new Promise((resolve) => realSetImmediate(resolve));
+    }
+  }
+
+  private nextTimerAt(): number | undefined {
+    const clock = this.clock as any;
+    const first = clock.timerHeap?.peek?.();
+    if (first) return first.callAt;
+    const timers = Object.values<any>(clock.timers ?? {});
+    if (timers.length === 0) return undefined;
+    return Math.min(...timers.map((t) => t.callAt));
+  }
+
+  private progress(): void {
+    if (!this.options.onProgress) return;
+    const hour = Math.floor(this.clock.now / 3600_000);
+    if (hour === this.lastProgressHour) return;
+    this.lastProgressHour = hour;
+    this.options.onProgress({
+      now: this.clock.now,
+      start: this.start,
+      until: this.until,
+      executions: this.executions.length,
+      invocations: this.invocations.length,
+    });
+  }
+}
+
+/** Convenience: create, run for `durationMs`, and hand back the run (still installed: dispose it). */
+export async function runLocally(options: LocalRunOptions, durationMs: number): Promise<LocalRun> {
+  const run = await LocalRun.create(options);
+  await run.runFor(durationMs);
+  return run;
+}
