@@ -123,13 +123,12 @@ export class ContinuousExport extends pulumi.ComponentResource {
     const config = validateTable(tableInput, stack, name);
     this.config = config;
     const names = physicalNames(name, stack, config.alias);
-    const parent = this;
     const tags = config.tags;
 
     // Built from region, account and names rather than looked up, so a preview needs no table read.
-    const identity = aws.getCallerIdentityOutput({}, { parent });
-    const region = aws.getRegionOutput({}, { parent });
-    const partition = aws.getPartitionOutput({}, { parent });
+    const identity = aws.getCallerIdentityOutput({}, { parent: this });
+    const region = aws.getRegionOutput({}, { parent: this });
+    const partition = aws.getPartitionOutput({}, { parent: this });
     this.tableArn = pulumi
       .all([partition.partition, region.region, identity.accountId])
       .apply(([p, r, a]) => tableArn(p, r, a, config.tableName));
@@ -145,7 +144,7 @@ export class ContinuousExport extends pulumi.ComponentResource {
         partition: partition.partition,
         tags,
       },
-      parent,
+      this,
     );
     this.bucketName = bucket.name;
     this.prefix = config.bucket.prefix;
@@ -162,7 +161,7 @@ export class ContinuousExport extends pulumi.ComponentResource {
         notifyOnSuccess: config.notifyOnSuccess,
         tags,
       },
-      parent,
+      this,
     );
     this.notificationTopicArn = topics.notificationTopic.arn;
     this.alarmTopicArn = topics.alarmTopic.arn;
@@ -173,7 +172,7 @@ export class ContinuousExport extends pulumi.ComponentResource {
     const params = parameters(
       name,
       { actionParameterName: names.actionParameter, stateParameterName: names.stateParameter, tags },
-      parent,
+      this,
     );
 
     const tickFunctionName = names.functions[TICK_HANDLER_NAME];
@@ -241,7 +240,7 @@ export class ContinuousExport extends pulumi.ComponentResource {
           accountId: identity.accountId,
           tags,
         },
-        parent,
+        this,
       );
     }
     const tick = functions[TICK_HANDLER_NAME];
@@ -262,7 +261,7 @@ export class ContinuousExport extends pulumi.ComponentResource {
         accountId: identity.accountId,
         tags,
       },
-      parent,
+      this,
     );
     this.stateMachineArn = machine.stateMachine.arn;
 
@@ -278,7 +277,7 @@ export class ContinuousExport extends pulumi.ComponentResource {
         // The first execution reads the parameters; they must exist before the schedule fires.
         dependsOn: [params.action, params.state],
       },
-      parent,
+      this,
     );
     this.scheduleName = sched.schedule.name;
 
@@ -296,7 +295,7 @@ export class ContinuousExport extends pulumi.ComponentResource {
         alarmTopicArn: topics.alarmTopic.arn,
         tags,
       },
-      parent,
+      this,
     );
     this.dashboardName = mon.dashboard.dashboardName;
 
