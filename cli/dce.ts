@@ -13,7 +13,7 @@
 import '../sim/polyfills';
 import { createInterface } from 'node:readline/promises';
 import { Command, CommanderError } from 'commander';
-import { EXIT, formatDuration, formatTime, Output, table, type Io } from './output';
+import { EXIT, formatDuration, Output, table, type Io } from './output';
 import {
   buildClients,
   requireExports,
@@ -27,6 +27,8 @@ import {
 import { formatStatus, readStatus } from './status';
 import { confirmReset, formatActionResult, OPERATOR_ACTIONS, setAction } from './operator';
 import { addSimulateOptions } from '../tools/simulate';
+import type { VerifyReport } from './verify';
+import type { ReplayProgress, ReplayReport } from './replay';
 
 /** Dependencies a test can replace. */
 export interface DceDeps {
@@ -175,7 +177,7 @@ export function buildProgram(io: Io, deps: DceDeps, setExit: (code: number) => v
         const target = resolveTarget(opts, deps.readInput);
         const { bucket, prefix } = requireExports(target);
         const clients = clientsFor(opts);
-        const result = await runReplayCommand({
+        await runReplayCommand({
           io,
           out,
           s3: clients.s3,
@@ -190,7 +192,6 @@ export function buildProgram(io: Io, deps: DceDeps, setExit: (code: number) => v
           force: opts.force,
           concurrency: opts.concurrency,
         });
-        setExit(result.ok ? EXIT.OK : EXIT.PROBLEMS);
       },
     );
 
@@ -246,54 +247,28 @@ export function buildProgram(io: Io, deps: DceDeps, setExit: (code: number) => v
   return program;
 }
 
-/** The report of `verifyChain` (cli/verify.ts), as far as `dce` reads it. */
-export interface VerifyReport {
-  ok: boolean;
-  epoch: string | null;
-  chainStart: unknown;
-  watermark: unknown;
-  entries: unknown;
-  problems: unknown[];
-  [other: string]: unknown;
-}
-
 /**
- * Loads a chain library lazily: `status` and the operator commands then start without loading the
- * export reader, and a missing library is a clear error instead of a crash at start-up.
+ * Loads a chain library on first use: `status` and the operator commands then start without loading
+ * the export reader.
  */
-function loadChainLibrary(name: 'verify' | 'replay'): any {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require(`./${name}`);
-  } catch (error) {
-    throw new UsageError(
-      `dce ${name} is not available in this build (cli/${name}.ts: ${(error as Error).message})`,
-    );
+function verifyLibrary(): typeof import('./verify') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('./verify');
+}
+function replayLibrary(): typeof import('./replay') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('./replay');
+}
+
+/** A chain that exists but cannot be applied or read: exit code 1 (problems), not 2 (usage). */
+export class ChainProblemError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ChainProblemError';
   }
 }
 
-const timeText = (value: unknown): string =>
-  value === null || value === undefined
-    ? '-'
-    : typeof value === 'number'
-      ? formatTime(value)
-      : value instanceof Date
-        ? value.toISOString()
-        : String(value);
-
-function problemText(problem: unknown): string {
-  if (typeof problem === 'string') return problem;
-  if (problem && typeof problem === 'object') {
-    const p = problem as Record<string, unknown>;
-    const head = [p.kind, p.code, p.type].find((v) => typeof v === 'string');
-    const message = [p.message, p.detail, p.description].find((v) => typeof v === 'string');
-    if (message) return head ? `${head}: ${message}` : String(message);
-    return JSON.stringify(problem);
-  }
-  return String(problem);
-}
-
-/** Calls verifyChain. */
+/** Calls verifyChain. A chain that cannot be found at all (no CURRENT.json) is a usage error. */
 export async function runVerifyCommand(options: {
   s3: Clients['s3'];
   bucket: string;
@@ -301,14 +276,28 @@ export async function runVerifyCommand(options: {
   epoch?: string;
   deep?: boolean;
 }): Promise<VerifyReport> {
-  const { verifyChain } = loadChainLibrary('verify');
-  return (await verifyChain({
-    s3: options.s3,
-    bucket: options.bucket,
-    prefix: options.prefix,
-    ...(options.epoch !== undefined ? { epoch: options.epoch } : {}),
-    deep: Boolean(options.deep),
-  })) as VerifyReport;
+  if (options.epoch !== undefined && !/^\d{8}T\d{6}Z$/.test(options.epoch)) {
+    throw new UsageError(
+      `--epoch ${JSON.stringify(options.epoch)}: expected an epoch id like 20261124T235500Z`,
+    );
+  }
+  const { verifyChain } = verifyLibrary();
+  try {
+    return await verifyChain({
+      s3: options.s3,
+      bucket: options.bucket,
+      prefix: options.prefix,
+      ...(options.epoch !== undefined ? { epoch: options.epoch } : {}),
+      deep: Boolean(options.deep),
+    });
+  } catch (error) {
+    if ((error as Error).name === 'ChainReadError') {
+      throw new UsageError(
+        `no readable chain at s3://${options.bucket}/${options.prefix ? `${options.prefix}/` : ''}chain/: ${(error as Error).message} (check --bucket/--prefix/--epoch)`,
+      );
+    }
+    throw error;
+  }
 }
 
 /** The human text of a verify report. */
@@ -316,34 +305,37 @@ export function formatVerifyReport(
   report: VerifyReport,
   where: { bucket: string; prefix: string; now: number },
 ): string {
-  const entries = Array.isArray(report.entries) ? report.entries.length : Number(report.entries ?? 0);
-  const watermark = report.watermark;
-  const watermarkSeconds =
-    typeof watermark === 'number'
-      ? watermark
-      : typeof watermark === 'string'
-        ? Date.parse(watermark) / 1000
-        : NaN;
+  const watermarkSeconds = report.watermark ? Date.parse(report.watermark) / 1000 : NaN;
   const rows: [string, string][] = [
-    ['chain', `s3://${where.bucket}/${where.prefix ? `${where.prefix}/` : ''}chain/`],
+    ['chain', `s3://${where.bucket}/${where.prefix ? `${where.prefix}/` : ''}chain/${report.epoch}/`],
     [
       'result',
       report.ok
         ? 'OK: gap-free from the full export to the watermark'
         : `PROBLEMS (${report.problems.length})`,
     ],
-    ['epoch', report.epoch ?? '-'],
-    ['chain start', timeText(report.chainStart)],
-    ['watermark', timeText(report.watermark)],
+    ['chain start', report.chainStart ?? '-'],
+    ['watermark', report.watermark ?? '-'],
     ['lag', Number.isFinite(watermarkSeconds) ? formatDuration(where.now - watermarkSeconds) : '-'],
-    ['entries', String(entries)],
+    ['entries', String(report.entries)],
   ];
   const lines = [table(rows)];
   const shown = report.problems.slice(0, 50);
-  for (const p of shown) lines.push(`  - ${problemText(p)}`);
+  for (const p of shown) lines.push(`  - ${p.kind}: ${p.message} (${p.key})`);
   if (report.problems.length > shown.length)
     lines.push(`  ... and ${report.problems.length - shown.length} more (use --json)`);
   return lines.join('\n');
+}
+
+/** Parses `--until`: an ISO 8601 time with a date; returns epoch seconds. */
+export function parseUntil(value: string): number {
+  const ms = Date.parse(value);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(ms)) {
+    throw new UsageError(
+      `--until ${JSON.stringify(value)}: not an ISO 8601 time (e.g. 2026-11-24T12:00:00Z)`,
+    );
+  }
+  return Math.floor(ms / 1000);
 }
 
 /** Calls replayChain with a progress display; prints the report. */
@@ -361,18 +353,9 @@ export async function runReplayCommand(options: {
   resume?: boolean;
   force?: boolean;
   concurrency?: string;
-}): Promise<{ ok: boolean }> {
+}): Promise<ReplayReport> {
   const { io, out } = options;
-  let until: number | undefined;
-  if (options.until !== undefined) {
-    const ms = Date.parse(options.until);
-    if (!/^\d{4}-\d{2}-\d{2}/.test(options.until) || Number.isNaN(ms)) {
-      throw new UsageError(
-        `--until ${JSON.stringify(options.until)}: not an ISO 8601 time (e.g. 2026-11-24T12:00:00Z)`,
-      );
-    }
-    until = Math.floor(ms / 1000);
-  }
+  const until = options.until === undefined ? undefined : parseUntil(options.until);
   let concurrency: number | undefined;
   if (options.concurrency !== undefined) {
     concurrency = Number(options.concurrency);
@@ -382,15 +365,20 @@ export async function runReplayCommand(options: {
       );
     }
   }
+  if (options.epoch !== undefined && !/^\d{8}T\d{6}Z$/.test(options.epoch)) {
+    throw new UsageError(
+      `--epoch ${JSON.stringify(options.epoch)}: expected an epoch id like 20261124T235500Z`,
+    );
+  }
   if (options.resume && !options.checkpoint) throw new UsageError('--resume needs --checkpoint <file>');
   if (!/^[A-Za-z0-9_.-]{3,255}$/.test(options.targetTable)) {
     throw new UsageError(
       `--target-table ${JSON.stringify(options.targetTable)}: not a valid DynamoDB table name`,
     );
   }
-  const { replayChain } = loadChainLibrary('replay');
+  const { replayChain } = replayLibrary();
   const progress = createProgress(io, out.json);
-  let report: any;
+  let report: ReplayReport;
   try {
     report = await replayChain({
       s3: options.s3,
@@ -406,45 +394,45 @@ export async function runReplayCommand(options: {
       ...(concurrency !== undefined ? { concurrency } : {}),
       onProgress: progress.update,
     });
+  } catch (error) {
+    // AWS errors carry $metadata (access, network: exit 2); anything else is the chain or the target
+    // refusing the replay (gap, not-empty target, checkpoint mismatch: exit 1).
+    const e = error as Error & { $metadata?: unknown };
+    if (e.$metadata === undefined && !(error instanceof UsageError))
+      throw new ChainProblemError(`replay failed: ${e.message}`);
+    throw error;
   } finally {
     progress.stop();
   }
-  const ok = report?.ok !== false;
   out.result(report, () => formatReplayReport(report, options.targetTable));
-  return { ok };
+  return report;
 }
 
-/** The human text of a replay report: every scalar field, then problems if any. */
-function formatReplayReport(report: Record<string, unknown>, targetTable: string): string {
-  const rows: [string, string][] = [['target table', targetTable]];
-  for (const [key, value] of Object.entries(report ?? {})) {
-    if (value === null || value === undefined || typeof value === 'object') continue;
+function formatReplayReport(report: ReplayReport, targetTable: string): string {
+  const rows: [string, string][] = [
+    ['target table', targetTable],
+    ['epoch', report.epoch],
+    ['exports applied', String(report.entriesApplied)],
+    ['last sequence', String(report.lastSequence)],
+    ['watermark', report.watermark ?? '-'],
+    ['items', `${report.itemsApplied} (${report.puts} puts, ${report.deletes} deletes)`],
+    ['duration', formatDuration(report.durationMs / 1000)],
+  ];
+  if (report.resumedFrom) {
     rows.push([
-      key,
-      typeof value === 'number' && /At$|Time$|until|watermark/i.test(key) ? timeText(value) : String(value),
+      'resumed',
+      `in sequence ${report.resumedFrom.sequence} after ${report.resumedFrom.filesApplied} files`,
     ]);
   }
-  const lines = [table(rows)];
-  const problems = Array.isArray((report as any)?.problems) ? ((report as any).problems as unknown[]) : [];
-  for (const p of problems.slice(0, 50)) lines.push(`  - ${problemText(p)}`);
-  return lines.join('\n');
+  return table(rows);
 }
 
 /**
- * Progress of a replay: a cli-progress bar (items, items/s) on a terminal, plain lines every few
- * seconds otherwise, nothing with --json. Accepts the progress object replayChain reports, reading
- * the item and entry counts it names.
+ * Progress of a replay: a cli-progress bar (exports, items, items/s) on a terminal, a plain line every
+ * few seconds otherwise, nothing with --json.
  */
-function createProgress(io: Io, json: boolean): { update: (p: any) => void; stop: () => void } {
+function createProgress(io: Io, json: boolean): { update: (p: ReplayProgress) => void; stop: () => void } {
   if (json) return { update: () => undefined, stop: () => undefined };
-  const started = Date.now();
-  const count = (p: any, names: string[]): number | undefined => {
-    for (const n of names) if (typeof p?.[n] === 'number') return p[n];
-    return undefined;
-  };
-  const items = (p: any) => count(p, ['items', 'itemsWritten', 'itemsApplied', 'applied', 'done']) ?? 0;
-  const entry = (p: any) => count(p, ['entry', 'entriesDone', 'entryIndex', 'sequence']);
-  const entries = (p: any) => count(p, ['entries', 'entriesTotal', 'totalEntries', 'total']);
   if (io.stderr.isTTY) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const cliProgress = require('cli-progress') as typeof import('cli-progress');
@@ -456,21 +444,19 @@ function createProgress(io: Io, json: boolean): { update: (p: any) => void; stop
       },
       cliProgress.Presets.shades_classic,
     );
-    let startedBar = false;
+    let started = false;
     return {
       update: (p) => {
-        const total = entries(p) ?? 1;
-        const n = items(p);
-        const speed = Math.round(n / Math.max(0.001, (Date.now() - started) / 1000));
-        if (!startedBar) {
-          bar.start(total, entry(p) ?? 0, { items: n, speed });
-          startedBar = true;
+        const payload = { items: p.itemsApplied, speed: Math.round(p.itemsPerSecond) };
+        if (!started) {
+          bar.start(p.entriesTotal, p.entriesDone, payload);
+          started = true;
         }
-        bar.setTotal(total);
-        bar.update(entry(p) ?? 0, { items: n, speed });
+        bar.setTotal(p.entriesTotal);
+        bar.update(p.entriesDone, payload);
       },
       stop: () => {
-        if (startedBar) bar.stop();
+        if (started) bar.stop();
       },
     };
   }
@@ -478,12 +464,10 @@ function createProgress(io: Io, json: boolean): { update: (p: any) => void; stop
   return {
     update: (p) => {
       const now = Date.now();
-      if (now - last < 2000) return;
+      if (now - last < 2000 && p.entriesDone < p.entriesTotal) return;
       last = now;
-      const n = items(p);
-      const speed = Math.round(n / Math.max(0.001, (now - started) / 1000));
       io.stderr.write(
-        `replay: export ${entry(p) ?? '?'}/${entries(p) ?? '?'}, ${n} items, ${speed} items/s\n`,
+        `replay: ${p.entriesDone}/${p.entriesTotal} exports, ${p.itemsApplied} items, ${Math.round(p.itemsPerSecond)} items/s\n`,
       );
     },
     stop: () => undefined,
@@ -543,6 +527,10 @@ export async function runDce(argv: string[], io: Io = defaultIo(), deps: DceDeps
     if (error instanceof UsageError) {
       out.error(error.message, EXIT.USAGE);
       return EXIT.USAGE;
+    }
+    if (error instanceof ChainProblemError) {
+      out.error(error.message, EXIT.PROBLEMS);
+      return EXIT.PROBLEMS;
     }
     out.error(describeError(error), EXIT.USAGE);
     return EXIT.USAGE;
