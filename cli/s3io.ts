@@ -89,13 +89,26 @@ export async function objectExists(s3: S3Sender, bucket: string, key: string): P
   }
 }
 
-/** Every key under `prefix`, in S3's (lexicographic) order, following ListObjectsV2 pagination. */
-export async function listAllKeys(s3: S3Sender, bucket: string, prefix: string): Promise<string[]> {
+/**
+ * Every key under `prefix`, in S3's (lexicographic) order, following ListObjectsV2 pagination.
+ * `pageSize` (MaxKeys) defaults to S3's 1,000.
+ */
+export async function listAllKeys(
+  s3: S3Sender,
+  bucket: string,
+  prefix: string,
+  pageSize?: number,
+): Promise<string[]> {
   const keys: string[] = [];
   let token: string | undefined;
   do {
     const out = await s3.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+      new ListObjectsV2Command({
+        Bucket: bucket,
+        Prefix: prefix,
+        ContinuationToken: token,
+        MaxKeys: pageSize,
+      }),
     );
     for (const obj of out.Contents ?? []) if (obj.Key) keys.push(obj.Key);
     token = out.IsTruncated ? out.NextContinuationToken : undefined;
