@@ -1,0 +1,36 @@
+/**
+ * Lambda entry of the export tick. Settings come from the environment (`toEnvironment` in
+ * `functions/settings.ts` wrote them); SDK clients are created once per container and reused.
+ *
+ * The clients are created with `maxAttempts: 1`: every AWS call already goes through the one retry
+ * policy in `functions/retry.ts` (backoff with full jitter, then `TransientAwsError` for the state
+ * machine to retry). SDK retries on top of it would multiply the attempts and the time a tick can
+ * take, and would hide from the policy which errors happened.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { createExportTickHandler, type ExportTickEvent, type ExportTickResult } from '../exportTick';
+import { fromEnvironment } from '../settings';
+
+let cached: ((event: ExportTickEvent) => Promise<ExportTickResult>) | undefined;
+
+function build(): (event: ExportTickEvent) => Promise<ExportTickResult> {
+  const settings = fromEnvironment(process.env);
+  const config = { maxAttempts: 1 };
+  return createExportTickHandler({
+    settings,
+    clients: {
+      dynamodb: new DynamoDBClient(config),
+      ssm: new SSMClient(config),
+      s3: new S3Client(config),
+      sns: new SNSClient(config),
+    },
+  });
+}
+
+export const handler = async (event: ExportTickEvent): Promise<ExportTickResult> => {
+  cached ??= build();
+  return cached(event);
+};
