@@ -18,14 +18,18 @@ export type Phase =
   | 'STATE_CORRUPT'
   /** The source table is gone; the chain cannot continue. */
   | 'TABLE_DELETED'
-  /** Point-in-time recovery was off or its window broke; the chain has a hole and needs a new epoch. */
+  /** The PITR history no longer covers the watermark; the chain has a hole and needs a new epoch. */
   | 'PITR_GAP'
+  /** Point-in-time recovery is disabled on the table: no export can be requested. */
+  | 'PITR_DISABLED'
   /** Operator set PAUSE: no new exports start; in-flight ones are still tracked. */
   | 'PAUSED'
   /** Operator set RESET: the next tick starts a new epoch with a full export. */
   | 'RESET_PENDING'
   /** No completed full export yet in this epoch. */
   | 'BOOTSTRAPPING'
+  /** The export tick itself keeps failing (incident RUN_FAILED); the chain resumes once it runs again. */
+  | 'FAILING'
   /** Chaining, but more than two windows behind (after a pause, an outage or a long backlog). */
   | 'CATCHING_UP'
   /** Chaining normally. */
@@ -88,10 +92,18 @@ export interface StatusReport {
 
 const iso = (s: number): string => new Date(s * 1000).toISOString();
 
-/** Incident keys that name a condition the chain cannot recover from by itself. */
+/**
+ * Incident keys (raised by the export tick's planner) that name a condition the chain cannot get
+ * past by itself, most severe first. Matched by prefix so that a suffixed key still counts.
+ */
+const BLOCKING_INCIDENTS: [RegExp, Phase][] = [
+  [/^(TABLE_DELETED|TABLE_NOT_FOUND)/, 'TABLE_DELETED'],
+  [/^PITR_GAP/, 'PITR_GAP'],
+  [/^PITR_DISABLED/, 'PITR_DISABLED'],
+];
+
 function incidentPhase(keys: string[]): Phase | undefined {
-  if (keys.some((k) => /^(TABLE_DELETED|TABLE_NOT_FOUND)/.test(k))) return 'TABLE_DELETED';
-  if (keys.some((k) => /^PITR/.test(k))) return 'PITR_GAP';
+  for (const [pattern, phase] of BLOCKING_INCIDENTS) if (keys.some((k) => pattern.test(k))) return phase;
   return undefined;
 }
 
@@ -135,9 +147,11 @@ export function deriveStatus(alias: string, input: StatusInput): StatusReport {
         ? 'RESET_PENDING'
         : state.chainStart === null
           ? 'BOOTSTRAPPING'
-          : lag !== null && lag > 2 * windowSeconds + state.stats.restorableLagSeconds
-            ? 'CATCHING_UP'
-            : 'CHAINING');
+          : keys.includes('RUN_FAILED')
+            ? 'FAILING'
+            : lag !== null && lag > 2 * windowSeconds + state.stats.restorableLagSeconds
+              ? 'CATCHING_UP'
+              : 'CHAINING');
 
   let nextWindow: StatusReport['nextWindow'] = null;
   if (state.watermark !== null && action !== 'PAUSE' && action !== 'RESET') {

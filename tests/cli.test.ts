@@ -173,7 +173,14 @@ describe('dce status phase (cli/status.ts: deriveStatus)', () => {
         started: fc.boolean(),
         watermarkAgo: fc.integer({ min: 0, max: 30 * 86_400 }),
         pending: fc.array(fc.integer({ min: 1, max: 8 }), { maxLength: 4 }),
-        incident: fc.constantFrom(null, 'PITR_GAP', 'TABLE_DELETED', 'EXPORT_FAILED:123'),
+        incident: fc.constantFrom(
+          null,
+          'PITR_GAP',
+          'PITR_DISABLED',
+          'TABLE_DELETED',
+          'RUN_FAILED',
+          'EXPORT_FAILED:123',
+        ),
         action: fc.constantFrom('RUN', 'PAUSE', 'RESET', null),
         window: fc.integer({ min: 15, max: 1440 }),
       })
@@ -206,9 +213,11 @@ describe('dce status phase (cli/status.ts: deriveStatus)', () => {
         // A blocking incident shows whatever the action; then the operator action; then progress.
         if (r.incident === 'TABLE_DELETED') expect(report.phase).to.equal('TABLE_DELETED');
         else if (r.incident === 'PITR_GAP') expect(report.phase).to.equal('PITR_GAP');
+        else if (r.incident === 'PITR_DISABLED') expect(report.phase).to.equal('PITR_DISABLED');
         else if (r.action === 'PAUSE') expect(report.phase).to.equal('PAUSED');
         else if (r.action === 'RESET') expect(report.phase).to.equal('RESET_PENDING');
         else if (!r.started) expect(report.phase).to.equal('BOOTSTRAPPING');
+        else if (r.incident === 'RUN_FAILED') expect(report.phase).to.equal('FAILING');
         else expect(['CHAINING', 'CATCHING_UP']).to.include(report.phase);
         if (!r.started) {
           expect(report.lagSeconds).to.equal(null);
