@@ -281,14 +281,14 @@ function freshItem(rng: Prng, index: number): Item {
 }
 
 function updatedItem(rng: Prng, previous: Item): Item {
-  const item: Item = { ...previous };
   const version = Number((previous.version as { N?: string } | undefined)?.N ?? '0');
+  const removable = Object.keys(previous).filter((n) => /^a\d$/.test(n));
+  // Built fresh rather than with `delete`, which makes V8 slow down every later access to the object.
+  const removed = removable.length > 0 && rng.chance(0.3) ? rng.pick(removable) : undefined;
+  const item: Item = {};
+  for (const name of Object.keys(previous)) if (name !== removed) item[name] = previous[name];
   item.version = { N: String(version + 1) };
   for (let i = rng.int(1, 2); i > 0; i--) item[`a${rng.int(0, 9)}`] = randomValue(rng, 0);
-  if (rng.chance(0.3)) {
-    const removable = Object.keys(item).filter((n) => /^a\d$/.test(n));
-    if (removable.length > 0) delete item[rng.pick(removable)];
-  }
   return item;
 }
 
