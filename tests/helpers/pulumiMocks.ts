@@ -16,6 +16,8 @@ export interface RecordedResource {
   inputs: Record<string, any>;
   /** Physical name as a plain string, when the resource has one. */
   physicalName?: string;
+  /** Resource options as sent to the engine. */
+  options: { ignoreChanges: string[]; retainOnDelete?: boolean; parentUrn: string; dependencies: string[] };
 }
 
 const SECRET_SIG = '4dabf18193072939515e22adb298388d';
@@ -23,7 +25,8 @@ const SECRET_SIG = '4dabf18193072939515e22adb298388d';
 /** Secret inputs reach mocks wrapped in a signature object; tests want the plain value. */
 export function unwrapSecrets(value: any): any {
   if (Array.isArray(value)) return value.map(unwrapSecrets);
-  if (value && typeof value === 'object') {
+  // Asset archives carry their assets as a Promise; leave anything that is not plain data alone.
+  if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
     if (SECRET_SIG in value) return unwrapSecrets(value.value);
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
   }
@@ -69,7 +72,12 @@ export async function installMocks(resources: RecordedResource[], stack: string)
       newResource(args) {
         const inputs = unwrapSecrets(args.inputs);
         const physicalName = physicalNameOf(args.type, inputs);
-        resources.push({ type: args.type, name: args.name, inputs, physicalName });
+        const options = pendingOptions.get(`${args.type}::${args.name}`) ?? {
+          ignoreChanges: [],
+          parentUrn: '',
+          dependencies: [],
+        };
+        resources.push({ type: args.type, name: args.name, inputs, physicalName, options });
         const arn = arnOf(args.type, physicalName);
         const state: Record<string, any> = { ...inputs, arn };
         if (args.type === 'aws:s3/bucket:Bucket') state.bucket = inputs.bucket;
@@ -110,6 +118,21 @@ export async function installMocks(resources: RecordedResource[], stack: string)
     // preview=false: apply callbacks run, so rendered definitions and policies can be inspected.
     false,
   );
+  // The mocks API does not show resource options (ignoreChanges, retainOnDelete, parent); the
+  // registration request does, so record them from it before the mock sees the resource.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const monitor = (require('@pulumi/pulumi/runtime/settings') as any).getMonitor();
+  const register = monitor.registerResource.bind(monitor);
+  const pendingOptions = new Map<string, RecordedResource['options']>();
+  monitor.registerResource = (req: any, callback: unknown) => {
+    pendingOptions.set(`${req.getType()}::${req.getName()}`, {
+      ignoreChanges: req.getIgnorechangesList(),
+      retainOnDelete: req.hasRetainondelete?.() === false ? undefined : req.getRetainondelete(),
+      parentUrn: req.getParent(),
+      dependencies: req.getDependenciesList(),
+    });
+    return register(req, callback);
+  };
 }
 
 /** Waits until every resource registration and output of the run has settled. */
