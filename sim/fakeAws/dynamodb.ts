@@ -47,6 +47,10 @@ export interface ExportRequestInfo {
   clientToken?: string;
   /** Request time, epoch ms. */
   requestedAt: number;
+  /** LatestRestorableDateTime at the request, epoch ms. */
+  latestRestorable: number;
+  /** EarliestRestorableDateTime at the request, epoch ms. */
+  earliestRestorable: number;
 }
 
 /** One export the engine knows about. */
@@ -218,6 +222,8 @@ export class FakeDynamoDB extends FakeService {
       type,
       clientToken: input.ClientToken,
       requestedAt: now,
+      latestRestorable: range.latest,
+      earliestRestorable: range.earliest,
     };
     const invalid = (message: string) => serviceError('InvalidExportTimeException', message);
     if (type === 'FULL_EXPORT') {

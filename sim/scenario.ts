@@ -1,0 +1,113 @@
+/**
+ * One table's export workflow wired up offline: the fake account (table with PITR, the SSM parameters
+ * Pulumi would create, the bucket), the real export tick handler and the local runner. Tests, the
+ * benchmark and `npm run simulate` start from here and change what they need.
+ */
+import { createExportTickHandler } from '../functions/exportTick';
+import type { WorkflowSettings } from '../functions/settings';
+import { initialStateJson } from '../functions/state';
+import type { ExportSink, TableSource } from './contracts';
+import { createFakeAws, type ExportRequestInfo, type FakeAws } from './fakeAws';
+import { LocalRun, type LocalRunOptions, type TickClients, type TickHandler } from './localRun';
+import type { SchedulerOptions } from './scheduler';
+import { SimpleTable } from './simpleTable';
+
+export const REGION = 'eu-west-1';
+export const ACCOUNT = '123456789012';
+
+/** Realistic settings for one table: 15-minute windows and schedule, 60 s margin, 4 in flight. */
+export function scenarioSettings(overrides: Partial<WorkflowSettings> = {}): WorkflowSettings {
+  const alias = overrides.alias ?? 'orders';
+  const tableName = overrides.tableName ?? alias;
+  const root = `/dynamodb-continuous-exports/test/${alias}`;
+  return {
+    alias,
+    tableName,
+    tableArn: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${tableName}`,
+    bucket: 'continuous-exports-bucket',
+    prefix: `exports/${alias}`,
+    exportFormat: 'DYNAMODB_JSON',
+    exportViewType: 'NEW_AND_OLD_IMAGES',
+    windowMinutes: 15,
+    maxCatchUpWindowMinutes: 240,
+    restorableMarginSeconds: 60,
+    maxInFlight: 4,
+    schedulePeriodMinutes: 15,
+    onPitrGap: 'alert',
+    notifyOnSuccess: false,
+    notificationTopicArn: `arn:aws:sns:${REGION}:${ACCOUNT}:continuous-exports`,
+    stateParameterName: `${root}/state`,
+    actionParameterName: `${root}/action`,
+    lockParameterName: `${root}/lock`,
+    metricNamespace: 'DynamoDBContinuousExports',
+    ...overrides,
+  };
+}
+
+export interface ScenarioOptions {
+  settings?: Partial<WorkflowSettings>;
+  /** Simulated start. @default 2026-03-02T00:00:00Z */
+  start?: string | number;
+  /** PITR enabled this long before the start, seconds. @default 3 days */
+  pitrEnabledSecondsBefore?: number;
+  table?: TableSource;
+  sink?: ExportSink;
+  exportDurationSeconds?: (request: ExportRequestInfo) => number;
+  restorableLagSeconds?: number;
+  scheduler?: SchedulerOptions;
+  /** Replaces clients of the fake account (e.g. a real S3 client). */
+  clients?: Partial<TickClients>;
+  /** Wraps or replaces the handler. @default the real export tick handler */
+  createHandler?: LocalRunOptions['createHandler'];
+  onProgress?: LocalRunOptions['onProgress'];
+}
+
+export interface Scenario {
+  aws: FakeAws;
+  run: LocalRun;
+  settings: WorkflowSettings;
+  table: TableSource;
+  /** EMF metric lines the handler printed. */
+  metricLines: string[];
+  dispose(): Promise<void>;
+}
+
+export const DEFAULT_START = '2026-03-02T00:00:00Z';
+
+export async function startScenario(options: ScenarioOptions = {}): Promise<Scenario> {
+  const settings = scenarioSettings(options.settings);
+  const start = new Date(options.start ?? DEFAULT_START).getTime();
+  // The fakes read the global clock, which the runner replaces with the simulated one.
+  const aws = createFakeAws({
+    region: REGION,
+    account: ACCOUNT,
+    sink: options.sink,
+    exportDurationSeconds: options.exportDurationSeconds,
+    restorableLagSeconds: options.restorableLagSeconds,
+  });
+  const table = options.table ?? new SimpleTable();
+  aws.dynamodb.addTable({
+    name: settings.tableName,
+    source: table,
+    pitrEnabledAt: start - (options.pitrEnabledSecondsBefore ?? 3 * 86_400) * 1000,
+  });
+  aws.s3.createBucket(settings.bucket);
+  aws.sns.topics.add(settings.notificationTopicArn);
+  const metricLines: string[] = [];
+  const run = await LocalRun.create({
+    settings,
+    aws,
+    clients: options.clients,
+    start,
+    scheduler: options.scheduler,
+    onProgress: options.onProgress,
+    createHandler:
+      options.createHandler ??
+      ((clients: TickClients, s: WorkflowSettings): TickHandler =>
+        createExportTickHandler({ clients, settings: s, log: (line: string) => metricLines.push(line) })),
+  });
+  // What `pulumi up` creates; written after the clock is installed so versions carry simulated times.
+  aws.ssm.set(settings.stateParameterName, initialStateJson());
+  aws.ssm.set(settings.actionParameterName, 'RUN');
+  return { aws, run, settings, table, metricLines, dispose: () => run.dispose() };
+}
