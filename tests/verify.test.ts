@@ -1,0 +1,317 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { gzipSync } from 'node:zlib';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
+import {
+  CHAIN_SCHEMA_VERSION,
+  chainCurrentKey,
+  chainHeadKey,
+  chainObjectBody,
+  isoTime,
+  type ChainEntry,
+} from '../functions/chainManifest';
+import { ChainReadError, readChain } from '../cli/chainReader';
+import { listExportDataFiles } from '../cli/exportFormat';
+import { putObject } from '../cli/s3io';
+import { chainOrderProblems, verifyChain, type ProblemKind } from '../cli/verify';
+import { startLocalS3, type LocalS3 } from '../sim/servers';
+import { generateWorkload } from '../sim/workload';
+import { MemoryS3, contiguousWindows, writeChain } from './helpers/exportChain';
+
+const BUCKET = 'chain-bucket';
+const PREFIX = 'tables/orders';
+const T0 = Date.UTC(2026, 10, 2, 0, 0, 0) / 1000;
+const HOUR = 3600;
+const table = generateWorkload({
+  from: T0 - 2 * HOUR,
+  to: T0 + 8 * HOUR,
+  writesPerMinute: 6,
+  seed: 21,
+  keySpace: 60,
+});
+
+function kinds(problems: { kind: ProblemKind }[]): ProblemKind[] {
+  return [...new Set(problems.map((p) => p.kind))].sort();
+}
+
+async function chainIn(
+  s3: MemoryS3 | LocalS3['client'],
+  windows: [number, number][],
+  extra: { head?: boolean; prefix?: string } = {},
+) {
+  return writeChain({
+    s3,
+    bucket: BUCKET,
+    prefix: PREFIX,
+    table,
+    start: T0,
+    windows,
+    sink: { itemsPerFile: 20 },
+    ...extra,
+  });
+}
+
+describe('chain reading and verification (cli/chainReader.ts, cli/verify.ts)', () => {
+  describe('against s3rver', () => {
+    let local: LocalS3;
+    before(async function () {
+      this.timeout(20000);
+      local = await startLocalS3();
+      await local.createBucket(BUCKET);
+    });
+    after(async () => local?.stop());
+
+    it('reads a healthy chain in order and finds no problem, deep included', async () => {
+      const written = await chainIn(local.client, contiguousWindows(T0, HOUR, 4));
+      const chain = await readChain(local.client, BUCKET, PREFIX);
+      expect(chain.epoch).to.equal(written.epoch);
+      expect(chain.entries.map((e) => e.key)).to.deep.equal(written.entries.map((e) => e.key));
+      expect(chain.entries.map((e) => e.entry.sequence)).to.deep.equal([0, 1, 2, 3, 4]);
+      expect(chain.head.watermark).to.equal(isoTime(T0 + 4 * HOUR));
+
+      const report = await verifyChain({ s3: local.client, bucket: BUCKET, prefix: PREFIX, deep: true });
+      expect(report.problems).to.deep.equal([]);
+      expect(report).to.include({
+        ok: true,
+        epoch: written.epoch,
+        entries: 5,
+        watermark: isoTime(T0 + 4 * HOUR),
+        chainStart: isoTime(T0),
+      });
+    });
+
+    it('detects a deleted manifest summary and a corrupted data file', async () => {
+      const prefix = 'tables/damaged';
+      const written = await chainIn(local.client, contiguousWindows(T0, HOUR, 3), { prefix });
+      const [, second, third] = written.entries;
+      await local.client.send(
+        new DeleteObjectCommand({ Bucket: BUCKET, Key: second.entry.manifestSummaryKey }),
+      );
+      const files = await listExportDataFiles(local.client, BUCKET, third.entry.manifestSummaryKey);
+      await putObject(
+        local.client,
+        BUCKET,
+        files[0].dataFileS3Key,
+        gzipSync('{"Item":{"pk":{"S":"forged"}}}\n'),
+      );
+
+      const shallow = await verifyChain({ s3: local.client, bucket: BUCKET, prefix });
+      expect(shallow.ok).to.equal(false);
+      expect(shallow.problems).to.deep.equal([
+        {
+          kind: 'missing-export',
+          key: second.entry.manifestSummaryKey,
+          message: `${second.entry.manifestSummaryKey}: manifest summary of ${second.key} is missing`,
+        },
+      ]);
+
+      const deep = await verifyChain({ s3: local.client, bucket: BUCKET, prefix, deep: true });
+      expect(kinds(deep.problems)).to.deep.equal(['data-checksum', 'missing-export']);
+      expect(deep.problems.find((p) => p.kind === 'data-checksum')!.key).to.equal(files[0].dataFileS3Key);
+    });
+  });
+
+  describe('in memory', () => {
+    it('detects a gap between two windows', async () => {
+      const s3 = new MemoryS3();
+      await chainIn(s3, [
+        [T0, T0 + HOUR],
+        [T0 + HOUR + 60, T0 + 2 * HOUR],
+      ]);
+      const report = await verifyChain({ s3, bucket: BUCKET, prefix: PREFIX });
+      expect(report.ok).to.equal(false);
+      expect(kinds(report.problems)).to.deep.equal(['gap']);
+      expect(report.problems[0].message).to.contain(isoTime(T0 + HOUR));
+    });
+
+    it('detects an overlap between two windows', async () => {
+      const s3 = new MemoryS3();
+      await chainIn(s3, [
+        [T0, T0 + HOUR],
+        [T0 + 30 * 60, T0 + 2 * HOUR],
+      ]);
+      const report = await verifyChain({ s3, bucket: BUCKET, prefix: PREFIX, deep: true });
+      expect(kinds(report.problems)).to.deep.equal(['overlap']);
+    });
+
+    it('detects windows shorter than 15 minutes or longer than 24 hours', async () => {
+      const s3 = new MemoryS3();
+      await chainIn(s3, [
+        [T0, T0 + 10 * 60],
+        [T0 + 10 * 60, T0 + 10 * 60 + 25 * HOUR],
+      ]);
+      const report = await verifyChain({ s3, bucket: BUCKET, prefix: PREFIX });
+      expect(report.problems.map((p) => p.kind)).to.deep.equal(['window-length', 'window-length']);
+    });
+
+    it('detects a chain not starting with the full export, and a sequence that skips', async () => {
+      const s3 = new MemoryS3();
+      const written = await chainIn(s3, contiguousWindows(T0, HOUR, 3));
+      // Remove the full export's entry: the chain now starts with an incremental at sequence 1.
+      await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: written.entries[0].key }));
+      const report = await verifyChain({ s3, bucket: BUCKET, prefix: PREFIX });
+      expect(kinds(report.problems)).to.deep.equal(['first-not-full', 'head-mismatch']);
+
+      const s3b = new MemoryS3();
+      const w2 = await chainIn(s3b, contiguousWindows(T0, HOUR, 3));
+      await s3b.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: w2.entries[2].key }));
+      const report2 = await verifyChain({ s3: s3b, bucket: BUCKET, prefix: PREFIX });
+      expect(kinds(report2.problems)).to.deep.equal(['gap', 'sequence']);
+    });
+
+    it('detects a HEAD whose watermark or last entry disagrees, and a missing HEAD', async () => {
+      const s3 = new MemoryS3();
+      const written = await chainIn(s3, contiguousWindows(T0, HOUR, 2));
+      const headKey = chainHeadKey(PREFIX, written.epoch);
+      await putObject(
+        s3,
+        BUCKET,
+        headKey,
+        chainObjectBody({
+          ...written.head,
+          watermark: isoTime(T0 + 5 * HOUR),
+          lastEntryKey: `${PREFIX}/chain/${written.epoch}/00000009_x.json`,
+        }),
+      );
+      const report = await verifyChain({ s3, bucket: BUCKET, prefix: PREFIX });
+      expect(report.problems.map((p) => p.kind)).to.deep.equal(['head-mismatch', 'head-mismatch']);
+      expect(report.problems.every((p) => p.key === headKey)).to.equal(true);
+
+      s3.objects.delete(`${BUCKET}/${headKey}`);
+      const report2 = await verifyChain({ s3, bucket: BUCKET, prefix: PREFIX });
+      expect(kinds(report2.problems)).to.deep.equal(['head-missing']);
+      expect(report2.ok).to.equal(false);
+    });
+
+    it('deep: detects a summary that disagrees with its entry and a tampered manifest-files.json', async () => {
+      const s3 = new MemoryS3();
+      const written = await chainIn(s3, contiguousWindows(T0, HOUR, 2));
+      const entry = written.entries[1].entry;
+      const summary = JSON.parse(Buffer.from(s3.get(BUCKET, entry.manifestSummaryKey)!).toString());
+      s3.set(
+        BUCKET,
+        entry.manifestSummaryKey,
+        JSON.stringify({ ...summary, itemCount: summary.itemCount + 1 }),
+      );
+      const filesKey = summary.manifestFilesS3Key;
+      s3.set(BUCKET, filesKey, `${Buffer.from(s3.get(BUCKET, filesKey)!).toString()}\n`);
+      const report = await verifyChain({ s3, bucket: BUCKET, prefix: PREFIX, deep: true });
+      expect(kinds(report.problems)).to.deep.equal(['item-count', 'manifest-checksum', 'summary-mismatch']);
+      const shallow = await verifyChain({ s3, bucket: BUCKET, prefix: PREFIX });
+      expect(shallow.ok).to.equal(true);
+    });
+
+    it('names the key of an invalid entry; readChain throws, verify reports it', async () => {
+      const s3 = new MemoryS3();
+      const written = await chainIn(s3, contiguousWindows(T0, HOUR, 2));
+      const bad = written.entries[1];
+      await putObject(s3, BUCKET, bad.key, JSON.stringify({ ...bad.entry, itemCount: 'many' }));
+      let caught: unknown;
+      try {
+        await readChain(s3, BUCKET, PREFIX);
+      } catch (err) {
+        caught = err;
+      }
+      expect(caught).to.be.instanceOf(ChainReadError);
+      expect((caught as Error).message)
+        .to.contain(bad.key)
+        .and.to.contain('itemCount');
+
+      const report = await verifyChain({ s3, bucket: BUCKET, prefix: PREFIX });
+      expect(report.problems[0]).to.include({ kind: 'invalid-object', key: bad.key });
+      expect(kinds(report.problems)).to.include('gap');
+    });
+
+    it('reports a missing CURRENT.json by key, and reads a given epoch without it', async () => {
+      const s3 = new MemoryS3();
+      const written = await chainIn(s3, contiguousWindows(T0, HOUR, 1), { head: false });
+      let caught: unknown;
+      try {
+        await verifyChain({ s3, bucket: BUCKET, prefix: PREFIX });
+      } catch (err) {
+        caught = err;
+      }
+      expect((caught as Error).message).to.equal(`${chainCurrentKey(PREFIX)}: missing`);
+      const report = await verifyChain({ s3, bucket: BUCKET, prefix: PREFIX, epoch: written.epoch });
+      expect(kinds(report.problems)).to.deep.equal(['head-missing']);
+      expect(report.entries).to.equal(2);
+    });
+
+    it('follows ListObjectsV2 pagination over long chains', async () => {
+      const s3 = new MemoryS3();
+      const original = s3.send.bind(s3);
+      let lists = 0;
+      s3.send = async (command: any) => {
+        if (command.constructor.name === 'ListObjectsV2Command') {
+          lists++;
+          command.input.MaxKeys = 3;
+        }
+        return original(command);
+      };
+      await chainIn(s3, contiguousWindows(T0, HOUR, 7));
+      const report = await verifyChain({ s3, bucket: BUCKET, prefix: PREFIX });
+      expect(report.ok).to.equal(true);
+      expect(report.entries).to.equal(8);
+      expect(lists).to.be.greaterThan(2);
+    });
+  });
+
+  describe('chainOrderProblems (pure)', () => {
+    function entriesFor(boundaries: number[]) {
+      return boundaries.map((to, i) => {
+        const from = i === 0 ? to : boundaries[i - 1];
+        const entry: ChainEntry = {
+          schemaVersion: CHAIN_SCHEMA_VERSION,
+          epoch: '20261102T000000Z',
+          sequence: i,
+          type: i === 0 ? 'FULL' : 'INCREMENTAL',
+          from: isoTime(from),
+          to: isoTime(to),
+          exportArn: `arn:aws:dynamodb:us-east-1:1:table/t/export/${i}`,
+          bucket: BUCKET,
+          manifestSummaryKey: `k${i}`,
+          itemCount: 0,
+          billedSizeBytes: 0,
+          completedAt: isoTime(to),
+          exportFormat: 'DYNAMODB_JSON',
+        };
+        return { key: `e${i}`, entry };
+      });
+    }
+    const chainArb = fc
+      .array(fc.integer({ min: 15 * 60, max: 24 * HOUR }), { minLength: 1, maxLength: 20 })
+      .map((lengths) => lengths.reduce<number[]>((acc, l) => [...acc, acc[acc.length - 1] + l], [T0]));
+
+    it('finds nothing in any contiguous chain of valid windows', () => {
+      fc.assert(
+        fc.property(chainArb, (b) => {
+          expect(chainOrderProblems(entriesFor(b))).to.deep.equal([]);
+        }),
+      );
+    });
+
+    it('finds a gap or an overlap wherever one boundary moves', () => {
+      fc.assert(
+        fc.property(
+          chainArb,
+          fc.nat(),
+          fc.integer({ min: -600, max: 600 }).filter((d) => d !== 0),
+          (b, pick, delta) => {
+            const entries = entriesFor(b);
+            const i = 1 + (pick % (entries.length - 1 || 1));
+            if (i >= entries.length) return;
+            const moved = entries[i].entry;
+            entries[i] = {
+              ...entries[i],
+              entry: { ...moved, from: isoTime(Date.parse(moved.from) / 1000 + delta) },
+            };
+            const found = chainOrderProblems(entries)
+              .filter((p) => p.key === `e${i}`)
+              .map((p) => p.kind);
+            expect(found).to.include(delta > 0 ? 'gap' : 'overlap');
+          },
+        ),
+      );
+    });
+  });
+});
