@@ -451,13 +451,15 @@ export function createExportTickHandler(
         await saveState(state);
       }
 
-      const wake = computeWake({
+      const computed = computeWake({
         state,
         settings,
         now: nowSeconds(),
         periodEnd: exec.periodEnd,
         startsAllowed: plan.startsAllowed,
       });
+      // A missing table stops this execution; later scheduled runs check again in case it returns.
+      const wake = pitr.status === 'TABLE_NOT_FOUND' ? { ...computed, next: 'DONE' as const } : computed;
       const inFlight = state.exports.filter(
         (e) => e.status === 'IN_PROGRESS' || e.status === 'STARTING',
       ).length;

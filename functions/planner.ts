@@ -216,8 +216,17 @@ function resolve(w: Work, key: string): Incident | null {
   return r.resolved;
 }
 
-function replaceExport(w: Work, target: TrackedExport, next: TrackedExport | null): void {
-  w.state.exports = sortExports(w.state.exports.flatMap((e) => (e === target ? (next ? [next] : []) : [e])));
+/** Replaces (or removes) the tracked export of the same type and window start: windows never overlap. */
+function replaceExport(
+  w: Work,
+  target: Pick<TrackedExport, 'type' | 'from'>,
+  next: TrackedExport | null,
+): void {
+  w.state.exports = sortExports(
+    w.state.exports.flatMap((e) =>
+      e.type === target.type && e.from === target.from ? (next ? [next] : []) : [e],
+    ),
+  );
 }
 
 function trimError(code: string, message: string): { code: string; message: string } {
