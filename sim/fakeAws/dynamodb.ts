@@ -92,6 +92,11 @@ export class FakeDynamoDB extends FakeService {
   private lastExportMs = 0;
   private exportCounter = 0;
   restorableLagSeconds: number;
+  /**
+   * How far the clock DynamoDB uses to validate ExportToTime trails the LatestRestorableDateTime it
+   * reports (AWS documents that its export clock may differ from yours by up to a minute). @default 0
+   */
+  exportClockSkewSeconds = 0;
 
   constructor(private readonly options: FakeDynamoDBOptions) {
     super('dynamodb', options.log, options.now);
@@ -136,6 +141,11 @@ export class FakeDynamoDB extends FakeService {
 
   setRestorableLag(seconds: number): void {
     this.restorableLagSeconds = seconds;
+  }
+
+  /** See `exportClockSkewSeconds`. */
+  setExportClockSkew(seconds: number): void {
+    this.exportClockSkewSeconds = seconds;
   }
 
   /**
@@ -256,8 +266,9 @@ export class FakeDynamoDB extends FakeService {
         throw invalid('Difference between export period from time and to time should be at most 24 hours');
       }
       if (from * 1000 < range.earliest) throw invalid('Incremental export start time outside PITR window');
-      if (to * 1000 > range.latest)
+      if (to * 1000 > range.latest - this.exportClockSkewSeconds * 1000) {
         throw invalid('Export period to time cannot be later than the current time');
+      }
       request.from = from;
       request.to = to;
     } else {

@@ -16,7 +16,9 @@ import type { WorkflowSettings } from '../../functions/settings';
 import { parseState, type ChainState } from '../../functions/state';
 import type { FakeAws } from '../../sim/fakeAws';
 import type { FakeExport } from '../../sim/fakeAws/dynamodb';
+import type { LocalRun } from '../../sim/localRun';
 import { MemorySink } from '../../sim/memorySink';
+import { startScenario, type Scenario, type ScenarioOptions } from '../../sim/scenario';
 
 export interface ChainSummary {
   state: ChainState;
@@ -172,3 +174,51 @@ export function alertEvents(aws: FakeAws): string[] {
     .filter((n) => n.event !== 'EXPORT_COMMITTED' && n.event !== 'FULL_EXPORT_COMMITTED')
     .map((n) => `${n.status}:${n.event}`);
 }
+
+/** Runs a scenario and always disposes of it (restoring the real clock). */
+export async function withScenario(
+  options: ScenarioOptions,
+  body: (scenario: Scenario) => Promise<void>,
+): Promise<void> {
+  const scenario = await startScenario(options);
+  try {
+    await body(scenario);
+  } finally {
+    await scenario.dispose();
+  }
+}
+
+/** Accepted export requests in request order (a repeated request with the same token included). */
+export function exportRequests(aws: FakeAws): {
+  at: number;
+  type: string;
+  from?: number;
+  to?: number;
+  exportTime?: number;
+  token?: string;
+}[] {
+  return aws.calls
+    .of('ExportTableToPointInTime', (c) => c.outcome === 'ok')
+    .map((c) => ({
+      at: c.at,
+      type: c.input.ExportType,
+      from: secondsOf(c.input.IncrementalExportSpecification?.ExportFromTime),
+      to: secondsOf(c.input.IncrementalExportSpecification?.ExportToTime),
+      exportTime: secondsOf(c.input.ExportTime),
+      token: c.input.ClientToken,
+    }));
+}
+
+function secondsOf(value: unknown): number | undefined {
+  if (value instanceof Date) return value.getTime() / 1000;
+  if (typeof value === 'number') return value;
+  return undefined;
+}
+
+/** Executions that ended FAILED, with their error and cause. */
+export function failedExecutions(run: LocalRun): string[] {
+  return run.executions.filter((e) => e.status === 'FAILED').map((e) => `${e.name}: ${e.error}: ${e.cause}`);
+}
+
+export const MINUTE = 60_000;
+export const HOUR = 60 * MINUTE;
