@@ -1,0 +1,488 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import {
+  BatchWriteItemCommand,
+  CreateTableCommand,
+  PutItemCommand,
+  ScanCommand,
+  type WriteRequest,
+} from '@aws-sdk/client-dynamodb';
+import { keyString } from '../cli/attributeValues';
+import { listExportDataFiles } from '../cli/exportFormat';
+import { replayChain, writeRounds, type ReplayCheckpoint, type ReplayProgress } from '../cli/replay';
+import type { Item } from '../sim/contracts';
+import { startLocalDynamoDb, type LocalDynamoDb } from '../sim/servers';
+import { SyntheticTable, WORKLOAD_KEY_ATTRIBUTES, canonicalTable, generateWorkload } from '../sim/workload';
+import { MemoryS3, contiguousWindows, writeChain } from './helpers/exportChain';
+
+const BUCKET = 'replay-bucket';
+const PREFIX = 'exports/orders';
+const T0 = Date.UTC(2026, 10, 3, 0, 0, 0) / 1000;
+const HOUR = 3600;
+const START = T0 + HOUR;
+const WINDOWS = contiguousWindows(START, 30 * 60, 6);
+const END = WINDOWS[WINDOWS.length - 1][1];
+
+/** Traffic from an hour before the full export to the end of the last window. */
+const source = generateWorkload({ from: T0, to: END, writesPerMinute: 8, seed: 99, keySpace: 80 });
+
+let tableCounter = 0;
+
+describe('replay (cli/replay.ts) into dynalite', () => {
+  let ddb: LocalDynamoDb;
+  let dir: string;
+  before(async () => {
+    ddb = await startLocalDynamoDb();
+    dir = mkdtempSync(join(tmpdir(), 'dce-replay-'));
+  });
+  after(async () => {
+    await ddb?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function newTable(): Promise<string> {
+    const name = `replay-target-${++tableCounter}`;
+    await ddb.client.send(
+      new CreateTableCommand({
+        TableName: name,
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'N' },
+        ],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+    return name;
+  }
+
+  async function scanAll(tableName: string): Promise<Item[]> {
+    const items: Item[] = [];
+    let start: Record<string, any> | undefined;
+    do {
+      const out = await ddb.client.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: start }));
+      items.push(...((out.Items ?? []) as Item[]));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+
+  /** The chain of `source`, written once per data-file size and copied for each test. */
+  const chains = new Map<number, { s3: MemoryS3; written: Awaited<ReturnType<typeof writeChain>> }>();
+  async function sourceChain(s3: MemoryS3, itemsPerFile = 5000) {
+    let cached = chains.get(itemsPerFile);
+    if (!cached) {
+      const fresh = new MemoryS3();
+      cached = { s3: fresh, written: await writeSourceChain(fresh, itemsPerFile) };
+      chains.set(itemsPerFile, cached);
+    }
+    for (const [k, v] of cached.s3.objects) s3.objects.set(k, v);
+    return cached.written;
+  }
+
+  async function writeSourceChain(s3: MemoryS3, itemsPerFile: number) {
+    return writeChain({
+      s3,
+      bucket: BUCKET,
+      prefix: PREFIX,
+      table: source,
+      start: START,
+      windows: WINDOWS,
+      sink: { itemsPerFile },
+    });
+  }
+
+  it('the source traffic exercises inserts, updates, deletes and re-inserts across the chain', () => {
+    const changes = WINDOWS.map(([from, to]) => source.changesBetween(from, to));
+    const flat = changes.flat();
+    expect(flat.some((c) => !c.oldImage && c.newImage)).to.equal(true);
+    expect(flat.some((c) => c.oldImage && c.newImage)).to.equal(true);
+    expect(flat.some((c) => c.oldImage && !c.newImage)).to.equal(true);
+    const deletedIn = new Map<string, number>();
+    let reinserts = 0;
+    changes.forEach((window, w) =>
+      window.forEach((c) => {
+        const k = keyString(c.keys, WORKLOAD_KEY_ATTRIBUTES);
+        if (!c.newImage) deletedIn.set(k, w);
+        else if ((deletedIn.get(k) ?? w) < w) reinserts++;
+      }),
+    );
+    expect(reinserts).to.be.greaterThan(0);
+  });
+
+  it('rebuilds the table as of the watermark from the full export and every incremental', async () => {
+    const s3 = new MemoryS3();
+    await sourceChain(s3);
+    const target = await newTable();
+    const progress: ReplayProgress[] = [];
+    const report = await replayChain({
+      s3,
+      dynamodb: ddb.client,
+      bucket: BUCKET,
+      prefix: PREFIX,
+      targetTable: target,
+      onProgress: (p) => progress.push(p),
+    });
+    expect(report).to.include({
+      entriesApplied: 7,
+      lastSequence: 6,
+      watermark: new Date(END * 1000).toISOString(),
+    });
+    expect(report.itemsApplied).to.equal(report.puts + report.deletes);
+    expect(report.deletes).to.be.greaterThan(0);
+    const expected = canonicalTable(source.snapshotBefore(END));
+    expect(canonicalTable(await scanAll(target))).to.deep.equal(expected);
+    // The final table differs from the full export alone: the incrementals mattered.
+    expect(canonicalTable(source.snapshotAt(START))).not.to.deep.equal(expected);
+    expect(progress.length).to.be.greaterThan(0);
+    expect(progress[progress.length - 1]).to.include({
+      entriesDone: 7,
+      entriesTotal: 7,
+      itemsApplied: report.itemsApplied,
+    });
+    expect(progress.every((p) => p.itemsPerSecond >= 0)).to.equal(true);
+  });
+
+  it('stops at `until`: only entries whose window ends by then', async () => {
+    const s3 = new MemoryS3();
+    await sourceChain(s3);
+    const target = await newTable();
+    const until = WINDOWS[3][1] + 600; // inside the fifth window
+    const report = await replayChain({
+      s3,
+      dynamodb: ddb.client,
+      bucket: BUCKET,
+      prefix: PREFIX,
+      targetTable: target,
+      until,
+    });
+    expect(report.lastSequence).to.equal(4);
+    expect(canonicalTable(await scanAll(target))).to.deep.equal(
+      canonicalTable(source.snapshotBefore(WINDOWS[3][1])),
+    );
+  });
+
+  it('resumes after an interruption and ends with the same table', async () => {
+    const s3 = new MemoryS3();
+    await sourceChain(s3, 10); // many small data files, so the crash lands inside an export
+    const target = await newTable();
+    const checkpointFile = join(dir, 'resume.json');
+    let calls = 0;
+    const failing = {
+      send: async (command: any) => {
+        if (command instanceof BatchWriteItemCommand && ++calls > 20) {
+          throw Object.assign(new Error('connection reset by peer'), { name: 'NetworkingError' });
+        }
+        return ddb.client.send(command);
+      },
+    };
+    let crashed: unknown;
+    try {
+      await replayChain({
+        s3,
+        dynamodb: failing,
+        bucket: BUCKET,
+        prefix: PREFIX,
+        targetTable: target,
+        checkpointFile,
+        concurrency: 2,
+      });
+    } catch (err) {
+      crashed = err;
+    }
+    expect((crashed as Error)?.message).to.equal('connection reset by peer');
+    const checkpoint: ReplayCheckpoint = JSON.parse(readFileSync(checkpointFile, 'utf8'));
+    expect(checkpoint.targetTable).to.equal(target);
+    const progressed = checkpoint.appliedSequence >= 0 || (checkpoint.inProgress?.filesApplied ?? 0) > 0;
+    expect(progressed, 'some progress was checkpointed').to.equal(true);
+    expect(checkpoint.appliedSequence, 'crashed before the end').to.be.below(6);
+
+    // Without resume or force, the partly filled table is refused.
+    let refused: unknown;
+    try {
+      await replayChain({
+        s3,
+        dynamodb: ddb.client,
+        bucket: BUCKET,
+        prefix: PREFIX,
+        targetTable: target,
+        checkpointFile,
+      });
+    } catch (err) {
+      refused = err;
+    }
+    expect((refused as Error)?.message).to.match(/is not empty/);
+
+    const resumed = await replayChain({
+      s3,
+      dynamodb: ddb.client,
+      bucket: BUCKET,
+      prefix: PREFIX,
+      targetTable: target,
+      checkpointFile,
+      resume: true,
+    });
+    expect(resumed.resumedFrom).to.deep.equal(
+      checkpoint.inProgress
+        ? { sequence: checkpoint.inProgress.sequence, filesApplied: checkpoint.inProgress.filesApplied }
+        : { sequence: checkpoint.appliedSequence + 1, filesApplied: 0 },
+    );
+    expect(resumed.entriesApplied).to.equal(6 - checkpoint.appliedSequence);
+    expect(resumed.lastSequence).to.equal(6);
+    expect(canonicalTable(await scanAll(target))).to.deep.equal(canonicalTable(source.snapshotBefore(END)));
+    const finalCheckpoint: ReplayCheckpoint = JSON.parse(readFileSync(checkpointFile, 'utf8'));
+    expect(finalCheckpoint).to.deep.equal({
+      epoch: checkpoint.epoch,
+      targetTable: target,
+      appliedSequence: 6,
+    });
+  });
+
+  it('retries unprocessed items with backoff', async () => {
+    const s3 = new MemoryS3();
+    await sourceChain(s3);
+    const target = await newTable();
+    let throttled = 0;
+    const flaky = {
+      send: async (command: any) => {
+        if (command instanceof BatchWriteItemCommand) {
+          const requests: WriteRequest[] = command.input.RequestItems[target];
+          if (requests.length > 1 && throttled < 20) {
+            // Accept the first half, hand back the rest as DynamoDB does under throttling.
+            throttled++;
+            const half = Math.floor(requests.length / 2);
+            await ddb.client.send(
+              new BatchWriteItemCommand({ RequestItems: { [target]: requests.slice(0, half) } }),
+            );
+            return { UnprocessedItems: { [target]: requests.slice(half) } };
+          }
+          if (throttled === 20) {
+            throttled++;
+            throw Object.assign(new Error('slow down'), { name: 'ProvisionedThroughputExceededException' });
+          }
+        }
+        return ddb.client.send(command);
+      },
+    };
+    await replayChain({
+      s3,
+      dynamodb: flaky,
+      bucket: BUCKET,
+      prefix: PREFIX,
+      targetTable: target,
+      baseDelayMs: 1,
+    });
+    expect(throttled).to.equal(21);
+    expect(canonicalTable(await scanAll(target))).to.deep.equal(canonicalTable(source.snapshotBefore(END)));
+  });
+
+  it('refuses a non-empty table unless forced', async () => {
+    const s3 = new MemoryS3();
+    await sourceChain(s3);
+    const target = await newTable();
+    await ddb.client.send(
+      new PutItemCommand({ TableName: target, Item: { pk: { S: 'stranger' }, sk: { N: '0' } } }),
+    );
+    let refused: unknown;
+    try {
+      await replayChain({ s3, dynamodb: ddb.client, bucket: BUCKET, prefix: PREFIX, targetTable: target });
+    } catch (err) {
+      refused = err;
+    }
+    expect((refused as Error)?.message)
+      .to.contain(`table ${target} is not empty`)
+      .and.to.contain('force');
+    expect(await scanAll(target)).to.have.length(1);
+
+    await replayChain({
+      s3,
+      dynamodb: ddb.client,
+      bucket: BUCKET,
+      prefix: PREFIX,
+      targetTable: target,
+      force: true,
+    });
+    const expected = canonicalTable([
+      ...source.snapshotBefore(END),
+      { pk: { S: 'stranger' }, sk: { N: '0' } },
+    ]);
+    expect(canonicalTable(await scanAll(target))).to.deep.equal(expected);
+  });
+
+  it('never applies a data file that fails its checksum, and names it', async () => {
+    const s3 = new MemoryS3();
+    const written = await sourceChain(s3);
+    const third = written.entries[3].entry;
+    const [file] = await listExportDataFiles(s3, BUCKET, third.manifestSummaryKey);
+    // A well-formed file with a valid line, but not the bytes the manifest vouches for.
+    s3.set(BUCKET, file.dataFileS3Key, gzipSync('{"Keys":{"pk":{"S":"item#0"},"sk":{"N":"0"}}}\n'));
+    const target = await newTable();
+    const checkpointFile = join(dir, 'bad-file.json');
+    let caught: unknown;
+    try {
+      await replayChain({
+        s3,
+        dynamodb: ddb.client,
+        bucket: BUCKET,
+        prefix: PREFIX,
+        targetTable: target,
+        checkpointFile,
+      });
+    } catch (err) {
+      caught = err;
+    }
+    expect((caught as Error)?.message)
+      .to.contain(file.dataFileS3Key)
+      .and.to.contain('MD5');
+    const checkpoint: ReplayCheckpoint = JSON.parse(readFileSync(checkpointFile, 'utf8'));
+    expect(checkpoint.appliedSequence).to.equal(2);
+    expect(checkpoint.inProgress).to.equal(undefined);
+    expect(canonicalTable(await scanAll(target))).to.deep.equal(
+      canonicalTable(source.snapshotBefore(Date.parse(third.from) / 1000)),
+    );
+  });
+
+  it('refuses a chain with a gap', async () => {
+    const s3 = new MemoryS3();
+    await writeChain({
+      s3,
+      bucket: BUCKET,
+      prefix: PREFIX,
+      table: source,
+      start: START,
+      windows: [
+        [START, START + HOUR],
+        [START + HOUR + 60, START + 2 * HOUR],
+      ],
+    });
+    const target = await newTable();
+    let caught: unknown;
+    try {
+      await replayChain({ s3, dynamodb: ddb.client, bucket: BUCKET, prefix: PREFIX, targetTable: target });
+    } catch (err) {
+      caught = err;
+    }
+    expect((caught as Error)?.message).to.match(/not contiguous.*gap/);
+    expect(await scanAll(target)).to.deep.equal([]);
+  });
+
+  it('applies a full export of 10,000 items within a few seconds', async function () {
+    this.timeout(30000);
+    const big = new SyntheticTable(WORKLOAD_KEY_ATTRIBUTES);
+    const payload = new Uint8Array(64).fill(7);
+    for (let i = 0; i < 10_000; i++) {
+      big.put((T0 - 10) * 1e6 + i, {
+        pk: { S: `bulk#${i}` },
+        sk: { N: String(i % 3) },
+        n: { N: String(i) },
+        b: { B: payload },
+      });
+    }
+    const s3 = new MemoryS3();
+    await writeChain({ s3, bucket: BUCKET, prefix: PREFIX, table: big, start: T0, windows: [] });
+    const target = await newTable();
+    const started = Date.now();
+    const report = await replayChain({
+      s3,
+      dynamodb: ddb.client,
+      bucket: BUCKET,
+      prefix: PREFIX,
+      targetTable: target,
+    });
+    const elapsed = Date.now() - started;
+    expect(report.puts).to.equal(10_000);
+    const count = await ddb.client.send(new ScanCommand({ TableName: target, Select: 'COUNT' }));
+    let total = count.Count ?? 0;
+    let start = count.LastEvaluatedKey;
+    while (start) {
+      const more = await ddb.client.send(
+        new ScanCommand({ TableName: target, Select: 'COUNT', ExclusiveStartKey: start }),
+      );
+      total += more.Count ?? 0;
+      start = more.LastEvaluatedKey;
+    }
+    expect(total).to.equal(10_000);
+    expect(elapsed, `${elapsed} ms`).to.be.below(15000);
+  });
+
+  it('needs a checkpoint file to resume, and rejects one from another table', async () => {
+    const s3 = new MemoryS3();
+    await sourceChain(s3);
+    const target = await newTable();
+    let caught: unknown;
+    try {
+      await replayChain({
+        s3,
+        dynamodb: ddb.client,
+        bucket: BUCKET,
+        prefix: PREFIX,
+        targetTable: target,
+        resume: true,
+      });
+    } catch (err) {
+      caught = err;
+    }
+    expect((caught as Error)?.message).to.match(/resume needs a checkpoint file/);
+    const other = join(dir, 'other.json');
+    await replayChain({
+      s3,
+      dynamodb: ddb.client,
+      bucket: BUCKET,
+      prefix: PREFIX,
+      targetTable: target,
+      checkpointFile: other,
+      until: START,
+    });
+    expect(existsSync(other)).to.equal(true);
+    const second = await newTable();
+    caught = undefined;
+    try {
+      await replayChain({
+        s3,
+        dynamodb: ddb.client,
+        bucket: BUCKET,
+        prefix: PREFIX,
+        targetTable: second,
+        checkpointFile: other,
+        resume: true,
+      });
+    } catch (err) {
+      caught = err;
+    }
+    expect((caught as Error)?.message).to.contain(`is for table ${target}`);
+  });
+});
+
+describe('replay write rounds (pure)', () => {
+  it('keeps each key once per round and the order of each key across rounds', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 6 }), { maxLength: 60 }), (keys) => {
+        const ops = keys.map((k, i) => ({
+          key: `k${k}`,
+          request: { PutRequest: { Item: { pk: { S: `k${k}` }, seq: { N: String(i) } } } },
+        }));
+        const rounds = writeRounds(ops);
+        const flat = rounds.flat();
+        expect(flat).to.have.length(ops.length);
+        for (const round of rounds) {
+          const ks = round.map((r) => r.PutRequest!.Item!.pk.S);
+          expect(new Set(ks).size).to.equal(ks.length);
+        }
+        // Writes of one key appear in rounds in their original order.
+        const order = new Map<string, number[]>();
+        for (const r of flat) {
+          const k = r.PutRequest!.Item!.pk.S!;
+          order.set(k, [...(order.get(k) ?? []), Number(r.PutRequest!.Item!.seq.N)]);
+        }
+        for (const seqs of order.values()) expect(seqs).to.deep.equal([...seqs].sort((a, b) => a - b));
+      }),
+    );
+  });
+});
