@@ -253,7 +253,7 @@ describe('replay (cli/replay.ts) into dynalite', () => {
     const flaky = {
       send: async (command: any) => {
         if (command instanceof BatchWriteItemCommand) {
-          const requests: WriteRequest[] = command.input.RequestItems[target];
+          const requests: WriteRequest[] = command.input.RequestItems![target];
           if (requests.length > 1 && throttled < 20) {
             // Accept the first half, hand back the rest as DynamoDB does under throttling.
             throttled++;
