@@ -7,7 +7,7 @@ function awsError(name: string, status = 400): Error {
 }
 
 describe('retry policy', () => {
-  let clock: FakeTimers.InstalledClock;
+  let clock: ReturnType<typeof FakeTimers.install>;
   before(() => {
     clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
   });
