@@ -237,7 +237,6 @@ export class ContinuousExport extends pulumi.ComponentResource {
           logRetentionDays: config.logRetentionDays,
           environment: this.settings.apply(toEnvironment),
           policy: (logGroupArn) => pulumi.all([facts, logGroupArn]).apply(([f, lg]) => lambdaPolicy(f, lg)),
-          accountId: identity.accountId,
           tags,
         },
         this,

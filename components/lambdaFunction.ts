@@ -25,7 +25,6 @@ export interface LambdaFunctionArgs {
   environment: pulumi.Input<Record<string, string>>;
   /** The function's permissions, given its log group ARN. */
   policy: (logGroupArn: pulumi.Output<string>) => pulumi.Input<PolicyDocument>;
-  accountId: pulumi.Input<string>;
   tags: Record<string, string>;
 }
 
@@ -57,9 +56,9 @@ export function lambdaFunction(
     `${base}-role`,
     {
       name: args.roleName,
-      assumeRolePolicy: pulumi
-        .output(args.accountId)
-        .apply((account) => JSON.stringify(serviceTrustPolicy('lambda.amazonaws.com', account))),
+      // No aws:SourceAccount condition here: Lambda assumes execution roles on behalf of the function
+      // itself, not of a caller's resource, and AWS documents the plain trust policy for them.
+      assumeRolePolicy: JSON.stringify(serviceTrustPolicy('lambda.amazonaws.com')),
       tags: args.tags,
     },
     opts,

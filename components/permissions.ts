@@ -214,10 +214,11 @@ export function schedulerPolicy(stateMachineArn: string): PolicyDocument {
 }
 
 /**
- * Trust policy for a service role. `aws:SourceAccount` stops another account's resource from using
- * the service to act through this role (the confused-deputy problem).
+ * Trust policy for a service role. With `sourceAccount`, the `aws:SourceAccount` condition stops a
+ * resource in another account from using the service to act through this role (the confused-deputy
+ * problem). Step Functions and EventBridge Scheduler document this condition for their roles.
  */
-export function serviceTrustPolicy(service: string, accountId: string): PolicyDocument {
+export function serviceTrustPolicy(service: string, sourceAccount?: string): PolicyDocument {
   return {
     Version: '2012-10-17',
     Statement: [
@@ -225,7 +226,7 @@ export function serviceTrustPolicy(service: string, accountId: string): PolicyDo
         Effect: 'Allow',
         Principal: { Service: service },
         Action: ['sts:AssumeRole'],
-        Condition: { StringEquals: { 'aws:SourceAccount': accountId } },
+        ...(sourceAccount ? { Condition: { StringEquals: { 'aws:SourceAccount': sourceAccount } } } : {}),
       },
     ],
   };

@@ -291,14 +291,15 @@ describe('IAM policies derived from functions/awsActions.ts', () => {
     });
   }
 
-  it('lets each service assume only its own role, from this account', () => {
+  it('lets each service assume only its own role; Step Functions and Scheduler only from this account', () => {
     const roles = ofType(resources, 'aws:iam/role:Role');
     const services = roles.map((r) => {
       const trust = policyOf(r.inputs.assumeRolePolicy);
       expect(trust.Statement).to.have.length(1);
       const s = trust.Statement[0];
       expect(s.Action).to.deep.equal(['sts:AssumeRole']);
-      expect(s.Condition).to.deep.equal({ StringEquals: { 'aws:SourceAccount': ACCOUNT_ID } });
+      if (s.Principal.Service === 'lambda.amazonaws.com') expect(s.Condition).to.equal(undefined);
+      else expect(s.Condition).to.deep.equal({ StringEquals: { 'aws:SourceAccount': ACCOUNT_ID } });
       return `${r.physicalName!.split('-').slice(2).join('-')}:${s.Principal.Service}`;
     });
     expect(new Set(services)).to.deep.equal(
