@@ -16,7 +16,13 @@ import {
 import type { Item } from '../sim/contracts';
 import { keyOf, keyString } from './attributeValues';
 import { readChain, type ChainEntryObject } from './chainReader';
-import { listExportDataFiles, readDataFile, readExportSummary, type ExportRecord } from './exportFormat';
+import {
+  ExportFormatError,
+  listExportDataFiles,
+  readDataFile,
+  readExportSummary,
+  type ExportRecord,
+} from './exportFormat';
 import type { S3Sender } from './s3io';
 import { chainOrderProblems } from './verify';
 
@@ -139,14 +145,26 @@ interface WriteOp {
 /** Turns records into writes: full-export items and NewImages are puts, changes without NewImage deletes. */
 export function recordsToWrites(records: ExportRecord[], keyAttributes: readonly string[]): WriteOp[] {
   return records.map((r) => {
-    if (r.kind === 'item') {
-      return { key: keyString(r.item, keyAttributes), request: { PutRequest: { Item: r.item } } };
+    try {
+      if (r.kind === 'item') {
+        return { key: keyString(r.item, keyAttributes), request: { PutRequest: { Item: r.item } } };
+      }
+      if (r.newImage) {
+        return {
+          key: keyString(r.newImage, keyAttributes),
+          request: { PutRequest: { Item: r.newImage } },
+        };
+      }
+      const keys: Item = keyOf(r.keys, keyAttributes);
+      return { key: keyString(keys, keyAttributes), request: { DeleteRequest: { Key: keys } } };
+    } catch (err) {
+      // Typically a target table whose key schema is not the source's.
+      throw new ExportFormatError(
+        r.file,
+        r.line,
+        `${(err as Error).message} (target key schema: ${keyAttributes.join(', ')})`,
+      );
     }
-    if (r.newImage) {
-      return { key: keyString(r.newImage, keyAttributes), request: { PutRequest: { Item: r.newImage } } };
-    }
-    const keys: Item = keyOf(r.keys, keyAttributes);
-    return { key: keyString(keys, keyAttributes), request: { DeleteRequest: { Key: keys } } };
   });
 }
 

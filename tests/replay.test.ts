@@ -373,6 +373,30 @@ describe('replay (cli/replay.ts) into dynalite', () => {
     expect(await scanAll(target)).to.deep.equal([]);
   });
 
+  it('names the data file and line when the target key schema does not fit the records', async () => {
+    const s3 = new MemoryS3();
+    const written = await sourceChain(s3);
+    const target = `replay-target-${++tableCounter}`;
+    await ddb.client.send(
+      new CreateTableCommand({
+        TableName: target,
+        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+    const [file] = await listExportDataFiles(s3, BUCKET, written.entries[0].entry.manifestSummaryKey);
+    let caught: unknown;
+    try {
+      await replayChain({ s3, dynamodb: ddb.client, bucket: BUCKET, prefix: PREFIX, targetTable: target });
+    } catch (err) {
+      caught = err;
+    }
+    expect((caught as Error)?.message).to.equal(
+      `${file.dataFileS3Key} line 1: item has no key attribute id (target key schema: id)`,
+    );
+  });
+
   it('applies a full export of 10,000 items within a few seconds', async function () {
     this.timeout(30000);
     const big = new SyntheticTable(WORKLOAD_KEY_ATTRIBUTES);
