@@ -83,8 +83,10 @@ export interface ExecutionRecord {
   transitions: number;
   retries: number;
   statesEntered: Record<string, number>;
-  /** Errors caught by a Catch, by name. */
+  /** States whose Catch caught an error, in order. */
   caught: string[];
+  /** Every state failure (before Retry or Catch), with the error name and cause as Step Functions saw them. */
+  stateFailures: { state: string; error: string; cause: string }[];
   invocations: number;
 }
 
@@ -283,6 +285,7 @@ export class LocalRun {
       retries: 0,
       statesEntered: {},
       caught: [],
+      stateFailures: [],
       invocations: 0,
     };
     this.executions.push(record);
@@ -328,6 +331,12 @@ export class LocalRun {
         } else if (event.type === 'StateRetried') {
           record.transitions += 1;
           record.retries += 1;
+        } else if (event.type === 'StateFailed') {
+          record.stateFailures.push({
+            state: event.state.name,
+            error: event.Error,
+            cause: String(event.Cause),
+          });
         } else if (event.type === 'StateCaught') {
           record.caught.push(event.state.name);
         }
