@@ -177,7 +177,8 @@ const email = z.email();
 
 const bucketSchema = z.strictObject({
   existingName: z.string().superRefine((name, ctx) => {
-    for (const problem of bucketNameProblems(name)) ctx.addIssue({ code: 'custom', message: problem });
+    const problems = bucketNameProblems(name);
+    if (problems.length > 0) ctx.addIssue({ code: 'custom', message: problems.join(', ') });
   }),
   prefix: z
     .string()

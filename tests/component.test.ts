@@ -509,6 +509,47 @@ describe('Pulumi program with the example stack (Pulumi.dev.yaml)', () => {
   });
 });
 
+describe('Pulumi program with an invalid config', () => {
+  it('fails with every problem before registering any resource', async () => {
+    let error: unknown;
+    let registered: RecordedResource[] = [];
+    const resources: RecordedResource[] = [];
+    try {
+      await runProgram(
+        {
+          tables: [
+            { tableName: 'Orders', windowMinutes: 5 },
+            { tableName: 'Orders', bucket: { existingName: 'Not_A_Bucket' } },
+          ],
+          defaults: { logRetentionDays: 8 },
+        },
+        STACK,
+        resources,
+      );
+    } catch (e) {
+      error = e;
+      registered = resources;
+    }
+    expect(error).to.be.instanceOf(ConfigError);
+    expect((error as ConfigError).problems.map((p) => p.path)).to.have.members([
+      'defaults.logRetentionDays',
+      'tables[0].windowMinutes',
+      'tables[1].bucket.existingName',
+      'tables[1].tableName',
+    ]);
+    expect(registered).to.deep.equal([]);
+  });
+
+  it('fails without any table', async () => {
+    const error = await runProgram({}, STACK).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).to.be.instanceOf(ConfigError);
+    expect((error as ConfigError).problems.map((p) => p.path)).to.deep.equal(['tables']);
+  });
+});
+
 describe('ContinuousExport variants', () => {
   const resources: RecordedResource[] = [];
   const bundles: Record<string, HandlerBundle> = Object.fromEntries(

@@ -171,10 +171,14 @@ export interface ProgramRun {
 
 /**
  * Runs `index.ts` with `config` under mocks and returns the registered resources and the resolved
- * stack outputs. Rejects with the program's error (a ConfigError for a bad config).
+ * stack outputs. Rejects with the program's error (a ConfigError for a bad config); `resources`
+ * then shows what had registered before it.
  */
-export async function runProgram(config: Record<string, unknown>, stack = 'dev'): Promise<ProgramRun> {
-  const resources: RecordedResource[] = [];
+export async function runProgram(
+  config: Record<string, unknown>,
+  stack = 'dev',
+  resources: RecordedResource[] = [],
+): Promise<ProgramRun> {
   await installMocks(resources, stack);
   setStackConfig(config);
   delete require.cache[require.resolve(PROGRAM)];
