@@ -26,7 +26,7 @@ import {
 } from './target';
 import { formatStatus, readStatus } from './status';
 import { confirmReset, formatActionResult, OPERATOR_ACTIONS, setAction } from './operator';
-import { addSimulateOptions } from '../tools/simulate';
+import { addSimulateOptions, simulateCommand } from '../tools/simulate';
 import type { VerifyReport } from './verify';
 import type { ReplayProgress, ReplayReport } from './replay';
 
@@ -240,7 +240,6 @@ export function buildProgram(io: Io, deps: DceDeps, setExit: (code: number) => v
     );
   addSimulateOptions(simulate);
   simulate.action(async (opts: Record<string, unknown>) => {
-    const { simulateCommand } = await import('../tools/simulate');
     setExit(await simulateCommand(opts, io));
   });
 
