@@ -94,6 +94,9 @@ export interface ExportTickResult {
   summary: Record<string, unknown>;
 }
 
+/** Context of a notification sent when no chain state is available. */
+const NO_CHAIN = { epoch: null, watermark: null } as ChainState;
+
 /** A busy lock is tried again this much later. */
 export const LOCK_BUSY_RETRY_SECONDS = 15;
 
@@ -540,23 +543,25 @@ export function createExportTickHandler(
       });
     const locked = await acquireLock(exec.executionId, now).catch(() => false);
     try {
-      let loaded: { state: ChainState } | null = null;
+      let state: ChainState | null = null;
       try {
-        loaded = await readStateAndAction();
+        state = (await readStateAndAction()).state;
       } catch (error) {
         if (error instanceof ChainStateCorruptError || error instanceof ChainStateMissingError) {
-          if (firstPeriodOfHour)
-            await publish(
-              [stateInvalidNote(error.message)],
-              { epoch: null, watermark: null } as ChainState,
-              now,
-            );
+          if (firstPeriodOfHour) {
+            await publish([stateInvalidNote(error.message)], NO_CHAIN, now);
+          }
           return done({ outcome: 'STATE_INVALID', notified: firstPeriodOfHour });
         }
-        throw error;
+        // Unreadable for another reason (SSM failing): alert by the stateless rule, record nothing.
+        state = null;
       }
-      const r = raiseIncident(loaded.state.incidents, 'RUN_FAILED', now, { remindAfterSeconds: HOURLY });
-      if (r.notify) {
+      const canSave = locked && state !== null;
+      const r = raiseIncident(state?.incidents ?? [], 'RUN_FAILED', now, { remindAfterSeconds: HOURLY });
+      // Without the lock (busy, or SSM writes failing) the incident cannot be recorded, so the same
+      // stateless hourly rule as for an invalid state keeps this to about one alert an hour.
+      const notify = r.notify !== null && (canSave || firstPeriodOfHour);
+      if (notify) {
         await publish(
           [
             draft({
@@ -567,13 +572,13 @@ export function createExportTickHandler(
               hint: 'Look at the failed step of the execution and the function logs. TransientAwsError usually clears by itself; AccessDenied means a missing permission.',
             }),
           ],
-          loaded.state,
+          state ?? NO_CHAIN,
           now,
         );
       }
-      if (locked) {
+      if (canSave && state) {
         await saveState({
-          ...loaded.state,
+          ...state,
           incidents: r.incidents,
           lastRun: { at: now, outcome: 'FAILED', error: errorText.slice(0, 100) },
         });
@@ -581,8 +586,8 @@ export function createExportTickHandler(
       return done({
         outcome: 'FAILURE_RECORDED',
         error: errorText,
-        notified: r.notify !== null,
-        saved: locked,
+        notified: notify,
+        saved: canSave,
       });
     } finally {
       if (locked) await releaseLock();
