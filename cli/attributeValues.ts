@@ -59,8 +59,18 @@ export function attributeToJson(value: AttributeValue, path = '$'): unknown {
 /** A whole item (or key, or map body) to its JSON-ready form. */
 export function itemToJson(item: Item, path = '$'): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(item)) out[name] = attributeToJson(value, `${path}.${name}`);
+  for (const [name, value] of Object.entries(item))
+    setOwn(out, name, attributeToJson(value, `${path}.${name}`));
   return out;
+}
+
+/** Sets an own property even for the name `__proto__`, a legal DynamoDB attribute name. */
+function setOwn(target: Record<string, unknown>, name: string, value: unknown): void {
+  if (name === '__proto__') {
+    Object.defineProperty(target, name, { value, enumerable: true, writable: true, configurable: true });
+  } else {
+    target[name] = value;
+  }
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -124,7 +134,8 @@ export function attributeFromJson(json: unknown, path = '$'): AttributeValue {
 export function itemFromJson(json: unknown, path = '$'): Item {
   if (!isPlainObject(json)) throw new Error(`${path}: not an object`);
   const out: Item = {};
-  for (const [name, value] of Object.entries(json)) out[name] = attributeFromJson(value, `${path}.${name}`);
+  for (const [name, value] of Object.entries(json))
+    setOwn(out, name, attributeFromJson(value, `${path}.${name}`));
   return out;
 }
 
