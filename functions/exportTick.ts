@@ -21,13 +21,7 @@ import {
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { DeleteParameterCommand, GetParametersCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
-import {
-  chainCurrentKey,
-  chainEntryKey,
-  chainHeadKey,
-  chainObjectBody,
-  exportDataPrefix,
-} from './chainManifest';
+import { chainCurrentKey, chainEntryKey, chainHeadKey, chainObjectBody } from './chainManifest';
 import { emitMetrics, type LineLogger } from './emf';
 import { HOURLY, raiseIncident } from './incidents';
 import { isLockExpired, lockValue, parseLockValue } from './lock';
@@ -37,6 +31,8 @@ import {
   chainLagSeconds,
   computeWake,
   decideDriver,
+  defaultManifestSummaryKey,
+  fitState,
   exportsToDescribe,
   planTick,
   type DescribeObservation,
@@ -92,6 +88,15 @@ export interface ExportTickResult {
   next: 'WAIT' | 'DONE';
   wakeAt: string;
   summary: Record<string, unknown>;
+}
+
+function fitsParameter(state: ChainState): boolean {
+  try {
+    serializeState(state);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Context of a notification sent when no chain state is available. */
@@ -270,7 +275,7 @@ export function createExportTickHandler(
       clients.ssm,
       new PutParameterCommand({
         Name: settings.stateParameterName,
-        Value: serializeState(state),
+        Value: serializeState(fitState(state, fitsParameter)),
         Type: 'String',
         Overwrite: true,
       }),
@@ -331,8 +336,7 @@ export function createExportTickHandler(
           billedSizeBytes: Number(d.BilledSizeBytes ?? 0),
           // ExportManifest is documented as "the name of the manifest file"; that it is the full key
           // of manifest-summary.json is unconfirmed, hence the fallback to the documented layout.
-          manifestSummaryKey:
-            d.ExportManifest || `${exportDataPrefix(settings.prefix, arn)}manifest-summary.json`,
+          manifestSummaryKey: d.ExportManifest || defaultManifestSummaryKey(settings.prefix, arn),
         };
       }
       if (d.ExportStatus === 'FAILED') {

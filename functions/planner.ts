@@ -16,6 +16,7 @@ import {
   CHAIN_SCHEMA_VERSION,
   chainEntryKey,
   compactTime,
+  exportDataPrefix,
   isoTime,
   parseCompactTime,
   type ChainCurrent,
@@ -107,6 +108,26 @@ export interface TickPlan {
   /** Dropped uncommitted exports when a new epoch began. */
   dropped: string[];
   counters: TickCounters;
+}
+
+/**
+ * Where DynamoDB writes an export's manifest-summary.json according to the documented layout. Used when
+ * DescribeExport gives no ExportManifest; that ExportManifest holds this full key is unconfirmed, so an
+ * ExportManifest that differs is kept as given.
+ */
+export function defaultManifestSummaryKey(prefix: string, exportArn: string): string {
+  return `${exportDataPrefix(prefix, exportArn)}manifest-summary.json`;
+}
+
+/**
+ * Makes the state fit a standard parameter if it would not: error details go first (they are in the
+ * notifications already), then the oldest incidents that are not tied to a live window.
+ */
+export function fitState(state: ChainState, fits: (s: ChainState) => boolean): ChainState {
+  if (fits(state)) return state;
+  let s: ChainState = { ...state, exports: state.exports.map((e) => ({ ...e, lastError: undefined })) };
+  while (!fits(s) && s.incidents.length > 0) s = { ...s, incidents: s.incidents.slice(1) };
+  return s;
 }
 
 /** Typical duration of an export of this type, learned (EWMA). */
@@ -298,7 +319,9 @@ function applyDescribe(w: Work, obs: DescribeObservation): void {
           endTime: obs.endTime,
           itemCount: obs.itemCount,
           billedSizeBytes: obs.billedSizeBytes,
-          manifestSummaryKey: obs.manifestSummaryKey,
+          ...(obs.manifestSummaryKey === defaultManifestSummaryKey(w.settings.prefix, obs.arn)
+            ? {}
+            : { manifestSummaryKey: obs.manifestSummaryKey }),
         },
       });
       w.counters.completed++;
@@ -324,7 +347,7 @@ function chainEntry(
     to: isoTime(e.to),
     exportArn: e.arn,
     bucket: settings.bucket,
-    manifestSummaryKey: completed.manifestSummaryKey,
+    manifestSummaryKey: completed.manifestSummaryKey ?? defaultManifestSummaryKey(settings.prefix, e.arn),
     itemCount: completed.itemCount,
     billedSizeBytes: completed.billedSizeBytes,
     completedAt: isoTime(completed.endTime),

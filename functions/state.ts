@@ -43,7 +43,8 @@ export const TrackedExportSchema = z.object({
       endTime: seconds,
       itemCount: z.number().int().nonnegative(),
       billedSizeBytes: z.number().int().nonnegative(),
-      manifestSummaryKey: z.string(),
+      /** Absent when it is the default `<prefix>/AWSDynamoDB/<exportId>/manifest-summary.json` (saves space). */
+      manifestSummaryKey: z.string().optional(),
     })
     .optional(),
   lastError: z.object({ code: z.string(), message: z.string() }).optional(),

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { fitState } from '../functions/planner';
 import {
   ChainStateCorruptError,
   MAX_STATE_BYTES,
@@ -85,5 +86,38 @@ describe('chain state', () => {
       leaseUntil: 2,
     };
     expect(Buffer.byteLength(serializeState(s))).to.be.at.most(MAX_STATE_BYTES);
+  });
+
+  it('fitState drops error details, then the oldest incidents, until the state fits', () => {
+    const s = initialState();
+    s.epoch = '20261124T000000Z';
+    s.chainStart = 1795478400;
+    s.watermark = 1795478400;
+    s.sequence = 0;
+    s.exports = Array.from({ length: 6 }, (_, i) => ({
+      type: 'INCREMENTAL' as const,
+      from: 1795478400 + i * 900,
+      to: 1795478400 + (i + 1) * 900,
+      attempt: 9,
+      status: 'FAILED' as const,
+      arn: `arn:aws:dynamodb:eu-west-1:123456789012:table/${'t'.repeat(200)}/export/0179547840000${i}-abcdef12`,
+      checks: 4,
+      notBefore: 1795478400,
+      lastError: { code: 'S3AccessDenied'.padEnd(80, 'x'), message: 'y'.repeat(160) },
+    }));
+    s.incidents = Array.from({ length: 12 }, (_, i) => ({
+      key: `EXPORT_FAILED:${1795478400 + i * 900}`,
+      openedAt: 1795478400,
+      lastNotifiedAt: 1795478400,
+      occurrences: 12,
+    }));
+    const fits = (x: typeof s) => Buffer.byteLength(JSON.stringify(x)) <= MAX_STATE_BYTES;
+    expect(fits(s)).to.equal(false);
+    const fitted = fitState(s, fits);
+    expect(fits(fitted)).to.equal(true);
+    expect(fitted.exports.map((e) => [e.from, e.to, e.attempt, e.status])).to.deep.equal(
+      s.exports.map((e) => [e.from, e.to, e.attempt, e.status]),
+    );
+    expect(() => serializeState(fitted)).to.not.throw();
   });
 });
