@@ -139,12 +139,15 @@ describe('workflow: transient AWS errors', () => {
         { settings: { notifyOnSuccess: command === 'Publish' } },
         async ({ aws, run, settings }) => {
           await run.runFor(2 * HOUR);
-          aws.injectFault({ command, error: 'ThrottlingException', times: Infinity });
+          // Every kind of transient error, in turn, for as long as the outage lasts.
+          aws.injectFault({ command, error: TRANSIENT_FAULTS, times: Infinity });
           await run.runFor(20 * MINUTE);
           aws.clearFaults();
           await run.runFor(2 * HOUR);
           const chain = assertChain(aws, settings);
           expect(run.now / 1000 - chain.watermark!).to.be.at.most(STEADY_LAG_SECONDS);
+          const kinds = new Set(aws.calls.of(command, (c) => c.injected).map((c) => c.outcome));
+          expect(kinds.size, 'several kinds of error were hit').to.be.at.least(3);
           expect(notifications(aws, 'RUN_FAILED').length, 'one alert per incident').to.be.at.most(1);
           expect(aws.ssm.get(settings.lockParameterName)).to.equal(undefined);
           // Transient trouble never turns into a FAILED export.

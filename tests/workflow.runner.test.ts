@@ -175,11 +175,13 @@ describe('local runner (stand-in handlers)', () => {
     };
     const aws = createFakeAws();
     aws.dynamodb.addTable({ name: 'orders' });
+    const progress: number[] = [];
     const run = await LocalRun.create({
       settings: scenarioSettings(),
       aws,
       start: START,
       createHandler: () => calling([]),
+      onProgress: (p) => progress.push(p.now),
     });
     try {
       const real = performance.now();
@@ -190,6 +192,10 @@ describe('local runner (stand-in handlers)', () => {
       expect(finished).to.have.length(2 * 96);
       expect(finished.reduce((n, e) => n + e.transitions, 0)).to.equal(2 * 96 * 9);
       expect(aws.calls.of('DescribeContinuousBackups').length).to.be.at.least(2 * 96 * 3);
+      // Progress is reported once per simulated hour.
+      expect(progress.map((t) => Math.floor((t - START) / (60 * MIN)))).to.deep.equal(
+        Array.from({ length: 49 }, (_, i) => i),
+      );
     } finally {
       await run.dispose();
     }

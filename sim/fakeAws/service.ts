@@ -45,7 +45,8 @@ export class CallLog {
 export interface FaultRule {
   /** Action or command class name: `DescribeExport` or `DescribeExportCommand`. */
   command: string;
-  error: TransientFault;
+  /** The error to throw; a list is cycled through, one per failing call. */
+  error: TransientFault | readonly TransientFault[];
   /** How many calls fail; `Infinity` for "until cleared". @default 1 */
   times?: number;
   /** Only calls whose input matches fail. */
@@ -68,7 +69,7 @@ export interface CommandLike {
 type Handler = (input: any) => unknown | Promise<unknown>;
 
 export abstract class FakeService {
-  private readonly faults: (FaultRule & { remaining: number })[] = [];
+  private readonly faults: (FaultRule & { remaining: number; used: number })[] = [];
 
   protected constructor(
     readonly serviceName: string,
@@ -114,7 +115,7 @@ export abstract class FakeService {
 
   /** Makes the next calls of a command fail with a transient error. */
   injectFault(rule: FaultRule): void {
-    this.faults.push({ ...rule, command: stripCommand(rule.command), remaining: rule.times ?? 1 });
+    this.faults.push({ ...rule, command: stripCommand(rule.command), remaining: rule.times ?? 1, used: 0 });
   }
 
   clearFaults(): void {
@@ -131,7 +132,9 @@ export abstract class FakeService {
       if (rule.command !== action || rule.remaining <= 0) continue;
       if (rule.when && !rule.when(input)) continue;
       rule.remaining -= 1;
-      return rule.error;
+      rule.used += 1;
+      const errors = typeof rule.error === 'string' ? [rule.error] : rule.error;
+      return errors[(rule.used - 1) % errors.length] as TransientFault;
     }
     return undefined;
   }
