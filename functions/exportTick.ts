@@ -446,7 +446,15 @@ export function createExportTickHandler(
       if (plan.starts.length > 0 && epoch !== null) {
         const notes: NotificationDraft[] = [];
         for (const e of plan.starts) {
-          const outcome = await start(epoch, e);
+          let outcome: StartOutcome;
+          try {
+            outcome = await start(epoch, e);
+          } catch (error) {
+            // Keep what earlier requests of this tick achieved; the rest stay STARTING and are resent
+            // (same ClientToken) by the next tick. A failing save must not hide the original error.
+            await saveState(state).catch(() => undefined);
+            throw error;
+          }
           const r = applyStartOutcome(state, e, outcome, settings, nowSeconds());
           state = r.state;
           notes.push(...r.notifications);
