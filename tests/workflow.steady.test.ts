@@ -67,6 +67,25 @@ describe('workflow: steady operation', () => {
     });
   });
 
+  // AWS documents ExportManifest as "the name of the manifest file"; whether that is the full key of
+  // manifest-summary.json or only its file name is unconfirmed. The chain must be right either way.
+  for (const field of ['key', 'fileName'] as const) {
+    it(`records the full manifest-summary key when ExportManifest is the ${field === 'key' ? 'full key' : 'file name only'}`, async () => {
+      await withScenario({}, async ({ aws, run, settings }) => {
+        aws.dynamodb.exportManifestField = field;
+        await run.runFor(2 * HOUR);
+        const entries = assertChain(aws, settings).entries;
+        expect(entries.length).to.be.greaterThan(1);
+        for (const entry of entries) {
+          const exportId = entry.exportArn.split('/').pop();
+          expect(entry.manifestSummaryKey).to.equal(
+            `${settings.prefix}/AWSDynamoDB/${exportId}/manifest-summary.json`,
+          );
+        }
+      });
+    });
+  }
+
   it('reports successes when asked: one full-export message, then commit messages that tile the chain', async () => {
     await withScenario({ settings: { notifyOnSuccess: true } }, async ({ aws, run, settings }) => {
       await run.runFor(4 * HOUR);

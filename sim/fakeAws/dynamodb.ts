@@ -97,6 +97,12 @@ export class FakeDynamoDB extends FakeService {
    * reports (AWS documents that its export clock may differ from yours by up to a minute). @default 0
    */
   exportClockSkewSeconds = 0;
+  /**
+   * What DescribeExport puts in ExportManifest. AWS documents it as "the name of the manifest file";
+   * whether that is the full key of manifest-summary.json or only the file name is unconfirmed, so
+   * both can be simulated. @default 'key'
+   */
+  exportManifestField: 'key' | 'fileName' = 'key';
 
   constructor(private readonly options: FakeDynamoDBOptions) {
     super('dynamodb', options.log, options.now);
@@ -400,7 +406,10 @@ export class FakeDynamoDB extends FakeService {
     }
     if (status === 'COMPLETED') {
       d.EndTime = new Date(exp.endTime);
-      d.ExportManifest = exp.outcome?.manifestSummaryKey;
+      d.ExportManifest =
+        this.exportManifestField === 'key'
+          ? exp.outcome?.manifestSummaryKey
+          : exp.outcome?.manifestSummaryKey.split('/').pop();
       d.ItemCount = exp.outcome?.itemCount ?? 0;
       d.BilledSizeBytes = exp.outcome?.billedSizeBytes ?? 0;
     } else if (status === 'FAILED') {
