@@ -11,23 +11,29 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { createExportTickHandler, type ExportTickEvent, type ExportTickResult } from '../exportTick';
+import {
+  createExportTickHandler,
+  type ExportTickClients,
+  type ExportTickEvent,
+  type ExportTickResult,
+} from '../exportTick';
 import { fromEnvironment } from '../settings';
 
 let cached: ((event: ExportTickEvent) => Promise<ExportTickResult>) | undefined;
 
-function build(): (event: ExportTickEvent) => Promise<ExportTickResult> {
-  const settings = fromEnvironment(process.env);
+/** The real SDK clients, without SDK-level retries (see above). */
+export function createClients(): ExportTickClients {
   const config = { maxAttempts: 1 };
-  return createExportTickHandler({
-    settings,
-    clients: {
-      dynamodb: new DynamoDBClient(config),
-      ssm: new SSMClient(config),
-      s3: new S3Client(config),
-      sns: new SNSClient(config),
-    },
-  });
+  return {
+    dynamodb: new DynamoDBClient(config),
+    ssm: new SSMClient(config),
+    s3: new S3Client(config),
+    sns: new SNSClient(config),
+  };
+}
+
+function build(): (event: ExportTickEvent) => Promise<ExportTickResult> {
+  return createExportTickHandler({ settings: fromEnvironment(process.env), clients: createClients() });
 }
 
 export const handler = async (event: ExportTickEvent): Promise<ExportTickResult> => {
