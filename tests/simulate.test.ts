@@ -16,7 +16,15 @@ describe('npm run simulate (tools/simulate.ts)', () => {
     let report: SimulationReport;
 
     before(async () => {
-      report = await runSimulation({ days: 1, rate: 4, window: 15, seed: 7, faults: 'some', s3: 'server' });
+      report = await runSimulation({
+        days: 1,
+        rate: 4,
+        window: 15,
+        seed: 7,
+        faults: 'some',
+        s3: 'server',
+        ssm: 'server',
+      });
     });
 
     it('ends with a gap-free chain that verify --deep accepts', () => {

@@ -39,6 +39,11 @@ export interface SimulateOptions {
    * (the faithful path, ~10 ms a request), or `memory`, the in-process fake S3 (fast, for long runs).
    */
   s3: 'server' | 'memory';
+  /**
+   * How the tick and the operator reach SSM: `server`, the local SSM endpoint through a real SSMClient
+   * (default), or `memory`, the in-process fake directly (skips HTTP and request signing).
+   */
+  ssm: 'server' | 'memory';
 }
 
 /** Where the run is, for a progress display. */
@@ -109,7 +114,10 @@ export interface SimulationReport {
     firstDifferences: string[];
     error?: string;
   };
-  ssm: { endpoint: 'local SSM server (real SSMClient over HTTP)'; requests: Record<string, number> };
+  ssm: {
+    via: 'local SSM server (real SSMClient over HTTP)' | 'in-process fake';
+    requests: Record<string, number>;
+  };
   /** Requests to the local S3 server during the run: by the tick (chain manifest) and by the export engine. */
   s3: { tickRequests: number; exportWriterRequests: number };
   wall: { totalSeconds: number; simulationSeconds: number; verifySeconds: number; replaySeconds: number };
@@ -135,7 +143,7 @@ export function addSimulateOptions(cmd: Command): Command {
       '--rate <n>',
       'writes per minute to the source table',
       positiveNumber('--rate', false, 0.1, 10_000),
-      10,
+      4,
     )
     .option(
       '--window <minutes>',
@@ -176,6 +184,18 @@ export function addSimulateOptions(cmd: Command): Command {
       },
       'server',
     )
+    .option(
+      '--ssm <where>',
+      'server: the local SSM endpoint through a real SSMClient (default); memory: the in-process fake directly',
+      (v) => {
+        if (v !== 'server' && v !== 'memory') {
+          throw new InvalidArgumentError(`--ssm ${JSON.stringify(v)}: expected server or memory`);
+        }
+        return v;
+      },
+      'server',
+    )
+    .option('--fast', 'same as --s3 memory --ssm memory: in-process fakes for S3 and SSM, for long runs')
     .option('--json', 'print the report as JSON on stdout');
 }
 
@@ -526,13 +546,14 @@ export async function runSimulation(
 
     const ssmServer = await startSsmServer(aws.ssm);
     cleanup.push(() => ssmServer.close());
-    const ssm = new SSMClient({
+    const ssmClient = new SSMClient({
       endpoint: ssmServer.endpoint,
       region: 'us-east-1',
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
       maxAttempts: 1,
     });
-    cleanup.push(async () => ssm.destroy());
+    cleanup.push(async () => ssmClient.destroy());
+    const ssm = options.ssm === 'memory' ? aws.ssm : ssmClient;
 
     const settings = {
       alias,
@@ -865,7 +886,18 @@ export async function runSimulation(
       finalPhase: finalStatus.phase,
       cost,
       replay,
-      ssm: { endpoint: 'local SSM server (real SSMClient over HTTP)', requests: { ...ssmServer.requests } },
+      ssm:
+        options.ssm === 'memory'
+          ? {
+              via: 'in-process fake',
+              requests: aws.calls.records
+                .filter((c) => c.service === 'ssm')
+                .reduce<Record<string, number>>(
+                  (acc, c) => ((acc[c.action] = (acc[c.action] ?? 0) + 1), acc),
+                  {},
+                ),
+            }
+          : { via: 'local SSM server (real SSMClient over HTTP)', requests: { ...ssmServer.requests } },
       s3: { tickRequests: s3Counts.putsAndLists + s3Counts.gets, exportWriterRequests: sinkRequests },
       wall: { totalSeconds: 0, simulationSeconds, verifySeconds, replaySeconds },
     };
@@ -1009,11 +1041,12 @@ function progressDisplay(
 export async function simulateCommand(opts: Record<string, unknown>, io: Io): Promise<number> {
   const options: SimulateOptions = {
     days: Number(opts.days ?? 2),
-    rate: Number(opts.rate ?? 10),
+    rate: Number(opts.rate ?? 4),
     window: Number(opts.window ?? 15),
     seed: Number(opts.seed ?? 1),
     faults: (opts.faults as FaultLevel) ?? 'some',
-    s3: opts.s3 === 'memory' ? 'memory' : 'server',
+    s3: opts.s3 === 'memory' || opts.fast ? 'memory' : 'server',
+    ssm: opts.ssm === 'memory' || opts.fast ? 'memory' : 'server',
   };
   const json = Boolean(opts.json);
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
