@@ -11,6 +11,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { Console } from 'node:console';
 import {
   createExportTickHandler,
   type ExportTickClients,
@@ -32,8 +33,26 @@ export function createClients(): ExportTickClients {
   };
 }
 
+/**
+ * Where the EMF line goes. With Lambda's default text log format `console.log` works (CloudWatch finds
+ * the JSON after the line prefix); with the JSON log format Lambda would wrap it in its own JSON
+ * object, hiding it from EMF extraction, so the line is then written straight to stdout (what the AWS
+ * embedded-metrics library does too).
+ */
+function metricLogger(env: Record<string, string | undefined>): (line: string) => void {
+  if (env.AWS_LAMBDA_LOG_FORMAT === 'JSON') {
+    const raw = new Console(process.stdout, process.stderr);
+    return (line) => raw.log(line);
+  }
+  return (line) => console.log(line);
+}
+
 function build(): (event: ExportTickEvent) => Promise<ExportTickResult> {
-  return createExportTickHandler({ settings: fromEnvironment(process.env), clients: createClients() });
+  return createExportTickHandler({
+    settings: fromEnvironment(process.env),
+    clients: createClients(),
+    log: metricLogger(process.env),
+  });
 }
 
 export const handler = async (event: ExportTickEvent): Promise<ExportTickResult> => {
