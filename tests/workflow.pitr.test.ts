@@ -122,6 +122,47 @@ describe('workflow: PITR and table lifecycle', () => {
     });
   });
 
+  it('starts a new epoch on RESET while exports are in flight, without mixing the two epochs', async () => {
+    await withScenario({}, async ({ aws, run, settings }) => {
+      await run.runFor(3 * HOUR + 2 * MINUTE); // an incremental export was just requested
+      const before = assertChain(aws, settings);
+      const inFlight = aws.dynamodb.inFlight().map((e) => e.arn);
+      expect(inFlight.length).to.be.greaterThan(0);
+      const resetAt = run.now;
+      aws.ssm.set(settings.actionParameterName, 'RESET');
+      await run.runFor(3 * HOUR);
+      const after = assertChain(aws, settings);
+      expect(after.epoch).not.to.equal(before.epoch);
+      expect(after.chainStart! * 1000).to.be.at.least(resetAt - 10 * MINUTE);
+      for (const arn of inFlight) {
+        expect(
+          after.entries.some((e) => e.exportArn === arn),
+          'old-epoch export not in the new epoch',
+        ).to.equal(false);
+      }
+      expect(aws.ssm.get(settings.actionParameterName)).to.equal('RUN');
+      expect(notifications(aws, 'RESET')).to.have.length(1);
+      expect(run.now / 1000 - after.watermark!).to.be.at.most(STEADY_LAG_SECONDS);
+    });
+  });
+
+  it('warns before the lag reaches the PITR recovery period, and reports the gap once it has', async () => {
+    await withScenario({}, async ({ aws, run, settings }) => {
+      aws.dynamodb.tables.get(settings.tableName)!.recoveryPeriodInDays = 1;
+      await run.runFor(2 * HOUR);
+      aws.ssm.set(settings.actionParameterName, 'PAUSE');
+      await run.runFor(26 * HOUR);
+      aws.ssm.set(settings.actionParameterName, 'RUN');
+      await run.runFor(HOUR);
+      const events = notifications(aws).map((n) => n.event);
+      expect(events).to.include('PITR_WINDOW_WARNING');
+      expect(events).to.include('PITR_GAP');
+      expect(events.indexOf('PITR_WINDOW_WARNING')).to.be.below(events.indexOf('PITR_GAP'));
+      expect(notifications(aws, 'PITR_WINDOW_WARNING')).to.have.length(1);
+      assertChain(aws, settings);
+    });
+  });
+
   it('stops cleanly when the table is deleted: one notification, every later run ends at its first tick', async () => {
     await withScenario({}, async ({ aws, run, settings }) => {
       await run.runFor(2 * HOUR);
