@@ -214,6 +214,109 @@ describe('planner (property)', () => {
   });
 });
 
+describe('planner (property, operator and PITR)', () => {
+  it('keeps every epoch gap-free through PAUSE, RESET, PITR outages and gaps, and answers sensible wake times', () => {
+    const world = fc.record({
+      advance: fc.integer({ min: 10, max: 4 * 3600 }),
+      action: fc.constantFrom('RUN', 'RUN', 'RUN', 'RUN', 'PAUSE', 'RESET', 'bogus', null),
+      pitr: fc.constantFrom('ENABLED', 'ENABLED', 'ENABLED', 'ENABLED', 'DISABLED', 'GAP', 'TABLE_NOT_FOUND'),
+      outcome: fc.constantFrom('COMPLETED', 'COMPLETED', 'IN_PROGRESS', 'FAILED'),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(world, { minLength: 5, maxLength: 50 }),
+        fc.constantFrom<'alert' | 'reset'>('alert', 'reset'),
+        (steps, onPitrGap) => {
+          const cfg = settings({ onPitrGap, maxInFlight: 4 });
+          let state: ChainState = initialState();
+          let now = T0;
+          let earliest = T0 - 86400;
+          let n = 0;
+          const byEpoch = new Map<string, { from: number; to: number; sequence: number }[]>();
+          for (const step of steps) {
+            now += step.advance;
+            if (step.pitr === 'GAP') earliest = now - 600; // history lost: PITR re-enabled recently
+            const pitr: PitrObservation =
+              step.pitr === 'GAP' || step.pitr === 'ENABLED'
+                ? { status: 'ENABLED', earliest, latest: now - 300, recoveryPeriodDays: 35 }
+                : { status: step.pitr as 'DISABLED' | 'TABLE_NOT_FOUND' };
+            const describes: DescribeObservation[] = exportsToDescribe(state, now).map((arn) =>
+              step.outcome === 'COMPLETED'
+                ? {
+                    arn,
+                    status: 'COMPLETED',
+                    endTime: now,
+                    itemCount: 0,
+                    billedSizeBytes: 0,
+                    manifestSummaryKey: 'k',
+                  }
+                : step.outcome === 'FAILED'
+                  ? { arn, status: 'FAILED', code: 'X', message: 'x' }
+                  : { arn, status: 'IN_PROGRESS' },
+            );
+            const before = state;
+            const plan = planTick({ state, settings: cfg, now, action: step.action, pitr, describes });
+            // Nothing is requested unless running with PITR usable.
+            if (plan.starts.length > 0) {
+              expect(step.action === 'RUN' || step.action === 'RESET' || step.action === null).to.equal(true);
+              expect(pitr.status).to.equal('ENABLED');
+            }
+            if (step.action === 'RESET') {
+              expect(plan.resetAction).to.equal(true);
+              expect(plan.state.epoch).to.not.equal(before.epoch);
+            }
+            if (plan.state.epoch !== before.epoch && before.epoch !== null) {
+              // Only an operator RESET, or a PITR gap (history lost at some point) with onPitrGap=reset.
+              const gapSeen = pitr.earliest !== undefined && pitr.earliest > T0 - 86400;
+              expect(step.action === 'RESET' || (onPitrGap === 'reset' && gapSeen)).to.equal(true);
+            }
+            for (const e of plan.commits.entries) {
+              const list = byEpoch.get(e.epoch) ?? [];
+              list.push({
+                from: Date.parse(e.from) / 1000,
+                to: Date.parse(e.to) / 1000,
+                sequence: e.sequence,
+              });
+              byEpoch.set(e.epoch, list);
+            }
+            state = plan.state;
+            for (const e of plan.starts) {
+              state = applyStartOutcome(
+                state,
+                e,
+                { kind: 'STARTED', arn: `${cfg.tableArn}/export/${++n}` },
+                cfg,
+                now,
+              ).state;
+            }
+            state = parseState(serializeState(state), cfg.stateParameterName);
+            const wake = computeWake({
+              state,
+              settings: cfg,
+              now,
+              periodEnd: now + 900,
+              startsAllowed: plan.startsAllowed,
+            });
+            expect(wake.wakeAt).to.be.within(now + 10, Math.max(now + 10, now + 900 + 86400));
+            if (!plan.startsAllowed && !state.exports.some((e) => e.status === 'IN_PROGRESS')) {
+              expect(wake.next, 'nothing to do until the next period').to.equal('DONE');
+            }
+          }
+          for (const entries of byEpoch.values()) {
+            expect(entries[0].sequence).to.equal(0);
+            expect(entries[0].from).to.equal(entries[0].to);
+            for (let i = 1; i < entries.length; i++) {
+              expect(entries[i].sequence).to.equal(i);
+              expect(entries[i].from).to.equal(entries[i - 1].to);
+            }
+          }
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+});
+
 describe('planner', () => {
   const cfg = settings();
 
