@@ -190,7 +190,11 @@ export function createExportTickHandler(
   const call = <T = any>(label: string, client: CommandSender, command: unknown): Promise<T> =>
     withRetry(label, () => client.send(command) as Promise<T>, options.retry);
 
-  async function acquireLock(executionId: string, now: number): Promise<boolean> {
+  /**
+   * Takes the lock. `ownIsStale`: a lock held by this same execution is left over from its own tick,
+   * which has definitely ended (the failure report runs only after the tick failed for good).
+   */
+  async function acquireLock(executionId: string, now: number, ownIsStale = false): Promise<boolean> {
     const put = () =>
       call(
         'PutParameter(lock)',
@@ -214,7 +218,9 @@ export function createExportTickHandler(
       new GetParametersCommand({ Names: [settings.lockParameterName] }),
     );
     const value = paramValue(held, settings.lockParameterName);
-    if (value !== undefined && !isLockExpired(parseLockValue(value), now)) return false;
+    const holder = parseLockValue(value);
+    const stale = isLockExpired(holder, now) || (ownIsStale && holder?.executionId === executionId);
+    if (value !== undefined && !stale) return false;
     // Expired (or vanished meanwhile): delete it and take it over, once.
     try {
       await call(
@@ -553,7 +559,7 @@ export function createExportTickHandler(
         message: `${problem} Exports are stopped until it is fixed. (Sent at most about once an hour.)`,
         hint: `Fix the value of ${settings.stateParameterName}, or set ${settings.actionParameterName} to RESET after restoring a valid state; 'pulumi up' recreates a missing parameter.`,
       });
-    const locked = await acquireLock(exec.executionId, now).catch(() => false);
+    const locked = await acquireLock(exec.executionId, now, true).catch(() => false);
     try {
       let state: ChainState | null = null;
       try {

@@ -436,6 +436,31 @@ describe('export tick handler', () => {
     expect(world.state().incidents).to.deep.equal([]);
   });
 
+  it("REPORT_FAILURE takes over the lock its own dead tick left behind, but not another execution's", async () => {
+    const failure: ExportTickEvent = {
+      mode: 'REPORT_FAILURE',
+      executionId: 'exec-1',
+      executionStartTime: new Date(T0).toISOString(),
+      error: { Error: 'Sandbox.Timedout', Cause: 'timed out' },
+    };
+    world.params.set(
+      settings.lockParameterName,
+      JSON.stringify({ executionId: 'exec-1', expiresAt: T0 / 1000 + 200 }),
+    );
+    await handler(failure);
+    expect(world.state().incidents.map((i) => i.key)).to.deep.equal(['RUN_FAILED']);
+    expect(world.params.has(settings.lockParameterName)).to.equal(false);
+
+    world.params.set(settings.stateParameterName, initialStateJson());
+    world.params.set(
+      settings.lockParameterName,
+      JSON.stringify({ executionId: 'exec-2', expiresAt: T0 / 1000 + 200 }),
+    );
+    await handler({ ...failure, executionStartTime: new Date(T0 + 1_200_000).toISOString() });
+    expect(world.state().incidents, 'not saved without the lock').to.deep.equal([]);
+    expect(world.params.get(settings.lockParameterName)).to.contain('exec-2');
+  });
+
   it('REPORT_FAILURE with an invalid state alerts STATE_INVALID only in the first period of an hour', async () => {
     world.params.set(settings.stateParameterName, 'garbage');
     const report = (startMs: number): ExportTickEvent => ({
