@@ -467,7 +467,7 @@ export async function runSimulation(
   const bucket = 'dce-simulation-exports';
   const prefix = `exports/${alias}`;
   const parameterRoot = `/dynamodb-continuous-exports/${stack}/${alias}`;
-  const keySpace = Math.max(50, Math.round(options.rate * 30));
+  const keySpace = Math.max(200, Math.round(options.rate * 100));
 
   progress({ phase: 'starting', simulatedSeconds: 0, totalSeconds, committed: 0, lagSeconds: null });
   const source = generateWorkload({
@@ -623,6 +623,11 @@ export async function runSimulation(
         skip: () => plan.skipRate > 0 && random() < plan.skipRate,
       },
     });
+
+    // The SDK's HTTP handler clears timer ids it never set (-1) after each request; the simulated
+    // clock would warn about "native timers" on the first one. Passing them to the real
+    // clearTimeout is what happens without a simulated clock.
+    (run.clock as unknown as { shouldClearNativeTimers: boolean }).shouldClearNativeTimers = true;
 
     // ---- the run, in steps of a quarter hour: phases are sampled and operator actions applied ----
     const simStart = realNowMs();
