@@ -247,7 +247,10 @@ export class LocalRun {
     return this.runUntil(this.clock.now + ms);
   }
 
-  /** Advances until every execution started so far has ended (or `limitMs` passed). */
+  /**
+   * Stops the scheduler and advances until every execution started so far has ended (or `limitMs`
+   * passed). The scheduler stays paused afterwards; `scheduler.resume()` restarts it.
+   */
   async drain(limitMs = 24 * 3600_000): Promise<void> {
     const stop = this.clock.now + limitMs;
     while (this.executions.some((e) => e.status === 'RUNNING') && this.clock.now < stop) {

@@ -165,6 +165,28 @@ describe('local runner (stand-in handlers)', () => {
     );
   });
 
+  it('skips the deliveries it is told to skip', async () => {
+    await withRun(
+      periodicHandler,
+      async (run) => {
+        await run.runFor(80 * MIN - 1);
+        expect(run.executions.map((e) => (Date.parse(e.input.scheduledTime) - START) / MIN)).to.deep.equal([
+          0, 15, 45, 75,
+        ]);
+        expect(
+          run.scheduler.deliveries
+            .filter((d) => d.outcome === 'skipped')
+            .map((d) => (d.scheduledTime - START) / MIN),
+        ).to.deep.equal([30, 60]);
+        expect(run.executions.at(-1)!.status).to.equal('RUNNING');
+        await run.drain();
+        expect(run.executions.map((e) => e.status)).to.deep.equal(Array(4).fill('SUCCEEDED'));
+        expect(run.scheduler.isPaused).to.equal(true);
+      },
+      { skip: (t: number) => (t - START) % (30 * MIN) === 0 && t > START },
+    );
+  });
+
   it('simulates two days of 15-minute periods in a few seconds, with calls to the fakes', async () => {
     const calling = (seen: any[]): TickHandler => {
       const inner = periodicHandler(seen);
