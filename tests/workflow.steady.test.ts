@@ -111,6 +111,24 @@ describe('workflow: steady operation', () => {
     });
   });
 
+  for (const windowMinutes of [60, 1440]) {
+    it(`keeps the chain with ${windowMinutes}-minute windows and an hourly schedule`, async () => {
+      const settings = { windowMinutes, maxCatchUpWindowMinutes: 1440, schedulePeriodMinutes: 60 };
+      await withScenario({ settings }, async ({ aws, run, settings: s }) => {
+        await run.runFor(3 * 24 * HOUR);
+        const chain = assertChain(aws, s);
+        const steady = chain.entries.slice(2);
+        expect(steady.length).to.be.greaterThan(0);
+        for (const e of steady)
+          expect(Date.parse(e.to) - Date.parse(e.from)).to.equal(windowMinutes * MINUTE);
+        const worstLag = windowMinutes * 60 + 300 + 60 + 360 + 60 * 60;
+        expect(run.now / 1000 - chain.watermark!).to.be.at.most(worstLag);
+        expect(failedExecutions(run)).to.deep.equal([]);
+        expect(notifications(aws)).to.deep.equal([]);
+      });
+    });
+  }
+
   it('pauses on the operator action PAUSE and catches up within one period of RUN', async () => {
     await withScenario({ settings: { maxCatchUpWindowMinutes: 1440 } }, async ({ aws, run, settings }) => {
       await run.runFor(2 * HOUR);
