@@ -88,6 +88,24 @@ describe('workflow: steady operation', () => {
     });
   }
 
+  it('polls each export a bounded number of times when export durations vary from 4 to 12 minutes', async () => {
+    let seed = 11;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const exportDurationSeconds = (r: { type: string }) =>
+      r.type === 'FULL_EXPORT' ? 600 : 240 + Math.floor(random() * 480);
+    await withScenario({ exportDurationSeconds }, async ({ aws, run, settings }) => {
+      await run.runFor(24 * HOUR);
+      const chain = assertChain(aws, settings);
+      const perExport = new Map<string, number>();
+      for (const d of aws.calls.of('DescribeExport')) {
+        perExport.set(d.input.ExportArn, (perExport.get(d.input.ExportArn) ?? 0) + 1);
+      }
+      expect(Math.max(...perExport.values())).to.be.at.most(6);
+      expect(run.now / 1000 - chain.watermark!).to.be.at.most(STEADY_LAG_SECONDS + 6 * 60);
+      expect(failedExecutions(run)).to.deep.equal([]);
+    });
+  });
+
   it('reports successes when asked: one full-export message, then commit messages that tile the chain', async () => {
     await withScenario({ settings: { notifyOnSuccess: true } }, async ({ aws, run, settings }) => {
       await run.runFor(4 * HOUR);
