@@ -37,6 +37,8 @@ export interface StackTableOutput {
   dashboardName?: string;
   tickFunctionName?: string;
   windowMinutes?: number;
+  /** Parameter names, as the Pulumi program (index.ts) outputs them. */
+  parameters?: { action?: string; state?: string; lock?: string };
   [other: string]: unknown;
 }
 
@@ -141,6 +143,18 @@ export function parseS3Uri(uri: string): { bucket: string; prefix: string } | un
   return { bucket: m[1], prefix: m[2].replace(/^\/+|\/+$/g, '') };
 }
 
+/** The table's prefix from a URI that ends in `/<leaf>/` (its exports or chain folder). */
+export function tablePrefixFromUri(
+  uri: string,
+  leaf: string,
+): { bucket: string; prefix: string } | undefined {
+  const parsed = parseS3Uri(uri);
+  if (!parsed) return undefined;
+  const parts = parsed.prefix === '' ? [] : parsed.prefix.split('/');
+  if (parts[parts.length - 1] === leaf) parts.pop();
+  return { bucket: parsed.bucket, prefix: parts.join('/') };
+}
+
 /** Strips the slashes a user may type around a prefix. */
 export function normalizePrefix(prefix: string): string {
   return prefix.replace(/^\/+|\/+$/g, '');
@@ -198,16 +212,20 @@ export function resolveTarget(
         `--alias ${JSON.stringify(alias)}: no such table in the stack output (known: ${aliases.join(', ')})`,
       );
     }
+    // exportsUri is `s3://<bucket>/<prefix>/AWSDynamoDB/`, chainManifestUri `s3://<bucket>/<prefix>/chain/`.
     const fromUri =
-      (typeof entry.exportsUri === 'string' && parseS3Uri(entry.exportsUri)) ||
-      (typeof entry.chainManifestUri === 'string' && parseS3Uri(entry.chainManifestUri)) ||
+      (typeof entry.exportsUri === 'string' && tablePrefixFromUri(entry.exportsUri, 'AWSDynamoDB')) ||
+      (typeof entry.chainManifestUri === 'string' && tablePrefixFromUri(entry.chainManifestUri, 'chain')) ||
       undefined;
     const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
     const bucket = options.bucket ?? str(entry.bucket) ?? fromUri?.bucket;
-    let prefix: string | undefined =
-      options.prefix ?? (typeof entry.prefix === 'string' ? entry.prefix : undefined);
-    if (prefix === undefined && fromUri && typeof entry.exportsUri === 'string') prefix = fromUri.prefix;
-    const stateParameterName = str(entry.stateParameterName);
+    const prefix: string | undefined =
+      options.prefix ?? (typeof entry.prefix === 'string' ? entry.prefix : undefined) ?? fromUri?.prefix;
+    // Parameter names: `parameters: { action, state, lock }` (the Pulumi program), or flat fields.
+    const nested: Record<string, unknown> = isRecord(entry.parameters) ? entry.parameters : {};
+    const actionParameterName = str(nested.action) ?? str(entry.actionParameterName);
+    const stateParameterName = str(nested.state) ?? str(entry.stateParameterName);
+    const lockParameterName = str(nested.lock) ?? str(entry.lockParameterName);
     const stackFromParameter = stateParameterName
       ? new RegExp(`^${PARAMETER_ROOT}/([^/]+)/`).exec(stateParameterName)?.[1]
       : undefined;
@@ -219,11 +237,9 @@ export function resolveTarget(
       stack,
       bucket,
       prefix: prefix === undefined ? undefined : normalizePrefix(prefix),
-      actionParameterName:
-        str(entry.actionParameterName) ?? (stack ? parameterName(stack, alias, 'action') : undefined),
+      actionParameterName: actionParameterName ?? (stack ? parameterName(stack, alias, 'action') : undefined),
       stateParameterName: stateParameterName ?? (stack ? parameterName(stack, alias, 'state') : undefined),
-      lockParameterName:
-        str(entry.lockParameterName) ?? (stack ? parameterName(stack, alias, 'lock') : undefined),
+      lockParameterName: lockParameterName ?? (stack ? parameterName(stack, alias, 'lock') : undefined),
       windowMinutes,
       output: entry,
     };

@@ -75,9 +75,16 @@ const STACK_OUTPUT = {
       stateParameterName: '/dynamodb-continuous-exports/prod/orders/state',
       lockParameterName: '/dynamodb-continuous-exports/prod/orders/lock',
     },
+    // The shape index.ts outputs: parameter names nested, bucket and prefix only in the URIs here.
     users: {
-      exportsUri: 's3://other-bucket/u/',
-      stateParameterName: '/dynamodb-continuous-exports/prod/users/state',
+      exportsUri: 's3://other-bucket/u/AWSDynamoDB/',
+      chainManifestUri: 's3://other-bucket/u/chain/',
+      parameters: {
+        action: '/dynamodb-continuous-exports/prod/users/action',
+        state: '/dynamodb-continuous-exports/prod/users/state',
+        lock: '/dynamodb-continuous-exports/prod/users/lock',
+      },
+      windowMinutes: 30,
     },
   },
   region: 'eu-west-1',
@@ -113,8 +120,17 @@ describe('dce target resolution (cli/target.ts)', () => {
   it('picks the alias, derives bucket/prefix from the exports URI and the stack from parameter names', () => {
     const read = () => JSON.stringify(STACK_OUTPUT);
     const users = resolveTarget({ stackOutput: 'out.json', alias: 'users' }, read);
-    expect(users).to.include({ alias: 'users', bucket: 'other-bucket', prefix: 'u', stack: 'prod' });
+    expect(users).to.include({
+      alias: 'users',
+      bucket: 'other-bucket',
+      prefix: 'u',
+      stack: 'prod',
+      windowMinutes: 30,
+    });
     expect(users.actionParameterName).to.equal('/dynamodb-continuous-exports/prod/users/action');
+    expect(users.lockParameterName).to.equal('/dynamodb-continuous-exports/prod/users/lock');
+    const rootChain = () => JSON.stringify({ tables: { t: { chainManifestUri: 's3://b/chain/' } } });
+    expect(resolveTarget({ stackOutput: 'o' }, rootChain)).to.include({ bucket: 'b', prefix: '' });
     const orders = resolveTarget({ stackOutput: 'out.json', alias: 'orders', prefix: '/copy/' }, read);
     expect(orders).to.include({ bucket: 'exports-bucket', prefix: 'copy' });
   });
@@ -300,7 +316,7 @@ describe('dce commands against the local SSM endpoint', () => {
     stackOutputFile = join(dir, 'stack.json');
     writeFileSync(
       stackOutputFile,
-      JSON.stringify({ tables: { orders: { actionParameterName: ACTION, stateParameterName: STATE } } }),
+      JSON.stringify({ tables: { orders: { parameters: { action: ACTION, state: STATE } } } }),
     );
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
