@@ -21,7 +21,13 @@ import {
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { DeleteParameterCommand, GetParametersCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
-import { chainCurrentKey, chainEntryKey, chainHeadKey, chainObjectBody } from './chainManifest';
+import {
+  chainCurrentKey,
+  chainEntryKey,
+  chainHeadKey,
+  chainObjectBody,
+  exportDataPrefix,
+} from './chainManifest';
 import { emitMetrics, type LineLogger } from './emf';
 import { HOURLY, raiseIncident } from './incidents';
 import { isLockExpired, lockValue, parseLockValue } from './lock';
@@ -155,6 +161,20 @@ export function exportRequest(
     };
   }
   return input;
+}
+
+/**
+ * Key of an export's manifest-summary.json. DescribeExport's ExportManifest is documented only as
+ * "the name of the manifest file": whether it is the full key or just the file name is unconfirmed,
+ * so a value with a '/' is taken as the key, a bare name is put in the export's folder, and without it
+ * the documented layout `<prefix>/AWSDynamoDB/<exportId>/manifest-summary.json` is used.
+ */
+export function manifestSummaryKeyOf(prefix: string, exportArn: string, exportManifest: unknown): string {
+  if (typeof exportManifest !== 'string' || exportManifest === '') {
+    return defaultManifestSummaryKey(prefix, exportArn);
+  }
+  if (exportManifest.includes('/')) return exportManifest;
+  return `${exportDataPrefix(prefix, exportArn)}${exportManifest}`;
 }
 
 /** Maps a refused start to what it means for the chain. */
@@ -340,9 +360,7 @@ export function createExportTickHandler(
           endTime: toSeconds(d.EndTime) ?? nowSeconds(),
           itemCount: Number(d.ItemCount ?? 0),
           billedSizeBytes: Number(d.BilledSizeBytes ?? 0),
-          // ExportManifest is documented as "the name of the manifest file"; that it is the full key
-          // of manifest-summary.json is unconfirmed, hence the fallback to the documented layout.
-          manifestSummaryKey: d.ExportManifest || defaultManifestSummaryKey(settings.prefix, arn),
+          manifestSummaryKey: manifestSummaryKeyOf(settings.prefix, arn, d.ExportManifest),
         };
       }
       if (d.ExportStatus === 'FAILED') {

@@ -147,8 +147,28 @@ export function failureBackoffSeconds(type: TrackedExport['type'], attempt: numb
 }
 
 /** Export time of a new full export: min(LatestRestorable, now) - margin, floored to a minute. */
-export function fullExportTime(latest: number | undefined, now: number, marginSeconds: number): number {
-  return floorToMinute(Math.min(latest ?? now, now) - marginSeconds);
+export function fullExportTime(latest: number | undefined, now: number, marginSeconds: number): number;
+export function fullExportTime(
+  latest: number | undefined,
+  now: number,
+  marginSeconds: number,
+  earliest: number | undefined,
+): number | null;
+/**
+ * With `earliest` (PITR enabled only recently): never before EarliestRestorableDateTime, so the
+ * request is not refused forever; null when no whole minute is restorable yet.
+ */
+export function fullExportTime(
+  latest: number | undefined,
+  now: number,
+  marginSeconds: number,
+  earliest?: number,
+): number | null {
+  const upper = Math.min(latest ?? now, now);
+  const t = floorToMinute(upper - marginSeconds);
+  if (earliest === undefined || t >= earliest) return t;
+  const first = Math.ceil(earliest / 60) * 60;
+  return first <= upper ? first : null;
 }
 
 /** Latest allowed end of an incremental window. */
@@ -495,18 +515,31 @@ function planStarts(w: Work, pitr: PitrObservation): TrackedExport[] {
   const starts: TrackedExport[] = [];
   if (s.chainStart === null) {
     const full = s.exports.find((e) => e.type === 'FULL');
-    const exportTime = fullExportTime(pitr.latest, w.now, w.settings.restorableMarginSeconds);
+    const exportTime = fullExportTime(pitr.latest, w.now, w.settings.restorableMarginSeconds, pitr.earliest);
     if (!full) {
+      if (exportTime === null) return starts; // nothing restorable yet: the next run tries again
       const e = newStarting('FULL', exportTime, exportTime, 1);
       s.exports = sortExports([...s.exports, e]);
       starts.push(e);
     } else if (full.status === 'FAILED' && (full.notBefore ?? 0) <= w.now) {
+      if (exportTime === null) return starts;
       // A new full export may take a newer snapshot time: the chain starts wherever it completes.
       const e = newStarting('FULL', exportTime, exportTime, full.attempt + 1);
       replaceExport(w, full, e);
       starts.push(e);
     } else if (full.status === 'STARTING' && (full.notBefore ?? 0) <= w.now) {
-      starts.push(full);
+      if (full.lastError && exportTime !== null && exportTime !== full.to) {
+        // DynamoDB refused this request (so it started nothing): ask for a time it can export now.
+        const e: TrackedExport = {
+          ...newStarting('FULL', exportTime, exportTime, full.attempt),
+          lastError: full.lastError,
+        };
+        replaceExport(w, full, e);
+        starts.push(e);
+      } else {
+        // Possibly accepted before a crash: resend it unchanged (same ClientToken).
+        starts.push(full);
+      }
     }
     return starts;
   }

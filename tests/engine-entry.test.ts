@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { emfRecord } from '../functions/emf';
-import { classifyStartError, exportRequest } from '../functions/exportTick';
+import { classifyStartError, exportRequest, manifestSummaryKeyOf } from '../functions/exportTick';
 import { createClients, handler } from '../functions/handlers/exportTick';
 import { METRICS } from '../functions/metrics';
 import { toEnvironment, type WorkflowSettings } from '../functions/settings';
@@ -159,6 +159,24 @@ describe('export requests', () => {
     );
     expect(classifyStartError(err('TableNotFoundException')).kind).to.equal('TABLE_NOT_FOUND');
     expect(classifyStartError(err('ExportConflictException')).kind).to.equal('REJECTED');
+  });
+});
+
+describe('manifest summary key', () => {
+  const arn = 'arn:aws:dynamodb:eu-west-1:123456789012:table/orders/export/01795478400000-abcdef12';
+  it('takes a full key as given, puts a bare file name in the export folder, and falls back to the layout', () => {
+    expect(manifestSummaryKeyOf('p', arn, 'other/AWSDynamoDB/x/manifest-summary.json')).to.equal(
+      'other/AWSDynamoDB/x/manifest-summary.json',
+    );
+    expect(manifestSummaryKeyOf('p', arn, 'manifest-summary.json')).to.equal(
+      'p/AWSDynamoDB/01795478400000-abcdef12/manifest-summary.json',
+    );
+    expect(manifestSummaryKeyOf('p', arn, undefined)).to.equal(
+      'p/AWSDynamoDB/01795478400000-abcdef12/manifest-summary.json',
+    );
+    expect(manifestSummaryKeyOf('', arn, '')).to.equal(
+      'AWSDynamoDB/01795478400000-abcdef12/manifest-summary.json',
+    );
   });
 });
 

@@ -370,6 +370,73 @@ describe('planner', () => {
     return s;
   }
 
+  it('never asks for a full export before EarliestRestorableDateTime (PITR enabled only recently)', () => {
+    const enabledAt = T0 + 30;
+    let now = T0 + 200;
+    // Nothing restorable yet at a whole minute: wait.
+    let plan = planTick({
+      state: initialState(),
+      settings: cfg,
+      now,
+      action: 'RUN',
+      pitr: { status: 'ENABLED', earliest: enabledAt, latest: now - 300 },
+      describes: [],
+    });
+    expect(plan.starts).to.deep.equal([]);
+    now = T0 + 400;
+    plan = planTick({
+      state: plan.state,
+      settings: cfg,
+      now,
+      action: 'RUN',
+      pitr: { status: 'ENABLED', earliest: enabledAt, latest: now - 300 },
+      describes: [],
+    });
+    // floor(latest - margin) would be before the earliest restorable time: the first whole minute after it.
+    expect(plan.starts.map((e) => [e.type, e.to])).to.deep.equal([['FULL', T0 + 60]]);
+  });
+
+  it('a refused full export is asked again for a time DynamoDB can export; a possibly accepted one is resent unchanged', () => {
+    let now = T0 + 3600;
+    const pitr = (n: number): PitrObservation => ({
+      status: 'ENABLED',
+      earliest: T0 - 86400,
+      latest: n - 300,
+    });
+    let plan = planTick({
+      state: initialState(),
+      settings: cfg,
+      now,
+      action: 'RUN',
+      pitr: pitr(now),
+      describes: [],
+    });
+    const first = plan.starts[0];
+    // Crash before the answer: the next tick resends the identical request.
+    const resent = planTick({
+      state: plan.state,
+      settings: cfg,
+      now: now + 30,
+      action: 'RUN',
+      pitr: pitr(now + 30),
+      describes: [],
+    });
+    expect(resent.starts).to.deep.equal([first]);
+    // Refused: retried a minute later with a current export time.
+    const refused = applyStartOutcome(
+      plan.state,
+      first,
+      { kind: 'NOT_YET', code: 'InvalidExportTimeException', message: 'Export Time is invalid' },
+      cfg,
+      now,
+    ).state;
+    now += 600;
+    plan = planTick({ state: refused, settings: cfg, now, action: 'RUN', pitr: pitr(now), describes: [] });
+    expect(plan.starts).to.have.length(1);
+    expect(plan.starts[0].to).to.equal(first.to + 600);
+    expect(plan.state.exports).to.have.length(1);
+  });
+
   it('starts no incremental export before the full export completed', () => {
     const now = T0 + 3 * 3600;
     const plan = planTick({
