@@ -4,10 +4,10 @@
  * is a pure function of what was read and the current time, so it is tested directly.
  */
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { ChainStateCorruptError, parseState, type ChainState } from '../functions/state';
 import { chainCurrentKey, chainHeadKey, type ChainHead } from '../functions/chainManifest';
 import { formatDuration, table } from './output';
+import { getBytesIfExists } from './s3io';
 import type { Target } from './target';
 
 /** What the workflow is doing, most important condition first. */
@@ -300,14 +300,8 @@ async function readJsonObject(
   bucket: string,
   key: string,
 ): Promise<any | null> {
-  try {
-    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    const text = await out.Body.transformToString();
-    return JSON.parse(text);
-  } catch (error) {
-    if (isNotFound(error)) return null;
-    throw error;
-  }
+  const bytes = await getBytesIfExists(s3, bucket, key);
+  return bytes === undefined ? null : JSON.parse(Buffer.from(bytes).toString('utf8'));
 }
 
 /** Reads everything `dce status` shows. S3 is optional: without a bucket the manifest is skipped. */

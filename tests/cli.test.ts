@@ -497,6 +497,40 @@ describe('dce verify and replay', () => {
     expect(c.stderr()).to.contain('s3://exports/elsewhere/chain/');
   });
 
+  it('status reads the chain manifest HEAD when the bucket is known and compares it with the state', async () => {
+    const ssm = new ParameterStore();
+    const state = chainingState({ epoch: null });
+    const head = JSON.parse(
+      Buffer.from(
+        s3.get(
+          'exports',
+          s3.keys('exports', 'dce/orders/chain/').find((k) => k.endsWith('HEAD.json'))!,
+        )!,
+      ).toString(),
+    );
+    ssm.values.set('/dynamodb-continuous-exports/t/orders/action', 'RUN');
+    ssm.values.set(
+      '/dynamodb-continuous-exports/t/orders/state',
+      serializeState({ ...state, epoch: head.epoch, watermark: watermark, chainStart: START }),
+    );
+    const c = capture({ now: () => watermark + 600 });
+    const argv = ['status', ...where, '--stack', 't', '--json'];
+    expect(
+      await runDce(argv, c.io, { clients: () => ({ s3, ssm, dynamodb: ddb.client }) }),
+      c.stderr(),
+    ).to.equal(0);
+    const report = JSON.parse(c.stdout());
+    expect(report.manifest).to.include({ epoch: head.epoch, lastSequence: 4, agreesWithState: true });
+    expect(report.lagSeconds).to.equal(600);
+    ssm.values.set(
+      '/dynamodb-continuous-exports/t/orders/state',
+      serializeState({ ...state, epoch: head.epoch, watermark: watermark + 900, chainStart: START }),
+    );
+    const behind = capture({ now: () => watermark + 600 });
+    await runDce(argv, behind.io, { clients: () => ({ s3, ssm, dynamodb: ddb.client }) });
+    expect(JSON.parse(behind.stdout()).manifest.agreesWithState).to.equal(false);
+  });
+
   it('replay rebuilds the table as of the watermark; a second replay into it needs --force', async () => {
     await ddb.client.send(
       new CreateTableCommand({
