@@ -177,6 +177,21 @@ export function manifestSummaryKeyOf(prefix: string, exportArn: string, exportMa
   return `${exportDataPrefix(prefix, exportArn)}${exportManifest}`;
 }
 
+/**
+ * The readable part of a Step Functions error cause: for a Lambda error it is a JSON document whose
+ * `errorMessage` says what happened (the stack trace is left out of notifications).
+ */
+export function failureCause(cause: string | undefined): string {
+  const text = cause ?? '';
+  try {
+    const parsed = JSON.parse(text) as { errorMessage?: unknown };
+    if (parsed && typeof parsed.errorMessage === 'string') return parsed.errorMessage.slice(0, 500);
+  } catch {
+    // not JSON: use as is
+  }
+  return text.slice(0, 500);
+}
+
 /** Maps a refused start to what it means for the chain. */
 export function classifyStartError(error: unknown): StartOutcome {
   const code = errorName(error);
@@ -562,7 +577,7 @@ export function createExportTickHandler(
     const now = nowSeconds();
     const exec = executionInfo(event, settings, now);
     const errorText = event.error?.Error ?? 'UnknownError';
-    const cause = (event.error?.Cause ?? '').slice(0, 500);
+    const cause = failureCause(event.error?.Cause);
     const done = (summary: Record<string, unknown>): ExportTickResult => ({
       next: 'DONE',
       wakeAt: iso(now),

@@ -13,7 +13,12 @@ import {
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { emfRecord } from '../functions/emf';
-import { classifyStartError, exportRequest, manifestSummaryKeyOf } from '../functions/exportTick';
+import {
+  classifyStartError,
+  exportRequest,
+  failureCause,
+  manifestSummaryKeyOf,
+} from '../functions/exportTick';
 import { createClients, handler } from '../functions/handlers/exportTick';
 import { METRICS } from '../functions/metrics';
 import { toEnvironment, type WorkflowSettings } from '../functions/settings';
@@ -177,6 +182,20 @@ describe('manifest summary key', () => {
     expect(manifestSummaryKeyOf('', arn, '')).to.equal(
       'AWSDynamoDB/01795478400000-abcdef12/manifest-summary.json',
     );
+  });
+});
+
+describe('failure cause', () => {
+  it('extracts the message of a Lambda error cause and keeps other text', () => {
+    const lambda = JSON.stringify({
+      errorType: 'AccessDenied',
+      errorMessage: 'not allowed',
+      trace: ['at x'],
+    });
+    expect(failureCause(lambda)).to.equal('not allowed');
+    expect(failureCause('plain text')).to.equal('plain text');
+    expect(failureCause(undefined)).to.equal('');
+    expect(failureCause('x'.repeat(900))).to.have.length(500);
   });
 });
 
