@@ -557,6 +557,12 @@ describe('dce verify and replay', () => {
     const again = capture();
     expect(await runDce(argv, again.io, { clients })).to.equal(1);
     expect(again.stderr()).to.contain('replay failed');
+    // Without --json and without a terminal: plain progress lines on stderr, a readable report on stdout.
+    const forced = capture();
+    const human = ['replay', ...where, '--target-table', 'orders-copy', '--force', '--concurrency', '2'];
+    expect(await runDce(human, forced.io, { clients }), forced.stderr()).to.equal(0);
+    expect(forced.stderr()).to.match(/replay: 5\/5 exports, \d+ items, \d+ items\/s/);
+    expect(forced.stdout()).to.match(/exports applied:\s+5/);
   });
 });
 
