@@ -999,14 +999,20 @@ function progressDisplay(
   if (io.stderr.isTTY) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const cliProgress = require('cli-progress') as typeof import('cli-progress');
-    const bar = new cliProgress.SingleBar(
+    const bar: any = new cliProgress.SingleBar(
       {
         stream: io.stderr as NodeJS.WritableStream,
         format: ' {phase} [{bar}] {percentage}% | day {day} | {committed} windows committed | lag {lag}',
-        hideCursor: true,
+        gracefulExit: false,
       },
       cliProgress.Presets.shades_classic,
     );
+    // cli-progress redraws from a timer, and timers follow the simulated clock while the workflow
+    // runs (they would fire at simulated times, and one created before the clock was installed
+    // could not be cleared). So the bar is drawn on each update instead, with the base class's
+    // timer-free render, update and stop.
+    const base = Object.getPrototypeOf(cliProgress.SingleBar.prototype);
+    bar.render = () => base.render.call(bar);
     let started = false;
     return {
       update: (p) => {
@@ -1019,10 +1025,16 @@ function progressDisplay(
         if (!started) {
           bar.start(p.totalSeconds, p.simulatedSeconds, payload);
           started = true;
-        } else bar.update(p.simulatedSeconds, payload);
+        } else {
+          base.update.call(bar, p.simulatedSeconds, payload);
+          bar.render();
+        }
       },
       stop: () => {
-        if (started) bar.stop();
+        if (!started) return;
+        bar.render();
+        base.stop.call(bar);
+        bar.terminal.newline();
       },
     };
   }
