@@ -1086,6 +1086,10 @@ async function main(): Promise<void> {
       'Run dynamodb-continuous-exports offline on a simulated clock, verify and replay the chain, and print a report. See docs/simulate.md.',
     ),
   );
+  // Bad flags exit with 2, as in `dce`: nothing was simulated.
+  program.exitOverride((error) => {
+    process.exit(error.exitCode === 0 ? 0 : EXIT.USAGE);
+  });
   program.parse(process.argv);
   const io: Io = {
     stdout: process.stdout,
