@@ -589,6 +589,8 @@ describe('dce usage errors', () => {
       ],
       [['replay', '--alias', 'o', '--bucket', 'b'], /--target-table/],
       [['frobnicate'], /unknown command 'frobnicate'/],
+      [['simulate', '--faults', 'lots'], /--faults "lots": expected none, some or chaos/],
+      [['simulate', '--window', '10'], /--window "10"/],
     ];
     for (const [argv, pattern] of cases) {
       const c = capture();
