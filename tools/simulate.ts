@@ -947,7 +947,7 @@ export function formatSimulationReport(r: SimulationReport): string {
       ],
       [
         'faults',
-        `${r.faults.failedExportsInjected} failed exports, ${r.faults.transientErrorsInjected} transient errors, ${r.faults.duplicateDeliveries} duplicate and ${r.faults.skippedDeliveries} skipped deliveries, ${r.faults.pauses.length} pauses, ${r.faults.resets.length} resets`,
+        `${r.faults.failedExportsInjected} failed exports, ${r.faults.transientErrorsInjected} transient errors, ${r.faults.duplicateDeliveries} duplicate and ${r.faults.skippedDeliveries} skipped deliveries, ${plural(r.faults.pauses.length, 'pause')}, ${plural(r.faults.resets.length, 'reset')}`,
       ],
       [
         'executions',
@@ -1107,3 +1107,8 @@ async function main(): Promise<void> {
 }
 
 if (require.main === module) void main();
+
+/** `1 pause`, `2 pauses`. */
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
