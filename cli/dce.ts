@@ -539,6 +539,11 @@ export async function runDce(argv: string[], io: Io = defaultIo(), deps: DceDeps
 /** Entry point of `bin/dce.js` and `npm run dce`. */
 export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  // `dce ... | head` closes the pipe early: stop quietly instead of crashing on EPIPE.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
   process.exitCode = await runDce(argv);
 }
 

@@ -614,4 +614,18 @@ describe('dce usage errors', () => {
     expect(run.stdout).to.contain('Usage: dce pause');
     expect(run.stdout).to.contain('--stack-output');
   });
+
+  it('bin/dce.js stops quietly when the reader closes the pipe early (dce ... | head)', () => {
+    // `true` reads nothing and exits at once, so every write after that meets a closed pipe.
+    const run = spawnSync(
+      '/bin/sh',
+      [
+        '-c',
+        `"${process.execPath}" "${join(__dirname, '..', 'bin', 'dce.js')}" --help | true; echo "status=$?"`,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(run.stderr).not.to.contain('EPIPE');
+    expect(run.stderr).not.to.contain('Unhandled');
+  });
 });
