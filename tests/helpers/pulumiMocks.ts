@@ -205,7 +205,7 @@ export async function resolveDeep(value: unknown): Promise<any> {
 
 /** Reads a stack config file (Pulumi.<stack>.yaml) into the flat key -> value map Pulumi uses. */
 export function readStackConfigFile(file: string): Record<string, unknown> {
-  // js-yaml comes with @pulumi/pulumi (which reads Pulumi.yaml with it).
+  // js-yaml: the YAML parser @pulumi/pulumi itself uses, pinned as a dev dependency (it ships no .d.ts).
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const yaml = require('js-yaml') as { load(text: string): any };
   // eslint-disable-next-line @typescript-eslint/no-require-imports
