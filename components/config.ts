@@ -37,42 +37,94 @@ export interface BucketConfig {
   versioning?: boolean;
 }
 
-/** Per-table settings as written in the stack config (before defaults). */
+/**
+ * Per-table settings as written in the stack config (before defaults). The same fields, with the same
+ * meaning and defaults, are the arguments of the `ContinuousExport` component (which extends this
+ * interface), so each field and its default is documented only here.
+ */
 export interface TableSettingsInput {
-  /** Extra addresses notified of successful exports (filtered on `status: SUCCESS`). @default [] */
+  /**
+   * Extra addresses notified of each completed export (email subscriptions filtered on
+   * `status: SUCCESS`; ignored when `notifyOnSuccess` is false).
+   * @default []
+   */
   successEmails?: string[];
-  /** Addresses notified of failures and warnings, and of CloudWatch alarms. @default [] */
+  /**
+   * Addresses notified of failures and warnings, and of CloudWatch alarms.
+   * @default []
+   */
   failureEmails?: string[];
-  /** Length of a normal incremental export window, 15..1440. @default 15 */
+  /**
+   * Length of a normal incremental export window in minutes, 15..1440.
+   * @default 15
+   */
   windowMinutes?: number;
-  /** Largest window used while catching up a backlog, windowMinutes..1440. @default 1440 */
+  /**
+   * Largest window used while catching up a backlog, windowMinutes..1440.
+   * @default 1440
+   */
   maxCatchUpWindowMinutes?: number;
-  /** Destination bucket and prefix. @default a created bucket, prefix = alias */
+  /**
+   * Destination bucket and prefix.
+   * @default a created bucket (kept on `pulumi destroy`), prefix = alias
+   */
   bucket?: BucketConfig;
-  /** @default 'DYNAMODB_JSON' */
+  /**
+   * Format of the exported data files.
+   * @default 'DYNAMODB_JSON'
+   */
   exportFormat?: ExportFormat;
-  /** View type of incremental exports. @default 'NEW_AND_OLD_IMAGES' */
+  /**
+   * View type of incremental exports.
+   * @default 'NEW_AND_OLD_IMAGES'
+   */
   exportViewType?: ExportViewType;
-  /** Customer managed KMS key (key ARN) for SSE-KMS of export objects. @default SSE-S3 (AES256) */
+  /**
+   * Customer managed KMS key (key ARN) for SSE-KMS of export objects, and for the default encryption
+   * of a created bucket.
+   * @default SSE-S3 (AES256)
+   */
   kmsKeyArn?: string;
-  /** Publish a message for every completed export. @default true */
+  /**
+   * Publish a message for every completed export.
+   * @default true
+   */
   notifyOnSuccess?: boolean;
-  /** What to do when PITR history has a gap: alert and stop, or start a new epoch. @default 'alert' */
+  /**
+   * What to do when PITR history has a gap: alert and stop, or start a new epoch.
+   * @default 'alert'
+   */
   onPitrGap?: OnPitrGap;
-  /** Retention of the Lambda and state machine log groups (a value CloudWatch accepts). @default 30 */
+  /**
+   * Retention of the Lambda and state machine log groups, in days (a value CloudWatch accepts).
+   * @default 30
+   */
   logRetentionDays?: number;
-  /** Tags for every resource of the table. @default {} */
+  /**
+   * Tags for every resource of the table that takes tags.
+   * @default {}
+   */
   tags?: Record<string, string>;
-  /** Upper bound on incremental exports in flight at once, 1..10. @default 4 */
+  /**
+   * Upper bound on incremental exports in flight at once, 1..10.
+   * @default 4
+   */
   maxInFlight?: number;
-  /** How far behind LatestRestorableDateTime a window end must stay, 0..3600 s. @default 60 */
+  /**
+   * How far behind LatestRestorableDateTime a window end must stay, 0..3600 s.
+   * @default 60
+   */
   restorableMarginSeconds?: number;
-  /** Chain lag (minutes) above which the lag alarm fires. @default 3 * windowMinutes + 30 */
+  /**
+   * Chain lag (minutes) above which the lag alarm fires.
+   * @default 3 * windowMinutes + 30
+   */
   lagAlarmMinutes?: number;
 }
 
 /** One entry of `tables`. */
 export interface TableInput extends TableSettingsInput {
+  /** Name of the DynamoDB table (in the stack's account and Region). PITR must be enabled on it. */
   tableName: string;
   /**
    * Short name used in resource names, SSM paths and metric dimensions.

@@ -11,9 +11,8 @@ import * as pulumi from '@pulumi/pulumi';
 import { LAMBDA_HANDLERS } from '../functions/lambdaHandlers';
 import { DEFAULT_METRIC_NAMESPACE } from '../functions/metrics';
 import { toEnvironment, WorkflowSettings } from '../functions/settings';
-import type { ExportFormat, ExportViewType, OnPitrGap } from '../functions/settings';
 import { bundleHandler, HandlerBundle } from './bundle';
-import { BucketConfig, TableConfig, validateTable } from './config';
+import { TableConfig, TableInput, validateTable } from './config';
 import { exportBucket } from './exportBucket';
 import { lambdaFunction, LambdaFunction } from './lambdaFunction';
 import { monitoring } from './monitoring';
@@ -37,51 +36,21 @@ export const CONTINUOUS_EXPORT_TYPE = 'dynamodb-continuous-exports:index:Continu
 /** The handler the state machine's Tasks invoke. */
 export const TICK_HANDLER_NAME = 'export-tick';
 
-/** Arguments of one table's continuous export. */
-export interface ContinuousExportArgs {
-  /** Name of the DynamoDB table (in the stack's account and Region). PITR must be enabled on it. */
-  tableName: string;
-  /**
-   * Short name used in SSM paths and metric dimensions.
-   * @default tableName lower-cased, characters outside [a-z0-9-] replaced by '-', trimmed of '-'
-   */
-  alias?: string;
+/**
+ * Arguments of one table's continuous export: the per-table settings of the stack config
+ * (`TableInput`, documented with their defaults in components/config.ts) plus what only a program
+ * that constructs the component directly can choose.
+ */
+export interface ContinuousExportArgs extends TableInput {
   /**
    * Stack name used in the SSM parameter paths (`/dynamodb-continuous-exports/<stack>/<alias>/...`).
    * @default pulumi.getStack()
    */
   stackName?: string;
-  /** Addresses notified of each completed export. @default [] */
-  successEmails?: string[];
-  /** Addresses notified of failures, warnings and alarms. @default [] */
-  failureEmails?: string[];
-  /** Normal incremental window length in minutes, 15..1440. @default 15 */
-  windowMinutes?: number;
-  /** Largest window used while catching up, windowMinutes..1440. @default 1440 */
-  maxCatchUpWindowMinutes?: number;
-  /** Destination bucket. @default a created bucket (kept on destroy), prefix = alias */
-  bucket?: BucketConfig;
-  /** @default 'DYNAMODB_JSON' */
-  exportFormat?: ExportFormat;
-  /** @default 'NEW_AND_OLD_IMAGES' */
-  exportViewType?: ExportViewType;
-  /** KMS key ARN for SSE-KMS of exports (and of a created bucket). @default SSE-S3 */
-  kmsKeyArn?: string;
-  /** Notify the success addresses of every completed export. @default true */
-  notifyOnSuccess?: boolean;
-  /** Reaction to a gap in PITR history. @default 'alert' */
-  onPitrGap?: OnPitrGap;
-  /** Retention of the log groups, in days (a value CloudWatch accepts). @default 30 */
-  logRetentionDays?: number;
-  /** Tags for every resource that takes tags. @default {} */
-  tags?: Record<string, string>;
-  /** Most incremental exports in flight at once, 1..10. @default 4 */
-  maxInFlight?: number;
-  /** Margin behind LatestRestorableDateTime for window ends, 0..3600 s. @default 60 */
-  restorableMarginSeconds?: number;
-  /** Chain lag in minutes above which the lag alarm fires. @default 3 * windowMinutes + 30 */
-  lagAlarmMinutes?: number;
-  /** Keep a created bucket and its settings on `pulumi destroy`. @default true */
+  /**
+   * Keep a created bucket and its settings on `pulumi destroy`.
+   * @default true
+   */
   retainBucketOnDelete?: boolean;
   /**
    * Bundled handler code per LAMBDA_HANDLERS name, so a program with many tables bundles once.
