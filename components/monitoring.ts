@@ -22,6 +22,8 @@ export interface MonitoringArgs {
   schedulePeriodMinutes: number;
   lagAlarmMinutes: number;
   alarmTopicArn: pulumi.Input<string>;
+  /** Resources the alarms need before they can notify (the alarm topic's policy). */
+  dependsOn?: pulumi.Resource[];
   tags: Record<string, string>;
 }
 
@@ -82,7 +84,7 @@ export function monitoring(name: string, args: MonitoringArgs, parent: pulumi.Re
       alarmActions: [args.alarmTopicArn],
       okActions: [args.alarmTopicArn],
     },
-    { parent },
+    { parent, dependsOn: args.dependsOn },
   );
   const chainLagAlarm = chainLag.createAlarm(
     `${name}-chain-lag`,
@@ -97,7 +99,7 @@ export function monitoring(name: string, args: MonitoringArgs, parent: pulumi.Re
       alarmActions: [args.alarmTopicArn],
       okActions: [args.alarmTopicArn],
     },
-    { parent },
+    { parent, dependsOn: args.dependsOn },
   );
 
   const dashboard = new cloudwatch.Dashboard(

@@ -7,10 +7,15 @@
  * - alarms: CloudWatch alarm messages have no `status` field, so a body filter would drop them all;
  *   they go to a separate unfiltered topic that the failure addresses also subscribe to.
  *
+ * The notification topic keeps its default access policy: only the export tick's role publishes to it,
+ * and its IAM policy (same account) is enough. The alarm topic gets an explicit policy that names
+ * CloudWatch and this table's alarms (`alarmTopicPolicy`).
+ *
  * Email subscriptions stay pending until the recipient confirms the email AWS sends.
  */
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
+import { alarmTopicPolicy } from './permissions';
 
 /** Filter policies by audience. */
 export const SUCCESS_FILTER = { status: ['SUCCESS'] };
@@ -24,12 +29,18 @@ export interface NotificationsArgs {
   failureEmails: string[];
   /** Without success notifications there is nothing to subscribe success addresses to. */
   notifyOnSuccess: boolean;
+  /** Names of the alarms that publish to the alarm topic. */
+  alarmNames: string[];
+  partition: pulumi.Input<string>;
+  region: pulumi.Input<string>;
+  accountId: pulumi.Input<string>;
   tags: Record<string, string>;
 }
 
 export interface Notifications {
   notificationTopic: aws.sns.Topic;
   alarmTopic: aws.sns.Topic;
+  alarmTopicPolicy: aws.sns.TopicPolicy;
   subscriptions: aws.sns.TopicSubscription[];
 }
 
@@ -43,6 +54,16 @@ export function notifications(name: string, args: NotificationsArgs, parent: pul
   const alarmTopic = new aws.sns.Topic(
     `${name}-alarms`,
     { name: args.alarmTopicName, tags: args.tags },
+    opts,
+  );
+  const alarmPolicy = new aws.sns.TopicPolicy(
+    `${name}-alarms-policy`,
+    {
+      arn: alarmTopic.arn,
+      policy: pulumi
+        .all([args.partition, args.region, args.accountId, alarmTopic.arn])
+        .apply(([p, r, a, topicArn]) => JSON.stringify(alarmTopicPolicy(p, r, a, topicArn, args.alarmNames))),
+    },
     opts,
   );
   const subscriptions: aws.sns.TopicSubscription[] = [];
@@ -68,5 +89,5 @@ export function notifications(name: string, args: NotificationsArgs, parent: pul
     subscribe('failure', notificationTopic, email, FAILURE_FILTER);
     subscribe('alarm', alarmTopic, email);
   }
-  return { notificationTopic, alarmTopic, subscriptions };
+  return { notificationTopic, alarmTopic, alarmTopicPolicy: alarmPolicy, subscriptions };
 }

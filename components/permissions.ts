@@ -279,3 +279,68 @@ export function crossAccountBucketStatement(
     ],
   };
 }
+
+/** What the account that owns a topic may do with it: the actions of the topic's default policy. */
+export const TOPIC_OWNER_ACTIONS = [
+  'sns:AddPermission',
+  'sns:DeleteTopic',
+  'sns:GetTopicAttributes',
+  'sns:ListSubscriptionsByTopic',
+  'sns:Publish',
+  'sns:Receive',
+  'sns:RemovePermission',
+  'sns:SetTopicAttributes',
+  'sns:Subscribe',
+];
+
+/** `arn:<partition>:cloudwatch:<region>:<account>:alarm:<name>` */
+export function alarmArn(partition: string, region: string, accountId: string, alarmName: string): string {
+  return `arn:${partition}:cloudwatch:${region}:${accountId}:alarm:${alarmName}`;
+}
+
+/**
+ * Access policy of a table's alarm topic. A topic policy replaces the topic's default policy as a
+ * whole, so it has two statements:
+ *
+ * - the account keeps what the default policy gave it (managing, subscribing, publishing), named by
+ *   its root ARN rather than `*` with `AWS:SourceOwner`, which SNS would not rewrite (no diff churn);
+ * - the CloudWatch service may publish, but only for this table's alarms in this account
+ *   (`aws:SourceAccount` and `aws:SourceArn`, against the confused-deputy problem).
+ *
+ * Same-account alarms can already publish under the default policy (its `AWS:SourceOwner` condition
+ * matches them), so the second statement does not widen anything: it states the one publisher the
+ * topic is for and keeps working if the default policy is ever tightened.
+ */
+export function alarmTopicPolicy(
+  partition: string,
+  region: string,
+  accountId: string,
+  topicArn: string,
+  alarmNames: string[],
+): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'TopicOwner',
+        Effect: 'Allow',
+        Principal: { AWS: `arn:${partition}:iam::${accountId}:root` },
+        Action: [...TOPIC_OWNER_ACTIONS],
+        Resource: [topicArn],
+      },
+      {
+        Sid: 'CloudWatchAlarmsOfThisTable',
+        Effect: 'Allow',
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: ['sns:Publish'],
+        Resource: [topicArn],
+        Condition: {
+          StringEquals: { 'aws:SourceAccount': accountId },
+          ArnLike: {
+            'aws:SourceArn': alarmNames.map((n) => alarmArn(partition, region, accountId, n)).sort(),
+          },
+        },
+      },
+    ],
+  };
+}

@@ -47,6 +47,7 @@ const T = {
   bucketPolicy: 'aws:s3/bucketPolicy:BucketPolicy',
   versioning: 'aws:s3/bucketVersioning:BucketVersioning',
   topic: 'aws:sns/topic:Topic',
+  topicPolicy: 'aws:sns/topicPolicy:TopicPolicy',
   subscription: 'aws:sns/topicSubscription:TopicSubscription',
   fn: 'aws:lambda/function:Function',
   logGroup: 'aws:cloudwatch/logGroup:LogGroup',
@@ -117,6 +118,7 @@ describe('Pulumi program with the example stack (Pulumi.dev.yaml)', () => {
       add(T.bucketPolicy, creates);
       add(T.versioning, creates && t.bucket.versioning ? 1 : 0);
       add(T.topic, 2);
+      add(T.topicPolicy, 1);
       add(T.subscription, (t.notifyOnSuccess ? t.successEmails.length : 0) + 2 * t.failureEmails.length);
       add(T.fn, handlers);
       add(T.logGroup, handlers + 1);
@@ -310,6 +312,50 @@ describe('Pulumi program with the example stack (Pulumi.dev.yaml)', () => {
         for (const s of alarms) expect(s.inputs.filterPolicy).to.equal(undefined);
         for (const a of ofType(mine, T.alarm)) {
           expect(a.inputs.alarmActions).to.deep.equal([alarmArn]);
+        }
+      }
+    });
+    it("lets CloudWatch publish to the alarm topic for this table's alarms only, and keeps the account's access", () => {
+      for (const t of tables) {
+        const mine = byAlias(t.alias);
+        const topics = ofType(mine, T.topic);
+        const alarmTopicArn = `arn:aws:sns:${REGION}:${ACCOUNT_ID}:${topics.find((x) => x.physicalName!.endsWith('-alarms'))!.physicalName}`;
+        // Only the alarm topic has a policy: the notification topic's one publisher is the tick's role,
+        // which its IAM policy already allows in the same account.
+        const topicPolicy = one(mine, T.topicPolicy);
+        expect(topicPolicy.inputs.arn).to.equal(alarmTopicArn);
+        const doc = policyOf(topicPolicy.inputs.policy);
+        const alarmArns = ofType(mine, T.alarm).map(
+          (a) => `arn:aws:cloudwatch:${REGION}:${ACCOUNT_ID}:alarm:${a.physicalName}`,
+        );
+        expect(alarmArns).to.have.length(2);
+        const cloudwatch = doc.Statement.filter(
+          (s: any) => s.Principal?.Service === 'cloudwatch.amazonaws.com',
+        );
+        expect(cloudwatch).to.have.length(1);
+        expect(cloudwatch[0].Effect).to.equal('Allow');
+        expect(cloudwatch[0].Action).to.deep.equal(['sns:Publish']);
+        expect(cloudwatch[0].Resource).to.deep.equal([alarmTopicArn]);
+        expect(cloudwatch[0].Condition.StringEquals).to.deep.equal({ 'aws:SourceAccount': ACCOUNT_ID });
+        expect(cloudwatch[0].Condition.ArnLike['aws:SourceArn']).to.have.members(alarmArns);
+        // The policy replaces the default one, so the owning account must keep managing the topic
+        // (Pulumi updates and deletes it, email subscriptions are created on it).
+        const owner = doc.Statement.filter(
+          (s: any) => s.Principal?.AWS === `arn:aws:iam::${ACCOUNT_ID}:root`,
+        );
+        expect(owner).to.have.length(1);
+        expect(owner[0].Resource).to.deep.equal([alarmTopicArn]);
+        expect(owner[0].Action).to.include.members([
+          'sns:Subscribe',
+          'sns:SetTopicAttributes',
+          'sns:GetTopicAttributes',
+          'sns:DeleteTopic',
+          'sns:Publish',
+        ]);
+        expect(doc.Statement).to.have.length(2);
+        // The alarms are created after the policy, so their first state change can be delivered.
+        for (const a of ofType(mine, T.alarm)) {
+          expect(a.options.dependencies.some((urn) => urn.endsWith(`::${topicPolicy.name}`))).to.equal(true);
         }
       }
     });
