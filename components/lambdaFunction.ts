@@ -85,8 +85,11 @@ export function lambdaFunction(
       timeout: args.spec.timeoutSeconds,
       memorySize: args.spec.memorySizeMb,
       environment: { variables: args.environment },
-      // Text format: the workflow's metrics are embedded-metric-format JSON lines on stdout, which the
-      // JSON log format would wrap in its own envelope.
+      // Text format: CloudWatch extracts embedded-metric-format lines that console.log writes in the
+      // Text format (the line prefix is tolerated, as the AWS EMF libraries rely on). With the JSON
+      // format Lambda wraps console output in its own envelope; the handler then writes EMF lines
+      // straight to stdout instead (functions/handlers/exportTick.ts reads AWS_LAMBDA_LOG_FORMAT), so
+      // either format keeps the metrics. applicationLogLevel/systemLogLevel exist only for JSON.
       loggingConfig: { logFormat: 'Text', logGroup: logGroup.name },
       tags: args.tags,
     },

@@ -45,7 +45,13 @@ export function chainLagAlarmSettings(schedulePeriodMinutes: number, lagAlarmMin
     evaluationPeriods: 2,
     datapointsToAlarm: 2,
     // No lag data means no tick is running (schedule disabled, function broken, state machine
-    // failing before the tick reports): that is exactly when the chain falls behind unseen.
+    // failing before the tick reports): that is exactly when the chain falls behind unseen. Every
+    // tick reports lag, including while the first full export runs (then counted from the epoch
+    // start, see chainLagSeconds in functions/planner.ts), so a long first full export shows up as
+    // real, growing lag rather than as missing data: on a large table the alarm fires during the
+    // bootstrap and clears once the chain has caught up (documented in docs/deploy.md).
+    // EMF metrics reach CloudWatch only after the log line is processed; two periods in a row keep
+    // one late datapoint from counting as missing (CloudWatch recommends M-of-N alarms for EMF).
     treatMissingData: 'breaching' as const,
   };
 }
@@ -79,7 +85,9 @@ export function monitoring(name: string, args: MonitoringArgs, parent: pulumi.Re
       threshold: 1,
       comparisonOperator: 'GreaterThanOrEqualToThreshold',
       evaluationPeriods: 1,
-      // Step Functions publishes ExecutionsFailed only when something failed: no data is good news.
+      // AWS/States publishes ExecutionsFailed per StateMachineArn only for periods with executions,
+      // so no data is good news. A failed tick ends in the definition's Fail state, which counts.
+      // Alarms on the base metric are single-dimension: StateMachineArn is the only one needed.
       treatMissingData: 'notBreaching',
       alarmActions: [args.alarmTopicArn],
       okActions: [args.alarmTopicArn],

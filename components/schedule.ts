@@ -15,7 +15,12 @@ export function rateExpression(minutes: number): string {
 /** The execution input: Scheduler replaces the placeholder with the scheduled time of the invocation. */
 export const SCHEDULE_INPUT = JSON.stringify({ scheduledTime: '<aws.scheduler.scheduled-time>' });
 
-/** Deliver late rather than never, but not so late that the next invocation is already due. */
+/**
+ * Deliver late rather than never, but not so late that the next invocation is already due.
+ * Scheduler accepts 60..86400 s of event age and 0..185 attempts (API RetryPolicy); 300 s stays below
+ * the shortest period (15 minutes). Undelivered invocations are dropped (no dead-letter queue): the
+ * next period's execution catches up from the saved state.
+ */
 export const SCHEDULE_RETRY_POLICY = { maximumEventAgeInSeconds: 300, maximumRetryAttempts: 3 };
 
 /** Inputs of `schedule`. */
@@ -42,6 +47,8 @@ export function schedule(name: string, args: ScheduleArgs, parent: pulumi.Resour
     `${name}-scheduler-role`,
     {
       name: args.roleName,
+      // The Scheduler user guide's execution role trust policy uses aws:SourceAccount. (aws:SourceArn
+      // would be the schedule *group* ARN, not the schedule's, so it adds nothing for the default group.)
       assumeRolePolicy: pulumi
         .output(args.accountId)
         .apply((account) => JSON.stringify(serviceTrustPolicy('scheduler.amazonaws.com', account))),

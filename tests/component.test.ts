@@ -80,6 +80,11 @@ function childrenOf(run: ProgramRun, name: string): RecordedResource[] {
   return run.resources.filter((r) => r.type !== T.component && r.name.startsWith(`${name}-`));
 }
 
+/** Whether `r` is registered with an explicit dependency on `on` (dependsOn, not just an input). */
+function dependsOn(r: RecordedResource, on: RecordedResource): boolean {
+  return r.options.dependencies.some((urn) => urn.endsWith(`::${on.name}`));
+}
+
 function one(resources: RecordedResource[], type: string): RecordedResource {
   const found = ofType(resources, type);
   expect(found, type).to.have.length(1);
@@ -287,6 +292,37 @@ describe('Pulumi program with the example stack (Pulumi.dev.yaml)', () => {
       expect(deny.Resource).to.have.members([`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`]);
       expect(policy.Statement.filter((s: any) => s.Effect === 'Allow')).to.have.length(0);
     });
+
+    it('applies its policy only after the public access block', () => {
+      // S3 evaluates a new bucket policy against the public access block in place; creating both at
+      // once races. The TLS-only policy is not public, but ordering keeps that true for later edits.
+      const mine = byAlias(createdAlias());
+      expect(dependsOn(one(mine, T.bucketPolicy), one(mine, T.publicAccess))).to.equal(true);
+    });
+  });
+
+  describe('creation order', () => {
+    it('creates each consumer after the permissions and resources it needs on first use', () => {
+      for (const t of tables) {
+        const mine = byAlias(t.alias);
+        const policies = ofType(mine, T.rolePolicy);
+        const policyOfRole = (suffix: string) => policies.find((p) => p.name.endsWith(suffix))!;
+        // Lambda: its policy before the first invocation, its log group before the runtime writes
+        // (otherwise Lambda creates one without retention).
+        for (const spec of LAMBDA_HANDLERS) {
+          const fn = ofType(mine, T.fn).find((f) => f.name.endsWith(`-${spec.name}`))!;
+          expect(dependsOn(fn, policyOfRole(`-${spec.name}-policy`)), spec.name).to.equal(true);
+          const logGroup = ofType(mine, T.logGroup).find((g) => g.name.endsWith(`-${spec.name}-logs`))!;
+          expect(dependsOn(fn, logGroup), spec.name).to.equal(true);
+        }
+        // Step Functions checks the role's log delivery permissions when the machine is created.
+        expect(dependsOn(one(mine, T.stateMachine), policyOfRole('-states-policy'))).to.equal(true);
+        // The first scheduled execution needs StartExecution and reads both parameters.
+        const sched = one(mine, T.schedule);
+        expect(dependsOn(sched, policyOfRole('-scheduler-policy'))).to.equal(true);
+        for (const param of ofType(mine, T.parameter)) expect(dependsOn(sched, param)).to.equal(true);
+      }
+    });
   });
 
   describe('notifications', () => {
@@ -470,6 +506,9 @@ describe('Pulumi program with the example stack (Pulumi.dev.yaml)', () => {
         expect(state.inputs.type).to.equal('String');
         expect(state.options.ignoreChanges).to.deep.equal(['value']);
         expect(state.options.retainOnDelete).to.equal(true);
+        // `overwrite` would make a re-deploy over a retained state parameter write the initial state
+        // over a live chain; re-using it goes through `pulumi import` instead (docs/deploy.md).
+        expect(state.inputs.overwrite).to.equal(undefined);
       }
     });
   });
