@@ -13,6 +13,7 @@ import { componentName, NAME_LIMITS, physicalNames } from '../components/names';
 import { FAILURE_FILTER, SUCCESS_FILTER } from '../components/notifications';
 import { rateExpression, SCHEDULE_RETRY_POLICY } from '../components/schedule';
 import { LAMBDA_HANDLERS } from '../functions/lambdaHandlers';
+import { emfRecord } from '../functions/emf';
 import { METRICS } from '../functions/metrics';
 import { fromEnvironment } from '../functions/settings';
 import { initialStateJson } from '../functions/state';
@@ -534,6 +535,35 @@ describe('Pulumi program with the example stack (Pulumi.dev.yaml)', () => {
         expect(lag.inputs.dimensions).to.deep.equal({ Table: t.alias });
         // CloudWatch refuses alarms that evaluate more than a day of periods shorter than an hour.
         expect(lag.inputs.period * lag.inputs.evaluationPeriods).to.be.at.most(86400);
+      }
+    });
+
+    it("watches the metric the tick actually emits: the EMF record's namespace, dimension and name", () => {
+      for (const t of tables) {
+        const env = fromEnvironment(one(byAlias(t.alias), T.fn).inputs.environment.variables);
+        // What CloudWatch extracts from the tick's log line, built from the deployed environment.
+        const record = emfRecord(
+          env.metricNamespace,
+          env.alias,
+          {
+            chainLagSeconds: 1,
+            inFlightExports: 0,
+            exportsStarted: 0,
+            exportsCompleted: 0,
+            exportsFailed: 0,
+          },
+          0,
+        ) as any;
+        const directive = record._aws.CloudWatchMetrics[0];
+        const dims = Object.fromEntries(directive.Dimensions[0].map((d: string) => [d, record[d]]));
+        const lag = ofType(byAlias(t.alias), T.alarm).find(
+          (a) => a.inputs.metricName === METRICS.chainLagSeconds,
+        )!;
+        expect(lag.inputs.namespace).to.equal(directive.Namespace);
+        expect(lag.inputs.dimensions).to.deep.equal(dims);
+        expect(directive.Metrics.map((m: any) => m.Name)).to.include(lag.inputs.metricName);
+        // A unit on the alarm would have to match the emitted one exactly; none matches any.
+        expect(lag.inputs.unit).to.equal(undefined);
       }
     });
 
