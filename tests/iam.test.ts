@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { HandlerBundle } from '../components/bundle';
 import { ContinuousExport } from '../components/continuousExport';
-import { statementsFor, taskResources } from '../components/permissions';
+import { alarmTopicPolicy, statementsFor, taskResources } from '../components/permissions';
 import { SDK_CALLS, STATE_MACHINE_TASKS } from '../functions/awsActions';
 import { LAMBDA_HANDLERS } from '../functions/lambdaHandlers';
 import {
@@ -327,5 +327,43 @@ describe('IAM policies derived from functions/awsActions.ts', () => {
     expect(() =>
       statementsFor([{ actions: ['s3:*'], resource: 'chainObjects' }], { chainObjects: ['x'] }),
     ).to.throw(/wildcard/);
+  });
+
+  it('alarm topic policy: CloudWatch may publish only for the given alarms of this account; the account keeps its access', () => {
+    const name = fc.stringMatching(/^[A-Za-z0-9._-]{1,40}$/);
+    fc.assert(
+      fc.property(
+        fc.constantFrom('aws', 'aws-cn', 'aws-us-gov'),
+        fc.stringMatching(/^\d{12}$/),
+        fc.uniqueArray(name, { minLength: 1, maxLength: 4 }),
+        (partition, account, alarms) => {
+          const topic = `arn:${partition}:sns:${REGION}:${account}:t`;
+          const doc = alarmTopicPolicy(partition, REGION, account, topic, alarms);
+          for (const s of doc.Statement) {
+            expect(s.Effect).to.equal('Allow');
+            expect(s.Resource).to.deep.equal([topic]);
+          }
+          const cw = doc.Statement.filter((s) => s.Principal !== '*' && s.Principal?.Service);
+          expect(cw).to.have.length(1);
+          expect(cw[0].Principal).to.deep.equal({ Service: 'cloudwatch.amazonaws.com' });
+          expect(cw[0].Action).to.deep.equal(['sns:Publish']);
+          expect(cw[0].Condition!.StringEquals).to.deep.equal({ 'aws:SourceAccount': account });
+          expect(cw[0].Condition!.ArnLike['aws:SourceArn']).to.have.members(
+            alarms.map((a) => `arn:${partition}:cloudwatch:${REGION}:${account}:alarm:${a}`),
+          );
+          const owner = doc.Statement.filter((s) => s.Principal !== '*' && s.Principal?.AWS);
+          expect(owner).to.have.length(1);
+          expect(owner[0].Principal).to.deep.equal({ AWS: `arn:${partition}:iam::${account}:root` });
+          expect(owner[0].Condition).to.equal(undefined);
+          expect(owner[0].Action).to.include.members([
+            'sns:Subscribe',
+            'sns:SetTopicAttributes',
+            'sns:DeleteTopic',
+          ]);
+          expect(doc.Statement.every((s) => s.Action.every((a) => !a.includes('*')))).to.equal(true);
+        },
+      ),
+      { numRuns: 50 },
+    );
   });
 });
