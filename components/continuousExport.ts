@@ -246,8 +246,21 @@ export class ContinuousExport extends pulumi.ComponentResource {
         stateMachineArn: machine.stateMachine.arn,
         accountId: identity.accountId,
         tags,
-        // The first execution reads the parameters; they must exist before the schedule fires.
-        dependsOn: [params.action, params.state],
+        // The first execution reads the parameters, and its first export and chain objects must land
+        // in a bucket that already has its encryption (SSE-KMS when configured), public access block
+        // and TLS-only policy: all of them exist before the schedule can fire.
+        dependsOn: [
+          params.action,
+          params.state,
+          ...(bucket.created
+            ? [
+                bucket.created.encryption,
+                bucket.created.publicAccessBlock,
+                bucket.created.policy,
+                ...(bucket.created.versioning ? [bucket.created.versioning] : []),
+              ]
+            : []),
+        ],
       },
       this,
     );

@@ -322,6 +322,11 @@ describe('Pulumi program with the example stack (Pulumi.dev.yaml)', () => {
         const sched = one(mine, T.schedule);
         expect(dependsOn(sched, policyOfRole('-scheduler-policy'))).to.equal(true);
         for (const param of ofType(mine, T.parameter)) expect(dependsOn(sched, param)).to.equal(true);
+        // A created bucket is fully configured (encryption, public access block, TLS-only policy)
+        // before the first export writes to it.
+        for (const type of [T.encryption, T.publicAccess, T.bucketPolicy, T.versioning]) {
+          for (const r of ofType(mine, type)) expect(dependsOn(sched, r), type).to.equal(true);
+        }
       }
     });
   });
