@@ -7,6 +7,9 @@
  *   Pulumi ignores its value and keeps it on `pulumi destroy`, so neither a later `pulumi up` nor a
  *   destroy and re-create can reset a live chain. (Re-creating over a retained parameter needs an
  *   import: see docs/deploy.md.)
+ *   `overwrite` (not deprecated in @pulumi/aws 7, only needed to take over a parameter created outside
+ *   Pulumi) is deliberately left unset: on a re-create over the retained state parameter it would write
+ *   the initial state over a live chain, where failing with ParameterAlreadyExists is the safe outcome.
  * - lock: not created here. The workflow creates it (create-only PutParameter) to hold a short lease
  *   while one tick runs and deletes it afterwards; a Pulumi-managed lock would always look taken.
  */
