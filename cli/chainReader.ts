@@ -137,17 +137,40 @@ export async function loadChain(
       invalid.push({ key: headKey, message: err.message });
     }
   }
+  // Entry objects are fetched a bounded number at a time (one GET each, thousands for a long
+  // chain) and then judged in key order, so entries and problems come out as a sequential read's.
+  const entryKeys = keys.sort().filter((key) => key !== headKey);
+  const reads = new Map<string, Promise<ChainEntry | ChainReadError>>();
+  let nextRead = 0;
+  const readAhead = () => {
+    while (nextRead < entryKeys.length && reads.size < ENTRY_READ_AHEAD) {
+      const key = entryKeys[nextRead++];
+      if (!ENTRY_NAME.test(key.slice(epochPrefix.length))) continue;
+      const read = readJson(s3, bucket, key, EntrySchema).then(
+        (entry) => entry as ChainEntry,
+        (err: unknown) => {
+          if (err instanceof ChainReadError) return err;
+          throw err;
+        },
+      );
+      read.catch(() => undefined); // awaited below, in order; not an unhandled rejection meanwhile
+      reads.set(key, read);
+    }
+  };
   const entries: ChainEntryObject[] = [];
-  for (const key of keys.sort()) {
-    if (key === headKey) continue;
+  for (const key of entryKeys) {
+    readAhead();
     const name = key.slice(epochPrefix.length);
     const m = ENTRY_NAME.exec(name);
     if (!m) {
       invalid.push({ key, message: `${key}: not a chain entry name (<seq>_<from>_<to>.json)` });
       continue;
     }
+    const read = await reads.get(key)!;
+    reads.delete(key);
     try {
-      const entry = (await readJson(s3, bucket, key, EntrySchema)) as ChainEntry;
+      if (read instanceof ChainReadError) throw read;
+      const entry = read;
       const mismatch = entryKeyMismatch(entry, epoch, m);
       if (mismatch) throw new ChainReadError(key, mismatch);
       entries.push({ key, entry });
@@ -158,6 +181,9 @@ export async function loadChain(
   }
   return { epoch, current, head, headKey, entries, invalid };
 }
+
+/** Chain entry objects read at once while loading a chain. */
+const ENTRY_READ_AHEAD = 16;
 
 function compact(iso: string): string {
   return new Date(iso)

@@ -138,7 +138,46 @@ export interface S3ExportSinkOptions {
   itemsPerFile?: number;
 }
 
-/** Writes exports in the AWS DYNAMODB_JSON layout to S3. */
+/** Data files of one export written at once (PutObject calls in flight). */
+const DATA_FILE_WRITE_CONCURRENCY = 8;
+
+/** Runs `fn(0 .. count-1)` with at most `limit` calls in flight; rejects with the first failure. */
+async function forEachConcurrently(
+  count: number,
+  limit: number,
+  fn: (index: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (!failed && next < count) {
+      const index = next++;
+      try {
+        await fn(index);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  };
+  await settleAll(Array.from({ length: Math.min(limit, count) }, worker));
+}
+
+/**
+ * Waits for every promise, then rejects with the first failure: no write is still in flight when
+ * the caller sees the error (and so none lands after, say, a retry started).
+ */
+async function settleAll(promises: Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(promises);
+  const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (rejected) throw rejected.reason;
+}
+
+/**
+ * Writes exports in the AWS DYNAMODB_JSON layout to S3: `_started` first, then the data files
+ * (concurrently), then the manifest list and checksums (concurrently), and `manifest-summary.json`
+ * last, so that its presence means every other file of the export is in place.
+ */
 export class S3ExportSink implements ExportSink {
   private readonly itemsPerFile: number;
 
@@ -170,28 +209,28 @@ export class S3ExportSink implements ExportSink {
     const { bucket } = spec;
     await putObject(this.s3, bucket, `${folder}_started`, '');
 
-    const entries: DataFileEntry[] = [];
-    let billedSizeBytes = 0;
+    // Data files are independent of each other: written concurrently (a bounded number at a time),
+    // listed in index order. The manifests follow, once every data file is in place.
     const fileCount = Math.max(1, Math.ceil(lines.length / this.itemsPerFile));
-    for (let i = 0; i < fileCount; i++) {
+    const entries: DataFileEntry[] = new Array(fileCount);
+    let billedSizeBytes = 0;
+    await forEachConcurrently(fileCount, DATA_FILE_WRITE_CONCURRENCY, async (i) => {
       const chunk = lines.slice(i * this.itemsPerFile, (i + 1) * this.itemsPerFile);
       const text = chunk.length === 0 ? '' : `${chunk.join('\n')}\n`;
       billedSizeBytes += Buffer.byteLength(text);
       const gz = gzipSync(text);
       const key = `${folder}data/${dataFileName(spec.exportId, i)}.json.gz`;
       const etag = await putObject(this.s3, bucket, key, gz, 'application/x-gzip');
-      entries.push({
+      entries[i] = {
         itemCount: chunk.length,
         md5Checksum: md5Base64(gz),
         etag: etag ?? createHash('md5').update(gz).digest('hex'),
         dataFileS3Key: key,
-      });
-    }
+      };
+    });
 
     const manifestFilesKey = `${folder}manifest-files.json`;
     const manifestFiles = entries.map((e) => `${JSON.stringify(e)}\n`).join('');
-    await putObject(this.s3, bucket, manifestFilesKey, manifestFiles, 'application/json');
-    await putObject(this.s3, bucket, `${folder}manifest-files.md5`, md5Base64(manifestFiles));
 
     const incremental = spec.type === 'INCREMENTAL_EXPORT';
     const exportTime = incremental ? spec.to : spec.exportTime;
@@ -223,7 +262,12 @@ export class S3ExportSink implements ExportSink {
     }
     const summaryText = JSON.stringify(summary);
     const summaryKey = `${folder}manifest-summary.json`;
-    await putObject(this.s3, bucket, `${folder}manifest-summary.md5`, md5Base64(summaryText));
+    // The manifest list, its checksum and the summary's checksum do not depend on each other.
+    await settleAll([
+      putObject(this.s3, bucket, manifestFilesKey, manifestFiles, 'application/json'),
+      putObject(this.s3, bucket, `${folder}manifest-files.md5`, md5Base64(manifestFiles)),
+      putObject(this.s3, bucket, `${folder}manifest-summary.md5`, md5Base64(summaryText)),
+    ]);
     // Written last: its presence means every other file of the export is in place.
     await putObject(this.s3, bucket, summaryKey, summaryText, 'application/json');
     return { itemCount: lines.length, billedSizeBytes, manifestSummaryKey: summaryKey };

@@ -17,6 +17,7 @@ import type { Item } from '../sim/contracts';
 import { keyOf, keyString } from './attributeValues';
 import { readChain, type ChainEntryObject } from './chainReader';
 import {
+  type DataFileEntry,
   ExportFormatError,
   listExportDataFiles,
   readDataFile,
@@ -207,6 +208,13 @@ async function mapWithConcurrency<T>(
   if (rejected) throw rejected.reason;
 }
 
+/** Exports whose manifests are read ahead of the one being written. */
+const MANIFEST_READ_AHEAD = 8;
+/** Writes applied together when no checkpoint file is kept (see the apply loop). */
+const GROUP_WRITES = 2000;
+/** Data files read (and checked) ahead of the one being written. */
+const DATA_FILE_READ_AHEAD = 4;
+
 /** Rebuilds `targetTable` from the chain; see the module comment. */
 export async function replayChain(options: ReplayOptions): Promise<ReplayReport> {
   const started = Date.now();
@@ -327,7 +335,12 @@ export async function replayChain(options: ReplayOptions): Promise<ReplayReport>
     progress(sequence, file);
   };
 
-  for (const { entry } of todo) {
+  // Reads run ahead of the writes: the manifests of the next exports and the next data files are
+  // fetched and checked while the current file is written. Results are consumed strictly in chain
+  // and manifest order, so a bad export or file still stops the replay exactly where a sequential
+  // read would (everything before it applied and checkpointed, nothing of it written).
+  const manifestReads: Promise<{ files: DataFileEntry[]; skip: number }>[] = [];
+  const readManifest = async (entry: ChainEntryObject['entry']) => {
     const summary = await readExportSummary(s3, entry.bucket, entry.manifestSummaryKey);
     if (summary.exportArn !== entry.exportArn) {
       throw new Error(
@@ -341,32 +354,131 @@ export async function replayChain(options: ReplayOptions): Promise<ReplayReport>
       state.inProgress.exportArn === entry.exportArn
         ? state.inProgress.filesApplied
         : 0;
-    for (let i = skip; i < files.length; i++) {
-      const file = files[i];
-      const records = await readDataFile(s3, entry.bucket, file, { verifyChecksums: true });
-      const ops = recordsToWrites(records, keyAttributes);
-      for (const op of ops) {
-        if (op.request.PutRequest) report.puts++;
-        else report.deletes++;
-      }
+    return { files, skip };
+  };
+  const manifestAt = (index: number) => {
+    const last = Math.min(index + MANIFEST_READ_AHEAD, todo.length - 1);
+    for (let j = manifestReads.length; j <= last; j++) {
+      const read = readManifest(todo[j].entry);
+      read.catch(() => undefined); // surfaced in order, when the replay reaches export j
+      manifestReads.push(read);
+    }
+    return manifestReads[index];
+  };
+  // Data files in apply order: a cursor over (export, file) moved one step at a time, each step
+  // starting the read of the file it lands on without waiting for earlier reads to finish.
+  const cursor: { entry: number; file: number | undefined } = { entry: 0, file: undefined };
+  let cursorTail: Promise<unknown> = Promise.resolve();
+  const dataReads: Promise<ExportRecord[]>[] = [];
+  const fillDataReads = () => {
+    while (dataReads.length < DATA_FILE_READ_AHEAD) {
+      const step = cursorTail.then(async () => {
+        while (cursor.entry < todo.length) {
+          const { files, skip } = await manifestAt(cursor.entry);
+          const f = cursor.file ?? skip;
+          if (f < files.length) {
+            cursor.file = f + 1;
+            return { bucket: todo[cursor.entry].entry.bucket, file: files[f] };
+          }
+          cursor.entry += 1;
+          cursor.file = undefined;
+        }
+        return undefined; // past the last file: never consumed
+      });
+      cursorTail = step.catch(() => undefined);
+      const read = step.then((at) =>
+        at ? readDataFile(s3, at.bucket, at.file, { verifyChecksums: true }) : [],
+      );
+      read.catch(() => undefined); // surfaced in order, when the replay reaches that file
+      dataReads.push(read);
+    }
+  };
+  const nextDataFile = async () => {
+    fillDataReads();
+    const read = dataReads.shift()!;
+    const records = await read;
+    fillDataReads();
+    return records;
+  };
+
+  // Writes are applied in groups. With a checkpoint file a group is one data file, so the checkpoint
+  // moves after every file as documented. Without one, nothing observes the steps in between, and
+  // consecutive small files (a 15-minute incremental export is often a few dozen changes) are
+  // grouped up to GROUP_WRITES writes: writeRounds keeps the writes of each key in chain order
+  // across the whole group, and the batches are full, so fewer, larger rounds reach the table.
+  const groupLimit = options.checkpointFile ? 1 : Infinity;
+  let groupFiles = 0;
+  let groupOps: WriteOp[] = [];
+  /** What becomes true once the group is written, in chain order: files and exports completed. */
+  let groupDone: (() => void)[] = [];
+  let groupLabel = { sequence: -1, file: '' };
+  // One group is written while the next is read and assembled; groups are written one after
+  // another, so writes still reach the table in chain order.
+  let writing: Promise<void> = Promise.resolve();
+  const flush = async () => {
+    const ops = groupOps;
+    const done = groupDone;
+    const label = groupLabel;
+    groupOps = [];
+    groupDone = [];
+    groupFiles = 0;
+    await writing; // the previous group is written (or its failure is thrown here)
+    writing = (async () => {
       for (const round of writeRounds(ops)) {
         const batches: WriteRequest[][] = [];
         for (let b = 0; b < round.length; b += BATCH_SIZE) batches.push(round.slice(b, b + BATCH_SIZE));
         await mapWithConcurrency(batches, concurrency, (batch) =>
-          writeBatch(batch, entry.sequence, file.dataFileS3Key),
+          writeBatch(batch, label.sequence, label.file),
         );
       }
-      state.inProgress = { sequence: entry.sequence, exportArn: entry.exportArn, filesApplied: i + 1 };
-      save();
+      for (const step of done) step();
+    })();
+    writing.catch(() => undefined); // awaited by the next flush or at the end
+  };
+  /** A read failure stops the replay after everything read before it has been applied. */
+  const orFlush = async <T>(read: Promise<T>): Promise<T> => {
+    try {
+      return await read;
+    } catch (err) {
+      await flush();
+      await writing;
+      throw err;
     }
-    state.appliedSequence = entry.sequence;
-    delete state.inProgress;
-    save();
-    report.entriesApplied++;
-    report.lastSequence = entry.sequence;
-    report.watermark = entry.to;
-    progress(entry.sequence);
+  };
+
+  for (let index = 0; index < todo.length; index++) {
+    const { entry } = todo[index];
+    const { files, skip } = await orFlush(manifestAt(index));
+    for (let i = skip; i < files.length; i++) {
+      const file = files[i];
+      const records = await orFlush(nextDataFile());
+      const ops = recordsToWrites(records, keyAttributes);
+      for (const op of ops) {
+        if (op.request.PutRequest) report.puts++;
+        else report.deletes++;
+        groupOps.push(op);
+      }
+      groupLabel = { sequence: entry.sequence, file: file.dataFileS3Key };
+      groupDone.push(() => {
+        state.inProgress = { sequence: entry.sequence, exportArn: entry.exportArn, filesApplied: i + 1 };
+        save();
+      });
+      groupFiles += 1;
+      if (groupFiles >= groupLimit || groupOps.length >= GROUP_WRITES) await flush();
+    }
+    groupDone.push(() => {
+      state.appliedSequence = entry.sequence;
+      delete state.inProgress;
+      save();
+      report.entriesApplied++;
+      report.lastSequence = entry.sequence;
+      report.watermark = entry.to;
+      progress(entry.sequence);
+    });
+    if (groupOps.length === 0) await flush();
   }
+  await flush();
+  await writing;
   report.durationMs = Date.now() - started;
   return report;
 }

@@ -162,7 +162,11 @@ async function deepCheck(s3: S3Sender, key: string, entry: ChainEntry): Promise<
     });
   }
   const filesKey = summary.manifestFilesS3Key;
-  const filesBytes = await getBytesIfExists(s3, entry.bucket, filesKey);
+  // The list and its checksum are read together; the checksum is only looked at when the list exists.
+  const [filesBytes, checksum] = await Promise.all([
+    getBytesIfExists(s3, entry.bucket, filesKey),
+    readManifestChecksum(s3, entry.bucket, filesKey),
+  ]);
   if (!filesBytes) {
     problems.push({
       kind: 'missing-export',
@@ -171,7 +175,6 @@ async function deepCheck(s3: S3Sender, key: string, entry: ChainEntry): Promise<
     });
     return problems;
   }
-  const checksum = await readManifestChecksum(s3, entry.bucket, filesKey);
   if (!checksum) {
     problems.push({
       kind: 'manifest-checksum',
@@ -201,46 +204,94 @@ async function deepCheck(s3: S3Sender, key: string, entry: ChainEntry): Promise<
       message: `data files list ${listed} items, ${summaryKey} says ${summary.itemCount}`,
     });
   }
-  for (const file of files) {
-    const dataKey = file.dataFileS3Key;
-    const bytes = await getBytesIfExists(s3, entry.bucket, dataKey);
-    if (!bytes) {
-      problems.push({
+  // Data files are checked concurrently; their problems are reported in manifest order.
+  const fileProblems = await mapInOrder(files, DATA_FILE_READ_CONCURRENCY, (file) =>
+    checkDataFile(s3, entry.bucket, filesKey, file),
+  );
+  for (const p of fileProblems) problems.push(...p);
+  return problems;
+}
+
+/** Problems of one data file: missing, checksum, gzip, line count. */
+async function checkDataFile(
+  s3: S3Sender,
+  bucket: string,
+  filesKey: string,
+  file: DataFileEntry,
+): Promise<Problem[]> {
+  const dataKey = file.dataFileS3Key;
+  const bytes = await getBytesIfExists(s3, bucket, dataKey);
+  if (!bytes) {
+    return [
+      {
         kind: 'data-file-missing',
         key: dataKey,
         message: `${dataKey}: listed in ${filesKey} but missing`,
-      });
-      continue;
-    }
-    if (md5Base64(bytes) !== file.md5Checksum) {
-      problems.push({
-        kind: 'data-checksum',
-        key: dataKey,
-        message: `${dataKey}: MD5 does not match ${filesKey}`,
-      });
-      continue;
-    }
-    let lines: number;
-    try {
-      const text = bytes.byteLength === 0 ? '' : gunzipSync(bytes).toString('utf8');
-      lines = text.split('\n').filter((l) => l.trim() !== '').length;
-    } catch (err) {
-      problems.push({
+      },
+    ];
+  }
+  if (md5Base64(bytes) !== file.md5Checksum) {
+    return [{ kind: 'data-checksum', key: dataKey, message: `${dataKey}: MD5 does not match ${filesKey}` }];
+  }
+  let lines: number;
+  try {
+    const text = bytes.byteLength === 0 ? '' : gunzipSync(bytes).toString('utf8');
+    lines = text.split('\n').filter((l) => l.trim() !== '').length;
+  } catch (err) {
+    return [
+      {
         kind: 'data-invalid',
         key: dataKey,
         message: `${dataKey}: not valid gzip (${(err as Error).message})`,
-      });
-      continue;
-    }
-    if (lines !== file.itemCount) {
-      problems.push({
+      },
+    ];
+  }
+  if (lines !== file.itemCount) {
+    return [
+      {
         kind: 'item-count',
         key: dataKey,
         message: `${dataKey}: holds ${lines} records, ${filesKey} says ${file.itemCount}`,
-      });
-    }
+      },
+    ];
   }
-  return problems;
+  return [];
+}
+
+/** Chain entries checked at once (each makes a handful of S3 reads). */
+const ENTRY_CHECK_CONCURRENCY = 16;
+/** Data files of one export read at once. */
+const DATA_FILE_READ_CONCURRENCY = 4;
+
+/**
+ * `fn` over `items` with at most `limit` calls in flight; results in the order of `items`. Waits for
+ * every call before rejecting with the first failure, so no read is left running.
+ */
+export async function mapInOrder<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (!failed && next < items.length) {
+      const index = next++;
+      try {
+        results[index] = await fn(items[index]);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  };
+  const settled = await Promise.allSettled(
+    Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker),
+  );
+  const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (rejected) throw rejected.reason;
+  return results;
 }
 
 /** Checks the chain of one epoch; never throws for problems in the data, only for I/O failures. */
@@ -296,17 +347,23 @@ export async function verifyChain(options: VerifyOptions): Promise<VerifyReport>
     }
   }
 
-  for (const { key, entry } of entries) {
-    if (deep) {
-      problems.push(...(await deepCheck(s3, key, entry)));
-    } else if (!(await objectExists(s3, entry.bucket, entry.manifestSummaryKey))) {
-      problems.push({
-        kind: 'missing-export',
-        key: entry.manifestSummaryKey,
-        message: `${entry.manifestSummaryKey}: manifest summary of ${key} is missing`,
-      });
-    }
-  }
+  // Entries are checked concurrently; their problems are reported in chain order.
+  const entryProblems = await mapInOrder(
+    entries,
+    ENTRY_CHECK_CONCURRENCY,
+    async ({ key, entry }): Promise<Problem[]> => {
+      if (deep) return deepCheck(s3, key, entry);
+      if (await objectExists(s3, entry.bucket, entry.manifestSummaryKey)) return [];
+      return [
+        {
+          kind: 'missing-export',
+          key: entry.manifestSummaryKey,
+          message: `${entry.manifestSummaryKey}: manifest summary of ${key} is missing`,
+        },
+      ];
+    },
+  );
+  for (const p of entryProblems) problems.push(...p);
 
   return {
     ok: problems.length === 0,

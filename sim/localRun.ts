@@ -143,6 +143,8 @@ export class LocalRun {
   private readonly aborts = new Set<() => void>();
   private readonly running = new Set<Promise<void>>();
   private pendingIo = 0;
+  /** Resolved (and cleared) when `pendingIo` drops to zero: `idle()` sleeps on it instead of spinning. */
+  private ioDrained: { promise: Promise<void>; resolve: () => void } | undefined;
   private lastProgressHour = -1;
   private until = 0;
   private disposed = false;
@@ -445,14 +447,34 @@ export class LocalRun {
           return await client.send(command);
         } finally {
           run.pendingIo -= 1;
+          if (run.pendingIo === 0 && run.ioDrained) {
+            const drained = run.ioDrained;
+            run.ioDrained = undefined;
+            drained.resolve();
+          }
         }
       },
     };
   }
 
-  /** Lets promise chains settle and waits (in real time) for pending client calls. */
+  /**
+   * Lets promise chains settle and waits (in real time) for pending client calls. While calls are
+   * pending it sleeps until the last one settles rather than polling with setImmediate: polling kept
+   * this process busy at 100% of a core, competing with the local servers for the CPU.
+   */
   private async idle(): Promise<void> {
     for (let i = 0; i < 3 || this.pendingIo > 0; i++) {
+      if (this.pendingIo > 0) {
+        if (!this.ioDrained) {
+          let resolve!: () => void;
+          const promise = new Promise<void>((r) => (resolve = r));
+          this.ioDrained = { promise, resolve };
+        }
+        await this.ioDrained.promise;
+        // Settle again from scratch: the responses resume promise chains that may start more calls.
+        i = -1;
+        continue;
+      }
       await new Promise((resolve) => realSetImmediate(resolve));
     }
   }

@@ -103,17 +103,68 @@ export async function startLocalS3(): Promise<LocalS3> {
   };
 }
 
+// Runs in the child: start dynalite in memory, report the port, stop when told to or orphaned.
+const DYNALITE_CHILD_SCRIPT = `
+const dynalite = require(process.env.DCE_DYNALITE_MODULE);
+const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+server.once('error', (err) => { process.send({ error: String(err && err.stack || err) }); process.exit(1); });
+server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
+const stop = () => server.close(() => process.exit(0));
+process.on('message', (m) => { if (m === 'stop') stop(); });
+process.on('disconnect', stop);
+`;
+
+/** Options of `startLocalDynamoDb`. */
+export interface LocalDynamoDbOptions {
+  /**
+   * Run dynalite in a child Node process instead of this one. Large replays go about twice as fast
+   * on two or more cores, since the server's work no longer shares a thread with the client's; it
+   * costs a few hundred milliseconds to start. @default false
+   */
+  childProcess?: boolean;
+}
+
 /** Starts dynalite in memory on 127.0.0.1 (ephemeral port); tables become ACTIVE immediately. */
-export async function startLocalDynamoDb(): Promise<LocalDynamoDb> {
-  // dynalite has no type declarations.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const dynalite = require('dynalite');
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+export async function startLocalDynamoDb(options: LocalDynamoDbOptions = {}): Promise<LocalDynamoDb> {
+  let port: number;
+  let close: () => Promise<void>;
+  if (options.childProcess) {
+    const child = spawn(process.execPath, ['-e', DYNALITE_CHILD_SCRIPT], {
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      env: { ...process.env, DCE_DYNALITE_MODULE: require.resolve('dynalite') },
+    });
+    try {
+      port = await new Promise<number>((resolve, reject) => {
+        child.once('message', (m: any) =>
+          m?.port ? resolve(m.port) : reject(new Error(`dynalite failed: ${m?.error}`)),
+        );
+        child.once('exit', (code) => reject(new Error(`dynalite exited before listening (code ${code})`)));
+        child.once('error', reject);
+      });
+    } catch (err) {
+      child.kill();
+      throw err;
+    }
+    close = async () => {
+      const exited = waitForExit(child);
+      if (child.connected) child.send('stop');
+      else child.kill();
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    };
+  } else {
+    // dynalite has no type declarations.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const dynalite = require('dynalite');
+    const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+    port = (server.address() as AddressInfo).port;
+    close = () => new Promise<void>((resolve) => server.close(() => resolve()));
+  }
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({
     endpoint,
@@ -128,7 +179,7 @@ export async function startLocalDynamoDb(): Promise<LocalDynamoDb> {
       if (stopped) return;
       stopped = true;
       client.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await close();
     },
   };
 }

@@ -482,7 +482,8 @@ export async function runSimulation(
   const cleanup: (() => Promise<void>)[] = [() => localS3.stop()];
   let run: LocalRunType | undefined;
   try {
-    const localDynamoDb = await startLocalDynamoDb();
+    // In a child process: the replay's writes are then served on the other core.
+    const localDynamoDb = await startLocalDynamoDb({ childProcess: true });
     cleanup.push(() => localDynamoDb.stop());
     await localS3.createBucket(bucket);
 
