@@ -138,8 +138,8 @@ export interface S3ExportSinkOptions {
   itemsPerFile?: number;
 }
 
-/** Data files of one export written at once (PutObject calls in flight). */
-const DATA_FILE_WRITE_CONCURRENCY = 8;
+/** Files of one export written at once (PutObject calls in flight). */
+const FILE_WRITE_CONCURRENCY = 8;
 
 /** Runs `fn(0 .. count-1)` with at most `limit` calls in flight; rejects with the first failure. */
 async function forEachConcurrently(
@@ -174,9 +174,9 @@ async function settleAll(promises: Promise<unknown>[]): Promise<void> {
 }
 
 /**
- * Writes exports in the AWS DYNAMODB_JSON layout to S3: `_started` first, then the data files
- * (concurrently), then the manifest list and checksums (concurrently), and `manifest-summary.json`
- * last, so that its presence means every other file of the export is in place.
+ * Writes exports in the AWS DYNAMODB_JSON layout to S3: `_started` first, then the data files, the
+ * manifest list and the checksums (concurrently), and `manifest-summary.json` last, so that its
+ * presence means every other file of the export is in place.
  */
 export class S3ExportSink implements ExportSink {
   private readonly itemsPerFile: number;
@@ -209,25 +209,29 @@ export class S3ExportSink implements ExportSink {
     const { bucket } = spec;
     await putObject(this.s3, bucket, `${folder}_started`, '');
 
-    // Data files are independent of each other: written concurrently (a bounded number at a time),
-    // listed in index order. The manifests follow, once every data file is in place.
+    // Every file but the summary is known before any is written: the data files, their list and
+    // the checksums are written concurrently (a bounded number at a time), the summary after them.
+    // A data file's ETag is the hex MD5 of its bytes, as S3 reports it for a single-part upload
+    // without SSE-KMS (the case of every bucket this writer is used with: the local S3 server and
+    // the in-memory fake).
     const fileCount = Math.max(1, Math.ceil(lines.length / this.itemsPerFile));
-    const entries: DataFileEntry[] = new Array(fileCount);
+    const dataFiles: { key: string; gz: Buffer }[] = [];
+    const entries: DataFileEntry[] = [];
     let billedSizeBytes = 0;
-    await forEachConcurrently(fileCount, DATA_FILE_WRITE_CONCURRENCY, async (i) => {
+    for (let i = 0; i < fileCount; i++) {
       const chunk = lines.slice(i * this.itemsPerFile, (i + 1) * this.itemsPerFile);
       const text = chunk.length === 0 ? '' : `${chunk.join('\n')}\n`;
       billedSizeBytes += Buffer.byteLength(text);
       const gz = gzipSync(text);
       const key = `${folder}data/${dataFileName(spec.exportId, i)}.json.gz`;
-      const etag = await putObject(this.s3, bucket, key, gz, 'application/x-gzip');
-      entries[i] = {
+      dataFiles.push({ key, gz });
+      entries.push({
         itemCount: chunk.length,
         md5Checksum: md5Base64(gz),
-        etag: etag ?? createHash('md5').update(gz).digest('hex'),
+        etag: createHash('md5').update(gz).digest('hex'),
         dataFileS3Key: key,
-      };
-    });
+      });
+    }
 
     const manifestFilesKey = `${folder}manifest-files.json`;
     const manifestFiles = entries.map((e) => `${JSON.stringify(e)}\n`).join('');
@@ -262,12 +266,15 @@ export class S3ExportSink implements ExportSink {
     }
     const summaryText = JSON.stringify(summary);
     const summaryKey = `${folder}manifest-summary.json`;
-    // The manifest list, its checksum and the summary's checksum do not depend on each other.
-    await settleAll([
-      putObject(this.s3, bucket, manifestFilesKey, manifestFiles, 'application/json'),
-      putObject(this.s3, bucket, `${folder}manifest-files.md5`, md5Base64(manifestFiles)),
-      putObject(this.s3, bucket, `${folder}manifest-summary.md5`, md5Base64(summaryText)),
-    ]);
+    const files: { key: string; body: string | Uint8Array; contentType?: string }[] = [
+      ...dataFiles.map((f) => ({ key: f.key, body: f.gz, contentType: 'application/x-gzip' })),
+      { key: manifestFilesKey, body: manifestFiles, contentType: 'application/json' },
+      { key: `${folder}manifest-files.md5`, body: md5Base64(manifestFiles) },
+      { key: `${folder}manifest-summary.md5`, body: md5Base64(summaryText) },
+    ];
+    await forEachConcurrently(files.length, FILE_WRITE_CONCURRENCY, async (i) => {
+      await putObject(this.s3, bucket, files[i].key, files[i].body, files[i].contentType);
+    });
     // Written last: its presence means every other file of the export is in place.
     await putObject(this.s3, bucket, summaryKey, summaryText, 'application/json');
     return { itemCount: lines.length, billedSizeBytes, manifestSummaryKey: summaryKey };

@@ -253,6 +253,56 @@ describe('export format: writer and reader', () => {
     expect(records[3].line).to.equal(1);
   });
 
+  it('writes _started before any other file and manifest-summary.json after every other file has landed', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 12 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 20 }),
+        async (itemCount, itemsPerFile, delays) => {
+          const memory = new MemoryS3();
+          // Writes complete out of order: each waits a few event-loop turns, varying per call.
+          const events: string[] = [];
+          let call = 0;
+          const slow = {
+            async send(command: any) {
+              const key: string = command.input.Key;
+              events.push(`start ${key}`);
+              const turns = delays[call++ % delays.length];
+              for (let i = 0; i < turns; i++) await new Promise((r) => setImmediate(r));
+              const out = await memory.send(command);
+              events.push(`end ${key}`);
+              return out;
+            },
+          };
+          const items = Array.from({ length: itemCount }, (_, i) => ({ pk: { S: `k${i}` } }));
+          const outcome = await new S3ExportSink(slow, { itemsPerFile }).writeFull(spec(), items);
+          const summaryKey = outcome.manifestSummaryKey;
+          expect(events[0]).to.match(/_started$/);
+          expect(events[1])
+            .to.match(/_started$/)
+            .and.to.match(/^end /);
+          expect(events[events.length - 2]).to.equal(`start ${summaryKey}`);
+          expect(events[events.length - 1]).to.equal(`end ${summaryKey}`);
+          // Every other file was written once, and finished before the summary started.
+          const others = memory.writes.filter((k) => !k.endsWith('_started') && k !== summaryKey);
+          expect(new Set(others).size).to.equal(others.length);
+          expect(others.length).to.equal(Math.max(1, Math.ceil(itemCount / itemsPerFile)) + 3);
+          for (const key of others) {
+            expect(events.indexOf(`end ${key}`)).to.be.below(events.indexOf(`start ${summaryKey}`));
+          }
+          const read = await collect(
+            readExportRecords(memory, BUCKET, summaryKey, { verifyChecksums: true }),
+          );
+          expect(read.map((r) => (r.kind === 'item' ? r.item.pk.S : ''))).to.deep.equal(
+            items.map((i) => i.pk.S),
+          );
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
   it('writes the same keys and bytes when an export is written twice', async () => {
     const a = new MemoryS3();
     const b = new MemoryS3();
