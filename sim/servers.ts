@@ -7,7 +7,7 @@
  * through the legacy provider. In-process, any listing longer than one page fails with a 500.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, rmSync, statfsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -53,9 +53,12 @@ function waitForExit(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
+/** Free space a RAM-backed directory needs before s3rver may use it. */
+const MIN_RAM_DISK_BYTES = 2 * 1024 ** 3;
+
 /**
  * Where s3rver keeps its objects: a RAM-backed directory (/dev/shm on Linux) when there is a
- * writable one, else the temporary directory. s3rver writes two files per object and a long run
+ * writable one with room to spare, else the temporary directory. s3rver writes two files per object and a long run
  * writes tens of thousands of objects; on a RAM file system each request is cheaper.
  */
 export function s3rverParentDirectory(): string {
@@ -63,6 +66,9 @@ export function s3rverParentDirectory(): string {
     try {
       if (!statSync(candidate).isDirectory()) continue;
       accessSync(candidate, constants.W_OK);
+      // A small RAM disk (containers often get 64 MB) would fill up on a long run: use the disk then.
+      const { bavail, bsize } = statfsSync(candidate);
+      if (bavail * bsize < MIN_RAM_DISK_BYTES) continue;
       return candidate;
     } catch {
       // not there or not writable: try the next one
