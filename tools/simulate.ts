@@ -135,6 +135,20 @@ function positiveNumber(flag: string, integer: boolean, min: number, max: number
   };
 }
 
+/** Parser of a flag that takes one of a few words; the error names the flag, the value and the choices. */
+function oneOf<T extends string>(flag: string, choices: readonly T[]): (value: string) => T {
+  return (value) => {
+    if (!(choices as readonly string[]).includes(value)) {
+      const list =
+        choices.length > 1
+          ? `${choices.slice(0, -1).join(', ')} or ${choices[choices.length - 1]}`
+          : choices[0];
+      throw new InvalidArgumentError(`${flag} ${JSON.stringify(value)}: expected ${list}`);
+    }
+    return value as T;
+  };
+}
+
 /** Declares the simulate flags on a command (shared by `npm run simulate` and `dce simulate`). */
 export function addSimulateOptions(cmd: Command): Command {
   return cmd
@@ -165,34 +179,19 @@ export function addSimulateOptions(cmd: Command): Command {
     .option(
       '--faults <level>',
       'injected faults: none | some (failed exports, transient errors, a pause, duplicate deliveries) | chaos (more of each, skipped deliveries, a reset)',
-      (v) => {
-        if (v !== 'none' && v !== 'some' && v !== 'chaos') {
-          throw new InvalidArgumentError(`--faults ${JSON.stringify(v)}: expected none, some or chaos`);
-        }
-        return v;
-      },
+      oneOf('--faults', ['none', 'some', 'chaos']),
       'some',
     )
     .option(
       '--s3 <where>',
       'server: a local S3 server through a real S3Client (default); memory: the in-process fake S3, several times faster for long runs',
-      (v) => {
-        if (v !== 'server' && v !== 'memory') {
-          throw new InvalidArgumentError(`--s3 ${JSON.stringify(v)}: expected server or memory`);
-        }
-        return v;
-      },
+      oneOf('--s3', ['server', 'memory']),
       'server',
     )
     .option(
       '--ssm <where>',
       'server: the local SSM endpoint through a real SSMClient (default); memory: the in-process fake directly',
-      (v) => {
-        if (v !== 'server' && v !== 'memory') {
-          throw new InvalidArgumentError(`--ssm ${JSON.stringify(v)}: expected server or memory`);
-        }
-        return v;
-      },
+      oneOf('--ssm', ['server', 'memory']),
       'server',
     )
     .option('--fast', 'same as --s3 memory --ssm memory: in-process fakes for S3 and SSM, for long runs')
