@@ -130,6 +130,20 @@ export function fitState(state: ChainState, fits: (s: ChainState) => boolean): C
   return s;
 }
 
+/** SUCCESS message closing the failure alert of an export that finally completed. */
+function recoveredNote(e: TrackedExport, message: string): NotificationDraft {
+  return draft({
+    status: 'SUCCESS',
+    event: 'EXPORT_RECOVERED',
+    title: `${e.type === 'FULL' ? 'full' : 'incremental'} export recovered`,
+    type: e.type,
+    window: { from: e.from, to: e.to },
+    exportArn: e.arn ?? null,
+    attempt: e.attempt,
+    message,
+  });
+}
+
 /** Typical duration of an export of this type, learned (EWMA). */
 export function typicalSeconds(state: ChainState, type: TrackedExport['type']): number {
   return type === 'FULL' ? state.stats.fullExportSeconds : state.stats.incrementalExportSeconds;
@@ -398,16 +412,10 @@ function commitCompleted(w: Work): CommitPlan {
       resolve(w, notYetKey(full));
       if (was && was.lastNotifiedAt > 0) {
         w.notes.push(
-          draft({
-            status: 'SUCCESS',
-            event: 'EXPORT_RECOVERED',
-            title: 'full export recovered',
-            type: 'FULL',
-            window: { from: full.from, to: full.to },
-            exportArn: full.arn ?? null,
-            attempt: full.attempt,
-            message: `The full export completed on attempt ${full.attempt}; the chain of epoch ${epoch} starts at ${iso(full.to)}.`,
-          }),
+          recoveredNote(
+            full,
+            `The full export completed on attempt ${full.attempt}; the chain of epoch ${epoch} starts at ${iso(full.to)}.`,
+          ),
         );
       }
     }
@@ -427,16 +435,10 @@ function commitCompleted(w: Work): CommitPlan {
       const was = resolve(w, failureKey(next));
       if (was && was.lastNotifiedAt > 0) {
         w.notes.push(
-          draft({
-            status: 'SUCCESS',
-            event: 'EXPORT_RECOVERED',
-            title: 'incremental export recovered',
-            type: 'INCREMENTAL',
-            window: { from: next.from, to: next.to },
-            exportArn: next.arn ?? null,
-            attempt: next.attempt,
-            message: `The incremental export of ${windowLabel(next)} completed on attempt ${next.attempt} and is committed; the chain has no gap.`,
-          }),
+          recoveredNote(
+            next,
+            `The incremental export of ${windowLabel(next)} completed on attempt ${next.attempt} and is committed; the chain has no gap.`,
+          ),
         );
       }
     }
