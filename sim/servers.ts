@@ -53,6 +53,17 @@ function waitForExit(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
+/** The port a server child process reports over IPC once it listens (`{ port }` or `{ error }`). */
+function childPort(child: ChildProcess, server: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    child.once('message', (m: any) =>
+      m?.port ? resolve(m.port) : reject(new Error(`${server} failed: ${m?.error}`)),
+    );
+    child.once('exit', (code) => reject(new Error(`${server} exited before listening (code ${code})`)));
+    child.once('error', reject);
+  });
+}
+
 /** Free space a RAM-backed directory needs before s3rver may use it. */
 const MIN_RAM_DISK_BYTES = 2 * 1024 ** 3;
 
@@ -86,13 +97,7 @@ export async function startLocalS3(): Promise<LocalS3> {
   });
   let port: number;
   try {
-    port = await new Promise<number>((resolve, reject) => {
-      child.once('message', (m: any) =>
-        m?.port ? resolve(m.port) : reject(new Error(`s3rver failed: ${m?.error}`)),
-      );
-      child.once('exit', (code) => reject(new Error(`s3rver exited before listening (code ${code})`)));
-      child.once('error', reject);
-    });
+    port = await childPort(child, 's3rver');
   } catch (err) {
     child.kill();
     rmSync(directory, { recursive: true, force: true });
@@ -160,13 +165,7 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions = {}): Pr
       env: { ...process.env, DCE_DYNALITE_MODULE: require.resolve('dynalite') },
     });
     try {
-      port = await new Promise<number>((resolve, reject) => {
-        child.once('message', (m: any) =>
-          m?.port ? resolve(m.port) : reject(new Error(`dynalite failed: ${m?.error}`)),
-        );
-        child.once('exit', (code) => reject(new Error(`dynalite exited before listening (code ${code})`)));
-        child.once('error', reject);
-      });
+      port = await childPort(child, 'dynalite');
     } catch (err) {
       child.kill();
       throw err;

@@ -487,11 +487,14 @@ export async function runSimulation(
     await localS3.createBucket(bucket);
 
     // ---- the offline account ----
-    const tickS3 = new S3Client({
+    const localS3Config = {
       endpoint: localS3.endpoint,
       forcePathStyle: true,
       region: 'us-east-1',
       credentials: S3RVER_CREDENTIALS,
+    };
+    const tickS3 = new S3Client({
+      ...localS3Config,
       // Retries are the handler's job (with its own back-off on the simulated clock); an SDK retry
       // would wait on the simulated clock while the run waits for the call: a deadlock.
       maxAttempts: 1,
@@ -503,10 +506,7 @@ export async function runSimulation(
     // The export engine's own client (it stands in for DynamoDB writing to S3, not for the
     // workflow): no flexible checksums, which only cost time against the local server.
     const sinkClient = new S3Client({
-      endpoint: localS3.endpoint,
-      forcePathStyle: true,
-      region: 'us-east-1',
-      credentials: S3RVER_CREDENTIALS,
+      ...localS3Config,
       maxAttempts: 1,
       cacheMiddleware: true,
       requestChecksumCalculation: 'WHEN_REQUIRED',
