@@ -41,6 +41,8 @@ export type Action = 'RUN' | 'PAUSE' | 'RESET';
 export interface StatusInput {
   /** Raw value of the action parameter, or null when it does not exist. */
   action: string | null;
+  /** Version of the action parameter, when known: a RESET of the version the state consumed is done. */
+  actionVersion?: number | null;
   /** Raw value of the state parameter, or null when it does not exist. */
   stateText: string | null;
   stateParameterName: string;
@@ -81,7 +83,17 @@ export interface StatusReport {
   lagSeconds: number | null;
   lastSequence: number | null;
   inFlight: InFlightExport[];
-  incidents: { key: string; openedAt: string; lastNotifiedAt: string; occurrences: number }[];
+  incidents: {
+    key: string;
+    openedAt: string;
+    lastNotifiedAt: string;
+    occurrences: number;
+    reminders: number;
+    /** Set while the cause looks gone; resolved after a hold unless it comes back. */
+    clearedAt?: string;
+  }[];
+  /** Notifications recorded but not yet accepted by SNS. */
+  notificationsPending?: number;
   lastRun: { at: string; outcome: string; error?: string } | null;
   /** Window the chain will request next, and the earliest time it can (estimate). */
   nextWindow: { from: string; to: string; dueAt: string } | null;
@@ -134,6 +146,14 @@ export function deriveStatus(alias: string, input: StatusInput): StatusReport {
     if (!(error instanceof ChainStateCorruptError)) throw error;
     return { ...empty, phase: 'STATE_CORRUPT', stateError: error.message };
   }
+  // A RESET the workflow carried out stays in the parameter (it is never written back): it is done,
+  // and the chain runs, once the state records that version as consumed.
+  const resetDone =
+    action === 'RESET' &&
+    input.actionVersion !== undefined &&
+    input.actionVersion !== null &&
+    state.resetVersion === input.actionVersion;
+  const effectiveAction = resetDone ? 'RUN' : action;
   const windowSeconds = (input.windowMinutes ?? 15) * 60;
   const lag = state.watermark === null ? null : Math.max(0, now - state.watermark);
   const keys = state.incidents.map((i) => i.key);
@@ -141,20 +161,20 @@ export function deriveStatus(alias: string, input: StatusInput): StatusReport {
   // what needs attention first; then the action, then how far the chain has got.
   const phase: Phase =
     incidentPhase(keys) ??
-    (action === 'PAUSE'
+    (effectiveAction === 'PAUSE'
       ? 'PAUSED'
-      : action === 'RESET'
+      : effectiveAction === 'RESET'
         ? 'RESET_PENDING'
         : state.chainStart === null
           ? 'BOOTSTRAPPING'
-          : keys.includes('RUN_FAILED')
+          : keys.some((k) => k.startsWith('RUN_FAILED'))
             ? 'FAILING'
             : lag !== null && lag > 2 * windowSeconds + state.stats.restorableLagSeconds
               ? 'CATCHING_UP'
               : 'CHAINING');
 
   let nextWindow: StatusReport['nextWindow'] = null;
-  if (state.watermark !== null && action !== 'PAUSE' && action !== 'RESET') {
+  if (state.watermark !== null && effectiveAction !== 'PAUSE' && effectiveAction !== 'RESET') {
     const pendingEnd = Math.max(
       state.watermark,
       ...state.exports.filter((e) => e.type === 'INCREMENTAL').map((e) => e.to),
@@ -166,7 +186,7 @@ export function deriveStatus(alias: string, input: StatusInput): StatusReport {
   const report: StatusReport = {
     alias,
     phase,
-    action,
+    action: resetDone ? 'RESET (carried out)' : action,
     epoch: state.epoch,
     chainStart: state.chainStart === null ? null : iso(state.chainStart),
     watermark: state.watermark === null ? null : iso(state.watermark),
@@ -188,7 +208,10 @@ export function deriveStatus(alias: string, input: StatusInput): StatusReport {
       openedAt: iso(i.openedAt),
       lastNotifiedAt: iso(i.lastNotifiedAt),
       occurrences: i.occurrences,
+      reminders: i.reminders,
+      ...(i.clearedAt !== undefined ? { clearedAt: iso(i.clearedAt) } : {}),
     })),
+    notificationsPending: state.outbox.length,
     lastRun: state.lastRun
       ? {
           at: iso(state.lastRun.at),
@@ -271,8 +294,14 @@ export function formatStatus(report: StatusReport): string {
   }
   lines.push(`open incidents (${report.incidents.length}):`);
   for (const i of report.incidents) {
-    lines.push(`  ${i.key} since ${i.openedAt} (${i.occurrences}x, last notified ${i.lastNotifiedAt})`);
+    const notified = i.lastNotifiedAt.startsWith('1970-')
+      ? 'not alerted'
+      : `last notified ${i.lastNotifiedAt}`;
+    const clearing = i.clearedAt ? `, clear since ${i.clearedAt}` : '';
+    lines.push(`  ${i.key} since ${i.openedAt} (${i.occurrences}x, ${notified}${clearing})`);
   }
+  if (report.notificationsPending)
+    lines.push(`notifications waiting for delivery: ${report.notificationsPending}`);
   return lines.join('\n');
 }
 
@@ -286,11 +315,20 @@ export async function readParameter(
   ssm: { send(c: any): Promise<any> },
   name: string,
 ): Promise<string | null> {
+  return (await readParameterVersion(ssm, name)).value;
+}
+
+/** A parameter's value and version; nulls when it does not exist. */
+export async function readParameterVersion(
+  ssm: { send(c: any): Promise<any> },
+  name: string,
+): Promise<{ value: string | null; version: number | null }> {
   try {
     const out = await ssm.send(new GetParameterCommand({ Name: name }));
-    return out.Parameter?.Value ?? null;
+    const version = out.Parameter?.Version;
+    return { value: out.Parameter?.Value ?? null, version: typeof version === 'number' ? version : null };
   } catch (error) {
-    if (isNotFound(error)) return null;
+    if (isNotFound(error)) return { value: null, version: null };
     throw error;
   }
 }
@@ -314,11 +352,12 @@ export async function readStatus(options: {
 }): Promise<StatusReport> {
   const { ssm, s3, target, parameters, now } = options;
   const [action, stateText] = await Promise.all([
-    readParameter(ssm, parameters.action),
+    readParameterVersion(ssm, parameters.action),
     readParameter(ssm, parameters.state),
   ]);
   const input: StatusInput = {
-    action,
+    action: action.value,
+    actionVersion: action.version,
     stateText,
     stateParameterName: parameters.state,
     now,

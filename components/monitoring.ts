@@ -1,5 +1,5 @@
 /**
- * One dashboard and two alarms per table, built with awsx's classic CloudWatch helpers (plain
+ * One dashboard and three alarms per table, built with awsx's classic CloudWatch helpers (plain
  * TypeScript over @pulumi/aws, so every resource is an ordinary aws resource).
  *
  * The workflow's metrics come from the export tick as embedded metric format log lines, with the
@@ -17,6 +17,7 @@ export interface MonitoringArgs {
   dashboardName: string;
   executionsFailedAlarmName: string;
   chainLagAlarmName: string;
+  notificationsAlarmName: string;
   stateMachineArn: pulumi.Input<string>;
   /** Minutes between scheduled executions; the tick reports lag at least once per period. */
   schedulePeriodMinutes: number;
@@ -31,6 +32,24 @@ export interface Monitoring {
   dashboard: cloudwatch.Dashboard;
   executionsFailedAlarm: aws.cloudwatch.MetricAlarm;
   chainLagAlarm: aws.cloudwatch.MetricAlarm;
+  notificationsAlarm: aws.cloudwatch.MetricAlarm;
+}
+
+/**
+ * Undelivered notifications: the outbox still holds messages after the tick tried to publish them, in
+ * two scheduler periods in a row. Publishing is retried every tick, so one failed period is noise; two
+ * mean the topic, its key or the publish permission is broken. The chain is not held back by it, but
+ * nobody would hear about its problems. No data (nothing to publish) is good news.
+ */
+export function notificationsAlarmSettings(schedulePeriodMinutes: number) {
+  return {
+    periodSeconds: schedulePeriodMinutes * 60,
+    threshold: 0,
+    comparisonOperator: 'GreaterThanThreshold' as const,
+    evaluationPeriods: 2,
+    datapointsToAlarm: 2,
+    treatMissingData: 'notBreaching' as const,
+  };
 }
 
 /** Alarm settings as pure data, so the choice of thresholds can be tested without Pulumi. */
@@ -110,6 +129,24 @@ export function monitoring(name: string, args: MonitoringArgs, parent: pulumi.Re
     { parent, dependsOn: args.dependsOn },
   );
 
+  const notify = notificationsAlarmSettings(args.schedulePeriodMinutes);
+  const pending = workflowMetric(METRICS.notificationsPending, 'Minimum', notify.periodSeconds);
+  const notificationsAlarm = pending.createAlarm(
+    `${name}-notifications-undelivered`,
+    {
+      name: args.notificationsAlarmName,
+      alarmDescription: `Notifications of ${args.alias} cannot be delivered to its topic (check the topic, its KMS key and sns:Publish). Exports go on; the messages wait in the chain state's outbox.`,
+      threshold: notify.threshold,
+      comparisonOperator: notify.comparisonOperator,
+      evaluationPeriods: notify.evaluationPeriods,
+      datapointsToAlarm: notify.datapointsToAlarm,
+      treatMissingData: notify.treatMissingData,
+      alarmActions: [args.alarmTopicArn],
+      okActions: [args.alarmTopicArn],
+    },
+    { parent, dependsOn: args.dependsOn },
+  );
+
   const dashboard = new cloudwatch.Dashboard(
     `${name}-dashboard`,
     {
@@ -146,5 +183,5 @@ export function monitoring(name: string, args: MonitoringArgs, parent: pulumi.Re
     },
     { parent },
   );
-  return { dashboard, executionsFailedAlarm, chainLagAlarm };
+  return { dashboard, executionsFailedAlarm, chainLagAlarm, notificationsAlarm };
 }

@@ -71,6 +71,7 @@ export interface PhysicalNames {
   alarmTopic: string;
   executionsFailedAlarm: string;
   chainLagAlarm: string;
+  notificationsAlarm: string;
   dashboard: string;
   /** Name of the bucket created when none is configured; the account id keeps it globally unique. */
   bucket: (accountId: string) => string;
@@ -104,6 +105,7 @@ export function physicalNames(name: string, stack: string, alias: string): Physi
     alarmTopic: `${name}-alarms`,
     executionsFailedAlarm: `${name}-executions-failed`,
     chainLagAlarm: `${name}-chain-lag`,
+    notificationsAlarm: `${name}-notifications-undelivered`,
     dashboard: `${name}-continuous-export`,
     bucket: (accountId) => `${name}-exports-${accountId}`,
     actionParameter: `${parameterPath}/action`,
@@ -137,6 +139,7 @@ export function listPhysicalNames(names: PhysicalNames, createsBucket: boolean):
   add('snsTopic', names.notificationTopic);
   add('snsTopic', names.alarmTopic);
   add('alarm', names.executionsFailedAlarm);
+  add('alarm', names.notificationsAlarm);
   add('alarm', names.chainLagAlarm);
   add('dashboard', names.dashboard);
   if (createsBucket) add('s3Bucket', names.bucket(ACCOUNT_PLACEHOLDER));

@@ -68,14 +68,18 @@ export function resourceArns(f: TableResourceFacts): ResourceArns {
   const state = parameterArn(f, f.stateParameterName);
   const action = parameterArn(f, f.actionParameterName);
   const lock = parameterArn(f, f.lockParameterName);
+  // Takeover markers of the lease (`functions/lease.ts`): `<lock>-takeover-<hash>-<n>`.
+  const markers = `${lock}-takeover-*`;
   return {
     table: [table],
     tableExports: [`${table}/export/*`],
     exportObjects: [object('AWSDynamoDB/*')],
     chainObjects: [object('chain/*')],
-    readParameters: [state, action, lock],
-    writeParameters: [state, lock, action],
-    lockParameter: [lock],
+    readParameters: [state, action, lock, markers],
+    // The action parameter is the operator's: the workflow only reads it (a RESET is consumed by its
+    // version, never by writing RUN back over what an operator may have written since).
+    writeParameters: [state, lock, markers],
+    lockParameter: [lock, markers],
     notificationTopic: [f.notificationTopicArn],
     exportKmsKey: f.kmsKeyArn ? [f.kmsKeyArn] : [],
     tickFunction: [f.tickFunctionArn],

@@ -18,11 +18,11 @@ export type ResourceKind =
   | 'exportObjects'
   /** The chain manifest the workflow maintains: `arn:aws:s3:::<bucket>/<prefix>/chain/*`. */
   | 'chainObjects'
-  /** The SSM parameters the workflow reads: state, operator action and lock. */
+  /** The SSM parameters the workflow reads: state, operator action, lock and its takeover markers. */
   | 'readParameters'
-  /** The SSM parameters the workflow writes: state, lock and operator action (RESET -> RUN). */
+  /** The SSM parameters the workflow writes: state, lock and takeover markers (never the action). */
   | 'writeParameters'
-  /** The SSM lock parameter, deleted when a tick releases it. */
+  /** The SSM lock parameter and its takeover markers, deleted when a lease ends. */
   | 'lockParameter'
   /** The notification topic. */
   | 'notificationTopic'

@@ -38,6 +38,8 @@ export interface ChainEntry {
   exportFormat: string;
   /** View type of incremental exports; absent for the full export. */
   exportViewType?: string;
+  /** Account that owns the bucket, when the export was requested with one (cross-account bucket). */
+  bucketOwnerAccountId?: string;
 }
 
 export interface ChainHead {

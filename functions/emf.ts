@@ -10,6 +10,7 @@ export interface TickMetrics {
   exportsStarted: number;
   exportsCompleted: number;
   exportsFailed: number;
+  notificationsPending: number;
 }
 
 const UNITS: Record<keyof TickMetrics, string> = {
@@ -18,6 +19,7 @@ const UNITS: Record<keyof TickMetrics, string> = {
   exportsStarted: 'Count',
   exportsCompleted: 'Count',
   exportsFailed: 'Count',
+  notificationsPending: 'Count',
 };
 
 /** The EMF record for one tick. */

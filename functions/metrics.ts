@@ -12,6 +12,12 @@ export const METRICS = {
   exportsStarted: 'ExportsStarted',
   exportsCompleted: 'ExportsCompleted',
   exportsFailed: 'ExportsFailed',
+  /**
+   * Notifications recorded but not yet accepted by SNS after the tick tried to publish them. Above
+   * zero for a while means notifications cannot be delivered (topic, its key or the publish
+   * permission); the chain itself is not held back by it.
+   */
+  notificationsPending: 'NotificationsPending',
 } as const;
 
 /** Default namespace; settings.metricNamespace overrides it. */

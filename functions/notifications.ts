@@ -4,51 +4,28 @@
  * String message attributes `status` and `event`, so subscribers can filter on either. The schema is
  * documented in docs/workflow.md; fields are only ever added, never renamed.
  */
+import {
+  factStatus,
+  type NotificationEvent,
+  type NotificationFact,
+  type NotificationStatus,
+} from './notificationFacts';
+import { renderFact } from './notificationText';
 import type { WorkflowSettings } from './settings';
 import { iso } from './time';
 
 export const NOTIFICATION_SCHEMA_VERSION = 1;
 
-export type NotificationStatus = 'SUCCESS' | 'FAILED' | 'WARNING';
-
-export type NotificationEvent =
-  | 'EXPORT_COMMITTED'
-  | 'FULL_EXPORT_COMMITTED'
-  | 'EXPORT_FAILED'
-  | 'FULL_EXPORT_FAILED'
-  | 'EXPORT_RECOVERED'
-  | 'EXPORT_NOT_YET_ALLOWED'
-  | 'PITR_DISABLED'
-  | 'PITR_ENABLED'
-  | 'PITR_GAP'
-  | 'PITR_WINDOW_WARNING'
-  | 'TABLE_DELETED'
-  | 'TABLE_FOUND'
-  | 'RESET'
-  | 'NEW_EPOCH'
-  | 'RUN_FAILED'
-  | 'RUN_RECOVERED'
-  | 'STATE_INVALID'
-  | 'ACTION_INVALID';
-
-/** What a decision wants to say; the handler adds the chain context when it publishes. */
-export interface NotificationDraft {
-  status: NotificationStatus;
-  event: NotificationEvent;
-  /** Short summary for the Subject line. */
-  title: string;
-  type: 'FULL' | 'INCREMENTAL' | null;
-  /** Epoch seconds. */
-  window: { from: number; to: number } | null;
-  exportArn: string | null;
-  attempt: number | null;
-  message: string;
-  hint: string | null;
-}
+export type { NotificationEvent, NotificationStatus };
 
 /** The JSON body of every notification. */
 export interface NotificationMessage {
   schemaVersion: typeof NOTIFICATION_SCHEMA_VERSION;
+  /**
+   * Stable id of this notification, derived from its cause and event (`<alias>/<fact id>`). A message
+   * may be delivered more than once after a crash (at least once); copies carry the same id.
+   */
+  notificationId: string;
   status: NotificationStatus;
   event: NotificationEvent;
   type: 'FULL' | 'INCREMENTAL' | null;
@@ -70,11 +47,10 @@ export interface NotificationMessage {
   time: string;
 }
 
+/** The live chain when the message is published (the fact itself says which epoch it is about). */
 export interface ChainContext {
-  epoch: string | null;
   watermark: number | null;
   lagSeconds: number | null;
-  now: number;
 }
 
 export interface PublishRequest {
@@ -94,58 +70,46 @@ export function subjectLine(alias: string, status: NotificationStatus, title: st
 }
 
 export function buildMessage(
-  draft: NotificationDraft,
+  fact: NotificationFact,
   settings: WorkflowSettings,
   context: ChainContext,
 ): NotificationMessage {
+  const text = renderFact(fact, settings);
   return {
     schemaVersion: NOTIFICATION_SCHEMA_VERSION,
-    status: draft.status,
-    event: draft.event,
-    type: draft.type,
+    notificationId: `${settings.alias}/${fact.id}`,
+    status: factStatus(fact),
+    event: fact.event,
+    type: fact.type ?? null,
     table: settings.tableName,
     alias: settings.alias,
     tableArn: settings.tableArn,
-    epoch: context.epoch,
-    window: draft.window ? { from: iso(draft.window.from), to: iso(draft.window.to) } : null,
-    exportArn: draft.exportArn,
-    attempt: draft.attempt,
+    epoch: fact.epoch,
+    window: fact.window ? { from: iso(fact.window.from), to: iso(fact.window.to) } : null,
+    exportArn: fact.exportArn ?? null,
+    attempt: fact.attempt ?? null,
     watermark: context.watermark === null ? null : iso(context.watermark),
     lagSeconds: context.lagSeconds,
-    message: draft.message,
-    hint: draft.hint,
-    time: iso(context.now),
+    message: text.message,
+    hint: text.hint,
+    time: iso(fact.at),
   };
 }
 
 /** The SNS Publish input for one notification. */
 export function buildPublishRequest(
-  draft: NotificationDraft,
+  fact: NotificationFact,
   settings: WorkflowSettings,
   context: ChainContext,
 ): PublishRequest {
-  const message = buildMessage(draft, settings, context);
+  const message = buildMessage(fact, settings, context);
   return {
     TopicArn: settings.notificationTopicArn,
-    Subject: subjectLine(settings.alias, draft.status, draft.title),
+    Subject: subjectLine(settings.alias, message.status, renderFact(fact, settings).title),
     Message: JSON.stringify(message),
     MessageAttributes: {
-      status: { DataType: 'String', StringValue: draft.status },
-      event: { DataType: 'String', StringValue: draft.event },
+      status: { DataType: 'String', StringValue: message.status },
+      event: { DataType: 'String', StringValue: message.event },
     },
-  };
-}
-
-/** A draft with the optional fields defaulted. */
-export function draft(
-  fields: Pick<NotificationDraft, 'status' | 'event' | 'title' | 'message'> & Partial<NotificationDraft>,
-): NotificationDraft {
-  return {
-    type: null,
-    window: null,
-    exportArn: null,
-    attempt: null,
-    hint: null,
-    ...fields,
   };
 }

@@ -17,6 +17,8 @@ const TRANSIENT_NAMES = new Set([
   'RequestThrottled',
   'RequestThrottledException',
   'SlowDown',
+  // SSM: too many concurrent updates of one parameter; a later try succeeds.
+  'TooManyUpdates',
   'LimitExceededException',
   'InternalServerError',
   'InternalServerErrorException',

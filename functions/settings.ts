@@ -32,6 +32,11 @@ export interface WorkflowSettings {
   maxInFlight: number;
   /** How often the scheduler starts an execution; each execution drives the chain for this long. */
   schedulePeriodMinutes: number;
+  /**
+   * Chain lag (minutes) past which a slow-down that normally stays quiet, such as throttled export
+   * requests, is alerted. The same threshold as the chain lag alarm.
+   */
+  lagAlertMinutes: number;
   onPitrGap: OnPitrGap;
   notifyOnSuccess: boolean;
   notificationTopicArn: string;
@@ -57,6 +62,7 @@ const ENV: Record<keyof WorkflowSettings, string> = {
   restorableMarginSeconds: 'DCE_RESTORABLE_MARGIN_SECONDS',
   maxInFlight: 'DCE_MAX_IN_FLIGHT',
   schedulePeriodMinutes: 'DCE_SCHEDULE_PERIOD_MINUTES',
+  lagAlertMinutes: 'DCE_LAG_ALERT_MINUTES',
   onPitrGap: 'DCE_ON_PITR_GAP',
   notifyOnSuccess: 'DCE_NOTIFY_ON_SUCCESS',
   notificationTopicArn: 'DCE_TOPIC_ARN',
@@ -72,6 +78,7 @@ const NUMBERS = new Set<keyof WorkflowSettings>([
   'restorableMarginSeconds',
   'maxInFlight',
   'schedulePeriodMinutes',
+  'lagAlertMinutes',
 ]);
 const OPTIONAL = new Set<keyof WorkflowSettings>(['bucketOwnerAccountId', 'kmsKeyArn']);
 

@@ -7,6 +7,7 @@
  * Times are whole epoch seconds.
  */
 import { z } from 'zod';
+import { NotificationFactSchema } from './notificationFacts';
 
 export const STATE_SCHEMA_VERSION = 1;
 
@@ -48,17 +49,42 @@ export const TrackedExportSchema = z.object({
     })
     .optional(),
   lastError: z.object({ code: z.string(), message: z.string() }).optional(),
+  /**
+   * Id of the request profile (`ChainState.profiles`) this export was requested with: the bucket,
+   * prefix, format and view type of the request, so a resend repeats it exactly and its chain entry
+   * describes the export as it was made, whatever the settings say later. Absent in states written
+   * before profiles existed (the current settings are used then).
+   */
+  profile: z.number().int().nonnegative().optional(),
 });
 export type TrackedExport = z.infer<typeof TrackedExportSchema>;
 
 export const IncidentSchema = z.object({
-  /** What went wrong, and where: e.g. `PITR_GAP`, `EXPORT_FAILED:<from>`. One alert per key. */
+  /** The cause: kind and subject, e.g. `PITR_GAP`, `EXPORT_FAILED:S3NoSuchBucket`. One alert per key. */
   key: z.string(),
   openedAt: seconds,
+  /** When the last alert or reminder was recorded for sending; 0 = none yet. */
   lastNotifiedAt: seconds,
+  /** Reminders sent so far (drives the back-off). */
+  reminders: z.number().int().nonnegative().default(0),
   occurrences: z.number().int().positive(),
+  /** Set when evidence showed the cause gone; resolved after a hold unless it comes back. */
+  clearedAt: seconds.optional(),
 });
 export type Incident = z.infer<typeof IncidentSchema>;
+
+/** What an export request was made with; exports refer to one by id. */
+export const RequestProfileSchema = z.object({
+  id: z.number().int().nonnegative(),
+  bucket: z.string(),
+  /** Account that owns the bucket, when it was set. */
+  bucketOwnerAccountId: z.string().optional(),
+  prefix: z.string(),
+  exportFormat: z.enum(['DYNAMODB_JSON', 'ION']),
+  exportViewType: z.enum(['NEW_AND_OLD_IMAGES', 'NEW_IMAGE']),
+  kmsKeyArn: z.string().optional(),
+});
+export type RequestProfile = z.infer<typeof RequestProfileSchema>;
 
 export const ChainStateSchema = z.object({
   schemaVersion: z.literal(STATE_SCHEMA_VERSION),
@@ -82,6 +108,18 @@ export const ChainStateSchema = z.object({
     restorableLagSeconds: z.number().nonnegative(),
   }),
   lastRun: z.object({ at: seconds, outcome: z.string(), error: z.string().optional() }).nullable(),
+  /** Request profiles referred to by `exports` (usually one; two while settings change mid-flight). */
+  profiles: z.array(RequestProfileSchema).default([]),
+  /**
+   * Notifications recorded but not yet published, oldest first. Saved with the decisions that caused
+   * them, published after the state is saved, removed once SNS accepted them.
+   */
+  outbox: z.array(NotificationFactSchema).default([]),
+  /**
+   * Version of the action parameter whose RESET was carried out. A RESET is consumed by version rather
+   * than by writing RUN back, so the tick never overwrites what an operator wrote meanwhile.
+   */
+  resetVersion: z.number().int().nullable().default(null),
 });
 export type ChainState = z.infer<typeof ChainStateSchema>;
 
@@ -97,6 +135,9 @@ export function initialState(): ChainState {
     driver: null,
     stats: { fullExportSeconds: 900, incrementalExportSeconds: 360, restorableLagSeconds: 300 },
     lastRun: null,
+    profiles: [],
+    outbox: [],
+    resetVersion: null,
   };
 }
 

@@ -33,6 +33,7 @@ export function scenarioSettings(overrides: Partial<WorkflowSettings> = {}): Wor
     restorableMarginSeconds: 60,
     maxInFlight: 4,
     schedulePeriodMinutes: 15,
+    lagAlertMinutes: 75,
     onPitrGap: 'alert',
     notifyOnSuccess: false,
     notificationTopicArn: `arn:aws:sns:${REGION}:${ACCOUNT}:continuous-exports`,

@@ -224,7 +224,9 @@ describe('dce status phase (cli/status.ts: deriveStatus)', () => {
           ? chainingState({ watermark, chainStart: watermark - 3600, exports })
           : initialState();
         if (r.incident)
-          state.incidents = [{ key: r.incident, openedAt: T0 - 60, lastNotifiedAt: T0 - 60, occurrences: 1 }];
+          state.incidents = [
+            { key: r.incident, openedAt: T0 - 60, lastNotifiedAt: T0 - 60, reminders: 0, occurrences: 1 },
+          ];
         return { ...r, state, pendingEnd: from };
       });
     fc.assert(
@@ -344,7 +346,13 @@ describe('dce commands against the local SSM endpoint', () => {
             },
           ],
           incidents: [
-            { key: 'EXPORT_FAILED:1799998800', openedAt: T0 - 600, lastNotifiedAt: T0 - 600, occurrences: 1 },
+            {
+              key: 'EXPORT_FAILED:S3NoSuchBucket',
+              openedAt: T0 - 600,
+              lastNotifiedAt: T0 - 600,
+              reminders: 0,
+              occurrences: 1,
+            },
           ],
           lastRun: { at: T0 - 30, outcome: 'WAITING' },
         }),
@@ -364,7 +372,7 @@ describe('dce commands against the local SSM endpoint', () => {
     expect(report).to.include({ alias: 'orders', phase: 'CHAINING', action: 'RUN', lagSeconds: 1200 });
     expect(report.inFlight[0]).to.include({ attempt: 2, status: 'IN_PROGRESS' });
     expect(report.inFlight[0].arn).to.contain('/export/0123-abc');
-    expect(report.incidents[0].key).to.equal('EXPORT_FAILED:1799998800');
+    expect(report.incidents[0].key).to.equal('EXPORT_FAILED:S3NoSuchBucket');
     expect(server.requests.GetParameter).to.equal(2);
   });
 

@@ -133,7 +133,7 @@ describe('Pulumi program with the example stack (Pulumi.dev.yaml)', () => {
       add(T.stateMachine, 1);
       add(T.schedule, 1);
       add(T.parameter, 2);
-      add(T.alarm, 2);
+      add(T.alarm, 3);
       add(T.dashboard, 1);
     }
     const actual: Record<string, number> = {};
@@ -370,7 +370,7 @@ describe('Pulumi program with the example stack (Pulumi.dev.yaml)', () => {
         const alarmArns = ofType(mine, T.alarm).map(
           (a) => `arn:aws:cloudwatch:${REGION}:${ACCOUNT_ID}:alarm:${a.physicalName}`,
         );
-        expect(alarmArns).to.have.length(2);
+        expect(alarmArns).to.have.length(3);
         const cloudwatch = doc.Statement.filter(
           (s: any) => s.Principal?.Service === 'cloudwatch.amazonaws.com',
         );
@@ -540,6 +540,14 @@ describe('Pulumi program with the example stack (Pulumi.dev.yaml)', () => {
         expect(lag.inputs.dimensions).to.deep.equal({ Table: t.alias });
         // CloudWatch refuses alarms that evaluate more than a day of periods shorter than an hour.
         expect(lag.inputs.period * lag.inputs.evaluationPeriods).to.be.at.most(86400);
+        // Undelivered notifications: pending in every tick of two periods in a row, to the alarm topic.
+        const pending = alarms.find((a) => a.inputs.metricName === METRICS.notificationsPending)!;
+        expect(pending.inputs.statistic).to.equal('Minimum');
+        expect(pending.inputs.threshold).to.equal(0);
+        expect(pending.inputs.comparisonOperator).to.equal('GreaterThanThreshold');
+        expect(pending.inputs.evaluationPeriods).to.equal(2);
+        expect(pending.inputs.period).to.equal(Math.min(t.windowMinutes, 60) * 60);
+        expect(pending.inputs.treatMissingData).to.equal('notBreaching');
       }
     });
 
@@ -556,19 +564,21 @@ describe('Pulumi program with the example stack (Pulumi.dev.yaml)', () => {
             exportsStarted: 0,
             exportsCompleted: 0,
             exportsFailed: 0,
+            notificationsPending: 0,
           },
           0,
         ) as any;
         const directive = record._aws.CloudWatchMetrics[0];
         const dims = Object.fromEntries(directive.Dimensions[0].map((d: string) => [d, record[d]]));
-        const lag = ofType(byAlias(t.alias), T.alarm).find(
-          (a) => a.inputs.metricName === METRICS.chainLagSeconds,
-        )!;
-        expect(lag.inputs.namespace).to.equal(directive.Namespace);
-        expect(lag.inputs.dimensions).to.deep.equal(dims);
-        expect(directive.Metrics.map((m: any) => m.Name)).to.include(lag.inputs.metricName);
-        // A unit on the alarm would have to match the emitted one exactly; none matches any.
-        expect(lag.inputs.unit).to.equal(undefined);
+        for (const metric of [METRICS.chainLagSeconds, METRICS.notificationsPending]) {
+          const alarm = ofType(byAlias(t.alias), T.alarm).find((a) => a.inputs.metricName === metric)!;
+          expect(alarm, metric).to.not.equal(undefined);
+          expect(alarm.inputs.namespace).to.equal(directive.Namespace);
+          expect(alarm.inputs.dimensions).to.deep.equal(dims);
+          expect(directive.Metrics.map((m: any) => m.Name)).to.include(alarm.inputs.metricName);
+          // A unit on the alarm would have to match the emitted one exactly; none matches any.
+          expect(alarm.inputs.unit).to.equal(undefined);
+        }
       }
     });
 

@@ -22,7 +22,7 @@ import {
 import { createClients, handler } from '../functions/handlers/exportTick';
 import { METRICS } from '../functions/metrics';
 import { toEnvironment, type WorkflowSettings } from '../functions/settings';
-import { initialStateJson } from '../functions/state';
+import { initialState, initialStateJson } from '../functions/state';
 
 const settings: WorkflowSettings = {
   alias: 'orders',
@@ -37,6 +37,7 @@ const settings: WorkflowSettings = {
   restorableMarginSeconds: 60,
   maxInFlight: 2,
   schedulePeriodMinutes: 15,
+  lagAlertMinutes: 75,
   onPitrGap: 'alert',
   notifyOnSuccess: false,
   notificationTopicArn: 'arn:aws:sns:eu-west-1:123456789012:dce',
@@ -124,6 +125,7 @@ describe('export requests', () => {
         kmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/k',
         bucketOwnerAccountId: '210987654321',
       },
+      initialState(),
       '20261124T000000Z',
       { type: 'INCREMENTAL', from: 1795478400, to: 1795479300, attempt: 2 },
     );
@@ -141,7 +143,7 @@ describe('export requests', () => {
   });
 
   it('full: explicit ExportTime, SSE-S3 by default', () => {
-    const input = exportRequest(settings, '20261124T000000Z', {
+    const input = exportRequest(settings, initialState(), '20261124T000000Z', {
       type: 'FULL',
       from: 1795478400,
       to: 1795478400,
@@ -152,7 +154,12 @@ describe('export requests', () => {
     expect(input.S3SseAlgorithm).to.equal('AES256');
     expect(input.IncrementalExportSpecification).to.equal(undefined);
     expect(
-      exportRequest({ ...settings, prefix: '' }, 'e', { type: 'FULL', from: 0, to: 0, attempt: 1 }),
+      exportRequest({ ...settings, prefix: '' }, initialState(), 'e', {
+        type: 'FULL',
+        from: 0,
+        to: 0,
+        attempt: 1,
+      }),
     ).to.not.have.property('S3Prefix');
   });
 
@@ -210,6 +217,7 @@ describe('EMF record', () => {
         exportsStarted: 1,
         exportsCompleted: 2,
         exportsFailed: 0,
+        notificationsPending: 0,
       },
       1_795_478_400_000,
     ) as any;

@@ -26,6 +26,7 @@ const settings: WorkflowSettings = {
   restorableMarginSeconds: 60,
   maxInFlight: 2,
   schedulePeriodMinutes: 15,
+  lagAlertMinutes: 75,
   onPitrGap: 'alert',
   notifyOnSuccess: false,
   notificationTopicArn: 'arn:aws:sns:eu-west-1:123456789012:dce',
@@ -258,7 +259,13 @@ describe('export tick handler', () => {
     const lockCalls = world.calls
       .filter((c) => c.input?.Name === settings.lockParameterName)
       .map((c) => c.command);
-    expect(lockCalls).to.deep.equal(['PutParameter', 'DeleteParameter', 'PutParameter', 'DeleteParameter']);
+    // Create refused, then (after winning the takeover marker) overwritten, then released at the end.
+    expect(lockCalls).to.deep.equal(['PutParameter', 'PutParameter', 'DeleteParameter']);
+    const markers = world.calls.filter((c) =>
+      String(c.input?.Name ?? '').startsWith(`${settings.lockParameterName}-takeover-`),
+    );
+    expect(markers.map((c) => c.command)).to.deep.equal(['PutParameter', 'DeleteParameter']);
+    expect(markers[0].input.Overwrite).to.equal(false);
   });
 
   it('a missing state fails with a clear error naming the parameter and writes nothing', async () => {
@@ -341,7 +348,7 @@ describe('export tick handler', () => {
     expect(result.next).to.equal('DONE');
   });
 
-  it('RESET: new epoch, full export requested, action set back to RUN, WARNING listing dropped exports', async () => {
+  it('RESET: new epoch, full export requested, action parameter never written, WARNING listing dropped exports', async () => {
     const s = initialState();
     s.epoch = '20261124T000000Z';
     s.chainStart = T0 / 1000 - 3600;
@@ -363,8 +370,13 @@ describe('export tick handler', () => {
     world.params.set(settings.stateParameterName, serializeState(s));
     world.params.set(settings.actionParameterName, 'RESET');
     await handler(tickEvent());
-    expect(world.params.get(settings.actionParameterName)).to.equal('RUN');
+    // Consumed by version, never written back: an operator's later PAUSE cannot be overwritten.
+    expect(world.params.get(settings.actionParameterName)).to.equal('RESET');
+    expect(
+      world.calls.some((c) => c.command === 'PutParameter' && c.input.Name === settings.actionParameterName),
+    ).to.equal(false);
     const state = world.state();
+    expect(state.resetVersion).to.not.equal(null);
     expect(state.epoch).to.equal('20261124T100000Z');
     expect(state.chainStart).to.equal(null);
     expect(state.exports.map((e) => [e.type, e.status])).to.deep.equal([['FULL', 'IN_PROGRESS']]);
@@ -372,17 +384,18 @@ describe('export tick handler', () => {
     expect(publish?.input.Subject).to.match(/^\[orders\] WARNING: /);
     const body = JSON.parse(publish?.input.Message);
     expect(body.event).to.equal('RESET');
-    expect(body.message).to.contain(arn);
+    expect(body.message).to.contain('01-inflight');
+    expect(body.notificationId).to.equal('orders/reset@20261124T100000Z');
     expect(publish?.input.MessageAttributes.event.StringValue).to.equal('RESET');
-    // The action goes back to RUN only after the new epoch is saved.
+    // Published only after the new epoch is saved.
     const saveIndex = world.calls.findIndex(
       (c) => c.command === 'PutParameter' && c.input.Name === settings.stateParameterName,
     );
-    const actionIndex = world.calls.findIndex(
-      (c) => c.command === 'PutParameter' && c.input.Name === settings.actionParameterName,
-    );
-    expect(actionIndex).to.be.greaterThan(saveIndex);
-    expect(world.calls[actionIndex].input.Overwrite).to.equal(true);
+    expect(world.calls.indexOf(publish!)).to.be.greaterThan(saveIndex);
+    // The same RESET (same version) is not carried out twice.
+    clock.setSystemTime(T0 + 60_000);
+    await handler(tickEvent('exec-1', T0));
+    expect(world.state().epoch).to.equal('20261124T100000Z');
   });
 
   it('"not yet" answers keep the window and come back a minute later without alerting', async () => {
@@ -427,12 +440,16 @@ describe('export tick handler', () => {
     expect(published.map((m) => [m.event, m.status])).to.deep.equal([['RUN_FAILED', 'FAILED']]);
     expect(published[0].message).to.contain('AccessDeniedException').and.contain('not allowed to PutObject');
     expect(published[0].hint).to.be.a('string');
-    expect(world.state().incidents.map((i) => i.key)).to.deep.equal(['RUN_FAILED']);
+    expect(world.state().incidents.map((i) => i.key)).to.deep.equal(['RUN_FAILED:AccessDeniedException']);
+    // A completed tick clears it; it is resolved once it stayed clear for the hold time.
+    await handler(tickEvent('exec-2', T0 + 600_000));
+    expect(world.state().incidents.map((i) => i.clearedAt)).to.deep.equal([T0 / 1000 + 600]);
+    clock.setSystemTime(T0 + 1_200_000);
     await handler(tickEvent('exec-2', T0 + 600_000));
     const after = world.calls
       .filter((c) => c.command === 'Publish')
       .map((c) => JSON.parse(c.input.Message).event);
-    expect(after).to.include('RUN_RECOVERED');
+    expect(after.filter((e) => e === 'RUN_RECOVERED')).to.have.length(1);
     expect(world.state().incidents).to.deep.equal([]);
   });
 
@@ -448,7 +465,7 @@ describe('export tick handler', () => {
       JSON.stringify({ executionId: 'exec-1', expiresAt: T0 / 1000 + 200 }),
     );
     await handler(failure);
-    expect(world.state().incidents.map((i) => i.key)).to.deep.equal(['RUN_FAILED']);
+    expect(world.state().incidents.map((i) => i.key)).to.deep.equal(['RUN_FAILED:Sandbox.Timedout']);
     expect(world.params.has(settings.lockParameterName)).to.equal(false);
 
     world.params.set(settings.stateParameterName, initialStateJson());

@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
+import { NOTIFICATION_EVENTS, type NotificationFact } from '../functions/notificationFacts';
 import {
   MAX_SUBJECT_LENGTH,
   NOTIFICATION_SCHEMA_VERSION,
   buildPublishRequest,
-  draft,
   subjectLine,
 } from '../functions/notifications';
 import type { WorkflowSettings } from '../functions/settings';
@@ -14,10 +14,14 @@ const settings = {
   tableName: 'orders-prod',
   tableArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/orders-prod',
   notificationTopicArn: 'arn:aws:sns:eu-west-1:123456789012:dce',
+  stateParameterName: '/dce/orders/state',
+  actionParameterName: '/dce/orders/action',
+  onPitrGap: 'alert',
 } as WorkflowSettings;
 
 const FIELDS = [
   'schemaVersion',
+  'notificationId',
   'status',
   'event',
   'type',
@@ -40,22 +44,25 @@ describe('notifications', () => {
 
   it('has every schema field, the topic, and status/event attributes', () => {
     const request = buildPublishRequest(
-      draft({
-        status: 'FAILED',
+      {
+        id: `EXPORT_FAILED:S3NoSuchBucket@${now - 600}#0`,
         event: 'EXPORT_FAILED',
-        title: 'incremental export failed',
+        at: now,
+        epoch: '20261124T000000Z',
         type: 'INCREMENTAL',
         window: { from: now - 1800, to: now - 900 },
         exportArn: `${settings.tableArn}/export/01-abc`,
         attempt: 2,
-        message: 'failed',
-        hint: 'check the bucket policy',
-      }),
+        code: 'S3NoSuchBucket',
+        detail: 'The bucket does not exist',
+        since: now - 600,
+        reminder: 0,
+      },
       settings,
-      { epoch: '20261124T000000Z', watermark: now - 1800, lagSeconds: 1800, now },
+      { watermark: now - 1800, lagSeconds: 1800 },
     );
     expect(request.TopicArn).to.equal(settings.notificationTopicArn);
-    expect(request.Subject).to.equal('[orders] FAILED: incremental export failed');
+    expect(request.Subject).to.equal('[orders] FAILED: incremental exports fail with S3NoSuchBucket');
     expect(request.MessageAttributes).to.deep.equal({
       status: { DataType: 'String', StringValue: 'FAILED' },
       event: { DataType: 'String', StringValue: 'EXPORT_FAILED' },
@@ -75,18 +82,21 @@ describe('notifications', () => {
       time: '2026-11-24T12:00:00.000Z',
     });
     expect(body.window).to.deep.equal({ from: '2026-11-24T11:30:00.000Z', to: '2026-11-24T11:45:00.000Z' });
+    expect(body.notificationId).to.equal(`orders/EXPORT_FAILED:S3NoSuchBucket@${now - 600}#0`);
+    expect(body.epoch).to.equal('20261124T000000Z');
+    expect(body.message)
+      .to.contain('S3NoSuchBucket: The bucket does not exist')
+      .and.contain('nothing is skipped');
   });
 
   it('keeps optional fields present as null', () => {
     const body = JSON.parse(
       buildPublishRequest(
-        draft({ status: 'WARNING', event: 'PITR_DISABLED', title: 't', message: 'm' }),
+        { id: 'PITR_DISABLED@1#resolved', event: 'PITR_ENABLED', at: now, epoch: null },
         settings,
         {
-          epoch: null,
           watermark: null,
           lagSeconds: null,
-          now,
         },
       ).Message,
     );
@@ -103,6 +113,27 @@ describe('notifications', () => {
     ]) {
       expect(body[key], key).to.equal(null);
     }
+  });
+
+  it('renders every event with a subject, a message, and the status of its kind', () => {
+    const statuses = new Set<string>();
+    for (const event of NOTIFICATION_EVENTS) {
+      const fact: NotificationFact = {
+        id: `x#${event}`,
+        event,
+        at: now,
+        epoch: '20261124T000000Z',
+        code: 'Code',
+      };
+      const request = buildPublishRequest(fact, settings, { watermark: null, lagSeconds: null });
+      const body = JSON.parse(request.Message);
+      expect(request.Subject.length, event).to.be.within(12, MAX_SUBJECT_LENGTH);
+      expect(body.message, event).to.be.a('string').and.not.equal('');
+      expect(body.message, event).to.not.contain('undefined');
+      expect(request.MessageAttributes.status.StringValue).to.equal(body.status);
+      statuses.add(body.status);
+    }
+    expect([...statuses]).to.have.members(['SUCCESS', 'FAILED', 'WARNING']);
   });
 
   it('property: subjects are at most 100 printable ASCII characters and start with the alias and status', () => {

@@ -1,22 +1,45 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { parseCompactTime } from '../functions/chainManifest';
+import { decideDriver } from '../functions/driver';
+import { factStatus, type NotificationFact } from '../functions/notificationFacts';
+import { renderFact } from '../functions/notificationText';
 import {
   applyStartOutcome,
-  computeWake,
-  decideDriver,
-  exportsToDescribe,
+  finishTick,
+  fitState,
   planTick,
-  restorableLimit,
+  type ActionObservation,
   type DescribeObservation,
   type PitrObservation,
   type StartOutcome,
 } from '../functions/planner';
 import type { WorkflowSettings } from '../functions/settings';
 import { initialState, parseState, serializeState, type ChainState } from '../functions/state';
+import { computeWake, exportsToDescribe, restorableLimit } from '../functions/timing';
 import { clientToken } from '../functions/tokens';
 
 const T0 = Date.parse('2026-11-24T00:00:00Z') / 1000;
+
+/** Whether a state fits its parameter (what the tick checks before it saves). */
+function fits(state: ChainState): boolean {
+  try {
+    serializeState(state);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The message a fact is published with. */
+function text(fact: NotificationFact | undefined): string {
+  return fact ? renderFact(fact, settings()).message : '';
+}
+
+/** The action parameter as read; a RESET is carried out once per version. */
+function act(value: string | null, version = 1): ActionObservation {
+  return { value, version };
+}
 
 function settings(overrides: Partial<WorkflowSettings> = {}): WorkflowSettings {
   return {
@@ -32,6 +55,7 @@ function settings(overrides: Partial<WorkflowSettings> = {}): WorkflowSettings {
     restorableMarginSeconds: 60,
     maxInFlight: 3,
     schedulePeriodMinutes: 15,
+    lagAlertMinutes: 75,
     onPitrGap: 'alert',
     notifyOnSuccess: true,
     notificationTopicArn: 'arn:aws:sns:eu-west-1:123456789012:dce',
@@ -106,7 +130,7 @@ describe('planner (property)', () => {
               return { arn, status: 'IN_PROGRESS' };
             });
             const watermarkBefore = state.watermark;
-            const plan = planTick({ state, settings: cfg, now, action: 'RUN', pitr, describes });
+            const plan = planTick({ state, settings: cfg, now, action: act('RUN'), pitr, describes });
             // The watermark moves only over committed entries, each starting where the last ended.
             for (const entry of plan.commits.entries) {
               committed.push({
@@ -127,7 +151,7 @@ describe('planner (property)', () => {
             if (plan.commits.entries.length === 0 && watermarkBefore !== null) {
               expect(plan.state.watermark).to.equal(watermarkBefore);
             }
-            state = parseState(serializeState(plan.state), cfg.stateParameterName);
+            state = parseState(serializeState(fitState(plan.state, fits)), cfg.stateParameterName);
             const limit = restorableLimit(pitr.latest as number, cfg.restorableMarginSeconds);
             let crashed = false;
             plan.starts.forEach((e, i) => {
@@ -172,7 +196,7 @@ describe('planner (property)', () => {
               }
               state = applyStartOutcome(state, e, outcome, cfg, now).state;
             });
-            state = parseState(serializeState(state), cfg.stateParameterName);
+            state = parseState(serializeState(fitState(state, fits)), cfg.stateParameterName);
             // Live exports never overlap one another or the committed chain.
             const live = state.exports.filter((e) => e.type === 'INCREMENTAL');
             for (let i = 1; i < live.length; i++) expect(live[i].from).to.be.at.least(live[i - 1].to);
@@ -232,6 +256,7 @@ describe('planner (property, operator and PITR)', () => {
           let now = T0;
           let earliest = T0 - 86400;
           let n = 0;
+          let actionVersion = 0;
           const byEpoch = new Map<string, { from: number; to: number; sequence: number }[]>();
           for (const step of steps) {
             now += step.advance;
@@ -255,14 +280,21 @@ describe('planner (property, operator and PITR)', () => {
                   : { arn, status: 'IN_PROGRESS' },
             );
             const before = state;
-            const plan = planTick({ state, settings: cfg, now, action: step.action, pitr, describes });
+            const plan = planTick({
+              state,
+              settings: cfg,
+              now,
+              action: act(step.action, ++actionVersion),
+              pitr,
+              describes,
+            });
             // Nothing is requested unless running with PITR usable.
             if (plan.starts.length > 0) {
               expect(step.action === 'RUN' || step.action === 'RESET' || step.action === null).to.equal(true);
               expect(pitr.status).to.equal('ENABLED');
             }
             if (step.action === 'RESET') {
-              expect(plan.resetAction).to.equal(true);
+              expect(plan.reset).to.equal(true);
               expect(plan.state.epoch).to.not.equal(before.epoch);
             }
             if (plan.state.epoch !== before.epoch && before.epoch !== null) {
@@ -289,7 +321,7 @@ describe('planner (property, operator and PITR)', () => {
                 now,
               ).state;
             }
-            state = parseState(serializeState(state), cfg.stateParameterName);
+            state = parseState(serializeState(fitState(state, fits)), cfg.stateParameterName);
             const wake = computeWake({
               state,
               settings: cfg,
@@ -326,7 +358,7 @@ describe('planner', () => {
       state: initialState(),
       settings: cfg,
       now,
-      action: 'RUN',
+      action: act('RUN'),
       pitr: { status: 'ENABLED', earliest: T0 - 86400, latest: now - 299 },
       describes: [],
     });
@@ -378,7 +410,7 @@ describe('planner', () => {
       state: initialState(),
       settings: cfg,
       now,
-      action: 'RUN',
+      action: act('RUN'),
       pitr: { status: 'ENABLED', earliest: enabledAt, latest: now - 300 },
       describes: [],
     });
@@ -388,7 +420,7 @@ describe('planner', () => {
       state: plan.state,
       settings: cfg,
       now,
-      action: 'RUN',
+      action: act('RUN'),
       pitr: { status: 'ENABLED', earliest: enabledAt, latest: now - 300 },
       describes: [],
     });
@@ -407,7 +439,7 @@ describe('planner', () => {
       state: initialState(),
       settings: cfg,
       now,
-      action: 'RUN',
+      action: act('RUN'),
       pitr: pitr(now),
       describes: [],
     });
@@ -417,7 +449,7 @@ describe('planner', () => {
       state: plan.state,
       settings: cfg,
       now: now + 30,
-      action: 'RUN',
+      action: act('RUN'),
       pitr: pitr(now + 30),
       describes: [],
     });
@@ -431,7 +463,14 @@ describe('planner', () => {
       now,
     ).state;
     now += 600;
-    plan = planTick({ state: refused, settings: cfg, now, action: 'RUN', pitr: pitr(now), describes: [] });
+    plan = planTick({
+      state: refused,
+      settings: cfg,
+      now,
+      action: act('RUN'),
+      pitr: pitr(now),
+      describes: [],
+    });
     expect(plan.starts).to.have.length(1);
     expect(plan.starts[0].to).to.equal(first.to + 600);
     expect(plan.state.exports).to.have.length(1);
@@ -443,7 +482,7 @@ describe('planner', () => {
       state: withFull('IN_PROGRESS'),
       settings: cfg,
       now,
-      action: 'RUN',
+      action: act('RUN'),
       pitr: enabled(now),
       describes: [{ arn: `${cfg.tableArn}/export/01-full`, status: 'IN_PROGRESS' }],
     });
@@ -457,7 +496,7 @@ describe('planner', () => {
       state: withFull('IN_PROGRESS'),
       settings: cfg,
       now,
-      action: 'RUN',
+      action: act('RUN'),
       pitr: enabled(now),
       describes: [
         {
@@ -517,7 +556,7 @@ describe('planner', () => {
       state: s,
       settings: cfg,
       now,
-      action: 'PAUSE',
+      action: act('PAUSE'),
       pitr: enabled(now),
       describes: [done('arn:a/export/2'), { arn: 'arn:a/export/1', status: 'IN_PROGRESS' }],
     });
@@ -527,7 +566,7 @@ describe('planner', () => {
       state: first.state,
       settings: cfg,
       now: now + 60,
-      action: 'PAUSE',
+      action: act('PAUSE'),
       pitr: enabled(now + 60),
       describes: [done('arn:a/export/1')],
     });
@@ -566,11 +605,11 @@ describe('planner', () => {
       state: s,
       settings: one,
       now,
-      action: 'RUN',
+      action: act('RUN'),
       pitr: enabled(now),
       describes: [fail('arn:a/export/1')],
     });
-    expect(plan.notifications.map((n) => [n.event, n.status, n.attempt])).to.deep.equal([
+    expect(plan.notifications.map((n) => [n.event, factStatus(n), n.attempt])).to.deep.equal([
       ['EXPORT_FAILED', 'FAILED', 1],
     ]);
     expect(plan.starts).to.deep.equal([]); // backing off first
@@ -592,7 +631,7 @@ describe('planner', () => {
             } as const)
           : fail(arn),
       );
-      plan = planTick({ state: s, settings: one, now, action: 'RUN', pitr: enabled(now), describes });
+      plan = planTick({ state: s, settings: one, now, action: act('RUN'), pitr: enabled(now), describes });
       alerts.push(...plan.notifications.filter((n) => n.event === 'EXPORT_FAILED').map(() => now));
       s = plan.state;
       for (const e of plan.starts) {
@@ -612,9 +651,14 @@ describe('planner', () => {
     while (!s.exports.some((e) => e.status === 'IN_PROGRESS')) step(false);
     step(true);
     expect(plan.state.watermark).to.equal(T0 + 900);
-    const recovered = plan.notifications.find((n) => n.event === 'EXPORT_RECOVERED');
-    expect(recovered?.status).to.equal('SUCCESS');
-    expect(plan.state.incidents.some((i) => i.key.startsWith('EXPORT_FAILED'))).to.equal(false);
+    // Cleared by the completion; resolved (one message) once it stayed clear for the hold time.
+    expect(plan.notifications.some((n) => n.event === 'EXPORT_RECOVERED')).to.equal(false);
+    const settled = finishTick(s, one, now + 600);
+    const recovered = settled.notifications.find((n) => n.event === 'EXPORT_RECOVERED');
+    s = settled.state;
+    expect(recovered && factStatus(recovered)).to.equal('SUCCESS');
+    expect(plan.state.incidents.find((i) => i.key.startsWith('EXPORT_FAILED'))?.clearedAt).to.equal(now);
+    expect(s.incidents.some((i) => i.key.startsWith('EXPORT_FAILED'))).to.equal(false);
   });
 
   it('PAUSE: describes and commits in-flight exports but requests nothing new', () => {
@@ -636,7 +680,7 @@ describe('planner', () => {
       state: s,
       settings: cfg,
       now,
-      action: 'PAUSE',
+      action: act('PAUSE'),
       pitr: enabled(now),
       describes: [
         {
@@ -681,11 +725,11 @@ describe('planner', () => {
       state: s,
       settings: cfg,
       now,
-      action: 'RESET',
+      action: act('RESET'),
       pitr: enabled(now),
       describes: [],
     });
-    expect(plan.resetAction).to.equal(true);
+    expect(plan.reset).to.equal(true);
     expect(plan.state.epoch).to.equal(
       new Date(now * 1000)
         .toISOString()
@@ -696,8 +740,9 @@ describe('planner', () => {
     expect(plan.state.watermark).to.equal(null);
     expect(plan.starts.map((e) => e.type)).to.deep.equal(['FULL']);
     const note = plan.notifications.find((n) => n.event === 'RESET');
-    expect(note?.status).to.equal('WARNING');
-    expect(note?.message).to.contain('arn:a/export/9');
+    expect(note && factStatus(note)).to.equal('WARNING');
+    expect(note?.dropped).to.deep.equal(['9']);
+    expect(text(note)).to.contain('dropped from the chain: 9');
   });
 
   it('an unknown action alerts once, naming the parameter and the allowed values, and behaves as PAUSE', () => {
@@ -706,20 +751,20 @@ describe('planner', () => {
       state: chained(T0),
       settings: cfg,
       now,
-      action: 'STOP',
+      action: act('STOP'),
       pitr: enabled(now),
       describes: [],
     });
     expect(first.starts).to.deep.equal([]);
     expect(first.mode).to.equal('PAUSE');
     const note = first.notifications.find((n) => n.event === 'ACTION_INVALID');
-    expect(note?.status).to.equal('FAILED');
-    expect(note?.message).to.contain(cfg.actionParameterName).and.to.contain('RUN, PAUSE, RESET');
+    expect(note && factStatus(note)).to.equal('FAILED');
+    expect(text(note)).to.contain(cfg.actionParameterName).and.to.contain('RUN, PAUSE, RESET');
     const second = planTick({
       state: first.state,
       settings: cfg,
       now: now + 60,
-      action: 'STOP',
+      action: act('STOP'),
       pitr: enabled(now + 60),
       describes: [],
     });
@@ -745,18 +790,20 @@ describe('planner', () => {
       state: s,
       settings: cfg,
       now,
-      action: 'RUN',
+      action: act('RUN'),
       pitr: { status: 'DISABLED' },
       describes: [{ arn: 'arn:a/export/1', status: 'IN_PROGRESS' }],
     });
     expect(first.starts).to.deep.equal([]);
-    expect(first.notifications.map((n) => [n.event, n.status])).to.deep.equal([['PITR_DISABLED', 'WARNING']]);
+    expect(first.notifications.map((n) => [n.event, factStatus(n)])).to.deep.equal([
+      ['PITR_DISABLED', 'WARNING'],
+    ]);
     now += 600;
     const second = planTick({
       state: first.state,
       settings: cfg,
       now,
-      action: 'RUN',
+      action: act('RUN'),
       pitr: { status: 'DISABLED' },
       describes: [],
     });
@@ -771,17 +818,17 @@ describe('planner', () => {
       state: chained(T0),
       settings: cfg,
       now,
-      action: 'RUN',
+      action: act('RUN'),
       pitr: gap,
       describes: [],
     });
     expect(first.starts).to.deep.equal([]);
-    expect(first.notifications.map((n) => [n.event, n.status])).to.deep.equal([['PITR_GAP', 'FAILED']]);
+    expect(first.notifications.map((n) => [n.event, factStatus(n)])).to.deep.equal([['PITR_GAP', 'FAILED']]);
     const soon = planTick({
       state: first.state,
       settings: cfg,
       now: now + 600,
-      action: 'RUN',
+      action: act('RUN'),
       pitr: { ...gap, latest: now + 300 },
       describes: [],
     });
@@ -790,7 +837,7 @@ describe('planner', () => {
       state: soon.state,
       settings: cfg,
       now: now + 3700,
-      action: 'RUN',
+      action: act('RUN'),
       pitr: { ...gap, latest: now + 3400 },
       describes: [],
     });
@@ -800,7 +847,7 @@ describe('planner', () => {
       state: chained(T0),
       settings: settings({ onPitrGap: 'reset' }),
       now,
-      action: 'RUN',
+      action: act('RUN'),
       pitr: gap,
       describes: [],
     });
@@ -815,7 +862,7 @@ describe('planner', () => {
       state: chained(T0),
       settings: cfg,
       now,
-      action: 'RUN',
+      action: act('RUN'),
       pitr: { status: 'TABLE_NOT_FOUND' },
       describes: [],
     });
@@ -825,7 +872,7 @@ describe('planner', () => {
       state: first.state,
       settings: cfg,
       now: now + 900,
-      action: 'RUN',
+      action: act('RUN'),
       pitr: { status: 'TABLE_NOT_FOUND' },
       describes: [],
     });
@@ -839,7 +886,7 @@ describe('planner', () => {
       state: s,
       settings: cfg,
       now,
-      action: 'PAUSE',
+      action: act('PAUSE'),
       pitr: { ...enabled(now), earliest: T0 - 86400, recoveryPeriodDays: 35 },
       describes: [],
     });
@@ -848,7 +895,7 @@ describe('planner', () => {
       state: chained(T0),
       settings: cfg,
       now: T0 + 27 * 86400,
-      action: 'PAUSE',
+      action: act('PAUSE'),
       pitr: { ...enabled(now), recoveryPeriodDays: 35 },
       describes: [],
     });
@@ -862,7 +909,7 @@ describe('planner', () => {
       state: s,
       settings: cfg,
       now,
-      action: 'RUN',
+      action: act('RUN'),
       pitr: enabled(now, 200),
       describes: [],
     });
@@ -884,7 +931,7 @@ describe('planner', () => {
         state: s,
         settings: cfg,
         now,
-        action: 'RUN',
+        action: act('RUN'),
         pitr: enabled(now, 200),
         describes: [],
       });

@@ -45,6 +45,7 @@ describe('chain state', () => {
       key: `EXPORT_FAILED:${1795478400 + i * 900}-${'x'.repeat(40)}`,
       openedAt: 1,
       lastNotifiedAt: 1,
+      reminders: 0,
       occurrences: 1,
     }));
     expect(() => serializeState(big)).to.throw(new RegExp(`${MAX_STATE_BYTES}`));
@@ -78,6 +79,7 @@ describe('chain state', () => {
       key: `EXPORT_FAILED:${1795478400 + i * 900}`,
       openedAt: 1795478400,
       lastNotifiedAt: 1795478400,
+      reminders: 0,
       occurrences: 12,
     }));
     s.driver = {
@@ -109,6 +111,7 @@ describe('chain state', () => {
       key: `EXPORT_FAILED:${1795478400 + i * 900}`,
       openedAt: 1795478400,
       lastNotifiedAt: 1795478400,
+      reminders: 0,
       occurrences: 12,
     }));
     const fits = (x: typeof s) => Buffer.byteLength(JSON.stringify(x)) <= MAX_STATE_BYTES;

@@ -86,7 +86,8 @@ describe('workflow: PITR and table lifecycle', () => {
       const after = assertChain(aws, settings);
       expect(after.epoch).not.to.equal(before.epoch);
       expect(after.chainStart! * 1000).to.be.at.least(resetAt - 10 * MINUTE);
-      expect(aws.ssm.get(settings.actionParameterName)).to.equal('RUN');
+      // The RESET stays in the parameter (consumed by its version, never written back) and ran once.
+      expect(aws.ssm.get(settings.actionParameterName)).to.equal('RESET');
       expect(notifications(aws, 'RESET')).to.have.length(1);
       expect(JSON.parse(aws.s3.text(settings.bucket, chainCurrentKey(settings.prefix))!).epoch).to.equal(
         after.epoch,
@@ -140,7 +141,8 @@ describe('workflow: PITR and table lifecycle', () => {
           'old-epoch export not in the new epoch',
         ).to.equal(false);
       }
-      expect(aws.ssm.get(settings.actionParameterName)).to.equal('RUN');
+      // The RESET stays in the parameter (consumed by its version, never written back) and ran once.
+      expect(aws.ssm.get(settings.actionParameterName)).to.equal('RESET');
       expect(notifications(aws, 'RESET')).to.have.length(1);
       expect(run.now / 1000 - after.watermark!).to.be.at.most(STEADY_LAG_SECONDS);
     });

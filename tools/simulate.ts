@@ -587,6 +587,7 @@ export async function runSimulation(
       restorableMarginSeconds: 60,
       maxInFlight: 4,
       schedulePeriodMinutes: Math.min(options.window, 60),
+      lagAlertMinutes: 3 * options.window + 30,
       onPitrGap: 'alert' as const,
       notifyOnSuccess: false,
       notificationTopicArn: `arn:aws:sns:us-east-1:${aws.account}:${alias}-notifications`,

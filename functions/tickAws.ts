@@ -1,0 +1,351 @@
+/**
+ * The export tick's edge: every AWS call the tick makes, each a named step with the retry policy and
+ * the translation of answers into observations for the planner. No decision is taken here.
+ */
+import {
+  DescribeContinuousBackupsCommand,
+  DescribeExportCommand,
+  ExportTableToPointInTimeCommand,
+  type ExportTableToPointInTimeCommandInput,
+} from '@aws-sdk/client-dynamodb';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { PublishCommand } from '@aws-sdk/client-sns';
+import { GetParametersCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
+import {
+  chainCurrentKey,
+  chainEntryKey,
+  chainHeadKey,
+  chainObjectBody,
+  exportDataPrefix,
+} from './chainManifest';
+import { defaultManifestSummaryKey, type CommitPlan } from './commits';
+import { acquireLease, releaseLease, type SsmCall } from './lease';
+import type { NotificationFact } from './notificationFacts';
+import { buildPublishRequest, type ChainContext } from './notifications';
+import { profileOf } from './planWork';
+import {
+  fitState,
+  type ActionObservation,
+  type DescribeObservation,
+  type PitrObservation,
+  type StartOutcome,
+} from './planner';
+import { errorMessage, errorName, isTransientError, withRetry, type RetryOptions } from './retry';
+import type { WorkflowSettings } from './settings';
+import {
+  ChainStateMissingError,
+  parseState,
+  serializeState,
+  type ChainState,
+  type TrackedExport,
+} from './state';
+import { chainLagSeconds } from './timing';
+import { nowSeconds, toSeconds } from './time';
+import { clientToken } from './tokens';
+
+/** Anything with the AWS SDK v3 `send(command)` method: a real client or an in-process fake. */
+export interface CommandSender {
+  send(command: any): Promise<any>;
+}
+
+export interface ExportTickClients {
+  dynamodb: CommandSender;
+  ssm: CommandSender;
+  s3: CommandSender;
+  sns: CommandSender;
+}
+
+/** ExportTableToPointInTime input for a tracked export, from the profile it was recorded with. */
+export function exportRequest(
+  settings: WorkflowSettings,
+  state: ChainState,
+  epoch: string,
+  e: Pick<TrackedExport, 'type' | 'from' | 'to' | 'attempt' | 'profile'>,
+): ExportTableToPointInTimeCommandInput {
+  const p = profileOf(state, e, settings);
+  const input: ExportTableToPointInTimeCommandInput = {
+    TableArn: settings.tableArn,
+    S3Bucket: p.bucket,
+    ExportFormat: p.exportFormat,
+    S3SseAlgorithm: p.kmsKeyArn ? 'KMS' : 'AES256',
+    ClientToken: clientToken({
+      tableArn: settings.tableArn,
+      epoch,
+      type: e.type,
+      from: e.from,
+      to: e.to,
+      attempt: e.attempt,
+    }),
+  };
+  // DynamoDB rejects an empty prefix; omit it instead.
+  if (p.prefix) input.S3Prefix = p.prefix;
+  if (p.bucketOwnerAccountId) input.S3BucketOwner = p.bucketOwnerAccountId;
+  if (p.kmsKeyArn) input.S3SseKmsKeyId = p.kmsKeyArn;
+  if (e.type === 'FULL') {
+    input.ExportType = 'FULL_EXPORT';
+    input.ExportTime = new Date(e.to * 1000);
+  } else {
+    input.ExportType = 'INCREMENTAL_EXPORT';
+    input.IncrementalExportSpecification = {
+      ExportFromTime: new Date(e.from * 1000),
+      ExportToTime: new Date(e.to * 1000),
+      ExportViewType: p.exportViewType,
+    };
+  }
+  return input;
+}
+
+/**
+ * Key of an export's manifest-summary.json. DescribeExport's ExportManifest is documented only as
+ * "the name of the manifest file": whether it is the full key or just the file name is unconfirmed,
+ * so a value with a '/' is taken as the key, a bare name is put in the export's folder, and without it
+ * the documented layout `<prefix>/AWSDynamoDB/<exportId>/manifest-summary.json` is used.
+ */
+export function manifestSummaryKeyOf(prefix: string, exportArn: string, exportManifest: unknown): string {
+  if (typeof exportManifest !== 'string' || exportManifest === '') {
+    return defaultManifestSummaryKey(prefix, exportArn);
+  }
+  if (exportManifest.includes('/')) return exportManifest;
+  return `${exportDataPrefix(prefix, exportArn)}${exportManifest}`;
+}
+
+/** Maps a refused or unanswered start to what it means for the chain. */
+export function classifyStartError(error: unknown): StartOutcome {
+  const code = errorName(error);
+  const message = errorMessage(error);
+  if (code === 'TransientAwsError' || isTransientError(error)) {
+    // Throttled or unanswered after retries: maybe accepted, so the same request follows later.
+    const cause = (error as { causeName?: unknown }).causeName;
+    return { kind: 'THROTTLED', code: typeof cause === 'string' ? cause : code, message };
+  }
+  switch (code) {
+    case 'InvalidExportTimeException':
+      // The planner only requests windows whose `from` passed the PITR check and whose `to` is at
+      // least the margin behind LatestRestorableDateTime, so this answer means "not yet" (DynamoDB's
+      // clock may differ from ours by up to a minute; the exact rule is not documented).
+      return { kind: 'NOT_YET', code, message };
+    case 'PointInTimeRecoveryUnavailableException':
+      return { kind: 'PITR_UNAVAILABLE', code, message };
+    case 'TableNotFoundException':
+      return { kind: 'TABLE_NOT_FOUND', code, message };
+    default:
+      return { kind: 'REJECTED', code, message };
+  }
+}
+
+function fitsParameter(state: ChainState): boolean {
+  try {
+    serializeState(state);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function paramOf(result: any, name: string): { Value?: string; Version?: number } | undefined {
+  return (result?.Parameters ?? []).find((x: any) => x?.Name === name);
+}
+
+/** The tick's AWS calls for one table. */
+export function tickAws(clients: ExportTickClients, settings: WorkflowSettings, retry?: RetryOptions) {
+  const call = <T = any>(label: string, client: CommandSender, command: unknown): Promise<T> =>
+    withRetry(label, () => client.send(command) as Promise<T>, retry);
+  const ssmCall: SsmCall = (label, command) => call(label, clients.ssm, command);
+
+  async function putObject(key: string, body: string): Promise<void> {
+    await call(
+      'PutObject',
+      clients.s3,
+      new PutObjectCommand({
+        Bucket: settings.bucket,
+        Key: key,
+        Body: body,
+        ContentType: 'application/json',
+        ...(settings.bucketOwnerAccountId ? { ExpectedBucketOwner: settings.bucketOwnerAccountId } : {}),
+      }),
+    );
+  }
+
+  return {
+    acquireLease: (executionId: string, now: number, ownIsStale = false) =>
+      acquireLease(ssmCall, { lockName: settings.lockParameterName, executionId, now, ownIsStale }),
+
+    releaseLease: () => releaseLease(ssmCall, settings.lockParameterName),
+
+    /** State and operator action in one GetParameters. */
+    async loadState(): Promise<{ state: ChainState; action: ActionObservation }> {
+      const result = await call(
+        'GetParameters(state, action)',
+        clients.ssm,
+        new GetParametersCommand({ Names: [settings.stateParameterName, settings.actionParameterName] }),
+      );
+      const stateText = paramOf(result, settings.stateParameterName)?.Value;
+      if (stateText === undefined) throw new ChainStateMissingError(settings.stateParameterName);
+      const action = paramOf(result, settings.actionParameterName);
+      return {
+        state: parseState(stateText, settings.stateParameterName),
+        action: {
+          value: action?.Value ?? null,
+          version: typeof action?.Version === 'number' ? action.Version : null,
+        },
+      };
+    },
+
+    async saveState(state: ChainState): Promise<void> {
+      await call(
+        'PutParameter(state)',
+        clients.ssm,
+        new PutParameterCommand({
+          Name: settings.stateParameterName,
+          Value: serializeState(fitState(state, fitsParameter)),
+          Type: 'String',
+          Overwrite: true,
+        }),
+      );
+    },
+
+    async readPitr(): Promise<PitrObservation> {
+      try {
+        const result = await call(
+          'DescribeContinuousBackups',
+          clients.dynamodb,
+          new DescribeContinuousBackupsCommand({ TableName: settings.tableName }),
+        );
+        const pitr = result?.ContinuousBackupsDescription?.PointInTimeRecoveryDescription;
+        if (pitr?.PointInTimeRecoveryStatus !== 'ENABLED') return { status: 'DISABLED' };
+        return {
+          status: 'ENABLED',
+          earliest: toSeconds(pitr.EarliestRestorableDateTime),
+          latest: toSeconds(pitr.LatestRestorableDateTime),
+          recoveryPeriodDays:
+            typeof pitr.RecoveryPeriodInDays === 'number' ? pitr.RecoveryPeriodInDays : undefined,
+        };
+      } catch (error) {
+        if (errorName(error) === 'TableNotFoundException') return { status: 'TABLE_NOT_FOUND' };
+        throw error;
+      }
+    },
+
+    async describe(state: ChainState, arn: string): Promise<DescribeObservation> {
+      try {
+        const result = await call(
+          'DescribeExport',
+          clients.dynamodb,
+          new DescribeExportCommand({ ExportArn: arn }),
+        );
+        const d = result?.ExportDescription ?? {};
+        if (d.ExportStatus === 'COMPLETED') {
+          const e = state.exports.find((x) => x.arn === arn);
+          const prefix = e ? profileOf(state, e, settings).prefix : settings.prefix;
+          const startMs = d.StartTime ? new Date(d.StartTime).getTime() : NaN;
+          const endMs = d.EndTime ? new Date(d.EndTime).getTime() : NaN;
+          return {
+            arn,
+            status: 'COMPLETED',
+            startTime: toSeconds(d.StartTime),
+            endTime: toSeconds(d.EndTime) ?? nowSeconds(),
+            ...(Number.isFinite(startMs) && Number.isFinite(endMs)
+              ? { durationSeconds: Math.max(0, Math.ceil((endMs - startMs) / 1000)) }
+              : {}),
+            itemCount: Number(d.ItemCount ?? 0),
+            billedSizeBytes: Number(d.BilledSizeBytes ?? 0),
+            manifestSummaryKey: manifestSummaryKeyOf(prefix, arn, d.ExportManifest),
+          };
+        }
+        if (d.ExportStatus === 'FAILED') {
+          return {
+            arn,
+            status: 'FAILED',
+            code: d.FailureCode ?? 'ExportFailed',
+            message: d.FailureMessage ?? 'no failure message',
+          };
+        }
+        return { arn, status: 'IN_PROGRESS' };
+      } catch (error) {
+        // The export is unknown to DynamoDB: it cannot complete, so this attempt counts as failed.
+        if (errorName(error) === 'ExportNotFoundException') {
+          return { arn, status: 'FAILED', code: 'ExportNotFoundException', message: errorMessage(error) };
+        }
+        // Still unreadable after retries: read it again on the next tick; never forget it.
+        if (isTransientError(error) || errorName(error) === 'TransientAwsError') {
+          return { arn, status: 'UNREADABLE', code: errorName(error), message: errorMessage(error) };
+        }
+        throw error;
+      }
+    },
+
+    /** Sends one recorded request; every answer, including no answer, becomes an outcome. */
+    async start(state: ChainState, epoch: string, e: TrackedExport): Promise<StartOutcome> {
+      try {
+        const result = await call(
+          'ExportTableToPointInTime',
+          clients.dynamodb,
+          new ExportTableToPointInTimeCommand(exportRequest(settings, state, epoch, e)),
+        );
+        const d = result?.ExportDescription;
+        if (typeof d?.ExportArn !== 'string')
+          return { kind: 'REJECTED', code: 'NoExportArn', message: 'the answer had no ExportArn' };
+        const startMs = d.StartTime ? new Date(d.StartTime).getTime() : NaN;
+        return {
+          kind: 'STARTED',
+          arn: d.ExportArn,
+          ...(Number.isFinite(startMs) ? { startTimeMs: startMs } : {}),
+        };
+      } catch (error) {
+        return classifyStartError(error);
+      }
+    },
+
+    /** Entries first, then the HEAD of their own epoch, then CURRENT. Rewrites are identical bytes. */
+    async writeChainManifest(commits: CommitPlan): Promise<void> {
+      for (const entry of commits.entries) {
+        const key = chainEntryKey(
+          settings.prefix,
+          entry.epoch,
+          entry.sequence,
+          Date.parse(entry.from) / 1000,
+          Date.parse(entry.to) / 1000,
+        );
+        await putObject(key, chainObjectBody(entry));
+      }
+      if (commits.head)
+        await putObject(chainHeadKey(settings.prefix, commits.head.epoch), chainObjectBody(commits.head));
+      if (commits.current)
+        await putObject(chainCurrentKey(settings.prefix), chainObjectBody(commits.current));
+    },
+
+    /**
+     * Publishes the outbox in order until SNS refuses one. Never throws: a standing publish failure
+     * must not hold back the chain. Returns the ids SNS accepted and the error that stopped it.
+     */
+    async publish(
+      context: ChainContext,
+      facts: readonly NotificationFact[],
+    ): Promise<{ delivered: string[]; error: string | null }> {
+      const delivered: string[] = [];
+      for (const fact of facts) {
+        try {
+          await call(
+            'Publish',
+            clients.sns,
+            new PublishCommand(buildPublishRequest(fact, settings, context)),
+          );
+          delivered.push(fact.id);
+        } catch (error) {
+          return { delivered, error: `${errorName(error)}: ${errorMessage(error)}`.slice(0, 200) };
+        }
+      }
+      return { delivered, error: null };
+    },
+  };
+}
+
+export type TickAws = ReturnType<typeof tickAws>;
+
+/** The live chain as notifications report it. */
+export function chainContext(state: ChainState | null, now: number): ChainContext {
+  return {
+    watermark: state?.watermark ?? null,
+    lagSeconds: state === null || state.epoch === null ? null : chainLagSeconds(state, now),
+  };
+}
