@@ -222,3 +222,52 @@ export function failedExecutions(run: LocalRun): string[] {
 
 export const MINUTE = 60_000;
 export const HOUR = 60 * MINUTE;
+
+/** Every epoch folder's HEAD describes that epoch and matches its own last entry. */
+export function assertEveryHead(aws: FakeAws, settings: WorkflowSettings): string[] {
+  const root = chainCurrentKey(settings.prefix).replace(/CURRENT\.json$/, '');
+  const epochs = [
+    ...new Set(
+      aws.s3
+        .keys(settings.bucket, root)
+        .map((k) => k.slice(root.length).split('/')[0])
+        .filter((part) => /^\d{8}T\d{6}Z$/.test(part)),
+    ),
+  ];
+  for (const epoch of epochs) {
+    const entries = chainEntries(aws, settings, epoch);
+    const head = readJson<ChainHead>(aws, settings.bucket, chainHeadKey(settings.prefix, epoch));
+    if (entries.length === 0) {
+      expect(head, `no HEAD without entries in ${epoch}`).to.equal(null);
+      continue;
+    }
+    const last = entries[entries.length - 1];
+    expect(head, `HEAD of ${epoch}`).to.not.equal(null);
+    expect(head!.epoch, `HEAD in folder ${epoch} describes its own epoch`).to.equal(epoch);
+    expect(head!.watermark, `HEAD of ${epoch} is at its last entry`).to.equal(last.to);
+    expect(head!.lastSequence).to.equal(last.sequence);
+  }
+  return epochs;
+}
+
+/**
+ * Delivered notifications carry stable ids: an id seen twice is an at-least-once resend of the same
+ * message (same event and window), never two different messages under one id.
+ */
+export function assertNotificationIds(aws: FakeAws): Map<string, number> {
+  const seen = new Map<string, any>();
+  const counts = new Map<string, number>();
+  for (const n of notifications(aws)) {
+    expect(n.notificationId, 'every message has a notificationId').to.be.a('string');
+    const first = seen.get(n.notificationId);
+    if (first) {
+      expect({ event: n.event, window: n.window, epoch: n.epoch }, `resend of ${n.notificationId}`).to.deep.equal({
+        event: first.event,
+        window: first.window,
+        epoch: first.epoch,
+      });
+    } else seen.set(n.notificationId, n);
+    counts.set(n.notificationId, (counts.get(n.notificationId) ?? 0) + 1);
+  }
+  return counts;
+}

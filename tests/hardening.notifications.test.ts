@@ -1,0 +1,192 @@
+/**
+ * Notifications never hold back the chain, and one cause makes one alert (plus reminders with a
+ * back-off), whatever the cause and however long it stands. Each scenario runs the deployed definition
+ * and tick code on the local runner against the fake account.
+ */
+import { expect } from 'chai';
+import { serviceError } from '../sim/fakeAws/errors';
+import type { CommandSender } from '../functions/exportTick';
+import {
+  assertChain,
+  assertNotificationIds,
+  failedExecutions,
+  HOUR,
+  MINUTE,
+  notifications,
+  readState,
+  withScenario,
+} from './helpers/chainAssertions';
+
+const STEADY_LAG_SECONDS = 15 * 60 + 300 + 60 + 360 + 15 * 60;
+
+/** A client that answers with `error()` for the commands it names while `error` is set. */
+class Breakable implements CommandSender {
+  error: ((action: string) => Error | undefined) | null = null;
+  constructor(private readonly inner: CommandSender) {}
+  async send(command: any): Promise<any> {
+    const action = String(command?.constructor?.name ?? '').replace(/Command$/, '');
+    const failure = this.error?.(action);
+    if (failure) throw failure;
+    return this.inner.send(command);
+  }
+}
+
+function messagesOf(aws: Parameters<typeof notifications>[0], event: string, fromMs: number, toMs: number) {
+  return aws.sns.messages.filter(
+    (m) => m.at >= fromMs && m.at < toMs && JSON.parse(m.Message).event === event,
+  );
+}
+
+describe('hardening: notifications off the critical path', () => {
+  it('SNS broken for 6 hours: the chain keeps its normal lag, and every notification arrives once SNS is back', async () => {
+    await withScenario(
+      { settings: { notifyOnSuccess: true } },
+      async ({ aws, run, settings, metricLines }) => {
+        await run.runFor(2 * HOUR);
+        const before = aws.sns.messages.length;
+        const outageStart = run.now;
+        aws.dynamodb.failNextExports(1, 'S3AccessDenied');
+        // The topic is deleted: every Publish is refused (NotFound), not throttled.
+        aws.sns.topics.delete(settings.notificationTopicArn);
+        aws.sns.topics.add(`${settings.notificationTopicArn}-other`); // only another topic exists now
+        await run.runFor(6 * HOUR);
+        expect(aws.sns.messages.length, 'nothing delivered during the outage').to.equal(before);
+        const chain = assertChain(aws, settings);
+        expect(run.now / 1000 - chain.watermark!, 'normal lag during the outage').to.be.at.most(
+          STEADY_LAG_SECONDS,
+        );
+        expect(failedExecutions(run)).to.deep.equal([]);
+        const pending = readState(aws, settings).outbox;
+        expect(pending.map((f) => f.event)).to.include('EXPORT_FAILED');
+        const pendingMetric = metricLines.map((l) => JSON.parse(l).NotificationsPending);
+        expect(
+          Math.max(...pendingMetric),
+          'the undelivered messages are visible as a metric',
+        ).to.be.greaterThan(0);
+
+        aws.sns.topics.add(settings.notificationTopicArn);
+        await run.runFor(HOUR);
+        const after = notifications(aws).filter((n) => Date.parse(n.time) >= outageStart);
+        const events = after.map((n) => n.event);
+        expect(events).to.include('EXPORT_FAILED');
+        expect(events).to.include('EXPORT_COMMITTED');
+        expect(readState(aws, settings).outbox).to.deep.equal([]);
+        // The commits made during the outage are reported, merged, with no window missing.
+        const commits = after.filter((n) => n.event === 'EXPORT_COMMITTED');
+        for (let i = 1; i < commits.length; i++)
+          expect(commits[i].window.from).to.equal(commits[i - 1].window.to);
+        assertNotificationIds(aws);
+      },
+    );
+  });
+
+  it('a standing publish failure (permission removed) never fails an execution', async () => {
+    await withScenario({}, async ({ aws, run, settings }) => {
+      await run.runFor(HOUR);
+      aws.sns.injectFault({ command: 'Publish', error: 'ThrottlingException', times: Infinity });
+      aws.dynamodb.failNextExports(2);
+      await run.runFor(4 * HOUR);
+      expect(failedExecutions(run)).to.deep.equal([]);
+      expect(run.now / 1000 - assertChain(aws, settings).watermark!).to.be.at.most(STEADY_LAG_SECONDS);
+      aws.sns.clearFaults();
+      await run.runFor(HOUR);
+      expect(notifications(aws, 'EXPORT_FAILED')).to.have.length(1);
+    });
+  });
+});
+
+describe('hardening: one alert per cause', () => {
+  it('throttled start requests (account export quota used up) for 3 hours: no failed run, one alert once the lag matters', async () => {
+    await withScenario({}, async ({ aws, run, settings }) => {
+      await run.runFor(2 * HOUR);
+      const start = run.now;
+      aws.dynamodb.injectFault({
+        command: 'ExportTableToPointInTime',
+        error: 'LimitExceededException',
+        times: Infinity,
+      });
+      await run.runFor(3 * HOUR);
+      aws.dynamodb.clearFaults();
+      await run.runFor(2 * HOUR);
+      expect(failedExecutions(run)).to.deep.equal([]);
+      const events = notifications(aws)
+        .filter((n) => Date.parse(n.time) >= start)
+        .map((n) => n.event);
+      expect(events.filter((e) => e === 'RUN_FAILED' || e === 'RUN_RECOVERED')).to.deep.equal([]);
+      // Lag alert threshold 75 min: one alert after it, one reminder an hour later, one resolution.
+      expect(events.filter((e) => e === 'EXPORT_THROTTLED').length).to.be.within(1, 2);
+      expect(events.filter((e) => e === 'INCIDENT_RESOLVED')).to.have.length(1);
+      expect(run.now / 1000 - assertChain(aws, settings).watermark!).to.be.at.most(STEADY_LAG_SECONDS);
+    });
+  });
+
+  it('DescribeContinuousBackups says enabled but export requests answer PITR unavailable for 30 minutes: one alert, one resolution', async () => {
+    const ddb: { client: Breakable | null } = { client: null };
+    await withScenario({}, async ({ aws, run }) => {
+      ddb.client = new Breakable(aws.dynamodb);
+      patchClient(run, 'dynamodb', ddb.client);
+      await run.runFor(2 * HOUR);
+      const start = run.now;
+      ddb.client.error = (action) =>
+        action === 'ExportTableToPointInTime'
+          ? serviceError('PointInTimeRecoveryUnavailableException', 'Point in time recovery is not enabled')
+          : undefined;
+      await run.runFor(30 * MINUTE);
+      ddb.client.error = null;
+      await run.runFor(2 * HOUR);
+      const events = notifications(aws)
+        .filter((n) => Date.parse(n.time) >= start)
+        .map((n) => n.event);
+      expect(events.filter((e) => e !== 'EXPORT_COMMITTED').length, events.join(',')).to.be.at.most(2);
+      expect(failedExecutions(run)).to.deep.equal([]);
+    });
+  });
+
+  for (const hours of [6, 24]) {
+    it(`one standing export failure (a disabled KMS key) for ${hours} hours: one alert, reminders with back-off, one recovery`, async () => {
+      await withScenario({}, async ({ aws, run, settings }) => {
+        await run.runFor(2 * HOUR);
+        const start = run.now;
+        let broken = true;
+        aws.dynamodb.failNextExports(() => broken, 'KMS.DisabledException');
+        await run.runFor(hours * HOUR);
+        broken = false;
+        await run.runFor(3 * HOUR);
+        const failed = messagesOf(aws, 'EXPORT_FAILED', start, start + hours * HOUR);
+        // OPEN, then reminders after 1 h, 2 h, 4 h, 8 h (cumulative 1, 3, 7, 15 h).
+        const expected = [0, 1, 3, 7, 15].filter((h) => h < hours - 0.5).length;
+        expect(failed.length, failed.map((m) => new Date(m.at).toISOString()).join(' ')).to.be.within(
+          expected - 1,
+          expected,
+        );
+        expect(failed.length).to.be.at.most(6);
+        expect(notifications(aws, 'EXPORT_RECOVERED')).to.have.length(1);
+        const chain = assertChain(aws, settings);
+        expect(run.now / 1000 - chain.watermark!).to.be.at.most(STEADY_LAG_SECONDS);
+        assertNotificationIds(aws);
+      });
+    });
+  }
+
+  it('a PITR gap waiting for the operator for a day: at most 6 messages, not 24', async () => {
+    await withScenario({}, async ({ aws, run, settings }) => {
+      await run.runFor(2 * HOUR);
+      aws.ssm.set(settings.actionParameterName, 'PAUSE');
+      await run.runFor(HOUR);
+      // PITR disabled and enabled again: history before now is gone.
+      aws.dynamodb.disablePitr(settings.tableName);
+      await run.runFor(10 * MINUTE);
+      aws.dynamodb.enablePitr(settings.tableName);
+      aws.ssm.set(settings.actionParameterName, 'RUN');
+      const start = run.now;
+      await run.runFor(24 * HOUR);
+      const gaps = messagesOf(aws, 'PITR_GAP', start, run.now);
+      expect(gaps.length).to.be.within(1, 6);
+    });
+  });
+});
+
+/** Routes one of the runner's clients (the object the handler holds) through `client`. */
+function patchClient(run: { clients: any }, name: string, client: CommandSender): void {
+  run.clients[name].send = (command: any) => client.send(command);
+}
