@@ -41,9 +41,10 @@ async function runTakers(setup: Setup, schedule: ('A' | 'B')[]) {
     );
   const results = { A: taker('A'), B: taker('B') };
   const choices: ('A' | 'B')[] = [];
+  // Every step of a taker between two SSM calls is a promise continuation: one macrotask turn lets
+  // both reach their next call (or finish).
   const settle = () => new Promise((r) => setImmediate(r));
   for (;;) {
-    await settle();
     await settle();
     if (done.size === 2) break;
     const ready = (['A', 'B'] as const).filter((w) => waiting.has(w));
