@@ -11,8 +11,8 @@ import {
   ScanCommand,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
-import { keyString } from '../cli/attributeValues';
-import { listExportDataFiles } from '../cli/exportFormat';
+import { keyString } from '../format';
+import { listExportDataFiles } from '../format';
 import { replayChain, writeRounds, type ReplayCheckpoint, type ReplayProgress } from '../cli/replay';
 import type { Item } from '../sim/contracts';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../sim/servers';

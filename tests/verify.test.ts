@@ -11,7 +11,7 @@ import {
   type ChainEntry,
 } from '../functions/chainManifest';
 import { ChainReadError, readChain } from '../cli/chainReader';
-import { listExportDataFiles } from '../cli/exportFormat';
+import { listExportDataFiles } from '../format';
 import { putObject } from '../cli/s3io';
 import { chainOrderProblems, verifyChain, type ProblemKind } from '../cli/verify';
 import { startLocalS3, type LocalS3 } from '../sim/servers';

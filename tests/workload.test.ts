@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { canonicalItem, keyString } from '../cli/attributeValues';
+import { canonicalItem, keyString } from '../format';
 import type { Item } from '../sim/contracts';
 import { Prng, SyntheticTable, canonicalTable, generateWorkload } from '../sim/workload';
 

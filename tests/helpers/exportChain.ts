@@ -14,8 +14,8 @@ import {
   type ChainEntry,
   type ChainHead,
 } from '../../functions/chainManifest';
-import { S3ExportSink, type S3ExportSinkOptions } from '../../cli/exportFormat';
-import { putObject, type S3Sender } from '../../cli/s3io';
+import { S3ExportSink, type S3ExportSinkOptions } from '../../format';
+import { putObject, type S3Sender } from '../../format';
 import type { ExportSpec, TableSource } from '../../sim/contracts';
 
 function notFound(name: string): Error {

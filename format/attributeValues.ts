@@ -1,20 +1,22 @@
 /**
- * DynamoDB attribute values in the export files' JSON form ("DynamoDB JSON") and back.
+ * DynamoDB attribute values in the export files' JSON form ("DynamoDB JSON") and back, and the
+ * canonical text used to compare items and identify them by key.
  *
  * In memory an item is the SDK v3 shape (`B`/`BS` as `Uint8Array`); in the files binary values are
  * base64 strings. Numbers stay strings both ways: DynamoDB numbers carry up to 38 significant digits,
  * which a JavaScript number cannot hold.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import type { Item } from '../sim/contracts';
+import { parseNumberAttribute } from './numbers';
+import type { Item } from './types';
 
-const TYPES = ['S', 'N', 'B', 'BOOL', 'NULL', 'M', 'L', 'SS', 'NS', 'BS'] as const;
-type TypeTag = (typeof TYPES)[number];
+export const ATTRIBUTE_TYPES = ['S', 'N', 'B', 'BOOL', 'NULL', 'M', 'L', 'SS', 'NS', 'BS'] as const;
+export type AttributeType = (typeof ATTRIBUTE_TYPES)[number];
 
-function tagOf(value: AttributeValue, path: string): TypeTag {
-  const present = TYPES.filter((t) => (value as any)[t] !== undefined);
+export function attributeTypeOf(value: AttributeValue, path: string): AttributeType {
+  const present = ATTRIBUTE_TYPES.filter((t) => (value as any)[t] !== undefined);
   if (present.length !== 1) {
-    throw new Error(`attribute ${path}: expected exactly one type among ${TYPES.join(', ')}`);
+    throw new Error(`attribute ${path}: expected exactly one type among ${ATTRIBUTE_TYPES.join(', ')}`);
   }
   return present[0];
 }
@@ -34,7 +36,7 @@ function base64ToBytes(text: unknown, path: string): Uint8Array {
 
 /** One attribute value to its JSON-ready form. */
 export function attributeToJson(value: AttributeValue, path = '$'): unknown {
-  const tag = tagOf(value, path);
+  const tag = attributeTypeOf(value, path);
   const v = (value as any)[tag];
   switch (tag) {
     case 'S':
@@ -84,27 +86,30 @@ function stringArray(v: unknown, path: string, tag: string): string[] {
   return v as string[];
 }
 
-const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+/** Checks a DynamoDB number string; the message names the attribute and why it is not valid. */
+function checkNumber(v: unknown, path: string): string {
+  if (typeof v !== 'string') throw new Error(`attribute ${path}: N must be a numeric string`);
+  parseNumberAttribute(v, path);
+  return v;
+}
 
 /** Parses one attribute value from the export JSON; throws naming the attribute path when malformed. */
 export function attributeFromJson(json: unknown, path = '$'): AttributeValue {
   if (!isPlainObject(json)) throw new Error(`attribute ${path}: not an object`);
   const keys = Object.keys(json);
-  if (keys.length !== 1 || !(TYPES as readonly string[]).includes(keys[0])) {
+  if (keys.length !== 1 || !(ATTRIBUTE_TYPES as readonly string[]).includes(keys[0])) {
     throw new Error(
-      `attribute ${path}: expected exactly one type among ${TYPES.join(', ')}, got ${JSON.stringify(keys)}`,
+      `attribute ${path}: expected exactly one type among ${ATTRIBUTE_TYPES.join(', ')}, got ${JSON.stringify(keys)}`,
     );
   }
-  const tag = keys[0] as TypeTag;
+  const tag = keys[0] as AttributeType;
   const v = json[tag];
   switch (tag) {
     case 'S':
       if (typeof v !== 'string') throw new Error(`attribute ${path}: S must be a string`);
       return { S: v };
     case 'N':
-      if (typeof v !== 'string' || !NUMBER.test(v))
-        throw new Error(`attribute ${path}: N must be a numeric string`);
-      return { N: v };
+      return { N: checkNumber(v, path) };
     case 'BOOL':
       if (typeof v !== 'boolean') throw new Error(`attribute ${path}: BOOL must be a boolean`);
       return { BOOL: v };
@@ -117,8 +122,7 @@ export function attributeFromJson(json: unknown, path = '$'): AttributeValue {
       return { SS: stringArray(v, path, 'SS') };
     case 'NS': {
       const ns = stringArray(v, path, 'NS');
-      if (ns.some((n) => !NUMBER.test(n))) throw new Error(`attribute ${path}: NS must hold numeric strings`);
-      return { NS: ns };
+      return { NS: ns.map((n, i) => checkNumber(n, `${path}[${i}]`)) };
     }
     case 'BS':
       return { BS: stringArray(v, path, 'BS').map((e, i) => base64ToBytes(e, `${path}[${i}]`)) };
@@ -145,7 +149,7 @@ export function itemFromJson(json: unknown, path = '$'): Item {
  * Numbers are compared as written; DynamoDB itself returns them normalised.
  */
 export function canonicalAttribute(value: AttributeValue): string {
-  const tag = tagOf(value, '$');
+  const tag = attributeTypeOf(value, '$');
   const v = (value as any)[tag];
   switch (tag) {
     case 'S':
