@@ -86,6 +86,11 @@ export interface ReplayOptions {
   /** BatchWriteItem calls in flight at once (default 4). */
   concurrency?: number;
   onProgress?: (progress: ReplayProgress) => void;
+  /**
+   * Data files listing more records than this are not held in memory between their check and their
+   * writes: they are streamed twice instead (default 20,000).
+   */
+  maxRecordsInMemory?: number;
   /** Attempts per batch before giving up on unprocessed items or throttling (default 10). */
   maxAttempts?: number;
   /** First backoff delay in ms, doubled per attempt (default 50). */
@@ -205,7 +210,7 @@ const DATA_FILE_READ_AHEAD = 4;
  * Data files listing more records than this are not held in memory: they are checked by one
  * streamed read and applied during a second (see the module comment).
  */
-export const IN_MEMORY_FILE_RECORDS = 20_000;
+const IN_MEMORY_FILE_RECORDS = 20_000;
 
 /** A data file read ahead: its records, or (for a large file) the place to stream it from once checked. */
 type DataFileRead = ExportRecord[] | { bucket: string; file: DataFileEntry; format: ExportFormatName };
@@ -217,6 +222,7 @@ export async function replayChain(options: ReplayOptions): Promise<ReplayReport>
   const concurrency = Math.max(1, options.concurrency ?? 4);
   const maxAttempts = options.maxAttempts ?? 10;
   const baseDelayMs = options.baseDelayMs ?? 50;
+  const maxRecordsInMemory = options.maxRecordsInMemory ?? IN_MEMORY_FILE_RECORDS;
 
   let checkpoint: ReplayCheckpoint | undefined;
   if (options.resume) {
@@ -384,7 +390,7 @@ export async function replayChain(options: ReplayOptions): Promise<ReplayReport>
       const read = step.then(async (at): Promise<DataFileRead> => {
         if (!at) return [];
         const options = { verifyChecksums: true, format: at.format };
-        if (at.file.itemCount <= IN_MEMORY_FILE_RECORDS) return readDataFile(s3, at.bucket, at.file, options);
+        if (at.file.itemCount <= maxRecordsInMemory) return readDataFile(s3, at.bucket, at.file, options);
         await checkDataFile(s3, at.bucket, at.file, options);
         return at;
       });

@@ -185,6 +185,7 @@ function readAttribute(r: Reader, type: IonType, path: string): AttributeValue {
       return { S: r.stringValue()! };
     case IonTypes.DECIMAL:
     case IonTypes.INT:
+    case IonTypes.FLOAT: // refused by numberText: a binary float cannot carry DynamoDB's digits
       return { N: numberText(r, type, path) };
     case IonTypes.BLOB:
       return { B: blobValue(r, type, path) };

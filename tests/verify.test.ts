@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
+import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import {
@@ -11,8 +12,7 @@ import {
   type ChainEntry,
 } from '../functions/chainManifest';
 import { ChainReadError, readChain } from '../cli/chainReader';
-import { listExportDataFiles } from '../format';
-import { putObject } from '../cli/s3io';
+import { listExportDataFiles, putObject } from '../format';
 import { chainOrderProblems, verifyChain, type ProblemKind } from '../cli/verify';
 import { startLocalS3, type LocalS3 } from '../sim/servers';
 import { generateWorkload } from '../sim/workload';
@@ -30,6 +30,8 @@ const table = generateWorkload({
   keySpace: 60,
 });
 
+const md5 = (bytes: Uint8Array | string) => createHash('md5').update(bytes).digest('base64');
+
 function kinds(problems: { kind: ProblemKind }[]): ProblemKind[] {
   return [...new Set(problems.map((p) => p.kind))].sort();
 }
@@ -37,7 +39,7 @@ function kinds(problems: { kind: ProblemKind }[]): ProblemKind[] {
 async function chainIn(
   s3: MemoryS3 | LocalS3['client'],
   windows: [number, number][],
-  extra: { head?: boolean; prefix?: string } = {},
+  extra: { head?: boolean; prefix?: string; format?: 'DYNAMODB_JSON' | 'ION' } = {},
 ) {
   return writeChain({
     s3,
@@ -199,6 +201,71 @@ describe('chain reading and verification (cli/chainReader.ts, cli/verify.ts)', (
       expect(kinds(report.problems)).to.deep.equal(['item-count', 'manifest-checksum', 'summary-mismatch']);
       const shallow = await verifyChain({ s3, bucket: BUCKET, prefix: PREFIX });
       expect(shallow.ok).to.equal(true);
+    });
+
+    it('deep: reads an ION chain, and reports damaged lines, unknown types and bad numbers by key and line, not as missing', async () => {
+      const s3 = new MemoryS3();
+      const written = await chainIn(s3, contiguousWindows(T0, HOUR, 3), { format: 'ION' });
+      const progress: { entriesDone: number; filesRead: number }[] = [];
+      const healthy = await verifyChain({
+        s3,
+        bucket: BUCKET,
+        prefix: PREFIX,
+        deep: true,
+        onProgress: (p) => progress.push(p),
+      });
+      expect(healthy.problems).to.deep.equal([]);
+      expect(healthy.ok).to.equal(true);
+      expect(progress[progress.length - 1].entriesDone).to.equal(4);
+      expect(progress.some((p) => p.filesRead > 0)).to.equal(true);
+
+      // Three damaged files, each with one bad line after a good one; checksums made to match,
+      // so only the content is wrong.
+      const damage = [
+        '$ion_1_0 {Item:{pk:"x"',
+        '$ion_1_0 {Keys:{pk:$dynamodb_QS::["x"]}}',
+        `$ion_1_0 {Keys:{pk:"x",sk:1d300}}`,
+      ];
+      const damagedKeys: string[] = [];
+      for (const [i, badLine] of damage.entries()) {
+        const entry = written.entries[i + 1].entry;
+        const files = await listExportDataFiles(s3, BUCKET, entry.manifestSummaryKey);
+        const gz = gzipSync(`$ion_1_0 {Keys:{pk:"ok"}}\n${badLine}\n`);
+        s3.set(BUCKET, files[0].dataFileS3Key, gz);
+        const summary = JSON.parse(Buffer.from(s3.get(BUCKET, entry.manifestSummaryKey)!).toString());
+        const list = Buffer.from(s3.get(BUCKET, summary.manifestFilesS3Key)!)
+          .toString()
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l));
+        list[0] = { ...list[0], md5Checksum: md5(gz), itemCount: 2 };
+        const text = list.map((l) => `${JSON.stringify(l)}\n`).join('');
+        s3.set(BUCKET, summary.manifestFilesS3Key, text);
+        s3.set(BUCKET, summary.manifestFilesS3Key.replace(/\.json$/, '.md5'), md5(text));
+        const total = list.reduce((n: number, l: { itemCount: number }) => n + l.itemCount, 0);
+        s3.set(BUCKET, entry.manifestSummaryKey, JSON.stringify({ ...summary, itemCount: total }));
+        damagedKeys.push(files[0].dataFileS3Key);
+      }
+      const report = await verifyChain({ s3, bucket: BUCKET, prefix: PREFIX, deep: true });
+      const invalid = report.problems.filter((p) => p.kind === 'data-invalid');
+      expect(invalid.map((p) => p.key)).to.deep.equal(damagedKeys);
+      expect(invalid[0].message).to.match(/ line 2: invalid Ion record/);
+      expect(invalid[1].message).to.match(/ line 2: .*unknown attribute type annotation \$dynamodb_QS/);
+      expect(invalid[2].message).to.match(/ line 2: .*not a valid DynamoDB number/);
+      expect(report.problems.some((p) => p.kind === 'missing-export')).to.equal(false);
+    });
+
+    it('deep: an unreadable manifest summary is a damaged export, a deleted one a missing export', async () => {
+      const s3 = new MemoryS3();
+      const written = await chainIn(s3, contiguousWindows(T0, HOUR, 2));
+      s3.set(BUCKET, written.entries[1].entry.manifestSummaryKey, '{"exportArn": truncated');
+      s3.objects.delete(`${BUCKET}/${written.entries[2].entry.manifestSummaryKey}`);
+      const report = await verifyChain({ s3, bucket: BUCKET, prefix: PREFIX, deep: true });
+      expect(report.problems.map((p) => [p.kind, p.key])).to.deep.equal([
+        ['data-invalid', written.entries[1].entry.manifestSummaryKey],
+        ['missing-export', written.entries[2].entry.manifestSummaryKey],
+      ]);
+      expect(report.problems[0].message).to.match(/invalid JSON/);
     });
 
     it('names the key of an invalid entry; readChain throws, verify reports it', async () => {
