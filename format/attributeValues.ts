@@ -7,7 +7,7 @@
  * which a JavaScript number cannot hold.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { parseNumberAttribute } from './numbers';
+import { parseDynamoDbNumber } from './numbers';
 import type { Item } from './types';
 
 export const ATTRIBUTE_TYPES = ['S', 'N', 'B', 'BOOL', 'NULL', 'M', 'L', 'SS', 'NS', 'BS'] as const;
@@ -26,13 +26,6 @@ function bytesToBase64(bytes: Uint8Array): string {
 }
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-
-function base64ToBytes(text: unknown, path: string): Uint8Array {
-  if (typeof text !== 'string' || text.length % 4 !== 0 || !BASE64.test(text)) {
-    throw new Error(`attribute ${path}: binary value is not base64`);
-  }
-  return new Uint8Array(Buffer.from(text, 'base64'));
-}
 
 /** One attribute value to its JSON-ready form. */
 export function attributeToJson(value: AttributeValue, path = '$'): unknown {
@@ -79,68 +72,133 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function stringArray(v: unknown, path: string, tag: string): string[] {
-  if (!Array.isArray(v) || v.some((e) => typeof e !== 'string')) {
-    throw new Error(`attribute ${path}: ${tag} must be an array of strings`);
+/**
+ * A malformed value found while parsing; the path is assembled on the way out (each container
+ * adds its segment), so parsing a well-formed item builds no path strings: this is the reader's
+ * hot path, once per attribute of every record.
+ */
+class MalformedAttribute extends Error {
+  readonly segments: string[] = [];
+}
+
+function malformed(detail: string): MalformedAttribute {
+  return new MalformedAttribute(detail);
+}
+
+/** Runs `parse`, adding `segment` to the path of a malformed value it reports. */
+function within<T>(segment: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (err instanceof MalformedAttribute) err.segments.unshift(segment);
+    throw err;
   }
+}
+
+function stringArray(v: unknown, tag: string): string[] {
+  if (!Array.isArray(v) || v.some((e) => typeof e !== 'string'))
+    throw malformed(`${tag} must be an array of strings`);
   return v as string[];
 }
 
-/** Checks a DynamoDB number string; the message names the attribute and why it is not valid. */
-function checkNumber(v: unknown, path: string): string {
-  if (typeof v !== 'string') throw new Error(`attribute ${path}: N must be a numeric string`);
-  parseNumberAttribute(v, path);
+function bytesOf(text: unknown): Uint8Array {
+  if (typeof text !== 'string' || text.length % 4 !== 0 || !BASE64.test(text)) {
+    throw malformed('binary value is not base64');
+  }
+  return new Uint8Array(Buffer.from(text, 'base64'));
+}
+
+/** A DynamoDB number string, checked against DynamoDB's limits. */
+function numberOf(v: unknown): string {
+  if (typeof v !== 'string') throw malformed('N must be a numeric string');
+  try {
+    parseDynamoDbNumber(v);
+  } catch (err) {
+    throw malformed(`not a valid DynamoDB number: ${(err as Error).message}`);
+  }
   return v;
+}
+
+const TYPE_SET: ReadonlySet<string> = new Set(ATTRIBUTE_TYPES);
+
+function valueFromJson(json: unknown): AttributeValue {
+  if (!isPlainObject(json)) throw malformed('not an object');
+  // The single type tag, found without allocating the list of keys.
+  let tag: string | undefined;
+  let count = 0;
+  for (const k in json) {
+    tag = k;
+    count++;
+  }
+  if (count !== 1 || !TYPE_SET.has(tag!)) {
+    throw malformed(
+      `expected exactly one type among ${ATTRIBUTE_TYPES.join(', ')}, got ${JSON.stringify(Object.keys(json))}`,
+    );
+  }
+  const v = json[tag!];
+  switch (tag as AttributeType) {
+    case 'S':
+      if (typeof v !== 'string') throw malformed('S must be a string');
+      return { S: v };
+    case 'N':
+      return { N: numberOf(v) };
+    case 'BOOL':
+      if (typeof v !== 'boolean') throw malformed('BOOL must be a boolean');
+      return { BOOL: v };
+    case 'NULL':
+      if (v !== true) throw malformed('NULL must be true');
+      return { NULL: true };
+    case 'B':
+      return { B: bytesOf(v) };
+    case 'SS':
+      return { SS: stringArray(v, 'SS') };
+    case 'NS':
+      return { NS: stringArray(v, 'NS').map((n, i) => within(`[${i}]`, () => numberOf(n))) };
+    case 'BS':
+      return { BS: stringArray(v, 'BS').map((e, i) => within(`[${i}]`, () => bytesOf(e))) };
+    case 'L':
+      if (!Array.isArray(v)) throw malformed('L must be an array');
+      return { L: v.map((e, i) => within(`[${i}]`, () => valueFromJson(e))) };
+    case 'M':
+      return { M: mapFromJson(v) };
+  }
+}
+
+function mapFromJson(json: unknown): Item {
+  if (!isPlainObject(json)) throw malformed('not an object');
+  const out: Item = {};
+  for (const name of Object.keys(json)) {
+    const value = json[name];
+    let parsed: AttributeValue;
+    try {
+      parsed = valueFromJson(value);
+    } catch (err) {
+      if (err instanceof MalformedAttribute) err.segments.unshift(`.${name}`);
+      throw err;
+    }
+    setOwn(out, name, parsed);
+  }
+  return out;
+}
+
+/** Turns a malformed-value report into an error naming the attribute path. */
+function withPath<T>(path: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (!(err instanceof MalformedAttribute)) throw err;
+    throw new Error(`attribute ${path}${err.segments.join('')}: ${err.message}`, { cause: err });
+  }
 }
 
 /** Parses one attribute value from the export JSON; throws naming the attribute path when malformed. */
 export function attributeFromJson(json: unknown, path = '$'): AttributeValue {
-  if (!isPlainObject(json)) throw new Error(`attribute ${path}: not an object`);
-  const keys = Object.keys(json);
-  if (keys.length !== 1 || !(ATTRIBUTE_TYPES as readonly string[]).includes(keys[0])) {
-    throw new Error(
-      `attribute ${path}: expected exactly one type among ${ATTRIBUTE_TYPES.join(', ')}, got ${JSON.stringify(keys)}`,
-    );
-  }
-  const tag = keys[0] as AttributeType;
-  const v = json[tag];
-  switch (tag) {
-    case 'S':
-      if (typeof v !== 'string') throw new Error(`attribute ${path}: S must be a string`);
-      return { S: v };
-    case 'N':
-      return { N: checkNumber(v, path) };
-    case 'BOOL':
-      if (typeof v !== 'boolean') throw new Error(`attribute ${path}: BOOL must be a boolean`);
-      return { BOOL: v };
-    case 'NULL':
-      if (v !== true) throw new Error(`attribute ${path}: NULL must be true`);
-      return { NULL: true };
-    case 'B':
-      return { B: base64ToBytes(v, path) };
-    case 'SS':
-      return { SS: stringArray(v, path, 'SS') };
-    case 'NS': {
-      const ns = stringArray(v, path, 'NS');
-      return { NS: ns.map((n, i) => checkNumber(n, `${path}[${i}]`)) };
-    }
-    case 'BS':
-      return { BS: stringArray(v, path, 'BS').map((e, i) => base64ToBytes(e, `${path}[${i}]`)) };
-    case 'L':
-      if (!Array.isArray(v)) throw new Error(`attribute ${path}: L must be an array`);
-      return { L: v.map((e, i) => attributeFromJson(e, `${path}[${i}]`)) };
-    case 'M':
-      return { M: itemFromJson(v, path) };
-  }
+  return withPath(path, () => valueFromJson(json));
 }
 
 /** Parses an item (or key, or map body) from the export JSON. */
 export function itemFromJson(json: unknown, path = '$'): Item {
-  if (!isPlainObject(json)) throw new Error(`${path}: not an object`);
-  const out: Item = {};
-  for (const [name, value] of Object.entries(json))
-    setOwn(out, name, attributeFromJson(value, `${path}.${name}`));
-  return out;
+  return withPath(path, () => mapFromJson(json));
 }
 
 /**
