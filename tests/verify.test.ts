@@ -13,7 +13,7 @@ import {
 } from '../functions/chainManifest';
 import { ChainReadError, readChain } from '../cli/chainReader';
 import { listExportDataFiles, putObject } from '../format';
-import { chainOrderProblems, verifyChain, type ProblemKind } from '../cli/verify';
+import { chainOrderProblems, createVerifyProgress, verifyChain, type ProblemKind } from '../cli/verify';
 import { startLocalS3, type LocalS3 } from '../sim/servers';
 import { generateWorkload } from '../sim/workload';
 import { MemoryS3, contiguousWindows, writeChain } from './helpers/exportChain';
@@ -320,6 +320,49 @@ describe('chain reading and verification (cli/chainReader.ts, cli/verify.ts)', (
       expect(report.ok).to.equal(true);
       expect(report.entries).to.equal(8);
       expect(lists).to.be.greaterThan(2);
+    });
+  });
+
+  describe('progress display (createVerifyProgress)', () => {
+    it('writes a plain line every interval and always the last one when not on a terminal', () => {
+      const lines: string[] = [];
+      let t = 0;
+      const progress = createVerifyProgress(
+        { write: (text: string) => lines.push(text) },
+        { intervalMs: 1000, now: () => t },
+      );
+      const at = (ms: number, entriesDone: number, filesRead: number) => {
+        t = ms;
+        progress.update({ entriesTotal: 3, entriesDone, filesRead, bytesRead: filesRead * 1024 * 1024 });
+      };
+      at(0, 0, 1);
+      at(400, 0, 2);
+      at(1200, 1, 3);
+      at(1300, 3, 4);
+      progress.stop();
+      expect(lines).to.deep.equal([
+        'verify: 0/3 exports, 1 data files, 1.0 MB read\n',
+        'verify: 1/3 exports, 3 data files, 3.0 MB read\n',
+        'verify: 3/3 exports, 4 data files, 4.0 MB read\n',
+      ]);
+    });
+
+    it('draws a bar on a terminal, fed by a deep verify', async () => {
+      const s3 = new MemoryS3();
+      await chainIn(s3, contiguousWindows(T0, HOUR, 2));
+      let out = '';
+      const stream = { isTTY: true, columns: 100, write: (text: string) => ((out += text), true) };
+      const progress = createVerifyProgress(stream);
+      const report = await verifyChain({
+        s3,
+        bucket: BUCKET,
+        prefix: PREFIX,
+        deep: true,
+        onProgress: progress.update,
+      });
+      progress.stop();
+      expect(report.ok).to.equal(true);
+      expect(out).to.match(/verify \[.*\] 3\/3 exports \| \d+ data files \| [\d.]+ MB read/);
     });
   });
 
