@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { createHash } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import {
   CHAIN_SCHEMA_VERSION,
@@ -13,6 +13,8 @@ import {
 } from '../functions/chainManifest';
 import { ChainReadError, readChain } from '../cli/chainReader';
 import { listExportDataFiles, putObject } from '../format';
+import { runDce } from '../cli/dce';
+import type { Io } from '../cli/output';
 import { chainOrderProblems, createVerifyProgress, verifyChain, type ProblemKind } from '../cli/verify';
 import { startLocalS3, type LocalS3 } from '../sim/servers';
 import { generateWorkload } from '../sim/workload';
@@ -253,6 +255,42 @@ describe('chain reading and verification (cli/chainReader.ts, cli/verify.ts)', (
       expect(invalid[1].message).to.match(/ line 2: .*unknown attribute type annotation \$dynamodb_QS/);
       expect(invalid[2].message).to.match(/ line 2: .*not a valid DynamoDB number/);
       expect(report.problems.some((p) => p.kind === 'missing-export')).to.equal(false);
+    });
+
+    it('dce verify --deep exits 1 for a damaged ION data file and names its key and line', async () => {
+      const s3 = new MemoryS3();
+      const written = await chainIn(s3, contiguousWindows(T0, HOUR, 2), { format: 'ION' });
+      const files = await listExportDataFiles(s3, BUCKET, written.entries[1].entry.manifestSummaryKey);
+      const damaged = files[0].dataFileS3Key;
+      const text = gunzipSync(s3.get(BUCKET, damaged)!).toString().split('\n');
+      text[0] = text[0].replace(/\}\}$/, ',n:1d999}}');
+      s3.set(BUCKET, damaged, gzipSync(text.join('\n')));
+      const out: string[] = [];
+      const io: Io = {
+        stdout: { write: (t: string) => out.push(t) },
+        stderr: { write: () => true },
+        stdinIsTTY: false,
+        env: {},
+        now: () => T0 + 3 * HOUR,
+      };
+      const argv = [
+        'verify',
+        '--deep',
+        '--json',
+        '--alias',
+        'orders',
+        '--bucket',
+        BUCKET,
+        '--prefix',
+        PREFIX,
+      ];
+      const clients = () => ({ s3, ssm: { send: async () => ({}) }, dynamodb: { send: async () => ({}) } });
+      expect(await runDce(argv, io, { clients: clients as any })).to.equal(1);
+      const report = JSON.parse(out.join(''));
+      const problem = report.problems.find((p: { key: string }) => p.key === damaged);
+      expect(problem.kind).to.equal('data-invalid');
+      expect(problem.message).to.match(/ line 1: .*not a valid DynamoDB number/);
+      expect(report.problems.some((p: { kind: string }) => p.kind === 'missing-export')).to.equal(false);
     });
 
     it('deep: an unreadable manifest summary is a damaged export, a deleted one a missing export', async () => {
