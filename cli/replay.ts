@@ -467,7 +467,10 @@ export async function replayChain(options: ReplayOptions): Promise<ReplayReport>
         add(read);
       } else {
         // Checked already by a streamed read; applied while streamed again, in bounded groups.
-        // The checkpoint only moves past the file once all of it is written.
+        // The checkpoint only moves past the file once all of it is written. Should the second
+        // read fail (the object changed, or the connection broke), what was written of the file
+        // is a prefix of it in order, and a resumed replay applies the whole file again from its
+        // start: each key ends at the file's last write for it, as after one clean pass.
         const stream = streamDataFile(s3, read.bucket, read.file, {
           verifyChecksums: true,
           format: read.format,
