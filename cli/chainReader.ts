@@ -12,7 +12,7 @@ import {
   type ChainEntry,
   type ChainHead,
 } from '../functions/chainManifest';
-import { S3ObjectMissingError, getText, listAllKeys, type S3Sender } from './s3io';
+import { S3ObjectMissingError, getText, listAllKeys, type S3Sender } from '../format/s3io';
 
 const isoString = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'not an ISO 8601 time');
 const epochString = z.string().regex(/^\d{8}T\d{6}Z$/, 'not an epoch id (YYYYMMDDTHHMMSSZ)');

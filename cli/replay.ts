@@ -3,7 +3,9 @@
  * chain order, into a target table with the source's key schema.
  *
  * Each data file is read and checked completely (checksum, gzip, every line) before any of it is
- * written, so a bad file is never half-applied. A checkpoint is written after every data file and
+ * written, so a bad file is never half-applied. Small files are held in memory between the check
+ * and the writes; a large one is checked by streaming it once and then streamed again while it is
+ * written, so memory stays bounded whatever the size of a data file. A checkpoint is written after every data file and
  * every export, so an interrupted replay continues where it stopped with `resume`. Without a
  * checkpoint file, consecutive small data files are applied together (each key's writes still in
  * chain order), which makes a long chain of small incremental exports much faster to replay.
@@ -15,18 +17,24 @@ import {
   ScanCommand,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
-import type { Item } from '../sim/contracts';
-import { keyOf, keyString } from './attributeValues';
-import { readChain, type ChainEntryObject } from './chainReader';
 import {
-  type DataFileEntry,
   ExportFormatError,
+  checkDataFile,
+  keyOf,
+  keyString,
   listExportDataFiles,
   readDataFile,
   readExportSummary,
+  settleAll,
+  streamDataFile,
+  summaryFormat,
+  type DataFileEntry,
+  type ExportFormatName,
   type ExportRecord,
-} from './exportFormat';
-import type { S3Sender } from './s3io';
+  type Item,
+  type S3Sender,
+} from '../format';
+import { readChain, type ChainEntryObject } from './chainReader';
 import { chainOrderProblems } from './verify';
 
 /** Anything that sends AWS SDK v3 DynamoDB commands. */
@@ -78,6 +86,11 @@ export interface ReplayOptions {
   /** BatchWriteItem calls in flight at once (default 4). */
   concurrency?: number;
   onProgress?: (progress: ReplayProgress) => void;
+  /**
+   * Data files listing more records than this are not held in memory between their check and their
+   * writes: they are streamed twice instead (default 20,000).
+   */
+  maxRecordsInMemory?: number;
   /** Attempts per batch before giving up on unprocessed items or throttling (default 10). */
   maxAttempts?: number;
   /** First backoff delay in ms, doubled per attempt (default 50). */
@@ -187,35 +200,20 @@ export function writeRounds(ops: WriteOp[]): WriteRequest[][] {
   return rounds;
 }
 
-async function mapWithConcurrency<T>(
-  items: T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  let failed = false;
-  const worker = async () => {
-    while (!failed && next < items.length) {
-      const item = items[next++];
-      try {
-        await fn(item);
-      } catch (err) {
-        failed = true;
-        throw err;
-      }
-    }
-  };
-  const results = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, worker));
-  const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (rejected) throw rejected.reason;
-}
-
 /** Exports whose manifests are read ahead of the one being written. */
 const MANIFEST_READ_AHEAD = 8;
 /** Writes applied together when no checkpoint file is kept (see the apply loop). */
 const GROUP_WRITES = 2000;
 /** Data files read (and checked) ahead of the one being written. */
 const DATA_FILE_READ_AHEAD = 4;
+/**
+ * Data files listing more records than this are not held in memory: they are checked by one
+ * streamed read and applied during a second (see the module comment).
+ */
+const IN_MEMORY_FILE_RECORDS = 20_000;
+
+/** A data file read ahead: its records, or (for a large file) the place to stream it from once checked. */
+type DataFileRead = ExportRecord[] | { bucket: string; file: DataFileEntry; format: ExportFormatName };
 
 /** Rebuilds `targetTable` from the chain; see the module comment. */
 export async function replayChain(options: ReplayOptions): Promise<ReplayReport> {
@@ -224,6 +222,7 @@ export async function replayChain(options: ReplayOptions): Promise<ReplayReport>
   const concurrency = Math.max(1, options.concurrency ?? 4);
   const maxAttempts = options.maxAttempts ?? 10;
   const baseDelayMs = options.baseDelayMs ?? 50;
+  const maxRecordsInMemory = options.maxRecordsInMemory ?? IN_MEMORY_FILE_RECORDS;
 
   let checkpoint: ReplayCheckpoint | undefined;
   if (options.resume) {
@@ -341,7 +340,7 @@ export async function replayChain(options: ReplayOptions): Promise<ReplayReport>
   // fetched and checked while the current file is written. Results are consumed strictly in chain
   // and manifest order, so a bad export or file still stops the replay exactly where a sequential
   // read would (everything before it applied and checkpointed, nothing of it written).
-  const manifestReads: Promise<{ files: DataFileEntry[]; skip: number }>[] = [];
+  const manifestReads: Promise<{ files: DataFileEntry[]; skip: number; format: ExportFormatName }>[] = [];
   const readManifest = async (entry: ChainEntryObject['entry']) => {
     const summary = await readExportSummary(s3, entry.bucket, entry.manifestSummaryKey);
     if (summary.exportArn !== entry.exportArn) {
@@ -356,7 +355,7 @@ export async function replayChain(options: ReplayOptions): Promise<ReplayReport>
       state.inProgress.exportArn === entry.exportArn
         ? state.inProgress.filesApplied
         : 0;
-    return { files, skip };
+    return { files, skip, format: summaryFormat(summary) };
   };
   const manifestAt = (index: number) => {
     const last = Math.min(index + MANIFEST_READ_AHEAD, todo.length - 1);
@@ -371,16 +370,16 @@ export async function replayChain(options: ReplayOptions): Promise<ReplayReport>
   // starting the read of the file it lands on without waiting for earlier reads to finish.
   const cursor: { entry: number; file: number | undefined } = { entry: 0, file: undefined };
   let cursorTail: Promise<unknown> = Promise.resolve();
-  const dataReads: Promise<ExportRecord[]>[] = [];
+  const dataReads: Promise<DataFileRead>[] = [];
   const fillDataReads = () => {
     while (dataReads.length < DATA_FILE_READ_AHEAD) {
       const step = cursorTail.then(async () => {
         while (cursor.entry < todo.length) {
-          const { files, skip } = await manifestAt(cursor.entry);
+          const { files, skip, format } = await manifestAt(cursor.entry);
           const f = cursor.file ?? skip;
           if (f < files.length) {
             cursor.file = f + 1;
-            return { bucket: todo[cursor.entry].entry.bucket, file: files[f] };
+            return { bucket: todo[cursor.entry].entry.bucket, file: files[f], format };
           }
           cursor.entry += 1;
           cursor.file = undefined;
@@ -388,9 +387,13 @@ export async function replayChain(options: ReplayOptions): Promise<ReplayReport>
         return undefined; // past the last file: never consumed
       });
       cursorTail = step.catch(() => undefined);
-      const read = step.then((at) =>
-        at ? readDataFile(s3, at.bucket, at.file, { verifyChecksums: true }) : [],
-      );
+      const read = step.then(async (at): Promise<DataFileRead> => {
+        if (!at) return [];
+        const options = { verifyChecksums: true, format: at.format };
+        if (at.file.itemCount <= maxRecordsInMemory) return readDataFile(s3, at.bucket, at.file, options);
+        await checkDataFile(s3, at.bucket, at.file, options);
+        return at;
+      });
       read.catch(() => undefined); // surfaced in order, when the replay reaches that file
       dataReads.push(read);
     }
@@ -398,9 +401,9 @@ export async function replayChain(options: ReplayOptions): Promise<ReplayReport>
   const nextDataFile = async () => {
     fillDataReads();
     const read = dataReads.shift()!;
-    const records = await read;
+    const result = await read;
     fillDataReads();
-    return records;
+    return result;
   };
 
   // Writes are applied in groups. With a checkpoint file a group is one data file, so the checkpoint
@@ -429,9 +432,7 @@ export async function replayChain(options: ReplayOptions): Promise<ReplayReport>
       for (const round of writeRounds(ops)) {
         const batches: WriteRequest[][] = [];
         for (let b = 0; b < round.length; b += BATCH_SIZE) batches.push(round.slice(b, b + BATCH_SIZE));
-        await mapWithConcurrency(batches, concurrency, (batch) =>
-          writeBatch(batch, label.sequence, label.file),
-        );
+        await settleAll(batches, concurrency, (batch) => writeBatch(batch, label.sequence, label.file));
       }
       for (const step of done) step();
     })();
@@ -453,14 +454,36 @@ export async function replayChain(options: ReplayOptions): Promise<ReplayReport>
     const { files, skip } = await orFlush(manifestAt(index));
     for (let i = skip; i < files.length; i++) {
       const file = files[i];
-      const records = await orFlush(nextDataFile());
-      const ops = recordsToWrites(records, keyAttributes);
-      for (const op of ops) {
-        if (op.request.PutRequest) report.puts++;
-        else report.deletes++;
-        groupOps.push(op);
-      }
+      const read = await orFlush(nextDataFile());
       groupLabel = { sequence: entry.sequence, file: file.dataFileS3Key };
+      const add = (records: ExportRecord[]) => {
+        for (const op of recordsToWrites(records, keyAttributes)) {
+          if (op.request.PutRequest) report.puts++;
+          else report.deletes++;
+          groupOps.push(op);
+        }
+      };
+      if (Array.isArray(read)) {
+        add(read);
+      } else {
+        // Checked already by a streamed read; applied while streamed again, in bounded groups.
+        // The checkpoint only moves past the file once all of it is written. Should the second
+        // read fail (the object changed, or the connection broke), what was written of the file
+        // is a prefix of it in order, and a resumed replay applies the whole file again from its
+        // start: each key ends at the file's last write for it, as after one clean pass.
+        const stream = streamDataFile(s3, read.bucket, read.file, {
+          verifyChecksums: true,
+          format: read.format,
+        });
+        await orFlush(
+          (async () => {
+            for await (const batch of stream) {
+              add(batch);
+              if (groupOps.length >= GROUP_WRITES) await flush();
+            }
+          })(),
+        );
+      }
       groupDone.push(() => {
         state.inProgress = { sequence: entry.sequence, exportArn: entry.exportArn, filesApplied: i + 1 };
         save();

@@ -2,18 +2,23 @@
  * `dce verify`: checks that a table's chain is complete and contiguous, and with `deep` that every
  * export it names is intact down to each data file's checksum.
  */
-import { gunzipSync } from 'node:zlib';
 import type { ChainEntry } from '../functions/chainManifest';
-import { loadChain, type ChainEntryObject } from './chainReader';
 import {
   ExportFormatError,
+  checkDataFile,
+  getBytesIfExists,
   md5Base64,
+  objectExists,
   parseManifestFiles,
   readExportSummary,
   readManifestChecksum,
+  settleAll,
+  summaryFormat,
   type DataFileEntry,
-} from './exportFormat';
-import { getBytesIfExists, objectExists, type S3Sender } from './s3io';
+  type ExportFormatName,
+  type S3Sender,
+} from '../format';
+import { loadChain, type ChainEntryObject } from './chainReader';
 
 /** Incremental windows DynamoDB accepts: at least 15 minutes, at most 24 hours. */
 export const MIN_WINDOW_SECONDS = 15 * 60;
@@ -66,8 +71,19 @@ export interface VerifyOptions {
   prefix: string;
   /** Epoch to check; the live one (CURRENT.json) by default. */
   epoch?: string;
-  /** Also read each export's manifests and data files and check counts and checksums. */
+  /** Also read each export's manifests and data files and check counts, checksums and every line. */
   deep?: boolean;
+  /** Called as exports are checked (after every data file with `deep`). */
+  onProgress?: (progress: VerifyProgress) => void;
+}
+
+/** Progress of a verify run. */
+export interface VerifyProgress {
+  entriesTotal: number;
+  entriesDone: number;
+  /** Data files read (deep only) and their compressed bytes. */
+  filesRead: number;
+  bytesRead: number;
 }
 
 function seconds(iso: string): number {
@@ -137,7 +153,13 @@ export function chainOrderProblems(entries: ChainEntryObject[]): Problem[] {
   return problems;
 }
 
-async function deepCheck(s3: S3Sender, key: string, entry: ChainEntry): Promise<Problem[]> {
+/** Problems of one export, read down to every line of every data file. */
+async function deepCheck(
+  s3: S3Sender,
+  key: string,
+  entry: ChainEntry,
+  onFileChecked: (bytes: number) => void,
+): Promise<Problem[]> {
   const problems: Problem[] = [];
   const summaryKey = entry.manifestSummaryKey;
   let summary;
@@ -145,7 +167,8 @@ async function deepCheck(s3: S3Sender, key: string, entry: ChainEntry): Promise<
     summary = await readExportSummary(s3, entry.bucket, summaryKey);
   } catch (err) {
     if (!(err instanceof ExportFormatError)) throw err;
-    return [{ kind: 'missing-export', key: summaryKey, message: err.message }];
+    // A summary that exists but cannot be read is a damaged export, not a missing one.
+    return [{ kind: err.missing ? 'missing-export' : 'data-invalid', key: summaryKey, message: err.message }];
   }
   if (summary.exportArn !== entry.exportArn) {
     problems.push({
@@ -205,57 +228,52 @@ async function deepCheck(s3: S3Sender, key: string, entry: ChainEntry): Promise<
     });
   }
   // Data files are checked concurrently; their problems are reported in manifest order.
-  const fileProblems = await mapInOrder(files, DATA_FILE_READ_CONCURRENCY, (file) =>
-    checkDataFile(s3, entry.bucket, filesKey, file),
-  );
+  const format = summaryFormat(summary);
+  const fileProblems = await settleAll(files, DATA_FILE_READ_CONCURRENCY, async (file) => {
+    const found = await checkOneDataFile(s3, entry.bucket, filesKey, file, format);
+    onFileChecked(found.bytes);
+    return found.problems;
+  });
   for (const p of fileProblems) problems.push(...p);
   return problems;
 }
 
-/** Problems of one data file: missing, checksum, gzip, line count. */
-async function checkDataFile(
+/**
+ * Problems of one data file, read as a stream: missing, MD5, gzip, every line parsed (a damaged
+ * line, an unknown attribute type or an invalid number is reported with its line), record count.
+ */
+async function checkOneDataFile(
   s3: S3Sender,
   bucket: string,
   filesKey: string,
   file: DataFileEntry,
-): Promise<Problem[]> {
+  format: ExportFormatName,
+): Promise<{ problems: Problem[]; bytes: number }> {
   const dataKey = file.dataFileS3Key;
-  const bytes = await getBytesIfExists(s3, bucket, dataKey);
-  if (!bytes) {
-    return [
-      {
-        kind: 'data-file-missing',
-        key: dataKey,
-        message: `${dataKey}: listed in ${filesKey} but missing`,
-      },
-    ];
-  }
-  if (md5Base64(bytes) !== file.md5Checksum) {
-    return [{ kind: 'data-checksum', key: dataKey, message: `${dataKey}: MD5 does not match ${filesKey}` }];
-  }
-  let lines: number;
+  let stats;
   try {
-    const text = bytes.byteLength === 0 ? '' : gunzipSync(bytes).toString('utf8');
-    lines = text.split('\n').filter((l) => l.trim() !== '').length;
+    stats = await checkDataFile(s3, bucket, file, { format });
   } catch (err) {
-    return [
-      {
-        kind: 'data-invalid',
-        key: dataKey,
-        message: `${dataKey}: not valid gzip (${(err as Error).message})`,
-      },
-    ];
+    if (!(err instanceof ExportFormatError)) throw err;
+    const kind = err.missing ? 'data-file-missing' : 'data-invalid';
+    const message = err.missing ? `${dataKey}: listed in ${filesKey} but missing` : err.message;
+    return { problems: [{ kind, key: dataKey, message }], bytes: 0 };
   }
-  if (lines !== file.itemCount) {
-    return [
-      {
-        kind: 'item-count',
-        key: dataKey,
-        message: `${dataKey}: holds ${lines} records, ${filesKey} says ${file.itemCount}`,
-      },
-    ];
+  const problems: Problem[] = [];
+  if (stats.md5Base64 !== file.md5Checksum) {
+    problems.push({
+      kind: 'data-checksum',
+      key: dataKey,
+      message: `${dataKey}: MD5 does not match ${filesKey}`,
+    });
+  } else if (stats.lines !== file.itemCount) {
+    problems.push({
+      kind: 'item-count',
+      key: dataKey,
+      message: `${dataKey}: holds ${stats.lines} records, ${filesKey} says ${file.itemCount}`,
+    });
   }
-  return [];
+  return { problems, bytes: stats.compressedBytes };
 }
 
 /** Chain entries checked at once (each makes a handful of S3 reads). */
@@ -263,35 +281,63 @@ const ENTRY_CHECK_CONCURRENCY = 16;
 /** Data files of one export read at once. */
 const DATA_FILE_READ_CONCURRENCY = 4;
 
+/** A stream progress is written to: a terminal gets a bar, anything else plain lines. */
+export interface ProgressStream {
+  write(text: string): unknown;
+  isTTY?: boolean;
+}
+
 /**
- * `fn` over `items` with at most `limit` calls in flight; results in the order of `items`. Waits for
- * every call before rejecting with the first failure, so no read is left running.
+ * Progress of `dce verify` for a person, on stderr, the way `dce replay` shows its own: a
+ * cli-progress bar (exports checked, data files and megabytes read) on a terminal, a plain line
+ * every few seconds and at the end otherwise. Pass `update` as `VerifyOptions.onProgress` and call
+ * `stop` when verification ends.
  */
-export async function mapInOrder<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  let failed = false;
-  const worker = async () => {
-    while (!failed && next < items.length) {
-      const index = next++;
-      try {
-        results[index] = await fn(items[index]);
-      } catch (err) {
-        failed = true;
-        throw err;
-      }
-    }
+export function createVerifyProgress(
+  stream: ProgressStream,
+  options: { intervalMs?: number; now?: () => number } = {},
+): { update: (p: VerifyProgress) => void; stop: () => void } {
+  const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
+  if (stream.isTTY) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const cliProgress = require('cli-progress') as typeof import('cli-progress');
+    const bar = new cliProgress.SingleBar(
+      {
+        stream: stream as unknown as NodeJS.WritableStream,
+        format: ' verify [{bar}] {value}/{total} exports | {files} data files | {mb} MB read',
+        hideCursor: true,
+      },
+      cliProgress.Presets.shades_classic,
+    );
+    let started = false;
+    return {
+      update: (p) => {
+        const payload = { files: p.filesRead, mb: mb(p.bytesRead) };
+        if (!started) {
+          bar.start(p.entriesTotal, p.entriesDone, payload);
+          started = true;
+        }
+        bar.update(p.entriesDone, payload);
+      },
+      stop: () => {
+        if (started) bar.stop();
+      },
+    };
+  }
+  const interval = options.intervalMs ?? 2000;
+  const now = options.now ?? Date.now;
+  let last = -Infinity;
+  return {
+    update: (p) => {
+      const t = now();
+      if (t - last < interval && p.entriesDone < p.entriesTotal) return;
+      last = t;
+      stream.write(
+        `verify: ${p.entriesDone}/${p.entriesTotal} exports, ${p.filesRead} data files, ${mb(p.bytesRead)} MB read\n`,
+      );
+    },
+    stop: () => undefined,
   };
-  const settled = await Promise.allSettled(
-    Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker),
-  );
-  const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (rejected) throw rejected.reason;
-  return results;
 }
 
 /** Checks the chain of one epoch; never throws for problems in the data, only for I/O failures. */
@@ -348,21 +394,39 @@ export async function verifyChain(options: VerifyOptions): Promise<VerifyReport>
   }
 
   // Entries are checked concurrently; their problems are reported in chain order.
-  const entryProblems = await mapInOrder(
+  const progress: VerifyProgress = {
+    entriesTotal: entries.length,
+    entriesDone: 0,
+    filesRead: 0,
+    bytesRead: 0,
+  };
+  const report = () => options.onProgress?.({ ...progress });
+  const onFileChecked = (bytes: number) => {
+    progress.filesRead += 1;
+    progress.bytesRead += bytes;
+    report();
+  };
+  const entryProblems = await settleAll(
     entries,
     ENTRY_CHECK_CONCURRENCY,
     async ({ key, entry }): Promise<Problem[]> => {
-      if (deep) return deepCheck(s3, key, entry);
-      if (await objectExists(s3, entry.bucket, entry.manifestSummaryKey)) return [];
-      return [
-        {
-          kind: 'missing-export',
-          key: entry.manifestSummaryKey,
-          message: `${entry.manifestSummaryKey}: manifest summary of ${key} is missing`,
-        },
-      ];
+      const found = await checkEntry(key, entry);
+      progress.entriesDone += 1;
+      report();
+      return found;
     },
   );
+  async function checkEntry(key: string, entry: ChainEntry): Promise<Problem[]> {
+    if (deep) return deepCheck(s3, key, entry, onFileChecked);
+    if (await objectExists(s3, entry.bucket, entry.manifestSummaryKey)) return [];
+    return [
+      {
+        kind: 'missing-export',
+        key: entry.manifestSummaryKey,
+        message: `${entry.manifestSummaryKey}: manifest summary of ${key} is missing`,
+      },
+    ];
+  }
   for (const p of entryProblems) problems.push(...p);
 
   return {

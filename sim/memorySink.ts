@@ -2,6 +2,7 @@
  * An export sink that writes nothing: it records what an export would contain and answers with the
  * key DynamoDB would give its manifest-summary.json. Fast enough for month-long simulations.
  */
+import { manifestSummaryKey } from '../format/layout';
 import type { ChangeRecord, ExportOutcome, ExportSink, ExportSpec, Item } from './contracts';
 
 /** What one export would have written. */
@@ -16,10 +17,7 @@ export interface RecordedExport {
   records?: ChangeRecord[];
 }
 
-/** `<prefix>/AWSDynamoDB/<exportId>/manifest-summary.json`, as DynamoDB names it. */
-export function manifestSummaryKey(prefix: string, exportId: string): string {
-  return `${prefix === '' ? '' : `${prefix}/`}AWSDynamoDB/${exportId}/manifest-summary.json`;
-}
+export { manifestSummaryKey };
 
 export class MemorySink implements ExportSink {
   readonly written: RecordedExport[] = [];

@@ -4,7 +4,7 @@
  * exports), plus a seeded workload generator that fills it with realistic traffic.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { canonicalAttribute, keyOf, keyString } from '../cli/attributeValues';
+import { canonicalAttribute, keyOf, keyString } from '../format/attributeValues';
 import type { ChangeRecord, Item, TableSource } from './contracts';
 
 /** Small, fast, seedable PRNG (mulberry32); the simulation must never depend on Math.random. */

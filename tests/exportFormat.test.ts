@@ -2,24 +2,25 @@ import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import {
+  ExportFormatError,
+  S3ExportSink,
   attributeFromJson,
   attributeToJson,
   canonicalAttribute,
   canonicalItem,
   itemFromJson,
   itemToJson,
-} from '../cli/attributeValues';
-import {
-  ExportFormatError,
-  S3ExportSink,
   listExportDataFiles,
+  readDataFile,
   readExportRecords,
   readExportSummary,
+  type ChangeRecord,
   type ExportRecord,
-} from '../cli/exportFormat';
-import type { ChangeRecord, ExportSpec, Item } from '../sim/contracts';
+  type ExportSpec,
+  type Item,
+} from '../format';
+import { attributeValue, dynamoNumberAnyForm } from './helpers/formatArbitraries';
 import { MemoryS3, TABLE_ARN } from './helpers/exportChain';
 
 const BUCKET = 'exports-bucket';
@@ -89,34 +90,8 @@ async function expectError(promise: Promise<unknown>, ...patterns: RegExp[]): Pr
 
 const b64md5 = (bytes: Uint8Array | string) => createHash('md5').update(bytes).digest('base64');
 
-/** Any DynamoDB attribute value, nested up to a small depth. */
-const attribute: fc.Arbitrary<AttributeValue> = fc.letrec<{ value: AttributeValue }>((tie) => ({
-  value: fc.oneof(
-    { depthSize: 'small', withCrossShrink: true },
-    fc.string().map((S) => ({ S })),
-    fc
-      .tuple(
-        fc.boolean(),
-        fc.stringMatching(/^[1-9]\d{0,37}$/),
-        fc.stringMatching(/^(\.\d{1,5})?([eE][+-]?\d{1,3})?$/),
-      )
-      .map(([neg, digits, tail]) => ({ N: `${neg ? '-' : ''}${digits}${tail}` })),
-    fc.uint8Array({ maxLength: 20 }).map((B) => ({ B })),
-    fc.boolean().map((BOOL) => ({ BOOL })),
-    fc.constant({ NULL: true as const }),
-    fc.uniqueArray(fc.string(), { minLength: 1, maxLength: 4 }).map((SS) => ({ SS })),
-    fc.uniqueArray(fc.integer().map(String), { minLength: 1, maxLength: 4 }).map((NS) => ({ NS })),
-    fc
-      .array(fc.uint8Array({ minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 3 })
-      .map((BS) => ({ BS })),
-    fc.array(tie('value'), { maxLength: 4 }).map((L) => ({ L })),
-    fc
-      .dictionary(fc.oneof(fc.string({ minLength: 1 }), fc.constant('__proto__')), tie('value'), {
-        maxKeys: 4,
-      })
-      .map((M) => ({ M })),
-  ),
-})).value;
+/** Any DynamoDB attribute value, numbers in any form DynamoDB accepts. */
+const attribute = attributeValue(dynamoNumberAnyForm);
 
 describe('export format: attribute values', () => {
   it('round-trips every attribute type through the JSON text of an export line', () => {
@@ -145,6 +120,16 @@ describe('export format: attribute values', () => {
     expect(() => itemFromJson({ a: { X: 'x' } })).to.throw(/exactly one type/);
     expect(() => itemFromJson({ a: { M: { b: { L: [{ B: 'not base64!' }] } } } })).to.throw(/\$\.a\.b\[0\]/);
     expect(() => itemFromJson({ a: { NULL: false } })).to.throw(/NULL must be true/);
+    expect(() => itemFromJson({ a: { N: '1'.repeat(39) } })).to.throw(
+      /\$\.a: not a valid DynamoDB number: .*39 significant digits/,
+    );
+    expect(() => itemFromJson({ a: { NS: ['1', '1E+126'] } })).to.throw(
+      /\$\.a\[1\]: not a valid DynamoDB number/,
+    );
+    expect(() => itemFromJson({ a: { N: '1E-131' } })).to.throw(/outside DynamoDB's number range/);
+    expect(
+      itemFromJson({ a: { N: '-1E-130' }, b: { N: '9.9999999999999999999999999999999999999E+125' } }),
+    ).to.have.keys('a', 'b');
   });
 });
 
@@ -351,16 +336,20 @@ describe('export format: writer and reader', () => {
         records,
       );
       const summary = await readExportSummary(s3, BUCKET, outcome.manifestSummaryKey);
-      expect(summary.exportFromTime).to.equal(new Date(T * 1000).toISOString());
-      expect(summary.exportToTime).to.equal(new Date((T + 900) * 1000).toISOString());
-      expect(summary.exportViewType).to.equal(viewType);
+      expect(summary.exportType).to.equal('INCREMENTAL_EXPORT');
+      expect(summary.outputView).to.equal(viewType);
+      expect(outcome.manifestSummaryKey).to.equal(
+        'tables/orders/AWSDynamoDB/01761998400000-a1b2c3d4/manifest-summary.json',
+      );
       const files = await listExportDataFiles(s3, BUCKET, summary);
+      // Incremental data files go to the folder shared by every incremental export.
+      expect(files[0].dataFileS3Key).to.match(/^tables\/orders\/AWSDynamoDB\/data\/[a-z2-7]{26}\.json\.gz$/);
       const raw = gunzipSync(s3.get(BUCKET, files[0].dataFileS3Key)!)
         .toString()
         .trim()
         .split('\n')
         .map((l) => JSON.parse(l));
-      expect(raw[0].Metadata).to.deep.equal({ WriteTime: T * 1e6 + 123456 });
+      expect(raw[0].Metadata).to.deep.equal({ WriteTimestampMicros: { N: String(T * 1e6 + 123456) } });
       expect(raw[2]).not.to.have.property('NewImage');
       if (viewType === 'NEW_IMAGE') {
         expect(raw.some((r) => 'OldImage' in r)).to.equal(false);
@@ -374,18 +363,13 @@ describe('export format: writer and reader', () => {
       const changes = read.map((r) => (r.kind === 'change' ? r : undefined)!);
       expect(changes.map((c) => c.keys)).to.deep.equal(records.map((r) => r.keys));
       expect(changes.map((c) => c.newImage)).to.deep.equal(records.map((r) => r.newImage));
-      expect(changes.map((c) => c.writeTimeMicros)).to.deep.equal(records.map((r) => r.writeTimeMicros));
+      expect(changes.map((c) => c.writeTimestampMicros)).to.deep.equal(
+        records.map((r) => BigInt(r.writeTimeMicros)),
+      );
       expect(changes.map((c) => c.oldImage)).to.deep.equal(
         viewType === 'NEW_IMAGE' ? [undefined, undefined, undefined] : records.map((r) => r.oldImage),
       );
     }
-  });
-
-  it('refuses to write ION, which it does not produce', async () => {
-    await expectError(
-      new S3ExportSink(new MemoryS3()).writeFull(spec({ exportFormat: 'ION' }), []),
-      /ION is not produced/,
-    );
   });
 });
 
@@ -425,9 +409,9 @@ describe('export format: reading what AWS writes', () => {
 
   it('accepts .checksum files, zero-byte and empty gzip data files, blank lines, deletes and NEW_IMAGE records', async () => {
     const text = [
-      '{"Metadata":{"WriteTime":1700000000000001},"Keys":{"pk":{"S":"a"}},"NewImage":{"pk":{"S":"a"},"v":{"N":"1"}}}',
+      '{"Metadata":{"WriteTimestampMicros":{"N":"1700000000000001"}},"Keys":{"pk":{"S":"a"}},"NewImage":{"pk":{"S":"a"},"v":{"N":"1"}}}',
       '',
-      '{"Metadata":{"WriteTime":1700000000000002},"Keys":{"pk":{"S":"b"}}}',
+      '{"Metadata":{"WriteTimestampMicros":{"N":"1700000000000002"}},"Keys":{"pk":{"S":"b"}},"Extra":{"x":1}}',
       '{"Keys":{"pk":{"S":"c"}},"OldImage":{"pk":{"S":"c"}}}',
       '',
     ].join('\r\n');
@@ -442,9 +426,9 @@ describe('export format: reading what AWS writes', () => {
     expect(insert.newImage).to.deep.equal({ pk: { S: 'a' }, v: { N: '1' } });
     expect(insert.oldImage).to.equal(undefined);
     expect(del.newImage).to.equal(undefined);
-    expect(del.writeTimeMicros).to.equal(1700000000000002);
+    expect(del.writeTimestampMicros).to.equal(1700000000000002n);
     expect(delOld.oldImage).to.deep.equal({ pk: { S: 'c' } });
-    expect(delOld.writeTimeMicros).to.equal(undefined);
+    expect(delOld.writeTimestampMicros).to.equal(undefined);
   });
 
   it('names the key and line of a bad JSON line', async () => {
@@ -484,12 +468,12 @@ describe('export format: reading what AWS writes', () => {
       const s3 = handWritten([{ name: 'broken.json.gz', bytes, itemCount: 50 }]);
       await expectError(
         collect(readExportRecords(s3, BUCKET, summaryKey)),
-        /data\/broken\.json\.gz: not valid gzip/,
+        /data\/broken\.json\.gz line \d+: not valid gzip/,
       );
     }
   });
 
-  it('rejects a data file whose MD5 differs from manifest-files.json, before yielding any of its records', async () => {
+  it('rejects a data file whose MD5 differs from manifest-files.json once it is read (readDataFile: before returning any record)', async () => {
     const s3 = handWritten([
       { name: 'good.json.gz', bytes: gz('{"Item":{"pk":{"S":"a"}}}\n'), itemCount: 1 },
       {
@@ -508,7 +492,16 @@ describe('export format: reading what AWS writes', () => {
       /tampered\.json\.gz: MD5 checksum does not match/,
     );
     expect(err).to.be.instanceOf(ExportFormatError);
-    expect(seen.map((r) => r.file)).to.deep.equal([`${folder}data/good.json.gz`]);
+    // Streamed: the checksum is known at the end of the file, after its records.
+    expect(seen.map((r) => r.file)).to.deep.equal([
+      `${folder}data/good.json.gz`,
+      `${folder}data/tampered.json.gz`,
+    ]);
+    const files = await listExportDataFiles(s3, BUCKET, summaryKey);
+    await expectError(
+      readDataFile(s3, BUCKET, files[1], { verifyChecksums: true }),
+      /tampered\.json\.gz: MD5 checksum/,
+    );
     // Without verification the file is read as it is.
     expect(await collect(readExportRecords(s3, BUCKET, summaryKey))).to.have.length(2);
   });
@@ -546,10 +539,17 @@ describe('export format: reading what AWS writes', () => {
     );
   });
 
-  it('reports ION exports as unsupported', async () => {
+  it('reports an unknown output format, and keeps unknown summary fields', async () => {
     const s3 = handWritten([]);
     const summary = JSON.parse(Buffer.from(s3.get(BUCKET, summaryKey)!).toString());
-    s3.set(BUCKET, summaryKey, JSON.stringify({ ...summary, outputFormat: 'ION' }));
-    await expectError(readExportSummary(s3, BUCKET, summaryKey), /output format ION is not supported/);
+    s3.set(BUCKET, summaryKey, JSON.stringify({ ...summary, outputFormat: 'PARQUET' }));
+    await expectError(readExportSummary(s3, BUCKET, summaryKey), /unknown output format "PARQUET"/);
+    s3.set(
+      BUCKET,
+      summaryKey,
+      JSON.stringify({ ...summary, exportType: 'INCREMENTAL_EXPORT', somethingNew: [1] }),
+    );
+    expect(await readExportSummary(s3, BUCKET, summaryKey)).to.include({ exportType: 'INCREMENTAL_EXPORT' });
+    expect((await readExportSummary(s3, BUCKET, summaryKey)).somethingNew).to.deep.equal([1]);
   });
 });

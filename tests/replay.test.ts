@@ -11,10 +11,8 @@ import {
   ScanCommand,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
-import { keyString } from '../cli/attributeValues';
-import { listExportDataFiles } from '../cli/exportFormat';
+import { keyString, listExportDataFiles, type Item } from '../format';
 import { replayChain, writeRounds, type ReplayCheckpoint, type ReplayProgress } from '../cli/replay';
-import type { Item } from '../sim/contracts';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../sim/servers';
 import { SyntheticTable, WORKLOAD_KEY_ATTRIBUTES, canonicalTable, generateWorkload } from '../sim/workload';
 import { MemoryS3, contiguousWindows, writeChain } from './helpers/exportChain';

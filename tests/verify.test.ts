@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { gzipSync } from 'node:zlib';
+import { createHash } from 'node:crypto';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import {
   CHAIN_SCHEMA_VERSION,
@@ -11,9 +12,10 @@ import {
   type ChainEntry,
 } from '../functions/chainManifest';
 import { ChainReadError, readChain } from '../cli/chainReader';
-import { listExportDataFiles } from '../cli/exportFormat';
-import { putObject } from '../cli/s3io';
-import { chainOrderProblems, verifyChain, type ProblemKind } from '../cli/verify';
+import { listExportDataFiles, putObject } from '../format';
+import { runDce } from '../cli/dce';
+import type { Io } from '../cli/output';
+import { chainOrderProblems, createVerifyProgress, verifyChain, type ProblemKind } from '../cli/verify';
 import { startLocalS3, type LocalS3 } from '../sim/servers';
 import { generateWorkload } from '../sim/workload';
 import { MemoryS3, contiguousWindows, writeChain } from './helpers/exportChain';
@@ -30,6 +32,8 @@ const table = generateWorkload({
   keySpace: 60,
 });
 
+const md5 = (bytes: Uint8Array | string) => createHash('md5').update(bytes).digest('base64');
+
 function kinds(problems: { kind: ProblemKind }[]): ProblemKind[] {
   return [...new Set(problems.map((p) => p.kind))].sort();
 }
@@ -37,7 +41,7 @@ function kinds(problems: { kind: ProblemKind }[]): ProblemKind[] {
 async function chainIn(
   s3: MemoryS3 | LocalS3['client'],
   windows: [number, number][],
-  extra: { head?: boolean; prefix?: string } = {},
+  extra: { head?: boolean; prefix?: string; format?: 'DYNAMODB_JSON' | 'ION' } = {},
 ) {
   return writeChain({
     s3,
@@ -201,6 +205,107 @@ describe('chain reading and verification (cli/chainReader.ts, cli/verify.ts)', (
       expect(shallow.ok).to.equal(true);
     });
 
+    it('deep: reads an ION chain, and reports damaged lines, unknown types and bad numbers by key and line, not as missing', async () => {
+      const s3 = new MemoryS3();
+      const written = await chainIn(s3, contiguousWindows(T0, HOUR, 3), { format: 'ION' });
+      const progress: { entriesDone: number; filesRead: number }[] = [];
+      const healthy = await verifyChain({
+        s3,
+        bucket: BUCKET,
+        prefix: PREFIX,
+        deep: true,
+        onProgress: (p) => progress.push(p),
+      });
+      expect(healthy.problems).to.deep.equal([]);
+      expect(healthy.ok).to.equal(true);
+      expect(progress[progress.length - 1].entriesDone).to.equal(4);
+      expect(progress.some((p) => p.filesRead > 0)).to.equal(true);
+
+      // Three damaged files, each with one bad line after a good one; checksums made to match,
+      // so only the content is wrong.
+      const damage = [
+        '$ion_1_0 {Item:{pk:"x"',
+        '$ion_1_0 {Keys:{pk:$dynamodb_QS::["x"]}}',
+        `$ion_1_0 {Keys:{pk:"x",sk:1d300}}`,
+      ];
+      const damagedKeys: string[] = [];
+      for (const [i, badLine] of damage.entries()) {
+        const entry = written.entries[i + 1].entry;
+        const files = await listExportDataFiles(s3, BUCKET, entry.manifestSummaryKey);
+        const gz = gzipSync(`$ion_1_0 {Keys:{pk:"ok"}}\n${badLine}\n`);
+        s3.set(BUCKET, files[0].dataFileS3Key, gz);
+        const summary = JSON.parse(Buffer.from(s3.get(BUCKET, entry.manifestSummaryKey)!).toString());
+        const list = Buffer.from(s3.get(BUCKET, summary.manifestFilesS3Key)!)
+          .toString()
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l));
+        list[0] = { ...list[0], md5Checksum: md5(gz), itemCount: 2 };
+        const text = list.map((l) => `${JSON.stringify(l)}\n`).join('');
+        s3.set(BUCKET, summary.manifestFilesS3Key, text);
+        s3.set(BUCKET, summary.manifestFilesS3Key.replace(/\.json$/, '.md5'), md5(text));
+        const total = list.reduce((n: number, l: { itemCount: number }) => n + l.itemCount, 0);
+        s3.set(BUCKET, entry.manifestSummaryKey, JSON.stringify({ ...summary, itemCount: total }));
+        damagedKeys.push(files[0].dataFileS3Key);
+      }
+      const report = await verifyChain({ s3, bucket: BUCKET, prefix: PREFIX, deep: true });
+      const invalid = report.problems.filter((p) => p.kind === 'data-invalid');
+      expect(invalid.map((p) => p.key)).to.deep.equal(damagedKeys);
+      expect(invalid[0].message).to.match(/ line 2: invalid Ion record/);
+      expect(invalid[1].message).to.match(/ line 2: .*unknown attribute type annotation \$dynamodb_QS/);
+      expect(invalid[2].message).to.match(/ line 2: .*not a valid DynamoDB number/);
+      expect(report.problems.some((p) => p.kind === 'missing-export')).to.equal(false);
+    });
+
+    it('dce verify --deep exits 1 for a damaged ION data file and names its key and line', async () => {
+      const s3 = new MemoryS3();
+      const written = await chainIn(s3, contiguousWindows(T0, HOUR, 2), { format: 'ION' });
+      const files = await listExportDataFiles(s3, BUCKET, written.entries[1].entry.manifestSummaryKey);
+      const damaged = files[0].dataFileS3Key;
+      const text = gunzipSync(s3.get(BUCKET, damaged)!).toString().split('\n');
+      text[0] = text[0].replace(/\}\}$/, ',n:1d999}}');
+      s3.set(BUCKET, damaged, gzipSync(text.join('\n')));
+      const out: string[] = [];
+      const io: Io = {
+        stdout: { write: (t: string) => out.push(t) },
+        stderr: { write: () => true },
+        stdinIsTTY: false,
+        env: {},
+        now: () => T0 + 3 * HOUR,
+      };
+      const argv = [
+        'verify',
+        '--deep',
+        '--json',
+        '--alias',
+        'orders',
+        '--bucket',
+        BUCKET,
+        '--prefix',
+        PREFIX,
+      ];
+      const clients = () => ({ s3, ssm: { send: async () => ({}) }, dynamodb: { send: async () => ({}) } });
+      expect(await runDce(argv, io, { clients: clients as any })).to.equal(1);
+      const report = JSON.parse(out.join(''));
+      const problem = report.problems.find((p: { key: string }) => p.key === damaged);
+      expect(problem.kind).to.equal('data-invalid');
+      expect(problem.message).to.match(/ line 1: .*not a valid DynamoDB number/);
+      expect(report.problems.some((p: { kind: string }) => p.kind === 'missing-export')).to.equal(false);
+    });
+
+    it('deep: an unreadable manifest summary is a damaged export, a deleted one a missing export', async () => {
+      const s3 = new MemoryS3();
+      const written = await chainIn(s3, contiguousWindows(T0, HOUR, 2));
+      s3.set(BUCKET, written.entries[1].entry.manifestSummaryKey, '{"exportArn": truncated');
+      s3.objects.delete(`${BUCKET}/${written.entries[2].entry.manifestSummaryKey}`);
+      const report = await verifyChain({ s3, bucket: BUCKET, prefix: PREFIX, deep: true });
+      expect(report.problems.map((p) => [p.kind, p.key])).to.deep.equal([
+        ['data-invalid', written.entries[1].entry.manifestSummaryKey],
+        ['missing-export', written.entries[2].entry.manifestSummaryKey],
+      ]);
+      expect(report.problems[0].message).to.match(/invalid JSON/);
+    });
+
     it('names the key of an invalid entry; readChain throws, verify reports it', async () => {
       const s3 = new MemoryS3();
       const written = await chainIn(s3, contiguousWindows(T0, HOUR, 2));
@@ -253,6 +358,49 @@ describe('chain reading and verification (cli/chainReader.ts, cli/verify.ts)', (
       expect(report.ok).to.equal(true);
       expect(report.entries).to.equal(8);
       expect(lists).to.be.greaterThan(2);
+    });
+  });
+
+  describe('progress display (createVerifyProgress)', () => {
+    it('writes a plain line every interval and always the last one when not on a terminal', () => {
+      const lines: string[] = [];
+      let t = 0;
+      const progress = createVerifyProgress(
+        { write: (text: string) => lines.push(text) },
+        { intervalMs: 1000, now: () => t },
+      );
+      const at = (ms: number, entriesDone: number, filesRead: number) => {
+        t = ms;
+        progress.update({ entriesTotal: 3, entriesDone, filesRead, bytesRead: filesRead * 1024 * 1024 });
+      };
+      at(0, 0, 1);
+      at(400, 0, 2);
+      at(1200, 1, 3);
+      at(1300, 3, 4);
+      progress.stop();
+      expect(lines).to.deep.equal([
+        'verify: 0/3 exports, 1 data files, 1.0 MB read\n',
+        'verify: 1/3 exports, 3 data files, 3.0 MB read\n',
+        'verify: 3/3 exports, 4 data files, 4.0 MB read\n',
+      ]);
+    });
+
+    it('draws a bar on a terminal, fed by a deep verify', async () => {
+      const s3 = new MemoryS3();
+      await chainIn(s3, contiguousWindows(T0, HOUR, 2));
+      let out = '';
+      const stream = { isTTY: true, columns: 100, write: (text: string) => ((out += text), true) };
+      const progress = createVerifyProgress(stream);
+      const report = await verifyChain({
+        s3,
+        bucket: BUCKET,
+        prefix: PREFIX,
+        deep: true,
+        onProgress: progress.update,
+      });
+      progress.stop();
+      expect(report.ok).to.equal(true);
+      expect(out).to.match(/verify \[.*\] 3\/3 exports \| \d+ data files \| [\d.]+ MB read/);
     });
   });
 

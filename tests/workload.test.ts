@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { canonicalItem, keyString } from '../cli/attributeValues';
-import type { Item } from '../sim/contracts';
+import { canonicalItem, keyString, type Item } from '../format';
 import { Prng, SyntheticTable, canonicalTable, generateWorkload } from '../sim/workload';
 
 const T0 = Date.UTC(2026, 10, 1) / 1000;

@@ -409,7 +409,7 @@ function loadRunModules() {
     ...(require('../sim/workload') as typeof import('../sim/workload')),
     ...(require('../sim/servers') as typeof import('../sim/servers')),
     ...(require('../sim/ssmServer') as typeof import('../sim/ssmServer')),
-    ...(require('../cli/exportFormat') as typeof import('../cli/exportFormat')),
+    ...(require('../format') as typeof import('../format')),
     ...(require('../cli/verify') as typeof import('../cli/verify')),
     ...(require('../cli/replay') as typeof import('../cli/replay')),
     ...(require('../functions/state') as typeof import('../functions/state')),

@@ -14,8 +14,8 @@ import {
   type ChainEntry,
   type ChainHead,
 } from '../../functions/chainManifest';
-import { S3ExportSink, type S3ExportSinkOptions } from '../../cli/exportFormat';
-import { putObject, type S3Sender } from '../../cli/s3io';
+import { S3ExportSink, type ExportFormatName, type S3ExportSinkOptions } from '../../format';
+import { putObject, type S3Sender } from '../../format';
 import type { ExportSpec, TableSource } from '../../sim/contracts';
 
 function notFound(name: string): Error {
@@ -111,6 +111,8 @@ export interface WriteChainOptions {
   /** Incremental windows `[from, to)` in chain order (epoch seconds); normally contiguous from `start`. */
   windows: [number, number][];
   viewType?: 'NEW_AND_OLD_IMAGES' | 'NEW_IMAGE';
+  /** Output format of every export (default DYNAMODB_JSON). */
+  format?: ExportFormatName;
   sink?: S3ExportSinkOptions;
   /** Write CURRENT.json and HEAD.json (default true). */
   head?: boolean;
@@ -136,7 +138,7 @@ export async function writeChain(options: WriteChainOptions) {
       tableArn: TABLE_ARN,
       bucket,
       prefix,
-      exportFormat: 'DYNAMODB_JSON',
+      exportFormat: options.format ?? 'DYNAMODB_JSON',
       startTime: step.to + 60,
       endTime: step.to + 600,
     };
@@ -160,7 +162,7 @@ export async function writeChain(options: WriteChainOptions) {
       itemCount: outcome.itemCount,
       billedSizeBytes: outcome.billedSizeBytes,
       completedAt: isoTime(spec.endTime),
-      exportFormat: 'DYNAMODB_JSON',
+      exportFormat: options.format ?? 'DYNAMODB_JSON',
       ...(step.type === 'INCREMENTAL_EXPORT' ? { exportViewType: viewType } : {}),
     };
     const key = chainEntryKey(prefix, epoch, sequence, step.from, step.to);
