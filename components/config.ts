@@ -10,7 +10,7 @@
  * stack behind.
  */
 import type { ExportFormat, ExportViewType, OnPitrGap } from '../functions/settings';
-import { coerceNumbers, stackNameProblem, unknownKeyProblems } from './configChecks';
+import { closest, coerceNumbers, stackNameProblem, TOP_LEVEL_KEYS, unknownKeyProblems } from './configChecks';
 import { componentName, overlongNames, physicalNames, slug } from './names';
 import {
   ALLOWED,
@@ -410,7 +410,11 @@ export function checkConfig(
   }
 
   if (!Array.isArray(raw.tables) || raw.tables.length === 0) {
-    if (problems.length === 0 || raw.tables !== undefined)
+    // `table:` instead of `tables:` is reported once, as the misspelt key with its hint.
+    const misspelt = Object.keys(raw.otherSettings ?? {}).some(
+      (key) => closest(key, TOP_LEVEL_KEYS) === 'tables',
+    );
+    if (raw.tables !== undefined || !misspelt)
       problems.push({ path: 'tables', value: raw.tables, message: `allowed: ${ALLOWED.tables}` });
     throw new ConfigError(problems);
   }

@@ -147,6 +147,17 @@ describe('stack config inputs through the Pulumi program', () => {
       });
     }
 
+    it('names a misspelt `tables` once, and still says tables is missing when the typo is elsewhere', async () => {
+      const typo = await rejection(configFrom([`pulumi config set --path 'table[0].tableName' Orders`]));
+      expect(typo.problems.map((p) => p.path)).to.deep.equal(['dynamodb-continuous-exports:table']);
+      const other = await rejection(configFrom([`pulumi config set --path 'defualts.windowMinutes' 30`]));
+      expect(other.problems.map((p) => p.path)).to.deep.equal([
+        'dynamodb-continuous-exports:defualts',
+        'tables',
+      ]);
+      expect(other.message).to.match(/did you mean defaults\?/);
+    });
+
     it('rejects more than 50 tags, counting defaults and the table together', async () => {
       const lines = [ORDERS];
       for (let i = 0; i < 30; i++) lines.push(`pulumi config set --path 'defaults.tags.d${i}' x`);
