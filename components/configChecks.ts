@@ -4,7 +4,21 @@
  * too long for any alias. Used by `validateConfig` (config.ts).
  */
 import type { ConfigProblem } from './configSchema';
-import { overlongNames, physicalNames } from './names';
+import { overlongNames, physicalNames, type NameKind } from './names';
+
+/** How each kind of physical name reads in a message. */
+const KIND_WORDS: Record<NameKind, string> = {
+  lambdaFunction: 'Lambda function',
+  iamRole: 'IAM role',
+  stateMachine: 'state machine',
+  schedule: 'schedule',
+  snsTopic: 'SNS topic',
+  logGroup: 'log group',
+  alarm: 'alarm',
+  dashboard: 'dashboard',
+  s3Bucket: 'created bucket',
+  ssmParameter: 'SSM parameter',
+};
 
 /** The config keys (without the project prefix) the program reads. */
 export const TOP_LEVEL_KEYS = ['tables', 'defaults'] as const;
@@ -114,8 +128,11 @@ export function stackNameProblem(
     path: 'stack name',
     value: stack,
     message:
-      `is ${stack.length} characters long: even with a one-character alias the ${worst.kind} name "${worst.name}" is ` +
+      `is ${stack.length} characters long: even with a one-character alias the ${KIND_WORDS[worst.kind]} name "${worst.name}" is ` +
       `${worst.name.length} characters (AWS limit ${worst.limit}); use a stack name at least ${excess} characters shorter ` +
-      `(pulumi stack rename, or a new stack)`,
+      `(pulumi stack rename, or a new stack)` +
+      (long.every((n) => n.kind === 's3Bucket')
+        ? ', or export into an existing bucket (bucket.existingName)'
+        : ''),
   };
 }

@@ -220,12 +220,19 @@ export function zodProblems(
           ? `${nested.map((i) => i.message).join(', ')}; `
           : '';
     const path = pathText(base, issue.path);
-    const value = coerced.has(path) ? coerced.get(path) : (issue as { input?: unknown }).input;
+    // A bad map key (a tag key) is reported with the key as the value; the number hint is about values.
+    const badKey = issue.code === 'invalid_key';
+    const stored = !badKey && coerced.has(path);
+    const value = badKey
+      ? issue.path[issue.path.length - 1]
+      : stored
+        ? coerced.get(path)
+        : (issue as { input?: unknown }).input;
     out.push({
       path,
       table,
       value,
-      message: `${detail}allowed: ${allowed}${coerced.has(path) ? `. ${numberHint(path, value)}` : ''}`,
+      message: `${detail}allowed: ${allowed}${stored ? `. ${numberHint(path, value)}` : ''}`,
     });
   }
   return out;
