@@ -157,10 +157,13 @@ export function buildProgram(io: Io, deps: DceDeps, setExit: (code: number) => v
       ),
   )
     .requiredOption('--target-table <name>', 'DynamoDB table to write into')
-    .option('--until <time>', 'stop at this time (ISO 8601); default: the watermark')
+    .option(
+      '--until <time>',
+      'stop at this time: ISO 8601 with its zone, e.g. 2026-11-24T12:00:00Z (default: the watermark)',
+    )
     .option('--epoch <epoch>', 'epoch to replay (default: the live one)')
     .option('--checkpoint <file>', 'file that records progress, for --resume')
-    .option('--resume', 'continue from the checkpoint file')
+    .option('--resume', 'continue from the checkpoint file (which must exist)')
     .option('--force', 'write into a target table that is not empty')
     .option('--concurrency <n>', 'parallel writers')
     .action(
