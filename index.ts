@@ -35,7 +35,9 @@ const { tables: tableConfigs, warnings } = checkConfig(
   {
     tables: config.getObject<unknown>('tables'),
     defaults: config.getObject<unknown>('defaults'),
-    region: new pulumi.Config('aws').get('region'),
+    // The AWS provider takes its Region from aws:region, else from the environment.
+    region:
+      new pulumi.Config('aws').get('region') ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION,
     otherSettings: otherSettings(),
   },
   stack,
