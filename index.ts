@@ -5,19 +5,46 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import { bundleAllHandlers } from './components/bundle';
-import { validateConfig } from './components/config';
+import { checkConfig, PROJECT_NAME } from './components/config';
 import { ContinuousExport } from './components/continuousExport';
 import { componentName } from './components/names';
+import { largeStackWarning } from './components/stackSize';
 
 const config = new pulumi.Config();
 const stack = pulumi.getStack();
 
+/** This project's config keys other than the ones read below, to report typos such as `table`. */
+function otherSettings(): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
+    const [namespace, name] = [key.slice(0, key.indexOf(':')), key.slice(key.indexOf(':') + 1)];
+    if (namespace !== PROJECT_NAME || name === 'tables' || name === 'defaults') continue;
+    try {
+      out[name] = JSON.parse(value);
+    } catch {
+      out[name] = value;
+    }
+  }
+  return out;
+}
+
 // Everything is validated before the first resource is registered: a bad config fails the whole run
-// with one message listing every problem.
-const tableConfigs = validateConfig(
-  { tables: config.getObject<unknown>('tables'), defaults: config.getObject<unknown>('defaults') },
+// with one message listing every problem. What AWS would accept but is probably a mistake is shown as
+// a warning in `pulumi preview` and `pulumi up`.
+const { tables: tableConfigs, warnings } = checkConfig(
+  {
+    tables: config.getObject<unknown>('tables'),
+    defaults: config.getObject<unknown>('defaults'),
+    // The AWS provider takes its Region from aws:region, else from the environment.
+    region:
+      new pulumi.Config('aws').get('region') ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION,
+    otherSettings: otherSettings(),
+  },
   stack,
 );
+for (const warning of warnings) void pulumi.log.warn(warning);
+const sizeWarning = largeStackWarning(tableConfigs.length);
+if (sizeWarning) void pulumi.log.warn(sizeWarning);
 
 // One bundle per handler for the whole program, shared by every table.
 const bundles = bundleAllHandlers();

@@ -11,12 +11,14 @@
  * errors. `runDce` is the whole program with its I/O injected, so tests drive it in-process.
  */
 import '../sim/polyfills';
+import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import { Command, CommanderError } from 'commander';
-import { EXIT, formatDuration, Output, table, type Io } from './output';
+import { describeError, EXIT, operatorMessage, formatDuration, Output, table, type Io } from './output';
 import {
   buildClients,
   requireExports,
+  requireEpoch,
   requireParameters,
   resolveTarget,
   UsageError,
@@ -155,10 +157,13 @@ export function buildProgram(io: Io, deps: DceDeps, setExit: (code: number) => v
       ),
   )
     .requiredOption('--target-table <name>', 'DynamoDB table to write into')
-    .option('--until <time>', 'stop at this time (ISO 8601); default: the watermark')
+    .option(
+      '--until <time>',
+      'stop at this time: ISO 8601 with its zone, e.g. 2026-11-24T12:00:00Z (default: the watermark)',
+    )
     .option('--epoch <epoch>', 'epoch to replay (default: the live one)')
     .option('--checkpoint <file>', 'file that records progress, for --resume')
-    .option('--resume', 'continue from the checkpoint file')
+    .option('--resume', 'continue from the checkpoint file (which must exist)')
     .option('--force', 'write into a target table that is not empty')
     .option('--concurrency <n>', 'parallel writers')
     .action(
@@ -210,7 +215,8 @@ export function buildProgram(io: Io, deps: DceDeps, setExit: (code: number) => v
     const cmd = addTargetOptions(program.command(name).description(descriptions[name]));
     if (name === 'reset')
       cmd.option('-y, --yes', 'do not ask for confirmation (required without a terminal)');
-    cmd.action(async (opts: CommonOptions & { yes?: boolean }) => {
+    else cmd.option('--force', 'also when a RESET is pending (this cancels the reset)');
+    cmd.action(async (opts: CommonOptions & { yes?: boolean; force?: boolean }) => {
       const out = new Output(io, Boolean(opts.json));
       const target = resolveTarget(opts, deps.readInput);
       const parameters = requireParameters(target);
@@ -228,6 +234,7 @@ export function buildProgram(io: Io, deps: DceDeps, setExit: (code: number) => v
         alias: target.alias,
         parameterName: parameters.action,
         action: action as 'RUN' | 'PAUSE' | 'RESET',
+        force: Boolean(opts.force),
       });
       out.result(result, () => formatActionResult(result));
     });
@@ -280,6 +287,8 @@ export async function runVerifyCommand(options: {
       `--epoch ${JSON.stringify(options.epoch)}: expected an epoch id like 20261124T235500Z`,
     );
   }
+  if (options.epoch !== undefined)
+    await requireEpoch(options.s3, options.bucket, options.prefix, options.epoch);
   const { verifyChain } = verifyLibrary();
   try {
     return await verifyChain({
@@ -326,15 +335,48 @@ export function formatVerifyReport(
   return lines.join('\n');
 }
 
-/** Parses `--until`: an ISO 8601 time with a date; returns epoch seconds. */
+const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})$/;
+
+/**
+ * Parses `--until`: ISO 8601 date and time with an explicit zone (`Z` or an offset such as `+02:00`),
+ * returns epoch seconds. Stricter than Date.parse on purpose: a time without a zone would be read in
+ * the machine's zone, and Date.parse rolls an impossible date (February 30) into the next month.
+ */
 export function parseUntil(value: string): number {
-  const ms = Date.parse(value);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(ms)) {
-    throw new UsageError(
-      `--until ${JSON.stringify(value)}: not an ISO 8601 time (e.g. 2026-11-24T12:00:00Z)`,
+  const fail = (why: string) =>
+    new UsageError(
+      `--until ${JSON.stringify(value)}: ${why}; expected ISO 8601 with a zone, e.g. 2026-11-24T12:00:00Z or 2026-11-24T13:00:00+01:00`,
     );
+  const m = ISO_TIME.exec(value);
+  if (!m) {
+    if (/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(value))
+      throw fail("no time zone (it would be read in this machine's zone)");
+    throw fail('not an ISO 8601 date and time');
   }
-  return Math.floor(ms / 1000);
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map((v) => Number(v ?? 0));
+  const zone = m[8];
+  const utc = Date.UTC(year, month - 1, day, hour, minute, second);
+  const check = new Date(utc);
+  if (
+    check.getUTCFullYear() !== year ||
+    check.getUTCMonth() !== month - 1 ||
+    check.getUTCDate() !== day ||
+    hour > 23 ||
+    minute > 59 ||
+    second > 59
+  ) {
+    throw fail('no such date or time');
+  }
+  let offsetMinutes = 0;
+  if (zone !== 'Z') {
+    const digits = zone.slice(1).replace(':', '');
+    const hours = Number(digits.slice(0, 2));
+    const minutes = Number(digits.slice(2));
+    if (hours > 23 || minutes > 59) throw fail(`no such zone offset ${zone}`);
+    offsetMinutes = (zone[0] === '-' ? -1 : 1) * (hours * 60 + minutes);
+  }
+  const fraction = m[7] ? Number(`0.${m[7]}`) : 0;
+  return Math.floor(utc / 1000 + fraction) - offsetMinutes * 60;
 }
 
 /** Calls replayChain with a progress display; prints the report. */
@@ -370,11 +412,20 @@ export async function runReplayCommand(options: {
     );
   }
   if (options.resume && !options.checkpoint) throw new UsageError('--resume needs --checkpoint <file>');
+  if (options.resume && options.checkpoint && !existsSync(options.checkpoint)) {
+    // Without this check a resume would start from the beginning and skip the non-empty-target check.
+    throw new UsageError(
+      `--resume --checkpoint ${JSON.stringify(options.checkpoint)}: no such file, so there is nothing to resume; ` +
+        'check the path, or start a new replay without --resume (into an empty table, or with --force)',
+    );
+  }
   if (!/^[A-Za-z0-9_.-]{3,255}$/.test(options.targetTable)) {
     throw new UsageError(
       `--target-table ${JSON.stringify(options.targetTable)}: not a valid DynamoDB table name`,
     );
   }
+  if (options.epoch !== undefined)
+    await requireEpoch(options.s3, options.bucket, options.prefix, options.epoch);
   const { replayChain } = replayLibrary();
   const progress = createProgress(io, out.json);
   let report: ReplayReport;
@@ -396,9 +447,9 @@ export async function runReplayCommand(options: {
   } catch (error) {
     // AWS errors carry $metadata (access, network: exit 2); anything else is the chain or the target
     // refusing the replay (gap, not-empty target, checkpoint mismatch: exit 1).
-    const e = error as Error & { $metadata?: unknown };
-    if (e.$metadata === undefined && !(error instanceof UsageError))
-      throw new ChainProblemError(`replay failed: ${e.message}`);
+    const e = error as Error & { $metadata?: unknown; $response?: unknown };
+    if (e.$metadata === undefined && e.$response === undefined && !(error instanceof UsageError))
+      throw new ChainProblemError(`replay failed: ${operatorMessage(e)}`);
     throw error;
   } finally {
     progress.stop();
@@ -473,27 +524,6 @@ function createProgress(io: Io, json: boolean): { update: (p: ReplayProgress) =>
   };
 }
 
-/** Names an AWS error for a person: service error name and message, plus what usually causes it. */
-export function describeError(error: unknown): string {
-  const e = error as {
-    name?: string;
-    message?: string;
-    code?: string;
-    $metadata?: { httpStatusCode?: number };
-  };
-  const name = e?.name ?? 'Error';
-  const message = e?.message ?? String(error);
-  if (name === 'CredentialsProviderError' || /Could not load credentials/i.test(message)) {
-    return `no AWS credentials: ${message} (configure the standard chain, or pass --profile)`;
-  }
-  if (/Region is missing/i.test(message)) return `no AWS Region: pass --region or set AWS_REGION`;
-  if (e?.code === 'ECONNREFUSED' || /ECONNREFUSED/.test(message)) {
-    return `cannot connect: ${message} (is the endpoint right?)`;
-  }
-  if (name === 'AccessDeniedException' || name === 'AccessDenied') return `access denied: ${message}`;
-  return name !== 'Error' && !message.startsWith(name) ? `${name}: ${message}` : message;
-}
-
 /** Runs `dce` with `argv` (without the node and script entries); resolves to the exit code. */
 export async function runDce(argv: string[], io: Io = defaultIo(), deps: DceDeps = {}): Promise<number> {
   let code: number = EXIT.OK;
@@ -501,28 +531,30 @@ export async function runDce(argv: string[], io: Io = defaultIo(), deps: DceDeps
     code = c;
   });
   const json = argv.includes('--json');
+  // With --json, commander's own messages (unknown option, missing argument) are held back and
+  // printed as the JSON error document below, so stderr stays machine-readable too.
+  const output = {
+    writeOut: (text: string) => io.stdout.write(text),
+    writeErr: (text: string) => (json ? undefined : io.stderr.write(text)),
+  };
   program.exitOverride();
-  program.configureOutput({
-    writeOut: (text) => io.stdout.write(text),
-    writeErr: (text) => io.stderr.write(text),
-  });
+  program.configureOutput(output);
   for (const sub of program.commands) {
     sub.exitOverride();
-    sub.configureOutput({
-      writeOut: (text) => io.stdout.write(text),
-      writeErr: (text) => io.stderr.write(text),
-    });
+    sub.configureOutput(output);
     sub.showHelpAfterError('(run with --help for usage)');
   }
   try {
     await program.parseAsync(argv, { from: 'user' });
     return code;
   } catch (error) {
-    if (error instanceof CommanderError) {
-      // --help and --version end here with exitCode 0; parse errors were already printed.
-      return error.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
-    }
     const out = new Output(io, json);
+    if (error instanceof CommanderError) {
+      // --help and --version end here with exitCode 0; parse errors were already printed as text.
+      if (error.exitCode === 0) return EXIT.OK;
+      if (json) out.error(error.message.replace(/^error: /, ''), EXIT.USAGE);
+      return EXIT.USAGE;
+    }
     if (error instanceof UsageError) {
       out.error(error.message, EXIT.USAGE);
       return EXIT.USAGE;

@@ -73,6 +73,8 @@ export async function setAction(options: {
   alias: string;
   parameterName: string;
   action: Action;
+  /** Overwrite a pending RESET with PAUSE or RUN (which cancels the reset). */
+  force?: boolean;
 }): Promise<ActionResult> {
   const { ssm, alias, parameterName, action } = options;
   const previous = await readParameter(ssm, parameterName);
@@ -83,6 +85,13 @@ export async function setAction(options: {
     );
   }
   if (previous.trim() === action) return { alias, parameterName, previous, action, changed: false };
+  if (previous.trim() === 'RESET' && !options.force) {
+    // A RESET waits for the next tick; overwriting it would silently cancel the new epoch asked for.
+    throw new UsageError(
+      `a RESET is pending for ${alias} (${parameterName}): the next tick starts a new epoch with a full export. ` +
+        `Setting ${action} now would cancel that reset; pass --force to cancel it, or wait until the tick has set the action back to RUN`,
+    );
+  }
   await ssm.send(
     new PutParameterCommand({ Name: parameterName, Value: action, Type: 'String', Overwrite: true }),
   );
@@ -92,11 +101,12 @@ export async function setAction(options: {
 /** The human text of an operator result. */
 export function formatActionResult(result: ActionResult): string {
   if (!result.changed) return `${result.alias}: action already ${result.action} (${result.parameterName})`;
+  const cancelled = result.previous?.trim() === 'RESET' ? '; the pending reset is cancelled' : '';
   const effect =
     result.action === 'PAUSE'
       ? 'no new exports start from the next tick; exports in flight are still tracked'
       : result.action === 'RUN'
         ? 'the next tick resumes the chain where it stopped'
         : 'the next tick starts a new epoch with a full export';
-  return `${result.alias}: action ${result.previous} -> ${result.action} (${result.parameterName}); ${effect}`;
+  return `${result.alias}: action ${result.previous} -> ${result.action} (${result.parameterName}); ${effect}${cancelled}`;
 }

@@ -91,3 +91,46 @@ export function table(rows: [string, string][], indent = ''): string {
   const width = Math.max(0, ...rows.map(([label]) => label.length));
   return rows.map(([label, value]) => `${indent}${`${label}:`.padEnd(width + 2)}${value}`).join('\n');
 }
+
+/**
+ * The SDK appends a hint for developers to errors whose reply it could not parse ("inspect the hidden
+ * field {error}.$response"); an operator cannot act on it, so it is replaced by the HTTP status.
+ */
+const SDK_DESERIALIZATION_HINT =
+  /\s*(?:Deserialization error: )?to see the raw response, inspect the hidden field \{error\}\.\$response on this object\.?/i;
+
+/** An SDK error message without SDK internals. */
+export function operatorMessage(error: unknown): string {
+  const e = error as { message?: string; $response?: { statusCode?: number } } | undefined;
+  const message = e?.message ?? String(error);
+  if (!SDK_DESERIALIZATION_HINT.test(message)) return message;
+  const status = e?.$response?.statusCode;
+  const cleaned = message.replace(SDK_DESERIALIZATION_HINT, '').trim();
+  const reply = `the endpoint's reply${status ? ` (HTTP ${status})` : ''} is not an AWS reply (is the endpoint right?)`;
+  return cleaned ? `${cleaned}: ${reply}` : reply;
+}
+
+/** Names an AWS error for a person: service error name and message, plus what usually causes it. */
+export function describeError(error: unknown): string {
+  const e = error as {
+    name?: string;
+    message?: string;
+    code?: string;
+    $metadata?: { httpStatusCode?: number };
+  };
+  const name = e?.name ?? 'Error';
+  const message = operatorMessage(error);
+  if (name === 'CredentialsProviderError' || /Could not load credentials/i.test(message)) {
+    return `no AWS credentials: ${message} (configure the standard chain, or pass --profile)`;
+  }
+  if (/Region is missing/i.test(message)) return `no AWS Region: pass --region or set AWS_REGION`;
+  if (e?.code === 'ECONNREFUSED' || /ECONNREFUSED/.test(message)) {
+    return `cannot connect: ${message} (is the endpoint right?)`;
+  }
+  if (name === 'AccessDeniedException' || name === 'AccessDenied') return `access denied: ${message}`;
+  if (name === 'UnknownError' || message === 'UnknownError') {
+    const status = e?.$metadata?.httpStatusCode;
+    return `the service refused the request${status ? ` (HTTP ${status})` : ''} without saying why`;
+  }
+  return name !== 'Error' && !message.startsWith(name) ? `${name}: ${message}` : message;
+}

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
 
 /** Root of every parameter the workflow keeps: `/dynamodb-continuous-exports/<stack>`. */
@@ -349,4 +349,40 @@ export function buildClients(options: ClientOptions, env: NodeJS.ProcessEnv = pr
 /** With every endpoint overridden and no Region configured, any Region will do. */
 function endpointsAllLocal(endpoints: (string | undefined)[]): boolean {
   return endpoints.every((e) => e !== undefined);
+}
+
+/**
+ * Checks that an epoch named with `--epoch` has a chain under the prefix, so a mistyped epoch is a
+ * usage error (exit 2) that lists the epochs there are, not a chain with problems (exit 1).
+ */
+export async function requireEpoch(
+  s3: Clients['s3'],
+  bucket: string,
+  prefix: string,
+  epoch: string,
+): Promise<void> {
+  const chainRoot = `${prefix === '' ? '' : `${prefix}/`}chain/`;
+  const found = await s3.send(
+    new ListObjectsV2Command({ Bucket: bucket, Prefix: `${chainRoot}${epoch}/`, MaxKeys: 1 }),
+  );
+  if ((found.Contents ?? []).length > 0) return;
+  // With Delimiter, S3 answers with one common prefix per epoch; a store that ignores it lists keys.
+  const listed = await s3.send(
+    new ListObjectsV2Command({ Bucket: bucket, Prefix: chainRoot, Delimiter: '/', MaxKeys: 1000 }),
+  );
+  const names = [
+    ...(listed.CommonPrefixes ?? []).map((p: { Prefix?: string }) => p.Prefix ?? ''),
+    ...(listed.Contents ?? []).map((o: { Key?: string }) => o.Key ?? ''),
+  ];
+  const epochs = [
+    ...new Set(
+      names
+        .map((n) => /^(\d{8}T\d{6}Z)\//.exec(n.slice(chainRoot.length))?.[1])
+        .filter((e): e is string => e !== undefined),
+    ),
+  ].sort();
+  throw new UsageError(
+    `--epoch ${epoch}: no chain for this epoch under s3://${bucket}/${chainRoot}` +
+      (epochs.length > 0 ? ` (epochs there: ${epochs.join(', ')})` : ' (no epochs there)'),
+  );
 }

@@ -1,5 +1,5 @@
 /**
- * The stack config: its schema, its defaults, and one validation that reports every problem at once.
+ * The stack config: its types, its defaults, and one validation that reports every problem at once.
  *
  * Config is structured (`pulumi config set --path 'tables[0].tableName' orders`):
  *   dynamodb-continuous-exports:tables    one entry per exported table
@@ -9,14 +9,31 @@
  * Everything is checked before any resource is created, so a bad config never leaves a half-deployed
  * stack behind.
  */
-import { z } from 'zod';
 import type { ExportFormat, ExportViewType, OnPitrGap } from '../functions/settings';
+import { closest, coerceNumbers, stackNameProblem, TOP_LEVEL_KEYS, unknownKeyProblems } from './configChecks';
 import { componentName, overlongNames, physicalNames, slug } from './names';
+import {
+  ALLOWED,
+  ConfigError,
+  defaultsSchema,
+  MAX_TAGS,
+  tableSchema,
+  zodProblems,
+  type ConfigProblem,
+} from './configSchema';
 
-/** Retention values CloudWatch Logs accepts (days). */
-export const LOG_RETENTION_DAYS = [
-  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
-] as const;
+export {
+  ALLOWED,
+  bucketNameProblems,
+  ConfigError,
+  formatProblem,
+  LOG_RETENTION_DAYS,
+  MAX_TAGS,
+  type ConfigProblem,
+} from './configSchema';
+
+/** The project name: the namespace of its config keys (`dynamodb-continuous-exports:tables`). */
+export const PROJECT_NAME = 'dynamodb-continuous-exports';
 
 /** Where the table's exports go. */
 export interface BucketConfig {
@@ -180,189 +197,34 @@ export function deriveAlias(tableName: string): string {
   return slug(tableName);
 }
 
-/** The reasons S3 would refuse a bucket name (empty when it is valid). */
-export function bucketNameProblems(name: string): string[] {
-  const problems: string[] = [];
-  if (name.length < 3 || name.length > 63) problems.push(`is ${name.length} characters long`);
-  if (!/^[a-z0-9.-]*$/.test(name)) problems.push('has characters other than a-z, 0-9, "." and "-"');
-  if (!/^[a-z0-9]/.test(name) || !/[a-z0-9]$/.test(name))
-    problems.push('does not start and end with a letter or digit');
-  if (name.includes('..')) problems.push('has two adjacent periods');
-  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(name)) problems.push('looks like an IP address');
-  if (name.startsWith('xn--')) problems.push('starts with "xn--"');
-  if (name.endsWith('-s3alias')) problems.push('ends with "-s3alias"');
-  return problems;
-}
-
-// ---- schema --------------------------------------------------------------------------------------
-
-/** What each field accepts, in words; used in error messages. Keys are field paths without indices. */
-export const ALLOWED: Record<string, string> = {
-  tables: 'a non-empty list of tables',
-  defaults: 'an object with per-table fields (not tableName or alias)',
-  tableName: 'a DynamoDB table name: 3-255 characters a-z, A-Z, 0-9, "_", "-", "."',
-  alias: 'lower-case letters, digits and "-", starting and ending with a letter or digit',
-  successEmails: 'a list of email addresses',
-  failureEmails: 'a list of email addresses',
-  windowMinutes: 'an integer from 15 to 1440',
-  maxCatchUpWindowMinutes: 'an integer from windowMinutes to 1440',
-  bucket: 'an object with existingName, prefix, ownerAccountId, versioning',
-  'bucket.existingName':
-    'an S3 bucket name: 3-63 characters a-z, 0-9, "." and "-", starting and ending with a letter or digit, no "..", not an IP address, no "xn--" prefix, no "-s3alias" suffix',
-  'bucket.prefix': '1-1024 characters, not starting or ending with "/"',
-  'bucket.ownerAccountId': 'a 12-digit AWS account id, together with bucket.existingName',
-  'bucket.versioning': 'true or false',
-  exportFormat: 'DYNAMODB_JSON or ION',
-  exportViewType: 'NEW_AND_OLD_IMAGES or NEW_IMAGE',
-  kmsKeyArn: 'a KMS key ARN: arn:aws:kms:<region>:<12-digit account>:key/<key id>',
-  notifyOnSuccess: 'true or false',
-  onPitrGap: 'alert or reset',
-  logRetentionDays: `one of ${LOG_RETENTION_DAYS.join(', ')}`,
-  tags: 'a map of tag keys (1-128 characters) to values (0-256 characters)',
-  maxInFlight: 'an integer from 1 to 10',
-  restorableMarginSeconds: 'an integer from 0 to 3600',
-  lagAlarmMinutes: 'an integer greater than windowMinutes, at most 50400 (35 days)',
-};
-
-const int = (min: number, max: number) => z.number().int().min(min).max(max);
-const email = z.email();
-
-const bucketSchema = z.strictObject({
-  existingName: z.string().superRefine((name, ctx) => {
-    const problems = bucketNameProblems(name);
-    if (problems.length > 0) ctx.addIssue({ code: 'custom', message: problems.join(', ') });
-  }),
-  prefix: z
-    .string()
-    .min(1)
-    .max(1024)
-    .refine((p) => !p.startsWith('/') && !p.endsWith('/'), { message: 'starts or ends with "/"' }),
-  ownerAccountId: z.string().regex(/^\d{12}$/),
-  versioning: z.boolean(),
-});
-
-const settingsShape = {
-  successEmails: z.array(email),
-  failureEmails: z.array(email),
-  windowMinutes: int(15, 1440),
-  maxCatchUpWindowMinutes: int(15, 1440),
-  bucket: bucketSchema.partial(),
-  exportFormat: z.enum(['DYNAMODB_JSON', 'ION']),
-  exportViewType: z.enum(['NEW_AND_OLD_IMAGES', 'NEW_IMAGE']),
-  kmsKeyArn: z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/),
-  notifyOnSuccess: z.boolean(),
-  onPitrGap: z.enum(['alert', 'reset']),
-  logRetentionDays: z
-    .number()
-    .refine((n) => (LOG_RETENTION_DAYS as readonly number[]).includes(n), { message: 'not a retention' }),
-  tags: z.record(z.string().min(1).max(128), z.string().max(256)),
-  maxInFlight: int(1, 10),
-  restorableMarginSeconds: int(0, 3600),
-  lagAlarmMinutes: int(1, 50400),
-};
-
-const defaultsSchema = z.strictObject(settingsShape).partial();
-const tableSchema = z
-  .strictObject({
-    ...settingsShape,
-    tableName: z
-      .string()
-      .min(3)
-      .max(255)
-      .regex(/^[a-zA-Z0-9_.-]+$/),
-    alias: z.string().regex(/^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/),
-  })
-  .partial()
-  .required({ tableName: true });
-
-// ---- errors --------------------------------------------------------------------------------------
-
-/** One thing wrong with the config. */
-export interface ConfigProblem {
-  /** Field path as written with `pulumi config set --path`, e.g. `tables[1].bucket.prefix`. */
-  path: string;
-  /** The table the problem belongs to, when it belongs to one. */
-  table?: { index: number; name?: string };
-  /** The offending value (undefined when missing). */
-  value: unknown;
-  /** What is wrong and what is allowed. */
-  message: string;
-}
-
-/** Thrown when the config is invalid; the message lists every problem. */
-export class ConfigError extends Error {
-  constructor(readonly problems: ConfigProblem[]) {
-    super(
-      `Invalid dynamodb-continuous-exports config (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
-        problems.map((p) => `  - ${formatProblem(p)}`).join('\n'),
-    );
-    this.name = 'ConfigError';
-  }
-}
-
-function formatValue(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  const text = JSON.stringify(value);
-  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
-}
-
-export function formatProblem(p: ConfigProblem): string {
-  const table = p.table ? ` (table ${p.table.index}${p.table.name ? ` "${p.table.name}"` : ''})` : '';
-  return `${p.path}${table}: got ${formatValue(p.value)}; ${p.message}`;
-}
-
-function pathText(base: string, path: readonly PropertyKey[]): string {
-  let out = base;
-  for (const part of path)
-    out += typeof part === 'number' ? `[${part}]` : out ? `.${String(part)}` : String(part);
-  return out;
-}
-
-function fieldKey(path: readonly PropertyKey[]): string {
-  return path.filter((p) => typeof p !== 'number').join('.');
-}
-
-function zodProblems(error: z.ZodError, base: string, table: ConfigProblem['table']): ConfigProblem[] {
-  const out: ConfigProblem[] = [];
-  for (const issue of error.issues) {
-    if (issue.code === 'unrecognized_keys') {
-      const input = (issue as { input?: Record<string, unknown> }).input ?? {};
-      for (const key of issue.keys) {
-        const where = fieldKey(issue.path);
-        const known =
-          where === 'bucket'
-            ? Object.keys(bucketSchema.shape)
-            : base === 'defaults'
-              ? Object.keys(settingsShape)
-              : [...Object.keys(settingsShape), 'tableName', 'alias'];
-        out.push({
-          path: pathText(base, [...issue.path, key]),
-          table,
-          value: input[key],
-          message: `unknown field; allowed fields: ${known.join(', ')}`,
-        });
-      }
-      continue;
-    }
-    const key = fieldKey(issue.path);
-    const allowed = ALLOWED[key] ?? ALLOWED[key.split('.')[0]] ?? issue.message;
-    const detail = issue.code === 'custom' ? `${issue.message}; ` : '';
-    out.push({
-      path: pathText(base, issue.path),
-      table,
-      value: (issue as { input?: unknown }).input,
-      message: `${detail}allowed: ${allowed}`,
-    });
-  }
-  return out;
-}
-
 // ---- validation ----------------------------------------------------------------------------------
 
 /** The raw config values as read from the stack. */
 export interface RawConfig {
   tables: unknown;
   defaults?: unknown;
+  /** The stack's Region (`aws:region`), when known: a KMS key must be in the bucket's Region. */
+  region?: string;
+  /** Every other config key of this project (without the namespace), to catch typos like `table`. */
+  otherSettings?: Record<string, unknown>;
+}
+
+/** The outcome of a valid config: the tables, and what AWS accepts but is probably not meant. */
+export interface CheckedConfig {
+  tables: TableConfig[];
+  /** Shown by `pulumi preview` and `pulumi up` (pulumi.log.warn). */
+  warnings: string[];
+}
+
+/** Per-stack context of `resolveTable`. */
+interface Context {
+  stack: string;
+  region?: string;
+  nameOf: (alias: string) => string;
+  problems: ConfigProblem[];
+  warnings: string[];
+  /** Stack-name problems already reported, by whether a bucket is created. */
+  stackBlamed: Map<boolean, boolean>;
 }
 
 function merge(defaults: TableSettingsInput, table: TableInput): TableInput {
@@ -376,11 +238,10 @@ function merge(defaults: TableSettingsInput, table: TableInput): TableInput {
 function resolveTable(
   input: TableInput,
   index: number,
-  stack: string,
   fromDefaults: Set<string>,
-  problems: ConfigProblem[],
-  nameOf: (alias: string) => string,
+  context: Context,
 ): TableConfig | undefined {
+  const { stack, problems, nameOf } = context;
   const table = { index, name: input.tableName };
   const at = (field: string) => `tables[${index}].${field}`;
   const origin = (field: string) => (fromDefaults.has(field) ? ' (value from defaults)' : '');
@@ -423,9 +284,15 @@ function resolveTable(
       message: `a bucket in another account cannot be created here; set bucket.existingName too; allowed: ${ALLOWED['bucket.ownerAccountId']}`,
     });
   }
-  if (alias !== '') {
+  const createsBucket = bucket.existingName === undefined;
+  const stackProblem = stackNameProblem(stack, nameOf, createsBucket);
+  if (stackProblem) {
+    // Every alias would fail: blame the stack name once instead of each table's alias.
+    if (!context.stackBlamed.get(createsBucket) && !context.stackBlamed.get(false))
+      problems.push(stackProblem);
+    context.stackBlamed.set(createsBucket, true);
+  } else if (alias !== '') {
     const names = physicalNames(nameOf(alias), stack, alias);
-    const createsBucket = bucket.existingName === undefined;
     for (const long of overlongNames(names, createsBucket)) {
       problems.push({
         path: at('alias'),
@@ -437,11 +304,48 @@ function resolveTable(
       });
     }
   }
+  const notifyOnSuccess = input.notifyOnSuccess ?? TABLE_DEFAULTS.notifyOnSuccess;
+  if (!notifyOnSuccess && (input.successEmails ?? []).length > 0 && !fromDefaults.has('successEmails')) {
+    // A table that turns success mail off while `defaults` names success addresses is fine; its own
+    // successEmails next to notifyOnSuccess: false would never receive anything.
+    problems.push({
+      path: at('successEmails'),
+      table,
+      value: input.successEmails,
+      message: `would never be notified: notifyOnSuccess is false${origin('notifyOnSuccess')}; remove successEmails or set notifyOnSuccess to true`,
+    });
+  }
+  const tagCount = Object.keys(input.tags ?? {}).length;
+  if (tagCount > MAX_TAGS) {
+    problems.push({
+      path: at('tags'),
+      table,
+      value: `${tagCount} tags`,
+      message: `AWS allows at most ${MAX_TAGS} tags on a resource (defaults.tags and the table's tags together); allowed: ${ALLOWED.tags}`,
+    });
+  }
+  const kmsRegion = input.kmsKeyArn?.split(':')[3];
+  if (kmsRegion && context.region && kmsRegion !== context.region) {
+    const message = `the key is in ${kmsRegion}, the stack deploys to ${context.region}; S3 encrypts with a KMS key only in the bucket's Region`;
+    if (createsBucket) {
+      problems.push({
+        path: at('kmsKeyArn'),
+        table,
+        value: input.kmsKeyArn,
+        message: `${message} (the created bucket is in ${context.region})${origin('kmsKeyArn')}; use a key in ${context.region}`,
+      });
+    } else {
+      context.warnings.push(
+        `${at('kmsKeyArn')} (table "${input.tableName}"): ${message}; this is right only if bucket ${bucket.existingName} is in ${kmsRegion}`,
+      );
+    }
+  }
   if (problems.length > before) return undefined;
   return {
     tableName: input.tableName,
     alias,
-    successEmails: input.successEmails ?? TABLE_DEFAULTS.successEmails,
+    // Nobody is notified of successes when notifyOnSuccess is false (addresses from defaults included).
+    successEmails: notifyOnSuccess ? (input.successEmails ?? TABLE_DEFAULTS.successEmails) : [],
     failureEmails: input.failureEmails ?? TABLE_DEFAULTS.failureEmails,
     windowMinutes,
     maxCatchUpWindowMinutes,
@@ -454,7 +358,7 @@ function resolveTable(
     exportFormat: input.exportFormat ?? TABLE_DEFAULTS.exportFormat,
     exportViewType: input.exportViewType ?? TABLE_DEFAULTS.exportViewType,
     kmsKeyArn: input.kmsKeyArn,
-    notifyOnSuccess: input.notifyOnSuccess ?? TABLE_DEFAULTS.notifyOnSuccess,
+    notifyOnSuccess,
     onPitrGap: input.onPitrGap ?? TABLE_DEFAULTS.onPitrGap,
     logRetentionDays: input.logRetentionDays ?? TABLE_DEFAULTS.logRetentionDays,
     tags: input.tags ?? {},
@@ -477,41 +381,68 @@ export function validateConfig(
   stack: string,
   nameOf: (alias: string) => string = (alias) => componentName(stack, alias),
 ): TableConfig[] {
-  const problems: ConfigProblem[] = [];
+  return checkConfig(raw, stack, nameOf).tables;
+}
+
+/** `validateConfig`, also returning the warnings for what AWS accepts but is probably a mistake. */
+export function checkConfig(
+  raw: RawConfig,
+  stack: string,
+  nameOf: (alias: string) => string = (alias) => componentName(stack, alias),
+): CheckedConfig {
+  const problems: ConfigProblem[] = unknownKeyProblems(PROJECT_NAME, raw.otherSettings ?? {});
+  const context: Context = {
+    stack,
+    region: raw.region,
+    nameOf,
+    problems,
+    warnings: [],
+    stackBlamed: new Map(),
+  };
+  const coerced = new Map<string, unknown>();
 
   let defaults: TableSettingsInput = {};
   if (raw.defaults !== undefined) {
-    const parsed = defaultsSchema.safeParse(raw.defaults, { reportInput: true });
+    const input = coerceNumbers(raw.defaults, 'defaults', coerced);
+    const parsed = defaultsSchema.safeParse(input, { reportInput: true });
     if (parsed.success) defaults = parsed.data as TableSettingsInput;
-    else problems.push(...zodProblems(parsed.error, 'defaults', undefined));
+    else problems.push(...zodProblems(parsed.error, 'defaults', undefined, coerced));
   }
 
   if (!Array.isArray(raw.tables) || raw.tables.length === 0) {
-    problems.push({ path: 'tables', value: raw.tables, message: `allowed: ${ALLOWED.tables}` });
+    // `table:` instead of `tables:` is reported once, as the misspelt key with its hint.
+    const misspelt = Object.keys(raw.otherSettings ?? {}).some(
+      (key) => closest(key, TOP_LEVEL_KEYS) === 'tables',
+    );
+    if (raw.tables !== undefined || !misspelt)
+      problems.push({ path: 'tables', value: raw.tables, message: `allowed: ${ALLOWED.tables}` });
     throw new ConfigError(problems);
   }
 
-  const resolved: (TableConfig | undefined)[] = raw.tables.map((entry: unknown, index: number) => {
+  const entries = raw.tables.map((entry: unknown, index: number) =>
+    coerceNumbers(entry, `tables[${index}]`, coerced),
+  );
+  const resolved: (TableConfig | undefined)[] = entries.map((entry: unknown, index: number) => {
     const name =
       entry && typeof entry === 'object' && typeof (entry as { tableName?: unknown }).tableName === 'string'
         ? (entry as { tableName: string }).tableName
         : undefined;
     const parsed = tableSchema.safeParse(entry, { reportInput: true });
     if (!parsed.success) {
-      problems.push(...zodProblems(parsed.error, `tables[${index}]`, { index, name }));
+      problems.push(...zodProblems(parsed.error, `tables[${index}]`, { index, name }, coerced));
       return undefined;
     }
     const table = parsed.data as TableInput;
     const fromDefaults = new Set(
       Object.keys(defaults).filter((k) => (table as unknown as Record<string, unknown>)[k] === undefined),
     );
-    return resolveTable(merge(defaults, table), index, stack, fromDefaults, problems, nameOf);
+    return resolveTable(merge(defaults, table), index, fromDefaults, context);
   });
 
   // Checks across tables. Entries that failed above still take part when their field parsed.
   const seenNames = new Map<string, number>();
   const seenAliases = new Map<string, number>();
-  raw.tables.forEach((entry: unknown, index: number) => {
+  entries.forEach((entry: unknown, index: number) => {
     const t = resolved[index];
     const tableName = t?.tableName ?? (entry as { tableName?: unknown } | null)?.tableName;
     if (typeof tableName === 'string') {
@@ -554,7 +485,7 @@ export function validateConfig(
   });
 
   if (problems.length > 0) throw new ConfigError(problems);
-  return resolved as TableConfig[];
+  return { tables: resolved as TableConfig[], warnings: context.warnings };
 }
 
 /**

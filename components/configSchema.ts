@@ -1,0 +1,239 @@
+/**
+ * The schema of the stack config and the problems it reports: what each field accepts (in words, for
+ * the error messages), the zod schemas of a table and of `defaults`, and the error that lists every
+ * problem. The validation that uses them is in config.ts.
+ */
+import { z } from 'zod';
+import { closest, numberHint } from './configChecks';
+
+/** AWS allows at most 50 user tags on a resource. */
+export const MAX_TAGS = 50;
+
+/** Retention values CloudWatch Logs accepts (days). */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+/** The reasons S3 would refuse a bucket name (empty when it is valid). */
+export function bucketNameProblems(name: string): string[] {
+  const problems: string[] = [];
+  if (name.length < 3 || name.length > 63) problems.push(`is ${name.length} characters long`);
+  if (!/^[a-z0-9.-]*$/.test(name)) problems.push('has characters other than a-z, 0-9, "." and "-"');
+  if (!/^[a-z0-9]/.test(name) || !/[a-z0-9]$/.test(name))
+    problems.push('does not start and end with a letter or digit');
+  if (name.includes('..')) problems.push('has two adjacent periods');
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(name)) problems.push('looks like an IP address');
+  if (name.startsWith('xn--')) problems.push('starts with "xn--"');
+  if (name.endsWith('-s3alias')) problems.push('ends with "-s3alias"');
+  return problems;
+}
+
+// ---- schema --------------------------------------------------------------------------------------
+
+/** What each field accepts, in words; used in error messages. Keys are field paths without indices. */
+export const ALLOWED: Record<string, string> = {
+  tables: 'a non-empty list of tables',
+  defaults: 'an object with per-table fields (not tableName or alias)',
+  tableName: 'a DynamoDB table name: 3-255 characters a-z, A-Z, 0-9, "_", "-", "."',
+  alias: 'lower-case letters, digits and "-", starting and ending with a letter or digit',
+  successEmails: 'a list of email addresses',
+  failureEmails: 'a list of email addresses',
+  windowMinutes: 'an integer from 15 to 1440',
+  maxCatchUpWindowMinutes: 'an integer from windowMinutes to 1440',
+  bucket: 'an object with existingName, prefix, ownerAccountId, versioning',
+  'bucket.existingName':
+    'an S3 bucket name: 3-63 characters a-z, 0-9, "." and "-", starting and ending with a letter or digit, no "..", not an IP address, no "xn--" prefix, no "-s3alias" suffix',
+  'bucket.prefix': '1-1024 characters, not starting or ending with "/", no "//"',
+  'bucket.ownerAccountId': 'a 12-digit AWS account id, together with bucket.existingName',
+  'bucket.versioning': 'true or false',
+  exportFormat: 'DYNAMODB_JSON or ION',
+  exportViewType: 'NEW_AND_OLD_IMAGES or NEW_IMAGE',
+  kmsKeyArn: 'a KMS key ARN: arn:aws:kms:<region>:<12-digit account>:key/<key id>',
+  notifyOnSuccess: 'true or false',
+  onPitrGap: 'alert or reset',
+  logRetentionDays: `one of ${LOG_RETENTION_DAYS.join(', ')}`,
+  tags: `a map of at most ${MAX_TAGS} tag keys (1-128 characters, not starting with "aws:") to values (0-256 characters)`,
+  maxInFlight: 'an integer from 1 to 10',
+  restorableMarginSeconds: 'an integer from 0 to 3600',
+  lagAlarmMinutes: 'an integer greater than windowMinutes, at most 50400 (35 days)',
+};
+
+const int = (min: number, max: number) => z.number().int().min(min).max(max);
+const email = z.email();
+/** A list of addresses, each once: a repeated address would be subscribed twice. */
+const emails = z.array(email).superRefine((list, ctx) => {
+  const seen = new Set<string>();
+  list.forEach((address, index) => {
+    const key = address.toLowerCase();
+    if (seen.has(key))
+      ctx.addIssue({
+        code: 'custom',
+        path: [index],
+        input: address,
+        message: `lists ${address} a second time`,
+      });
+    seen.add(key);
+  });
+});
+
+export const bucketSchema = z.strictObject({
+  existingName: z.string().superRefine((name, ctx) => {
+    const problems = bucketNameProblems(name);
+    if (problems.length > 0) ctx.addIssue({ code: 'custom', message: problems.join(', ') });
+  }),
+  prefix: z
+    .string()
+    .min(1)
+    .max(1024)
+    .refine((p) => !p.startsWith('/') && !p.endsWith('/'), { message: 'starts or ends with "/"' })
+    // S3 keeps "a//b" as a different key from "a/b": tools that normalise paths would miss the exports.
+    .refine((p) => !p.includes('//'), { message: 'has an empty folder ("//")' }),
+  ownerAccountId: z.string().regex(/^\d{12}$/),
+  versioning: z.boolean(),
+});
+
+export const settingsShape = {
+  successEmails: emails,
+  failureEmails: emails,
+  windowMinutes: int(15, 1440),
+  maxCatchUpWindowMinutes: int(15, 1440),
+  bucket: bucketSchema.partial(),
+  exportFormat: z.enum(['DYNAMODB_JSON', 'ION']),
+  exportViewType: z.enum(['NEW_AND_OLD_IMAGES', 'NEW_IMAGE']),
+  kmsKeyArn: z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/),
+  notifyOnSuccess: z.boolean(),
+  onPitrGap: z.enum(['alert', 'reset']),
+  logRetentionDays: z
+    .number()
+    .refine((n) => (LOG_RETENTION_DAYS as readonly number[]).includes(n), { message: 'not a retention' }),
+  tags: z.record(
+    z
+      .string()
+      .min(1)
+      .max(128)
+      .refine((k) => !k.toLowerCase().startsWith('aws:'), {
+        message: 'the "aws:" prefix is reserved for AWS',
+      }),
+    z.string().max(256),
+  ),
+  maxInFlight: int(1, 10),
+  restorableMarginSeconds: int(0, 3600),
+  lagAlarmMinutes: int(1, 50400),
+};
+
+export const defaultsSchema = z.strictObject(settingsShape).partial();
+export const tableSchema = z
+  .strictObject({
+    ...settingsShape,
+    tableName: z
+      .string()
+      .min(3)
+      .max(255)
+      .regex(/^[a-zA-Z0-9_.-]+$/),
+    alias: z.string().regex(/^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/),
+  })
+  .partial()
+  .required({ tableName: true });
+
+// ---- errors --------------------------------------------------------------------------------------
+
+/** One thing wrong with the config. */
+export interface ConfigProblem {
+  /** Field path as written with `pulumi config set --path`, e.g. `tables[1].bucket.prefix`. */
+  path: string;
+  /** The table the problem belongs to, when it belongs to one. */
+  table?: { index: number; name?: string };
+  /** The offending value (undefined when missing). */
+  value: unknown;
+  /** What is wrong and what is allowed. */
+  message: string;
+}
+
+/** Thrown when the config is invalid; the message lists every problem. */
+export class ConfigError extends Error {
+  constructor(readonly problems: ConfigProblem[]) {
+    super(
+      `Invalid dynamodb-continuous-exports config (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
+        problems.map((p) => `  - ${formatProblem(p)}`).join('\n'),
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+function formatValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  const text = JSON.stringify(value);
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}
+
+export function formatProblem(p: ConfigProblem): string {
+  const table = p.table ? ` (table ${p.table.index}${p.table.name ? ` "${p.table.name}"` : ''})` : '';
+  return `${p.path}${table}: got ${formatValue(p.value)}; ${p.message}`;
+}
+
+function pathText(base: string, path: readonly PropertyKey[]): string {
+  let out = base;
+  for (const part of path)
+    out += typeof part === 'number' ? `[${part}]` : out ? `.${String(part)}` : String(part);
+  return out;
+}
+
+function fieldKey(path: readonly PropertyKey[]): string {
+  return path.filter((p) => typeof p !== 'number').join('.');
+}
+
+export function zodProblems(
+  error: z.ZodError,
+  base: string,
+  table: ConfigProblem['table'],
+  coerced: Map<string, unknown> = new Map(),
+): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  for (const issue of error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      const input = (issue as { input?: Record<string, unknown> }).input ?? {};
+      for (const key of issue.keys) {
+        const where = fieldKey(issue.path);
+        const known =
+          where === 'bucket'
+            ? Object.keys(bucketSchema.shape)
+            : base === 'defaults'
+              ? Object.keys(settingsShape)
+              : [...Object.keys(settingsShape), 'tableName', 'alias'];
+        const hint = closest(key, known);
+        out.push({
+          path: pathText(base, [...issue.path, key]),
+          table,
+          value: input[key],
+          message: `unknown field${hint ? `; did you mean ${hint}?` : ''}; allowed fields: ${known.join(', ')}`,
+        });
+      }
+      continue;
+    }
+    const key = fieldKey(issue.path);
+    const allowed = ALLOWED[key] ?? ALLOWED[key.split('.')[0]] ?? issue.message;
+    const nested = (issue as { issues?: { message: string }[] }).issues ?? [];
+    const detail =
+      issue.code === 'custom'
+        ? `${issue.message}; `
+        : issue.code === 'invalid_key' && nested.length > 0
+          ? `${nested.map((i) => i.message).join(', ')}; `
+          : '';
+    const path = pathText(base, issue.path);
+    // A bad map key (a tag key) is reported with the key as the value; the number hint is about values.
+    const badKey = issue.code === 'invalid_key';
+    const stored = !badKey && coerced.has(path);
+    const value = badKey
+      ? issue.path[issue.path.length - 1]
+      : stored
+        ? coerced.get(path)
+        : (issue as { input?: unknown }).input;
+    out.push({
+      path,
+      table,
+      value,
+      message: `${detail}allowed: ${allowed}${stored ? `. ${numberHint(path, value)}` : ''}`,
+    });
+  }
+  return out;
+}
