@@ -29,7 +29,7 @@ import {
 import { formatStatus, readStatus } from './status';
 import { confirmReset, formatActionResult, OPERATOR_ACTIONS, setAction } from './operator';
 import { addSimulateOptions, simulateCommand } from '../tools/simulate';
-import type { VerifyReport } from './verify';
+import type { ProgressStream, VerifyOptions, VerifyReport } from './verify';
 import type { ReplayProgress, ReplayReport } from './replay';
 
 /** Dependencies a test can replace. */
@@ -138,13 +138,22 @@ export function buildProgram(io: Io, deps: DceDeps, setExit: (code: number) => v
       const target = resolveTarget(opts, deps.readInput);
       const { bucket, prefix } = requireExports(target);
       const clients = clientsFor(opts);
-      const report = await runVerifyCommand({
-        s3: clients.s3,
-        bucket,
-        prefix,
-        epoch: opts.epoch,
-        deep: opts.deep,
-      });
+      // A deep verify reads every data file: show how far it got (stderr, never with --json).
+      const progress =
+        opts.deep && !opts.json ? verifyLibrary().createVerifyProgress(io.stderr as ProgressStream) : null;
+      let report: VerifyReport;
+      try {
+        report = await runVerifyCommand({
+          s3: clients.s3,
+          bucket,
+          prefix,
+          epoch: opts.epoch,
+          deep: opts.deep,
+          ...(progress ? { onProgress: progress.update } : {}),
+        });
+      } finally {
+        progress?.stop();
+      }
       out.result(report, () => formatVerifyReport(report, { bucket, prefix, now: io.now() }));
       setExit(report.ok ? EXIT.OK : EXIT.PROBLEMS);
     });
@@ -233,6 +242,7 @@ export function buildProgram(io: Io, deps: DceDeps, setExit: (code: number) => v
         ssm: clients.ssm,
         alias: target.alias,
         parameterName: parameters.action,
+        stateParameterName: parameters.state,
         action: action as 'RUN' | 'PAUSE' | 'RESET',
         force: Boolean(opts.force),
       });
@@ -281,6 +291,7 @@ export async function runVerifyCommand(options: {
   prefix: string;
   epoch?: string;
   deep?: boolean;
+  onProgress?: VerifyOptions['onProgress'];
 }): Promise<VerifyReport> {
   if (options.epoch !== undefined && !/^\d{8}T\d{6}Z$/.test(options.epoch)) {
     throw new UsageError(
@@ -297,6 +308,7 @@ export async function runVerifyCommand(options: {
       prefix: options.prefix,
       ...(options.epoch !== undefined ? { epoch: options.epoch } : {}),
       deep: Boolean(options.deep),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
   } catch (error) {
     if ((error as Error).name === 'ChainReadError') {

@@ -4,7 +4,7 @@
  * starts a new epoch with a full export (the tick sets the parameter back to RUN once it has done so).
  */
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
-import { readParameter } from './status';
+import { readParameter, readParameterVersion } from './status';
 import { UsageError } from './target';
 import type { Action } from './status';
 
@@ -23,6 +23,8 @@ export interface ActionResult {
   action: Action;
   /** False when the parameter already held this action (nothing written). */
   changed: boolean;
+  /** A RESET not yet carried out was overwritten (with --force). */
+  cancelledReset: boolean;
 }
 
 /**
@@ -67,41 +69,68 @@ export async function confirmReset(options: {
   }
 }
 
-/** Writes the action parameter (overwriting it), unless it already holds the action. */
+/**
+ * Whether the action parameter holds a RESET the workflow has not carried out yet. The workflow never
+ * writes the action back: it records the version of the RESET it carried out in the chain state, so
+ * a RESET whose version the state names is done.
+ */
+export function isPendingReset(
+  action: { value: string | null; version: number | null },
+  stateText: string | null,
+): boolean {
+  if (action.value?.trim() !== 'RESET') return false;
+  if (stateText === null || action.version === null) return true;
+  try {
+    const consumed = (JSON.parse(stateText) as { resetVersion?: unknown }).resetVersion;
+    return consumed !== action.version;
+  } catch {
+    return true; // an unreadable state cannot have carried it out
+  }
+}
+
+/**
+ * Writes the action parameter (overwriting it), unless it already holds the action. A RESET is
+ * written again when the one in the parameter was already carried out (a new version is a new reset).
+ */
 export async function setAction(options: {
   ssm: { send(c: any): Promise<any> };
   alias: string;
   parameterName: string;
+  /** The chain state parameter, to tell a pending RESET from one already carried out. */
+  stateParameterName: string;
   action: Action;
   /** Overwrite a pending RESET with PAUSE or RUN (which cancels the reset). */
   force?: boolean;
 }): Promise<ActionResult> {
   const { ssm, alias, parameterName, action } = options;
-  const previous = await readParameter(ssm, parameterName);
+  const current = await readParameterVersion(ssm, parameterName);
+  const previous = current.value;
   if (previous === null) {
     // The parameter is created by `pulumi up`; creating it here could mask a wrong stack or alias.
     throw new UsageError(
       `the action parameter ${parameterName} does not exist: check --stack/--alias (or --stack-output), or run 'pulumi up'`,
     );
   }
-  if (previous.trim() === action) return { alias, parameterName, previous, action, changed: false };
-  if (previous.trim() === 'RESET' && !options.force) {
+  const pending = isPendingReset(current, await readParameter(ssm, options.stateParameterName));
+  const same = previous.trim() === action && (action !== 'RESET' || pending);
+  if (same) return { alias, parameterName, previous, action, changed: false, cancelledReset: false };
+  if (pending && !options.force) {
     // A RESET waits for the next tick; overwriting it would silently cancel the new epoch asked for.
     throw new UsageError(
       `a RESET is pending for ${alias} (${parameterName}): the next tick starts a new epoch with a full export. ` +
-        `Setting ${action} now would cancel that reset; pass --force to cancel it, or wait until the tick has set the action back to RUN`,
+        `Setting ${action} now would cancel that reset; pass --force to cancel it, or wait until 'dce status' no longer shows RESET_PENDING`,
     );
   }
   await ssm.send(
     new PutParameterCommand({ Name: parameterName, Value: action, Type: 'String', Overwrite: true }),
   );
-  return { alias, parameterName, previous, action, changed: true };
+  return { alias, parameterName, previous, action, changed: true, cancelledReset: pending };
 }
 
 /** The human text of an operator result. */
 export function formatActionResult(result: ActionResult): string {
   if (!result.changed) return `${result.alias}: action already ${result.action} (${result.parameterName})`;
-  const cancelled = result.previous?.trim() === 'RESET' ? '; the pending reset is cancelled' : '';
+  const cancelled = result.cancelledReset ? '; the pending reset is cancelled' : '';
   const effect =
     result.action === 'PAUSE'
       ? 'no new exports start from the next tick; exports in flight are still tracked'

@@ -486,6 +486,14 @@ describe('dce verify and replay', () => {
     expect(c.stdout()).to.match(/result:\s+OK/);
     expect(c.stdout()).to.contain(new Date(watermark * 1000).toISOString());
     expect(c.stdout()).to.match(/entries:\s+5/);
+    // It says how far it got while it reads every file (plain lines without a terminal).
+    expect(c.stderr()).to.match(/verify.*5\/5 exports/);
+  });
+
+  it('verify --deep --json keeps stderr free of progress', async () => {
+    const c = capture();
+    expect(await runDce(['verify', '--deep', '--json', ...where], c.io, { clients })).to.equal(0);
+    expect(c.stderr()).to.equal('');
   });
 
   it('verify exits 1 and names the problem when an entry of the chain is missing', async () => {

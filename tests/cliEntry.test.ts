@@ -184,6 +184,25 @@ describe('dce entry point (bin/dce.js)', () => {
         expect(values.get(ACTION)).to.equal(command === 'pause' ? 'PAUSE' : 'RUN');
       }
     });
+
+    it('a RESET the workflow already carried out (its version recorded in the state) is not pending', async () => {
+      const STATE = '/dynamodb-continuous-exports/dev/orders/state';
+      values.set(ACTION, 'RESET');
+      values.set(STATE, JSON.stringify({ resetVersion: 1 }));
+      try {
+        const paused = await dce(['pause', ...target()]);
+        expect(paused.status).to.equal(0);
+        expect(paused.stdout).to.not.contain('cancelled');
+        expect(values.get(ACTION)).to.equal('PAUSE');
+        // And a new `dce reset` over a carried-out RESET writes it again (a new version, a new reset).
+        values.set(ACTION, 'RESET');
+        const reset = await dce(['reset', ...target(), '--yes', '--json']);
+        expect(reset.status).to.equal(0);
+        expect(JSON.parse(reset.stdout).changed).to.equal(true);
+      } finally {
+        values.delete(STATE);
+      }
+    });
   });
 });
 

@@ -684,7 +684,13 @@ export async function runSimulation(
       await run.runUntil(t * 1000);
       for (const e of events.filter((x) => x.at === t)) {
         // The operator's command, through the same code and the same SSM endpoint as `dce pause`.
-        await setAction({ ssm, alias, parameterName: settings.actionParameterName, action: e.action });
+        await setAction({
+          ssm,
+          alias,
+          parameterName: settings.actionParameterName,
+          stateParameterName: settings.stateParameterName,
+          action: e.action,
+        });
         if (e.action === 'PAUSE') pauseStartedAt = t;
         if (e.action === 'RUN' && pauseStartedAt !== null) {
           pauses.push({
