@@ -1,8 +1,12 @@
 /**
  * A tick can die at any AWS call (Lambda timeout, out of memory): nothing after that point of the
- * invocation happens, not even the lock release. For every call position of the first hours of a
- * chain, kill the tick there once and check that later ticks repair everything: the chain tiles
- * exactly, no window is exported twice, and the state stays valid.
+ * invocation happens, not even the lock release. For every call position of a stretch of the chain's
+ * life, kill the tick there once and check that later ticks repair everything: the chain tiles
+ * exactly, no window is exported twice, one full export per epoch, every epoch's HEAD matches its
+ * entries, and a notification delivered twice is only ever an at-least-once resend of the same one.
+ *
+ * Three stretches: the first hours of a chain (steady), a RESET with exports in flight (epoch
+ * change), and a full export first refused as too early and then accepted.
  */
 import { expect } from 'chai';
 import FakeTimers from '@sinonjs/fake-timers';
@@ -12,15 +16,31 @@ import {
   type ExportTickEvent,
 } from '../functions/exportTick';
 import { initialStateJson } from '../functions/state';
-import { createFakeAws } from '../sim/fakeAws';
+import { createFakeAws, type FakeAws } from '../sim/fakeAws';
+import { serviceError } from '../sim/fakeAws/errors';
 import { scenarioSettings } from '../sim/scenario';
-import { assertChain, assertNoDuplicateExports, readState } from './helpers/chainAssertions';
+import {
+  assertChain,
+  assertEveryHead,
+  assertNoDuplicateExports,
+  assertNotificationIds,
+  readState,
+} from './helpers/chainAssertions';
 
 const START = Date.parse('2026-03-02T00:00:00Z');
 const PERIOD_MS = 15 * 60_000;
 
-async function runWithCrashAt(crashAt: number, hours: number) {
-  const settings = scenarioSettings();
+interface Stretch {
+  hours: number;
+  /** Called before each scheduled period; may change the world (operator actions). */
+  atPeriod?: (p: number, aws: FakeAws) => void;
+  /** Refuse this many full export requests as "too early" first. */
+  refuseFull?: number;
+  settings?: Parameters<typeof scenarioSettings>[0];
+}
+
+async function runWithCrashAt(crashAt: number, stretch: Stretch) {
+  const settings = scenarioSettings({ notifyOnSuccess: true, ...stretch.settings });
   const aws = createFakeAws({ restorableLagSeconds: 300 });
   aws.dynamodb.addTable({ name: settings.tableName, pitrEnabledAt: START - 3 * 86_400_000 });
   aws.s3.createBucket(settings.bucket);
@@ -31,6 +51,7 @@ async function runWithCrashAt(crashAt: number, hours: number) {
   let calls = 0;
   let dead = false;
   let crashed = false;
+  let refusals = stretch.refuseFull ?? 0;
   const wrap = (client: { send(command: any): Promise<any> }) => ({
     send: async (command: any) => {
       if (dead) throw Object.assign(new Error('the invocation is gone'), { name: 'Runtime.ExitError' });
@@ -38,6 +59,14 @@ async function runWithCrashAt(crashAt: number, hours: number) {
         dead = true;
         crashed = true;
         throw Object.assign(new Error('the invocation is gone'), { name: 'Runtime.ExitError' });
+      }
+      if (
+        refusals > 0 &&
+        command?.constructor?.name === 'ExportTableToPointInTimeCommand' &&
+        command.input.ExportType === 'FULL_EXPORT'
+      ) {
+        refusals--;
+        throw serviceError('InvalidExportTimeException', 'Export Time is invalid');
       }
       return client.send(command);
     },
@@ -52,9 +81,10 @@ async function runWithCrashAt(crashAt: number, hours: number) {
   const quiet = console.error;
   console.error = () => {};
   try {
-    for (let p = 0; p < hours * 4; p++) {
+    for (let p = 0; p < stretch.hours * 4; p++) {
       const scheduled = START + p * PERIOD_MS;
       if (Date.now() < scheduled) await clock.tickAsync(scheduled - Date.now());
+      stretch.atPeriod?.(p, aws);
       const event: ExportTickEvent = {
         mode: 'TICK',
         executionId: `exec-${p}`,
@@ -76,7 +106,19 @@ async function runWithCrashAt(crashAt: number, hours: number) {
   } finally {
     console.error = quiet;
   }
-  return { aws, settings, crashed };
+  return { aws, settings, crashed, calls };
+}
+
+/** Everything that must hold after any crash. */
+function assertRepaired(aws: FakeAws, settings: ReturnType<typeof scenarioSettings>, label: string) {
+  const chain = assertChain(aws, settings);
+  assertNoDuplicateExports(aws);
+  const epochs = assertEveryHead(aws, settings);
+  const fulls = [...aws.dynamodb.exports.values()].filter((e) => e.request.type === 'FULL_EXPORT');
+  expect(fulls.length, `${label}: one full export per epoch`).to.equal(epochs.length);
+  expect(readState(aws, settings).exports.length).to.be.at.most(settings.maxInFlight);
+  assertNotificationIds(aws);
+  return chain;
 }
 
 let clock: ReturnType<typeof FakeTimers.install>;
@@ -87,21 +129,42 @@ describe('export tick: a crash at any call is repaired', () => {
   });
   after(() => clock.uninstall());
 
-  it('for every call position of the first hours', async () => {
+  /** Crashes once at every call position in [from, to) of the stretch; returns how many were tried. */
+  async function sweep(stretch: Stretch, from: number, to: number, minEntries: number) {
     let positions = 0;
-    for (let crashAt = 0; crashAt < 90; crashAt += 1) {
+    for (let crashAt = from; crashAt < to; crashAt += 1) {
       clock.setSystemTime(START);
-      const { aws, settings, crashed } = await runWithCrashAt(crashAt, 4);
+      const { aws, settings, crashed } = await runWithCrashAt(crashAt, stretch);
       if (!crashed) break;
       positions++;
-      const chain = assertChain(aws, settings);
-      assertNoDuplicateExports(aws);
-      expect(chain.entries.length, `crash at call ${crashAt}: the chain went on`).to.be.at.least(8);
-      expect(readState(aws, settings).exports.length).to.be.at.most(settings.maxInFlight);
-      expect(
-        [...aws.dynamodb.exports.values()].filter((e) => e.request.type === 'FULL_EXPORT'),
-      ).to.have.length(1);
+      const chain = assertRepaired(aws, settings, `crash at call ${crashAt}`);
+      expect(chain.entries.length, `crash at call ${crashAt}: the chain went on`).to.be.at.least(minEntries);
     }
-    expect(positions).to.equal(90);
+    return positions;
+  }
+
+  /** Number of calls a stretch makes up to the start of period `p`, without a crash. */
+  async function callsBefore(stretch: Stretch, p: number) {
+    clock.setSystemTime(START);
+    return (await runWithCrashAt(Number.POSITIVE_INFINITY, { ...stretch, hours: p / 4 })).calls;
+  }
+
+  it('for every call position of the first hours (steady chain, success messages on)', async () => {
+    expect(await sweep({ hours: 4 }, 0, 90, 8)).to.equal(90);
+  });
+
+  it('for every call position around a RESET with exports in flight (epoch change)', async () => {
+    const stretch: Stretch = {
+      hours: 5,
+      atPeriod: (p, aws) => {
+        if (p === 8) aws.ssm.set(scenarioSettings().actionParameterName, 'RESET');
+      },
+    };
+    const from = await callsBefore(stretch, 8);
+    expect(await sweep(stretch, from, from + 60, 4)).to.equal(60);
+  });
+
+  it('for every call position of a full export refused as too early, then accepted', async () => {
+    expect(await sweep({ hours: 3, refuseFull: 1 }, 0, 40, 4)).to.equal(40);
   });
 });
