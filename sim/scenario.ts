@@ -10,6 +10,7 @@ import type { ExportSink, TableSource } from './contracts';
 import { createFakeAws, type ExportRequestInfo, type FakeAws } from './fakeAws';
 import { LocalRun, type LocalRunOptions, type TickClients, type TickHandler } from './localRun';
 import type { SchedulerOptions } from './scheduler';
+import { withLatency } from './latency';
 import { SimpleTable } from './simpleTable';
 
 export const REGION = 'eu-west-1';
@@ -61,6 +62,8 @@ export interface ScenarioOptions {
   /** Wraps or replaces the handler. @default the real export tick handler */
   createHandler?: LocalRunOptions['createHandler'];
   onProgress?: LocalRunOptions['onProgress'];
+  /** Simulated time each AWS call of the tick takes (see `sim/latency.ts`). @default 0 */
+  apiLatencyMs?: number;
 }
 
 export interface Scenario {
@@ -102,10 +105,16 @@ export async function startScenario(options: ScenarioOptions = {}): Promise<Scen
     start,
     scheduler: options.scheduler,
     onProgress: options.onProgress,
-    createHandler:
-      options.createHandler ??
-      ((clients: TickClients, s: WorkflowSettings): TickHandler =>
-        createExportTickHandler({ clients, settings: s, log: (line: string) => metricLines.push(line) })),
+    createHandler: (clients: TickClients, s: WorkflowSettings): TickHandler =>
+      (
+        options.createHandler ??
+        ((c: TickClients, cs: WorkflowSettings): TickHandler =>
+          createExportTickHandler({
+            clients: c,
+            settings: cs,
+            log: (line: string) => metricLines.push(line),
+          }))
+      )(withLatency(clients, options.apiLatencyMs ?? 0), s),
   });
   // What `pulumi up` creates; written after the clock is installed so versions carry simulated times.
   aws.ssm.set(settings.stateParameterName, initialStateJson());
