@@ -5,19 +5,20 @@
  * - The definition is the one `renderDefinition` produces, run by aws-local-stepfunctions; each Task
  *   whose Resource is `arn:aws:states:::lambda:invoke` is served by the handler, wrapped the way
  *   Lambda's invoke result looks (`{ Payload, StatusCode, ExecutedVersion }`).
- * - Time is a @sinonjs/fake-timers clock installed globally: `Date`, `setTimeout` and friends are
- *   simulated, so Wait states, Retry back-off and the handler's own sleeps cost no real time.
+ * - Time is the simulated clock of `sim/simulatedClock.ts`, handed to the runner and the scheduler as
+ *   an object; it is also installed globally (see there why), so Wait states, Retry back-off and the
+ *   handler's own sleeps cost no real time.
  * - A simulated EventBridge Scheduler starts one execution per period (`sim/scheduler.ts`).
  * - The clock only moves when no client call is pending, so a real S3 client talking to a local
  *   server works too: simulated time stands still while real I/O completes.
  */
 import './polyfills';
-import FakeTimers from '@sinonjs/fake-timers';
 import type { WorkflowSettings } from '../functions/settings';
 import { LAMBDA_HANDLERS } from '../functions/lambdaHandlers';
 import { renderDefinition } from '../statemachine/render';
 import type { FakeAws } from './fakeAws';
 import { Scheduler, type SchedulerOptions } from './scheduler';
+import { installSimulatedClock, type SimulatedClock, type SimulatedTimerId } from './simulatedClock';
 
 /** The export tick handler: Lambda event in, `{ next, wakeAt, summary }` out. */
 export type TickHandler = (event: any) => Promise<any>;
@@ -126,8 +127,6 @@ const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
 const realSetImmediate = globalThis.setImmediate;
 
 type Interpreter = typeof import('aws-local-stepfunctions');
-/** The installed simulated clock. */
-export type InstalledClock = ReturnType<typeof FakeTimers.install>;
 
 export class LocalRun {
   readonly executions: ExecutionRecord[] = [];
@@ -152,7 +151,7 @@ export class LocalRun {
 
   private constructor(
     readonly options: LocalRunOptions,
-    readonly clock: InstalledClock,
+    readonly clock: SimulatedClock,
     private readonly machine: InstanceType<Interpreter['StateMachine']>,
   ) {
     this.start = clock.now;
@@ -197,13 +196,7 @@ export class LocalRun {
   static async create(options: LocalRunOptions): Promise<LocalRun> {
     const start = new Date(options.start).getTime();
     if (!Number.isFinite(start)) throw new Error(`LocalRun: invalid start ${String(options.start)}`);
-    // Only timers and Date are faked: setImmediate and nextTick stay real so promises and real I/O
-    // (a local S3 server) keep working, and performance.now stays real to measure handler time.
-    const clock = FakeTimers.install({
-      now: start,
-      toFake: ['Date', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'],
-      loopLimit: 1_000_000,
-    });
+    const clock = installSimulatedClock(start);
     try {
       // Loaded after the clock is installed, as the interpreter reads the global timers.
       const interpreter: Interpreter = await import('aws-local-stepfunctions');
@@ -234,7 +227,7 @@ export class LocalRun {
     for (;;) {
       await this.idle();
       this.progress();
-      const next = this.nextTimerAt();
+      const next = this.clock.nextTimerAt();
       if (next === undefined || next > until) {
         if (this.clock.now < until) await this.clock.tickAsync(until - this.clock.now);
         await this.idle();
@@ -407,14 +400,14 @@ export class LocalRun {
       LAMBDA_HANDLERS.find((h) => h.name === 'export-tick')?.timeoutSeconds ??
       120;
     const realStart = performance.now();
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timer: SimulatedTimerId | undefined;
     try {
       const timeout = new Promise<never>((_, reject) => {
         timer = this.clock.setTimeout(() => {
           const error = new Error(`Task timed out after ${timeoutSeconds.toFixed(2)} seconds`);
           error.name = 'Sandbox.Timedout';
           reject(error);
-        }, timeoutSeconds * 1000) as any;
+        }, timeoutSeconds * 1000);
       });
       const result = await Promise.race([this.handler(event), timeout]);
       inv.result = JSON.parse(JSON.stringify(result ?? null));
@@ -430,7 +423,7 @@ export class LocalRun {
       mapped.name = inv.outcome;
       throw mapped;
     } finally {
-      if (timer !== undefined) this.clock.clearTimeout(timer as any);
+      if (timer !== undefined) this.clock.clearTimeout(timer);
       inv.endedAt = this.clock.now;
       inv.realMs = performance.now() - realStart;
     }
@@ -479,15 +472,6 @@ export class LocalRun {
     }
   }
 
-  private nextTimerAt(): number | undefined {
-    const clock = this.clock as any;
-    const first = clock.timerHeap?.peek?.();
-    if (first) return first.callAt;
-    const timers = Object.values<any>(clock.timers ?? {});
-    if (timers.length === 0) return undefined;
-    return Math.min(...timers.map((t) => t.callAt));
-  }
-
   private progress(): void {
     if (!this.options.onProgress) return;
     const hour = Math.floor(this.clock.now / 3600_000);
@@ -501,11 +485,4 @@ export class LocalRun {
       invocations: this.invocations.length,
     });
   }
-}
-
-/** Convenience: create, run for `durationMs`, and hand back the run (still installed: dispose it). */
-export async function runLocally(options: LocalRunOptions, durationMs: number): Promise<LocalRun> {
-  const run = await LocalRun.create(options);
-  await run.runFor(durationMs);
-  return run;
 }
