@@ -18,7 +18,7 @@ import { verifyChain } from './verify';
 export const CLI_OPERATOR_TOOLS: OperatorTools = { deriveStatus, setAction, verifyChain, replayChain };
 
 /** What each phase after the run is doing, for the progress display. */
-function phaseDetail(p: SimulationProgress): string {
+export function phaseDetail(p: SimulationProgress): string {
   switch (p.phase) {
     case 'starting':
       return 'starting the local servers';

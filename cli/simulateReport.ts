@@ -84,7 +84,9 @@ export function formatSimulationReport(r: SimulationReport): string {
 
 /** A shell word: left bare when safe, single-quoted otherwise. */
 function shellWord(word: string): string {
-  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+  if (/^[\w@%+=:,./-]+$/.test(word)) return word;
+  const escaped = word.split("'").join("'\\''");
+  return "'" + escaped + "'";
 }
 
 /**

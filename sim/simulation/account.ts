@@ -27,6 +27,36 @@ export function realNowMs(): number {
   return performance.timeOrigin + performance.now();
 }
 
+/** Pure: the settings `pulumi up` would deploy for the simulated table, from the run's flags. */
+export function simulationSettings(
+  options: Pick<SimulateOptions, 'window' | 'format'>,
+  tableArn: string,
+  account: string,
+): WorkflowSettings {
+  const alias = SIMULATION_ALIAS;
+  const parameterRoot = `/dynamodb-continuous-exports/${SIMULATION_STACK}/${alias}`;
+  return workflowSettings({
+    alias,
+    tableName: alias,
+    tableArn,
+    bucket: SIMULATION_BUCKET,
+    prefix: `exports/${alias}`,
+    exportFormat: EXPORT_FORMAT_OF_FLAG[options.format ?? 'json'],
+    exportViewType: 'NEW_AND_OLD_IMAGES',
+    windowMinutes: options.window,
+    maxCatchUpWindowMinutes: 1440,
+    restorableMarginSeconds: 60,
+    maxInFlight: 4,
+    onPitrGap: 'alert',
+    notifyOnSuccess: false,
+    notificationTopicArn: `arn:aws:sns:${SIMULATION_REGION}:${account}:${alias}-notifications`,
+    stateParameterName: `${parameterRoot}/state`,
+    actionParameterName: `${parameterRoot}/action`,
+    lockParameterName: `${parameterRoot}/lock`,
+    metricNamespace: DEFAULT_METRIC_NAMESPACE,
+  });
+}
+
 /** The endpoints of the local servers, for `--keep-servers`. */
 export interface LocalEndpoints {
   s3: string;
@@ -169,27 +199,7 @@ export async function openSimulationAccount(params: {
     });
     cleanup.push(async () => ssmClient.destroy());
 
-    const parameterRoot = `/dynamodb-continuous-exports/${SIMULATION_STACK}/${alias}`;
-    const settings = workflowSettings({
-      alias,
-      tableName: alias,
-      tableArn,
-      bucket,
-      prefix: `exports/${alias}`,
-      exportFormat: EXPORT_FORMAT_OF_FLAG[options.format ?? 'json'],
-      exportViewType: 'NEW_AND_OLD_IMAGES',
-      windowMinutes: options.window,
-      maxCatchUpWindowMinutes: 1440,
-      restorableMarginSeconds: 60,
-      maxInFlight: 4,
-      onPitrGap: 'alert',
-      notifyOnSuccess: false,
-      notificationTopicArn: `arn:aws:sns:${SIMULATION_REGION}:${aws.account}:${alias}-notifications`,
-      stateParameterName: `${parameterRoot}/state`,
-      actionParameterName: `${parameterRoot}/action`,
-      lockParameterName: `${parameterRoot}/lock`,
-      metricNamespace: DEFAULT_METRIC_NAMESPACE,
-    });
+    const settings = simulationSettings(options, tableArn, aws.account);
     // What `pulumi up` creates.
     aws.ssm.set(settings.stateParameterName, initialStateJson());
     aws.ssm.set(settings.actionParameterName, 'RUN');
