@@ -13,6 +13,8 @@
  *   server works too: simulated time stands still while real I/O completes.
  */
 import './polyfills';
+import type { StateMachine, StateMachineDefinition, RunOptions } from 'aws-local-stepfunctions';
+import type { CommandSender, ExportTickClients, ExportTickEvent } from '../functions/exportTick';
 import type { WorkflowSettings } from '../functions/settings';
 import { LAMBDA_HANDLERS } from '../functions/lambdaHandlers';
 import { renderDefinition } from '../statemachine/render';
@@ -20,20 +22,26 @@ import type { FakeAws } from './fakeAws';
 import { Scheduler, type SchedulerOptions } from './scheduler';
 import { installSimulatedClock, type SimulatedClock, type SimulatedTimerId } from './simulatedClock';
 
-/** The export tick handler: Lambda event in, `{ next, wakeAt, summary }` out. */
-export type TickHandler = (event: any) => Promise<any>;
+/** The export tick handler: the event the definition builds in, `{ next, wakeAt, summary }` out. */
+export type TickHandler = (event: ExportTickEvent) => Promise<unknown>;
 
-/** Anything with the AWS SDK v3 client `send` method. */
-export interface SendClient {
-  send(command: any): Promise<any>;
-}
+/** Anything with the AWS SDK v3 client `send` method (the export tick's own client type). */
+export type SendClient = CommandSender;
 
 /** The clients the export tick takes. */
-export interface TickClients {
-  dynamodb: SendClient;
-  ssm: SendClient;
-  s3: SendClient;
-  sns: SendClient;
+export type TickClients = ExportTickClients;
+
+/** A JSON value, as executions take and return them. */
+export type JsonValue = Parameters<StateMachine['run']>[0];
+
+/** The input of an execution: the scheduler's `{ scheduledTime }`, or what a scenario passes. */
+export type ExecutionInput = { scheduledTime?: string } & Record<string, unknown>;
+
+/** What a tick answered, as far as the runner's records go (stand-in handlers may answer less). */
+export interface TickAnswer {
+  next?: string;
+  wakeAt?: string;
+  summary?: { outcome?: string } & Record<string, unknown>;
 }
 
 export interface LocalRunOptions {
@@ -70,7 +78,7 @@ export interface RunProgress {
 export interface ExecutionRecord {
   name: string;
   id: string;
-  input: any;
+  input: ExecutionInput;
   /** Why it started: a scheduler delivery, a duplicate delivery, or started by the scenario. */
   kind: 'scheduled' | 'duplicate' | 'manual';
   startedAt: number;
@@ -79,7 +87,7 @@ export interface ExecutionRecord {
   /** Error name for a failed execution (e.g. `ExportTickFailed`). */
   error?: string;
   cause?: string;
-  output?: any;
+  output?: JsonValue;
   /** Billable state transitions: states entered plus retries. */
   transitions: number;
   retries: number;
@@ -103,7 +111,7 @@ export interface InvocationRecord {
   realMs?: number;
   /** `ok` or the error name. */
   outcome: string;
-  result?: any;
+  result?: TickAnswer | null;
   errorMessage?: string;
 }
 
@@ -116,7 +124,7 @@ export interface RunReport {
   /** AWS calls per action, when running against the fakes. */
   awsCalls?: Record<string, number>;
   /** Published SNS messages, parsed as JSON when possible. */
-  notifications?: any[];
+  notifications?: ReturnType<FakeAws['sns']['json']>;
   /** SSM parameters at the end. */
   parameters?: Record<string, string>;
   /** Keys under `<prefix>/chain/` in the export bucket, sorted. */
@@ -128,6 +136,19 @@ const realSetImmediate = globalThis.setImmediate;
 
 type Interpreter = typeof import('aws-local-stepfunctions');
 
+/** How an execution's error looks: the interpreter's error, whose `cause` is the state's error. */
+interface ErrorLike {
+  name?: string;
+  message?: string;
+  cause?: unknown;
+}
+
+/** The fields of a Lambda task's parameters the runner reads. */
+interface LambdaInvokeParameters {
+  FunctionName?: unknown;
+  Payload?: unknown;
+}
+
 export class LocalRun {
   readonly executions: ExecutionRecord[] = [];
   readonly invocations: InvocationRecord[] = [];
@@ -135,7 +156,6 @@ export class LocalRun {
   readonly clients: TickClients;
   readonly start: number;
   private readonly handler: TickHandler;
-  private readonly definition: any;
   private readonly lambdaStates: string[];
   private readonly functionArn: string;
   private readonly stateMachineArn: string;
@@ -152,7 +172,8 @@ export class LocalRun {
   private constructor(
     readonly options: LocalRunOptions,
     readonly clock: SimulatedClock,
-    private readonly machine: InstanceType<Interpreter['StateMachine']>,
+    private readonly machine: StateMachine,
+    definition: StateMachineDefinition,
   ) {
     this.start = clock.now;
     const region = options.aws?.region ?? 'eu-west-1';
@@ -162,9 +183,8 @@ export class LocalRun {
       options.functionArn ??
       `arn:aws:lambda:${region}:${account}:function:${options.settings.alias}-export-tick`;
     this.stateMachineArn = `arn:aws:states:${region}:${account}:stateMachine:${smName}`;
-    this.definition = (machine as any).definition;
-    this.lambdaStates = Object.entries<any>(this.definition.States)
-      .filter(([, s]) => s.Type === 'Task' && s.Resource === LAMBDA_INVOKE)
+    this.lambdaStates = Object.entries(definition.States)
+      .filter(([, s]) => s.Type === 'Task' && 'Resource' in s && s.Resource === LAMBDA_INVOKE)
       .map(([name]) => name);
     const base: Partial<TickClients> = options.aws
       ? { dynamodb: options.aws.dynamodb, ssm: options.aws.ssm, s3: options.aws.s3, sns: options.aws.sns }
@@ -200,14 +220,15 @@ export class LocalRun {
     try {
       // Loaded after the clock is installed, as the interpreter reads the global timers.
       const interpreter: Interpreter = await import('aws-local-stepfunctions');
+      // The rendered template is Amazon States Language, which the interpreter validates.
       const definition = renderDefinition({
         TickFunctionArn:
           options.functionArn ??
           `arn:aws:lambda:${options.aws?.region ?? 'eu-west-1'}:${options.aws?.account ?? '123456789012'}:function:${options.settings.alias}-export-tick`,
-      });
+      }) as unknown as StateMachineDefinition;
       // Validated once here; each execution reuses the machine (validation costs ~200 ms).
-      const machine = new interpreter.StateMachine(definition as any);
-      const run = new LocalRun(options, clock, machine);
+      const machine = new interpreter.StateMachine(definition);
+      const run = new LocalRun(options, clock, machine, definition);
       run.scheduler.start();
       return run;
     } catch (error) {
@@ -259,7 +280,7 @@ export class LocalRun {
    * scenario needs them. Returns the record (filled in as the execution runs).
    */
   startExecution(
-    input: any,
+    input: ExecutionInput,
     options: { at?: number; name?: string; kind?: ExecutionRecord['kind'] } = {},
   ): ExecutionRecord | undefined {
     if (options.at !== undefined && options.at > this.clock.now) {
@@ -287,22 +308,23 @@ export class LocalRun {
       invocations: 0,
     };
     this.executions.push(record);
-    const localHandlers: Record<string, (params: any) => Promise<any>> = {};
+    const localHandlers: Record<string, (params: JsonValue) => Promise<JsonValue>> = {};
     for (const state of this.lambdaStates)
       localHandlers[state] = (params) => this.invoke(record, state, params);
-    const execution = this.machine.run(input, {
+    // An object of JSON values (properties left undefined are dropped, as in JSON).
+    const execution = this.machine.run(input as JsonValue, {
       overrides: { taskResourceLocalHandlers: localHandlers },
       // AWS fills the context object; the interpreter only sets Input and StartTime itself.
       context: {
         Execution: {
           Id: id,
           Name: name,
-          Input: input,
+          Input: input as JsonValue,
           StartTime: new Date(this.clock.now).toISOString(),
           RoleArn: `arn:aws:iam::${this.options.aws?.account ?? '123456789012'}:role/${this.options.settings.alias}-states`,
         },
         StateMachine: { Id: this.stateMachineArn, Name: this.stateMachineArn.split(':').pop() },
-      } as any,
+      } satisfies RunOptions['context'],
       noThrowOnAbort: true,
     });
     this.aborts.add(execution.abort);
@@ -315,14 +337,15 @@ export class LocalRun {
         }
       } catch (error) {
         record.status = 'FAILED';
-        const cause = (error as any)?.cause ?? error;
+        const cause = ((error as ErrorLike | undefined)?.cause ?? error) as ErrorLike | undefined;
         record.error = cause?.name ?? 'Error';
-        record.cause = cause?.cause ?? cause?.message;
+        // The state's cause: the Lambda error's JSON text, or the message of another error.
+        record.cause = (cause?.cause ?? cause?.message) as string | undefined;
       } finally {
         record.endedAt = this.clock.now;
         this.aborts.delete(execution.abort);
       }
-      for await (const event of execution.eventLogs as AsyncIterable<any>) {
+      for await (const event of execution.eventLogs) {
         if (event.type === 'StateEntered') {
           record.transitions += 1;
           record.statesEntered[event.state.name] = (record.statesEntered[event.state.name] ?? 0) + 1;
@@ -378,15 +401,16 @@ export class LocalRun {
   // ---- internals ---------------------------------------------------------------------------------
 
   /** Serves one Lambda task the way `lambda:invoke` does. */
-  private async invoke(record: ExecutionRecord, state: string, params: any): Promise<any> {
-    if (params?.FunctionName !== this.functionArn) {
-      const error = new Error(`Function not found: ${String(params?.FunctionName)}`);
+  private async invoke(record: ExecutionRecord, state: string, input: JsonValue): Promise<JsonValue> {
+    const params = (input ?? {}) as LambdaInvokeParameters;
+    if (params.FunctionName !== this.functionArn) {
+      const error = new Error(`Function not found: ${String(params.FunctionName)}`);
       error.name = 'Lambda.ResourceNotFoundException';
       throw error;
     }
     record.invocations += 1;
-    // Lambda serialises the event and the result as JSON.
-    const event = JSON.parse(JSON.stringify(params.Payload ?? {}));
+    // Lambda serialises the event and the result as JSON. The event is what the definition builds.
+    const event = JSON.parse(JSON.stringify(params.Payload ?? {})) as ExportTickEvent;
     const inv: InvocationRecord = {
       execution: record.name,
       state,
@@ -410,8 +434,9 @@ export class LocalRun {
         }, timeoutSeconds * 1000);
       });
       const result = await Promise.race([this.handler(event), timeout]);
-      inv.result = JSON.parse(JSON.stringify(result ?? null));
-      return { ExecutedVersion: '$LATEST', Payload: inv.result, StatusCode: 200 };
+      const payload = JSON.parse(JSON.stringify(result ?? null)) as JsonValue;
+      inv.result = payload as TickAnswer | null;
+      return { ExecutedVersion: '$LATEST', Payload: payload, StatusCode: 200 };
     } catch (error) {
       const e = error as Error;
       inv.outcome = e?.name ?? 'Error';
@@ -434,7 +459,7 @@ export class LocalRun {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const run = this;
     return {
-      async send(command: any) {
+      async send(command) {
         run.pendingIo += 1;
         try {
           return await client.send(command);
