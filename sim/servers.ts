@@ -66,8 +66,8 @@ async function stopChild(child: ChildProcess): Promise<void> {
 /** The port a server child process reports over IPC once it listens (`{ port }` or `{ error }`). */
 function childPort(child: ChildProcess, server: string): Promise<number> {
   return new Promise<number>((resolve, reject) => {
-    child.once('message', (m: any) =>
-      m?.port ? resolve(m.port) : reject(new Error(`${server} failed: ${m?.error}`)),
+    child.once('message', (message: { port?: number; error?: string } | undefined) =>
+      message?.port ? resolve(message.port) : reject(new Error(`${server} failed: ${message?.error}`)),
     );
     child.once('exit', (code) => reject(new Error(`${server} exited before listening (code ${code})`)));
     child.once('error', reject);
