@@ -3,29 +3,24 @@
  * reached by real SDK clients, the fake parameter store served over HTTP, the in-process fakes of the
  * DynamoDB export engine and SNS, the source table, and the settings `pulumi up` would deploy.
  */
-import { S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { workflowSettings, type WorkflowSettings } from '../../functions/settings';
 import { DEFAULT_METRIC_NAMESPACE } from '../../functions/metrics';
 import { initialStateJson } from '../../functions/state';
 import { S3ExportSink } from '../../cli/exportFormat';
 import type { TableSource } from '../contracts';
-import { createFakeAws, serviceError, type FakeAws } from '../fakeAws';
+import { createFakeAws, type FakeAws } from '../fakeAws';
 import type { SendClient } from '../localRun';
-import { S3RVER_CREDENTIALS, startLocalDynamoDb, startLocalS3, type LocalDynamoDb } from '../servers';
+import { startLocalDynamoDb, startLocalS3, type LocalDynamoDb } from '../servers';
 import { startSsmServer } from '../ssmServer';
 import type { FaultPlan } from './faults';
 import { EXPORT_FORMAT_OF_FLAG, type SimulateOptions } from './options';
+import { localS3Clients, tickS3, type TickS3Counts } from './s3Clients';
 
 export const SIMULATION_REGION = 'us-east-1';
 export const SIMULATION_STACK = 'simulation';
 export const SIMULATION_ALIAS = 'orders';
 export const SIMULATION_BUCKET = 'dce-simulation-exports';
-
-/** Real wall-clock epoch ms, also while the simulated clock is installed (performance is not faked). */
-export function realNowMs(): number {
-  return performance.timeOrigin + performance.now();
-}
 
 /** Pure: the settings `pulumi up` would deploy for the simulated table, from the run's flags. */
 export function simulationSettings(
@@ -74,7 +69,7 @@ export interface SimulationAccount {
   dynamodb: LocalDynamoDb;
   endpoints: LocalEndpoints;
   /** Requests of the tick to S3 by kind, and the transient S3 errors injected into them. */
-  s3Counts: { putsAndLists: number; gets: number; injected: number };
+  s3Counts: TickS3Counts;
   /** Requests of the simulated export engine to S3. */
   exportWriterRequests(): number;
   /** SSM requests by action, as the chosen path saw them. */
@@ -110,78 +105,26 @@ export async function openSimulationAccount(params: {
     cleanup.push(() => dynamodb.stop());
     await localS3.createBucket(bucket);
 
-    const localS3Config = {
-      endpoint: localS3.endpoint,
-      forcePathStyle: true,
-      region: SIMULATION_REGION,
-      credentials: S3RVER_CREDENTIALS,
-    };
-    const tickS3 = new S3Client({
-      ...localS3Config,
-      // Retries are the handler's job (with its own back-off on the simulated clock); an SDK retry
-      // would wait on the simulated clock while the run waits for the call: a deadlock.
-      maxAttempts: 1,
-      // The middleware stack is resolved once per command type instead of on every call (tens of
-      // thousands of calls in a long run); nothing adds middleware after the first call.
-      cacheMiddleware: true,
-    });
-    cleanup.push(async () => tickS3.destroy());
-    // The export engine's own client (it stands in for DynamoDB writing to S3, not for the
-    // workflow): no flexible checksums, which only cost time against the local server.
-    const sinkClient = new S3Client({
-      ...localS3Config,
-      maxAttempts: 1,
-      cacheMiddleware: true,
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    });
-    cleanup.push(async () => sinkClient.destroy());
-    // s3rver checks request signatures against its real clock (15 minutes of skew at most), while
-    // this process runs on the simulated one: sign with real time.
-    const signWithRealTime = (client: S3Client) => {
-      client.config.systemClockOffset = realNowMs() - Date.now();
-    };
-
-    const s3Counts = { putsAndLists: 0, gets: 0, injected: 0 };
-    const s3ForTick: SendClient = {
-      async send(command) {
-        const name: string = command.constructor.name;
-        if (/^(Put|List|Copy|Delete)/.test(name)) s3Counts.putsAndLists += 1;
-        else s3Counts.gets += 1;
-        if (plan.s3TransientRate > 0 && random() < plan.s3TransientRate) {
-          s3Counts.injected += 1;
-          throw serviceError('SlowDown', 'Please reduce your request rate. (injected)', 503);
-        }
-        return rawS3.send(command);
-      },
-    };
+    const s3 = localS3Clients(localS3.endpoint, SIMULATION_REGION);
+    cleanup.push(async () => s3.destroy());
+    // The S3 every part of the run uses: the tick, the export engine, verify and replay.
+    const rawS3 = (): SendClient => (options.s3 === 'memory' ? aws.s3 : s3.workflow);
+    const tick = tickS3(rawS3, plan, random);
     // The export engine writes files to the same S3, but without counting or injected faults:
     // those writes are DynamoDB's, not the workflow's.
-    let sinkRequests = 0;
-    const sinkS3: SendClient = {
+    let exportWriterRequests = 0;
+    const exportWriter: SendClient = {
       send(command) {
-        sinkRequests += 1;
-        if (options.s3 === 'memory') return aws.s3.send(command);
-        signWithRealTime(sinkClient);
-        return sinkClient.send(command);
+        exportWriterRequests += 1;
+        return (options.s3 === 'memory' ? aws.s3 : s3.exportEngine).send(command);
       },
     };
     const aws = createFakeAws({
       region: SIMULATION_REGION,
-      sink: new S3ExportSink(sinkS3),
+      sink: new S3ExportSink(exportWriter),
       restorableLagSeconds: 300,
     });
     aws.s3.createBucket(bucket);
-    // The S3 every part of the run uses: the tick, the export engine, verify and replay.
-    const rawS3: SendClient =
-      options.s3 === 'memory'
-        ? aws.s3
-        : {
-            send(command) {
-              signWithRealTime(tickS3);
-              return tickS3.send(command);
-            },
-          };
     const tableArn = aws.dynamodb.addTable({
       name: alias,
       source: params.source,
@@ -207,12 +150,12 @@ export async function openSimulationAccount(params: {
     return {
       aws,
       settings,
-      tickClients: { s3: s3ForTick, ssm: options.ssm === 'memory' ? aws.ssm : ssmClient },
+      tickClients: { s3: tick.client, ssm: options.ssm === 'memory' ? aws.ssm : ssmClient },
       readS3: options.s3 === 'memory' ? aws.s3 : localS3.client,
       dynamodb,
       endpoints: { s3: localS3.endpoint, ssm: ssmServer.endpoint, dynamodb: dynamodb.endpoint },
-      s3Counts,
-      exportWriterRequests: () => sinkRequests,
+      s3Counts: tick.counts,
+      exportWriterRequests: () => exportWriterRequests,
       ssmRequests: () =>
         options.ssm === 'memory'
           ? aws.calls.records

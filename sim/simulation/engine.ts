@@ -22,7 +22,6 @@ import { iso } from '../../functions/time';
 import { generateWorkload } from '../workload';
 import {
   openSimulationAccount,
-  realNowMs,
   SIMULATION_STACK,
   type LocalEndpoints,
   type SimulationAccount,
@@ -33,6 +32,7 @@ import { faultPlan, faultRandom, installFaults } from './faults';
 import type { OperatorTools } from './operatorTools';
 import type { SimulateOptions } from './options';
 import type { SimulationProgress, SimulationReport } from './report';
+import { realNowMs } from './s3Clients';
 import { runWorkflow, type WorkflowRunResult } from './workflowRun';
 
 /** A fixed start keeps runs with the same flags identical (epoch ids, keys, counts). */
