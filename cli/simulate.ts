@@ -28,7 +28,11 @@ export function phaseDetail(p: SimulationProgress): string {
         p.lagSeconds === null ? '-' : formatDuration(p.lagSeconds)
       }`;
     case 'verifying':
-      return 'verify --deep: reading the chain and every export';
+      return p.verify
+        ? `verify --deep: ${p.verify.exportsChecked}/${p.verify.exports} exports checked${
+            p.verify.filesRead === undefined ? '' : `, ${p.verify.filesRead} data files read`
+          }`
+        : 'verify --deep: reading the chain and every export';
     case 'replaying':
       return p.replay
         ? `replay: ${p.replay.exportsApplied}/${p.replay.exports} exports applied, ${p.replay.items} items written`
@@ -55,7 +59,7 @@ function progressDisplay(
         io.stderr.write(
           `simulate: day ${day}/${Math.ceil(p.totalSeconds / 86400)}, ${p.committed} windows committed, lag ${p.lagSeconds === null ? '-' : formatDuration(p.lagSeconds)}\n`,
         );
-      } else if (p.phase !== 'done' && !(p.phase === 'replaying' && p.replay)) {
+      } else if (p.phase !== 'done' && !p.replay && !p.verify) {
         io.stderr.write(`simulate: ${p.phase}\n`);
       }
     },

@@ -2,8 +2,11 @@ import { expect } from 'chai';
 import { Command } from 'commander';
 import { runDce } from '../cli/dce';
 import type { Io } from '../cli/output';
-import { phaseDetail, simulateCommand } from '../cli/simulate';
+import { CLI_OPERATOR_TOOLS, phaseDetail, simulateCommand } from '../cli/simulate';
 import { simulationSettings } from '../sim/simulation/account';
+import { runSimulation } from '../sim/simulation/engine';
+import type { OperatorTools } from '../sim/simulation/operatorTools';
+import type { SimulationProgress } from '../sim/simulation/report';
 import { addSimulateOptions, simulateFlags, type ParsedSimulateFlags } from '../sim/simulation/options';
 import { operatorEvents } from '../sim/simulation/workflowRun';
 
@@ -126,6 +129,40 @@ describe('simulate command (cli/simulate.ts, sim/simulation/options.ts)', () => 
         });
         expect(detail).not.to.contain('committed');
       }
+    });
+  });
+
+  describe('the engine and the operator tools it is given', () => {
+    it('runs verify and replay through them and passes on the progress they report', async function () {
+      this.timeout(120_000);
+      const seen: SimulationProgress[] = [];
+      const verifies: boolean[] = [];
+      const tools: OperatorTools = {
+        ...CLI_OPERATOR_TOOLS,
+        async verifyChain(options) {
+          verifies.push(options.deep);
+          options.onProgress?.({ entriesTotal: 2, entriesDone: 1, filesRead: 3 });
+          return CLI_OPERATOR_TOOLS.verifyChain(options);
+        },
+      };
+      const report = await runSimulation(
+        { days: 0.25, rate: 4, window: 15, seed: 3, faults: 'none', s3: 'memory', ssm: 'memory' },
+        tools,
+        { onProgress: (p) => seen.push(p) },
+      );
+      expect(report.ok).to.equal(true);
+      expect(verifies).to.deep.equal([true]);
+      const phases = [...new Set(seen.map((p) => p.phase))];
+      expect(phases).to.deep.equal(['starting', 'running', 'verifying', 'replaying', 'comparing', 'done']);
+      expect(seen.find((p) => p.verify)?.verify).to.deep.equal({
+        exportsChecked: 1,
+        exports: 2,
+        filesRead: 3,
+      });
+      const replays = seen.filter((p) => p.replay).map((p) => p.replay!);
+      expect(replays).not.to.be.empty;
+      for (const r of replays) expect(r.exports).to.equal(report.replay.exportsApplied);
+      expect(replays[replays.length - 1].items).to.equal(report.replay.puts + report.replay.deletes);
     });
   });
 

@@ -41,10 +41,21 @@ export async function verifyRunChain(
   account: SimulationAccount,
   tools: OperatorTools,
   end: number,
+  progress: (p: Pick<SimulationProgress, 'phase' | 'verify'>) => void = () => undefined,
 ): Promise<ChainOutcome> {
   const { bucket, prefix } = account.settings;
   try {
-    const v = await tools.verifyChain({ s3: account.readS3, bucket, prefix, deep: true });
+    const v = await tools.verifyChain({
+      s3: account.readS3,
+      bucket,
+      prefix,
+      deep: true,
+      onProgress: (p) =>
+        progress({
+          phase: 'verifying',
+          verify: { exportsChecked: p.entriesDone, exports: p.entriesTotal, filesRead: p.filesRead },
+        }),
+    });
     const watermarkSeconds = v.watermark ? Date.parse(v.watermark) / 1000 : null;
     return {
       ok: v.ok,

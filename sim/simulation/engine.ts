@@ -110,7 +110,7 @@ export async function runSimulation(
 
     progress(at({ phase: 'verifying' }));
     const verifyStart = realNowMs();
-    const chain = await verifyRunChain(account, tools, end);
+    const chain = await verifyRunChain(account, tools, end, (p) => progress(at(p)));
     const verifySeconds = (realNowMs() - verifyStart) / 1000;
 
     progress(at({ phase: 'replaying' }));

@@ -26,6 +26,14 @@ export interface VerifyResult {
   problems: { kind: string; key: string; message: string }[];
 }
 
+/** What `verify` reports as it goes. */
+export interface VerifyProgressView {
+  entriesTotal: number;
+  entriesDone: number;
+  /** Data files read so far (deep only). */
+  filesRead?: number;
+}
+
 /** What `replay` reports as it goes. */
 export interface ReplayProgressView {
   entriesTotal: number;
@@ -63,6 +71,8 @@ export interface OperatorTools {
     bucket: string;
     prefix: string;
     deep: boolean;
+    /** Called as exports are checked, by a verify that reports progress (others ignore it). */
+    onProgress?: (progress: VerifyProgressView) => void;
   }): Promise<VerifyResult>;
   replayChain(options: {
     s3: SendClient;

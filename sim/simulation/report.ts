@@ -14,6 +14,8 @@ export interface SimulationProgress {
   /** Chain entries committed so far (sequence + 1); running and done phases only. */
   committed: number;
   lagSeconds: number | null;
+  /** Verifying phase: exports checked so far and in the chain, when the verify reports them. */
+  verify?: { exportsChecked: number; exports: number; filesRead?: number };
   /** Replaying phase: exports applied so far and in the chain, when known. */
   replay?: { exportsApplied: number; exports: number; items: number };
 }
