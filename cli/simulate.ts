@@ -90,8 +90,16 @@ function terminalBar(io: Io): { update: (p: SimulationProgress) => void; stop: (
   bar.render = () => base.render.call(bar);
   const setValue: (current: number, payload: object) => void = base.update;
   let started = false;
+  let lastPhase = '';
+  let lastDrawnMs = 0;
   return {
     update: (p) => {
+      // At most 20 redraws a second within a phase (replay reports after every batch); real time,
+      // which the simulated clock leaves alone.
+      const nowMs = performance.now();
+      if (started && p.phase === lastPhase && nowMs - lastDrawnMs < 50) return;
+      lastPhase = p.phase;
+      lastDrawnMs = nowMs;
       const payload = { phase: p.phase.padEnd(9), detail: phaseDetail(p) };
       if (!started) {
         bar.start(p.totalSeconds, p.simulatedSeconds, payload);
