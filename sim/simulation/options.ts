@@ -102,7 +102,7 @@ export function addSimulateOptions(cmd: Command): Command {
     )
     .option(
       '--format <format>',
-      'export format the workflow requests: json (DYNAMODB_JSON, default) or ion (ION)',
+      'export format the workflow requests: json (DYNAMODB_JSON) or ion (ION)',
       oneOf('--format', ['json', 'ion']),
       'json',
     )
