@@ -28,7 +28,7 @@ import {
 } from './target';
 import { formatStatus, readStatus } from './status';
 import { confirmReset, formatActionResult, OPERATOR_ACTIONS, setAction } from './operator';
-import { addSimulateOptions, simulateCommand } from '../tools/simulate';
+import { addSimulateOptions, type ParsedSimulateFlags } from '../sim/simulation/options';
 import type { ProgressStream, VerifyOptions, VerifyReport } from './verify';
 import type { ReplayProgress, ReplayReport } from './replay';
 
@@ -256,7 +256,10 @@ export function buildProgram(io: Io, deps: DceDeps, setExit: (code: number) => v
       'Run the whole system offline on a simulated clock and print a report (same as npm run simulate).',
     );
   addSimulateOptions(simulate);
-  simulate.action(async (opts: Record<string, unknown>) => {
+  simulate.action(async (opts: ParsedSimulateFlags) => {
+    // Loaded on first use, like the chain libraries: the engine pulls in the whole offline system.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { simulateCommand } = require('./simulate') as typeof import('./simulate');
     setExit(await simulateCommand(opts, io));
   });
 

@@ -1,10 +1,12 @@
 /**
  * One table's export workflow wired up offline: the fake account (table with PITR, the SSM parameters
- * Pulumi would create, the bucket), the real export tick handler and the local runner. Tests, the
- * benchmark and `npm run simulate` start from here and change what they need.
+ * Pulumi would create, the bucket), the real export tick handler and the local runner. The workflow
+ * tests and the benchmark start from here and change what they need; `npm run simulate` builds its
+ * own account (local servers, faults) in `sim/simulation/` with the same settings constructor.
  */
 import { createExportTickHandler } from '../functions/exportTick';
-import type { WorkflowSettings } from '../functions/settings';
+import { DEFAULT_METRIC_NAMESPACE } from '../functions/metrics';
+import { workflowSettings, type WorkflowSettings } from '../functions/settings';
 import { initialStateJson } from '../functions/state';
 import type { ExportSink, TableSource } from './contracts';
 import { createFakeAws, type ExportRequestInfo, type FakeAws } from './fakeAws';
@@ -16,12 +18,16 @@ import { SimpleTable } from './simpleTable';
 export const REGION = 'eu-west-1';
 export const ACCOUNT = '123456789012';
 
-/** Realistic settings for one table: 15-minute windows and schedule, 60 s margin, 4 in flight. */
+/**
+ * Realistic settings for one table: 15-minute windows (so a 15-minute schedule), 60 s margin, 4 in
+ * flight. Built by the same constructor as the component's; `overrides` win, the derived schedule
+ * period included.
+ */
 export function scenarioSettings(overrides: Partial<WorkflowSettings> = {}): WorkflowSettings {
   const alias = overrides.alias ?? 'orders';
   const tableName = overrides.tableName ?? alias;
   const root = `/dynamodb-continuous-exports/test/${alias}`;
-  return {
+  const base = workflowSettings({
     alias,
     tableName,
     tableArn: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${tableName}`,
@@ -29,21 +35,19 @@ export function scenarioSettings(overrides: Partial<WorkflowSettings> = {}): Wor
     prefix: `exports/${alias}`,
     exportFormat: 'DYNAMODB_JSON',
     exportViewType: 'NEW_AND_OLD_IMAGES',
-    windowMinutes: 15,
+    windowMinutes: overrides.windowMinutes ?? 15,
     maxCatchUpWindowMinutes: 240,
     restorableMarginSeconds: 60,
     maxInFlight: 4,
-    schedulePeriodMinutes: 15,
-    lagAlertMinutes: 75,
     onPitrGap: 'alert',
     notifyOnSuccess: false,
     notificationTopicArn: `arn:aws:sns:${REGION}:${ACCOUNT}:continuous-exports`,
     stateParameterName: `${root}/state`,
     actionParameterName: `${root}/action`,
     lockParameterName: `${root}/lock`,
-    metricNamespace: 'DynamoDBContinuousExports',
-    ...overrides,
-  };
+    metricNamespace: DEFAULT_METRIC_NAMESPACE,
+  });
+  return { ...base, ...overrides };
 }
 
 export interface ScenarioOptions {

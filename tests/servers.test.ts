@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, paginateListObjectsV2 } from '@aws-sdk/client-s3';
 import {
   CreateTableCommand,
   DescribeTableCommand,
@@ -54,6 +54,15 @@ describe('local servers (sim/servers.ts)', () => {
       expect(first.IsTruncated).to.equal(true);
       expect(first.NextContinuationToken).to.be.a('string');
       expect(await listAllKeys(s3.client, 'local-bucket', 'paged/', 3)).to.deep.equal([...keys].sort());
+      // The SDK's paginator follows the server's continuation tokens the same way.
+      const paged: string[] = [];
+      for await (const page of paginateListObjectsV2(
+        { client: s3.client, pageSize: 3 },
+        { Bucket: 'local-bucket', Prefix: 'paged/' },
+      )) {
+        paged.push(...(page.Contents ?? []).map((o) => o.Key ?? ''));
+      }
+      expect(paged).to.deep.equal([...keys].sort());
     });
   });
 
