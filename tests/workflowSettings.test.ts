@@ -25,7 +25,7 @@ const INPUT: WorkflowSettingsInput = {
 };
 
 describe('the settings constructor (functions/settings.ts)', () => {
-  it('keeps every given setting and derives the schedule period: once per window, at least hourly', () => {
+  it('keeps every given setting and derives the schedule period (once per window, at least hourly) and the lag alert', () => {
     fc.assert(
       fc.property(fc.integer({ min: 15, max: 1440 }), (windowMinutes) => {
         const settings = workflowSettings({ ...INPUT, windowMinutes });
@@ -33,7 +33,11 @@ describe('the settings constructor (functions/settings.ts)', () => {
           ...INPUT,
           windowMinutes,
           schedulePeriodMinutes: Math.min(windowMinutes, 60),
+          lagAlertMinutes: 3 * windowMinutes + 30,
         });
+        expect(workflowSettings({ ...INPUT, windowMinutes, lagAlertMinutes: 999 }).lagAlertMinutes).to.equal(
+          999,
+        );
         expect(settings.schedulePeriodMinutes).to.equal(schedulePeriodMinutes(windowMinutes));
       }),
     );
