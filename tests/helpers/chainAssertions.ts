@@ -261,7 +261,10 @@ export function assertNotificationIds(aws: FakeAws): Map<string, number> {
     expect(n.notificationId, 'every message has a notificationId').to.be.a('string');
     const first = seen.get(n.notificationId);
     if (first) {
-      expect({ event: n.event, window: n.window, epoch: n.epoch }, `resend of ${n.notificationId}`).to.deep.equal({
+      expect(
+        { event: n.event, window: n.window, epoch: n.epoch },
+        `resend of ${n.notificationId}`,
+      ).to.deep.equal({
         event: first.event,
         window: first.window,
         epoch: first.epoch,
