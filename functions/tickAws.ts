@@ -7,10 +7,16 @@ import {
   DescribeExportCommand,
   ExportTableToPointInTimeCommand,
   type ExportTableToPointInTimeCommandInput,
+  type __MetadataBearer,
 } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { PublishCommand } from '@aws-sdk/client-sns';
-import { GetParametersCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
+import {
+  GetParametersCommand,
+  PutParameterCommand,
+  type GetParametersCommandOutput,
+} from '@aws-sdk/client-ssm';
+import type { AnyCommand, CommandSender, DynamoDBSender, S3Sender, SnsSender, SsmSender } from './awsClients';
 import {
   chainCurrentKey,
   chainEntryKey,
@@ -43,16 +49,14 @@ import { chainLagSeconds } from './timing';
 import { nowSeconds, toSeconds } from './time';
 import { clientToken } from './tokens';
 
-/** Anything with the AWS SDK v3 `send(command)` method: a real client or an in-process fake. */
-export interface CommandSender {
-  send(command: any): Promise<any>;
-}
+export type { CommandSender } from './awsClients';
 
+/** The tick's clients: real SDK clients in Lambda, or anything with the same `send` (fakes, wrappers). */
 export interface ExportTickClients {
-  dynamodb: CommandSender;
-  ssm: CommandSender;
-  s3: CommandSender;
-  sns: CommandSender;
+  dynamodb: DynamoDBSender;
+  ssm: SsmSender;
+  s3: S3Sender;
+  sns: SnsSender;
 }
 
 /** ExportTableToPointInTime input for a tracked export, from the profile it was recorded with. */
@@ -142,14 +146,21 @@ function fitsParameter(state: ChainState): boolean {
   }
 }
 
-function paramOf(result: any, name: string): { Value?: string; Version?: number } | undefined {
-  return (result?.Parameters ?? []).find((x: any) => x?.Name === name);
+function paramOf(
+  result: GetParametersCommandOutput | undefined,
+  name: string,
+): { Value?: string; Version?: number } | undefined {
+  return (result?.Parameters ?? []).find((x) => x?.Name === name);
 }
 
 /** The tick's AWS calls for one table. */
 export function tickAws(clients: ExportTickClients, settings: WorkflowSettings, retry?: RetryOptions) {
-  const call = <T = any>(label: string, client: CommandSender, command: unknown): Promise<T> =>
-    withRetry(label, () => client.send(command) as Promise<T>, retry);
+  /** One AWS call under the retry policy; the answer is typed by the command. */
+  const call = <I extends object, O extends __MetadataBearer>(
+    label: string,
+    client: CommandSender,
+    command: AnyCommand<I, O>,
+  ): Promise<O> => withRetry(label, () => client.send(command), retry);
   const ssmCall: SsmCall = (label, command) => call(label, clients.ssm, command);
 
   async function putObject(key: string, body: string): Promise<void> {

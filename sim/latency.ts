@@ -4,15 +4,14 @@
  * are timers on the simulated clock, so the local runner advances time through them; they are not
  * pending I/O.
  */
+import type { CommandSender } from '../functions/awsClients';
 import type { TickClients } from './localRun';
 
-type Sender = TickClients['dynamodb'];
-
-function delayed(client: Sender, latencyMs: number): Sender {
+function delayed(client: CommandSender, latencyMs: number): CommandSender {
   const half = latencyMs / 2;
   const wait = () => new Promise<void>((resolve) => setTimeout(resolve, half));
   return {
-    async send(command: any) {
+    async send(command) {
       await wait();
       try {
         return await client.send(command);

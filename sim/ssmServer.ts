@@ -10,7 +10,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as ssm from '@aws-sdk/client-ssm';
-import type { CommandSender } from '../functions/exportTick';
+import type { SsmSender } from '../functions/awsClients';
 
 /** Operations served; others answer `UnknownOperationException` as AWS does for unknown targets. */
 export const SSM_SERVER_OPERATIONS = [
@@ -22,8 +22,8 @@ export const SSM_SERVER_OPERATIONS = [
   'GetParametersByPath',
 ] as const;
 
-/** The backing store: any object with the SDK v3 `send(command)` method. */
-export type SsmBackend = CommandSender;
+/** The backing store: any object with the SDK v3 SSM client's `send(command)` method. */
+export type SsmBackend = SsmSender;
 
 /** What a thrown SDK or fake error may carry. */
 interface ErrorLike {
@@ -34,7 +34,15 @@ interface ErrorLike {
 }
 
 /** A command class of the SSM client, by operation name. */
-type CommandClass = new (input: unknown) => object;
+type CommandClass = new (
+  input: unknown,
+) => ssm.$Command<
+  ssm.ServiceInputTypes,
+  ssm.ServiceOutputTypes,
+  unknown,
+  ssm.ServiceInputTypes,
+  ssm.ServiceOutputTypes
+>;
 
 /** A running server. */
 export interface SsmServer {
@@ -134,8 +142,8 @@ export async function startSsmServer(
       }
       requests[operation] = (requests[operation] ?? 0) + 1;
       try {
-        const output = (await backend.send(new Command(input))) as Record<string, unknown> | undefined;
-        const rest = { ...(output ?? {}) };
+        const output: object | undefined = await backend.send(new Command(input));
+        const rest: Record<string, unknown> = { ...(output ?? {}) };
         delete rest.$metadata;
         send(res, 200, encode(rest));
       } catch (thrown) {

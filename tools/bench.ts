@@ -86,7 +86,7 @@ async function steadyDay(
     const windows = requests.length;
     const lag = aws.dynamodb.restorableLagSeconds;
     const startLag = requests.map(
-      (c) => c.at / 1000 - (c.input.IncrementalExportSpecification.ExportToTime.getTime() / 1000 + lag),
+      (c) => c.at / 1000 - (c.input.IncrementalExportSpecification!.ExportToTime!.getTime() / 1000 + lag),
     );
     const arns = new Set(
       [...aws.dynamodb.exports.values()]
@@ -95,8 +95,8 @@ async function steadyDay(
     );
     const describes = new Map<string, number>();
     for (const c of aws.calls.of('DescribeExport')) {
-      if (arns.has(c.input.ExportArn))
-        describes.set(c.input.ExportArn, (describes.get(c.input.ExportArn) ?? 0) + 1);
+      const arn = c.input.ExportArn;
+      if (arn !== undefined && arns.has(arn)) describes.set(arn, (describes.get(arn) ?? 0) + 1);
     }
     const state = parseState(aws.ssm.get(settings.stateParameterName)!, settings.stateParameterName);
     const commitLag: number[] = [];

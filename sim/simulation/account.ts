@@ -116,7 +116,8 @@ export async function openSimulationAccount(params: {
     const exportWriter: SendClient = {
       send(command) {
         exportWriterRequests += 1;
-        return (options.s3 === 'memory' ? aws.s3 : s3.exportEngine).send(command);
+        const engine: SendClient = options.s3 === 'memory' ? aws.s3 : s3.exportEngine;
+        return engine.send(command);
       },
     };
     const aws = createFakeAws({

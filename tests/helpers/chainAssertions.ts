@@ -164,7 +164,7 @@ export function assertNoDuplicateExports(aws: FakeAws): void {
 
 /** Published notifications as parsed JSON, optionally filtered by event. */
 export function notifications(aws: FakeAws, event?: string): any[] {
-  const all = aws.sns.json();
+  const all: any[] = aws.sns.json();
   return event ? all.filter((n) => n.event === event) : all;
 }
 
@@ -201,7 +201,7 @@ export function exportRequests(aws: FakeAws): {
     .of('ExportTableToPointInTime', (c) => c.outcome === 'ok')
     .map((c) => ({
       at: c.at,
-      type: c.input.ExportType,
+      type: c.input.ExportType!,
       from: secondsOf(c.input.IncrementalExportSpecification?.ExportFromTime),
       to: secondsOf(c.input.IncrementalExportSpecification?.ExportToTime),
       exportTime: secondsOf(c.input.ExportTime),
