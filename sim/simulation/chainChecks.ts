@@ -3,7 +3,7 @@
  * chain, `replay` writes it into a local DynamoDB table, and that table is compared item by item with
  * the source table as of the watermark.
  */
-import { CreateTableCommand, paginateScan } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, paginateScan, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import type { Item } from '../contracts';
 import { canonicalTable, WORKLOAD_KEY_ATTRIBUTES, type SyntheticTable } from '../workload';
 import type { SimulationAccount } from './account';
@@ -34,6 +34,8 @@ export async function createReplayTable(
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );
+  // dynalite activates a new table on a 0 ms timer: at once, unless the machine is busy.
+  await waitUntilTableExists({ client, maxWaitTime: 30, minDelay: 1 }, { TableName: name });
 }
 
 /** `verify --deep` of the live epoch; an unreadable chain is a problem, not an exception. */
