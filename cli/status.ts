@@ -7,6 +7,7 @@ import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import type { S3Sender, SsmSender } from '../functions/awsClients';
 import { ChainStateCorruptError, parseState, type ChainState } from '../functions/state';
 import { chainCurrentKey, chainHeadKey, type ChainHead } from '../functions/chainManifest';
+import { iso } from '../functions/time';
 import { formatDuration, table } from './output';
 import { getBytesIfExists } from './s3io';
 import type { Target } from './target';
@@ -103,7 +104,6 @@ export interface StatusReport {
   manifestError?: string;
 }
 
-const iso = (s: number): string => new Date(s * 1000).toISOString();
 
 /**
  * Incident keys (raised by the export tick's planner) that name a condition the chain cannot get

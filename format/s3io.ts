@@ -132,6 +132,10 @@ export async function objectExists(s3: S3Sender, bucket: string, key: string): P
 /**
  * Every key under `prefix`, in S3's (lexicographic) order, following ListObjectsV2 pagination.
  * `pageSize` (MaxKeys) defaults to S3's 1,000.
+ *
+ * A loop of our own rather than the SDK's `paginateListObjectsV2`: the paginator refuses any client
+ * that is not an `S3Client` instance ("Invalid client, expected instance of S3Client"), and this
+ * reader also runs against the in-memory S3 of the tests and the simulation.
  */
 export async function listAllKeys(
   s3: S3Sender,
