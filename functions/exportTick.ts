@@ -29,7 +29,7 @@ import {
 import type { RetryOptions } from './retry';
 import type { WorkflowSettings } from './settings';
 import { ChainStateCorruptError, ChainStateMissingError, type ChainState } from './state';
-import { chainContext, tickAws, type ExportTickClients, type TickAws } from './tickAws';
+import { chainContext, TickAws, type ExportTickClients } from './tickAws';
 import { chainLagSeconds, computeWake, exportsToDescribe } from './timing';
 import { iso, nowSeconds, toSeconds } from './time';
 
@@ -324,7 +324,7 @@ export function createExportTickHandler(
   options: ExportTickOptions,
 ): (event: ExportTickEvent) => Promise<ExportTickResult> {
   const ctx: TickContext = {
-    aws: tickAws(options.clients, options.settings, options.retry),
+    aws: new TickAws(options.clients, options.settings, options.retry),
     settings: options.settings,
     log: options.log ?? ((line: string) => console.log(line)),
   };
