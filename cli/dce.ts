@@ -81,22 +81,16 @@ function defaultIo(): Io {
   };
 }
 
-/** Builds the commander program. Actions throw; `runDce` turns errors into exit codes. */
-export function buildProgram(io: Io, deps: DceDeps, setExit: (code: number) => void): Command {
-  const clientsFor = (opts: ClientOptions): Clients =>
-    (deps.clients ?? ((o) => buildClients(o, io.env)))(opts);
-  const program = new Command('dce')
-    .description(
-      'Operate dynamodb-continuous-exports: status, verify and replay the export chain of a table, pause, resume or reset it, or simulate the whole system offline.',
-    )
-    .version('0.1.0')
-    .showHelpAfterError('(run with --help for usage)')
-    .configureHelp({ sortSubcommands: false })
-    .addHelpText(
-      'after',
-      '\nExit codes: 0 ok; 1 problems found (gaps, mismatches, failed replay); 2 usage, access or network errors.\nSee docs/cli.md.',
-    );
+/** What every command declaration needs. */
+interface CommandEnv {
+  io: Io;
+  deps: DceDeps;
+  setExit: (code: number) => void;
+  clientsFor: (opts: ClientOptions) => Clients;
+}
 
+/** `dce status`. */
+function declareStatus(program: Command, { io, deps, clientsFor }: CommandEnv): void {
   addTargetOptions(
     program
       .command('status')
@@ -122,7 +116,10 @@ export function buildProgram(io: Io, deps: DceDeps, setExit: (code: number) => v
       });
       out.result(report, () => formatStatus(report));
     });
+}
 
+/** `dce verify`. */
+function declareVerify(program: Command, { io, deps, setExit, clientsFor }: CommandEnv): void {
   addTargetOptions(
     program
       .command('verify')
@@ -156,7 +153,10 @@ export function buildProgram(io: Io, deps: DceDeps, setExit: (code: number) => v
       out.result(report, () => formatVerifyReport(report, { bucket, prefix, now: io.now() }));
       setExit(report.ok ? EXIT.OK : EXIT.PROBLEMS);
     });
+}
 
+/** `dce replay`. */
+function declareReplay(program: Command, { io, deps, clientsFor }: CommandEnv): void {
   addTargetOptions(
     program
       .command('replay')
@@ -207,7 +207,10 @@ export function buildProgram(io: Io, deps: DceDeps, setExit: (code: number) => v
         });
       },
     );
+}
 
+/** `dce pause | resume | reset`. */
+function declareOperatorActions(program: Command, { io, deps, clientsFor }: CommandEnv): void {
   for (const [name, action] of Object.entries(OPERATOR_ACTIONS) as [
     keyof typeof OPERATOR_ACTIONS,
     string,
@@ -248,7 +251,10 @@ export function buildProgram(io: Io, deps: DceDeps, setExit: (code: number) => v
       out.result(result, () => formatActionResult(result));
     });
   }
+}
 
+/** `dce simulate`. */
+function declareSimulate(program: Command, { io, setExit }: CommandEnv): void {
   const simulate = program
     .command('simulate')
     .description(
@@ -261,7 +267,33 @@ export function buildProgram(io: Io, deps: DceDeps, setExit: (code: number) => v
     const { simulateCommand } = require('./simulate') as typeof import('./simulate');
     setExit(await simulateCommand(opts, io));
   });
+}
 
+/** Builds the commander program. Actions throw; `runDce` turns errors into exit codes. */
+export function buildProgram(io: Io, deps: DceDeps, setExit: (code: number) => void): Command {
+  const env: CommandEnv = {
+    io,
+    deps,
+    setExit,
+    clientsFor: (opts: ClientOptions): Clients => (deps.clients ?? ((o) => buildClients(o, io.env)))(opts),
+  };
+  const program = new Command('dce')
+    .description(
+      'Operate dynamodb-continuous-exports: status, verify and replay the export chain of a table, pause, resume or reset it, or simulate the whole system offline.',
+    )
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureHelp({ sortSubcommands: false })
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 ok; 1 problems found (gaps, mismatches, failed replay); 2 usage, access or network errors.\nSee docs/cli.md.',
+    );
+
+  declareStatus(program, env);
+  declareVerify(program, env);
+  declareReplay(program, env);
+  declareOperatorActions(program, env);
+  declareSimulate(program, env);
   return program;
 }
 
