@@ -29,7 +29,7 @@ import { formatStatus, readStatus } from './status';
 import { confirmReset, formatActionResult, OPERATOR_ACTIONS, setAction } from './operator';
 import { addSimulateOptions, type ParsedSimulateFlags } from '../sim/simulation/options';
 import type { ProgressStream, VerifyOptions, VerifyReport } from './verify';
-import { ChainProblemError, runReplayCommand } from './replayCommand';
+import { ChainProblemError, runReplayCommand, type ReplayFlags } from './replayCommand';
 
 /** Dependencies a test can replace. */
 export interface DceDeps {
@@ -174,39 +174,21 @@ function declareReplay(program: Command, { io, deps, clientsFor }: CommandEnv): 
     .option('--resume', 'continue from the checkpoint file (which must exist)')
     .option('--force', 'write into a target table that is not empty')
     .option('--concurrency <n>', 'parallel writers')
-    .action(
-      async (
-        opts: CommonOptions & {
-          targetTable: string;
-          until?: string;
-          epoch?: string;
-          checkpoint?: string;
-          resume?: boolean;
-          force?: boolean;
-          concurrency?: string;
-        },
-      ) => {
-        const out = new Output(io, Boolean(opts.json));
-        const target = resolveTarget(opts, deps.readInput);
-        const { bucket, prefix } = requireExports(target);
-        const clients = clientsFor(opts);
-        await runReplayCommand({
-          io,
-          out,
-          s3: clients.s3,
-          dynamodb: clients.dynamodb,
-          bucket,
-          prefix,
-          targetTable: opts.targetTable,
-          until: opts.until,
-          epoch: opts.epoch,
-          checkpoint: opts.checkpoint,
-          resume: opts.resume,
-          force: opts.force,
-          concurrency: opts.concurrency,
-        });
-      },
-    );
+    .action(async (opts: CommonOptions & ReplayFlags) => {
+      const out = new Output(io, Boolean(opts.json));
+      const target = resolveTarget(opts, deps.readInput);
+      const { bucket, prefix } = requireExports(target);
+      const clients = clientsFor(opts);
+      await runReplayCommand({
+        ...opts,
+        io,
+        out,
+        s3: clients.s3,
+        dynamodb: clients.dynamodb,
+        bucket,
+        prefix,
+      });
+    });
 }
 
 /** `dce pause | resume | reset`. */

@@ -65,14 +65,8 @@ export function parseUntil(value: string): number {
   return Math.floor(utc / 1000 + fraction) - offsetMinutes * 60;
 }
 
-/** Calls replayChain with a progress display; prints the report. */
-export async function runReplayCommand(options: {
-  io: Io;
-  out: Output;
-  s3: Clients['s3'];
-  dynamodb: Clients['dynamodb'];
-  bucket: string;
-  prefix: string;
+/** The flags of `dce replay`, as commander parses them. */
+export interface ReplayFlags {
   targetTable: string;
   until?: string;
   epoch?: string;
@@ -80,7 +74,19 @@ export async function runReplayCommand(options: {
   resume?: boolean;
   force?: boolean;
   concurrency?: string;
-}): Promise<ReplayReport> {
+}
+
+/** Calls replayChain with a progress display; prints the report. */
+export async function runReplayCommand(
+  options: ReplayFlags & {
+    io: Io;
+    out: Output;
+    s3: Clients['s3'];
+    dynamodb: Clients['dynamodb'];
+    bucket: string;
+    prefix: string;
+  },
+): Promise<ReplayReport> {
   const { io, out } = options;
   const until = options.until === undefined ? undefined : parseUntil(options.until);
   let concurrency: number | undefined;

@@ -104,7 +104,6 @@ export interface StatusReport {
   manifestError?: string;
 }
 
-
 /**
  * Incident keys (raised by the export tick's planner) that name a condition the chain cannot get
  * past by itself, most severe first. Matched by prefix so that a suffixed key still counts.
