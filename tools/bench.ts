@@ -57,6 +57,51 @@ interface SteadyFigures {
   startLagSeconds: number;
 }
 
+/** Executions, invocations and state transitions of one simulated day. */
+interface PerDay {
+  transitions: number;
+  invocations: number;
+  schedules: number;
+}
+
+const month = (n: number) => n * DAYS_PER_MONTH;
+
+/** Monthly cost of one table's orchestration at the given counts per day. */
+function monthlyCost(perDay: PerDay, lambdaMs: number, freeTier: boolean) {
+  const t = month(perDay.transitions);
+  const r = month(perDay.invocations);
+  const gbs = (r * lambdaMs * LAMBDA_MEMORY_GB) / 1000;
+  const s = month(perDay.schedules);
+  const sf =
+    Math.max(0, t - (freeTier ? PRICE.stepFunctionsFreeTransitions : 0)) * PRICE.stepFunctionsPerTransition;
+  const lambda =
+    Math.max(0, r - (freeTier ? PRICE.lambdaFreeRequests : 0)) * PRICE.lambdaPerRequest +
+    Math.max(0, gbs - (freeTier ? PRICE.lambdaFreeGbSeconds : 0)) * PRICE.lambdaPerGbSecondArm;
+  const scheduler =
+    Math.max(0, s - (freeTier ? PRICE.schedulerFreeInvocations : 0)) * PRICE.schedulerPerInvocation;
+  return { sf, lambda, scheduler, total: sf + lambda + scheduler };
+}
+
+function printMonthlyCost(perDay: PerDay): void {
+  console.log(
+    `\nMonthly cost per table (${f(DAYS_PER_MONTH, 2)} days, arm64 256 MB, ${ASSUMED_LAMBDA_MS} ms assumed per invocation)`,
+  );
+  console.log(
+    `  ${''.padEnd(22)} ${'Step Functions'.padStart(15)} ${'Lambda'.padStart(10)} ${'Scheduler'.padStart(10)} ${'total'.padStart(10)}`,
+  );
+  for (const [label, c] of [
+    ['without free tiers', monthlyCost(perDay, ASSUMED_LAMBDA_MS, false)],
+    ['with free tiers', monthlyCost(perDay, ASSUMED_LAMBDA_MS, true)],
+  ] as const) {
+    console.log(
+      `  ${label.padEnd(22)} ${usd(c.sf).padStart(15)} ${usd(c.lambda).padStart(10)} ${usd(c.scheduler).padStart(10)} ${usd(c.total).padStart(10)}`,
+    );
+  }
+  console.log(
+    `  (${f(month(perDay.transitions), 0)} transitions, ${f(month(perDay.invocations), 0)} invocations, ${f(month(perDay.schedules), 0)} schedules a month; free tiers are per account, shared by all tables)`,
+  );
+}
+
 async function steadyDay(
   label: string,
   incrementalSeconds: () => number,
@@ -114,28 +159,11 @@ async function steadyDay(
     }
     const realMs = stats(invocations.map((i) => i.realMs ?? 0));
 
-    const perDay = {
+    const perDay: PerDay = {
       transitions,
       invocations: invocations.length,
       schedules: executions.filter((e) => e.kind === 'scheduled').length,
     };
-    const month = (n: number) => n * DAYS_PER_MONTH;
-    const cost = (lambdaMs: number, freeTier: boolean) => {
-      const t = month(perDay.transitions);
-      const r = month(perDay.invocations);
-      const gbs = (r * lambdaMs * LAMBDA_MEMORY_GB) / 1000;
-      const s = month(perDay.schedules);
-      const sf =
-        Math.max(0, t - (freeTier ? PRICE.stepFunctionsFreeTransitions : 0)) *
-        PRICE.stepFunctionsPerTransition;
-      const lambda =
-        Math.max(0, r - (freeTier ? PRICE.lambdaFreeRequests : 0)) * PRICE.lambdaPerRequest +
-        Math.max(0, gbs - (freeTier ? PRICE.lambdaFreeGbSeconds : 0)) * PRICE.lambdaPerGbSecondArm;
-      const scheduler =
-        Math.max(0, s - (freeTier ? PRICE.schedulerFreeInvocations : 0)) * PRICE.schedulerPerInvocation;
-      return { sf, lambda, scheduler, total: sf + lambda + scheduler };
-    };
-
     console.log(`${label} (simulated in ${f(realSeconds, 2)} s)`);
     const rows: [string, string][] = [
       ['windows exported', `${windows}`],
@@ -162,23 +190,7 @@ async function steadyDay(
     };
     if (!withCost) return figures;
 
-    console.log(
-      `\nMonthly cost per table (${f(DAYS_PER_MONTH, 2)} days, arm64 256 MB, ${ASSUMED_LAMBDA_MS} ms assumed per invocation)`,
-    );
-    console.log(
-      `  ${''.padEnd(22)} ${'Step Functions'.padStart(15)} ${'Lambda'.padStart(10)} ${'Scheduler'.padStart(10)} ${'total'.padStart(10)}`,
-    );
-    for (const [label, c] of [
-      ['without free tiers', cost(ASSUMED_LAMBDA_MS, false)],
-      ['with free tiers', cost(ASSUMED_LAMBDA_MS, true)],
-    ] as const) {
-      console.log(
-        `  ${label.padEnd(22)} ${usd(c.sf).padStart(15)} ${usd(c.lambda).padStart(10)} ${usd(c.scheduler).padStart(10)} ${usd(c.total).padStart(10)}`,
-      );
-    }
-    console.log(
-      `  (${f(month(perDay.transitions), 0)} transitions, ${f(month(perDay.invocations), 0)} invocations, ${f(month(perDay.schedules), 0)} schedules a month; free tiers are per account, shared by all tables)`,
-    );
+    printMonthlyCost(perDay);
     return figures;
   } finally {
     await scenario.dispose();
