@@ -86,6 +86,8 @@ export interface PlanOutput {
   format?: ExportFormatName;
   /** EXPRESS when every child fits in Express's 5 minutes at the write rate, else STANDARD. */
   childType?: 'EXPRESS' | 'STANDARD';
+  /** Distributed Map children at once (its MaxConcurrencyPath). */
+  concurrency?: number;
 }
 
 export const REPLICA_LAG_METRIC = 'ReplicaLagSeconds';
@@ -273,7 +275,9 @@ export function createReplicaHandler(
           entry: decided.entry,
           reader: { Bucket: decided.entry.bucket, Key: files.manifestFilesKey },
           format: files.format,
-          childType: largest / perChild <= EXPRESS_CHILD_BUDGET_SECONDS ? 'EXPRESS' : 'STANDARD',
+          // A batch holds up to 4 data files (the definition's ItemBatcher).
+          childType: (4 * largest) / perChild <= EXPRESS_CHILD_BUDGET_SECONDS ? 'EXPRESS' : 'STANDARD',
+          concurrency: settings.concurrency,
         };
       }
       case 'HALTED':
