@@ -58,6 +58,8 @@ export interface ReplicaHandlerOptions {
   limits?: Partial<PlannerLimits>;
   /** Passed to the apply engine (tests shorten backoff with it). */
   sleep?: ApplyOptions['sleep'];
+  /** Wait between writing a claim and reading it back (see `plan`). @default 2000 */
+  claimSettleMs?: number;
 }
 
 /** One item of the Distributed Map: a data file, with the entry it belongs to (from ItemSelector). */
@@ -234,8 +236,17 @@ export function createReplicaHandler(
       leaseSeconds: settings.leaseSeconds,
       limits,
     });
-    const claim = (sequences: number[], mode: 'group' | 'distributed') =>
-      saveState({ ...state, inProgress: { executionId, sequences, mode, startedAt: iso() } });
+    // SSM has no compare-and-swap. Two executions (a duplicate scheduler delivery) that both read the
+    // state before either claimed it both write a claim; the last write wins. Each reads the claim
+    // back after a pause longer than a plan step takes, and only the one whose claim stands goes on:
+    // the other stands down as BUSY. (Both standing down is possible and harmless.)
+    const claim = async (sequences: number[], mode: 'group' | 'distributed'): Promise<boolean> => {
+      await saveState({ ...state, inProgress: { executionId, sequences, mode, startedAt: iso() } });
+      const settle = options.claimSettleMs ?? 2000;
+      if (settle > 0) await new Promise((resolve) => setTimeout(resolve, settle));
+      return (await readState()).inProgress?.executionId === executionId;
+    };
+    const busy = (): PlanOutput => ({ action: 'BUSY', detail: 'another execution claimed the replica' });
     switch (decided.action) {
       case 'HALT':
         await halt(state, decided.reason, decided.detail);
@@ -252,10 +263,13 @@ export function createReplicaHandler(
         });
         return { action: 'REBASELINE', epoch: decided.toEpoch };
       case 'APPLY_GROUP':
-        await claim(
-          decided.entries.map((e) => e.sequence),
-          'group',
-        );
+        if (
+          !(await claim(
+            decided.entries.map((e) => e.sequence),
+            'group',
+          ))
+        )
+          return busy();
         return { action: decided.action, epoch: decided.epoch, entries: decided.entries };
       case 'APPLY_DISTRIBUTED': {
         let files;
@@ -266,7 +280,7 @@ export function createReplicaHandler(
           await halt(state, 'FILES_MISSING', err.message);
           return { action: 'HALT', detail: err.message };
         }
-        await claim([decided.entry.sequence], 'distributed');
+        if (!(await claim([decided.entry.sequence], 'distributed'))) return busy();
         const perChild = Math.max(1, Math.floor(settings.maxWritesPerSecond / settings.concurrency));
         const largest = Math.max(0, ...files.files.map((f) => f.itemCount));
         return {

@@ -141,6 +141,7 @@ describe('replica apply Lambda (functions/replicaApply.ts) against dynalite', ()
     over: Partial<ReplicaSettings> & {
       limits?: any;
       targetSender?: (send: (c: any) => Promise<any>) => any;
+      sleep?: (ms: number) => Promise<void>;
     } = {},
   ): Promise<Replica> {
     const s3 = new MemoryS3();
@@ -182,7 +183,8 @@ describe('replica apply Lambda (functions/replicaApply.ts) against dynalite', ()
         now: () => clock.now,
         log: (line) => metrics.push(JSON.parse(line)),
         limits: over.limits,
-        sleep: async () => undefined,
+        sleep: over.sleep ?? (async () => undefined),
+        claimSettleMs: 0,
       },
     );
     return {
@@ -333,11 +335,15 @@ describe('replica apply Lambda (functions/replicaApply.ts) against dynalite', ()
   });
 
   it('target throttling for an hour never fails the run: the replica ends identical', async () => {
-    let calls = 0;
+    // Simulated time: every backoff advances it; the target refuses every write for the first hour.
+    let simulatedMs = 0;
+    let throttled = 0;
     const r = await replica({
+      sleep: async (ms) => void (simulatedMs += ms),
       targetSender: (send) => ({
         send: (c: any) => {
-          if (c instanceof BatchWriteItemCommand && ++calls % 4 !== 0) {
+          if (c instanceof BatchWriteItemCommand && simulatedMs < 3_600_000) {
+            throttled++;
             throw Object.assign(new Error('Throughput exceeds the current capacity'), {
               name: 'ThrottlingException',
             });
@@ -348,8 +354,9 @@ describe('replica apply Lambda (functions/replicaApply.ts) against dynalite', ()
     });
     await commitUpTo(r.s3, 10);
     await execution(r, 'exec-1');
+    expect(simulatedMs).to.be.at.least(3_600_000);
+    expect(throttled).to.be.greaterThan(700);
     await expectIdentical(r, 10);
-    expect(calls).to.be.greaterThan(8);
   });
 
   it("after the chain's RESET (new epoch) with onNewEpoch halt: one alert, no writes from the new epoch, and it stays halted", async () => {
@@ -403,6 +410,21 @@ describe('replica apply Lambda (functions/replicaApply.ts) against dynalite', ()
     for (const item of canonicalTable(await scanAll(r.target))) {
       if (!live.has(item)) expect(canonicalTable(source.snapshotBefore(windowEnd(5)))).to.include(item);
     }
+  });
+
+  it('two executions started together (a duplicate delivery): one applies, the other stands down', async () => {
+    const r = await replica();
+    await commitUpTo(r.s3, 4);
+    const plans = (await Promise.all([
+      r.handler({ step: 'plan', executionId: 'exec-a' }),
+      r.handler({ step: 'plan', executionId: 'exec-b' }),
+    ])) as PlanOutput[];
+    expect(plans.map((p) => p.action).sort()).to.deep.equal(['APPLY_GROUP', 'BUSY']);
+    const winner = plans[0].action === 'APPLY_GROUP' ? 'exec-a' : 'exec-b';
+    expect(r.state().inProgress!.executionId).to.equal(winner);
+    // The loser's next plan (its next execution) also stands down while the claim is young.
+    const loser = winner === 'exec-a' ? 'exec-b' : 'exec-a';
+    expect(((await r.handler({ step: 'plan', executionId: loser })) as PlanOutput).action).to.equal('BUSY');
   });
 
   it('an entry whose files are gone halts the replica with one alert, never a skip (group and Distributed Map)', async () => {

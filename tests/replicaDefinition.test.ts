@@ -168,7 +168,7 @@ describe('replica state machine definition (statemachine/replica-apply.asl.json)
           leaseSeconds: 1800,
         },
         { s3, ssm, sns: { send: async () => ({}) }, target: ddb.client },
-        { log: () => undefined },
+        { log: () => undefined, claimSettleMs: 0 },
       );
       const { StateMachine } = await import('aws-local-stepfunctions');
       const machine = new StateMachine(definition);

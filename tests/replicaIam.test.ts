@@ -137,7 +137,7 @@ describe('replica IAM covers exactly the calls its code makes (recorded from a r
     const handler = createReplicaHandler(
       settings,
       { s3: recordingS3, ssm, sns, target },
-      { log: () => undefined, limits: { distributedMinItems: 30 } },
+      { log: () => undefined, limits: { distributedMinItems: 30 }, claimSettleMs: 0 },
     );
     // Every step: plans, grouped applies, Distributed Map children and commits, then a failed entry
     // whose data file is gone (checked with HeadObject) and the halt alert.
