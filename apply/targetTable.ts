@@ -1,5 +1,5 @@
 /** What the apply engine needs to know about the target table. */
-import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDbSender } from './batchWriter';
 
 /** The target table's key attributes, partition key first. */
@@ -12,4 +12,10 @@ export async function targetKeyAttributes(dynamodb: DynamoDbSender, tableName: s
   ].map((k) => k.AttributeName as string);
   if (keyAttributes.length === 0) throw new Error(`table ${tableName} has no key schema`);
   return keyAttributes;
+}
+
+/** Whether the target holds no item (one Scan of at most one item). */
+export async function targetIsEmpty(dynamodb: DynamoDbSender, tableName: string): Promise<boolean> {
+  const scan = await dynamodb.send(new ScanCommand({ TableName: tableName, Limit: 1 }));
+  return (scan.Items?.length ?? 0) === 0 && !scan.LastEvaluatedKey;
 }

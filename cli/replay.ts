@@ -11,7 +11,6 @@
  * chain order), which makes a long chain of small incremental exports much faster to replay.
  */
 import { readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import {
   checkDataFile,
   listExportDataFiles,
@@ -27,6 +26,7 @@ import {
 import {
   BatchWriter,
   recordsToWrites,
+  targetIsEmpty,
   targetKeyAttributes,
   writeRounds,
   type DynamoDbSender,
@@ -182,8 +182,7 @@ export async function replayChain(options: ReplayOptions): Promise<ReplayReport>
   const keyAttributes = await targetKeyAttributes(dynamodb, targetTable);
 
   if (!options.resume && !options.force) {
-    const scan = await dynamodb.send(new ScanCommand({ TableName: targetTable, Limit: 1 }));
-    if ((scan.Items?.length ?? 0) > 0 || scan.LastEvaluatedKey) {
+    if (!(await targetIsEmpty(dynamodb, targetTable))) {
       throw new Error(
         `table ${targetTable} is not empty; replay into an empty table, or pass resume (continue a replay) or force (apply on top)`,
       );

@@ -117,12 +117,18 @@ export const REPLICA_SDK_CALLS: Record<string, ReplicaGrant[]> = {
   PutParameterCommand: [{ actions: ['ssm:PutParameter'], resource: 'replicaStateParameter' }],
   PublishCommand: [{ actions: ['sns:Publish'], resource: 'notificationTopic' }],
   DescribeTableCommand: [{ actions: ['dynamodb:DescribeTable'], resource: 'targetTable' }],
+  // One item at most, before a `write` bootstrap: the target must be empty.
+  ScanCommand: [{ actions: ['dynamodb:Scan'], resource: 'targetTable' }],
   BatchWriteItemCommand: [{ actions: ['dynamodb:BatchWriteItem'], resource: 'targetTable' }],
   AssumeRoleCommand: [{ actions: ['sts:AssumeRole'], resource: 'targetRole' }],
 };
 
 /** Commands that the role in the target account must allow (on the target table), when `roleArn` is set. */
-export const REPLICA_TARGET_ROLE_CALLS = ['DescribeTableCommand', 'BatchWriteItemCommand'] as const;
+export const REPLICA_TARGET_ROLE_CALLS = [
+  'DescribeTableCommand',
+  'ScanCommand',
+  'BatchWriteItemCommand',
+] as const;
 
 /** Replica state machine Task and ItemReader `Resource` -> grants of the state machine role. */
 export const REPLICA_STATE_MACHINE_TASKS: Record<string, ReplicaGrant[]> = {

@@ -19,6 +19,7 @@ import {
   applyDataFiles,
   applyEntries,
   entryDataFiles,
+  targetIsEmpty,
   targetKeyAttributes,
   type ApplyOptions,
   type DynamoDbSender,
@@ -240,13 +241,31 @@ export function createReplicaHandler(
     // state before either claimed it both write a claim; the last write wins. Each reads the claim
     // back after a pause longer than a plan step takes, and only the one whose claim stands goes on:
     // the other stands down as BUSY. (Both standing down is possible and harmless.)
-    const claim = async (sequences: number[], mode: 'group' | 'distributed'): Promise<boolean> => {
-      await saveState({ ...state, inProgress: { executionId, sequences, mode, startedAt: iso() } });
+    const claim = async (
+      epoch: string,
+      sequences: number[],
+      mode: 'group' | 'distributed',
+    ): Promise<boolean> => {
+      // The epoch is recorded with the first claim: a bootstrap interrupted after some writes is
+      // then applied again, not mistaken for a target that was never empty.
+      await saveState({ ...state, epoch, inProgress: { executionId, sequences, mode, startedAt: iso() } });
       const settle = options.claimSettleMs ?? 2000;
       if (settle > 0) await new Promise((resolve) => setTimeout(resolve, settle));
       return (await readState()).inProgress?.executionId === executionId;
     };
     const busy = (): PlanOutput => ({ action: 'BUSY', detail: 'another execution claimed the replica' });
+    // A `write` bootstrap starts from an empty target: items already there would stay, and the
+    // replica would not equal the source. (A rebaseline applies over the replica on purpose: its
+    // epoch is already set.)
+    const startsBootstrap =
+      state.epoch === null &&
+      ((decided.action === 'APPLY_GROUP' && decided.entries[0].sequence === 0) ||
+        (decided.action === 'APPLY_DISTRIBUTED' && decided.entry.sequence === 0));
+    if (startsBootstrap && !(await targetIsEmpty(clients.target, settings.targetTableName))) {
+      const detail = `target table ${settings.targetTableName} is not empty; a write bootstrap needs an empty table`;
+      await halt(state, 'TARGET_NOT_EMPTY', detail);
+      return { action: 'HALT', detail };
+    }
     switch (decided.action) {
       case 'HALT':
         await halt(state, decided.reason, decided.detail);
@@ -265,6 +284,7 @@ export function createReplicaHandler(
       case 'APPLY_GROUP':
         if (
           !(await claim(
+            decided.epoch,
             decided.entries.map((e) => e.sequence),
             'group',
           ))
@@ -280,7 +300,7 @@ export function createReplicaHandler(
           await halt(state, 'FILES_MISSING', err.message);
           return { action: 'HALT', detail: err.message };
         }
-        if (!(await claim([decided.entry.sequence], 'distributed'))) return busy();
+        if (!(await claim(decided.epoch, [decided.entry.sequence], 'distributed'))) return busy();
         const perChild = Math.max(1, Math.floor(settings.maxWritesPerSecond / settings.concurrency));
         const largest = Math.max(0, ...files.files.map((f) => f.itemCount));
         return {

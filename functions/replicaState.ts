@@ -16,7 +16,9 @@ export type ReplicaHaltReason =
   /** HEAD is past an entry that cannot be found: the chain manifest is damaged. */
   | 'ENTRY_MISSING'
   /** The replica is set to bootstrap by import, which this release prepares but does not run. */
-  | 'IMPORT_NOT_RUN';
+  | 'IMPORT_NOT_RUN'
+  /** A `write` bootstrap found items in the target: the replica would not equal the source. */
+  | 'TARGET_NOT_EMPTY';
 
 export interface ReplicaInProgress {
   executionId: string;
@@ -69,7 +71,7 @@ const StateSchema = z.object({
     .nullable(),
   halt: z
     .object({
-      reason: z.enum(['NEW_EPOCH', 'FILES_MISSING', 'ENTRY_MISSING', 'IMPORT_NOT_RUN']),
+      reason: z.enum(['NEW_EPOCH', 'FILES_MISSING', 'ENTRY_MISSING', 'IMPORT_NOT_RUN', 'TARGET_NOT_EMPTY']),
       detail: z.string(),
       at: z.string(),
       epoch: z.string().nullable(),

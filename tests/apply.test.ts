@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import fc from 'fast-check';
 import {
   BatchWriteItemCommand,
   CreateTableCommand,
@@ -248,6 +249,41 @@ describe('apply engine building blocks', () => {
     expect(acc.added).to.equal(5);
     expect(acc.take()).to.deep.equal([del('a').request, put('c', '1').request, put('b', '2').request]);
     expect(acc.size).to.equal(0);
+  });
+
+  it('latest write per key leaves a table exactly as applying every write in order (property)', () => {
+    const op = fc.record({
+      key: fc.constantFrom('a', 'b', 'c', 'd', 'e'),
+      put: fc.boolean(),
+      value: fc.nat(9),
+    });
+    fc.assert(
+      fc.property(fc.array(fc.array(op, { maxLength: 30 }), { maxLength: 6 }), (entries) => {
+        const toOps = (list: (typeof entries)[number]) =>
+          list.map(({ key, put, value }) => ({
+            key,
+            request: put
+              ? { PutRequest: { Item: { pk: { S: key }, v: { N: String(value) } } } }
+              : { DeleteRequest: { Key: { pk: { S: key } } } },
+          }));
+        const apply = (table: Map<string, unknown>, request: any) => {
+          if (request.PutRequest) table.set(request.PutRequest.Item.pk.S, request.PutRequest.Item);
+          else table.delete(request.DeleteRequest.Key.pk.S);
+        };
+        const oneByOne = new Map<string, unknown>();
+        for (const list of entries) for (const o of toOps(list)) apply(oneByOne, o.request);
+        const grouped = new Map<string, unknown>();
+        const acc = new LatestWritePerKey();
+        for (const list of entries) acc.add(toOps(list));
+        const writes = acc.take();
+        expect(
+          new Set(writes.map((w: any) => (w.PutRequest?.Item ?? w.DeleteRequest.Key).pk.S)).size,
+        ).to.equal(writes.length);
+        for (const w of writes) apply(grouped, w);
+        expect(grouped).to.deep.equal(oneByOne);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('WriteRateLimiter holds writes to the configured rate', async () => {

@@ -142,6 +142,7 @@ describe('replica apply Lambda (functions/replicaApply.ts) against dynalite', ()
       limits?: any;
       targetSender?: (send: (c: any) => Promise<any>) => any;
       sleep?: (ms: number) => Promise<void>;
+      claimSettleMs?: number;
     } = {},
   ): Promise<Replica> {
     const s3 = new MemoryS3();
@@ -184,7 +185,7 @@ describe('replica apply Lambda (functions/replicaApply.ts) against dynalite', ()
         log: (line) => metrics.push(JSON.parse(line)),
         limits: over.limits,
         sleep: over.sleep ?? (async () => undefined),
-        claimSettleMs: 0,
+        claimSettleMs: over.claimSettleMs ?? 0,
       },
     );
     return {
@@ -412,8 +413,23 @@ describe('replica apply Lambda (functions/replicaApply.ts) against dynalite', ()
     }
   });
 
-  it('two executions started together (a duplicate delivery): one applies, the other stands down', async () => {
+  it('a write bootstrap into a table that already holds items halts with one alert and writes nothing', async () => {
     const r = await replica();
+    await ddb.client.send(
+      new BatchWriteItemCommand({
+        RequestItems: { [r.target]: [{ PutRequest: { Item: { pk: { S: 'stranger' }, sk: { N: '1' } } } }] },
+      }),
+    );
+    await commitUpTo(r.s3, 2);
+    expect(await execution(r, 'exec-1')).to.deep.equal(['HALT']);
+    expect(r.writes()).to.equal(0);
+    expect(r.state().halt!.reason).to.equal('TARGET_NOT_EMPTY');
+    expect(r.sns.published).to.have.length(1);
+  });
+
+  it('two executions started together (a duplicate delivery): one applies, the other stands down', async () => {
+    // The claim is read back after a pause longer than a plan step takes (2 s on AWS; 200 ms here).
+    const r = await replica({ claimSettleMs: 200 });
     await commitUpTo(r.s3, 4);
     const plans = (await Promise.all([
       r.handler({ step: 'plan', executionId: 'exec-a' }),

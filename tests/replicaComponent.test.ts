@@ -228,7 +228,7 @@ describe('TableReplica under Pulumi mocks (a stack config with replicas)', () =>
       {
         Sid: 'WriteTheReplica',
         Effect: 'Allow',
-        Action: ['dynamodb:BatchWriteItem', 'dynamodb:DescribeTable'],
+        Action: ['dynamodb:BatchWriteItem', 'dynamodb:DescribeTable', 'dynamodb:Scan'],
         Resource: ['arn:aws:dynamodb:us-east-1:210987654321:table/orders'],
       },
     ]);
