@@ -4,14 +4,12 @@
  * backoff, and an optional write rate. With the default `maxAttempts` (unbounded) throttling never
  * fails an apply: it only slows it down.
  */
-import { BatchWriteItemCommand, type WriteRequest } from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import { settleAll } from '../format';
 import { WriteRateLimiter, realSleep, type Sleep } from './rateLimiter';
 
-/** Anything that sends AWS SDK v3 DynamoDB commands. */
-export interface DynamoDbSender {
-  send(command: any): Promise<any>;
-}
+/** Anything that sends AWS SDK v3 DynamoDB commands, as the SDK types them (a client, a local server's client, a fake). */
+export type DynamoDbSender = Pick<DynamoDBClient, 'send'>;
 
 /** BatchWriteItem takes at most 25 requests. */
 export const BATCH_SIZE = 25;

@@ -4,6 +4,7 @@
  * starts a new epoch with a full export (the tick sets the parameter back to RUN once it has done so).
  */
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
+import type { SsmSender } from '../functions/awsClients';
 import { readParameter, readParameterVersion } from './status';
 import { UsageError } from './target';
 import type { Action } from './status';
@@ -93,7 +94,7 @@ export function isPendingReset(
  * written again when the one in the parameter was already carried out (a new version is a new reset).
  */
 export async function setAction(options: {
-  ssm: { send(c: any): Promise<any> };
+  ssm: SsmSender;
   alias: string;
   parameterName: string;
   /** The chain state parameter, to tell a pending RESET from one already carried out. */

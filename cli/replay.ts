@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- typed in a follow-up */
 /**
  * `dce replay`: rebuilds a table from the chain: the full export, then every incremental export in
  * chain order, into a target table with the source's key schema.

@@ -4,8 +4,10 @@
  * is a pure function of what was read and the current time, so it is tested directly.
  */
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
+import type { S3Sender, SsmSender } from '../functions/awsClients';
 import { ChainStateCorruptError, parseState, type ChainState } from '../functions/state';
 import { chainCurrentKey, chainHeadKey, type ChainHead } from '../functions/chainManifest';
+import { iso } from '../functions/time';
 import { formatDuration, table } from './output';
 import { getBytesIfExists } from './s3io';
 import type { Target } from './target';
@@ -101,8 +103,6 @@ export interface StatusReport {
   manifest?: { epoch: string; watermark: string; lastSequence: number; agreesWithState: boolean } | null;
   manifestError?: string;
 }
-
-const iso = (s: number): string => new Date(s * 1000).toISOString();
 
 /**
  * Incident keys (raised by the export tick's planner) that name a condition the chain cannot get
@@ -311,16 +311,13 @@ function isNotFound(error: unknown): boolean {
 }
 
 /** Reads a parameter's value; null when it does not exist. */
-export async function readParameter(
-  ssm: { send(c: any): Promise<any> },
-  name: string,
-): Promise<string | null> {
+export async function readParameter(ssm: SsmSender, name: string): Promise<string | null> {
   return (await readParameterVersion(ssm, name)).value;
 }
 
 /** A parameter's value and version; nulls when it does not exist. */
 export async function readParameterVersion(
-  ssm: { send(c: any): Promise<any> },
+  ssm: SsmSender,
   name: string,
 ): Promise<{ value: string | null; version: number | null }> {
   try {
@@ -333,19 +330,16 @@ export async function readParameterVersion(
   }
 }
 
-async function readJsonObject(
-  s3: { send(c: any): Promise<any> },
-  bucket: string,
-  key: string,
-): Promise<any | null> {
+/** The object parsed as JSON (any JSON value); null when it does not exist. */
+async function readJsonObject(s3: S3Sender, bucket: string, key: string): Promise<unknown> {
   const bytes = await getBytesIfExists(s3, bucket, key);
   return bytes === undefined ? null : JSON.parse(Buffer.from(bytes).toString('utf8'));
 }
 
 /** Reads everything `dce status` shows. S3 is optional: without a bucket the manifest is skipped. */
 export async function readStatus(options: {
-  ssm: { send(c: any): Promise<any> };
-  s3?: { send(c: any): Promise<any> };
+  ssm: SsmSender;
+  s3?: S3Sender;
   target: Target;
   parameters: { action: string; state: string };
   now: number;
@@ -367,13 +361,11 @@ export async function readStatus(options: {
     const prefix = target.prefix ?? '';
     try {
       const current = await readJsonObject(s3, target.bucket, chainCurrentKey(prefix));
+      const epoch =
+        typeof current === 'object' && current !== null && 'epoch' in current ? current.epoch : undefined;
       input.head =
-        current && typeof current.epoch === 'string'
-          ? ((await readJsonObject(
-              s3,
-              target.bucket,
-              chainHeadKey(prefix, current.epoch),
-            )) as ChainHead | null)
+        typeof epoch === 'string'
+          ? ((await readJsonObject(s3, target.bucket, chainHeadKey(prefix, epoch))) as ChainHead | null)
           : null;
     } catch (error) {
       input.headError = (error as Error).message || (error as Error).name;

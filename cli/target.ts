@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import type { DynamoDBSender, S3Sender, SsmSender } from '../functions/awsClients';
 
 /** Root of every parameter the workflow keeps: `/dynamodb-continuous-exports/<stack>`. */
 export const PARAMETER_ROOT = '/dynamodb-continuous-exports';
@@ -79,11 +80,11 @@ export interface ClientOptions {
   dynamodbEndpointUrl?: string;
 }
 
-/** The SDK clients a command uses; any object with `send(command)` works (tests pass fakes). */
+/** The SDK clients a command uses; any object with the client's `send` works (tests pass fakes). */
 export interface Clients {
-  s3: { send(command: any): Promise<any> };
-  ssm: { send(command: any): Promise<any> };
-  dynamodb: { send(command: any): Promise<any> };
+  s3: S3Sender;
+  ssm: SsmSender;
+  dynamodb: DynamoDBSender;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

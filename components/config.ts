@@ -9,7 +9,12 @@
  * Everything is checked before any resource is created, so a bad config never leaves a half-deployed
  * stack behind.
  */
-import type { ExportFormat, ExportViewType, OnPitrGap } from '../functions/settings';
+import {
+  defaultLagAlertMinutes,
+  type ExportFormat,
+  type ExportViewType,
+  type OnPitrGap,
+} from '../functions/settings';
 import {
   closest,
   coerceNumbers,
@@ -210,7 +215,7 @@ export const TABLE_DEFAULTS = {
 
 /** The lag alarm threshold when none is configured: three windows plus half an hour. */
 export function defaultLagAlarmMinutes(windowMinutes: number): number {
-  return 3 * windowMinutes + 30;
+  return defaultLagAlertMinutes(windowMinutes);
 }
 
 /** The alias derived from a table name (may be empty, which validation rejects). */

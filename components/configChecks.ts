@@ -3,8 +3,19 @@
  * that `pulumi config set --path` made of strings, keys the program does not read, and a stack name
  * too long for any alias. Used by `validateConfig` (config.ts).
  */
-import type { ConfigProblem } from './configSchema';
 import { overlongNames, physicalNames, type NameKind } from './names';
+
+/** One thing wrong with the config. */
+export interface ConfigProblem {
+  /** Field path as written with `pulumi config set --path`, e.g. `tables[1].bucket.prefix`. */
+  path: string;
+  /** The table the problem belongs to, when it belongs to one. */
+  table?: { index: number; name?: string };
+  /** The offending value (undefined when missing). */
+  value: unknown;
+  /** What is wrong and what is allowed. */
+  message: string;
+}
 
 /** How each kind of physical name reads in a message. */
 const KIND_WORDS: Record<NameKind, string> = {

@@ -4,7 +4,7 @@
  * problem. The validation that uses them is in config.ts.
  */
 import { z } from 'zod';
-import { closest, numberHint } from './configChecks';
+import { closest, numberHint, type ConfigProblem } from './configChecks';
 
 /** AWS allows at most 50 user tags on a resource. */
 export const MAX_TAGS = 50;
@@ -243,17 +243,7 @@ export const REPLICA_DEFAULTS = {
 
 // ---- errors --------------------------------------------------------------------------------------
 
-/** One thing wrong with the config. */
-export interface ConfigProblem {
-  /** Field path as written with `pulumi config set --path`, e.g. `tables[1].bucket.prefix`. */
-  path: string;
-  /** The table the problem belongs to, when it belongs to one. */
-  table?: { index: number; name?: string };
-  /** The offending value (undefined when missing). */
-  value: unknown;
-  /** What is wrong and what is allowed. */
-  message: string;
-}
+export type { ConfigProblem };
 
 /** Thrown when the config is invalid; the message lists every problem. */
 export class ConfigError extends Error {

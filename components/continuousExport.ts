@@ -10,7 +10,12 @@ import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { LAMBDA_HANDLERS, REPLICA_APPLY_HANDLER } from '../functions/lambdaHandlers';
 import { DEFAULT_METRIC_NAMESPACE } from '../functions/metrics';
-import { toEnvironment, WorkflowSettings } from '../functions/settings';
+import {
+  schedulePeriodMinutes,
+  toEnvironment,
+  workflowSettings,
+  WorkflowSettings,
+} from '../functions/settings';
 import { bundleHandler, HandlerBundle } from './bundle';
 import { TableConfig, TableInput, validateTable } from './config';
 import { exportBucket } from './exportBucket';
@@ -182,30 +187,31 @@ export class ContinuousExport extends pulumi.ComponentResource {
         tickFunctionArn: `arn:${p}:lambda:${r}:${a}:function:${tickFunctionName}`,
       }));
 
-    this.settings = facts.apply((f): WorkflowSettings => ({
-      alias: config.alias,
-      tableName: config.tableName,
-      tableArn: tableArn(f.partition, f.region, f.accountId, config.tableName),
-      bucket: f.bucket,
-      prefix: config.bucket.prefix,
-      bucketOwnerAccountId: config.bucket.ownerAccountId,
-      exportFormat: config.exportFormat,
-      exportViewType: config.exportViewType,
-      kmsKeyArn: config.kmsKeyArn,
-      windowMinutes: config.windowMinutes,
-      maxCatchUpWindowMinutes: config.maxCatchUpWindowMinutes,
-      restorableMarginSeconds: config.restorableMarginSeconds,
-      maxInFlight: config.maxInFlight,
-      schedulePeriodMinutes: schedulePeriodMinutes(config.windowMinutes),
-      lagAlertMinutes: config.lagAlarmMinutes,
-      onPitrGap: config.onPitrGap,
-      notifyOnSuccess: config.notifyOnSuccess,
-      notificationTopicArn: f.notificationTopicArn,
-      stateParameterName: names.stateParameter,
-      actionParameterName: names.actionParameter,
-      lockParameterName: names.lockParameter,
-      metricNamespace: DEFAULT_METRIC_NAMESPACE,
-    }));
+    this.settings = facts.apply((f): WorkflowSettings =>
+      workflowSettings({
+        alias: config.alias,
+        tableName: config.tableName,
+        tableArn: tableArn(f.partition, f.region, f.accountId, config.tableName),
+        bucket: f.bucket,
+        prefix: config.bucket.prefix,
+        bucketOwnerAccountId: config.bucket.ownerAccountId,
+        exportFormat: config.exportFormat,
+        exportViewType: config.exportViewType,
+        kmsKeyArn: config.kmsKeyArn,
+        windowMinutes: config.windowMinutes,
+        maxCatchUpWindowMinutes: config.maxCatchUpWindowMinutes,
+        restorableMarginSeconds: config.restorableMarginSeconds,
+        maxInFlight: config.maxInFlight,
+        lagAlertMinutes: config.lagAlarmMinutes,
+        onPitrGap: config.onPitrGap,
+        notifyOnSuccess: config.notifyOnSuccess,
+        notificationTopicArn: f.notificationTopicArn,
+        stateParameterName: names.stateParameter,
+        actionParameterName: names.actionParameter,
+        lockParameterName: names.lockParameter,
+        metricNamespace: DEFAULT_METRIC_NAMESPACE,
+      }),
+    );
 
     const functions: Record<string, LambdaFunction> = {};
     for (const spec of LAMBDA_HANDLERS) {
@@ -354,7 +360,5 @@ export class ContinuousExport extends pulumi.ComponentResource {
   }
 }
 
-/** How often the scheduler starts an execution: once per window, at least once an hour. */
-export function schedulePeriodMinutes(windowMinutes: number): number {
-  return Math.min(windowMinutes, 60);
-}
+/** Kept exported here too: the schedule period is part of what this component deploys. */
+export { schedulePeriodMinutes };

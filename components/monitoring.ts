@@ -113,38 +113,43 @@ export function monitoring(name: string, args: MonitoringArgs, parent: pulumi.Re
     },
     { parent, dependsOn: args.dependsOn },
   );
-  const chainLagAlarm = chainLag.createAlarm(
-    `${name}-chain-lag`,
-    {
-      name: args.chainLagAlarmName,
-      alarmDescription: `The export chain of ${args.alias} is more than ${args.lagAlarmMinutes} minutes behind, or reports no lag at all.`,
-      threshold: lagSettings.threshold,
-      comparisonOperator: lagSettings.comparisonOperator,
-      evaluationPeriods: lagSettings.evaluationPeriods,
-      datapointsToAlarm: lagSettings.datapointsToAlarm,
-      treatMissingData: lagSettings.treatMissingData,
-      alarmActions: [args.alarmTopicArn],
-      okActions: [args.alarmTopicArn],
-    },
-    { parent, dependsOn: args.dependsOn },
+  /** An alarm from one of the pure settings objects above, to the alarm topic (and back to OK). */
+  const alarmFrom = (
+    metric: cloudwatch.Metric,
+    suffix: string,
+    alarmName: string,
+    description: string,
+    settings: ReturnType<typeof notificationsAlarmSettings> | ReturnType<typeof chainLagAlarmSettings>,
+  ) =>
+    metric.createAlarm(
+      `${name}-${suffix}`,
+      {
+        name: alarmName,
+        alarmDescription: description,
+        threshold: settings.threshold,
+        comparisonOperator: settings.comparisonOperator,
+        evaluationPeriods: settings.evaluationPeriods,
+        datapointsToAlarm: settings.datapointsToAlarm,
+        treatMissingData: settings.treatMissingData,
+        alarmActions: [args.alarmTopicArn],
+        okActions: [args.alarmTopicArn],
+      },
+      { parent, dependsOn: args.dependsOn },
+    );
+  const chainLagAlarm = alarmFrom(
+    chainLag,
+    'chain-lag',
+    args.chainLagAlarmName,
+    `The export chain of ${args.alias} is more than ${args.lagAlarmMinutes} minutes behind, or reports no lag at all.`,
+    lagSettings,
   );
-
   const notify = notificationsAlarmSettings(args.schedulePeriodMinutes);
-  const pending = workflowMetric(METRICS.notificationsPending, 'Minimum', notify.periodSeconds);
-  const notificationsAlarm = pending.createAlarm(
-    `${name}-notifications-undelivered`,
-    {
-      name: args.notificationsAlarmName,
-      alarmDescription: `Notifications of ${args.alias} cannot be delivered to its topic (check the topic, its KMS key and sns:Publish). Exports go on; the messages wait in the chain state's outbox.`,
-      threshold: notify.threshold,
-      comparisonOperator: notify.comparisonOperator,
-      evaluationPeriods: notify.evaluationPeriods,
-      datapointsToAlarm: notify.datapointsToAlarm,
-      treatMissingData: notify.treatMissingData,
-      alarmActions: [args.alarmTopicArn],
-      okActions: [args.alarmTopicArn],
-    },
-    { parent, dependsOn: args.dependsOn },
+  const notificationsAlarm = alarmFrom(
+    workflowMetric(METRICS.notificationsPending, 'Minimum', notify.periodSeconds),
+    'notifications-undelivered',
+    args.notificationsAlarmName,
+    `Notifications of ${args.alias} cannot be delivered to its topic (check the topic, its KMS key and sns:Publish). Exports go on; the messages wait in the chain state's outbox.`,
+    notify,
   );
 
   const dashboard = new cloudwatch.Dashboard(

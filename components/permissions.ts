@@ -484,8 +484,9 @@ export function readerResources(definition: unknown): string[] {
   const visit = (node: unknown) => {
     if (Array.isArray(node)) node.forEach(visit);
     else if (node && typeof node === 'object') {
-      const obj = node as Record<string, any>;
-      if (obj.ItemReader && typeof obj.ItemReader.Resource === 'string') found.add(obj.ItemReader.Resource);
+      const obj = node as Record<string, unknown>;
+      const reader = obj.ItemReader as { Resource?: unknown } | undefined;
+      if (reader && typeof reader.Resource === 'string') found.add(reader.Resource);
       Object.values(obj).forEach(visit);
     }
   };

@@ -14,11 +14,49 @@ export const ATTRIBUTE_TYPES = ['S', 'N', 'B', 'BOOL', 'NULL', 'M', 'L', 'SS', '
 export type AttributeType = (typeof ATTRIBUTE_TYPES)[number];
 
 export function attributeTypeOf(value: AttributeValue, path: string): AttributeType {
-  const present = ATTRIBUTE_TYPES.filter((t) => (value as any)[t] !== undefined);
+  const present = ATTRIBUTE_TYPES.filter((t) => value[t] !== undefined);
   if (present.length !== 1) {
     throw new Error(`attribute ${path}: expected exactly one type among ${ATTRIBUTE_TYPES.join(', ')}`);
   }
   return present[0];
+}
+
+/** An attribute value as its type tag and the value under that tag, typed together. */
+export type TaggedAttribute =
+  | { tag: 'S' | 'N'; v: string }
+  | { tag: 'B'; v: Uint8Array }
+  | { tag: 'BOOL' | 'NULL'; v: boolean }
+  | { tag: 'M'; v: Record<string, AttributeValue> }
+  | { tag: 'L'; v: AttributeValue[] }
+  | { tag: 'SS' | 'NS'; v: string[] }
+  | { tag: 'BS'; v: Uint8Array[] };
+
+/** The value's one type tag (see `attributeTypeOf`) and what it holds under it. */
+export function taggedAttribute(value: AttributeValue, path: string): TaggedAttribute {
+  const tag = attributeTypeOf(value, path);
+  // attributeTypeOf found the tag present, hence the non-null assertions.
+  switch (tag) {
+    case 'S':
+      return { tag, v: value.S! };
+    case 'N':
+      return { tag, v: value.N! };
+    case 'B':
+      return { tag, v: value.B! };
+    case 'BOOL':
+      return { tag, v: value.BOOL! };
+    case 'NULL':
+      return { tag, v: value.NULL! };
+    case 'M':
+      return { tag, v: value.M! };
+    case 'L':
+      return { tag, v: value.L! };
+    case 'SS':
+      return { tag, v: value.SS! };
+    case 'NS':
+      return { tag, v: value.NS! };
+    case 'BS':
+      return { tag, v: value.BS! };
+  }
 }
 
 function bytesToBase64(bytes: Uint8Array): string {
@@ -29,8 +67,7 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** One attribute value to its JSON-ready form. */
 export function attributeToJson(value: AttributeValue, path = '$'): unknown {
-  const tag = attributeTypeOf(value, path);
-  const v = (value as any)[tag];
+  const { tag, v } = taggedAttribute(value, path);
   switch (tag) {
     case 'S':
     case 'N':
@@ -207,8 +244,7 @@ export function itemFromJson(json: unknown, path = '$'): Item {
  * Numbers are compared as written; DynamoDB itself returns them normalised.
  */
 export function canonicalAttribute(value: AttributeValue): string {
-  const tag = attributeTypeOf(value, '$');
-  const v = (value as any)[tag];
+  const { tag, v } = taggedAttribute(value, '$');
   switch (tag) {
     case 'S':
     case 'N':

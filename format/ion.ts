@@ -20,7 +20,7 @@ import {
   type Reader,
   type Writer,
 } from 'ion-js';
-import { attributeTypeOf } from './attributeValues';
+import { taggedAttribute } from './attributeValues';
 import { ExportFormatError } from './errors';
 import { formatDecimal, parseNumberAttribute } from './numbers';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
@@ -36,8 +36,7 @@ function decimalOf(text: string, path: string): Decimal {
 }
 
 function writeAttribute(w: Writer, value: AttributeValue, path: string): void {
-  const tag = attributeTypeOf(value, path);
-  const v = (value as any)[tag];
+  const { tag, v } = taggedAttribute(value, path);
   switch (tag) {
     case 'S':
       return w.writeString(v);
@@ -54,11 +53,9 @@ function writeAttribute(w: Writer, value: AttributeValue, path: string): void {
     case 'BS': {
       w.setAnnotations([SET_ANNOTATION[tag]]);
       w.stepIn(IonTypes.LIST);
-      (v as any[]).forEach((e, i) => {
-        if (tag === 'SS') w.writeString(e);
-        else if (tag === 'NS') w.writeDecimal(decimalOf(e, `${path}[${i}]`));
-        else w.writeBlob(e);
-      });
+      if (tag === 'BS') v.forEach((e) => w.writeBlob(e));
+      else if (tag === 'SS') v.forEach((e) => w.writeString(e));
+      else v.forEach((e, i) => w.writeDecimal(decimalOf(e, `${path}[${i}]`)));
       return w.stepOut();
     }
     case 'L':

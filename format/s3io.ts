@@ -8,12 +8,11 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 
-/** Anything that sends AWS SDK v3 S3 commands. */
-export interface S3Sender {
-  send(command: any): Promise<any>;
-}
+/** Anything that sends AWS SDK v3 S3 commands, typed as the SDK's own client. */
+export type S3Sender = Pick<S3Client, 'send'>;
 
 /** Thrown when an object does not exist; carries the key so messages can name it. */
 export class S3ObjectMissingError extends Error {
@@ -36,12 +35,31 @@ function isNotFound(err: unknown): boolean {
   );
 }
 
-async function bodyToBytes(body: any): Promise<Uint8Array> {
+/** An S3 body stream (a Node Readable, or any async iterable of byte chunks). */
+function isByteStream(body: unknown): body is AsyncIterable<Uint8Array> {
+  return (
+    typeof body === 'object' &&
+    body !== null &&
+    typeof (body as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] === 'function'
+  );
+}
+
+/** A body with the SDK's stream mixin (`transformToByteArray`), as real clients and the fakes return. */
+function hasByteArrayMixin(body: unknown): body is { transformToByteArray(): Promise<Uint8Array> } {
+  return (
+    typeof body === 'object' &&
+    body !== null &&
+    typeof (body as { transformToByteArray?: unknown }).transformToByteArray === 'function'
+  );
+}
+
+/** A GetObject `Body` as the SDK types it, or whatever an in-memory stand-in returns. */
+async function bodyToBytes(body: unknown): Promise<Uint8Array> {
   if (body === undefined || body === null) return new Uint8Array();
   if (body instanceof Uint8Array) return body;
   if (typeof body === 'string') return new Uint8Array(Buffer.from(body, 'utf8'));
-  if (typeof body.transformToByteArray === 'function') return body.transformToByteArray();
-  if (typeof body[Symbol.asyncIterator] === 'function') {
+  if (hasByteArrayMixin(body)) return body.transformToByteArray();
+  if (isByteStream(body)) {
     const chunks: Buffer[] = [];
     for await (const chunk of body) chunks.push(Buffer.from(chunk));
     return new Uint8Array(Buffer.concat(chunks));
@@ -70,14 +88,14 @@ export async function getStream(
   bucket: string,
   key: string,
 ): Promise<AsyncIterable<Uint8Array>> {
-  let body: any;
+  let body: unknown;
   try {
     body = (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body;
   } catch (err) {
     if (isNotFound(err)) throw new S3ObjectMissingError(bucket, key);
     throw err;
   }
-  if (body instanceof Readable || (body && typeof body[Symbol.asyncIterator] === 'function')) return body;
+  if (body instanceof Readable || isByteStream(body)) return body;
   return Readable.from([await bodyToBytes(body)]);
 }
 
@@ -114,6 +132,10 @@ export async function objectExists(s3: S3Sender, bucket: string, key: string): P
 /**
  * Every key under `prefix`, in S3's (lexicographic) order, following ListObjectsV2 pagination.
  * `pageSize` (MaxKeys) defaults to S3's 1,000.
+ *
+ * A loop of our own rather than the SDK's `paginateListObjectsV2`: the paginator refuses any client
+ * that is not an `S3Client` instance ("Invalid client, expected instance of S3Client"), and this
+ * reader also runs against the in-memory S3 of the tests and the simulation.
  */
 export async function listAllKeys(
   s3: S3Sender,

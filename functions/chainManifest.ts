@@ -73,9 +73,8 @@ export function parseCompactTime(text: string): number {
   return Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]) / 1000;
 }
 
-export function isoTime(epochSeconds: number): string {
-  return new Date(epochSeconds * 1000).toISOString();
-}
+/** ISO 8601 time of epoch seconds, as chain objects write it (the one `iso` of `time.ts`). */
+export { iso as isoTime } from './time';
 
 function base(prefix: string): string {
   return prefix === '' ? 'chain' : `${prefix}/chain`;

@@ -29,7 +29,7 @@ import {
 import type { RetryOptions } from './retry';
 import type { WorkflowSettings } from './settings';
 import { ChainStateCorruptError, ChainStateMissingError, type ChainState } from './state';
-import { chainContext, tickAws, type ExportTickClients, type TickAws } from './tickAws';
+import { chainContext, TickAws, type ExportTickClients } from './tickAws';
 import { chainLagSeconds, computeWake, exportsToDescribe } from './timing';
 import { iso, nowSeconds, toSeconds } from './time';
 
@@ -153,171 +153,181 @@ async function deliverNotifications(
   }
 }
 
+/** What a tick works with. */
+interface TickContext {
+  aws: TickAws;
+  settings: WorkflowSettings;
+  log: LineLogger;
+}
+
+async function tick(ctx: TickContext, event: ExportTickEvent): Promise<ExportTickResult> {
+  const { aws, settings, log } = ctx;
+  const now = nowSeconds();
+  const exec = executionInfo(event, settings, now);
+  if (!(await aws.acquireLease(exec.executionId, now))) {
+    const wakeAt = now + LOCK_BUSY_RETRY_SECONDS;
+    return {
+      next: wakeAt >= exec.periodEnd ? 'DONE' : 'WAIT',
+      wakeAt: iso(wakeAt),
+      summary: { outcome: 'LOCK_BUSY', lock: settings.lockParameterName },
+    };
+  }
+  try {
+    const loaded = await aws.loadState();
+    const driver = decideDriver(loaded.state.driver, exec, now);
+    if (driver.kind === 'STAND_DOWN') {
+      return { next: 'DONE', wakeAt: iso(now), summary: { outcome: 'NOT_DRIVER', reason: driver.reason } };
+    }
+    const pitr = await aws.readPitr();
+    const describes = [];
+    for (const arn of exportsToDescribe(loaded.state, now))
+      describes.push(await aws.describe(loaded.state, arn));
+    const plan = planTick({
+      state: { ...loaded.state, driver: driver.driver },
+      settings,
+      now,
+      action: loaded.action,
+      pitr,
+      describes,
+    });
+
+    await aws.writeChainManifest(plan.commits);
+    let state: ChainState = { ...plan.state, lastRun: { at: now, outcome: 'OK' } };
+    if (plan.starts.length === 0) state = finishTick(state, settings, now).state;
+    await aws.saveState(state);
+    const sent = await sendStarts(aws, settings, plan, state);
+    const delivery = await deliverNotifications(aws, sent.state, nowSeconds());
+    state = delivery.state;
+
+    const computed = computeWake({
+      state,
+      settings,
+      now: nowSeconds(),
+      periodEnd: exec.periodEnd,
+      startsAllowed: plan.startsAllowed,
+    });
+    // A missing table stops this execution; later scheduled runs check again in case it returns.
+    const wake = pitr.status === 'TABLE_NOT_FOUND' ? { ...computed, next: 'DONE' as const } : computed;
+    const inFlight = state.exports.filter(
+      (e) => e.status === 'IN_PROGRESS' || e.status === 'STARTING',
+    ).length;
+    emitMetrics(
+      log,
+      settings.metricNamespace,
+      settings.alias,
+      {
+        chainLagSeconds: chainLagSeconds(state, now),
+        inFlightExports: inFlight,
+        exportsStarted: sent.counters.started,
+        exportsCompleted: plan.counters.completed,
+        exportsFailed: plan.counters.failed + sent.counters.failed,
+        notificationsPending: state.outbox.length,
+      },
+      Date.now(),
+    );
+    return {
+      next: wake.next,
+      wakeAt: iso(wake.wakeAt),
+      summary: {
+        outcome: 'OK',
+        mode: plan.mode,
+        pitr: pitr.status,
+        epoch: state.epoch,
+        watermark: state.watermark === null ? null : iso(state.watermark),
+        committed: plan.commits.entries.length,
+        started: sent.lines,
+        inFlight,
+        notificationsSent: delivery.delivered,
+        notificationsPending: state.outbox.length,
+        ...(delivery.error ? { notificationError: delivery.error } : {}),
+        exports: describeExports(state),
+      },
+    };
+  } finally {
+    await aws.releaseLease();
+  }
+}
+
+/**
+ * Best effort after a failed tick: record the failure as an incident (one per error name) and let
+ * the outbox deliver its alert. When the state itself is missing or corrupt there is nowhere to
+ * record anything, so a stateless rule limits STATE_INVALID to about one per hour: alert only from
+ * executions scheduled within the first period of an hour.
+ */
+async function reportFailure(ctx: TickContext, event: ExportTickEvent): Promise<ExportTickResult> {
+  const { aws, settings } = ctx;
+  const now = nowSeconds();
+  const exec = executionInfo(event, settings, now);
+  const name = event.error?.Error ?? 'UnknownError';
+  const cause = failureCause(event.error?.Cause);
+  const done = (summary: Record<string, unknown>): ExportTickResult => ({
+    next: 'DONE',
+    wakeAt: iso(now),
+    summary,
+  });
+  const firstPeriodOfHour = exec.scheduledAt % 3600 < settings.schedulePeriodMinutes * 60;
+  const stateless = async (fact: NotificationFact, state: ChainState | null = null) =>
+    (await aws.publish(chainContext(state, now), [fact])).delivered.length > 0;
+  const locked = await aws.acquireLease(exec.executionId, now, true).catch(() => false);
+  try {
+    let state: ChainState | null = null;
+    try {
+      state = (await aws.loadState()).state;
+    } catch (error) {
+      if (error instanceof ChainStateCorruptError || error instanceof ChainStateMissingError) {
+        const notified =
+          firstPeriodOfHour &&
+          (await stateless({
+            id: `STATE_INVALID@${Math.floor(now / 3600) * 3600}`,
+            event: 'STATE_INVALID',
+            at: now,
+            epoch: null,
+            detail: error.message.slice(0, 160),
+          }));
+        return done({ outcome: 'STATE_INVALID', notified });
+      }
+      state = null; // unreadable for another reason (SSM failing)
+    }
+    if (!locked || state === null) {
+      // Nowhere to record the incident: the stateless hourly rule keeps this to about one alert an hour.
+      const notified =
+        firstPeriodOfHour &&
+        (await stateless(
+          {
+            id: `RUN_FAILED:${name.slice(0, 60)}@hour-${Math.floor(now / 3600)}`,
+            event: 'RUN_FAILED',
+            at: now,
+            epoch: state?.epoch ?? null,
+            code: name.slice(0, 120),
+            detail: cause.slice(0, 160) || 'no cause given',
+          },
+          state,
+        ));
+      return done({ outcome: 'FAILURE_RECORDED', error: name, notified, saved: false });
+    }
+    const recorded = recordRunFailure(state, settings, now, { name, cause }).state;
+    await aws.saveState(recorded);
+    const delivery = await deliverNotifications(aws, recorded, now);
+    return done({
+      outcome: 'FAILURE_RECORDED',
+      error: name,
+      notified: delivery.delivered > 0,
+      saved: true,
+    });
+  } finally {
+    if (locked) await aws.releaseLease();
+  }
+}
+
 /** Creates the handler; the same code runs in Lambda and against the local fakes. */
 export function createExportTickHandler(
   options: ExportTickOptions,
 ): (event: ExportTickEvent) => Promise<ExportTickResult> {
-  const { settings } = options;
-  const log = options.log ?? ((line: string) => console.log(line));
-  const aws = tickAws(options.clients, settings, options.retry);
-
-  async function tick(event: ExportTickEvent): Promise<ExportTickResult> {
-    const now = nowSeconds();
-    const exec = executionInfo(event, settings, now);
-    if (!(await aws.acquireLease(exec.executionId, now))) {
-      const wakeAt = now + LOCK_BUSY_RETRY_SECONDS;
-      return {
-        next: wakeAt >= exec.periodEnd ? 'DONE' : 'WAIT',
-        wakeAt: iso(wakeAt),
-        summary: { outcome: 'LOCK_BUSY', lock: settings.lockParameterName },
-      };
-    }
-    try {
-      const loaded = await aws.loadState();
-      const driver = decideDriver(loaded.state.driver, exec, now);
-      if (driver.kind === 'STAND_DOWN') {
-        return { next: 'DONE', wakeAt: iso(now), summary: { outcome: 'NOT_DRIVER', reason: driver.reason } };
-      }
-      const pitr = await aws.readPitr();
-      const describes = [];
-      for (const arn of exportsToDescribe(loaded.state, now))
-        describes.push(await aws.describe(loaded.state, arn));
-      const plan = planTick({
-        state: { ...loaded.state, driver: driver.driver },
-        settings,
-        now,
-        action: loaded.action,
-        pitr,
-        describes,
-      });
-
-      await aws.writeChainManifest(plan.commits);
-      let state: ChainState = { ...plan.state, lastRun: { at: now, outcome: 'OK' } };
-      if (plan.starts.length === 0) state = finishTick(state, settings, now).state;
-      await aws.saveState(state);
-      const sent = await sendStarts(aws, settings, plan, state);
-      const delivery = await deliverNotifications(aws, sent.state, nowSeconds());
-      state = delivery.state;
-
-      const computed = computeWake({
-        state,
-        settings,
-        now: nowSeconds(),
-        periodEnd: exec.periodEnd,
-        startsAllowed: plan.startsAllowed,
-      });
-      // A missing table stops this execution; later scheduled runs check again in case it returns.
-      const wake = pitr.status === 'TABLE_NOT_FOUND' ? { ...computed, next: 'DONE' as const } : computed;
-      const inFlight = state.exports.filter(
-        (e) => e.status === 'IN_PROGRESS' || e.status === 'STARTING',
-      ).length;
-      emitMetrics(
-        log,
-        settings.metricNamespace,
-        settings.alias,
-        {
-          chainLagSeconds: chainLagSeconds(state, now),
-          inFlightExports: inFlight,
-          exportsStarted: sent.counters.started,
-          exportsCompleted: plan.counters.completed,
-          exportsFailed: plan.counters.failed + sent.counters.failed,
-          notificationsPending: state.outbox.length,
-        },
-        Date.now(),
-      );
-      return {
-        next: wake.next,
-        wakeAt: iso(wake.wakeAt),
-        summary: {
-          outcome: 'OK',
-          mode: plan.mode,
-          pitr: pitr.status,
-          epoch: state.epoch,
-          watermark: state.watermark === null ? null : iso(state.watermark),
-          committed: plan.commits.entries.length,
-          started: sent.lines,
-          inFlight,
-          notificationsSent: delivery.delivered,
-          notificationsPending: state.outbox.length,
-          ...(delivery.error ? { notificationError: delivery.error } : {}),
-          exports: describeExports(state),
-        },
-      };
-    } finally {
-      await aws.releaseLease();
-    }
-  }
-
-  /**
-   * Best effort after a failed tick: record the failure as an incident (one per error name) and let
-   * the outbox deliver its alert. When the state itself is missing or corrupt there is nowhere to
-   * record anything, so a stateless rule limits STATE_INVALID to about one per hour: alert only from
-   * executions scheduled within the first period of an hour.
-   */
-  async function reportFailure(event: ExportTickEvent): Promise<ExportTickResult> {
-    const now = nowSeconds();
-    const exec = executionInfo(event, settings, now);
-    const name = event.error?.Error ?? 'UnknownError';
-    const cause = failureCause(event.error?.Cause);
-    const done = (summary: Record<string, unknown>): ExportTickResult => ({
-      next: 'DONE',
-      wakeAt: iso(now),
-      summary,
-    });
-    const firstPeriodOfHour = exec.scheduledAt % 3600 < settings.schedulePeriodMinutes * 60;
-    const stateless = async (fact: NotificationFact, state: ChainState | null = null) =>
-      (await aws.publish(chainContext(state, now), [fact])).delivered.length > 0;
-    const locked = await aws.acquireLease(exec.executionId, now, true).catch(() => false);
-    try {
-      let state: ChainState | null = null;
-      try {
-        state = (await aws.loadState()).state;
-      } catch (error) {
-        if (error instanceof ChainStateCorruptError || error instanceof ChainStateMissingError) {
-          const notified =
-            firstPeriodOfHour &&
-            (await stateless({
-              id: `STATE_INVALID@${Math.floor(now / 3600) * 3600}`,
-              event: 'STATE_INVALID',
-              at: now,
-              epoch: null,
-              detail: error.message.slice(0, 160),
-            }));
-          return done({ outcome: 'STATE_INVALID', notified });
-        }
-        state = null; // unreadable for another reason (SSM failing)
-      }
-      if (!locked || state === null) {
-        // Nowhere to record the incident: the stateless hourly rule keeps this to about one alert an hour.
-        const notified =
-          firstPeriodOfHour &&
-          (await stateless(
-            {
-              id: `RUN_FAILED:${name.slice(0, 60)}@hour-${Math.floor(now / 3600)}`,
-              event: 'RUN_FAILED',
-              at: now,
-              epoch: state?.epoch ?? null,
-              code: name.slice(0, 120),
-              detail: cause.slice(0, 160) || 'no cause given',
-            },
-            state,
-          ));
-        return done({ outcome: 'FAILURE_RECORDED', error: name, notified, saved: false });
-      }
-      const recorded = recordRunFailure(state, settings, now, { name, cause }).state;
-      await aws.saveState(recorded);
-      const delivery = await deliverNotifications(aws, recorded, now);
-      return done({
-        outcome: 'FAILURE_RECORDED',
-        error: name,
-        notified: delivery.delivered > 0,
-        saved: true,
-      });
-    } finally {
-      if (locked) await aws.releaseLease();
-    }
-  }
-
+  const ctx: TickContext = {
+    aws: new TickAws(options.clients, options.settings, options.retry),
+    settings: options.settings,
+    log: options.log ?? ((line: string) => console.log(line)),
+  };
   return async (event: ExportTickEvent) =>
-    event.mode === 'REPORT_FAILURE' ? reportFailure(event) : tick(event);
+    event.mode === 'REPORT_FAILURE' ? reportFailure(ctx, event) : tick(ctx, event);
 }

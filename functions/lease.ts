@@ -19,7 +19,14 @@
  * operator's parameters are never written here.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { DeleteParameterCommand, GetParametersCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
+import {
+  DeleteParameterCommand,
+  GetParametersCommand,
+  PutParameterCommand,
+  type $Command,
+  type ServiceInputTypes as SsmInput,
+  type ServiceOutputTypes as SsmOutput,
+} from '@aws-sdk/client-ssm';
 import { lambdaTimeoutSeconds } from './lambdaTimeout';
 import { errorName } from './retry';
 
@@ -69,8 +76,11 @@ export function takeoverMarkerName(lockName: string, heldValue: string, n: numbe
   return `${lockName}-takeover-${hash}-${n}`;
 }
 
-/** Sends one SSM command (with the caller's retry policy). */
-export type SsmCall = <T = any>(label: string, command: unknown) => Promise<T>;
+/** Sends one SSM command (with the caller's retry policy); the answer is typed by the command. */
+export type SsmCall = <I extends SsmInput, O extends SsmOutput>(
+  label: string,
+  command: $Command<I, O, unknown, SsmInput, SsmOutput>,
+) => Promise<O>;
 
 export interface AcquireOptions {
   lockName: string;
@@ -86,11 +96,11 @@ export interface AcquireOptions {
 }
 
 async function read(call: SsmCall, name: string): Promise<string | undefined> {
-  const result = await call<any>(
+  const result = await call(
     `GetParameters(${name.split('/').pop()})`,
     new GetParametersCommand({ Names: [name] }),
   );
-  return (result?.Parameters ?? []).find((p: any) => p?.Name === name)?.Value;
+  return (result?.Parameters ?? []).find((p) => p?.Name === name)?.Value;
 }
 
 /** Create-only put: true when created by us (also when our own earlier, ambiguous create did it). */

@@ -26,6 +26,7 @@ import {
 } from '../apply';
 import type { DataFileEntry, ExportFormatName, S3Sender } from '../format';
 import { objectExists } from '../format/s3io';
+import type { SnsSender, SsmSender } from './awsClients';
 import { DEFAULT_METRIC_NAMESPACE, METRIC_DIMENSION } from './metrics';
 import { readChainView } from './replicaChain';
 import {
@@ -38,15 +39,10 @@ import {
 import type { ReplicaSettings } from './replicaSettings';
 import { parseReplicaState, type ReplicaHaltReason, type ReplicaState } from './replicaState';
 
-/** Anything that sends AWS SDK v3 commands. */
-export interface CommandSender {
-  send(command: any): Promise<any>;
-}
-
 export interface ReplicaClients {
   s3: S3Sender;
-  ssm: CommandSender;
-  sns: CommandSender;
+  ssm: SsmSender;
+  sns: SnsSender;
   /** DynamoDB client of the target (its Region, and the assumed role's credentials when set). */
   target: DynamoDbSender;
 }

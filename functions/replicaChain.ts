@@ -14,7 +14,11 @@ import type { ChainView, PlannedEntry } from './replicaPlanner';
 /** Entry keys: `<seq 8 digits>_<from>_<to>.json`. */
 const ENTRY_NAME = /^(\d{8})_\d{8}T\d{6}Z_\d{8}T\d{6}Z\.json$/;
 
-async function readJsonIfExists(s3: S3Sender, bucket: string, key: string): Promise<any | undefined> {
+async function readJsonIfExists(
+  s3: S3Sender,
+  bucket: string,
+  key: string,
+): Promise<Record<string, unknown> | undefined> {
   let text: string;
   try {
     text = await getText(s3, bucket, key);
@@ -22,11 +26,15 @@ async function readJsonIfExists(s3: S3Sender, bucket: string, key: string): Prom
     if (err instanceof S3ObjectMissingError) return undefined;
     throw err;
   }
+  let json: unknown;
   try {
-    return JSON.parse(text);
+    json = JSON.parse(text);
   } catch (err) {
     throw new Error(`${key}: invalid JSON (${(err as Error).message})`, { cause: err });
   }
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw new Error(`${key}: not a JSON object`);
+  return json as Record<string, unknown>;
 }
 
 function plannedEntry(json: Partial<ChainEntry>, key: string): PlannedEntry {
@@ -65,7 +73,7 @@ export async function readChainView(
   const current = await readJsonIfExists(s3, bucket, chainCurrentKey(prefix));
   if (!current) return { currentEpoch: followedEpoch ?? '', entries: [] };
   if (typeof current.epoch !== 'string') throw new Error(`${chainCurrentKey(prefix)}: no epoch`);
-  const currentEpoch: string = current.epoch;
+  const currentEpoch = current.epoch;
   // A new epoch: the planner halts or rebaselines; the old epoch's entries are not needed.
   if (followedEpoch !== null && followedEpoch !== currentEpoch) return { currentEpoch, entries: [] };
   const head = await readJsonIfExists(s3, bucket, chainHeadKey(prefix, currentEpoch));
@@ -88,8 +96,12 @@ export async function readChainView(
   const entries: PlannedEntry[] = [];
   for (const key of keys) {
     const json = await readJsonIfExists(s3, bucket, key);
-    if (json) entries.push(plannedEntry(json, key));
+    if (json) entries.push(plannedEntry(json as Partial<ChainEntry>, key));
   }
   entries.sort((a, b) => a.sequence - b.sequence);
-  return { currentEpoch, head: { lastSequence: head.lastSequence, watermark: head.watermark }, entries };
+  return {
+    currentEpoch,
+    head: { lastSequence: head.lastSequence, watermark: head.watermark },
+    entries,
+  };
 }

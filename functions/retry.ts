@@ -3,6 +3,12 @@
  * network and SDK client errors) are retried with exponential backoff and full jitter; when they
  * persist the call fails with an error named `TransientAwsError`, which the state machine retries
  * with its own, longer backoff. Anything else is thrown unchanged at once.
+ *
+ * Why not the SDK's own retry strategy (`maxAttempts`, `@smithy/util-retry`): it lives inside the SDK
+ * client, so the in-process fakes the scenario tests and the simulation run the tick against would
+ * never exercise it, and what is tested would not be what deploys. This policy wraps `send`, so it
+ * runs identically against real clients and fakes; the SDK clients are created with `maxAttempts: 1`
+ * so that it is the only one. The SDK's `$retryable` flag is honoured below.
  */
 
 const TRANSIENT_NAMES = new Set([

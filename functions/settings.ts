@@ -120,3 +120,31 @@ export function fromEnvironment(env: Record<string, string | undefined>): Workfl
   }
   return out as unknown as WorkflowSettings;
 }
+
+/** How often the scheduler starts an execution: once per window, at least once an hour. */
+export function schedulePeriodMinutes(windowMinutes: number): number {
+  return Math.min(windowMinutes, 60);
+}
+
+/** What a table's settings are built from: everything but what derives from the rest. */
+export type WorkflowSettingsInput = Omit<WorkflowSettings, 'schedulePeriodMinutes' | 'lagAlertMinutes'> & {
+  /** @default defaultLagAlertMinutes(windowMinutes) */
+  lagAlertMinutes?: number;
+};
+
+/** The chain lag (minutes) past which quiet slow-downs alert: three windows and half an hour. */
+export function defaultLagAlertMinutes(windowMinutes: number): number {
+  return 3 * windowMinutes + 30;
+}
+
+/**
+ * The one constructor of `WorkflowSettings`, used by the Pulumi component, the scenario tests and the
+ * simulation, so that the derived settings (the schedule period) are derived the same way everywhere.
+ */
+export function workflowSettings(input: WorkflowSettingsInput): WorkflowSettings {
+  return {
+    ...input,
+    schedulePeriodMinutes: schedulePeriodMinutes(input.windowMinutes),
+    lagAlertMinutes: input.lagAlertMinutes ?? defaultLagAlertMinutes(input.windowMinutes),
+  };
+}

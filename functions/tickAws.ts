@@ -7,10 +7,16 @@ import {
   DescribeExportCommand,
   ExportTableToPointInTimeCommand,
   type ExportTableToPointInTimeCommandInput,
+  type __MetadataBearer,
 } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { PublishCommand } from '@aws-sdk/client-sns';
-import { GetParametersCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
+import {
+  GetParametersCommand,
+  PutParameterCommand,
+  type GetParametersCommandOutput,
+} from '@aws-sdk/client-ssm';
+import type { AnyCommand, CommandSender, DynamoDBSender, S3Sender, SnsSender, SsmSender } from './awsClients';
 import {
   chainCurrentKey,
   chainEntryKey,
@@ -43,16 +49,14 @@ import { chainLagSeconds } from './timing';
 import { nowSeconds, toSeconds } from './time';
 import { clientToken } from './tokens';
 
-/** Anything with the AWS SDK v3 `send(command)` method: a real client or an in-process fake. */
-export interface CommandSender {
-  send(command: any): Promise<any>;
-}
+export type { CommandSender } from './awsClients';
 
+/** The tick's clients: real SDK clients in Lambda, or anything with the same `send` (fakes, wrappers). */
 export interface ExportTickClients {
-  dynamodb: CommandSender;
-  ssm: CommandSender;
-  s3: CommandSender;
-  sns: CommandSender;
+  dynamodb: DynamoDBSender;
+  ssm: SsmSender;
+  s3: S3Sender;
+  sns: SnsSender;
 }
 
 /** ExportTableToPointInTime input for a tracked export, from the profile it was recorded with. */
@@ -142,205 +146,235 @@ function fitsParameter(state: ChainState): boolean {
   }
 }
 
-function paramOf(result: any, name: string): { Value?: string; Version?: number } | undefined {
-  return (result?.Parameters ?? []).find((x: any) => x?.Name === name);
+function paramOf(
+  result: GetParametersCommandOutput | undefined,
+  name: string,
+): { Value?: string; Version?: number } | undefined {
+  return (result?.Parameters ?? []).find((x) => x?.Name === name);
 }
 
-/** The tick's AWS calls for one table. */
-export function tickAws(clients: ExportTickClients, settings: WorkflowSettings, retry?: RetryOptions) {
-  const call = <T = any>(label: string, client: CommandSender, command: unknown): Promise<T> =>
-    withRetry(label, () => client.send(command) as Promise<T>, retry);
-  const ssmCall: SsmCall = (label, command) => call(label, clients.ssm, command);
+/**
+ * The tick's AWS calls for one table: one method per named step, all under the one retry policy, each
+ * turning AWS's answer into an observation for the planner.
+ */
+export class TickAws {
+  constructor(
+    private readonly clients: ExportTickClients,
+    private readonly settings: WorkflowSettings,
+    private readonly retry?: RetryOptions,
+  ) {}
 
-  async function putObject(key: string, body: string): Promise<void> {
-    await call(
+  /** One AWS call under the retry policy; the answer is typed by the command. */
+  private call<I extends object, O extends __MetadataBearer>(
+    label: string,
+    client: CommandSender,
+    command: AnyCommand<I, O>,
+  ): Promise<O> {
+    return withRetry(label, () => client.send(command), this.retry);
+  }
+
+  private readonly ssmCall: SsmCall = (label, command) => this.call(label, this.clients.ssm, command);
+
+  private async putObject(key: string, body: string): Promise<void> {
+    await this.call(
       'PutObject',
-      clients.s3,
+      this.clients.s3,
       new PutObjectCommand({
-        Bucket: settings.bucket,
+        Bucket: this.settings.bucket,
         Key: key,
         Body: body,
         ContentType: 'application/json',
-        ...(settings.bucketOwnerAccountId ? { ExpectedBucketOwner: settings.bucketOwnerAccountId } : {}),
+        ...(this.settings.bucketOwnerAccountId
+          ? { ExpectedBucketOwner: this.settings.bucketOwnerAccountId }
+          : {}),
       }),
     );
   }
 
-  return {
-    acquireLease: (executionId: string, now: number, ownIsStale = false) =>
-      acquireLease(ssmCall, { lockName: settings.lockParameterName, executionId, now, ownIsStale }),
+  acquireLease(executionId: string, now: number, ownIsStale = false): Promise<boolean> {
+    return acquireLease(this.ssmCall, {
+      lockName: this.settings.lockParameterName,
+      executionId,
+      now,
+      ownIsStale,
+    });
+  }
 
-    releaseLease: () => releaseLease(ssmCall, settings.lockParameterName),
+  releaseLease(): Promise<void> {
+    return releaseLease(this.ssmCall, this.settings.lockParameterName);
+  }
 
-    /** State and operator action in one GetParameters. */
-    async loadState(): Promise<{ state: ChainState; action: ActionObservation }> {
-      const result = await call(
-        'GetParameters(state, action)',
-        clients.ssm,
-        new GetParametersCommand({ Names: [settings.stateParameterName, settings.actionParameterName] }),
+  /** State and operator action in one GetParameters. */
+  async loadState(): Promise<{ state: ChainState; action: ActionObservation }> {
+    const result = await this.call(
+      'GetParameters(state, action)',
+      this.clients.ssm,
+      new GetParametersCommand({
+        Names: [this.settings.stateParameterName, this.settings.actionParameterName],
+      }),
+    );
+    const stateText = paramOf(result, this.settings.stateParameterName)?.Value;
+    if (stateText === undefined) throw new ChainStateMissingError(this.settings.stateParameterName);
+    const action = paramOf(result, this.settings.actionParameterName);
+    return {
+      state: parseState(stateText, this.settings.stateParameterName),
+      action: {
+        value: action?.Value ?? null,
+        version: typeof action?.Version === 'number' ? action.Version : null,
+      },
+    };
+  }
+
+  async saveState(state: ChainState): Promise<void> {
+    await this.call(
+      'PutParameter(state)',
+      this.clients.ssm,
+      new PutParameterCommand({
+        Name: this.settings.stateParameterName,
+        Value: serializeState(fitState(state, fitsParameter)),
+        Type: 'String',
+        Overwrite: true,
+      }),
+    );
+  }
+
+  async readPitr(): Promise<PitrObservation> {
+    try {
+      const result = await this.call(
+        'DescribeContinuousBackups',
+        this.clients.dynamodb,
+        new DescribeContinuousBackupsCommand({ TableName: this.settings.tableName }),
       );
-      const stateText = paramOf(result, settings.stateParameterName)?.Value;
-      if (stateText === undefined) throw new ChainStateMissingError(settings.stateParameterName);
-      const action = paramOf(result, settings.actionParameterName);
+      const pitr = result?.ContinuousBackupsDescription?.PointInTimeRecoveryDescription;
+      if (pitr?.PointInTimeRecoveryStatus !== 'ENABLED') return { status: 'DISABLED' };
       return {
-        state: parseState(stateText, settings.stateParameterName),
-        action: {
-          value: action?.Value ?? null,
-          version: typeof action?.Version === 'number' ? action.Version : null,
-        },
+        status: 'ENABLED',
+        earliest: toSeconds(pitr.EarliestRestorableDateTime),
+        latest: toSeconds(pitr.LatestRestorableDateTime),
+        recoveryPeriodDays:
+          typeof pitr.RecoveryPeriodInDays === 'number' ? pitr.RecoveryPeriodInDays : undefined,
       };
-    },
+    } catch (error) {
+      if (errorName(error) === 'TableNotFoundException') return { status: 'TABLE_NOT_FOUND' };
+      throw error;
+    }
+  }
 
-    async saveState(state: ChainState): Promise<void> {
-      await call(
-        'PutParameter(state)',
-        clients.ssm,
-        new PutParameterCommand({
-          Name: settings.stateParameterName,
-          Value: serializeState(fitState(state, fitsParameter)),
-          Type: 'String',
-          Overwrite: true,
-        }),
+  async describe(state: ChainState, arn: string): Promise<DescribeObservation> {
+    try {
+      const result = await this.call(
+        'DescribeExport',
+        this.clients.dynamodb,
+        new DescribeExportCommand({ ExportArn: arn }),
       );
-    },
-
-    async readPitr(): Promise<PitrObservation> {
-      try {
-        const result = await call(
-          'DescribeContinuousBackups',
-          clients.dynamodb,
-          new DescribeContinuousBackupsCommand({ TableName: settings.tableName }),
-        );
-        const pitr = result?.ContinuousBackupsDescription?.PointInTimeRecoveryDescription;
-        if (pitr?.PointInTimeRecoveryStatus !== 'ENABLED') return { status: 'DISABLED' };
-        return {
-          status: 'ENABLED',
-          earliest: toSeconds(pitr.EarliestRestorableDateTime),
-          latest: toSeconds(pitr.LatestRestorableDateTime),
-          recoveryPeriodDays:
-            typeof pitr.RecoveryPeriodInDays === 'number' ? pitr.RecoveryPeriodInDays : undefined,
-        };
-      } catch (error) {
-        if (errorName(error) === 'TableNotFoundException') return { status: 'TABLE_NOT_FOUND' };
-        throw error;
-      }
-    },
-
-    async describe(state: ChainState, arn: string): Promise<DescribeObservation> {
-      try {
-        const result = await call(
-          'DescribeExport',
-          clients.dynamodb,
-          new DescribeExportCommand({ ExportArn: arn }),
-        );
-        const d = result?.ExportDescription ?? {};
-        if (d.ExportStatus === 'COMPLETED') {
-          const e = state.exports.find((x) => x.arn === arn);
-          const prefix = e ? profileOf(state, e, settings).prefix : settings.prefix;
-          const startMs = d.StartTime ? new Date(d.StartTime).getTime() : NaN;
-          const endMs = d.EndTime ? new Date(d.EndTime).getTime() : NaN;
-          return {
-            arn,
-            status: 'COMPLETED',
-            startTime: toSeconds(d.StartTime),
-            endTime: toSeconds(d.EndTime) ?? nowSeconds(),
-            ...(Number.isFinite(startMs) && Number.isFinite(endMs)
-              ? { durationSeconds: Math.max(0, Math.ceil((endMs - startMs) / 1000)) }
-              : {}),
-            itemCount: Number(d.ItemCount ?? 0),
-            billedSizeBytes: Number(d.BilledSizeBytes ?? 0),
-            manifestSummaryKey: manifestSummaryKeyOf(prefix, arn, d.ExportManifest),
-          };
-        }
-        if (d.ExportStatus === 'FAILED') {
-          return {
-            arn,
-            status: 'FAILED',
-            code: d.FailureCode ?? 'ExportFailed',
-            message: d.FailureMessage ?? 'no failure message',
-          };
-        }
-        return { arn, status: 'IN_PROGRESS' };
-      } catch (error) {
-        // The export is unknown to DynamoDB: it cannot complete, so this attempt counts as failed.
-        if (errorName(error) === 'ExportNotFoundException') {
-          return { arn, status: 'FAILED', code: 'ExportNotFoundException', message: errorMessage(error) };
-        }
-        // Still unreadable after retries: read it again on the next tick; never forget it.
-        if (isTransientError(error) || errorName(error) === 'TransientAwsError') {
-          return { arn, status: 'UNREADABLE', code: errorName(error), message: errorMessage(error) };
-        }
-        throw error;
-      }
-    },
-
-    /** Sends one recorded request; every answer, including no answer, becomes an outcome. */
-    async start(state: ChainState, epoch: string, e: TrackedExport): Promise<StartOutcome> {
-      try {
-        const result = await call(
-          'ExportTableToPointInTime',
-          clients.dynamodb,
-          new ExportTableToPointInTimeCommand(exportRequest(settings, state, epoch, e)),
-        );
-        const d = result?.ExportDescription;
-        if (typeof d?.ExportArn !== 'string')
-          return { kind: 'REJECTED', code: 'NoExportArn', message: 'the answer had no ExportArn' };
+      const d = result?.ExportDescription ?? {};
+      if (d.ExportStatus === 'COMPLETED') {
+        const e = state.exports.find((x) => x.arn === arn);
+        const prefix = e ? profileOf(state, e, this.settings).prefix : this.settings.prefix;
         const startMs = d.StartTime ? new Date(d.StartTime).getTime() : NaN;
+        const endMs = d.EndTime ? new Date(d.EndTime).getTime() : NaN;
         return {
-          kind: 'STARTED',
-          arn: d.ExportArn,
-          ...(Number.isFinite(startMs) ? { startTimeMs: startMs } : {}),
+          arn,
+          status: 'COMPLETED',
+          startTime: toSeconds(d.StartTime),
+          endTime: toSeconds(d.EndTime) ?? nowSeconds(),
+          ...(Number.isFinite(startMs) && Number.isFinite(endMs)
+            ? { durationSeconds: Math.max(0, Math.ceil((endMs - startMs) / 1000)) }
+            : {}),
+          itemCount: Number(d.ItemCount ?? 0),
+          billedSizeBytes: Number(d.BilledSizeBytes ?? 0),
+          manifestSummaryKey: manifestSummaryKeyOf(prefix, arn, d.ExportManifest),
         };
-      } catch (error) {
-        return classifyStartError(error);
       }
-    },
+      if (d.ExportStatus === 'FAILED') {
+        return {
+          arn,
+          status: 'FAILED',
+          code: d.FailureCode ?? 'ExportFailed',
+          message: d.FailureMessage ?? 'no failure message',
+        };
+      }
+      return { arn, status: 'IN_PROGRESS' };
+    } catch (error) {
+      // The export is unknown to DynamoDB: it cannot complete, so this attempt counts as failed.
+      if (errorName(error) === 'ExportNotFoundException') {
+        return { arn, status: 'FAILED', code: 'ExportNotFoundException', message: errorMessage(error) };
+      }
+      // Still unreadable after retries: read it again on the next tick; never forget it.
+      if (isTransientError(error) || errorName(error) === 'TransientAwsError') {
+        return { arn, status: 'UNREADABLE', code: errorName(error), message: errorMessage(error) };
+      }
+      throw error;
+    }
+  }
 
-    /** Entries first, then the HEAD of their own epoch, then CURRENT. Rewrites are identical bytes. */
-    async writeChainManifest(commits: CommitPlan): Promise<void> {
-      for (const entry of commits.entries) {
-        const key = chainEntryKey(
-          settings.prefix,
-          entry.epoch,
-          entry.sequence,
-          Date.parse(entry.from) / 1000,
-          Date.parse(entry.to) / 1000,
+  /** Sends one recorded request; every answer, including no answer, becomes an outcome. */
+  async start(state: ChainState, epoch: string, e: TrackedExport): Promise<StartOutcome> {
+    try {
+      const result = await this.call(
+        'ExportTableToPointInTime',
+        this.clients.dynamodb,
+        new ExportTableToPointInTimeCommand(exportRequest(this.settings, state, epoch, e)),
+      );
+      const d = result?.ExportDescription;
+      if (typeof d?.ExportArn !== 'string')
+        return { kind: 'REJECTED', code: 'NoExportArn', message: 'the answer had no ExportArn' };
+      const startMs = d.StartTime ? new Date(d.StartTime).getTime() : NaN;
+      return {
+        kind: 'STARTED',
+        arn: d.ExportArn,
+        ...(Number.isFinite(startMs) ? { startTimeMs: startMs } : {}),
+      };
+    } catch (error) {
+      return classifyStartError(error);
+    }
+  }
+
+  /** Entries first, then the HEAD of their own epoch, then CURRENT. Rewrites are identical bytes. */
+  async writeChainManifest(commits: CommitPlan): Promise<void> {
+    for (const entry of commits.entries) {
+      const key = chainEntryKey(
+        this.settings.prefix,
+        entry.epoch,
+        entry.sequence,
+        Date.parse(entry.from) / 1000,
+        Date.parse(entry.to) / 1000,
+      );
+      await this.putObject(key, chainObjectBody(entry));
+    }
+    if (commits.head)
+      await this.putObject(
+        chainHeadKey(this.settings.prefix, commits.head.epoch),
+        chainObjectBody(commits.head),
+      );
+    if (commits.current)
+      await this.putObject(chainCurrentKey(this.settings.prefix), chainObjectBody(commits.current));
+  }
+
+  /**
+   * Publishes the outbox in order until SNS refuses one. Never throws: a standing publish failure
+   * must not hold back the chain. Returns the ids SNS accepted and the error that stopped it.
+   */
+  async publish(
+    context: ChainContext,
+    facts: readonly NotificationFact[],
+  ): Promise<{ delivered: string[]; error: string | null }> {
+    const delivered: string[] = [];
+    for (const fact of facts) {
+      try {
+        await this.call(
+          'Publish',
+          this.clients.sns,
+          new PublishCommand(buildPublishRequest(fact, this.settings, context)),
         );
-        await putObject(key, chainObjectBody(entry));
+        delivered.push(fact.id);
+      } catch (error) {
+        return { delivered, error: `${errorName(error)}: ${errorMessage(error)}`.slice(0, 200) };
       }
-      if (commits.head)
-        await putObject(chainHeadKey(settings.prefix, commits.head.epoch), chainObjectBody(commits.head));
-      if (commits.current)
-        await putObject(chainCurrentKey(settings.prefix), chainObjectBody(commits.current));
-    },
-
-    /**
-     * Publishes the outbox in order until SNS refuses one. Never throws: a standing publish failure
-     * must not hold back the chain. Returns the ids SNS accepted and the error that stopped it.
-     */
-    async publish(
-      context: ChainContext,
-      facts: readonly NotificationFact[],
-    ): Promise<{ delivered: string[]; error: string | null }> {
-      const delivered: string[] = [];
-      for (const fact of facts) {
-        try {
-          await call(
-            'Publish',
-            clients.sns,
-            new PublishCommand(buildPublishRequest(fact, settings, context)),
-          );
-          delivered.push(fact.id);
-        } catch (error) {
-          return { delivered, error: `${errorName(error)}: ${errorMessage(error)}`.slice(0, 200) };
-        }
-      }
-      return { delivered, error: null };
-    },
-  };
+    }
+    return { delivered, error: null };
+  }
 }
-
-export type TickAws = ReturnType<typeof tickAws>;
 
 /** The live chain as notifications report it. */
 export function chainContext(state: ChainState | null, now: number): ChainContext {

@@ -5,34 +5,43 @@
  * - The definition is the one `renderDefinition` produces, run by aws-local-stepfunctions; each Task
  *   whose Resource is `arn:aws:states:::lambda:invoke` is served by the handler, wrapped the way
  *   Lambda's invoke result looks (`{ Payload, StatusCode, ExecutedVersion }`).
- * - Time is a @sinonjs/fake-timers clock installed globally: `Date`, `setTimeout` and friends are
- *   simulated, so Wait states, Retry back-off and the handler's own sleeps cost no real time.
+ * - Time is the simulated clock of `sim/simulatedClock.ts`, handed to the runner and the scheduler as
+ *   an object; it is also installed globally (see there why), so Wait states, Retry back-off and the
+ *   handler's own sleeps cost no real time.
  * - A simulated EventBridge Scheduler starts one execution per period (`sim/scheduler.ts`).
  * - The clock only moves when no client call is pending, so a real S3 client talking to a local
  *   server works too: simulated time stands still while real I/O completes.
  */
 import './polyfills';
-import FakeTimers from '@sinonjs/fake-timers';
+import type { StateMachine, StateMachineDefinition, RunOptions } from 'aws-local-stepfunctions';
+import type { CommandSender, ExportTickClients, ExportTickEvent } from '../functions/exportTick';
 import type { WorkflowSettings } from '../functions/settings';
 import { LAMBDA_HANDLERS } from '../functions/lambdaHandlers';
 import { renderDefinition } from '../statemachine/render';
 import type { FakeAws } from './fakeAws';
 import { Scheduler, type SchedulerOptions } from './scheduler';
+import { installSimulatedClock, type SimulatedClock, type SimulatedTimerId } from './simulatedClock';
 
-/** The export tick handler: Lambda event in, `{ next, wakeAt, summary }` out. */
-export type TickHandler = (event: any) => Promise<any>;
+/** The export tick handler: the event the definition builds in, `{ next, wakeAt, summary }` out. */
+export type TickHandler = (event: ExportTickEvent) => Promise<unknown>;
 
-/** Anything with the AWS SDK v3 client `send` method. */
-export interface SendClient {
-  send(command: any): Promise<any>;
-}
+/** Anything with the AWS SDK v3 client `send` method (the export tick's own client type). */
+export type SendClient = CommandSender;
 
 /** The clients the export tick takes. */
-export interface TickClients {
-  dynamodb: SendClient;
-  ssm: SendClient;
-  s3: SendClient;
-  sns: SendClient;
+export type TickClients = ExportTickClients;
+
+/** A JSON value, as executions take and return them. */
+export type JsonValue = Parameters<StateMachine['run']>[0];
+
+/** The input of an execution: the scheduler's `{ scheduledTime }`, or what a scenario passes. */
+export type ExecutionInput = { scheduledTime?: string } & Record<string, unknown>;
+
+/** What a tick answered, as far as the runner's records go (stand-in handlers may answer less). */
+export interface TickAnswer {
+  next?: string;
+  wakeAt?: string;
+  summary?: { outcome?: string } & Record<string, unknown>;
 }
 
 export interface LocalRunOptions {
@@ -69,7 +78,7 @@ export interface RunProgress {
 export interface ExecutionRecord {
   name: string;
   id: string;
-  input: any;
+  input: ExecutionInput;
   /** Why it started: a scheduler delivery, a duplicate delivery, or started by the scenario. */
   kind: 'scheduled' | 'duplicate' | 'manual';
   startedAt: number;
@@ -78,7 +87,7 @@ export interface ExecutionRecord {
   /** Error name for a failed execution (e.g. `ExportTickFailed`). */
   error?: string;
   cause?: string;
-  output?: any;
+  output?: JsonValue;
   /** Billable state transitions: states entered plus retries. */
   transitions: number;
   retries: number;
@@ -102,7 +111,7 @@ export interface InvocationRecord {
   realMs?: number;
   /** `ok` or the error name. */
   outcome: string;
-  result?: any;
+  result?: TickAnswer | null;
   errorMessage?: string;
 }
 
@@ -115,7 +124,7 @@ export interface RunReport {
   /** AWS calls per action, when running against the fakes. */
   awsCalls?: Record<string, number>;
   /** Published SNS messages, parsed as JSON when possible. */
-  notifications?: any[];
+  notifications?: ReturnType<FakeAws['sns']['json']>;
   /** SSM parameters at the end. */
   parameters?: Record<string, string>;
   /** Keys under `<prefix>/chain/` in the export bucket, sorted. */
@@ -126,8 +135,19 @@ const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
 const realSetImmediate = globalThis.setImmediate;
 
 type Interpreter = typeof import('aws-local-stepfunctions');
-/** The installed simulated clock. */
-export type InstalledClock = ReturnType<typeof FakeTimers.install>;
+
+/** How an execution's error looks: the interpreter's error, whose `cause` is the state's error. */
+interface ErrorLike {
+  name?: string;
+  message?: string;
+  cause?: unknown;
+}
+
+/** The fields of a Lambda task's parameters the runner reads. */
+interface LambdaInvokeParameters {
+  FunctionName?: unknown;
+  Payload?: unknown;
+}
 
 export class LocalRun {
   readonly executions: ExecutionRecord[] = [];
@@ -136,7 +156,6 @@ export class LocalRun {
   readonly clients: TickClients;
   readonly start: number;
   private readonly handler: TickHandler;
-  private readonly definition: any;
   private readonly lambdaStates: string[];
   private readonly functionArn: string;
   private readonly stateMachineArn: string;
@@ -152,8 +171,9 @@ export class LocalRun {
 
   private constructor(
     readonly options: LocalRunOptions,
-    readonly clock: InstalledClock,
-    private readonly machine: InstanceType<Interpreter['StateMachine']>,
+    readonly clock: SimulatedClock,
+    private readonly machine: StateMachine,
+    definition: StateMachineDefinition,
   ) {
     this.start = clock.now;
     const region = options.aws?.region ?? 'eu-west-1';
@@ -163,9 +183,8 @@ export class LocalRun {
       options.functionArn ??
       `arn:aws:lambda:${region}:${account}:function:${options.settings.alias}-export-tick`;
     this.stateMachineArn = `arn:aws:states:${region}:${account}:stateMachine:${smName}`;
-    this.definition = (machine as any).definition;
-    this.lambdaStates = Object.entries<any>(this.definition.States)
-      .filter(([, s]) => s.Type === 'Task' && s.Resource === LAMBDA_INVOKE)
+    this.lambdaStates = Object.entries(definition.States)
+      .filter(([, s]) => s.Type === 'Task' && 'Resource' in s && s.Resource === LAMBDA_INVOKE)
       .map(([name]) => name);
     const base: Partial<TickClients> = options.aws
       ? { dynamodb: options.aws.dynamodb, ssm: options.aws.ssm, s3: options.aws.s3, sns: options.aws.sns }
@@ -197,24 +216,19 @@ export class LocalRun {
   static async create(options: LocalRunOptions): Promise<LocalRun> {
     const start = new Date(options.start).getTime();
     if (!Number.isFinite(start)) throw new Error(`LocalRun: invalid start ${String(options.start)}`);
-    // Only timers and Date are faked: setImmediate and nextTick stay real so promises and real I/O
-    // (a local S3 server) keep working, and performance.now stays real to measure handler time.
-    const clock = FakeTimers.install({
-      now: start,
-      toFake: ['Date', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'],
-      loopLimit: 1_000_000,
-    });
+    const clock = installSimulatedClock(start);
     try {
       // Loaded after the clock is installed, as the interpreter reads the global timers.
       const interpreter: Interpreter = await import('aws-local-stepfunctions');
+      // The rendered template is Amazon States Language, which the interpreter validates.
       const definition = renderDefinition({
         TickFunctionArn:
           options.functionArn ??
           `arn:aws:lambda:${options.aws?.region ?? 'eu-west-1'}:${options.aws?.account ?? '123456789012'}:function:${options.settings.alias}-export-tick`,
-      });
+      }) as unknown as StateMachineDefinition;
       // Validated once here; each execution reuses the machine (validation costs ~200 ms).
-      const machine = new interpreter.StateMachine(definition as any);
-      const run = new LocalRun(options, clock, machine);
+      const machine = new interpreter.StateMachine(definition);
+      const run = new LocalRun(options, clock, machine, definition);
       run.scheduler.start();
       return run;
     } catch (error) {
@@ -234,7 +248,7 @@ export class LocalRun {
     for (;;) {
       await this.idle();
       this.progress();
-      const next = this.nextTimerAt();
+      const next = this.clock.nextTimerAt();
       if (next === undefined || next > until) {
         if (this.clock.now < until) await this.clock.tickAsync(until - this.clock.now);
         await this.idle();
@@ -266,7 +280,7 @@ export class LocalRun {
    * scenario needs them. Returns the record (filled in as the execution runs).
    */
   startExecution(
-    input: any,
+    input: ExecutionInput,
     options: { at?: number; name?: string; kind?: ExecutionRecord['kind'] } = {},
   ): ExecutionRecord | undefined {
     if (options.at !== undefined && options.at > this.clock.now) {
@@ -294,22 +308,23 @@ export class LocalRun {
       invocations: 0,
     };
     this.executions.push(record);
-    const localHandlers: Record<string, (params: any) => Promise<any>> = {};
+    const localHandlers: Record<string, (params: JsonValue) => Promise<JsonValue>> = {};
     for (const state of this.lambdaStates)
       localHandlers[state] = (params) => this.invoke(record, state, params);
-    const execution = this.machine.run(input, {
+    // An object of JSON values (properties left undefined are dropped, as in JSON).
+    const execution = this.machine.run(input as JsonValue, {
       overrides: { taskResourceLocalHandlers: localHandlers },
       // AWS fills the context object; the interpreter only sets Input and StartTime itself.
       context: {
         Execution: {
           Id: id,
           Name: name,
-          Input: input,
+          Input: input as JsonValue,
           StartTime: new Date(this.clock.now).toISOString(),
           RoleArn: `arn:aws:iam::${this.options.aws?.account ?? '123456789012'}:role/${this.options.settings.alias}-states`,
         },
         StateMachine: { Id: this.stateMachineArn, Name: this.stateMachineArn.split(':').pop() },
-      } as any,
+      } satisfies RunOptions['context'],
       noThrowOnAbort: true,
     });
     this.aborts.add(execution.abort);
@@ -322,14 +337,15 @@ export class LocalRun {
         }
       } catch (error) {
         record.status = 'FAILED';
-        const cause = (error as any)?.cause ?? error;
+        const cause = ((error as ErrorLike | undefined)?.cause ?? error) as ErrorLike | undefined;
         record.error = cause?.name ?? 'Error';
-        record.cause = cause?.cause ?? cause?.message;
+        // The state's cause: the Lambda error's JSON text, or the message of another error.
+        record.cause = (cause?.cause ?? cause?.message) as string | undefined;
       } finally {
         record.endedAt = this.clock.now;
         this.aborts.delete(execution.abort);
       }
-      for await (const event of execution.eventLogs as AsyncIterable<any>) {
+      for await (const event of execution.eventLogs) {
         if (event.type === 'StateEntered') {
           record.transitions += 1;
           record.statesEntered[event.state.name] = (record.statesEntered[event.state.name] ?? 0) + 1;
@@ -385,15 +401,16 @@ export class LocalRun {
   // ---- internals ---------------------------------------------------------------------------------
 
   /** Serves one Lambda task the way `lambda:invoke` does. */
-  private async invoke(record: ExecutionRecord, state: string, params: any): Promise<any> {
-    if (params?.FunctionName !== this.functionArn) {
-      const error = new Error(`Function not found: ${String(params?.FunctionName)}`);
+  private async invoke(record: ExecutionRecord, state: string, input: JsonValue): Promise<JsonValue> {
+    const params = (input ?? {}) as LambdaInvokeParameters;
+    if (params.FunctionName !== this.functionArn) {
+      const error = new Error(`Function not found: ${String(params.FunctionName)}`);
       error.name = 'Lambda.ResourceNotFoundException';
       throw error;
     }
     record.invocations += 1;
-    // Lambda serialises the event and the result as JSON.
-    const event = JSON.parse(JSON.stringify(params.Payload ?? {}));
+    // Lambda serialises the event and the result as JSON. The event is what the definition builds.
+    const event = JSON.parse(JSON.stringify(params.Payload ?? {})) as ExportTickEvent;
     const inv: InvocationRecord = {
       execution: record.name,
       state,
@@ -407,18 +424,19 @@ export class LocalRun {
       LAMBDA_HANDLERS.find((h) => h.name === 'export-tick')?.timeoutSeconds ??
       120;
     const realStart = performance.now();
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timer: SimulatedTimerId | undefined;
     try {
       const timeout = new Promise<never>((_, reject) => {
         timer = this.clock.setTimeout(() => {
           const error = new Error(`Task timed out after ${timeoutSeconds.toFixed(2)} seconds`);
           error.name = 'Sandbox.Timedout';
           reject(error);
-        }, timeoutSeconds * 1000) as any;
+        }, timeoutSeconds * 1000);
       });
       const result = await Promise.race([this.handler(event), timeout]);
-      inv.result = JSON.parse(JSON.stringify(result ?? null));
-      return { ExecutedVersion: '$LATEST', Payload: inv.result, StatusCode: 200 };
+      const payload = JSON.parse(JSON.stringify(result ?? null)) as JsonValue;
+      inv.result = payload as TickAnswer | null;
+      return { ExecutedVersion: '$LATEST', Payload: payload, StatusCode: 200 };
     } catch (error) {
       const e = error as Error;
       inv.outcome = e?.name ?? 'Error';
@@ -430,7 +448,7 @@ export class LocalRun {
       mapped.name = inv.outcome;
       throw mapped;
     } finally {
-      if (timer !== undefined) this.clock.clearTimeout(timer as any);
+      if (timer !== undefined) this.clock.clearTimeout(timer);
       inv.endedAt = this.clock.now;
       inv.realMs = performance.now() - realStart;
     }
@@ -441,7 +459,7 @@ export class LocalRun {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const run = this;
     return {
-      async send(command: any) {
+      async send(command) {
         run.pendingIo += 1;
         try {
           return await client.send(command);
@@ -479,15 +497,6 @@ export class LocalRun {
     }
   }
 
-  private nextTimerAt(): number | undefined {
-    const clock = this.clock as any;
-    const first = clock.timerHeap?.peek?.();
-    if (first) return first.callAt;
-    const timers = Object.values<any>(clock.timers ?? {});
-    if (timers.length === 0) return undefined;
-    return Math.min(...timers.map((t) => t.callAt));
-  }
-
   private progress(): void {
     if (!this.options.onProgress) return;
     const hour = Math.floor(this.clock.now / 3600_000);
@@ -501,11 +510,4 @@ export class LocalRun {
       invocations: this.invocations.length,
     });
   }
-}
-
-/** Convenience: create, run for `durationMs`, and hand back the run (still installed: dispose it). */
-export async function runLocally(options: LocalRunOptions, durationMs: number): Promise<LocalRun> {
-  const run = await LocalRun.create(options);
-  await run.runFor(durationMs);
-  return run;
 }

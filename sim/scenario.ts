@@ -1,26 +1,33 @@
 /**
  * One table's export workflow wired up offline: the fake account (table with PITR, the SSM parameters
- * Pulumi would create, the bucket), the real export tick handler and the local runner. Tests, the
- * benchmark and `npm run simulate` start from here and change what they need.
+ * Pulumi would create, the bucket), the real export tick handler and the local runner. The workflow
+ * tests and the benchmark start from here and change what they need; `npm run simulate` builds its
+ * own account (local servers, faults) in `sim/simulation/` with the same settings constructor.
  */
 import { createExportTickHandler } from '../functions/exportTick';
-import type { WorkflowSettings } from '../functions/settings';
+import { DEFAULT_METRIC_NAMESPACE } from '../functions/metrics';
+import { workflowSettings, type WorkflowSettings } from '../functions/settings';
 import { initialStateJson } from '../functions/state';
 import type { ExportSink, TableSource } from './contracts';
 import { createFakeAws, type ExportRequestInfo, type FakeAws } from './fakeAws';
 import { LocalRun, type LocalRunOptions, type TickClients, type TickHandler } from './localRun';
 import type { SchedulerOptions } from './scheduler';
+import { withLatency } from './latency';
 import { SimpleTable } from './simpleTable';
 
 export const REGION = 'eu-west-1';
 export const ACCOUNT = '123456789012';
 
-/** Realistic settings for one table: 15-minute windows and schedule, 60 s margin, 4 in flight. */
+/**
+ * Realistic settings for one table: 15-minute windows (so a 15-minute schedule), 60 s margin, 4 in
+ * flight. Built by the same constructor as the component's; `overrides` win, the derived schedule
+ * period included.
+ */
 export function scenarioSettings(overrides: Partial<WorkflowSettings> = {}): WorkflowSettings {
   const alias = overrides.alias ?? 'orders';
   const tableName = overrides.tableName ?? alias;
   const root = `/dynamodb-continuous-exports/test/${alias}`;
-  return {
+  const base = workflowSettings({
     alias,
     tableName,
     tableArn: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${tableName}`,
@@ -28,21 +35,19 @@ export function scenarioSettings(overrides: Partial<WorkflowSettings> = {}): Wor
     prefix: `exports/${alias}`,
     exportFormat: 'DYNAMODB_JSON',
     exportViewType: 'NEW_AND_OLD_IMAGES',
-    windowMinutes: 15,
+    windowMinutes: overrides.windowMinutes ?? 15,
     maxCatchUpWindowMinutes: 240,
     restorableMarginSeconds: 60,
     maxInFlight: 4,
-    schedulePeriodMinutes: 15,
-    lagAlertMinutes: 75,
     onPitrGap: 'alert',
     notifyOnSuccess: false,
     notificationTopicArn: `arn:aws:sns:${REGION}:${ACCOUNT}:continuous-exports`,
     stateParameterName: `${root}/state`,
     actionParameterName: `${root}/action`,
     lockParameterName: `${root}/lock`,
-    metricNamespace: 'DynamoDBContinuousExports',
-    ...overrides,
-  };
+    metricNamespace: DEFAULT_METRIC_NAMESPACE,
+  });
+  return { ...base, ...overrides };
 }
 
 export interface ScenarioOptions {
@@ -61,6 +66,8 @@ export interface ScenarioOptions {
   /** Wraps or replaces the handler. @default the real export tick handler */
   createHandler?: LocalRunOptions['createHandler'];
   onProgress?: LocalRunOptions['onProgress'];
+  /** Simulated time each AWS call of the tick takes (see `sim/latency.ts`). @default 0 */
+  apiLatencyMs?: number;
 }
 
 export interface Scenario {
@@ -102,10 +109,16 @@ export async function startScenario(options: ScenarioOptions = {}): Promise<Scen
     start,
     scheduler: options.scheduler,
     onProgress: options.onProgress,
-    createHandler:
-      options.createHandler ??
-      ((clients: TickClients, s: WorkflowSettings): TickHandler =>
-        createExportTickHandler({ clients, settings: s, log: (line: string) => metricLines.push(line) })),
+    createHandler: (clients: TickClients, s: WorkflowSettings): TickHandler =>
+      (
+        options.createHandler ??
+        ((c: TickClients, cs: WorkflowSettings): TickHandler =>
+          createExportTickHandler({
+            clients: c,
+            settings: cs,
+            log: (line: string) => metricLines.push(line),
+          }))
+      )(withLatency(clients, options.apiLatencyMs ?? 0), s),
   });
   // What `pulumi up` creates; written after the clock is installed so versions carry simulated times.
   aws.ssm.set(settings.stateParameterName, initialStateJson());

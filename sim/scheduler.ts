@@ -4,7 +4,7 @@
  * workflow must tolerate: late delivery, duplicate delivery (at-least-once), skipped deliveries
  * and pauses.
  */
-import type FakeTimers from '@sinonjs/fake-timers';
+import type { SimulatedClock } from './simulatedClock';
 
 export interface SchedulerOptions {
   /** @default settings.schedulePeriodMinutes */
@@ -37,7 +37,7 @@ export class Scheduler {
   private readonly periodMs: number;
 
   constructor(
-    private readonly clock: ReturnType<typeof FakeTimers.install>,
+    private readonly clock: Pick<SimulatedClock, 'now' | 'setTimeout'>,
     private readonly options: SchedulerOptions,
     defaultPeriodMinutes: number,
     private readonly runStart: number,

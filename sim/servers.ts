@@ -53,11 +53,21 @@ function waitForExit(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
+/** Asks a server child to stop (over IPC when still connected) and waits; killed after 5 s. */
+async function stopChild(child: ChildProcess): Promise<void> {
+  const exited = waitForExit(child);
+  if (child.connected) child.send('stop');
+  else child.kill();
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
 /** The port a server child process reports over IPC once it listens (`{ port }` or `{ error }`). */
 function childPort(child: ChildProcess, server: string): Promise<number> {
   return new Promise<number>((resolve, reject) => {
-    child.once('message', (m: any) =>
-      m?.port ? resolve(m.port) : reject(new Error(`${server} failed: ${m?.error}`)),
+    child.once('message', (message: { port?: number; error?: string } | undefined) =>
+      message?.port ? resolve(message.port) : reject(new Error(`${server} failed: ${message?.error}`)),
     );
     child.once('exit', (code) => reject(new Error(`${server} exited before listening (code ${code})`)));
     child.once('error', reject);
@@ -123,12 +133,7 @@ export async function startLocalS3(): Promise<LocalS3> {
       if (stopped) return;
       stopped = true;
       client.destroy();
-      const exited = waitForExit(child);
-      if (child.connected) child.send('stop');
-      else child.kill();
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
+      await stopChild(child);
       rmSync(directory, { recursive: true, force: true });
     },
   };
@@ -170,14 +175,7 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions = {}): Pr
       child.kill();
       throw err;
     }
-    close = async () => {
-      const exited = waitForExit(child);
-      if (child.connected) child.send('stop');
-      else child.kill();
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    };
+    close = () => stopChild(child);
   } else {
     // dynalite has no type declarations.
     // eslint-disable-next-line @typescript-eslint/no-require-imports

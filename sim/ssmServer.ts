@@ -10,6 +10,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as ssm from '@aws-sdk/client-ssm';
+import type { SsmSender } from '../functions/awsClients';
 
 /** Operations served; others answer `UnknownOperationException` as AWS does for unknown targets. */
 export const SSM_SERVER_OPERATIONS = [
@@ -21,10 +22,27 @@ export const SSM_SERVER_OPERATIONS = [
   'GetParametersByPath',
 ] as const;
 
-/** The backing store: any object with the SDK v3 `send(command)` method. */
-export interface SsmBackend {
-  send(command: any): Promise<any>;
+/** The backing store: any object with the SDK v3 SSM client's `send(command)` method. */
+export type SsmBackend = SsmSender;
+
+/** What a thrown SDK or fake error may carry. */
+interface ErrorLike {
+  name?: unknown;
+  message?: unknown;
+  $fault?: unknown;
+  $metadata?: { httpStatusCode?: unknown };
 }
+
+/** A command class of the SSM client, by operation name. */
+type CommandClass = new (
+  input: unknown,
+) => ssm.$Command<
+  ssm.ServiceInputTypes,
+  ssm.ServiceOutputTypes,
+  unknown,
+  ssm.ServiceInputTypes,
+  ssm.ServiceOutputTypes
+>;
 
 /** A running server. */
 export interface SsmServer {
@@ -38,7 +56,7 @@ export interface SsmServer {
 
 /** Dates go out as epoch seconds, as the JSON 1.1 protocol encodes timestamps. */
 function encode(value: unknown): string {
-  return JSON.stringify(value, function replacer(this: any, key: string, v: unknown) {
+  return JSON.stringify(value, function replacer(this: Record<string, unknown>, key: string, v: unknown) {
     const original = key === '' ? value : this[key];
     if (original instanceof Date) return original.getTime() / 1000;
     return v;
@@ -67,7 +85,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
 }
 
 /** Client errors keep their name as `__type`; anything unexpected is a 500 the SDK will retry. */
-function errorStatus(error: any): number {
+function errorStatus(error: ErrorLike | undefined): number {
   const fault = error?.$fault;
   if (fault === 'server') return 500;
   if (fault === 'client') return 400;
@@ -102,10 +120,10 @@ export async function startSsmServer(
         return;
       }
       const operation = m[1];
-      const CommandClass = (ssm as Record<string, any>)[`${operation}Command`];
+      const Command = (ssm as unknown as Record<string, CommandClass | undefined>)[`${operation}Command`];
       if (
         !(SSM_SERVER_OPERATIONS as readonly string[]).includes(operation) ||
-        typeof CommandClass !== 'function'
+        typeof Command !== 'function'
       ) {
         sendError(
           res,
@@ -124,16 +142,17 @@ export async function startSsmServer(
       }
       requests[operation] = (requests[operation] ?? 0) + 1;
       try {
-        const output = await backend.send(new CommandClass(input));
-        const rest = { ...(output ?? {}) };
+        const output: object | undefined = await backend.send(new Command(input));
+        const rest: Record<string, unknown> = { ...(output ?? {}) };
         delete rest.$metadata;
         send(res, 200, encode(rest));
-      } catch (error: any) {
+      } catch (thrown) {
+        const error = thrown as ErrorLike | undefined;
         sendError(
           res,
           errorStatus(error),
-          error?.name ?? 'InternalServerError',
-          error?.message ?? String(error),
+          typeof error?.name === 'string' ? error.name : 'InternalServerError',
+          typeof error?.message === 'string' ? error.message : String(thrown),
         );
       }
     })().catch((error) => {

@@ -5,6 +5,7 @@ import {
   CreateTableCommand,
   ScanCommand,
   type WriteRequest,
+  waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import {
   EntryFilesMissingError,
@@ -67,6 +68,8 @@ describe('apply engine (apply/) into dynalite', () => {
         BillingMode: 'PAY_PER_REQUEST',
       }),
     );
+    // dynalite activates a new table on a 0 ms timer: at once, unless the machine is busy.
+    await waitUntilTableExists({ client: ddb.client, maxWaitTime: 30, minDelay: 1 }, { TableName: name });
     return name;
   }
 

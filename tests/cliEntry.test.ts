@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { parseUntil } from '../cli/dce';
+import { parseUntil } from '../cli/replayCommand';
 import { runDce } from '../cli/dce';
 import type { Io } from '../cli/output';
 import { startSsmServer, type SsmServer } from '../sim/ssmServer';

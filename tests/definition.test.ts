@@ -26,6 +26,23 @@ describe('state machine definition', () => {
     for (const task of tasks) expect(task.Parameters.FunctionName).to.equal(ARN);
   });
 
+  it("retries every Lambda task on Lambda's transient errors, the client execution timeout included", () => {
+    const definition = renderDefinition({ TickFunctionArn: ARN }) as any;
+    for (const [name, state] of Object.entries<any>(definition.States)) {
+      if (state.Type !== 'Task') continue;
+      const retried = state.Retry.flatMap((r: any) => r.ErrorEquals);
+      for (const error of [
+        'Lambda.ServiceException',
+        'Lambda.SdkClientException',
+        'Lambda.TooManyRequestsException',
+        'Lambda.ClientExecutionTimeoutException',
+        'TransientAwsError',
+      ]) {
+        expect(retried, `${name} retries ${error}`).to.include(error);
+      }
+    }
+  });
+
   it('rejects an empty parameter', () => {
     expect(() => renderDefinition({ TickFunctionArn: '' })).to.throw(/TickFunctionArn/);
   });

@@ -25,6 +25,8 @@ describe('retry policy', () => {
       'TimeoutError',
       'NetworkingError',
       'SdkClientException',
+      // SSM: concurrent updates of one parameter
+      'TooManyUpdates',
     ]) {
       expect(isTransientError(awsError(name)), name).to.equal(true);
     }

@@ -77,22 +77,22 @@ async function rejection(promise: Promise<unknown>): Promise<any> {
 
 async function pitr(aws: FakeAws, table = 'orders') {
   const out = await aws.dynamodb.send(new DescribeContinuousBackupsCommand({ TableName: table }));
-  return out.ContinuousBackupsDescription.PointInTimeRecoveryDescription;
+  return out.ContinuousBackupsDescription!.PointInTimeRecoveryDescription!;
 }
 
 describe('fake DynamoDB export engine', () => {
   it('reports the PITR window: earliest = max(enable time, now - recovery period), latest = now - lag', async () => {
     const { aws, advance } = account();
     let d = await pitr(aws);
-    expect(d.PointInTimeRecoveryStatus).to.equal('ENABLED');
-    expect(d.EarliestRestorableDateTime.getTime()).to.equal(T0 - 2 * 86_400_000);
-    expect(d.LatestRestorableDateTime.getTime()).to.equal(T0 - 300_000);
+    expect(d!.PointInTimeRecoveryStatus).to.equal('ENABLED');
+    expect(d!.EarliestRestorableDateTime!.getTime()).to.equal(T0 - 2 * 86_400_000);
+    expect(d!.LatestRestorableDateTime!.getTime()).to.equal(T0 - 300_000);
     advance(40 * 86_400);
     d = await pitr(aws);
-    expect(d.EarliestRestorableDateTime.getTime()).to.equal(T0 + 5 * 86_400_000);
+    expect(d!.EarliestRestorableDateTime!.getTime()).to.equal(T0 + 5 * 86_400_000);
     aws.dynamodb.setRestorableLag(900);
     d = await pitr(aws);
-    expect(d.LatestRestorableDateTime.getTime()).to.equal(T0 + 40 * 86_400_000 - 900_000);
+    expect(d!.LatestRestorableDateTime!.getTime()).to.equal(T0 + 40 * 86_400_000 - 900_000);
     // Accepts the table ARN as well as its name.
     expect((await pitr(aws, TABLE_ARN)).PointInTimeRecoveryStatus).to.equal('ENABLED');
   });
@@ -105,7 +105,7 @@ describe('fake DynamoDB export engine', () => {
     advance(600);
     aws.dynamodb.enablePitr('orders');
     const d = await pitr(aws);
-    expect(d.EarliestRestorableDateTime.getTime()).to.equal(clock.now);
+    expect(d!.EarliestRestorableDateTime!.getTime()).to.equal(clock.now);
     const err = await rejection(
       aws.dynamodb.send(new ExportTableToPointInTimeCommand(incremental(sec(T0) - 3600, sec(T0) - 1800))),
     );
@@ -141,7 +141,7 @@ describe('fake DynamoDB export engine', () => {
           ExportTime: new Date(t * 1000),
         }),
       );
-    expect((await full(sec(T0) - 300)).ExportDescription.ExportStatus).to.equal('IN_PROGRESS');
+    expect((await full(sec(T0) - 300)).ExportDescription!.ExportStatus).to.equal('IN_PROGRESS');
     expect((await rejection(full(sec(T0) - 299))).name).to.equal('InvalidExportTimeException');
     expect((await rejection(full(sec(T0) - 3 * 86_400))).name).to.equal('InvalidExportTimeException');
   });
@@ -169,7 +169,7 @@ describe('fake DynamoDB export engine', () => {
       [now - 86_400 - 300, now - 300],
     ]) {
       const out = await aws.dynamodb.send(new ExportTableToPointInTimeCommand(incremental(from, to)));
-      expect(out.ExportDescription.ExportStatus).to.equal('IN_PROGRESS');
+      expect(out.ExportDescription!.ExportStatus).to.equal('IN_PROGRESS');
     }
     const fraction = await rejection(
       aws.dynamodb.send(
@@ -194,7 +194,7 @@ describe('fake DynamoDB export engine', () => {
     const b = await aws.dynamodb.send(
       new ExportTableToPointInTimeCommand(incremental(now - 3600, now - 1800, 'tok-1')),
     );
-    expect(b.ExportDescription.ExportArn).to.equal(a.ExportDescription.ExportArn);
+    expect(b.ExportDescription!.ExportArn).to.equal(a.ExportDescription!.ExportArn);
     expect(aws.dynamodb.exports.size).to.equal(1);
     const changed = await rejection(
       aws.dynamodb.send(new ExportTableToPointInTimeCommand(incremental(now - 3600, now - 1700, 'tok-1'))),
@@ -214,18 +214,18 @@ describe('fake DynamoDB export engine', () => {
     const c = await aws.dynamodb.send(
       new ExportTableToPointInTimeCommand(incremental(now - 3600, now - 1800, 'tok-2')),
     );
-    expect(c.ExportDescription.ExportArn).not.to.equal(a.ExportDescription.ExportArn);
+    expect(c.ExportDescription!.ExportArn).not.to.equal(a.ExportDescription!.ExportArn);
     // Completed after 6 minutes; the token is still bound 8 h later minus a second, and free after.
     advance(360 + 8 * 3600 - 1);
     const d = await aws.dynamodb.send(
       new ExportTableToPointInTimeCommand(incremental(now - 3600, now - 1800, 'tok-1')),
     );
-    expect(d.ExportDescription.ExportArn).to.equal(a.ExportDescription.ExportArn);
+    expect(d.ExportDescription!.ExportArn).to.equal(a.ExportDescription!.ExportArn);
     advance(1);
     const e = await aws.dynamodb.send(
       new ExportTableToPointInTimeCommand(incremental(now - 3600, now - 1800, 'tok-1')),
     );
-    expect(e.ExportDescription.ExportArn).not.to.equal(a.ExportDescription.ExportArn);
+    expect(e.ExportDescription!.ExportArn).not.to.equal(a.ExportDescription!.ExportArn);
   });
 
   it('limits exports in flight', async () => {
@@ -249,7 +249,7 @@ describe('fake DynamoDB export engine', () => {
       const out = await aws.dynamodb.send(
         new ExportTableToPointInTimeCommand(incremental(now - 7200 + i * 900, now - 6300 + i * 900)),
       );
-      arns.push(out.ExportDescription.ExportArn);
+      arns.push(out.ExportDescription!.ExportArn!);
       if (i === 1) advance(1);
     }
     for (const arn of arns) {
@@ -270,22 +270,22 @@ describe('fake DynamoDB export engine', () => {
     const start = await aws.dynamodb.send(
       new ExportTableToPointInTimeCommand(incremental(now - 2400, now - 1200)),
     );
-    const arn = start.ExportDescription.ExportArn;
+    const arn = start.ExportDescription!.ExportArn;
     advance(359);
     let d = (await aws.dynamodb.send(new DescribeExportCommand({ ExportArn: arn }))).ExportDescription;
-    expect(d.ExportStatus).to.equal('IN_PROGRESS');
-    expect(d.EndTime).to.equal(undefined);
+    expect(d!.ExportStatus).to.equal('IN_PROGRESS');
+    expect(d!.EndTime).to.equal(undefined);
     expect(sink.written).to.have.length(0);
     advance(1);
     d = (await aws.dynamodb.send(new DescribeExportCommand({ ExportArn: arn }))).ExportDescription;
-    expect(d.ExportStatus).to.equal('COMPLETED');
-    expect(d.EndTime.getTime()).to.equal(T0 + 360_000);
-    expect(d.ItemCount).to.equal(1);
-    expect(d.ExportManifest).to.equal(`orders/AWSDynamoDB/${arn.split('/').pop()}/manifest-summary.json`);
-    expect(d.IncrementalExportSpecification.ExportFromTime.getTime()).to.equal((now - 2400) * 1000);
-    expect(d.IncrementalExportSpecification.ExportToTime.getTime()).to.equal((now - 1200) * 1000);
+    expect(d!.ExportStatus).to.equal('COMPLETED');
+    expect(d!.EndTime!.getTime()).to.equal(T0 + 360_000);
+    expect(d!.ItemCount).to.equal(1);
+    expect(d!.ExportManifest).to.equal(`orders/AWSDynamoDB/${arn!.split('/').pop()}/manifest-summary.json`);
+    expect(d!.IncrementalExportSpecification!.ExportFromTime!.getTime()).to.equal((now - 2400) * 1000);
+    expect(d!.IncrementalExportSpecification!.ExportToTime!.getTime()).to.equal((now - 1200) * 1000);
     await aws.dynamodb.send(new DescribeExportCommand({ ExportArn: arn }));
-    expect(sink.timesWritten(arn)).to.equal(1);
+    expect(sink.timesWritten(arn!)).to.equal(1);
     expect(sink.written[0].records!.map((r) => r.keys.pk.S)).to.deep.equal(['b']);
   });
 
@@ -301,15 +301,15 @@ describe('fake DynamoDB export engine', () => {
     );
     advance(400);
     const da = (
-      await aws.dynamodb.send(new DescribeExportCommand({ ExportArn: a.ExportDescription.ExportArn }))
+      await aws.dynamodb.send(new DescribeExportCommand({ ExportArn: a.ExportDescription!.ExportArn }))
     ).ExportDescription;
     const db = (
-      await aws.dynamodb.send(new DescribeExportCommand({ ExportArn: b.ExportDescription.ExportArn }))
+      await aws.dynamodb.send(new DescribeExportCommand({ ExportArn: b.ExportDescription!.ExportArn }))
     ).ExportDescription;
-    expect(da.ExportStatus).to.equal('FAILED');
-    expect(da.FailureCode).to.be.a('string').and.not.empty;
-    expect(db.ExportStatus).to.equal('COMPLETED');
-    expect(sink.written.map((w) => w.spec.exportArn)).to.deep.equal([b.ExportDescription.ExportArn]);
+    expect(da!.ExportStatus).to.equal('FAILED');
+    expect(da!.FailureCode).to.be.a('string').and.not.empty;
+    expect(db!.ExportStatus).to.equal('COMPLETED');
+    expect(sink.written.map((w) => w.spec.exportArn)).to.deep.equal([b.ExportDescription!.ExportArn]);
     const missing = await rejection(
       aws.dynamodb.send(
         new DescribeExportCommand({ ExportArn: `${TABLE_ARN}/export/01772366400000-ffffffff` }),
@@ -357,9 +357,11 @@ describe('fake SSM', () => {
     expect((await put('b', true)).Version).to.equal(2);
     expect((await rejection(put('x'.repeat(4097), true))).name).to.equal('ValidationException');
     const got = await aws.ssm.send(new GetParametersCommand({ Names: ['/x/lock', '/x/none'] }));
-    expect(got.Parameters.map((p: any) => [p.Name, p.Value, p.Version])).to.deep.equal([['/x/lock', 'b', 2]]);
+    expect(got.Parameters!.map((p: any) => [p.Name, p.Value, p.Version])).to.deep.equal([
+      ['/x/lock', 'b', 2],
+    ]);
     expect(got.InvalidParameters).to.deep.equal(['/x/none']);
-    expect((await aws.ssm.send(new GetParameterCommand({ Name: '/x/lock' }))).Parameter.Value).to.equal('b');
+    expect((await aws.ssm.send(new GetParameterCommand({ Name: '/x/lock' }))).Parameter!.Value).to.equal('b');
     await aws.ssm.send(new DeleteParameterCommand({ Name: '/x/lock' }));
     expect((await rejection(aws.ssm.send(new DeleteParameterCommand({ Name: '/x/lock' })))).name).to.equal(
       'ParameterNotFound',
@@ -383,8 +385,8 @@ describe('fake S3', () => {
     for (const Key of keys)
       await aws.s3.send(new PutObjectCommand({ Bucket: 'b', Key, Body: `{"k":"${Key}"}` }));
     const got = await aws.s3.send(new GetObjectCommand({ Bucket: 'b', Key: keys[0] }));
-    expect(JSON.parse(await got.Body.transformToString())).to.deep.equal({ k: keys[0] });
-    expect((await got.Body.transformToByteArray()).byteLength).to.equal(got.ContentLength);
+    expect(JSON.parse(await got.Body!.transformToString())).to.deep.equal({ k: keys[0] });
+    expect((await got.Body!.transformToByteArray()).byteLength).to.equal(got.ContentLength);
     expect(
       (await aws.s3.send(new HeadObjectCommand({ Bucket: 'b', Key: keys[1] }))).ContentLength,
     ).to.be.greaterThan(0);
@@ -398,7 +400,7 @@ describe('fake S3', () => {
     const top = await aws.s3.send(
       new ListObjectsV2Command({ Bucket: 'b', Prefix: 'p/chain/', Delimiter: '/' }),
     );
-    expect(top.Contents.map((c: any) => c.Key)).to.deep.equal(['p/chain/CURRENT.json']);
+    expect(top.Contents!.map((c: any) => c.Key)).to.deep.equal(['p/chain/CURRENT.json']);
     expect(top.CommonPrefixes).to.deep.equal([{ Prefix: 'p/chain/e1/' }]);
 
     const seen: string[] = [];

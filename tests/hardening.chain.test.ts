@@ -94,7 +94,7 @@ describe('hardening: epochs, entries and the operator', () => {
         expect(entry.bucket).to.equal(input.S3Bucket);
         if (entry.type === 'INCREMENTAL') {
           expect(entry.exportViewType, entry.exportArn).to.equal(
-            input.IncrementalExportSpecification.ExportViewType,
+            input.IncrementalExportSpecification!.ExportViewType,
           );
           if (entry.exportViewType === 'NEW_IMAGE') after++;
           else before++;

@@ -37,7 +37,21 @@ function messagesOf(aws: Parameters<typeof notifications>[0], event: string, fro
   );
 }
 
+/** The tick logs each undelivered batch on stderr (as it does in Lambda); keep the test output readable. */
+function quietUndelivered(): void {
+  const consoleError = console.error;
+  before(() => {
+    console.error = (...args: unknown[]) => {
+      if (!String(args[0]).startsWith('notifications not delivered')) consoleError(...args);
+    };
+  });
+  after(() => {
+    console.error = consoleError;
+  });
+}
+
 describe('hardening: notifications off the critical path', () => {
+  quietUndelivered();
   it('SNS broken for 6 hours: the chain keeps its normal lag, and every notification arrives once SNS is back', async () => {
     await withScenario(
       { settings: { notifyOnSuccess: true } },
@@ -96,6 +110,7 @@ describe('hardening: notifications off the critical path', () => {
 });
 
 describe('hardening: one alert per cause', () => {
+  quietUndelivered();
   it('throttled start requests (account export quota used up) for 3 hours: no failed run, one alert once the lag matters', async () => {
     await withScenario({}, async ({ aws, run, settings }) => {
       await run.runFor(2 * HOUR);
@@ -167,6 +182,46 @@ describe('hardening: one alert per cause', () => {
       });
     });
   }
+
+  it('throttled start requests for 24 hours: at most 6 alerts in the day, no failed run', async () => {
+    await withScenario({}, async ({ aws, run }) => {
+      await run.runFor(2 * HOUR);
+      const start = run.now;
+      aws.dynamodb.injectFault({
+        command: 'ExportTableToPointInTime',
+        error: 'LimitExceededException',
+        times: Infinity,
+      });
+      await run.runFor(24 * HOUR);
+      expect(messagesOf(aws, 'EXPORT_THROTTLED', start, run.now).length).to.be.within(1, 6);
+      expect(messagesOf(aws, 'RUN_FAILED', start, run.now)).to.deep.equal([]);
+      expect(failedExecutions(run)).to.deep.equal([]);
+    });
+  });
+
+  it('a tick that fails for 24 hours (chain manifest writes denied): at most 6 RUN_FAILED, one recovery', async () => {
+    await withScenario({}, async ({ aws, run }) => {
+      const s3 = new Breakable(aws.s3);
+      patchClient(run, 's3', s3);
+      await run.runFor(2 * HOUR);
+      const start = run.now;
+      s3.error = (action) =>
+        action === 'PutObject' ? serviceError('AccessDenied', 'Access Denied', 403) : undefined;
+      const quiet = console.error;
+      console.error = () => {};
+      try {
+        await run.runFor(24 * HOUR);
+      } finally {
+        console.error = quiet;
+      }
+      const failed = messagesOf(aws, 'RUN_FAILED', start, run.now);
+      expect(failed.length).to.be.within(1, 6);
+      expect(new Set(failed.map((m) => JSON.parse(m.Message).notificationId)).size).to.equal(failed.length);
+      s3.error = null;
+      await run.runFor(2 * HOUR);
+      expect(messagesOf(aws, 'RUN_RECOVERED', start, run.now)).to.have.length(1);
+    });
+  });
 
   it('a PITR gap waiting for the operator for a day: at most 6 messages, not 24', async () => {
     await withScenario({}, async ({ aws, run, settings }) => {

@@ -120,7 +120,7 @@ describe('lease: exclusive under concurrent takers', () => {
       withRetry(
         label,
         async () => {
-          const result = await ssm.send(command);
+          const result: any = await ssm.send(command);
           if (!lost && command.input?.Name === LOCK) {
             lost = true; // the write happened; the answer did not arrive
             throw serviceError('RequestTimeout', 'timed out', 500);

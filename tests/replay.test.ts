@@ -7,6 +7,7 @@ import { gzipSync } from 'node:zlib';
 import {
   BatchWriteItemCommand,
   CreateTableCommand,
+  DescribeTableCommand,
   PutItemCommand,
   ScanCommand,
   type WriteRequest,
@@ -58,7 +59,18 @@ describe('replay (cli/replay.ts) into dynalite', () => {
         BillingMode: 'PAY_PER_REQUEST',
       }),
     );
+    await untilActive(name);
     return name;
+  }
+
+  /** dynalite makes a table ACTIVE on a timer: under load a write can otherwise arrive first. */
+  async function untilActive(name: string): Promise<void> {
+    for (let i = 0; i < 200; i++) {
+      const out = await ddb.client.send(new DescribeTableCommand({ TableName: name }));
+      if (out.Table?.TableStatus === 'ACTIVE') return;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    throw new Error(`table ${name} did not become ACTIVE`);
   }
 
   async function scanAll(tableName: string): Promise<Item[]> {
@@ -383,6 +395,7 @@ describe('replay (cli/replay.ts) into dynalite', () => {
         BillingMode: 'PAY_PER_REQUEST',
       }),
     );
+    await untilActive(target);
     const [file] = await listExportDataFiles(s3, BUCKET, written.entries[0].entry.manifestSummaryKey);
     let caught: unknown;
     try {

@@ -1,5 +1,10 @@
 import { expect } from 'chai';
-import { BatchWriteItemCommand, CreateTableCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import {
+  BatchWriteItemCommand,
+  CreateTableCommand,
+  ScanCommand,
+  waitUntilTableExists,
+} from '@aws-sdk/client-dynamodb';
 import { GetParametersCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
 import { chainHeadKey, chainObjectBody, CHAIN_SCHEMA_VERSION } from '../functions/chainManifest';
 import {
@@ -92,6 +97,8 @@ describe('replica apply Lambda (functions/replicaApply.ts) against dynalite', ()
         BillingMode: 'PAY_PER_REQUEST',
       }),
     );
+    // dynalite activates a new table on a 0 ms timer: at once, unless the machine is busy.
+    await waitUntilTableExists({ client: ddb.client, maxWaitTime: 30, minDelay: 1 }, { TableName: name });
     return name;
   }
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { CreateTableCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, ScanCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { GetParametersCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
 import { createReplicaHandler, type ReplicaEvent } from '../functions/replicaApply';
 import { initialReplicaState, parseReplicaState } from '../functions/replicaState';
@@ -142,6 +142,8 @@ describe('replica state machine definition (statemachine/replica-apply.asl.json)
           BillingMode: 'PAY_PER_REQUEST',
         }),
       );
+      // dynalite activates a new table on a 0 ms timer: at once, unless the machine is busy.
+      await waitUntilTableExists({ client: ddb.client, maxWaitTime: 30, minDelay: 1 }, { TableName: 'copy' });
       const parameters = new Map([['/state', JSON.stringify(initialReplicaState())]]);
       const ssm = {
         send: async (c: any) => {

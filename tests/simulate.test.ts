@@ -1,30 +1,30 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import {
-  estimateMonthlyCost,
-  faultPlan,
-  faultRandom,
-  runSimulation,
-  tableDifferences,
-  type SimulationReport,
-} from '../tools/simulate';
+import { CLI_OPERATOR_TOOLS } from '../cli/simulate';
+import { estimateMonthlyCost } from '../sim/simulation/cost';
+import { runSimulation } from '../sim/simulation/engine';
+import { faultPlan, faultRandom } from '../sim/simulation/faults';
+import { tableDifferences, type SimulationReport } from '../sim/simulation/report';
 
-describe('npm run simulate (tools/simulate.ts)', () => {
+describe('npm run simulate (sim/simulation/engine.ts)', () => {
   describe('one simulated day with faults, on the local S3 server', function () {
     // Real servers and a real replay; about 10 s on an idle 2-core machine.
     this.timeout(180_000);
     let report: SimulationReport;
 
     before(async () => {
-      report = await runSimulation({
-        days: 1,
-        rate: 4,
-        window: 15,
-        seed: 7,
-        faults: 'some',
-        s3: 'server',
-        ssm: 'server',
-      });
+      report = await runSimulation(
+        {
+          days: 1,
+          rate: 4,
+          window: 15,
+          seed: 7,
+          faults: 'some',
+          s3: 'server',
+          ssm: 'server',
+        },
+        CLI_OPERATOR_TOOLS,
+      );
     });
 
     it('ends with a gap-free chain that verify --deep accepts', () => {

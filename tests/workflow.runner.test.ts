@@ -170,9 +170,9 @@ describe('local runner (stand-in handlers)', () => {
       periodicHandler,
       async (run) => {
         await run.runFor(80 * MIN - 1);
-        expect(run.executions.map((e) => (Date.parse(e.input.scheduledTime) - START) / MIN)).to.deep.equal([
-          0, 15, 45, 75,
-        ]);
+        expect(
+          run.executions.map((e) => (Date.parse(e.input.scheduledTime ?? '') - START) / MIN),
+        ).to.deep.equal([0, 15, 45, 75]);
         expect(
           run.scheduler.deliveries
             .filter((d) => d.outcome === 'skipped')

@@ -58,7 +58,7 @@ describe('workflow: steady operation', () => {
       const describes = aws.calls.of('DescribeExport');
       const perExport = new Map<string, number>();
       for (const d of describes)
-        perExport.set(d.input.ExportArn, (perExport.get(d.input.ExportArn) ?? 0) + 1);
+        perExport.set(d.input.ExportArn!, (perExport.get(d.input.ExportArn!) ?? 0) + 1);
       expect(Math.max(...perExport.values())).to.be.at.most(4);
       // One EMF metrics line per completed tick.
       const ticksOk = run.invocations.filter((i) => i.mode === 'TICK' && i.result?.summary?.outcome === 'OK');
@@ -98,7 +98,7 @@ describe('workflow: steady operation', () => {
       const chain = assertChain(aws, settings);
       const perExport = new Map<string, number>();
       for (const d of aws.calls.of('DescribeExport')) {
-        perExport.set(d.input.ExportArn, (perExport.get(d.input.ExportArn) ?? 0) + 1);
+        perExport.set(d.input.ExportArn!, (perExport.get(d.input.ExportArn!) ?? 0) + 1);
       }
       expect(Math.max(...perExport.values())).to.be.at.most(6);
       expect(run.now / 1000 - chain.watermark!).to.be.at.most(STEADY_LAG_SECONDS + 6 * 60);
@@ -207,8 +207,8 @@ describe('workflow: steady operation', () => {
       expect(rejected.length, 'some requests were refused').to.be.greaterThan(0);
       const windows = new Set(exportRequests(aws).map((r) => `${r.from}..${r.to}`));
       for (const r of rejected) {
-        const from = r.input.IncrementalExportSpecification.ExportFromTime.getTime() / 1000;
-        const to = r.input.IncrementalExportSpecification.ExportToTime.getTime() / 1000;
+        const from = r.input.IncrementalExportSpecification!.ExportFromTime!.getTime() / 1000;
+        const to = r.input.IncrementalExportSpecification!.ExportToTime!.getTime() / 1000;
         expect(windows.has(`${from}..${to}`), 'the refused window was exported later').to.equal(true);
       }
       const chain = assertChain(aws, settings);

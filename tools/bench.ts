@@ -49,10 +49,24 @@ function stats(values: number[]): Stats {
 const f = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
 const usd = (n: number) => `$${n.toFixed(n < 1 ? 4 : 2)}`;
 
-async function steadyDay(label: string, incrementalSeconds: () => number, withCost: boolean): Promise<void> {
+/** Per-window figures of a steady day, for the side-by-side comparison. */
+interface SteadyFigures {
+  transitionsPerWindow: number;
+  invocationsPerWindow: number;
+  describesPerExport: number;
+  startLagSeconds: number;
+}
+
+async function steadyDay(
+  label: string,
+  incrementalSeconds: () => number,
+  withCost: boolean,
+  apiLatencyMs = 0,
+): Promise<SteadyFigures> {
   const scenario = await startScenario({
     exportDurationSeconds: (r) => (r.type === 'FULL_EXPORT' ? 600 : incrementalSeconds()),
     restorableLagSeconds: 300,
+    apiLatencyMs,
   });
   const { aws, run, settings } = scenario;
   try {
@@ -72,7 +86,7 @@ async function steadyDay(label: string, incrementalSeconds: () => number, withCo
     const windows = requests.length;
     const lag = aws.dynamodb.restorableLagSeconds;
     const startLag = requests.map(
-      (c) => c.at / 1000 - (c.input.IncrementalExportSpecification.ExportToTime.getTime() / 1000 + lag),
+      (c) => c.at / 1000 - (c.input.IncrementalExportSpecification!.ExportToTime!.getTime() / 1000 + lag),
     );
     const arns = new Set(
       [...aws.dynamodb.exports.values()]
@@ -81,8 +95,8 @@ async function steadyDay(label: string, incrementalSeconds: () => number, withCo
     );
     const describes = new Map<string, number>();
     for (const c of aws.calls.of('DescribeExport')) {
-      if (arns.has(c.input.ExportArn))
-        describes.set(c.input.ExportArn, (describes.get(c.input.ExportArn) ?? 0) + 1);
+      const arn = c.input.ExportArn;
+      if (arn !== undefined && arns.has(arn)) describes.set(arn, (describes.get(arn) ?? 0) + 1);
     }
     const state = parseState(aws.ssm.get(settings.stateParameterName)!, settings.stateParameterName);
     const commitLag: number[] = [];
@@ -140,7 +154,13 @@ async function steadyDay(label: string, incrementalSeconds: () => number, withCo
       ['handler time, local fakes (ms)', `avg ${f(realMs.avg)}, max ${f(realMs.max)} (no network)`],
     ];
     for (const [k, v] of rows) console.log(`  ${k.padEnd(34)} ${v}`);
-    if (!withCost) return;
+    const figures: SteadyFigures = {
+      transitionsPerWindow: transitions / windows,
+      invocationsPerWindow: perDay.invocations / windows,
+      describesPerExport: stats([...describes.values()]).avg,
+      startLagSeconds: stats(startLag).avg,
+    };
+    if (!withCost) return figures;
 
     console.log(
       `\nMonthly cost per table (${f(DAYS_PER_MONTH, 2)} days, arm64 256 MB, ${ASSUMED_LAMBDA_MS} ms assumed per invocation)`,
@@ -159,6 +179,7 @@ async function steadyDay(label: string, incrementalSeconds: () => number, withCo
     console.log(
       `  (${f(month(perDay.transitions), 0)} transitions, ${f(month(perDay.invocations), 0)} invocations, ${f(month(perDay.schedules), 0)} schedules a month; free tiers are per account, shared by all tables)`,
     );
+    return figures;
   } finally {
     await scenario.dispose();
   }
@@ -204,13 +225,32 @@ async function pauseCatchUp(): Promise<void> {
   }
 }
 
+/** The same steady day with every AWS call taking 0 and 100 ms, side by side (ratio 100 ms / 0 ms). */
+function printLatencyComparison(at0: SteadyFigures, at100: SteadyFigures): void {
+  console.log('\nAPI latency: the steady day with every AWS call taking 0 ms and 100 ms (simulated)');
+  console.log(`  ${''.padEnd(34)} ${'0 ms'.padStart(8)} ${'100 ms'.padStart(8)} ${'ratio'.padStart(7)}`);
+  const rows: [string, keyof SteadyFigures][] = [
+    ['state transitions per window', 'transitionsPerWindow'],
+    ['Lambda invocations per window', 'invocationsPerWindow'],
+    ['DescribeExport calls per export', 'describesPerExport'],
+    ['start lag after exportable (s)', 'startLagSeconds'],
+  ];
+  for (const [label, key] of rows) {
+    console.log(
+      `  ${label.padEnd(34)} ${f(at0[key], 2).padStart(8)} ${f(at100[key], 2).padStart(8)} ${f(at100[key] / at0[key], 2).padStart(7)}`,
+    );
+  }
+}
+
 async function main(): Promise<void> {
   // The handler prints nothing but its EMF line, which the scenario captures.
-  await steadyDay(
+  const at0 = await steadyDay(
     'Steady day: 15-min windows, 6-min incremental exports, restorable lag 5 min',
     () => 360,
     true,
   );
+  const at100 = await steadyDay('\nSame day, every AWS call taking 100 ms', () => 360, false, 100);
+  printLatencyComparison(at0, at100);
   // Real exports do not all take the same time, so the tick's learned duration is sometimes early.
   let seed = 7;
   const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;

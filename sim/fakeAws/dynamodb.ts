@@ -5,6 +5,17 @@
  * /work/shared/reference/dynamodb-exports.md; where AWS behaviour is unconfirmed the fake is the strict
  * choice, so code that passes here also works if AWS turns out to be lenient.
  */
+import type {
+  DescribeContinuousBackupsCommandInput,
+  DescribeContinuousBackupsCommandOutput,
+  DescribeExportCommandInput,
+  DescribeExportCommandOutput,
+  ExportDescription,
+  ExportTableToPointInTimeCommandInput,
+  ExportTableToPointInTimeCommandOutput,
+  ServiceInputTypes,
+  ServiceOutputTypes,
+} from '@aws-sdk/client-dynamodb';
 import type { ChangeRecord, ExportOutcome, ExportSink, ExportSpec, Item, TableSource } from '../contracts';
 import { serviceError } from './errors';
 import { CallLog, FakeService, type NowFn } from './service';
@@ -57,7 +68,8 @@ export interface ExportRequestInfo {
 export interface FakeExport {
   arn: string;
   request: ExportRequestInfo;
-  input: any;
+  /** The accepted request (its bucket was validated). */
+  input: ExportTableToPointInTimeCommandInput & { S3Bucket: string };
   startTime: number;
   /** When the export reaches its final status, epoch ms. */
   endTime: number;
@@ -84,7 +96,7 @@ export interface FakeDynamoDBOptions {
 
 type FailRule = { remaining: number; predicate: (request: ExportRequestInfo) => boolean; code: string };
 
-export class FakeDynamoDB extends FakeService {
+export class FakeDynamoDB extends FakeService<ServiceInputTypes, ServiceOutputTypes> {
   readonly tables = new Map<string, FakeTable>();
   readonly exports = new Map<string, FakeExport>();
   private readonly tokens = new Map<string, { key: string; arn: string }>();
@@ -110,9 +122,10 @@ export class FakeDynamoDB extends FakeService {
   }
 
   protected readonly handlers = {
-    DescribeContinuousBackups: (input: any) => this.describeContinuousBackups(input),
-    ExportTableToPointInTime: (input: any) => this.exportTable(input),
-    DescribeExport: (input: any) => this.describeExport(input),
+    DescribeContinuousBackups: (input: DescribeContinuousBackupsCommandInput) =>
+      this.describeContinuousBackups(input),
+    ExportTableToPointInTime: (input: ExportTableToPointInTimeCommandInput) => this.exportTable(input),
+    DescribeExport: (input: DescribeExportCommandInput) => this.describeExport(input),
   };
 
   // ---- scenario controls -------------------------------------------------------------------------
@@ -192,7 +205,9 @@ export class FakeDynamoDB extends FakeService {
 
   // ---- API ---------------------------------------------------------------------------------------
 
-  private describeContinuousBackups(input: any) {
+  private describeContinuousBackups(
+    input: DescribeContinuousBackupsCommandInput,
+  ): DescribeContinuousBackupsCommandOutput {
     const t = this.lookup(input?.TableName);
     const range = this.restorableRange(t.name);
     return {
@@ -211,7 +226,7 @@ export class FakeDynamoDB extends FakeService {
     };
   }
 
-  private exportTable(input: any) {
+  private exportTable(input: ExportTableToPointInTimeCommandInput): ExportTableToPointInTimeCommandOutput {
     if (!input?.TableArn) throw serviceError('ValidationException', 'TableArn is required');
     if (!input.S3Bucket || !/^[a-z0-9A-Z]+[.\-\w]*[a-z0-9A-Z]+$/.test(input.S3Bucket)) {
       throw serviceError('ValidationException', `Invalid S3Bucket: ${JSON.stringify(input.S3Bucket)}`);
@@ -307,7 +322,7 @@ export class FakeDynamoDB extends FakeService {
     const exp: FakeExport = {
       arn,
       request,
-      input: { ...input },
+      input: { ...input, S3Bucket: input.S3Bucket },
       startTime: now,
       endTime: now + Math.round(duration * 1000),
       fails: Boolean(rule),
@@ -319,7 +334,7 @@ export class FakeDynamoDB extends FakeService {
     return { ExportDescription: this.description(exp), $metadata: { httpStatusCode: 200 } };
   }
 
-  private async describeExport(input: any) {
+  private async describeExport(input: DescribeExportCommandInput): Promise<DescribeExportCommandOutput> {
     const arn = input?.ExportArn;
     if (typeof arn !== 'string' || !/^arn:aws:dynamodb:[^:]+:\d{12}:table\/[^/]+\/export\/[^/]+$/.test(arn)) {
       throw serviceError('ValidationException', 'Invalid Export ARN');
@@ -374,13 +389,13 @@ export class FakeDynamoDB extends FakeService {
     };
   }
 
-  private description(exp: FakeExport): Record<string, unknown> {
+  private description(exp: FakeExport): ExportDescription {
     const now = this.now();
     const done = now >= exp.endTime;
     const status = !done ? 'IN_PROGRESS' : exp.fails ? 'FAILED' : 'COMPLETED';
     const input = exp.input;
     const t = this.tables.get(exp.request.tableName)!;
-    const d: Record<string, unknown> = {
+    const d: ExportDescription = {
       ExportArn: exp.arn,
       ExportStatus: status,
       StartTime: new Date(exp.startTime),
@@ -417,7 +432,7 @@ export class FakeDynamoDB extends FakeService {
       d.FailureCode = exp.failure!.code;
       d.FailureMessage = exp.failure!.message;
     }
-    for (const k of Object.keys(d)) if (d[k] === undefined) delete d[k];
+    for (const k of Object.keys(d) as (keyof ExportDescription)[]) if (d[k] === undefined) delete d[k];
     return d;
   }
 
@@ -465,7 +480,11 @@ function toSeconds(value: unknown, field: string): number {
 }
 
 /** Everything that makes two requests "the same" for the client token. */
-function idempotencyKey(tableArn: string, input: any, request: ExportRequestInfo): string {
+function idempotencyKey(
+  tableArn: string,
+  input: ExportTableToPointInTimeCommandInput,
+  request: ExportRequestInfo,
+): string {
   return JSON.stringify([
     tableArn,
     input.S3Bucket,

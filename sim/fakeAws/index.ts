@@ -3,6 +3,7 @@
  * clock. Each fake is an object with the SDK v3 `send(command)` method, so the export tick handler
  * runs against them unchanged.
  */
+import type { ExportTickClients } from '../../functions/tickAws';
 import type { ExportSink } from '../contracts';
 import { MemorySink } from '../memorySink';
 import { FakeDynamoDB, type ExportRequestInfo } from './dynamodb';
@@ -30,8 +31,11 @@ export interface FakeAwsOptions {
   maxConcurrentExports?: number;
 }
 
-/** The four clients the export tick takes, plus the controls scenarios use. */
-export interface FakeAws {
+/**
+ * The four clients the export tick takes, plus the controls scenarios use. Extending the tick's client
+ * types makes the compiler check that each fake fits where its SDK client's `send` is taken.
+ */
+export interface FakeAws extends ExportTickClients {
   dynamodb: FakeDynamoDB;
   ssm: FakeSSM;
   s3: FakeS3;

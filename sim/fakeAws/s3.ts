@@ -3,6 +3,20 @@
  * S3Client pointed at a local S3 server can stand in for it wherever a `send(command)` client is taken.
  */
 import { createHash } from 'node:crypto';
+import type {
+  _Object,
+  DeleteObjectCommandInput,
+  DeleteObjectCommandOutput,
+  GetObjectCommandInput,
+  HeadObjectCommandInput,
+  HeadObjectCommandOutput,
+  ListObjectsV2CommandInput,
+  ListObjectsV2CommandOutput,
+  PutObjectCommandInput,
+  PutObjectCommandOutput,
+  ServiceInputTypes,
+  ServiceOutputTypes,
+} from '@aws-sdk/client-s3';
 import { serviceError } from './errors';
 import { CallLog, FakeService, type NowFn } from './service';
 
@@ -20,7 +34,7 @@ export interface FakeBody {
   transformToByteArray(): Promise<Uint8Array>;
 }
 
-export class FakeS3 extends FakeService {
+export class FakeS3 extends FakeService<ServiceInputTypes, ServiceOutputTypes> {
   readonly buckets = new Map<string, Map<string, StoredObject>>();
 
   /**
@@ -35,11 +49,11 @@ export class FakeS3 extends FakeService {
   }
 
   protected readonly handlers = {
-    PutObject: (input: any) => this.putObject(input),
-    GetObject: (input: any) => this.getObject(input),
-    HeadObject: (input: any) => this.headObject(input),
-    ListObjectsV2: (input: any) => this.listObjects(input),
-    DeleteObject: (input: any) => this.deleteObject(input),
+    PutObject: (input: PutObjectCommandInput) => this.putObject(input),
+    GetObject: (input: GetObjectCommandInput) => this.getObject(input),
+    HeadObject: (input: HeadObjectCommandInput) => this.headObject(input),
+    ListObjectsV2: (input: ListObjectsV2CommandInput) => this.listObjects(input),
+    DeleteObject: (input: DeleteObjectCommandInput) => this.deleteObject(input),
   };
 
   createBucket(name: string): void {
@@ -77,7 +91,13 @@ export class FakeS3 extends FakeService {
     return b;
   }
 
-  private async putObject(input: any) {
+  /** The stored object, if any; the bucket must exist. */
+  private object(bucket: unknown, key: string | undefined): StoredObject | undefined {
+    const b = this.bucket(bucket, false);
+    return key === undefined ? undefined : b.get(key);
+  }
+
+  private async putObject(input: PutObjectCommandInput): Promise<PutObjectCommandOutput> {
     const b = this.bucket(input?.Bucket, true);
     if (typeof input.Key !== 'string' || input.Key === '')
       throw serviceError('ValidationException', 'Key is required');
@@ -93,8 +113,12 @@ export class FakeS3 extends FakeService {
     return { ETag: etag, $metadata: { httpStatusCode: 200 } };
   }
 
-  private getObject(input: any) {
-    const o = this.bucket(input?.Bucket, false).get(input.Key);
+  /**
+   * A GetObject answer. Its `Body` has the SDK's `transformToString`/`transformToByteArray` mixin but
+   * is not a Node stream, as readers of real clients' bodies must also accept (see format/s3io.ts).
+   */
+  private getObject(input: GetObjectCommandInput) {
+    const o = this.object(input?.Bucket, input.Key);
     if (!o) throw serviceError('NoSuchKey', 'The specified key does not exist.', 404);
     const bytes = new Uint8Array(o.body);
     const body: FakeBody = {
@@ -112,8 +136,8 @@ export class FakeS3 extends FakeService {
     };
   }
 
-  private headObject(input: any) {
-    const o = this.bucket(input?.Bucket, false).get(input.Key);
+  private headObject(input: HeadObjectCommandInput): HeadObjectCommandOutput {
+    const o = this.object(input?.Bucket, input.Key);
     // HEAD responses have no body, so the SDK reports a bare NotFound.
     if (!o) throw serviceError('NotFound', 'Not Found', 404);
     return {
@@ -126,7 +150,7 @@ export class FakeS3 extends FakeService {
     };
   }
 
-  private listObjects(input: any) {
+  private listObjects(input: ListObjectsV2CommandInput): ListObjectsV2CommandOutput {
     const b = this.bucket(input?.Bucket, false);
     const prefix: string = input.Prefix ?? '';
     const delimiter: string | undefined = input.Delimiter || undefined;
@@ -135,7 +159,7 @@ export class FakeS3 extends FakeService {
       ? Buffer.from(input.ContinuationToken, 'base64').toString('utf8')
       : input.StartAfter;
     const keys = [...b.keys()].filter((k) => k.startsWith(prefix)).sort();
-    const contents: any[] = [];
+    const contents: _Object[] = [];
     const common: string[] = [];
     let last: string | undefined;
     let truncated = false;
@@ -173,8 +197,9 @@ export class FakeS3 extends FakeService {
     };
   }
 
-  private deleteObject(input: any) {
-    this.bucket(input?.Bucket, false).delete(input.Key);
+  private deleteObject(input: DeleteObjectCommandInput): DeleteObjectCommandOutput {
+    const b = this.bucket(input?.Bucket, false);
+    if (input.Key !== undefined) b.delete(input.Key);
     return { $metadata: { httpStatusCode: 204 } };
   }
 }
@@ -183,7 +208,7 @@ async function toBytes(body: unknown): Promise<Uint8Array> {
   if (body === undefined || body === null) return new Uint8Array();
   if (typeof body === 'string') return new Uint8Array(Buffer.from(body, 'utf8'));
   if (body instanceof Uint8Array) return new Uint8Array(body);
-  if (typeof (body as any)[Symbol.asyncIterator] === 'function') {
+  if (typeof (body as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] === 'function') {
     const chunks: Buffer[] = [];
     for await (const chunk of body as AsyncIterable<Uint8Array | string>) chunks.push(Buffer.from(chunk));
     return new Uint8Array(Buffer.concat(chunks));

@@ -2,15 +2,58 @@
  * What every fake service shares: dispatch on the SDK command class name, a call log tests can count,
  * and transient fault injection per command.
  */
+import type {
+  $Command,
+  DescribeContinuousBackupsCommandInput,
+  DescribeExportCommandInput,
+  ExportTableToPointInTimeCommandInput,
+  __MetadataBearer,
+} from '@aws-sdk/client-dynamodb';
+import type {
+  DeleteObjectCommandInput,
+  GetObjectCommandInput,
+  HeadObjectCommandInput,
+  ListObjectsV2CommandInput,
+  PutObjectCommandInput,
+} from '@aws-sdk/client-s3';
+import type { PublishCommandInput } from '@aws-sdk/client-sns';
+import type {
+  DeleteParameterCommandInput,
+  GetParameterCommandInput,
+  GetParametersCommandInput,
+  PutParameterCommandInput,
+} from '@aws-sdk/client-ssm';
 import { serviceError, transientError, type TransientFault } from './errors';
 
-/** One recorded call. */
-export interface CallRecord {
+/** The input type of each action the fakes implement, so call records of one action are typed. */
+export interface FakeActionInputs {
+  DescribeContinuousBackups: DescribeContinuousBackupsCommandInput;
+  ExportTableToPointInTime: ExportTableToPointInTimeCommandInput;
+  DescribeExport: DescribeExportCommandInput;
+  GetParameters: GetParametersCommandInput;
+  GetParameter: GetParameterCommandInput;
+  PutParameter: PutParameterCommandInput;
+  DeleteParameter: DeleteParameterCommandInput;
+  PutObject: PutObjectCommandInput;
+  GetObject: GetObjectCommandInput;
+  HeadObject: HeadObjectCommandInput;
+  ListObjectsV2: ListObjectsV2CommandInput;
+  DeleteObject: DeleteObjectCommandInput;
+  Publish: PublishCommandInput;
+}
+
+export type FakeAction = keyof FakeActionInputs;
+
+/** One recorded call; `I` is the input type of its action when the action is known. */
+export interface CallRecord<I = unknown> {
   service: string;
   /** Action name without the `Command` suffix, e.g. `DescribeExport`. */
   action: string;
-  /** A deep copy of `command.input` at the time of the call. */
-  input: any;
+  /**
+   * A deep copy of `command.input` at the time of the call (byte arrays are replaced by a
+   * `<n bytes>` placeholder).
+   */
+  input: I;
   /** Simulated time of the call, epoch milliseconds. */
   at: number;
   /** `ok`, or the name of the error thrown. */
@@ -28,6 +71,11 @@ export class CallLog {
   }
 
   /** Calls of one action (with or without the `Command` suffix), optionally filtered. */
+  of<A extends FakeAction>(
+    action: A | `${A}Command`,
+    filter?: (record: CallRecord<FakeActionInputs[A]>) => boolean,
+  ): CallRecord<FakeActionInputs[A]>[];
+  of(action: string, filter?: (record: CallRecord) => boolean): CallRecord[];
   of(action: string, filter: (record: CallRecord) => boolean = () => true): CallRecord[] {
     const name = stripCommand(action);
     return this.records.filter((r) => r.action === name && filter(r));
@@ -50,7 +98,7 @@ export interface FaultRule {
   /** How many calls fail; `Infinity` for "until cleared". @default 1 */
   times?: number;
   /** Only calls whose input matches fail. */
-  when?: (input: any) => boolean;
+  when?: (input: unknown) => boolean;
 }
 
 export function stripCommand(name: string): string {
@@ -60,15 +108,12 @@ export function stripCommand(name: string): string {
 /** Shared clock source of the fakes; they read the (possibly simulated) global clock by default. */
 export type NowFn = () => number;
 
-/** Minimal AWS SDK v3 command shape the fakes accept. */
-export interface CommandLike {
-  readonly input: any;
-  constructor: { name: string };
-}
-
-type Handler = (input: any) => unknown | Promise<unknown>;
-
-export abstract class FakeService {
+/**
+ * A fake of one AWS service, typed as that service's SDK client: `SI` and `SO` are the client's
+ * `ServiceInputTypes` and `ServiceOutputTypes`, so a fake can stand wherever `Pick<XClient, 'send'>`
+ * is taken and its answers are typed by the command.
+ */
+export abstract class FakeService<SI extends object, SO extends __MetadataBearer> {
   private readonly faults: (FaultRule & { remaining: number; used: number })[] = [];
 
   protected constructor(
@@ -77,13 +122,14 @@ export abstract class FakeService {
     protected readonly now: NowFn,
   ) {}
 
-  /** Action name -> implementation. */
-  protected abstract readonly handlers: Record<string, Handler>;
+  /** Action name -> implementation, each taking its command's SDK input type. */
+  protected abstract readonly handlers: Readonly<Record<string, (input: never) => unknown>>;
 
   /** The SDK v3 client method: `client.send(new SomeCommand(input))`. */
-  async send(command: CommandLike): Promise<any> {
+  async send<I extends SI, O extends SO>(command: $Command<I, O, unknown, SI, SO>): Promise<O> {
     const action = stripCommand(command?.constructor?.name ?? '');
-    const input = command?.input ?? {};
+    // A command built without its input (optional for some actions) is handled as an empty one.
+    const input: I = command?.input ?? ({} as I);
     const record: CallRecord = {
       service: this.serviceName,
       action,
@@ -99,7 +145,9 @@ export abstract class FakeService {
         record.injected = true;
         throw transientError(fault, action);
       }
-      const handler = this.handlers[action];
+      // The command's class name picks the handler, so the handler takes this command's input and
+      // answers its output; that link is by name, which the type system cannot follow.
+      const handler = this.handlers[action] as ((input: I) => O | Promise<O>) | undefined;
       if (!handler) {
         throw serviceError(
           'UnknownOperationException',
@@ -127,7 +175,7 @@ export abstract class FakeService {
     return stripCommand(action) in this.handlers;
   }
 
-  private takeFault(action: string, input: any): TransientFault | undefined {
+  private takeFault(action: string, input: unknown): TransientFault | undefined {
     for (const rule of this.faults) {
       if (rule.command !== action || rule.remaining <= 0) continue;
       if (rule.when && !rule.when(input)) continue;
@@ -141,7 +189,7 @@ export abstract class FakeService {
 }
 
 /** Deep copy that keeps Dates and byte arrays recognisable in the log. */
-export function cloneInput(value: any): any {
+export function cloneInput(value: unknown): unknown {
   if (value instanceof Date) return new Date(value.getTime());
   if (value instanceof Uint8Array) return `<${value.byteLength} bytes>`;
   if (Array.isArray(value)) return value.map(cloneInput);

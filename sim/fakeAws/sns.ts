@@ -1,4 +1,10 @@
 /** SNS in memory: records every published message for assertions. */
+import type {
+  PublishCommandInput,
+  PublishCommandOutput,
+  ServiceInputTypes,
+  ServiceOutputTypes,
+} from '@aws-sdk/client-sns';
 import { serviceError } from './errors';
 import { CallLog, FakeService, type NowFn } from './service';
 
@@ -14,7 +20,7 @@ export interface PublishedMessage {
 
 const TOPIC_ARN = /^arn:aws:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
 
-export class FakeSNS extends FakeService {
+export class FakeSNS extends FakeService<ServiceInputTypes, ServiceOutputTypes> {
   readonly messages: PublishedMessage[] = [];
   /** When non-empty, only these topics exist. */
   readonly topics = new Set<string>();
@@ -24,11 +30,11 @@ export class FakeSNS extends FakeService {
   }
 
   protected readonly handlers = {
-    Publish: (input: any) => this.publish(input),
+    Publish: (input: PublishCommandInput) => this.publish(input),
   };
 
-  /** Messages whose body parses as JSON, parsed. */
-  json(): any[] {
+  /** Messages whose body parses as JSON, parsed (`{ unparsable: body }` for the others). */
+  json(): unknown[] {
     return this.messages.map((m) => {
       try {
         return JSON.parse(m.Message);
@@ -38,7 +44,7 @@ export class FakeSNS extends FakeService {
     });
   }
 
-  private publish(input: any) {
+  private publish(input: PublishCommandInput): PublishCommandOutput {
     const topic = input?.TopicArn;
     if (typeof topic !== 'string' || !TOPIC_ARN.test(topic)) {
       throw serviceError('InvalidParameterException', `Invalid parameter: TopicArn ${JSON.stringify(topic)}`);

@@ -1,4 +1,18 @@
 /** SSM Parameter Store in memory: the calls the workflow makes on its state, action and lock parameters. */
+import type {
+  DeleteParameterCommandInput,
+  DeleteParameterCommandOutput,
+  GetParameterCommandInput,
+  GetParameterCommandOutput,
+  GetParametersCommandInput,
+  GetParametersCommandOutput,
+  Parameter,
+  ParameterType,
+  PutParameterCommandInput,
+  PutParameterCommandOutput,
+  ServiceInputTypes,
+  ServiceOutputTypes,
+} from '@aws-sdk/client-ssm';
 import { serviceError } from './errors';
 import { CallLog, FakeService, type NowFn } from './service';
 
@@ -7,13 +21,13 @@ export const MAX_STANDARD_VALUE_BYTES = 4096;
 
 export interface FakeParameter {
   Name: string;
-  Type: string;
+  Type: ParameterType;
   Value: string;
   Version: number;
   LastModifiedDate: Date;
 }
 
-export class FakeSSM extends FakeService {
+export class FakeSSM extends FakeService<ServiceInputTypes, ServiceOutputTypes> {
   readonly parameters = new Map<string, FakeParameter>();
 
   constructor(
@@ -26,10 +40,10 @@ export class FakeSSM extends FakeService {
   }
 
   protected readonly handlers = {
-    GetParameters: (input: any) => this.getParameters(input),
-    GetParameter: (input: any) => this.getParameter(input),
-    PutParameter: (input: any) => this.putParameter(input),
-    DeleteParameter: (input: any) => this.deleteParameter(input),
+    GetParameters: (input: GetParametersCommandInput) => this.getParameters(input),
+    GetParameter: (input: GetParameterCommandInput) => this.getParameter(input),
+    PutParameter: (input: PutParameterCommandInput) => this.putParameter(input),
+    DeleteParameter: (input: DeleteParameterCommandInput) => this.deleteParameter(input),
   };
 
   /** Sets a value directly, as Pulumi or an operator would; bumps the version. */
@@ -57,7 +71,7 @@ export class FakeSSM extends FakeService {
     return Object.fromEntries([...this.parameters.values()].map((p) => [p.Name, p.Value]));
   }
 
-  private view(p: FakeParameter) {
+  private view(p: FakeParameter): Parameter {
     return {
       Name: p.Name,
       Type: p.Type,
@@ -69,7 +83,7 @@ export class FakeSSM extends FakeService {
     };
   }
 
-  private getParameters(input: any) {
+  private getParameters(input: GetParametersCommandInput): GetParametersCommandOutput {
     const names: unknown = input?.Names;
     if (!Array.isArray(names) || names.length < 1 || names.length > 10) {
       throw serviceError('ValidationException', 'Names must hold 1 to 10 parameter names');
@@ -84,13 +98,13 @@ export class FakeSSM extends FakeService {
     return { Parameters: found, InvalidParameters: invalid, $metadata: { httpStatusCode: 200 } };
   }
 
-  private getParameter(input: any) {
-    const p = this.parameters.get(input?.Name);
+  private getParameter(input: GetParameterCommandInput): GetParameterCommandOutput {
+    const p = input?.Name === undefined ? undefined : this.parameters.get(input.Name);
     if (!p) throw serviceError('ParameterNotFound', `Parameter ${input?.Name} not found`);
     return { Parameter: this.view(p), $metadata: { httpStatusCode: 200 } };
   }
 
-  private putParameter(input: any) {
+  private putParameter(input: PutParameterCommandInput): PutParameterCommandOutput {
     const name = input?.Name;
     const value = input?.Value;
     if (typeof name !== 'string' || name.length === 0)
@@ -119,8 +133,8 @@ export class FakeSSM extends FakeService {
     return { Version: version, Tier: 'Standard', $metadata: { httpStatusCode: 200 } };
   }
 
-  private deleteParameter(input: any) {
-    if (!this.parameters.delete(input?.Name)) {
+  private deleteParameter(input: DeleteParameterCommandInput): DeleteParameterCommandOutput {
+    if (input?.Name === undefined || !this.parameters.delete(input.Name)) {
       throw serviceError('ParameterNotFound', `Parameter ${input?.Name} not found`);
     }
     return { $metadata: { httpStatusCode: 200 } };

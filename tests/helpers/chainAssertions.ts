@@ -164,7 +164,7 @@ export function assertNoDuplicateExports(aws: FakeAws): void {
 
 /** Published notifications as parsed JSON, optionally filtered by event. */
 export function notifications(aws: FakeAws, event?: string): any[] {
-  const all = aws.sns.json();
+  const all: any[] = aws.sns.json();
   return event ? all.filter((n) => n.event === event) : all;
 }
 
@@ -201,7 +201,7 @@ export function exportRequests(aws: FakeAws): {
     .of('ExportTableToPointInTime', (c) => c.outcome === 'ok')
     .map((c) => ({
       at: c.at,
-      type: c.input.ExportType,
+      type: c.input.ExportType!,
       from: secondsOf(c.input.IncrementalExportSpecification?.ExportFromTime),
       to: secondsOf(c.input.IncrementalExportSpecification?.ExportToTime),
       exportTime: secondsOf(c.input.ExportTime),
@@ -261,7 +261,10 @@ export function assertNotificationIds(aws: FakeAws): Map<string, number> {
     expect(n.notificationId, 'every message has a notificationId').to.be.a('string');
     const first = seen.get(n.notificationId);
     if (first) {
-      expect({ event: n.event, window: n.window, epoch: n.epoch }, `resend of ${n.notificationId}`).to.deep.equal({
+      expect(
+        { event: n.event, window: n.window, epoch: n.epoch },
+        `resend of ${n.notificationId}`,
+      ).to.deep.equal({
         event: first.event,
         window: first.window,
         epoch: first.epoch,

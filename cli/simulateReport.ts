@@ -1,0 +1,136 @@
+/** The simulation report a person reads at a glance (`npm run simulate`, `dce simulate`). */
+import type { SimulationReport } from '../sim/simulation/report';
+import type { KeptServers } from '../sim/simulation/engine';
+import { formatDuration, table } from './output';
+
+/** `1 pause`, `2 pauses`. */
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
+function usd(n: number): string {
+  return n < 0.01 ? `$${n.toFixed(4)}` : `$${n.toFixed(2)}`;
+}
+
+/** The report as a table of one line per aspect, then the chain problems and replay differences. */
+export function formatSimulationReport(r: SimulationReport): string {
+  const lines: string[] = [];
+  lines.push(
+    `dynamodb-continuous-exports simulation: ${r.ok ? 'OK' : 'FAILED'}`,
+    '',
+    table([
+      [
+        'simulated',
+        `${r.options.days} days (${r.simulated.start} .. ${r.simulated.end}), ${r.options.window}-minute windows`,
+      ],
+      [
+        'workload',
+        `${r.options.rate} writes/min, ${r.source.writes} writes, seed ${r.options.seed}, faults ${r.options.faults}${
+          r.options.format === 'ion' ? ', ION exports' : ''
+        }`,
+      ],
+      [
+        'windows',
+        `${r.windows.committed} committed (1 full + ${r.windows.incremental} incremental; ${r.windows.expected} window lengths between chain start and watermark)`,
+      ],
+      [
+        'exports',
+        `${r.exports.started} started, ${r.exports.completed} completed, ${r.exports.failed} failed, ${r.exports.retriedWindows} windows retried, ${r.exports.inFlightAtEnd} in flight at the end`,
+      ],
+      [
+        'faults',
+        `${r.faults.failedExportsInjected} failed exports, ${r.faults.transientErrorsInjected} transient errors, ${r.faults.duplicateDeliveries} duplicate and ${r.faults.skippedDeliveries} skipped deliveries, ${plural(r.faults.pauses.length, 'pause')}, ${plural(r.faults.resets.length, 'reset')}`,
+      ],
+      [
+        'executions',
+        `${r.executions.total} (${r.executions.succeeded} succeeded, ${r.executions.failed} failed, ${r.executions.aborted} still running at the end), ${r.executions.invocations} Lambda invocations, ${r.transitions} state transitions`,
+      ],
+      [
+        'chain',
+        r.chain.ok
+          ? `OK (verify --deep): epoch ${r.chain.epoch}, ${r.chain.entries} entries, gap-free`
+          : `PROBLEMS (${r.chain.problems.length})`,
+      ],
+      [
+        'watermark',
+        `${r.chain.watermark ?? '-'} (lag ${r.chain.lagSeconds === null ? '-' : formatDuration(r.chain.lagSeconds)} at the end)`,
+      ],
+      ['phases', r.phases.map((p) => `${p.phase} ${p.at.slice(5, 16).replace('T', ' ')}`).join(' -> ')],
+      [
+        'replay',
+        r.replay.error
+          ? `FAILED: ${r.replay.error}`
+          : `${r.replay.items} items from ${r.replay.exportsApplied} exports (${r.replay.puts} puts, ${r.replay.deletes} deletes): ${
+              r.replay.identical
+                ? `identical to the source as of the watermark (${r.replay.expectedItems} items)`
+                : `DIFFERS from the source (${r.replay.expectedItems} items expected)`
+            }`,
+      ],
+      [
+        'cost',
+        `about ${usd(r.cost.monthlyUsd)}/month per table for orchestration (${r.cost.items.map((i) => `${i.item.split(' ')[0]} ${usd(i.monthlyUsd)}`).join(', ')})`,
+      ],
+      [
+        'wall time',
+        `${r.wall.totalSeconds.toFixed(1)} s (simulation ${r.wall.simulationSeconds.toFixed(1)} s, verify ${r.wall.verifySeconds.toFixed(1)} s, replay ${r.wall.replaySeconds.toFixed(1)} s)`,
+      ],
+    ]),
+  );
+  for (const p of r.chain.problems.slice(0, 10))
+    lines.push(`  chain problem: ${p.kind}: ${p.message} (${p.key})`);
+  for (const d of r.replay.firstDifferences) lines.push(`  replay: ${d}`);
+  return lines.join('\n');
+}
+
+/** A shell word: left bare when safe, single-quoted otherwise. */
+function shellWord(word: string): string {
+  if (/^[\w@%+=:,./-]+$/.test(word)) return word;
+  const escaped = word.split("'").join("'\\''");
+  return "'" + escaped + "'";
+}
+
+/**
+ * What `--keep-servers` prints: the servers left running, `dce` commands that read them (ready to
+ * paste) and how to stop them.
+ */
+export function formatKeptServers(servers: KeptServers, pid: number): string {
+  const target = [
+    '--stack',
+    servers.stack,
+    '--alias',
+    servers.alias,
+    '--bucket',
+    servers.bucket,
+    '--prefix',
+    servers.prefix,
+    '--region',
+    'us-east-1',
+    '--s3-endpoint-url',
+    servers.endpoints.s3,
+    '--ssm-endpoint-url',
+    servers.endpoints.ssm,
+    '--dynamodb-endpoint-url',
+    servers.endpoints.dynamodb,
+  ]
+    .map(shellWord)
+    .join(' ');
+  return [
+    'local servers left running:',
+    table(
+      [
+        ['S3', `${servers.endpoints.s3} (bucket ${servers.bucket}, prefix ${servers.prefix})`],
+        ['SSM', `${servers.endpoints.ssm} (parameters of stack ${servers.stack}, alias ${servers.alias})`],
+        [
+          'DynamoDB',
+          `${servers.endpoints.dynamodb} (table ${servers.replayedTable}: the replayed chain; table ${servers.emptyTable}: empty, for a replay)`,
+        ],
+      ],
+      '  ',
+    ),
+    'read them with:',
+    `  npx dce status ${target}`,
+    `  npx dce verify --deep ${target}`,
+    `  npx dce replay --target-table ${shellWord(servers.emptyTable)} ${target}`,
+    `stop them with Ctrl-C here, or: kill ${pid}`,
+  ].join('\n');
+}

@@ -1,0 +1,88 @@
+/**
+ * The operator's tools a simulation uses, handed in by the command that runs it.
+ *
+ * The run pauses and resumes the workflow and samples its phase with the same code as `dce pause` and
+ * `dce status`, and checks its chain with the same code as `dce verify --deep` and `dce replay`. That
+ * code lives in `cli/`, a layer above `sim/`, so the engine names only the shapes it needs here and
+ * `cli/simulate.ts` passes the real functions: the engine never imports `cli/`.
+ */
+import type { SendClient } from '../localRun';
+
+/** `dce status`'s view of the workflow, from the parameters as they are. */
+export interface StatusView {
+  phase: string;
+  /** Sequence of the last committed chain entry; null before the first. */
+  lastSequence: number | null;
+  lagSeconds: number | null;
+}
+
+/** The chain as `verify` reads it. */
+export interface VerifyResult {
+  ok: boolean;
+  epoch: string;
+  chainStart?: string;
+  watermark?: string;
+  entries: number;
+  problems: { kind: string; key: string; message: string }[];
+}
+
+/** What `verify` reports as it goes. */
+export interface VerifyProgressView {
+  entriesTotal: number;
+  entriesDone: number;
+  /** Data files read so far (deep only). */
+  filesRead?: number;
+}
+
+/** What `replay` reports as it goes. */
+export interface ReplayProgressView {
+  entriesTotal: number;
+  entriesDone: number;
+  itemsApplied: number;
+}
+
+/** What `replay` did. */
+export interface ReplayResult {
+  entriesApplied: number;
+  watermark?: string;
+  puts: number;
+  deletes: number;
+}
+
+export interface OperatorTools {
+  deriveStatus(
+    alias: string,
+    input: {
+      action: string | null;
+      stateText: string | null;
+      stateParameterName: string;
+      now: number;
+      windowMinutes: number;
+    },
+  ): StatusView;
+  setAction(options: {
+    ssm: SendClient;
+    alias: string;
+    parameterName: string;
+    /** The chain state parameter: a RESET is pending until the state records its version. */
+    stateParameterName: string;
+    action: 'RUN' | 'PAUSE' | 'RESET';
+  }): Promise<unknown>;
+  verifyChain(options: {
+    s3: SendClient;
+    bucket: string;
+    prefix: string;
+    deep: boolean;
+    /** Called as exports are checked, by a verify that reports progress (others ignore it). */
+    onProgress?: (progress: VerifyProgressView) => void;
+  }): Promise<VerifyResult>;
+  replayChain(options: {
+    s3: SendClient;
+    dynamodb: SendClient;
+    bucket: string;
+    prefix: string;
+    targetTable: string;
+    concurrency: number;
+    onProgress?: (progress: ReplayProgressView) => void;
+  }): Promise<ReplayResult>;
+}

@@ -1,0 +1,167 @@
+/**
+ * The flags of a simulation run: their types, their parsers and their declaration on a command, shared
+ * by `npm run simulate` and `dce simulate`.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import type { ExportFormat } from '../../functions/settings';
+
+export type FaultLevel = 'none' | 'some' | 'chaos';
+export type FormatFlag = 'json' | 'ion';
+
+/** Flags of a simulation run. */
+export interface SimulateOptions {
+  /** Simulated days. */
+  days: number;
+  /** Writes per minute to the source table. */
+  rate: number;
+  /** Incremental window, minutes. */
+  window: number;
+  seed: number;
+  faults: FaultLevel;
+  /**
+   * Where the exports and the chain manifest go: `server`, a local s3rver reached by a real S3Client
+   * (the faithful path, ~10 ms a request), or `memory`, the in-process fake S3 (fast, for long runs).
+   */
+  s3: 'server' | 'memory';
+  /**
+   * How the tick and the operator reach SSM: `server`, the local SSM endpoint through a real SSMClient
+   * (default), or `memory`, the in-process fake directly (skips HTTP and request signing).
+   */
+  ssm: 'server' | 'memory';
+  /** The export format the tick requests. @default 'json' */
+  format?: FormatFlag;
+}
+
+/** The export format each `--format` word requests from DynamoDB. */
+export const EXPORT_FORMAT_OF_FLAG: Record<FormatFlag, ExportFormat> = { json: 'DYNAMODB_JSON', ion: 'ION' };
+
+/** The command's own flags, beside the run's options. */
+export interface SimulateCommandFlags {
+  options: SimulateOptions;
+  json: boolean;
+  keepServers: boolean;
+}
+
+function positiveNumber(flag: string, integer: boolean, min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+      throw new InvalidArgumentError(
+        `${flag} ${JSON.stringify(value)}: expected a ${integer ? 'whole ' : ''}number from ${min} to ${max}`,
+      );
+    }
+    return n;
+  };
+}
+
+function wholeNumber(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n))
+      throw new InvalidArgumentError(`${flag} ${JSON.stringify(value)}: expected a whole number`);
+    return n;
+  };
+}
+
+/** Parser of a flag that takes one of a few words; the error names the flag, the value and the choices. */
+function oneOf<T extends string>(flag: string, choices: readonly T[]): (value: string) => T {
+  return (value) => {
+    if (!(choices as readonly string[]).includes(value)) {
+      const list =
+        choices.length > 1
+          ? `${choices.slice(0, -1).join(', ')} or ${choices[choices.length - 1]}`
+          : choices[0];
+      throw new InvalidArgumentError(`${flag} ${JSON.stringify(value)}: expected ${list}`);
+    }
+    return value as T;
+  };
+}
+
+/** Declares the simulate flags on a command (shared by `npm run simulate` and `dce simulate`). */
+export function addSimulateOptions(cmd: Command): Command {
+  return cmd
+    .option('--days <n>', 'simulated days', positiveNumber('--days', false, 0.25, 366), 2)
+    .option(
+      '--rate <n>',
+      'writes per minute to the source table',
+      positiveNumber('--rate', false, 0.1, 10_000),
+      4,
+    )
+    .option(
+      '--window <minutes>',
+      'incremental window in minutes (15..1440)',
+      positiveNumber('--window', true, 15, 1440),
+      15,
+    )
+    .option('--seed <n>', 'seed of the workload and the faults', wholeNumber('--seed'), 1)
+    .option(
+      '--faults <level>',
+      'injected faults: none | some (failed exports, transient errors, a pause, duplicate deliveries) | chaos (more of each, skipped deliveries, a reset)',
+      oneOf('--faults', ['none', 'some', 'chaos']),
+      'some',
+    )
+    .option(
+      '--format <format>',
+      'export format the workflow requests: json (DYNAMODB_JSON) or ion (ION)',
+      oneOf('--format', ['json', 'ion']),
+      'json',
+    )
+    .option(
+      '--s3 <where>',
+      'server: a local S3 server through a real S3Client (default); memory: the in-process fake S3, several times faster for long runs',
+      oneOf('--s3', ['server', 'memory']),
+      'server',
+    )
+    .option(
+      '--ssm <where>',
+      'server: the local SSM endpoint through a real SSMClient (default); memory: the in-process fake directly',
+      oneOf('--ssm', ['server', 'memory']),
+      'server',
+    )
+    .option('--fast', 'same as --s3 memory --ssm memory: in-process fakes for S3 and SSM, for long runs')
+    .option(
+      '--keep-servers',
+      'leave the local S3, SSM and DynamoDB servers running at the end and print dce commands that read them',
+    )
+    .option('--json', 'print the report as JSON on stdout');
+}
+
+/** The parsed flags as commander hands them over (values already checked by the parsers above). */
+export interface ParsedSimulateFlags {
+  days?: number;
+  rate?: number;
+  window?: number;
+  seed?: number;
+  faults?: FaultLevel;
+  format?: FormatFlag;
+  s3?: 'server' | 'memory';
+  ssm?: 'server' | 'memory';
+  fast?: boolean;
+  keepServers?: boolean;
+  json?: boolean;
+}
+
+/** Thrown for flags that parse one by one but do not go together; the command exits with 2. */
+export class SimulateUsageError extends Error {
+  override name = 'SimulateUsageError';
+}
+
+/** The run's options and the command's flags from parsed flags, with the defaults filled in. */
+export function simulateFlags(flags: ParsedSimulateFlags): SimulateCommandFlags {
+  const options: SimulateOptions = {
+    days: flags.days ?? 2,
+    rate: flags.rate ?? 4,
+    window: flags.window ?? 15,
+    seed: flags.seed ?? 1,
+    faults: flags.faults ?? 'some',
+    s3: flags.s3 === 'memory' || flags.fast ? 'memory' : 'server',
+    ssm: flags.ssm === 'memory' || flags.fast ? 'memory' : 'server',
+    format: flags.format ?? 'json',
+  };
+  const keepServers = Boolean(flags.keepServers);
+  if (keepServers && options.s3 === 'memory') {
+    // With the in-process S3 the exports never reach the local server, so nothing could read them.
+    throw new SimulateUsageError('--keep-servers needs the local S3 server: drop --s3 memory / --fast');
+  }
+  return { options, json: Boolean(flags.json), keepServers };
+}

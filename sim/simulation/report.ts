@@ -1,0 +1,116 @@
+/** The report of a simulation run and the progress it announces on the way (types, plus a pure diff). */
+import type { CostEstimate } from './cost';
+import type { SimulateOptions } from './options';
+
+/** What the run is doing, for a progress display. */
+export type SimulationPhase = 'starting' | 'running' | 'verifying' | 'replaying' | 'comparing' | 'done';
+
+/** Where the run is, for a progress display. */
+export interface SimulationProgress {
+  phase: SimulationPhase;
+  /** Simulated seconds run so far and in total (running phase). */
+  simulatedSeconds: number;
+  totalSeconds: number;
+  /** Chain entries committed so far (sequence + 1); running and done phases only. */
+  committed: number;
+  lagSeconds: number | null;
+  /** Verifying phase: exports checked so far and in the chain, when the verify reports them. */
+  verify?: { exportsChecked: number; exports: number; filesRead?: number };
+  /** Replaying phase: exports applied so far and in the chain, when known. */
+  replay?: { exportsApplied: number; exports: number; items: number };
+}
+
+/** The chain as `verify --deep` found it. */
+export interface ChainOutcome {
+  ok: boolean;
+  epoch: string | null;
+  entries: number;
+  chainStart: string | null;
+  watermark: string | null;
+  lagSeconds: number | null;
+  problems: { kind: string; key: string; message: string }[];
+}
+
+/** The replay of the chain into a local table and its comparison with the source. */
+export interface ReplayOutcome {
+  ok: boolean;
+  items: number;
+  expectedItems: number;
+  exportsApplied: number;
+  puts: number;
+  deletes: number;
+  watermark: string | null;
+  identical: boolean;
+  firstDifferences: string[];
+  error?: string;
+}
+
+/** The report of a run; `--json` prints it as is. Times ISO 8601, durations seconds. */
+export interface SimulationReport {
+  ok: boolean;
+  options: SimulateOptions;
+  simulated: { start: string; end: string; days: number };
+  source: { writes: number; itemsAtWatermark: number };
+  windows: { committed: number; expected: number; incremental: number };
+  exports: {
+    started: number;
+    completed: number;
+    failed: number;
+    /** Windows that needed more than one export request. */
+    retriedWindows: number;
+    inFlightAtEnd: number;
+    billedBytes: number;
+  };
+  faults: {
+    failedExportsInjected: number;
+    transientErrorsInjected: number;
+    duplicateDeliveries: number;
+    skippedDeliveries: number;
+    pauses: { from: string; to: string }[];
+    resets: string[];
+  };
+  executions: { total: number; succeeded: number; failed: number; aborted: number; invocations: number };
+  /** Billable Step Functions state transitions. */
+  transitions: number;
+  chain: ChainOutcome;
+  /** Workflow phase changes, sampled every simulated 15 minutes. */
+  phases: { at: string; phase: string }[];
+  finalPhase: string;
+  /** Estimated monthly orchestration cost per table, USD (us-east-1 list prices). */
+  cost: CostEstimate;
+  replay: ReplayOutcome;
+  ssm: {
+    via: 'local SSM server (real SSMClient over HTTP)' | 'in-process fake';
+    requests: Record<string, number>;
+  };
+  /** Requests to the local S3 server during the run: by the tick (chain manifest) and by the export engine. */
+  s3: { tickRequests: number; exportWriterRequests: number };
+  wall: { totalSeconds: number; simulationSeconds: number; verifySeconds: number; replaySeconds: number };
+}
+
+/**
+ * Pure: compares two tables given as canonical item texts keyed by the item key; returns up to
+ * `limit` readable differences.
+ */
+export function tableDifferences(
+  expected: Map<string, string>,
+  actual: Map<string, string>,
+  limit = 5,
+): string[] {
+  const out: string[] = [];
+  const keys = [...new Set([...expected.keys(), ...actual.keys()])].sort();
+  for (const key of keys) {
+    if (out.length >= limit) break;
+    const e = expected.get(key);
+    const a = actual.get(key);
+    if (e === a) continue;
+    if (a === undefined) out.push(`missing in the replayed table: ${key}`);
+    else if (e === undefined) out.push(`not in the source table: ${key}`);
+    else out.push(`differs: ${key}\n      source:   ${truncate(e)}\n      replayed: ${truncate(a)}`);
+  }
+  return out;
+}
+
+function truncate(text: string, max = 160): string {
+  return text.length <= max ? text : `${text.slice(0, max)}...`;
+}
