@@ -306,7 +306,11 @@ export function createReplicaHandler(
           reader: { Bucket: decided.entry.bucket, Key: files.manifestFilesKey },
           format: files.format,
           // A batch holds up to 4 data files (the definition's ItemBatcher).
-          childType: (4 * largest) / perChild <= EXPRESS_CHILD_BUDGET_SECONDS ? 'EXPRESS' : 'STANDARD',
+          childType:
+            state.failedDistributedSequence !== decided.entry.sequence &&
+            (4 * largest) / perChild <= EXPRESS_CHILD_BUDGET_SECONDS
+              ? 'EXPRESS'
+              : 'STANDARD',
           concurrency: settings.concurrency,
         };
       }
@@ -376,9 +380,13 @@ export function createReplicaHandler(
           await halt(state, 'FILES_MISSING', missing);
           return { halted: true, detail: missing };
         }
-        // Not a missing file: release the claim so the next execution applies the entry again at once.
-        if (state.inProgress?.executionId === event.executionId)
-          await saveState({ ...state, inProgress: null });
+        // Not a missing file: release the claim so the next execution applies the entry again at once,
+        // in Standard children (no 5-minute limit) in case an Express child ran out of time.
+        await saveState({
+          ...state,
+          inProgress: state.inProgress?.executionId === event.executionId ? null : state.inProgress,
+          failedDistributedSequence: event.entry.sequence,
+        });
         const error = new Error(
           `applying chain entry ${event.entry.sequence} failed; the next execution applies it again`,
         );

@@ -38,6 +38,12 @@ export interface ReplicaState {
   /** Window end of that entry (ISO 8601): the replica equals the source as of this time. */
   watermark: string | null;
   inProgress: ReplicaInProgress | null;
+  /**
+   * An entry whose Distributed Map failed for a reason other than a missing file: it is applied by
+   * Standard children next, since an Express child that ran out of its 5 minutes (a slow or
+   * throttled target) would fail the same way every time. Absent in states written before it existed.
+   */
+  failedDistributedSequence?: number | null;
   halt: { reason: ReplicaHaltReason; detail: string; at: string; epoch: string | null } | null;
   updatedAt: string | null;
 }
@@ -77,6 +83,7 @@ const StateSchema = z.object({
       epoch: z.string().nullable(),
     })
     .nullable(),
+  failedDistributedSequence: z.number().int().min(0).nullable().optional(),
   updatedAt: z.string().nullable(),
 });
 

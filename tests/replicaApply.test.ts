@@ -26,8 +26,8 @@ const PREFIX = 'exports/orders';
 const T0 = Date.UTC(2026, 10, 3, 0, 0, 0) / 1000;
 const START = T0 + 3600;
 const WINDOW = 15 * 60;
-/** 32 windows of 15 minutes: eight hours of chain after the full export. */
-const WINDOWS = contiguousWindows(START, WINDOW, 32);
+/** 96 windows of 15 minutes: a day of chain after the full export. */
+const WINDOWS = contiguousWindows(START, WINDOW, 96);
 const END = WINDOWS[WINDOWS.length - 1][1];
 const source = generateWorkload({ from: T0, to: END + 7200, writesPerMinute: 6, seed: 12, keySpace: 90 });
 const windowEnd = (sequence: number) => (sequence === 0 ? START : WINDOWS[sequence - 1][1]);
@@ -273,7 +273,7 @@ describe('replica apply Lambda (functions/replicaApply.ts) against dynalite', ()
 
   it('steady day: each execution applies the newly committed entry; the replica equals the source at its watermark', async () => {
     const r = await replica();
-    for (let sequence = 0; sequence <= 12; sequence++) {
+    for (let sequence = 0; sequence <= 96; sequence++) {
       await commitUpTo(r.s3, sequence);
       const steps = await execution(r, `exec-${sequence}`);
       expect(steps).to.deep.equal(['APPLY_GROUP', 'IDLE']);
@@ -284,7 +284,7 @@ describe('replica apply Lambda (functions/replicaApply.ts) against dynalite', ()
     // Lag is reported on every plan once a watermark exists.
     const lags = r.metrics.map((m) => m.ReplicaLagSeconds);
     expect(lags.length).to.be.greaterThan(10);
-    expect(lags[lags.length - 1]).to.equal(END + 600 - windowEnd(12));
+    expect(lags[lags.length - 1]).to.equal(END + 600 - windowEnd(96));
   });
 
   it('after a 6-hour pause the replica catches up in one execution with grouped entries', async () => {
@@ -336,9 +336,16 @@ describe('replica apply Lambda (functions/replicaApply.ts) against dynalite', ()
       failure = err;
     }
     expect((failure as Error).name).to.equal('ReplicaApplyFailed');
-    expect(r.state()).to.include({ status: 'ACTIVE', inProgress: null });
+    expect(r.state()).to.include({ status: 'ACTIVE', inProgress: null, failedDistributedSequence: 0 });
     expect(r.sns.published).to.have.length(0);
+    expect(r.plans[0]).to.include({ action: 'APPLY_DISTRIBUTED', childType: 'EXPRESS' });
     await execution(r, 'exec-2');
+    // The entry that failed is applied again in Standard children (an Express child may have run
+    // out of its 5 minutes); the entries after it in Express children again.
+    const retried = r.plans.filter((p) => p.action === 'APPLY_DISTRIBUTED');
+    expect(retried[1]).to.deep.include({ childType: 'STANDARD' });
+    expect(retried[1].entry!.sequence).to.equal(0);
+    expect(retried.slice(2).every((p) => p.childType === 'EXPRESS')).to.equal(true);
     await expectIdentical(r, 3);
   });
 
