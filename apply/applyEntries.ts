@@ -80,6 +80,8 @@ class Applier {
   };
   private readonly pending = new LatestWritePerKey();
   private readonly writer: BatchWriter;
+  /** The group being written, if any. */
+  private writing: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: ApplyOptions) {
     this.writer = new BatchWriter({ ...options, tableName: options.targetTable });
@@ -96,13 +98,43 @@ class Applier {
     if (this.pending.size >= (this.options.groupWrites ?? DEFAULT_GROUP_WRITES)) await this.flush();
   }
 
+  /**
+   * Starts writing what is gathered, once the group before it is written (groups reach the table
+   * one after another, so a key's later write is never overtaken by an earlier one), and returns
+   * without waiting: the next data file is read while this group is written. A write failure is
+   * thrown by the next `flush` or `drain`.
+   */
   async flush(): Promise<void> {
     const writes = this.pending.take();
+    await this.writing;
     if (writes.length === 0) return;
     this.result.writes += writes.length;
-    await this.writer.writeRound(writes);
-    this.result.batchWriteCalls = this.writer.stats.calls;
-    this.result.retries = this.writer.stats.retries;
+    this.writing = this.writer.writeRound(writes).then(() => {
+      this.result.batchWriteCalls = this.writer.stats.calls;
+      this.result.retries = this.writer.stats.retries;
+    });
+    this.writing.catch(() => undefined); // thrown by the next flush or drain
+  }
+
+  /**
+   * Runs `work`, then writes what it gathered. Whatever `work` throws is thrown only once the group
+   * in flight has settled, so no write is still running when the caller sees the error.
+   */
+  async run(work: () => Promise<void>): Promise<ApplyResult> {
+    try {
+      await work();
+    } catch (err) {
+      await this.writing.catch(() => undefined);
+      throw err;
+    }
+    await this.drain();
+    return this.result;
+  }
+
+  /** Writes everything gathered and waits until it is written. */
+  async drain(): Promise<void> {
+    await this.flush();
+    await this.writing;
   }
 
   /** Checks a data file, then adds its records (held in memory when small, else streamed again). */
@@ -158,18 +190,18 @@ export async function applyEntries(
   options: ApplyOptions,
 ): Promise<ApplyResult> {
   const applier = new Applier(options);
-  for (const entry of entries) {
-    const { files, format } = await entryDataFiles(options.s3, entry);
-    for (const file of files) await naming(entry, () => applier.addFile(entry.bucket, file, format));
-    if (options.onEntryApplied) {
-      await applier.flush();
-      await options.onEntryApplied(entry);
+  return applier.run(async () => {
+    for (const entry of entries) {
+      const { files, format } = await entryDataFiles(options.s3, entry);
+      for (const file of files) await naming(entry, () => applier.addFile(entry.bucket, file, format));
+      if (options.onEntryApplied) {
+        await applier.drain();
+        await options.onEntryApplied(entry);
+      }
+      applier.result.entriesApplied += 1;
+      applier.result.lastSequence = entry.sequence;
     }
-    applier.result.entriesApplied += 1;
-    applier.result.lastSequence = entry.sequence;
-  }
-  await applier.flush();
-  return applier.result;
+  });
 }
 
 /**
@@ -183,7 +215,7 @@ export async function applyDataFiles(
   options: ApplyOptions,
 ): Promise<ApplyResult> {
   const applier = new Applier(options);
-  for (const file of files) await naming(entry, () => applier.addFile(entry.bucket, file, format));
-  await applier.flush();
-  return applier.result;
+  return applier.run(async () => {
+    for (const file of files) await naming(entry, () => applier.addFile(entry.bucket, file, format));
+  });
 }
