@@ -45,6 +45,13 @@ export interface PlannerLimits {
   groupMaxEntries: number;
 }
 
+/**
+ * A Distributed Map claim holds for a day: a large export (a bootstrap) may take hours, and no plan
+ * step runs meanwhile to renew it. Its own execution releases it when the Map ends, fails or is
+ * caught; only an execution stopped from outside leaves it behind (docs/replica.md).
+ */
+export const DISTRIBUTED_LEASE_SECONDS = 86_400;
+
 export const DEFAULT_PLANNER_LIMITS: PlannerLimits = {
   distributedMinItems: 100_000,
   groupMaxItems: 50_000,
@@ -57,7 +64,7 @@ export interface PlanContext {
   executionId: string;
   /** Epoch seconds. */
   now: number;
-  /** How long an execution's claim on the replica holds (seconds). */
+  /** How long an execution's claim on the replica holds (seconds), for a grouped apply. */
   leaseSeconds: number;
   limits?: Partial<PlannerLimits>;
 }
@@ -77,7 +84,8 @@ export function planReplica(state: ReplicaState, chain: ChainView, context: Plan
   const claim = state.inProgress;
   if (claim && claim.executionId !== context.executionId) {
     const age = context.now - Date.parse(claim.startedAt) / 1000;
-    if (age < context.leaseSeconds) return { action: 'BUSY', executionId: claim.executionId };
+    const lease = claim.mode === 'distributed' ? DISTRIBUTED_LEASE_SECONDS : context.leaseSeconds;
+    if (age < lease) return { action: 'BUSY', executionId: claim.executionId };
   }
   if (state.epoch !== null && state.epoch !== chain.currentEpoch) {
     if (context.onNewEpoch === 'rebaseline') {

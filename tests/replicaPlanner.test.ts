@@ -191,6 +191,21 @@ describe('replica planner (functions/replicaPlanner.ts)', () => {
     );
   });
 
+  it('a Distributed Map claim holds for a day, however long the Map runs', () => {
+    const startedAt = new Date(T0 * 1000).toISOString();
+    const state: ReplicaState = {
+      ...initialReplicaState(),
+      inProgress: { executionId: 'exec-0', sequences: [0], mode: 'distributed', startedAt },
+    };
+    const chain: ChainView = {
+      currentEpoch: EPOCH,
+      head: { lastSequence: 0, watermark: entry(0, 1).to },
+      entries: [entry(0, 1)],
+    };
+    expect(planReplica(state, chain, context({ now: T0 + 6 * 3600 })).action).to.equal('BUSY');
+    expect(planReplica(state, chain, context({ now: T0 + 86_400 })).action).to.equal('APPLY_GROUP');
+  });
+
   it('is idle before the first commit, and halts an import bootstrap that this release does not run', () => {
     expect(
       planReplica(initialReplicaState(), { currentEpoch: EPOCH, entries: [] }, context()).action,
