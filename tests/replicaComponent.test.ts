@@ -1,4 +1,8 @@
 import { expect } from 'chai';
+import * as path from 'node:path';
+import { bundleHandler, REPOSITORY_ROOT } from '../components/bundle';
+import { REPLICA_APPLY_HANDLER } from '../functions/lambdaHandlers';
+import { targetClient } from '../functions/replicaHandler';
 import { renderReplicaDefinitionString } from '../statemachine/render';
 import { ACCOUNT_ID, REGION, ofType, policyOf, runProgram, type ProgramRun } from './helpers/pulumiMocks';
 
@@ -202,6 +206,43 @@ describe('TableReplica under Pulumi mocks (a stack config with replicas)', () =>
           allows(policy, action, `arn:aws:states:${REGION}:${ACCOUNT_ID}:execution:${base}-replica/map:1`),
         ).to.equal(true);
     }
+  });
+
+  it('the apply handler bundles (AWS SDK external, as on Lambda) and loads with a handler function', () => {
+    const bundle = bundleHandler(REPLICA_APPLY_HANDLER.entry);
+    expect(bundle.code).to.include('require("@aws-sdk/credential-providers")');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const Module = require('node:module');
+    const filename = path.join(REPOSITORY_ROOT, 'replica-apply.bundle.js');
+    const loaded = new Module(filename);
+    loaded.filename = filename;
+    loaded.paths = Module._nodeModulePaths(REPOSITORY_ROOT);
+    loaded._compile(bundle.code, filename);
+    expect(loaded.exports.handler).to.be.a('function');
+    expect(loaded.exports.targetClient).to.be.a('function');
+  });
+
+  it("the target client writes in the target's Region, without SDK retries (the engine retries)", async () => {
+    const settings = {
+      alias: 'orders',
+      replicaAlias: 'dr',
+      sourceTableName: 'orders',
+      bucket: 'b',
+      prefix: 'p',
+      stateParameterName: '/s',
+      targetTableName: 'orders',
+      targetRegion: 'us-east-1',
+      roleArn: ROLE,
+      bootstrap: 'write' as const,
+      onNewEpoch: 'halt' as const,
+      maxWritesPerSecond: 500,
+      concurrency: 20,
+      notificationTopicArn: 't',
+      leaseSeconds: 1800,
+    };
+    const client = targetClient(settings);
+    expect(await client.config.region()).to.equal('us-east-1');
+    expect(await client.config.maxAttempts()).to.equal(1);
   });
 
   it('outputs each replica in the stack output dce reads, with the target role documents when a role is set', () => {
