@@ -257,11 +257,15 @@ export function createReplicaHandler(
       state.epoch === null &&
       ((decided.action === 'APPLY_GROUP' && decided.entries[0].sequence === 0) ||
         (decided.action === 'APPLY_DISTRIBUTED' && decided.entry.sequence === 0));
-    if (startsBootstrap && !(await targetIsEmpty(clients.target, settings.targetTableName))) {
+    // Checked by the execution whose claim stands only, so a second execution never mistakes the
+    // first one's writes for a table that was not empty.
+    const notEmptyHalt = async (): Promise<PlanOutput | undefined> => {
+      if (!startsBootstrap || (await targetIsEmpty(clients.target, settings.targetTableName)))
+        return undefined;
       const detail = `target table ${settings.targetTableName} is not empty; a write bootstrap needs an empty table`;
       await halt(state, 'TARGET_NOT_EMPTY', detail);
       return { action: 'HALT', detail };
-    }
+    };
     switch (decided.action) {
       case 'HALT':
         await halt(state, decided.reason, decided.detail);
@@ -286,7 +290,9 @@ export function createReplicaHandler(
           ))
         )
           return busy();
-        return { action: decided.action, epoch: decided.epoch, entries: decided.entries };
+        return (
+          (await notEmptyHalt()) ?? { action: decided.action, epoch: decided.epoch, entries: decided.entries }
+        );
       case 'APPLY_DISTRIBUTED': {
         let files;
         try {
@@ -297,6 +303,8 @@ export function createReplicaHandler(
           return { action: 'HALT', detail: err.message };
         }
         if (!(await claim(decided.epoch, [decided.entry.sequence], 'distributed'))) return busy();
+        const notEmpty = await notEmptyHalt();
+        if (notEmpty) return notEmpty;
         const perChild = Math.max(1, Math.floor(settings.maxWritesPerSecond / settings.concurrency));
         const largest = Math.max(0, ...files.files.map((f) => f.itemCount));
         return {
