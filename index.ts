@@ -87,6 +87,7 @@ function tableOutput(e: ContinuousExport) {
     ...(e.crossAccountBucketPolicyStatement
       ? { crossAccountBucketPolicyStatement: e.crossAccountBucketPolicyStatement }
       : {}),
+    ...(e.replicas.length > 0 ? { replicas: e.replicas.map((r) => r.output) } : {}),
   };
 }
 

@@ -13,35 +13,32 @@
  */
 import { readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
 import {
-  BatchWriteItemCommand,
-  DescribeTableCommand,
-  ScanCommand,
-  type WriteRequest,
-} from '@aws-sdk/client-dynamodb';
-import {
-  ExportFormatError,
   checkDataFile,
-  keyOf,
-  keyString,
   listExportDataFiles,
   readDataFile,
   readExportSummary,
-  settleAll,
   streamDataFile,
   summaryFormat,
   type DataFileEntry,
   type ExportFormatName,
   type ExportRecord,
-  type Item,
   type S3Sender,
 } from '../format';
+import {
+  BatchWriter,
+  recordsToWrites,
+  targetIsEmpty,
+  targetKeyAttributes,
+  writeRounds,
+  type DynamoDbSender,
+  type WriteOp,
+} from '../apply';
 import { readChain, type ChainEntryObject } from './chainReader';
 import { chainOrderProblems } from './verify';
 
-/** Anything that sends AWS SDK v3 DynamoDB commands. */
-export interface DynamoDbSender {
-  send(command: any): Promise<any>;
-}
+// The writes themselves (records to puts and deletes, rounds, BatchWriteItem with backoff) are the
+// apply engine's, shared with the replica; replay adds the checkpoint file and the read-ahead.
+export { recordsToWrites, writeRounds, type DynamoDbSender };
 
 /** Progress of a replay, reported after every batch. */
 export interface ReplayProgress {
@@ -115,20 +112,6 @@ export interface ReplayReport {
   durationMs: number;
 }
 
-const BATCH_SIZE = 25;
-
-const RETRYABLE = new Set([
-  'ProvisionedThroughputExceededException',
-  'ThrottlingException',
-  'RequestLimitExceeded',
-  'InternalServerError',
-  'ServiceUnavailable',
-]);
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 function readCheckpoint(path: string): ReplayCheckpoint {
   let json: any;
   try {
@@ -151,54 +134,6 @@ function writeCheckpoint(path: string, checkpoint: ReplayCheckpoint): void {
   const tmp = `${path}.tmp`;
   writeFileSync(tmp, `${JSON.stringify(checkpoint, null, 2)}\n`);
   renameSync(tmp, path);
-}
-
-/** A put or delete derived from one export record. */
-interface WriteOp {
-  key: string;
-  request: WriteRequest;
-}
-
-/** Turns records into writes: full-export items and NewImages are puts, changes without NewImage deletes. */
-export function recordsToWrites(records: ExportRecord[], keyAttributes: readonly string[]): WriteOp[] {
-  return records.map((r) => {
-    try {
-      if (r.kind === 'item') {
-        return { key: keyString(r.item, keyAttributes), request: { PutRequest: { Item: r.item } } };
-      }
-      if (r.newImage) {
-        return {
-          key: keyString(r.newImage, keyAttributes),
-          request: { PutRequest: { Item: r.newImage } },
-        };
-      }
-      const keys: Item = keyOf(r.keys, keyAttributes);
-      return { key: keyString(keys, keyAttributes), request: { DeleteRequest: { Key: keys } } };
-    } catch (err) {
-      // Typically a target table whose key schema is not the source's.
-      throw new ExportFormatError(
-        r.file,
-        r.line,
-        `${(err as Error).message} (target key schema: ${keyAttributes.join(', ')})`,
-      );
-    }
-  });
-}
-
-/**
- * Splits writes into rounds so that every round holds each key at most once and the writes of one
- * key keep their order across rounds: round r holds the r-th write of every key. BatchWriteItem
- * rejects a batch with two writes to one key, and rounds run one after another.
- */
-export function writeRounds(ops: WriteOp[]): WriteRequest[][] {
-  const seen = new Map<string, number>();
-  const rounds: WriteRequest[][] = [];
-  for (const op of ops) {
-    const r = seen.get(op.key) ?? 0;
-    seen.set(op.key, r + 1);
-    (rounds[r] ??= []).push(op.request);
-  }
-  return rounds;
 }
 
 /** Exports whose manifests are read ahead of the one being written. */
@@ -245,17 +180,10 @@ export async function replayChain(options: ReplayOptions): Promise<ReplayReport>
     }
   }
 
-  const described = await dynamodb.send(new DescribeTableCommand({ TableName: targetTable }));
-  const keySchema: { AttributeName?: string; KeyType?: string }[] = described.Table?.KeySchema ?? [];
-  const keyAttributes = [
-    ...keySchema.filter((k) => k.KeyType === 'HASH'),
-    ...keySchema.filter((k) => k.KeyType === 'RANGE'),
-  ].map((k) => k.AttributeName as string);
-  if (keyAttributes.length === 0) throw new Error(`table ${targetTable} has no key schema`);
+  const keyAttributes = await targetKeyAttributes(dynamodb, targetTable);
 
   if (!options.resume && !options.force) {
-    const scan = await dynamodb.send(new ScanCommand({ TableName: targetTable, Limit: 1 }));
-    if ((scan.Items?.length ?? 0) > 0 || scan.LastEvaluatedKey) {
+    if (!(await targetIsEmpty(dynamodb, targetTable))) {
       throw new Error(
         `table ${targetTable} is not empty; replay into an empty table, or pass resume (continue a replay) or force (apply on top)`,
       );
@@ -309,33 +237,19 @@ export async function replayChain(options: ReplayOptions): Promise<ReplayReport>
     });
   };
 
-  const writeBatch = async (batch: WriteRequest[], sequence: number, file: string) => {
-    let pending = batch;
-    for (let attempt = 1; ; attempt++) {
-      let unprocessed: WriteRequest[];
-      try {
-        const out = await dynamodb.send(
-          new BatchWriteItemCommand({ RequestItems: { [targetTable]: pending } }),
-        );
-        unprocessed = out.UnprocessedItems?.[targetTable] ?? [];
-      } catch (err) {
-        const name = (err as { name?: string }).name ?? '';
-        if (!RETRYABLE.has(name) || attempt >= maxAttempts) throw err;
-        unprocessed = pending;
-      }
-      const done = pending.length - unprocessed.length;
-      report.itemsApplied += done;
-      if (unprocessed.length === 0) break;
-      if (attempt >= maxAttempts) {
-        throw new Error(
-          `${unprocessed.length} writes to ${targetTable} still unprocessed after ${attempt} attempts (${file})`,
-        );
-      }
-      pending = unprocessed;
-      await sleep(Math.min(baseDelayMs * 2 ** (attempt - 1), 5000));
-    }
-    progress(sequence, file);
-  };
+  /** One writer per group, so progress names the group being written. */
+  const writerFor = (sequence: number, file: string) =>
+    new BatchWriter({
+      dynamodb,
+      tableName: targetTable,
+      concurrency,
+      maxAttempts,
+      baseDelayMs,
+      onWritten: (count) => {
+        report.itemsApplied += count;
+        progress(sequence, file);
+      },
+    });
 
   // Reads run ahead of the writes: the manifests of the next exports and the next data files are
   // fetched and checked while the current file is written. Results are consumed strictly in chain
@@ -430,11 +344,7 @@ export async function replayChain(options: ReplayOptions): Promise<ReplayReport>
     groupFiles = 0;
     await writing; // the previous group is written (or its failure is thrown here)
     writing = (async () => {
-      for (const round of writeRounds(ops)) {
-        const batches: WriteRequest[][] = [];
-        for (let b = 0; b < round.length; b += BATCH_SIZE) batches.push(round.slice(b, b + BATCH_SIZE));
-        await settleAll(batches, concurrency, (batch) => writeBatch(batch, label.sequence, label.file));
-      }
+      await writerFor(label.sequence, label.file).writeRounds(writeRounds(ops));
       for (const step of done) step();
     })();
     writing.catch(() => undefined); // awaited by the next flush or at the end

@@ -15,20 +15,35 @@ import {
   type ExportViewType,
   type OnPitrGap,
 } from '../functions/settings';
-import { closest, coerceNumbers, stackNameProblem, TOP_LEVEL_KEYS, unknownKeyProblems } from './configChecks';
+import {
+  closest,
+  coerceNumbers,
+  deriveReplicaAlias,
+  replicaProblems,
+  replicaTargetKey,
+  stackNameProblem,
+  TOP_LEVEL_KEYS,
+  unknownKeyProblems,
+} from './configChecks';
 import { componentName, overlongNames, physicalNames, slug } from './names';
 import {
   ALLOWED,
   ConfigError,
   defaultsSchema,
   MAX_TAGS,
+  REPLICA_DEFAULTS,
   tableSchema,
   zodProblems,
   type ConfigProblem,
+  type ReplicaConfig,
+  type ReplicaInput,
 } from './configSchema';
 
 export {
   ALLOWED,
+  REPLICA_DEFAULTS,
+  type ReplicaConfig,
+  type ReplicaInput,
   bucketNameProblems,
   ConfigError,
   formatProblem,
@@ -146,6 +161,11 @@ export interface TableSettingsInput {
 
 /** One entry of `tables`. */
 export interface TableInput extends TableSettingsInput {
+  /**
+   * Tables kept equal to this one by applying its chain (per table only, not in `defaults`).
+   * @default []
+   */
+  replicas?: ReplicaInput[];
   /** Name of the DynamoDB table (in the stack's account and Region). PITR must be enabled on it. */
   tableName: string;
   /**
@@ -174,6 +194,7 @@ export interface TableConfig {
   maxInFlight: number;
   restorableMarginSeconds: number;
   lagAlarmMinutes: number;
+  replicas: ReplicaConfig[];
 }
 
 /** Default values of the per-table fields (lagAlarmMinutes and prefix depend on other fields). */
@@ -345,6 +366,14 @@ function resolveTable(
       );
     }
   }
+  problems.push(
+    ...replicaProblems(input.replicas ?? [], {
+      index,
+      tableName: input.tableName,
+      component: nameOf(alias),
+      stackRegion: context.region,
+    }),
+  );
   if (problems.length > before) return undefined;
   return {
     tableName: input.tableName,
@@ -370,6 +399,16 @@ function resolveTable(
     maxInFlight: input.maxInFlight ?? TABLE_DEFAULTS.maxInFlight,
     restorableMarginSeconds: input.restorableMarginSeconds ?? TABLE_DEFAULTS.restorableMarginSeconds,
     lagAlarmMinutes,
+    replicas: (input.replicas ?? []).map((r) => ({
+      tableName: r.tableName,
+      region: r.region,
+      roleArn: r.roleArn,
+      alias: r.alias ?? deriveReplicaAlias(r.tableName),
+      bootstrap: r.bootstrap ?? REPLICA_DEFAULTS.bootstrap,
+      maxWritesPerSecond: r.maxWritesPerSecond ?? REPLICA_DEFAULTS.maxWritesPerSecond,
+      concurrency: r.concurrency ?? REPLICA_DEFAULTS.concurrency,
+      onNewEpoch: r.onNewEpoch ?? REPLICA_DEFAULTS.onNewEpoch,
+    })),
   };
 }
 
@@ -488,6 +527,23 @@ export function checkConfig(
       }
     }
   });
+
+  // A target written by replicas of two tables would hold a mix of both.
+  const replicaTargets = new Map<string, string>();
+  resolved.forEach((t, index) =>
+    t?.replicas.forEach((replica, r) => {
+      const target = replicaTargetKey(replica, raw.region);
+      const first = replicaTargets.get(target);
+      if (first !== undefined && !first.startsWith(`tables[${index}]`)) {
+        problems.push({
+          path: `tables[${index}].replicas[${r}].tableName`,
+          table: { index, name: t.tableName },
+          value: replica.tableName,
+          message: `${first} already writes to ${target}; allowed: each target table once in the stack`,
+        });
+      } else if (first === undefined) replicaTargets.set(target, `tables[${index}].replicas[${r}]`);
+    }),
+  );
 
   if (problems.length > 0) throw new ConfigError(problems);
   return { tables: resolved as TableConfig[], warnings: context.warnings };

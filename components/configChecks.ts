@@ -147,3 +147,125 @@ export function stackNameProblem(
         : ''),
   };
 }
+
+// ---- replicas ------------------------------------------------------------------------------------
+
+/** One replica as written in the config (after the schema); see `ReplicaInput` in config.ts. */
+interface ReplicaFields {
+  tableName: string;
+  region?: string;
+  roleArn?: string;
+  alias?: string;
+  bootstrap?: 'write' | 'import';
+  onNewEpoch?: 'halt' | 'rebaseline';
+}
+
+/** Physical names of one replica's resources: `<component>-<replica alias>-<what>`. */
+export function replicaPhysicalNames(component: string, replicaAlias: string) {
+  const base = `${component}-${replicaAlias}`;
+  return {
+    base,
+    applyFunction: `${base}-apply`,
+    applyFunctionRole: `${base}-apply-role`,
+    stateMachine: `${base}-replica`,
+    stateMachineRole: `${base}-replica-role`,
+    schedule: `${base}-replica`,
+    schedulerRole: `${base}-sched-role`,
+    lagAlarm: `${base}-replica-lag`,
+  };
+}
+
+/** The replica alias derived from its target table name (at most 20 characters). */
+export function deriveReplicaAlias(tableName: string): string {
+  return tableName
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .slice(0, 20)
+    .replace(/^-+|-+$/g, '');
+}
+
+/** Where a replica writes: its table, Region and (through its role) account. */
+export function replicaTargetKey(
+  replica: Pick<ReplicaFields, 'tableName' | 'region' | 'roleArn'>,
+  stackRegion?: string,
+): string {
+  const account = replica.roleArn?.split(':')[4] ?? 'stack account';
+  return `${replica.tableName} in ${replica.region ?? stackRegion ?? 'the stack Region'}, ${account}`;
+}
+
+/**
+ * Problems of one table's replicas that no single field shows: two replicas with one alias or one
+ * target, a replica that is the source table itself, a rebaseline that an import bootstrap cannot do,
+ * and names too long for AWS.
+ */
+export function replicaProblems(
+  replicas: readonly ReplicaFields[],
+  source: { index: number; tableName: string; component: string; stackRegion?: string },
+): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const table = { index: source.index, name: source.tableName };
+  const aliases = new Map<string, number>();
+  const targets = new Map<string, number>();
+  replicas.forEach((replica, r) => {
+    const at = (field: string) => `tables[${source.index}].replicas[${r}].${field}`;
+    const alias = replica.alias ?? deriveReplicaAlias(replica.tableName);
+    if (alias === '') {
+      problems.push({
+        path: at('alias'),
+        table,
+        value: replica.alias,
+        message: 'the target table name gives no usable alias; set one',
+      });
+    } else if (aliases.has(alias)) {
+      problems.push({
+        path: at('alias'),
+        table,
+        value: alias,
+        message: `replicas[${aliases.get(alias)}] has the same alias; allowed: an alias no other replica of this table uses (set alias explicitly)`,
+      });
+    } else aliases.set(alias, r);
+    const target = replicaTargetKey(replica, source.stackRegion);
+    if (targets.has(target)) {
+      problems.push({
+        path: at('tableName'),
+        table,
+        value: replica.tableName,
+        message: `replicas[${targets.get(target)}] already writes to ${target}; allowed: each target once`,
+      });
+    } else targets.set(target, r);
+    const sameRegion = replica.region === undefined || replica.region === source.stackRegion;
+    if (replica.tableName === source.tableName && sameRegion && replica.roleArn === undefined) {
+      problems.push({
+        path: at('tableName'),
+        table,
+        value: replica.tableName,
+        message:
+          'is the source table itself; allowed: another table, or the same name in another Region or account',
+      });
+    }
+    if (replica.onNewEpoch === 'rebaseline' && replica.bootstrap === 'import') {
+      problems.push({
+        path: at('onNewEpoch'),
+        table,
+        value: replica.onNewEpoch,
+        message:
+          'rebaseline rewrites the existing replica table, which an import bootstrap (always a new table) cannot do; allowed: halt, or bootstrap write',
+      });
+    }
+    if (alias !== '') {
+      for (const [what, name] of Object.entries(replicaPhysicalNames(source.component, alias))) {
+        if (what === 'base') continue;
+        if (name.length > 64) {
+          problems.push({
+            path: at('alias'),
+            table,
+            value: alias,
+            message: `makes the name "${name}" ${name.length} characters long (AWS limit 64); set a shorter replica alias`,
+          });
+          break;
+        }
+      }
+    }
+  });
+  return problems;
+}

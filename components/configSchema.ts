@@ -56,7 +56,40 @@ export const ALLOWED: Record<string, string> = {
   maxInFlight: 'an integer from 1 to 10',
   restorableMarginSeconds: 'an integer from 0 to 3600',
   lagAlarmMinutes: 'an integer greater than windowMinutes, at most 50400 (35 days)',
+  replicas:
+    'a list of replica tables, each {tableName, region?, roleArn?, alias?, bootstrap?, maxWritesPerSecond?, concurrency?, onNewEpoch?}',
+  'replicas.tableName': 'a DynamoDB table name: 3-255 characters a-z, A-Z, 0-9, "_", "-", "."',
+  'replicas.region': 'an AWS Region name such as eu-west-1',
+  'replicas.roleArn': 'an IAM role ARN: arn:aws:iam::<12-digit account>:role/<name>',
+  'replicas.alias':
+    'lower-case letters, digits and "-", starting and ending with a letter or digit, at most 20 characters',
+  'replicas.bootstrap': 'write (into an existing empty table) or import (ImportTable into a new table)',
+  'replicas.maxWritesPerSecond': 'an integer from 1 to 1000000',
+  'replicas.concurrency': 'an integer from 1 to 1000',
+  'replicas.onNewEpoch': 'halt or rebaseline',
 };
+
+/** Fields of one replica; documented with their defaults on `ReplicaInput` (config.ts). */
+export const replicaSchema = z
+  .strictObject({
+    tableName: z
+      .string()
+      .min(3)
+      .max(255)
+      .regex(/^[a-zA-Z0-9_.-]+$/),
+    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/),
+    roleArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/),
+    alias: z
+      .string()
+      .max(20)
+      .regex(/^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/),
+    bootstrap: z.enum(['write', 'import']),
+    maxWritesPerSecond: z.number().int().min(1).max(1_000_000),
+    concurrency: z.number().int().min(1).max(1000),
+    onNewEpoch: z.enum(['halt', 'rebaseline']),
+  })
+  .partial()
+  .required({ tableName: true });
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 const email = z.email();
@@ -131,9 +164,82 @@ export const tableSchema = z
       .max(255)
       .regex(/^[a-zA-Z0-9_.-]+$/),
     alias: z.string().regex(/^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/),
+    // Per table only (never in defaults): a replica names one target table.
+    replicas: z.array(replicaSchema),
   })
   .partial()
   .required({ tableName: true });
+
+// ---- replicas ----------------------------------------------------------------------------------
+
+/**
+ * One replica of a table: another DynamoDB table, in this or another account and Region, kept equal
+ * to the source as of the chain's watermark by applying the chain (see docs/replica.md).
+ */
+export interface ReplicaInput {
+  /** Name of the target table. */
+  tableName: string;
+  /**
+   * Region of the target table.
+   * @default the stack's Region
+   */
+  region?: string;
+  /**
+   * Role to assume for writes to the target (a role in the target account, trusting the apply
+   * Lambda's role). Without it the apply Lambda's own role writes.
+   * @default none (same account)
+   */
+  roleArn?: string;
+  /**
+   * Short name used in the replica's resource names, at most 20 characters.
+   * @default the target table name, lower-cased, characters outside [a-z0-9-] replaced by '-'
+   */
+  alias?: string;
+  /**
+   * How the replica starts: `write` applies the full export with BatchWriteItem into an existing,
+   * empty table; `import` has DynamoDB ImportTable create a new table from the full export (that
+   * table is then not managed by Pulumi).
+   * @default 'write'
+   */
+  bootstrap?: 'write' | 'import';
+  /**
+   * Upper bound on items written per second, per worker, 1..1,000,000.
+   * @default 1000
+   */
+  maxWritesPerSecond?: number;
+  /**
+   * Distributed Map children applying data files at once, 1..1000.
+   * @default 10
+   */
+  concurrency?: number;
+  /**
+   * What happens when the source chain starts a new epoch: `halt` (one alert, no writes until the
+   * operator rebuilds) or `rebaseline` (apply the new epoch's full export over the replica; see
+   * docs/replica.md for what that leaves behind).
+   * @default 'halt'
+   */
+  onNewEpoch?: 'halt' | 'rebaseline';
+}
+
+/** A replica with every default applied. */
+export interface ReplicaConfig {
+  tableName: string;
+  region?: string;
+  roleArn?: string;
+  alias: string;
+  bootstrap: 'write' | 'import';
+  maxWritesPerSecond: number;
+  concurrency: number;
+  onNewEpoch: 'halt' | 'rebaseline';
+}
+
+/** Defaults of the replica fields. */
+export const REPLICA_DEFAULTS = {
+  bootstrap: 'write' as const,
+  maxWritesPerSecond: 1000,
+  concurrency: 10,
+  onNewEpoch: 'halt' as const,
+};
 
 // ---- errors --------------------------------------------------------------------------------------
 
@@ -187,9 +293,11 @@ export function zodProblems(
         const known =
           where === 'bucket'
             ? Object.keys(bucketSchema.shape)
-            : base === 'defaults'
-              ? Object.keys(settingsShape)
-              : [...Object.keys(settingsShape), 'tableName', 'alias'];
+            : where === 'replicas'
+              ? Object.keys(replicaSchema.shape)
+              : base === 'defaults'
+                ? Object.keys(settingsShape)
+                : [...Object.keys(settingsShape), 'tableName', 'alias', 'replicas'];
         const hint = closest(key, known);
         out.push({
           path: pathText(base, [...issue.path, key]),

@@ -8,7 +8,7 @@
  */
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { LAMBDA_HANDLERS } from '../functions/lambdaHandlers';
+import { LAMBDA_HANDLERS, REPLICA_APPLY_HANDLER } from '../functions/lambdaHandlers';
 import { DEFAULT_METRIC_NAMESPACE } from '../functions/metrics';
 import {
   schedulePeriodMinutes,
@@ -35,6 +35,8 @@ import {
 } from './permissions';
 import { schedule } from './schedule';
 import { stateMachine } from './stateMachine';
+import { replicaPhysicalNames } from './configChecks';
+import { TableReplica } from './tableReplica';
 
 export const CONTINUOUS_EXPORT_TYPE = 'dynamodb-continuous-exports:index:ContinuousExport';
 
@@ -88,6 +90,8 @@ export class ContinuousExport extends pulumi.ComponentResource {
   public readonly settings: pulumi.Output<WorkflowSettings>;
   /** For a bucket in another account: the statement its owner must add to the bucket policy (JSON). */
   public readonly crossAccountBucketPolicyStatement?: pulumi.Output<string>;
+  /** One per configured replica (components/tableReplica.ts). */
+  public readonly replicas: TableReplica[];
 
   constructor(name: string, args: ContinuousExportArgs, opts?: pulumi.ComponentResourceOptions) {
     super(CONTINUOUS_EXPORT_TYPE, name, {}, opts);
@@ -133,7 +137,12 @@ export class ContinuousExport extends pulumi.ComponentResource {
         successEmails: config.successEmails,
         failureEmails: config.failureEmails,
         notifyOnSuccess: config.notifyOnSuccess,
-        alarmNames: [names.executionsFailedAlarm, names.chainLagAlarm, names.notificationsAlarm],
+        alarmNames: [
+          names.executionsFailedAlarm,
+          names.chainLagAlarm,
+          names.notificationsAlarm,
+          ...config.replicas.map((r) => replicaPhysicalNames(name, r.alias).lagAlarm),
+        ],
         partition: partition.partition,
         region: region.region,
         accountId: identity.accountId,
@@ -302,7 +311,36 @@ export class ContinuousExport extends pulumi.ComponentResource {
         );
     }
 
+    this.replicas = config.replicas.map(
+      (replica) =>
+        new TableReplica(
+          `${name}-${replica.alias}`,
+          {
+            replica,
+            exportName: name,
+            stackName: stack,
+            sourceAlias: config.alias,
+            sourceTableName: config.tableName,
+            bucket: bucket.name,
+            prefix: config.bucket.prefix,
+            kmsKeyArn: config.kmsKeyArn,
+            notificationTopicArn: topics.notificationTopic.arn,
+            alarmTopicArn: topics.alarmTopic.arn,
+            partition: partition.partition,
+            region: region.region,
+            accountId: identity.accountId,
+            schedulePeriodMinutes: schedulePeriodMinutes(config.windowMinutes),
+            lagAlarmMinutes: config.lagAlarmMinutes,
+            logRetentionDays: config.logRetentionDays,
+            tags,
+            bundle: bundles?.[REPLICA_APPLY_HANDLER.name],
+          },
+          { parent: this },
+        ),
+    );
+
     this.registerOutputs({
+      ...(this.replicas.length > 0 ? { replicas: this.replicas.map((r) => r.output) } : {}),
       tableArn: this.tableArn,
       bucketName: this.bucketName,
       prefix: this.prefix,

@@ -5,8 +5,19 @@
  * that table (no KMS key configured) is left out. No statement has a wildcard action, and every
  * statement names specific resources, with one documented exception in `stateMachineLogDeliveryStatement`.
  */
-import { renderDefinition } from '../statemachine/render';
-import { Grant, ResourceKind, SDK_CALLS, STATE_MACHINE_TASKS } from '../functions/awsActions';
+import { renderDefinition, renderReplicaDefinition } from '../statemachine/render';
+import {
+  Grant,
+  REPLICA_DISTRIBUTED_MAP_GRANTS,
+  REPLICA_SDK_CALLS,
+  REPLICA_STATE_MACHINE_TASKS,
+  REPLICA_TARGET_ROLE_CALLS,
+  ReplicaGrant,
+  ReplicaResourceKind,
+  ResourceKind,
+  SDK_CALLS,
+  STATE_MACHINE_TASKS,
+} from '../functions/awsActions';
 
 /** One IAM policy statement. */
 export interface PolicyStatement {
@@ -346,5 +357,174 @@ export function alarmTopicPolicy(
         },
       },
     ],
+  };
+}
+
+// ---- replica (components/tableReplica.ts) --------------------------------------------------------
+
+/** Everything the ARNs of one replica are built from. */
+export interface ReplicaResourceFacts {
+  partition: string;
+  /** Region and account of the source (the stack): the chain, the Lambda, the state machine. */
+  region: string;
+  accountId: string;
+  bucket: string;
+  prefix: string;
+  kmsKeyArn?: string;
+  stateParameterName: string;
+  notificationTopicArn: string;
+  functionArn: string;
+  stateMachineName: string;
+  targetTableName: string;
+  /** The target's Region; the stack's when absent. */
+  targetRegion?: string;
+  /** The role in the target account; absent when the Lambda's own role writes. */
+  roleArn?: string;
+}
+
+/** The target table's ARN: in the target Region, and in the role's account when a role is set. */
+export function replicaTargetTableArn(f: ReplicaResourceFacts): string {
+  const account = f.roleArn ? f.roleArn.split(':')[4] : f.accountId;
+  return tableArn(f.partition, f.targetRegion ?? f.region, account, f.targetTableName);
+}
+
+/** Maps every replica resource kind to its ARNs. */
+export function replicaResourceArns(f: ReplicaResourceFacts): Partial<Record<ReplicaResourceKind, string[]>> {
+  const object = (rest: string) => `arn:${f.partition}:s3:::${f.bucket}/${underPrefix(f.prefix, rest)}`;
+  return {
+    sourceExportObjects: [object('AWSDynamoDB/*')],
+    sourceChainObjects: [object('chain/*')],
+    sourceChainListing: [`arn:${f.partition}:s3:::${f.bucket}`],
+    exportKmsKey: f.kmsKeyArn ? [f.kmsKeyArn] : [],
+    replicaStateParameter: [
+      `arn:${f.partition}:ssm:${f.region}:${f.accountId}:parameter${f.stateParameterName.startsWith('/') ? '' : '/'}${f.stateParameterName}`,
+    ],
+    notificationTopic: [f.notificationTopicArn],
+    // With a role, the table grants belong to the role in the target account, not to this Lambda.
+    targetTable: f.roleArn ? [] : [replicaTargetTableArn(f)],
+    targetRole: f.roleArn ? [f.roleArn] : [],
+    replicaFunction: [f.functionArn],
+    replicaStateMachine: [
+      `arn:${f.partition}:states:${f.region}:${f.accountId}:stateMachine:${f.stateMachineName}`,
+    ],
+    replicaExecutions: [
+      `arn:${f.partition}:states:${f.region}:${f.accountId}:execution:${f.stateMachineName}/*`,
+    ],
+  };
+}
+
+/** Replica grants as statements (one per resource kind), listing limited to the chain prefix. */
+export function replicaStatements(
+  grants: ReplicaGrant[],
+  arns: Partial<Record<ReplicaResourceKind, string[]>>,
+  prefix: string,
+): PolicyStatement[] {
+  const byKind = new Map<ReplicaResourceKind, Set<string>>();
+  for (const grant of grants) {
+    if (grant.actions.some((a) => a.includes('*')))
+      throw new Error(`wildcard action in ${grant.actions.join(', ')}`);
+    if ((arns[grant.resource] ?? []).length === 0) continue;
+    const set = byKind.get(grant.resource) ?? new Set<string>();
+    grant.actions.forEach((a) => set.add(a));
+    byKind.set(grant.resource, set);
+  }
+  return [...byKind.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([kind, actions]) => ({
+      Sid: sid(kind),
+      Effect: 'Allow' as const,
+      Action: [...actions].sort(),
+      Resource: [...new Set(arns[kind])].sort(),
+      ...(kind === 'sourceChainListing'
+        ? { Condition: { StringLike: { 's3:prefix': [underPrefix(prefix, 'chain/*')] } } }
+        : {}),
+    }));
+}
+
+/** The apply Lambda's policy: every call in `REPLICA_SDK_CALLS`, scoped to this replica, plus its logs. */
+export function replicaLambdaPolicy(f: ReplicaResourceFacts, logGroupArn: string): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      ...replicaStatements(Object.values(REPLICA_SDK_CALLS).flat(), replicaResourceArns(f), f.prefix),
+      lambdaLoggingStatement(logGroupArn),
+    ],
+  };
+}
+
+/** The replica state machine's grants: its Tasks and ItemReader, and the Distributed Map's children. */
+export function replicaStateMachineGrants(): ReplicaGrant[] {
+  const definition = renderReplicaDefinition({
+    ReplicaFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:x',
+  });
+  return [
+    ...taskResources(definition).flatMap((resource) => {
+      const grants = REPLICA_STATE_MACHINE_TASKS[resource];
+      if (!grants)
+        throw new Error(
+          `The replica state machine uses ${resource}, which functions/awsActions.ts does not list`,
+        );
+      return grants;
+    }),
+    ...readerResources(definition).flatMap((resource) => {
+      const grants = REPLICA_STATE_MACHINE_TASKS[resource];
+      if (!grants)
+        throw new Error(
+          `The replica state machine reads with ${resource}, which functions/awsActions.ts does not list`,
+        );
+      return grants;
+    }),
+    ...REPLICA_DISTRIBUTED_MAP_GRANTS,
+  ];
+}
+
+/** `ItemReader.Resource` values of a definition (Distributed Map readers). */
+export function readerResources(definition: unknown): string[] {
+  const found = new Set<string>();
+  const visit = (node: unknown) => {
+    if (Array.isArray(node)) node.forEach(visit);
+    else if (node && typeof node === 'object') {
+      const obj = node as Record<string, unknown>;
+      const reader = obj.ItemReader as { Resource?: unknown } | undefined;
+      if (reader && typeof reader.Resource === 'string') found.add(reader.Resource);
+      Object.values(obj).forEach(visit);
+    }
+  };
+  visit(definition);
+  return [...found].sort();
+}
+
+export function replicaStateMachinePolicy(f: ReplicaResourceFacts): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      ...replicaStatements(replicaStateMachineGrants(), replicaResourceArns(f), f.prefix),
+      stateMachineLogDeliveryStatement(),
+    ],
+  };
+}
+
+/**
+ * What the owner of the target account creates when `roleArn` is set: a role trusting exactly the
+ * apply Lambda's role, allowed exactly the calls the apply engine makes on the target table.
+ */
+export function replicaTargetRoleDocuments(
+  f: ReplicaResourceFacts,
+  applyRoleArn: string,
+): { trustPolicy: PolicyDocument; permissionsPolicy: PolicyDocument } {
+  const actions = REPLICA_TARGET_ROLE_CALLS.flatMap((c) =>
+    REPLICA_SDK_CALLS[c].flatMap((g) => g.actions),
+  ).sort();
+  return {
+    trustPolicy: {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Principal: { AWS: applyRoleArn }, Action: ['sts:AssumeRole'] }],
+    },
+    permissionsPolicy: {
+      Version: '2012-10-17',
+      Statement: [
+        { Sid: 'WriteTheReplica', Effect: 'Allow', Action: actions, Resource: [replicaTargetTableArn(f)] },
+      ],
+    },
   };
 }

@@ -66,3 +66,82 @@ export const SDK_CALLS: Record<string, Grant[]> = {
 export const STATE_MACHINE_TASKS: Record<string, Grant[]> = {
   'arn:aws:states:::lambda:invoke': [{ actions: ['lambda:InvokeFunction'], resource: 'tickFunction' }],
 };
+
+// ---- replica (components/tableReplica.ts) --------------------------------------------------------
+
+/** Kinds of resources a replica's grants are scoped to; `components/permissions.ts` makes the ARNs. */
+export type ReplicaResourceKind =
+  /** Export files of the source chain: `arn:aws:s3:::<bucket>/<prefix>/AWSDynamoDB/*`. */
+  | 'sourceExportObjects'
+  /** The chain manifest: `arn:aws:s3:::<bucket>/<prefix>/chain/*`. */
+  | 'sourceChainObjects'
+  /** Listing of the chain manifest: the bucket, with an `s3:prefix` condition on `<prefix>/chain/`. */
+  | 'sourceChainListing'
+  /** The customer managed KMS key of export objects, when one is configured. */
+  | 'exportKmsKey'
+  /** The replica's own state parameter. */
+  | 'replicaStateParameter'
+  /** The table's notification topic. */
+  | 'notificationTopic'
+  /** The target table, when the apply Lambda writes with its own role (no `roleArn`). */
+  | 'targetTable'
+  /** The role in the target account, when `roleArn` is set (then the role, not the Lambda, holds the table grants). */
+  | 'targetRole'
+  /** The replica's apply Lambda function. */
+  | 'replicaFunction'
+  /** The replica's state machine (Distributed Map children are executions of it). */
+  | 'replicaStateMachine'
+  /** Executions of the replica's state machine, including Distributed Map children. */
+  | 'replicaExecutions';
+
+export interface ReplicaGrant {
+  actions: string[];
+  resource: ReplicaResourceKind;
+}
+
+/**
+ * AWS SDK v3 command -> grants, for every call the replica's apply Lambda makes: those in
+ * functions/replica*.ts, and those it makes through the format module (GetObject, HeadObject,
+ * ListObjectsV2), the apply engine (DescribeTable, BatchWriteItem) and the credential provider
+ * (AssumeRole). tests/replicaIam.test.ts records the calls of a real run and checks both directions.
+ */
+export const REPLICA_SDK_CALLS: Record<string, ReplicaGrant[]> = {
+  GetObjectCommand: [
+    { actions: ['s3:GetObject'], resource: 'sourceExportObjects' },
+    { actions: ['s3:GetObject'], resource: 'sourceChainObjects' },
+    { actions: ['kms:Decrypt'], resource: 'exportKmsKey' },
+  ],
+  HeadObjectCommand: [{ actions: ['s3:GetObject'], resource: 'sourceExportObjects' }],
+  ListObjectsV2Command: [{ actions: ['s3:ListBucket'], resource: 'sourceChainListing' }],
+  GetParametersCommand: [{ actions: ['ssm:GetParameters'], resource: 'replicaStateParameter' }],
+  PutParameterCommand: [{ actions: ['ssm:PutParameter'], resource: 'replicaStateParameter' }],
+  PublishCommand: [{ actions: ['sns:Publish'], resource: 'notificationTopic' }],
+  DescribeTableCommand: [{ actions: ['dynamodb:DescribeTable'], resource: 'targetTable' }],
+  // One item at most, before a `write` bootstrap: the target must be empty.
+  ScanCommand: [{ actions: ['dynamodb:Scan'], resource: 'targetTable' }],
+  BatchWriteItemCommand: [{ actions: ['dynamodb:BatchWriteItem'], resource: 'targetTable' }],
+  AssumeRoleCommand: [{ actions: ['sts:AssumeRole'], resource: 'targetRole' }],
+};
+
+/** Commands that the role in the target account must allow (on the target table), when `roleArn` is set. */
+export const REPLICA_TARGET_ROLE_CALLS = [
+  'DescribeTableCommand',
+  'ScanCommand',
+  'BatchWriteItemCommand',
+] as const;
+
+/** Replica state machine Task and ItemReader `Resource` -> grants of the state machine role. */
+export const REPLICA_STATE_MACHINE_TASKS: Record<string, ReplicaGrant[]> = {
+  'arn:aws:states:::lambda:invoke': [{ actions: ['lambda:InvokeFunction'], resource: 'replicaFunction' }],
+  // ItemReader of the Distributed Map: reads the export's manifest-files.json.
+  'arn:aws:states:::s3:getObject': [
+    { actions: ['s3:GetObject'], resource: 'sourceExportObjects' },
+    { actions: ['kms:Decrypt'], resource: 'exportKmsKey' },
+  ],
+};
+
+/** What a Distributed Map needs besides its Tasks: starting and tracking its child executions. */
+export const REPLICA_DISTRIBUTED_MAP_GRANTS: ReplicaGrant[] = [
+  { actions: ['states:StartExecution'], resource: 'replicaStateMachine' },
+  { actions: ['states:DescribeExecution', 'states:StopExecution'], resource: 'replicaExecutions' },
+];

@@ -23,3 +23,17 @@ export const LAMBDA_HANDLERS: readonly LambdaHandlerSpec[] = [
     memorySizeMb: 256,
   },
 ];
+
+/**
+ * The apply Lambda of each replica (components/tableReplica.ts). Not in `LAMBDA_HANDLERS`: a table
+ * deploys it once per configured replica, not once per table. Its timeout bounds one grouped apply
+ * (functions/replicaPlanner.ts keeps a group well inside it).
+ */
+export const REPLICA_APPLY_HANDLER: LambdaHandlerSpec = {
+  name: 'replica-apply',
+  entry: 'functions/replicaHandler.ts',
+  description:
+    'Applies the export chain to a replica table: plans, applies entries or data files, records progress.',
+  timeoutSeconds: 900,
+  memorySizeMb: 1024,
+};

@@ -1,35 +1,56 @@
 /**
- * The one function that turns the ASL template into the definition that deploys. The Pulumi
- * component, the tests, `npm run simulate` and `npm run bench` all call it, so what runs locally is
- * exactly what runs in AWS.
+ * The one function that turns an ASL template into the definition that deploys. The Pulumi
+ * components, the tests, `npm run simulate` and `npm run bench` all call it, so what runs locally is
+ * exactly what runs in AWS. Two templates: the export chain, and a replica's apply workflow.
  */
 import template from './export-chain.asl.json';
+import replicaTemplate from './replica-apply.asl.json';
 
 export interface DefinitionParameters {
   /** ARN of the export tick Lambda function. */
   TickFunctionArn: string;
 }
 
+export interface ReplicaDefinitionParameters {
+  /** ARN of the replica's apply Lambda function. */
+  ReplicaFunctionArn: string;
+}
+
 const PLACEHOLDER = /\$\{([A-Za-z0-9_]+)\}/g;
 
-/** Renders the export chain definition; throws on a missing, empty or unknown placeholder. */
-export function renderDefinition(parameters: DefinitionParameters): Record<string, unknown> {
-  const values = parameters as unknown as Record<string, string>;
+/** Renders a template; throws on a missing, empty or unknown placeholder. */
+function renderTemplate(source: unknown, parameters: object, what: string): Record<string, unknown> {
+  const values = parameters as Record<string, string>;
   for (const [name, value] of Object.entries(values)) {
     if (typeof value !== 'string' || value.length === 0) {
-      throw new Error(`renderDefinition: parameter ${name} must be a non-empty string`);
+      throw new Error(`${what}: parameter ${name} must be a non-empty string`);
     }
   }
-  const text = JSON.stringify(template).replace(PLACEHOLDER, (_match, name: string) => {
+  const text = JSON.stringify(source).replace(PLACEHOLDER, (_match, name: string) => {
     if (!(name in values)) {
-      throw new Error(`renderDefinition: the template uses \${${name}} but no value was given`);
+      throw new Error(`${what}: the template uses \${${name}} but no value was given`);
     }
     return JSON.stringify(values[name]).slice(1, -1);
   });
   return JSON.parse(text) as Record<string, unknown>;
 }
 
+/** Renders the export chain definition; throws on a missing, empty or unknown placeholder. */
+export function renderDefinition(parameters: DefinitionParameters): Record<string, unknown> {
+  return renderTemplate(template, parameters, 'renderDefinition');
+}
+
 /** The definition as the JSON string Step Functions takes. */
 export function renderDefinitionString(parameters: DefinitionParameters): string {
   return JSON.stringify(renderDefinition(parameters), null, 2);
+}
+
+/** Renders a replica's apply workflow (statemachine/replica-apply.asl.json). */
+export function renderReplicaDefinition(parameters: ReplicaDefinitionParameters): Record<string, unknown> {
+  return renderTemplate(replicaTemplate, parameters, 'renderReplicaDefinition');
+}
+
+/** The replica definition as the JSON string Step Functions takes. */
+export function renderReplicaDefinitionString(parameters: ReplicaDefinitionParameters): string {
+  return JSON.stringify(renderReplicaDefinition(parameters), null, 2);
 }

@@ -1,0 +1,311 @@
+/**
+ * `TableReplica`: one replica of a continuously exported table, a child of the table's
+ * `ContinuousExport`. It keeps another DynamoDB table (in this or another account and Region) equal
+ * to the source as of its applied watermark, by applying the chain the export already produces:
+ *
+ * - a Standard state machine (statemachine/replica-apply.asl.json, rendered by the one render
+ *   function) that plans, applies small entries together in one Lambda and large ones with a
+ *   Distributed Map over the export's data files, and loops until nothing is left;
+ * - the apply Lambda (functions/replicaHandler.ts), with least-privilege IAM derived from
+ *   `REPLICA_SDK_CALLS` (sts:AssumeRole only when a target role is set, else the target table);
+ * - an SSM parameter holding the replica state (epoch, last applied sequence, watermark, claim, halt);
+ * - a schedule that starts the state machine once per schedule period of the table: the replica
+ *   follows the chain manifest on its own, without a change to the export workflow, and a missed
+ *   start is made good by the next one;
+ * - the replica lag alarm on the `ReplicaLagSeconds` metric, to the table's alarm topic; halts are
+ *   published once to the table's notification topic.
+ */
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import { REPLICA_APPLY_HANDLER } from '../functions/lambdaHandlers';
+import { DEFAULT_METRIC_NAMESPACE, METRIC_DIMENSION } from '../functions/metrics';
+import { REPLICA_DIMENSION, REPLICA_LAG_METRIC } from '../functions/replicaApply';
+import { toReplicaEnvironment } from '../functions/replicaSettings';
+import { initialReplicaState } from '../functions/replicaState';
+import { renderReplicaDefinitionString } from '../statemachine/render';
+import { bundleHandler, type HandlerBundle } from './bundle';
+import type { ReplicaConfig } from './config';
+import { replicaPhysicalNames } from './configChecks';
+import { lambdaFunction } from './lambdaFunction';
+import { PARAMETER_ROOT } from './names';
+import {
+  replicaLambdaPolicy,
+  replicaStateMachinePolicy,
+  replicaTargetRoleDocuments,
+  replicaTargetTableArn,
+  schedulerPolicy,
+  serviceTrustPolicy,
+  type ReplicaResourceFacts,
+} from './permissions';
+import { rateExpression, SCHEDULE_RETRY_POLICY } from './schedule';
+
+export const TABLE_REPLICA_TYPE = 'dynamodb-continuous-exports:index:TableReplica';
+
+/** Arguments of one replica: its validated settings and what it needs of its source table. */
+export interface TableReplicaArgs {
+  /** The replica's settings with defaults applied (`ReplicaConfig`, documented on `ReplicaInput`). */
+  replica: ReplicaConfig;
+  /** Component name of the source table's `ContinuousExport`; physical names derive from it. */
+  exportName: string;
+  /** Stack name, used in the state parameter path. */
+  stackName: string;
+  sourceAlias: string;
+  sourceTableName: string;
+  bucket: pulumi.Input<string>;
+  /** Key prefix of the source chain, without leading or trailing '/'. */
+  prefix: string;
+  /** KMS key of export objects, when configured. */
+  kmsKeyArn?: string;
+  notificationTopicArn: pulumi.Input<string>;
+  alarmTopicArn: pulumi.Input<string>;
+  partition: pulumi.Input<string>;
+  region: pulumi.Input<string>;
+  accountId: pulumi.Input<string>;
+  /** How often the replica's state machine starts, in minutes (the table's schedule period). */
+  schedulePeriodMinutes: number;
+  /** Replica lag (minutes) above which the lag alarm fires (the table's chain lag threshold). */
+  lagAlarmMinutes: number;
+  logRetentionDays: number;
+  tags: Record<string, string>;
+  /**
+   * Bundled apply handler, so many replicas bundle once.
+   * @default bundled with esbuild when the component is constructed
+   */
+  bundle?: HandlerBundle;
+}
+
+/** The replica's entry in the stack output that `dce` reads. */
+export interface ReplicaOutput {
+  alias: string;
+  targetTableName: string;
+  targetRegion: pulumi.Output<string>;
+  targetTableArn: pulumi.Output<string>;
+  roleArn?: string;
+  bootstrap: ReplicaConfig['bootstrap'];
+  onNewEpoch: ReplicaConfig['onNewEpoch'];
+  stateParameterName: string;
+  stateMachineArn: pulumi.Output<string>;
+  applyFunctionName: pulumi.Output<string>;
+  applyRoleArn: pulumi.Output<string>;
+  lagAlarmName: pulumi.Output<string>;
+  /** With `roleArn`: the trust policy and the permissions of that role, for the target account's owner (JSON). */
+  targetRoleTrustPolicy?: pulumi.Output<string>;
+  targetRolePermissions?: pulumi.Output<string>;
+}
+
+export class TableReplica extends pulumi.ComponentResource {
+  public readonly stateParameterName: string;
+  public readonly stateMachineArn: pulumi.Output<string>;
+  public readonly applyFunctionName: pulumi.Output<string>;
+  public readonly output: ReplicaOutput;
+
+  constructor(name: string, args: TableReplicaArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(TABLE_REPLICA_TYPE, name, {}, opts);
+    const { replica, tags } = args;
+    const parent = { parent: this };
+    const names = replicaPhysicalNames(args.exportName, replica.alias);
+    this.stateParameterName = `${PARAMETER_ROOT}/${args.stackName}/${args.sourceAlias}/replicas/${replica.alias}/state`;
+
+    const state = new aws.ssm.Parameter(
+      `${name}-state`,
+      {
+        name: this.stateParameterName,
+        type: 'String',
+        tier: 'Standard',
+        value: JSON.stringify(initialReplicaState()),
+        description: `State of replica ${replica.alias} of ${args.sourceTableName}. Written by its apply Lambda only.`,
+        tags,
+      },
+      // The Lambda owns the value; a replaced parameter would restart the replica from scratch.
+      { ...parent, ignoreChanges: ['value'], retainOnDelete: true },
+    );
+
+    const facts: pulumi.Output<ReplicaResourceFacts> = pulumi
+      .all([args.partition, args.region, args.accountId, args.bucket, args.notificationTopicArn])
+      .apply(([p, r, a, b, topic]) => ({
+        partition: p,
+        region: r,
+        accountId: a,
+        bucket: b,
+        prefix: args.prefix,
+        kmsKeyArn: args.kmsKeyArn,
+        stateParameterName: this.stateParameterName,
+        notificationTopicArn: topic,
+        functionArn: `arn:${p}:lambda:${r}:${a}:function:${names.applyFunction}`,
+        stateMachineName: names.stateMachine,
+        targetTableName: replica.tableName,
+        targetRegion: replica.region,
+        roleArn: replica.roleArn,
+      }));
+
+    const apply = lambdaFunction(
+      `${args.exportName}-${replica.alias}`,
+      {
+        spec: REPLICA_APPLY_HANDLER,
+        bundle: args.bundle ?? bundleHandler(REPLICA_APPLY_HANDLER.entry),
+        functionName: names.applyFunction,
+        roleName: names.applyFunctionRole,
+        logGroupName: `/aws/lambda/${names.applyFunction}`,
+        logRetentionDays: args.logRetentionDays,
+        environment: facts.apply((f) =>
+          toReplicaEnvironment({
+            alias: args.sourceAlias,
+            replicaAlias: replica.alias,
+            sourceTableName: args.sourceTableName,
+            bucket: f.bucket,
+            prefix: args.prefix,
+            stateParameterName: this.stateParameterName,
+            targetTableName: replica.tableName,
+            targetRegion: replica.region,
+            roleArn: replica.roleArn,
+            bootstrap: replica.bootstrap,
+            onNewEpoch: replica.onNewEpoch,
+            maxWritesPerSecond: replica.maxWritesPerSecond,
+            concurrency: replica.concurrency,
+            notificationTopicArn: f.notificationTopicArn,
+            metricNamespace: DEFAULT_METRIC_NAMESPACE,
+            // A claim outlives the longest apply: the Lambda timeout, twice.
+            leaseSeconds: 2 * REPLICA_APPLY_HANDLER.timeoutSeconds,
+          }),
+        ),
+        policy: (logGroupArn) =>
+          pulumi.all([facts, logGroupArn]).apply(([f, lg]) => replicaLambdaPolicy(f, lg)),
+        tags,
+      },
+      this,
+    );
+
+    const logGroup = new aws.cloudwatch.LogGroup(
+      `${name}-states-logs`,
+      {
+        name: `/aws/vendedlogs/states/${names.stateMachine}`,
+        retentionInDays: args.logRetentionDays,
+        tags,
+      },
+      parent,
+    );
+    const role = new aws.iam.Role(
+      `${name}-states-role`,
+      {
+        name: names.stateMachineRole,
+        assumeRolePolicy: pulumi
+          .output(args.accountId)
+          .apply((account) => JSON.stringify(serviceTrustPolicy('states.amazonaws.com', account))),
+        tags,
+      },
+      parent,
+    );
+    const rolePolicy = new aws.iam.RolePolicy(
+      `${name}-states-policy`,
+      {
+        role: role.name,
+        name: 'replica',
+        policy: facts.apply((f) => JSON.stringify(replicaStateMachinePolicy(f))),
+      },
+      parent,
+    );
+    const machine = new aws.sfn.StateMachine(
+      `${name}-replica`,
+      {
+        name: names.stateMachine,
+        type: 'STANDARD',
+        roleArn: role.arn,
+        definition: apply.fn.arn.apply((arn) => renderReplicaDefinitionString({ ReplicaFunctionArn: arn })),
+        loggingConfiguration: {
+          level: 'ERROR',
+          includeExecutionData: false,
+          logDestination: pulumi.interpolate`${logGroup.arn}:*`,
+        },
+        tags,
+      },
+      { parent: this, dependsOn: [rolePolicy] },
+    );
+    this.stateMachineArn = machine.arn;
+    this.applyFunctionName = apply.fn.name;
+
+    const schedulerRole = new aws.iam.Role(
+      `${name}-scheduler-role`,
+      {
+        name: names.schedulerRole,
+        assumeRolePolicy: pulumi
+          .output(args.accountId)
+          .apply((account) => JSON.stringify(serviceTrustPolicy('scheduler.amazonaws.com', account))),
+        tags,
+      },
+      parent,
+    );
+    const schedulerRolePolicy = new aws.iam.RolePolicy(
+      `${name}-scheduler-policy`,
+      {
+        role: schedulerRole.name,
+        name: 'start-execution',
+        policy: machine.arn.apply((arn) => JSON.stringify(schedulerPolicy(arn))),
+      },
+      parent,
+    );
+    new aws.scheduler.Schedule(
+      `${name}-schedule`,
+      {
+        name: names.schedule,
+        description: `Starts the apply workflow of replica ${replica.alias} of ${args.sourceTableName}.`,
+        scheduleExpression: rateExpression(args.schedulePeriodMinutes),
+        flexibleTimeWindow: { mode: 'OFF' },
+        state: 'ENABLED',
+        target: {
+          arn: machine.arn,
+          roleArn: schedulerRole.arn,
+          input: '{}',
+          retryPolicy: SCHEDULE_RETRY_POLICY,
+        },
+      },
+      { parent: this, dependsOn: [schedulerRolePolicy, state] },
+    );
+
+    const alarm = new aws.cloudwatch.MetricAlarm(
+      `${name}-lag`,
+      {
+        name: names.lagAlarm,
+        alarmDescription: `Replica ${replica.alias} (${replica.tableName}) of ${args.sourceTableName} is more than ${args.lagAlarmMinutes} minutes behind the source, halted, or not reporting.`,
+        namespace: DEFAULT_METRIC_NAMESPACE,
+        metricName: REPLICA_LAG_METRIC,
+        dimensions: { [METRIC_DIMENSION]: args.sourceAlias, [REPLICA_DIMENSION]: replica.alias },
+        statistic: 'Maximum',
+        period: 60 * Math.max(5, args.schedulePeriodMinutes),
+        evaluationPeriods: 1,
+        threshold: args.lagAlarmMinutes * 60,
+        comparisonOperator: 'GreaterThanThreshold',
+        // No data point means the apply workflow is not running (or never started): alarm.
+        treatMissingData: 'breaching',
+        alarmActions: [args.alarmTopicArn],
+        okActions: [args.alarmTopicArn],
+        tags,
+      },
+      parent,
+    );
+
+    const targetRole = replica.roleArn
+      ? pulumi.all([facts, apply.role.arn]).apply(([f, roleArn]) => replicaTargetRoleDocuments(f, roleArn))
+      : undefined;
+    this.output = {
+      alias: replica.alias,
+      targetTableName: replica.tableName,
+      targetRegion: pulumi.output(args.region).apply((r) => replica.region ?? r),
+      targetTableArn: facts.apply(replicaTargetTableArn),
+      ...(replica.roleArn ? { roleArn: replica.roleArn } : {}),
+      bootstrap: replica.bootstrap,
+      onNewEpoch: replica.onNewEpoch,
+      stateParameterName: this.stateParameterName,
+      stateMachineArn: machine.arn,
+      applyFunctionName: apply.fn.name,
+      applyRoleArn: apply.role.arn,
+      lagAlarmName: alarm.name,
+      ...(targetRole
+        ? {
+            targetRoleTrustPolicy: targetRole.apply((d) => JSON.stringify(d.trustPolicy, null, 2)),
+            targetRolePermissions: targetRole.apply((d) => JSON.stringify(d.permissionsPolicy, null, 2)),
+          }
+        : {}),
+    };
+    this.registerOutputs({ ...this.output });
+  }
+}

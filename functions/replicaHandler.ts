@@ -1,0 +1,50 @@
+/**
+ * Lambda entry of a replica's apply function. Settings come from the environment
+ * (`toReplicaEnvironment`); clients are created once per container. The target client writes in the
+ * target's Region and, with a role, with credentials of that role in the target account (assumed
+ * through STS and refreshed by the credential provider; [U] that the Lambda runtime's bundled SDK
+ * includes `@aws-sdk/credential-providers`, as it does the clients: the bundle keeps `@aws-sdk/*`
+ * external). SDK retries are off on the target: the apply engine retries throttling itself, with
+ * backoff, and never gives up on it.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
+import { createReplicaHandler, type ReplicaEvent } from './replicaApply';
+import { fromReplicaEnvironment, type ReplicaSettings } from './replicaSettings';
+
+/** The target's DynamoDB client (exported for tests of its Region and credentials). */
+export function targetClient(settings: ReplicaSettings): DynamoDBClient {
+  return new DynamoDBClient({
+    maxAttempts: 1,
+    ...(settings.targetRegion ? { region: settings.targetRegion } : {}),
+    ...(settings.roleArn
+      ? {
+          credentials: fromTemporaryCredentials({
+            params: {
+              RoleArn: settings.roleArn,
+              RoleSessionName: `dce-replica-${settings.replicaAlias}`.slice(0, 64),
+              DurationSeconds: 3600,
+            },
+          }),
+        }
+      : {}),
+  });
+}
+
+let cached: ((event: ReplicaEvent) => Promise<unknown>) | undefined;
+
+export async function handler(event: ReplicaEvent): Promise<unknown> {
+  if (!cached) {
+    const settings = fromReplicaEnvironment(process.env);
+    cached = createReplicaHandler(settings, {
+      s3: new S3Client({}),
+      ssm: new SSMClient({}),
+      sns: new SNSClient({}),
+      target: targetClient(settings),
+    });
+  }
+  return cached(event);
+}

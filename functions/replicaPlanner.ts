@@ -1,0 +1,136 @@
+/**
+ * What the replica does next, from its state and the chain (pure; the apply Lambda does the I/O).
+ *
+ * Rules, in order:
+ * 1. A halted replica stays halted (the operator acts; see docs/replica.md).
+ * 2. Another execution that started applying less than a lease ago is left alone (BUSY).
+ * 3. A new epoch in the chain halts the replica (`onNewEpoch: halt`, alerted once) or starts it over
+ *    from the new epoch's full export (`rebaseline`).
+ * 4. Only committed entries (sequence at or below HEAD) are applied, strictly in sequence order from
+ *    the one after the last applied; a missing entry below HEAD halts, never skips.
+ * 5. A large entry is applied alone by the Distributed Map; consecutive small entries are applied
+ *    together by one Lambda (latest record per key wins), bounded in records and entries so one
+ *    invocation stays well inside its timeout.
+ */
+import type { ReplicaHaltReason, ReplicaState } from './replicaState';
+
+/** A committed chain entry as the planner sees it (the fields of the chain manifest it needs). */
+export interface PlannedEntry {
+  sequence: number;
+  type: 'FULL' | 'INCREMENTAL';
+  /** Window end, ISO 8601. */
+  to: string;
+  itemCount: number;
+  exportArn: string;
+  bucket: string;
+  manifestSummaryKey: string;
+}
+
+/** The chain as read for one plan. */
+export interface ChainView {
+  /** The live epoch (CURRENT.json). */
+  currentEpoch: string;
+  /** HEAD.json of the epoch the replica follows (undefined before the first commit). */
+  head?: { lastSequence: number; watermark: string };
+  /** Entries of that epoch from the one after the last applied, in sequence order (may stop early). */
+  entries: PlannedEntry[];
+}
+
+export interface PlannerLimits {
+  /** Entries of at least this many records are applied by the Distributed Map. @default 100000 */
+  distributedMinItems: number;
+  /** Records applied together by one Lambda at most (a single entry may exceed it). @default 50000 */
+  groupMaxItems: number;
+  /** Entries applied together by one Lambda at most. @default 96 (a day of 15-minute windows) */
+  groupMaxEntries: number;
+}
+
+/**
+ * A Distributed Map claim holds for a day: a large export (a bootstrap) may take hours, and no plan
+ * step runs meanwhile to renew it. Its own execution releases it when the Map ends, fails or is
+ * caught; only an execution stopped from outside leaves it behind (docs/replica.md).
+ */
+export const DISTRIBUTED_LEASE_SECONDS = 86_400;
+
+export const DEFAULT_PLANNER_LIMITS: PlannerLimits = {
+  distributedMinItems: 100_000,
+  groupMaxItems: 50_000,
+  groupMaxEntries: 96,
+};
+
+export interface PlanContext {
+  onNewEpoch: 'halt' | 'rebaseline';
+  bootstrap: 'write' | 'import';
+  executionId: string;
+  /** Epoch seconds. */
+  now: number;
+  /** How long an execution's claim on the replica holds (seconds), for a grouped apply. */
+  leaseSeconds: number;
+  limits?: Partial<PlannerLimits>;
+}
+
+export type ReplicaPlan =
+  | { action: 'IDLE'; reason: string }
+  | { action: 'HALTED'; reason: ReplicaHaltReason }
+  | { action: 'BUSY'; executionId: string }
+  | { action: 'HALT'; reason: ReplicaHaltReason; detail: string }
+  | { action: 'REBASELINE'; fromEpoch: string; toEpoch: string }
+  | { action: 'APPLY_GROUP'; epoch: string; entries: PlannedEntry[] }
+  | { action: 'APPLY_DISTRIBUTED'; epoch: string; entry: PlannedEntry };
+
+export function planReplica(state: ReplicaState, chain: ChainView, context: PlanContext): ReplicaPlan {
+  const limits = { ...DEFAULT_PLANNER_LIMITS, ...context.limits };
+  if (state.status === 'HALTED') return { action: 'HALTED', reason: state.halt?.reason ?? 'NEW_EPOCH' };
+  const claim = state.inProgress;
+  if (claim && claim.executionId !== context.executionId) {
+    const age = context.now - Date.parse(claim.startedAt) / 1000;
+    const lease = claim.mode === 'distributed' ? DISTRIBUTED_LEASE_SECONDS : context.leaseSeconds;
+    if (age < lease) return { action: 'BUSY', executionId: claim.executionId };
+  }
+  if (state.epoch !== null && state.epoch !== chain.currentEpoch) {
+    if (context.onNewEpoch === 'rebaseline') {
+      return { action: 'REBASELINE', fromEpoch: state.epoch, toEpoch: chain.currentEpoch };
+    }
+    return {
+      action: 'HALT',
+      reason: 'NEW_EPOCH',
+      detail: `the chain moved from epoch ${state.epoch} to ${chain.currentEpoch}; the replica holds epoch ${state.epoch} up to ${state.watermark ?? 'its start'} and writes nothing of the new epoch until rebuilt`,
+    };
+  }
+  const epoch = state.epoch ?? chain.currentEpoch;
+  if (!chain.head) return { action: 'IDLE', reason: `epoch ${epoch} has no committed entry yet` };
+  const expected = state.lastAppliedSequence + 1;
+  if (chain.head.lastSequence < expected) {
+    return { action: 'IDLE', reason: `up to date at sequence ${state.lastAppliedSequence}` };
+  }
+  const committed = chain.entries.filter(
+    (e) => e.sequence >= expected && e.sequence <= chain.head!.lastSequence,
+  );
+  const first = committed[0];
+  if (!first || first.sequence !== expected) {
+    return {
+      action: 'HALT',
+      reason: 'ENTRY_MISSING',
+      detail: `chain entry ${expected} of epoch ${epoch} is missing while HEAD is at sequence ${chain.head.lastSequence}`,
+    };
+  }
+  if (expected === 0 && context.bootstrap === 'import') {
+    return {
+      action: 'HALT',
+      reason: 'IMPORT_NOT_RUN',
+      detail: `bootstrap "import" of ${first.exportArn}: start the ImportTable shown by docs/replica.md, then record sequence 0 as applied`,
+    };
+  }
+  if (first.itemCount >= limits.distributedMinItems)
+    return { action: 'APPLY_DISTRIBUTED', epoch, entry: first };
+  const group: PlannedEntry[] = [first];
+  let items = first.itemCount;
+  for (const next of committed.slice(1)) {
+    if (next.sequence !== group[group.length - 1].sequence + 1) break;
+    if (next.itemCount >= limits.distributedMinItems) break;
+    if (group.length >= limits.groupMaxEntries || items + next.itemCount > limits.groupMaxItems) break;
+    group.push(next);
+    items += next.itemCount;
+  }
+  return { action: 'APPLY_GROUP', epoch, entries: group };
+}

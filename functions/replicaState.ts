@@ -1,0 +1,105 @@
+/**
+ * The replica's state, kept as JSON in its own SSM parameter: which epoch it follows, the last chain
+ * entry applied completely and its window end (the applied watermark), what is being applied, and
+ * why it is halted. The apply Lambda is its only writer; `dce` and operators read it.
+ */
+import { z } from 'zod';
+
+export const REPLICA_STATE_VERSION = 1;
+
+/** Why a replica stopped; each is alerted once and waits for the operator. */
+export type ReplicaHaltReason =
+  /** The source chain started a new epoch (RESET or PITR gap) and `onNewEpoch` is `halt`. */
+  | 'NEW_EPOCH'
+  /** A committed entry's export files are gone from S3; applying later entries would be wrong. */
+  | 'FILES_MISSING'
+  /** HEAD is past an entry that cannot be found: the chain manifest is damaged. */
+  | 'ENTRY_MISSING'
+  /** The replica is set to bootstrap by import, which this release prepares but does not run. */
+  | 'IMPORT_NOT_RUN'
+  /** A `write` bootstrap found items in the target: the replica would not equal the source. */
+  | 'TARGET_NOT_EMPTY';
+
+export interface ReplicaInProgress {
+  executionId: string;
+  /** Sequences being applied, in chain order. */
+  sequences: number[];
+  mode: 'group' | 'distributed';
+  startedAt: string;
+}
+
+export interface ReplicaState {
+  schemaVersion: typeof REPLICA_STATE_VERSION;
+  status: 'ACTIVE' | 'HALTED';
+  /** Epoch being followed; null before the first entry is applied. */
+  epoch: string | null;
+  /** Last entry applied completely; -1 before the full export is applied. */
+  lastAppliedSequence: number;
+  /** Window end of that entry (ISO 8601): the replica equals the source as of this time. */
+  watermark: string | null;
+  inProgress: ReplicaInProgress | null;
+  /**
+   * An entry whose Distributed Map failed for a reason other than a missing file: it is applied by
+   * Standard children next, since an Express child that ran out of its 5 minutes (a slow or
+   * throttled target) would fail the same way every time. Absent in states written before it existed.
+   */
+  failedDistributedSequence?: number | null;
+  halt: { reason: ReplicaHaltReason; detail: string; at: string; epoch: string | null } | null;
+  updatedAt: string | null;
+}
+
+export function initialReplicaState(): ReplicaState {
+  return {
+    schemaVersion: REPLICA_STATE_VERSION,
+    status: 'ACTIVE',
+    epoch: null,
+    lastAppliedSequence: -1,
+    watermark: null,
+    inProgress: null,
+    halt: null,
+    updatedAt: null,
+  };
+}
+
+const StateSchema = z.object({
+  schemaVersion: z.literal(REPLICA_STATE_VERSION),
+  status: z.enum(['ACTIVE', 'HALTED']),
+  epoch: z.string().nullable(),
+  lastAppliedSequence: z.number().int().min(-1),
+  watermark: z.string().nullable(),
+  inProgress: z
+    .object({
+      executionId: z.string(),
+      sequences: z.array(z.number().int().min(0)),
+      mode: z.enum(['group', 'distributed']),
+      startedAt: z.string(),
+    })
+    .nullable(),
+  halt: z
+    .object({
+      reason: z.enum(['NEW_EPOCH', 'FILES_MISSING', 'ENTRY_MISSING', 'IMPORT_NOT_RUN', 'TARGET_NOT_EMPTY']),
+      detail: z.string(),
+      at: z.string(),
+      epoch: z.string().nullable(),
+    })
+    .nullable(),
+  failedDistributedSequence: z.number().int().min(0).nullable().optional(),
+  updatedAt: z.string().nullable(),
+});
+
+/** Parses the parameter's value; a value that is not a replica state is an error, never a reset. */
+export function parseReplicaState(text: string): ReplicaState {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`replica state is not JSON: ${(err as Error).message}`, { cause: err });
+  }
+  const parsed = StateSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new Error(
+      `replica state is not valid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
+  }
+  return parsed.data as ReplicaState;
+}

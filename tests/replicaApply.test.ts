@@ -1,0 +1,487 @@
+import { expect } from 'chai';
+import {
+  BatchWriteItemCommand,
+  CreateTableCommand,
+  ScanCommand,
+  waitUntilTableExists,
+} from '@aws-sdk/client-dynamodb';
+import { GetParametersCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
+import { chainHeadKey, chainObjectBody, CHAIN_SCHEMA_VERSION } from '../functions/chainManifest';
+import {
+  createReplicaHandler,
+  type DataFileItem,
+  type PlanOutput,
+  type ReplicaEvent,
+} from '../functions/replicaApply';
+import type { ReplicaSettings } from '../functions/replicaSettings';
+import { initialReplicaState, parseReplicaState, type ReplicaState } from '../functions/replicaState';
+import type { Item } from '../format';
+import { getText, putObject } from '../format/s3io';
+import { startLocalDynamoDb, type LocalDynamoDb } from '../sim/servers';
+import { canonicalTable, generateWorkload } from '../sim/workload';
+import { MemoryS3, contiguousWindows, writeChain } from './helpers/exportChain';
+
+const BUCKET = 'replica-bucket';
+const PREFIX = 'exports/orders';
+const T0 = Date.UTC(2026, 10, 3, 0, 0, 0) / 1000;
+const START = T0 + 3600;
+const WINDOW = 15 * 60;
+/** 96 windows of 15 minutes: a day of chain after the full export. */
+const WINDOWS = contiguousWindows(START, WINDOW, 96);
+const END = WINDOWS[WINDOWS.length - 1][1];
+const source = generateWorkload({ from: T0, to: END + 7200, writesPerMinute: 6, seed: 12, keySpace: 90 });
+const windowEnd = (sequence: number) => (sequence === 0 ? START : WINDOWS[sequence - 1][1]);
+
+/** SSM with one String parameter per name: the calls the replica makes. */
+class FakeSsm {
+  readonly values = new Map<string, string>();
+  async send(command: any): Promise<any> {
+    if (command instanceof GetParametersCommand) {
+      const names = command.input.Names ?? [];
+      return {
+        Parameters: names
+          .filter((n) => this.values.has(n))
+          .map((n) => ({ Name: n, Value: this.values.get(n) })),
+      };
+    }
+    if (command instanceof PutParameterCommand) {
+      this.values.set(command.input.Name!, command.input.Value!);
+      return { Version: 1 };
+    }
+    throw new Error(`unexpected SSM call ${command.constructor.name}`);
+  }
+}
+
+class FakeSns {
+  readonly published: any[] = [];
+  async send(command: any): Promise<any> {
+    this.published.push(command.input);
+    return { MessageId: String(this.published.length) };
+  }
+}
+
+describe('replica apply Lambda (functions/replicaApply.ts) against dynalite', () => {
+  let ddb: LocalDynamoDb;
+  let counter = 0;
+  let pristine: MemoryS3;
+  let chain: Awaited<ReturnType<typeof writeChain>>;
+
+  before(async () => {
+    ddb = await startLocalDynamoDb();
+    pristine = new MemoryS3();
+    chain = await writeChain({
+      s3: pristine,
+      bucket: BUCKET,
+      prefix: PREFIX,
+      table: source,
+      start: START,
+      windows: WINDOWS,
+      sink: { itemsPerFile: 25 },
+    });
+  });
+  after(async () => ddb?.stop());
+
+  async function newTable(): Promise<string> {
+    const name = `replica-${++counter}`;
+    await ddb.client.send(
+      new CreateTableCommand({
+        TableName: name,
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'N' },
+        ],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+    // dynalite activates a new table on a 0 ms timer: at once, unless the machine is busy.
+    await waitUntilTableExists({ client: ddb.client, maxWaitTime: 30, minDelay: 1 }, { TableName: name });
+    return name;
+  }
+
+  async function scanAll(tableName: string): Promise<Item[]> {
+    const items: Item[] = [];
+    let start: Record<string, any> | undefined;
+    do {
+      const out = await ddb.client.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: start }));
+      items.push(...((out.Items ?? []) as Item[]));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+
+  /** Rewrites HEAD.json so the chain is committed up to `sequence` (the chain grows over time). */
+  async function commitUpTo(s3: MemoryS3, sequence: number) {
+    const e = chain.entries[sequence];
+    await putObject(
+      s3,
+      BUCKET,
+      chainHeadKey(PREFIX, chain.epoch),
+      chainObjectBody({
+        schemaVersion: CHAIN_SCHEMA_VERSION,
+        epoch: chain.epoch,
+        chainStart: new Date(START * 1000).toISOString(),
+        watermark: e.entry.to,
+        lastSequence: sequence,
+        lastEntryKey: e.key,
+      }),
+    );
+  }
+
+  interface Replica {
+    s3: MemoryS3;
+    ssm: FakeSsm;
+    sns: FakeSns;
+    target: string;
+    handler: (event: ReplicaEvent) => Promise<unknown>;
+    state: () => ReplicaState;
+    writes: () => number;
+    metrics: any[];
+    clock: { now: number };
+    plans: PlanOutput[];
+  }
+
+  async function replica(
+    over: Partial<ReplicaSettings> & {
+      limits?: any;
+      targetSender?: (send: (c: any) => Promise<any>) => any;
+      sleep?: (ms: number) => Promise<void>;
+      claimSettleMs?: number;
+    } = {},
+  ): Promise<Replica> {
+    const s3 = new MemoryS3();
+    for (const [k, v] of pristine.objects) s3.objects.set(k, v);
+    const ssm = new FakeSsm();
+    const sns = new FakeSns();
+    const target = await newTable();
+    const settings: ReplicaSettings = {
+      alias: 'orders',
+      replicaAlias: 'copy',
+      sourceTableName: 'orders',
+      bucket: BUCKET,
+      prefix: PREFIX,
+      stateParameterName: '/dce/dev/orders/replica/copy/state',
+      targetTableName: target,
+      bootstrap: 'write',
+      onNewEpoch: 'halt',
+      maxWritesPerSecond: 100_000,
+      concurrency: 4,
+      notificationTopicArn: 'arn:aws:sns:eu-west-1:123456789012:dev-orders-notifications',
+      leaseSeconds: 1800,
+      ...over,
+    };
+    ssm.values.set(settings.stateParameterName, JSON.stringify(initialReplicaState()));
+    let writes = 0;
+    const base = { send: (c: any) => ddb.client.send(c) };
+    const counting = {
+      send: (c: any) => {
+        if (c instanceof BatchWriteItemCommand) writes += Object.values(c.input.RequestItems!)[0].length;
+        return (over.targetSender ? over.targetSender(base.send) : base).send(c);
+      },
+    };
+    const metrics: any[] = [];
+    const clock = { now: (END + 600) * 1000 };
+    const handler = createReplicaHandler(
+      settings,
+      { s3, ssm, sns, target: counting },
+      {
+        now: () => clock.now,
+        log: (line) => metrics.push(JSON.parse(line)),
+        limits: over.limits,
+        sleep: over.sleep ?? (async () => undefined),
+        claimSettleMs: over.claimSettleMs ?? 0,
+      },
+    );
+    return {
+      s3,
+      ssm,
+      sns,
+      target,
+      handler,
+      state: () => parseReplicaState(ssm.values.get(settings.stateParameterName)!),
+      writes: () => writes,
+      metrics,
+      clock,
+      plans: [],
+    };
+  }
+
+  /**
+   * One execution of the replica state machine, step for step as statemachine/replica-apply.asl.json
+   * runs it. The Distributed Map's ItemReader (JSONL over manifest-files.json) and ItemBatcher are
+   * emulated here, because the local interpreter does not run Distributed Map: one item per line,
+   * with the entry and format added as the definition's ItemSelector does, two items per batch.
+   */
+  async function execution(
+    r: Replica,
+    executionId: string,
+    onChildren?: (batches: DataFileItem[][]) => void,
+  ) {
+    const steps: string[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const plan = (await r.handler({ step: 'plan', executionId })) as PlanOutput;
+      steps.push(plan.action);
+      r.plans.push(plan);
+      if (plan.action === 'APPLY_GROUP') {
+        const out = (await r.handler({
+          step: 'applyGroup',
+          executionId,
+          epoch: plan.epoch!,
+          entries: plan.entries!,
+        })) as any;
+        if (out.halted) return steps;
+        continue;
+      }
+      if (plan.action === 'APPLY_DISTRIBUTED') {
+        const text = await getText(r.s3, plan.reader!.Bucket, plan.reader!.Key);
+        const items: DataFileItem[] = text
+          .split('\n')
+          .filter((l) => l.trim() !== '')
+          .map((l) => ({ file: JSON.parse(l), entry: plan.entry!, format: plan.format! }));
+        const batches: DataFileItem[][] = [];
+        for (let b = 0; b < items.length; b += 2) batches.push(items.slice(b, b + 2));
+        onChildren?.(batches);
+        const settled = await Promise.allSettled(
+          batches.map((Items) => r.handler({ step: 'applyFiles', Items })),
+        );
+        if (settled.some((s) => s.status === 'rejected')) {
+          steps.push('checkFailedEntry');
+          await r.handler({ step: 'checkFailedEntry', executionId, epoch: plan.epoch!, entry: plan.entry! });
+          return steps;
+        }
+        await r.handler({ step: 'commit', executionId, epoch: plan.epoch!, entry: plan.entry! });
+        continue;
+      }
+      if (plan.action === 'REBASELINE') continue;
+      return steps;
+    }
+    throw new Error('execution did not end');
+  }
+
+  const expectIdentical = async (r: Replica, sequence: number) => {
+    expect(r.state()).to.include({
+      lastAppliedSequence: sequence,
+      watermark: new Date(windowEnd(sequence) * 1000).toISOString(),
+    });
+    expect(canonicalTable(await scanAll(r.target))).to.deep.equal(
+      canonicalTable(source.snapshotBefore(windowEnd(sequence))),
+    );
+  };
+
+  it('steady day: each execution applies the newly committed entry; the replica equals the source at its watermark', async () => {
+    const r = await replica();
+    for (let sequence = 0; sequence <= 96; sequence++) {
+      await commitUpTo(r.s3, sequence);
+      const steps = await execution(r, `exec-${sequence}`);
+      expect(steps).to.deep.equal(['APPLY_GROUP', 'IDLE']);
+      await expectIdentical(r, sequence);
+      expect(r.state().inProgress).to.equal(null);
+    }
+    expect(r.sns.published).to.have.length(0);
+    // Lag is reported on every plan once a watermark exists.
+    const lags = r.metrics.map((m) => m.ReplicaLagSeconds);
+    expect(lags.length).to.be.greaterThan(10);
+    expect(lags[lags.length - 1]).to.equal(END + 600 - windowEnd(96));
+  });
+
+  it('after a 6-hour pause the replica catches up in one execution with grouped entries', async () => {
+    const r = await replica();
+    await commitUpTo(r.s3, 8);
+    await execution(r, 'exec-before');
+    await expectIdentical(r, 8);
+    const before = r.writes();
+    await commitUpTo(r.s3, 32);
+    const steps = await execution(r, 'exec-after');
+    expect(steps).to.deep.equal(['APPLY_GROUP', 'IDLE']);
+    await expectIdentical(r, 32);
+    const records = chain.entries.slice(9).reduce((n, e) => n + e.entry.itemCount, 0);
+    // Latest record per key: fewer writes than the 24 entries' records.
+    expect(r.writes() - before).to.be.lessThan(records);
+  });
+
+  it('applies a large entry through the Distributed Map path, one child per batch of data files, in Express children', async () => {
+    const r = await replica({ limits: { distributedMinItems: 30 } });
+    await commitUpTo(r.s3, 6);
+    let children = 0;
+    const steps = await execution(r, 'exec-1', (batches) => (children += batches.length));
+    expect(steps.filter((s) => s === 'APPLY_DISTRIBUTED').length).to.be.greaterThan(0);
+    expect(children).to.be.greaterThan(1);
+    // 25 records per data file at 100,000 writes/s over 4 children fits Express's 5 minutes easily.
+    for (const plan of r.plans.filter((p) => p.action === 'APPLY_DISTRIBUTED')) {
+      expect(plan.childType).to.equal('EXPRESS');
+      expect(plan.reader!.Key).to.match(/manifest-files\.json$/);
+    }
+    await expectIdentical(r, 6);
+  });
+
+  it('a worker crash in the middle of a data file fails the execution without a halt; the next one repairs it', async () => {
+    let batchCalls = 0;
+    const r = await replica({
+      limits: { distributedMinItems: 1 },
+      targetSender: (send) => ({
+        send: (c: any) => {
+          if (c instanceof BatchWriteItemCommand && ++batchCalls === 3) throw new Error('worker killed');
+          return send(c);
+        },
+      }),
+    });
+    await commitUpTo(r.s3, 3);
+    let failure: unknown;
+    try {
+      await execution(r, 'exec-1');
+    } catch (err) {
+      failure = err;
+    }
+    expect((failure as Error).name).to.equal('ReplicaApplyFailed');
+    expect(r.state()).to.include({ status: 'ACTIVE', inProgress: null, failedDistributedSequence: 0 });
+    expect(r.sns.published).to.have.length(0);
+    expect(r.plans[0]).to.include({ action: 'APPLY_DISTRIBUTED', childType: 'EXPRESS' });
+    await execution(r, 'exec-2');
+    // The entry that failed is applied again in Standard children (an Express child may have run
+    // out of its 5 minutes); the entries after it in Express children again.
+    const retried = r.plans.filter((p) => p.action === 'APPLY_DISTRIBUTED');
+    expect(retried[1]).to.deep.include({ childType: 'STANDARD' });
+    expect(retried[1].entry!.sequence).to.equal(0);
+    expect(retried.slice(2).every((p) => p.childType === 'EXPRESS')).to.equal(true);
+    await expectIdentical(r, 3);
+  });
+
+  it('target throttling for an hour never fails the run: the replica ends identical', async () => {
+    // Simulated time: every backoff advances it; the target refuses every write for the first hour.
+    let simulatedMs = 0;
+    let throttled = 0;
+    const r = await replica({
+      sleep: async (ms) => void (simulatedMs += ms),
+      targetSender: (send) => ({
+        send: (c: any) => {
+          if (c instanceof BatchWriteItemCommand && simulatedMs < 3_600_000) {
+            throttled++;
+            throw Object.assign(new Error('Throughput exceeds the current capacity'), {
+              name: 'ThrottlingException',
+            });
+          }
+          return send(c);
+        },
+      }),
+    });
+    await commitUpTo(r.s3, 10);
+    await execution(r, 'exec-1');
+    expect(simulatedMs).to.be.at.least(3_600_000);
+    expect(throttled).to.be.greaterThan(700);
+    await expectIdentical(r, 10);
+  });
+
+  it("after the chain's RESET (new epoch) with onNewEpoch halt: one alert, no writes from the new epoch, and it stays halted", async () => {
+    const r = await replica();
+    await commitUpTo(r.s3, 5);
+    await execution(r, 'exec-1');
+    await expectIdentical(r, 5);
+    // A RESET: a new epoch with its own full export becomes CURRENT.
+    await writeChain({
+      s3: r.s3,
+      bucket: BUCKET,
+      prefix: PREFIX,
+      table: source,
+      start: END + 3600,
+      windows: contiguousWindows(END + 3600, WINDOW, 2),
+    });
+    const writesBefore = r.writes();
+    expect(await execution(r, 'exec-2')).to.deep.equal(['HALT']);
+    expect(await execution(r, 'exec-3')).to.deep.equal(['HALTED']);
+    expect(r.writes()).to.equal(writesBefore);
+    expect(r.sns.published).to.have.length(1);
+    const message = JSON.parse(r.sns.published[0].Message);
+    expect(message).to.include({
+      status: 'FAILED',
+      event: 'REPLICA_HALTED',
+      reason: 'NEW_EPOCH',
+      lastAppliedSequence: 5,
+    });
+    expect(r.sns.published[0].MessageAttributes.status.StringValue).to.equal('FAILED');
+    expect(r.state()).to.include({ status: 'HALTED', lastAppliedSequence: 5 });
+    await expectIdentical(r, 5);
+  });
+
+  it('with onNewEpoch rebaseline the new epoch is applied from its full export', async () => {
+    const r = await replica({ onNewEpoch: 'rebaseline' });
+    await commitUpTo(r.s3, 5);
+    await execution(r, 'exec-1');
+    const start = END + 3600;
+    const next = await writeChain({
+      s3: r.s3,
+      bucket: BUCKET,
+      prefix: PREFIX,
+      table: source,
+      start,
+      windows: contiguousWindows(start, WINDOW, 2),
+    });
+    expect(await execution(r, 'exec-2')).to.deep.equal(['REBASELINE', 'APPLY_GROUP', 'IDLE']);
+    expect(r.state()).to.include({ epoch: next.epoch, lastAppliedSequence: 2 });
+    // Items deleted between the two epochs would stay; this workload's keys all exist again or are rewritten.
+    const live = new Set(canonicalTable(source.snapshotBefore(start + 2 * WINDOW)));
+    for (const item of canonicalTable(await scanAll(r.target))) {
+      if (!live.has(item)) expect(canonicalTable(source.snapshotBefore(windowEnd(5)))).to.include(item);
+    }
+  });
+
+  it('a write bootstrap into a table that already holds items halts with one alert and writes nothing', async () => {
+    const r = await replica();
+    await ddb.client.send(
+      new BatchWriteItemCommand({
+        RequestItems: { [r.target]: [{ PutRequest: { Item: { pk: { S: 'stranger' }, sk: { N: '1' } } } }] },
+      }),
+    );
+    await commitUpTo(r.s3, 2);
+    expect(await execution(r, 'exec-1')).to.deep.equal(['HALT']);
+    expect(r.writes()).to.equal(0);
+    expect(r.state().halt!.reason).to.equal('TARGET_NOT_EMPTY');
+    expect(r.sns.published).to.have.length(1);
+  });
+
+  it('two executions started together (a duplicate delivery): one applies, the other stands down', async () => {
+    // The claim is read back after a pause longer than a plan step takes (2 s on AWS; 200 ms here).
+    const r = await replica({ claimSettleMs: 200 });
+    await commitUpTo(r.s3, 4);
+    const plans = (await Promise.all([
+      r.handler({ step: 'plan', executionId: 'exec-a' }),
+      r.handler({ step: 'plan', executionId: 'exec-b' }),
+    ])) as PlanOutput[];
+    expect(plans.map((p) => p.action).sort()).to.deep.equal(['APPLY_GROUP', 'BUSY']);
+    const winner = plans[0].action === 'APPLY_GROUP' ? 'exec-a' : 'exec-b';
+    expect(r.state().inProgress!.executionId).to.equal(winner);
+    // The loser's next plan (its next execution) also stands down while the claim is young.
+    const loser = winner === 'exec-a' ? 'exec-b' : 'exec-a';
+    expect(((await r.handler({ step: 'plan', executionId: loser })) as PlanOutput).action).to.equal('BUSY');
+  });
+
+  it('an entry whose files are gone halts the replica with one alert, never a skip (group and Distributed Map)', async () => {
+    for (const distributedMinItems of [1_000_000, 1]) {
+      // Group mode applies 0..3 first only if the group stops before entry 4: keep groups to 4 entries.
+      const r = await replica({ limits: { distributedMinItems, groupMaxEntries: 4 } });
+      const gone = chain.entries[4].entry;
+      const files = (
+        await getText(
+          r.s3,
+          BUCKET,
+          gone.manifestSummaryKey.replace('manifest-summary.json', 'manifest-files.json'),
+        )
+      )
+        .split('\n')
+        .filter((l) => l)
+        .map((l) => JSON.parse(l).dataFileS3Key as string);
+      r.s3.objects.delete(`${BUCKET}/${files[0]}`);
+      await commitUpTo(r.s3, 8);
+      await execution(r, 'exec-1');
+      await execution(r, 'exec-2');
+      expect(r.state()).to.include({ status: 'HALTED' });
+      expect(r.state().halt!.reason).to.equal('FILES_MISSING');
+      expect(r.state().halt!.detail).to.include(files[0]);
+      expect(r.sns.published, `distributedMinItems ${distributedMinItems}`).to.have.length(1);
+      // Everything before the entry is applied and recorded; nothing after it is recorded.
+      expect(r.state().lastAppliedSequence).to.equal(3);
+    }
+  });
+});

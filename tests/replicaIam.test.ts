@@ -1,0 +1,253 @@
+import { expect } from 'chai';
+import { BatchWriteItemCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { GetParametersCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
+import { replicaLambdaPolicy, type ReplicaResourceFacts } from '../components/permissions';
+import { REPLICA_SDK_CALLS } from '../functions/awsActions';
+import { createReplicaHandler, type DataFileItem, type PlanOutput } from '../functions/replicaApply';
+import type { ReplicaSettings } from '../functions/replicaSettings';
+import { initialReplicaState } from '../functions/replicaState';
+import { getText } from '../format/s3io';
+import { generateWorkload } from '../sim/workload';
+import { MemoryS3, contiguousWindows, writeChain } from './helpers/exportChain';
+
+const REGION = 'eu-west-1';
+const ACCOUNT = '123456789012';
+const BUCKET = 'exports';
+const PREFIX = 'dynamodb/orders';
+const PARAMETER = '/dynamodb-continuous-exports/dev/orders/replicas/copy/state';
+const TOPIC = `arn:aws:sns:${REGION}:${ACCOUNT}:dev-orders-notifications`;
+
+/** One AWS call as IAM sees it: the action's command and the ARN it touches. */
+interface Call {
+  command: string;
+  arn: string;
+  /** ListObjectsV2 only: the prefix listed (checked against the s3:prefix condition). */
+  prefix?: string;
+}
+
+function iamMatch(pattern: string, value: string): boolean {
+  return new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  ).test(value);
+}
+
+function allows(policy: any, action: string, call: Call): boolean {
+  return policy.Statement.some((s: any) => {
+    if (!s.Action.includes(action) || !s.Resource.some((r: string) => iamMatch(r, call.arn))) return false;
+    const like = s.Condition?.StringLike?.['s3:prefix'];
+    return !like || (call.prefix !== undefined && like.some((p: string) => iamMatch(p, call.prefix!)));
+  });
+}
+
+describe('replica IAM covers exactly the calls its code makes (recorded from a run)', () => {
+  const calls: Call[] = [];
+  const targetTable = 'orders-copy';
+
+  before(async () => {
+    const s3 = new MemoryS3();
+    const start = Date.UTC(2026, 10, 3, 1) / 1000;
+    const source = generateWorkload({
+      from: start - 3600,
+      to: start + 3 * 900,
+      writesPerMinute: 6,
+      seed: 3,
+      keySpace: 40,
+    });
+    const chain = await writeChain({
+      s3,
+      bucket: BUCKET,
+      prefix: PREFIX,
+      table: source,
+      start,
+      windows: contiguousWindows(start, 900, 3),
+      sink: { itemsPerFile: 10 },
+    });
+    const recordingS3 = {
+      send: async (c: any) => {
+        const name = c.constructor.name;
+        if (name === 'ListObjectsV2Command')
+          calls.push({ command: name, arn: `arn:aws:s3:::${c.input.Bucket}`, prefix: c.input.Prefix });
+        else calls.push({ command: name, arn: `arn:aws:s3:::${c.input.Bucket}/${c.input.Key}` });
+        return s3.send(c);
+      },
+    };
+    let state = JSON.stringify(initialReplicaState());
+    const ssm = {
+      send: async (c: any) => {
+        if (c instanceof GetParametersCommand) {
+          for (const n of c.input.Names!)
+            calls.push({
+              command: 'GetParametersCommand',
+              arn: `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter${n}`,
+            });
+          return { Parameters: [{ Name: PARAMETER, Value: state }] };
+        }
+        if (c instanceof PutParameterCommand) {
+          calls.push({
+            command: 'PutParameterCommand',
+            arn: `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter${c.input.Name}`,
+          });
+          state = c.input.Value!;
+          return {};
+        }
+        throw new Error('unexpected');
+      },
+    };
+    const sns = {
+      send: async (c: any) => void calls.push({ command: c.constructor.name, arn: c.input.TopicArn }),
+    };
+    const target = {
+      send: async (c: any) => {
+        const table =
+          c instanceof BatchWriteItemCommand ? Object.keys(c.input.RequestItems!)[0] : c.input.TableName;
+        calls.push({
+          command: c.constructor.name,
+          arn: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${table}`,
+        });
+        if (c instanceof DescribeTableCommand)
+          return {
+            Table: {
+              KeySchema: [
+                { AttributeName: 'pk', KeyType: 'HASH' },
+                { AttributeName: 'sk', KeyType: 'RANGE' },
+              ],
+            },
+          };
+        return {};
+      },
+    };
+    const settings: ReplicaSettings = {
+      alias: 'orders',
+      replicaAlias: 'copy',
+      sourceTableName: 'orders',
+      bucket: BUCKET,
+      prefix: PREFIX,
+      stateParameterName: PARAMETER,
+      targetTableName: targetTable,
+      bootstrap: 'write',
+      onNewEpoch: 'halt',
+      maxWritesPerSecond: 100_000,
+      concurrency: 2,
+      notificationTopicArn: TOPIC,
+      leaseSeconds: 1800,
+    };
+    const handler = createReplicaHandler(
+      settings,
+      { s3: recordingS3, ssm, sns, target },
+      { log: () => undefined, limits: { distributedMinItems: 30 }, claimSettleMs: 0 },
+    );
+    // Every step: plans, grouped applies, Distributed Map children and commits, then a failed entry
+    // whose data file is gone (checked with HeadObject) and the halt alert.
+    const dataFileOf = async (entry: any) =>
+      JSON.parse(
+        (
+          await getText(
+            s3,
+            BUCKET,
+            entry.manifestSummaryKey.replace('manifest-summary.json', 'manifest-files.json'),
+          )
+        ).split('\n')[0],
+      ).dataFileS3Key as string;
+    const gone = await dataFileOf(chain.entries[3].entry);
+    for (let i = 0; i < 20; i++) {
+      const plan = (await handler({ step: 'plan', executionId: 'e' })) as PlanOutput;
+      if (plan.action === 'APPLY_GROUP')
+        await handler({ step: 'applyGroup', executionId: 'e', epoch: plan.epoch!, entries: plan.entries! });
+      else if (plan.action === 'APPLY_DISTRIBUTED') {
+        if (plan.entry!.sequence === 3) {
+          s3.objects.delete(`${BUCKET}/${gone}`);
+          await handler({
+            step: 'checkFailedEntry',
+            executionId: 'e',
+            epoch: plan.epoch!,
+            entry: plan.entry!,
+          });
+          continue;
+        }
+        const lines = (await getText(s3, plan.reader!.Bucket, plan.reader!.Key)).split('\n').filter(Boolean);
+        const Items: DataFileItem[] = lines.map((l) => ({
+          file: JSON.parse(l),
+          entry: plan.entry!,
+          format: plan.format!,
+        }));
+        await handler({ step: 'applyFiles', Items });
+        await handler({ step: 'commit', executionId: 'e', epoch: plan.epoch!, entry: plan.entry! });
+      } else break;
+    }
+  });
+
+  const facts = (roleArn?: string): ReplicaResourceFacts => ({
+    partition: 'aws',
+    region: REGION,
+    accountId: ACCOUNT,
+    bucket: BUCKET,
+    prefix: PREFIX,
+    stateParameterName: PARAMETER,
+    notificationTopicArn: TOPIC,
+    functionArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:dev-orders-copy-apply`,
+    stateMachineName: 'dev-orders-copy-replica',
+    targetTableName: targetTable,
+    roleArn,
+  });
+
+  it('the run made every kind of call the action list names (AssumeRole is made by the credential provider, with a role)', () => {
+    const made = new Set(calls.map((c) => c.command));
+    expect([...made, 'AssumeRoleCommand'].sort()).to.deep.equal(Object.keys(REPLICA_SDK_CALLS).sort());
+  });
+
+  it('the apply role allows each recorded call on exactly the resource it touched', () => {
+    const policy = replicaLambdaPolicy(facts(), `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/x`);
+    for (const call of calls) {
+      const grants = REPLICA_SDK_CALLS[call.command].filter((g) => g.resource !== 'exportKmsKey');
+      const actions = [...new Set(grants.flatMap((g) => g.actions))];
+      expect(
+        actions.some((action) => allows(policy, action, call)),
+        `${call.command} ${call.arn} ${call.prefix ?? ''}`,
+      ).to.equal(true);
+    }
+  });
+
+  it('the apply role allows nothing else: each action is one a recorded call needs, on no other table or prefix', () => {
+    const policy = replicaLambdaPolicy(facts(), `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/x`);
+    const needed = new Set(calls.flatMap((c) => REPLICA_SDK_CALLS[c.command].flatMap((g) => g.actions)));
+    for (const s of policy.Statement)
+      for (const a of s.Action) if (!a.startsWith('logs:')) expect(needed, a).to.include(a);
+    expect(
+      allows(policy, 'dynamodb:BatchWriteItem', {
+        command: '',
+        arn: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/orders`,
+      }),
+    ).to.equal(false);
+    expect(
+      allows(policy, 's3:GetObject', {
+        command: '',
+        arn: `arn:aws:s3:::${BUCKET}/dynamodb/other/chain/CURRENT.json`,
+      }),
+    ).to.equal(false);
+    expect(
+      allows(policy, 's3:ListBucket', {
+        command: '',
+        arn: `arn:aws:s3:::${BUCKET}`,
+        prefix: 'dynamodb/other/chain/',
+      }),
+    ).to.equal(false);
+    expect(policy.Statement.some((s: any) => s.Action.includes('sts:AssumeRole'))).to.equal(false);
+  });
+
+  it('with a target role: sts:AssumeRole on that role only, and the table grants move to the role', () => {
+    const role = 'arn:aws:iam::210987654321:role/dce-replica-writer';
+    const policy = replicaLambdaPolicy(
+      facts(role),
+      `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/x`,
+    );
+    const assume = policy.Statement.filter((s: any) => s.Action.includes('sts:AssumeRole'));
+    expect(assume).to.have.length(1);
+    expect(assume[0].Resource).to.deep.equal([role]);
+    expect(
+      policy.Statement.some((s: any) => s.Action.some((a: string) => a.startsWith('dynamodb:'))),
+    ).to.equal(false);
+  });
+});
