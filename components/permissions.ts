@@ -390,15 +390,16 @@ export function replicaTargetTableArn(f: ReplicaResourceFacts): string {
 
 /** Maps every replica resource kind to its ARNs. */
 export function replicaResourceArns(f: ReplicaResourceFacts): Partial<Record<ReplicaResourceKind, string[]>> {
+  const replicaStateArn = `arn:${f.partition}:ssm:${f.region}:${f.accountId}:parameter${f.stateParameterName.startsWith('/') ? '' : '/'}${f.stateParameterName}`;
   const object = (rest: string) => `arn:${f.partition}:s3:::${f.bucket}/${underPrefix(f.prefix, rest)}`;
   return {
     sourceExportObjects: [object('AWSDynamoDB/*')],
     sourceChainObjects: [object('chain/*')],
     sourceChainListing: [`arn:${f.partition}:s3:::${f.bucket}`],
     exportKmsKey: f.kmsKeyArn ? [f.kmsKeyArn] : [],
-    replicaStateParameter: [
-      `arn:${f.partition}:ssm:${f.region}:${f.accountId}:parameter${f.stateParameterName.startsWith('/') ? '' : '/'}${f.stateParameterName}`,
-    ],
+    replicaStateParameter: [replicaStateArn],
+    // functions/replicaApply.ts: the lock beside the state, and the lease's takeover markers.
+    replicaLockParameter: [`${replicaStateArn}-lock`, `${replicaStateArn}-lock-takeover-*`],
     notificationTopic: [f.notificationTopicArn],
     // With a role, the table grants belong to the role in the target account, not to this Lambda.
     targetTable: f.roleArn ? [] : [replicaTargetTableArn(f)],

@@ -81,6 +81,8 @@ export type ReplicaResourceKind =
   | 'exportKmsKey'
   /** The replica's own state parameter. */
   | 'replicaStateParameter'
+  /** The lock beside it (`<state>-lock`) and its takeover markers: the lease that guards a claim. */
+  | 'replicaLockParameter'
   /** The table's notification topic. */
   | 'notificationTopic'
   /** The target table, when the apply Lambda writes with its own role (no `roleArn`). */
@@ -113,8 +115,15 @@ export const REPLICA_SDK_CALLS: Record<string, ReplicaGrant[]> = {
   ],
   HeadObjectCommand: [{ actions: ['s3:GetObject'], resource: 'sourceExportObjects' }],
   ListObjectsV2Command: [{ actions: ['s3:ListBucket'], resource: 'sourceChainListing' }],
-  GetParametersCommand: [{ actions: ['ssm:GetParameters'], resource: 'replicaStateParameter' }],
-  PutParameterCommand: [{ actions: ['ssm:PutParameter'], resource: 'replicaStateParameter' }],
+  GetParametersCommand: [
+    { actions: ['ssm:GetParameters'], resource: 'replicaStateParameter' },
+    { actions: ['ssm:GetParameters'], resource: 'replicaLockParameter' },
+  ],
+  PutParameterCommand: [
+    { actions: ['ssm:PutParameter'], resource: 'replicaStateParameter' },
+    { actions: ['ssm:PutParameter'], resource: 'replicaLockParameter' },
+  ],
+  DeleteParameterCommand: [{ actions: ['ssm:DeleteParameter'], resource: 'replicaLockParameter' }],
   PublishCommand: [{ actions: ['sns:Publish'], resource: 'notificationTopic' }],
   DescribeTableCommand: [{ actions: ['dynamodb:DescribeTable'], resource: 'targetTable' }],
   // One item at most, before a `write` bootstrap: the target must be empty.

@@ -27,6 +27,7 @@ import {
 import type { DataFileEntry, ExportFormatName, S3Sender } from '../format';
 import { objectExists } from '../format/s3io';
 import type { SnsSender, SsmSender } from './awsClients';
+import { acquireLease, releaseLease, type SsmCall } from './lease';
 import { DEFAULT_METRIC_NAMESPACE, METRIC_DIMENSION } from './metrics';
 import { readChainView } from './replicaChain';
 import {
@@ -38,6 +39,12 @@ import {
 } from './replicaPlanner';
 import type { ReplicaSettings } from './replicaSettings';
 import { parseReplicaState, type ReplicaHaltReason, type ReplicaState } from './replicaState';
+import { withRetry } from './retry';
+
+/** The lock parameter whose lease guards a replica's claims: beside its state parameter. */
+export function replicaLockName(stateParameterName: string): string {
+  return `${stateParameterName}-lock`;
+}
 
 export interface ReplicaClients {
   s3: S3Sender;
@@ -55,8 +62,6 @@ export interface ReplicaHandlerOptions {
   limits?: Partial<PlannerLimits>;
   /** Passed to the apply engine (tests shorten backoff with it). */
   sleep?: ApplyOptions['sleep'];
-  /** Wait between writing a claim and reading it back (see `plan`). @default 2000 */
-  claimSettleMs?: number;
 }
 
 /** One item of the Distributed Map: a data file, with the entry it belongs to (from ItemSelector). */
@@ -103,6 +108,7 @@ export function createReplicaHandler(
   const log = options.log ?? ((line: string) => console.log(line));
   const limits = { ...DEFAULT_PLANNER_LIMITS, ...options.limits };
   const iso = () => new Date(now()).toISOString();
+  const ssmCall: SsmCall = (label, command) => withRetry(label, () => clients.ssm.send(command));
 
   const readState = async (): Promise<ReplicaState> => {
     const out = await clients.ssm.send(new GetParametersCommand({ Names: [settings.stateParameterName] }));
@@ -233,21 +239,33 @@ export function createReplicaHandler(
       leaseSeconds: settings.leaseSeconds,
       limits,
     });
-    // SSM has no compare-and-swap. Two executions (a duplicate scheduler delivery) that both read the
-    // state before either claimed it both write a claim; the last write wins. Each reads the claim
-    // back after a pause longer than a plan step takes, and only the one whose claim stands goes on:
-    // the other stands down as BUSY. (Both standing down is possible and harmless.)
+    // Two executions (a duplicate scheduler delivery) may both plan from the same state. The claim is
+    // written under the exclusive lease of functions/lease.ts (create-only SSM parameters): the holder
+    // reads the state again and claims only if nobody changed it since this plan read it.
     const claim = async (
       epoch: string,
       sequences: number[],
       mode: 'group' | 'distributed',
     ): Promise<boolean> => {
-      // The epoch is recorded with the first claim: a bootstrap interrupted after some writes is
-      // then applied again, not mistaken for a target that was never empty.
-      await saveState({ ...state, epoch, inProgress: { executionId, sequences, mode, startedAt: iso() } });
-      const settle = options.claimSettleMs ?? 2000;
-      if (settle > 0) await new Promise((resolve) => setTimeout(resolve, settle));
-      return (await readState()).inProgress?.executionId === executionId;
+      const lockName = replicaLockName(settings.stateParameterName);
+      if (!(await acquireLease(ssmCall, { lockName, executionId, now: Math.floor(now() / 1000) }))) {
+        return false;
+      }
+      try {
+        const current = await readState();
+        const unchanged =
+          current.epoch === state.epoch &&
+          current.lastAppliedSequence === state.lastAppliedSequence &&
+          current.status === state.status &&
+          JSON.stringify(current.inProgress) === JSON.stringify(state.inProgress);
+        if (!unchanged) return false;
+        // The epoch is recorded with the first claim: a bootstrap interrupted after some writes is
+        // then applied again, not mistaken for a target that was never empty.
+        await saveState({ ...state, epoch, inProgress: { executionId, sequences, mode, startedAt: iso() } });
+        return true;
+      } finally {
+        await releaseLease(ssmCall, lockName);
+      }
     };
     const busy = (): PlanOutput => ({ action: 'BUSY', detail: 'another execution claimed the replica' });
     // A `write` bootstrap starts from an empty target: items already there would stay, and the

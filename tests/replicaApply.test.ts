@@ -1,3 +1,5 @@
+import { CallLog } from '../sim/fakeAws/service';
+import { FakeSSM } from '../sim/fakeAws/ssm';
 import { expect } from 'chai';
 import {
   BatchWriteItemCommand,
@@ -5,7 +7,6 @@ import {
   ScanCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
-import { GetParametersCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
 import { chainHeadKey, chainObjectBody, CHAIN_SCHEMA_VERSION } from '../functions/chainManifest';
 import {
   createReplicaHandler,
@@ -33,23 +34,15 @@ const source = generateWorkload({ from: T0, to: END + 7200, writesPerMinute: 6, 
 const windowEnd = (sequence: number) => (sequence === 0 ? START : WINDOWS[sequence - 1][1]);
 
 /** SSM with one String parameter per name: the calls the replica makes. */
-class FakeSsm {
-  readonly values = new Map<string, string>();
-  async send(command: any): Promise<any> {
-    if (command instanceof GetParametersCommand) {
-      const names = command.input.Names ?? [];
-      return {
-        Parameters: names
-          .filter((n) => this.values.has(n))
-          .map((n) => ({ Name: n, Value: this.values.get(n) })),
-      };
-    }
-    if (command instanceof PutParameterCommand) {
-      this.values.set(command.input.Name!, command.input.Value!);
-      return { Version: 1 };
-    }
-    throw new Error(`unexpected SSM call ${command.constructor.name}`);
+/** The in-memory SSM of the offline system: create-only puts and deletes, as the lease needs. */
+class FakeSsm extends FakeSSM {
+  constructor() {
+    super(new CallLog(), () => Date.now(), 'eu-west-1', '123456789012');
   }
+  readonly values = {
+    set: (name: string, value: string) => this.set(name, value),
+    get: (name: string) => this.get(name),
+  };
 }
 
 class FakeSns {
@@ -149,7 +142,6 @@ describe('replica apply Lambda (functions/replicaApply.ts) against dynalite', ()
       limits?: any;
       targetSender?: (send: (c: any) => Promise<any>) => any;
       sleep?: (ms: number) => Promise<void>;
-      claimSettleMs?: number;
     } = {},
   ): Promise<Replica> {
     const s3 = new MemoryS3();
@@ -192,7 +184,6 @@ describe('replica apply Lambda (functions/replicaApply.ts) against dynalite', ()
         log: (line) => metrics.push(JSON.parse(line)),
         limits: over.limits,
         sleep: over.sleep ?? (async () => undefined),
-        claimSettleMs: over.claimSettleMs ?? 0,
       },
     );
     return {
@@ -442,8 +433,8 @@ describe('replica apply Lambda (functions/replicaApply.ts) against dynalite', ()
   });
 
   it('two executions started together (a duplicate delivery): one applies, the other stands down', async () => {
-    // The claim is read back after a pause longer than a plan step takes (2 s on AWS; 200 ms here).
-    const r = await replica({ claimSettleMs: 200 });
+    // The claim is written under the exclusive lease (functions/lease.ts): one of them holds it.
+    const r = await replica();
     await commitUpTo(r.s3, 4);
     const plans = (await Promise.all([
       r.handler({ step: 'plan', executionId: 'exec-a' }),

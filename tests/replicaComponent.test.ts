@@ -160,11 +160,17 @@ describe('TableReplica under Pulumi mocks (a stack config with replicas)', () =>
       const listing = policy.Statement.find((s: any) => s.Action.includes('s3:ListBucket'));
       expect(listing.Resource).to.deep.equal(['arn:aws:s3:::dev-orders-exports-123456789012']);
       expect(listing.Condition).to.deep.equal({ StringLike: { 's3:prefix': ['orders/chain/*'] } });
-      // Its own state parameter only: not the export's state, not another replica's.
-      const own = policy.Statement.find((s: any) => s.Action.includes('ssm:PutParameter'));
-      expect(own.Resource).to.have.length(1);
-      expect(own.Resource[0]).to.match(
-        /parameter\/dynamodb-continuous-exports\/dev\/orders\/replicas\/(orders-copy|dr)\/state$/,
+      // Its own state parameter and the lock beside it only: not the export's state, not another replica's.
+      const writes = policy.Statement.filter((s: any) => s.Action.includes('ssm:PutParameter'));
+      const resources = writes.flatMap((s: any) => s.Resource).sort();
+      expect(resources).to.have.length(3);
+      const own =
+        /parameter\/dynamodb-continuous-exports\/dev\/orders\/replicas\/(orders-copy|dr)\/state(-lock(-takeover-\*)?)?$/;
+      for (const r of resources) expect(r).to.match(own);
+      expect(resources.filter((r: string) => r.endsWith('/state'))).to.have.length(1);
+      const deletes = policy.Statement.filter((s: any) => s.Action.includes('ssm:DeleteParameter'));
+      expect(deletes.flatMap((s: any) => s.Resource).every((r: string) => /\/state-lock/.test(r))).to.equal(
+        true,
       );
     }
   });

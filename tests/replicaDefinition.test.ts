@@ -1,6 +1,7 @@
+import { CallLog } from '../sim/fakeAws/service';
+import { FakeSSM } from '../sim/fakeAws/ssm';
 import { expect } from 'chai';
 import { CreateTableCommand, ScanCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
-import { GetParametersCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
 import { createReplicaHandler, type ReplicaEvent } from '../functions/replicaApply';
 import { initialReplicaState, parseReplicaState } from '../functions/replicaState';
 import type { Item } from '../format';
@@ -144,15 +145,8 @@ describe('replica state machine definition (statemachine/replica-apply.asl.json)
       );
       // dynalite activates a new table on a 0 ms timer: at once, unless the machine is busy.
       await waitUntilTableExists({ client: ddb.client, maxWaitTime: 30, minDelay: 1 }, { TableName: 'copy' });
-      const parameters = new Map([['/state', JSON.stringify(initialReplicaState())]]);
-      const ssm = {
-        send: async (c: any) => {
-          if (c instanceof GetParametersCommand)
-            return { Parameters: [{ Name: '/state', Value: parameters.get('/state') }] };
-          if (c instanceof PutParameterCommand) return void parameters.set('/state', c.input.Value!);
-          throw new Error('unexpected');
-        },
-      };
+      const ssm = new FakeSSM(new CallLog(), () => Date.now(), 'eu-west-1', '123456789012');
+      ssm.set('/state', JSON.stringify(initialReplicaState()));
       const lambda = createReplicaHandler(
         {
           alias: 'orders',
@@ -170,7 +164,7 @@ describe('replica state machine definition (statemachine/replica-apply.asl.json)
           leaseSeconds: 1800,
         },
         { s3, ssm, sns: { send: async () => ({}) }, target: ddb.client },
-        { log: () => undefined, claimSettleMs: 0 },
+        { log: () => undefined },
       );
       const { StateMachine } = await import('aws-local-stepfunctions');
       const machine = new StateMachine(definition);
@@ -199,7 +193,7 @@ describe('replica state machine definition (statemachine/replica-apply.asl.json)
         'Nothing to apply now',
       ]);
       expect((output as any).plan.action).to.equal('IDLE');
-      expect(parseReplicaState(parameters.get('/state')!)).to.include({
+      expect(parseReplicaState(ssm.get('/state')!)).to.include({
         lastAppliedSequence: 8,
         watermark: new Date(end * 1000).toISOString(),
       });

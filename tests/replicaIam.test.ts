@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { BatchWriteItemCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import { GetParametersCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
+import { GetParametersCommand } from '@aws-sdk/client-ssm';
+import { CallLog } from '../sim/fakeAws/service';
+import { FakeSSM } from '../sim/fakeAws/ssm';
 import { replicaLambdaPolicy, type ReplicaResourceFacts } from '../components/permissions';
 import { REPLICA_SDK_CALLS } from '../functions/awsActions';
 import { createReplicaHandler, type DataFileItem, type PlanOutput } from '../functions/replicaApply';
@@ -74,26 +76,14 @@ describe('replica IAM covers exactly the calls its code makes (recorded from a r
         return s3.send(c);
       },
     };
-    let state = JSON.stringify(initialReplicaState());
+    const memorySsm = new FakeSSM(new CallLog(), () => Date.now(), REGION, ACCOUNT);
+    memorySsm.set(PARAMETER, JSON.stringify(initialReplicaState()));
     const ssm = {
       send: async (c: any) => {
-        if (c instanceof GetParametersCommand) {
-          for (const n of c.input.Names!)
-            calls.push({
-              command: 'GetParametersCommand',
-              arn: `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter${n}`,
-            });
-          return { Parameters: [{ Name: PARAMETER, Value: state }] };
-        }
-        if (c instanceof PutParameterCommand) {
-          calls.push({
-            command: 'PutParameterCommand',
-            arn: `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter${c.input.Name}`,
-          });
-          state = c.input.Value!;
-          return {};
-        }
-        throw new Error('unexpected');
+        const names: string[] = c instanceof GetParametersCommand ? c.input.Names! : [c.input.Name];
+        for (const n of names)
+          calls.push({ command: c.constructor.name, arn: `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter${n}` });
+        return memorySsm.send(c);
       },
     };
     const sns = {
@@ -137,7 +127,7 @@ describe('replica IAM covers exactly the calls its code makes (recorded from a r
     const handler = createReplicaHandler(
       settings,
       { s3: recordingS3, ssm, sns, target },
-      { log: () => undefined, limits: { distributedMinItems: 30 }, claimSettleMs: 0 },
+      { log: () => undefined, limits: { distributedMinItems: 30 } },
     );
     // Every step: plans, grouped applies, Distributed Map children and commits, then a failed entry
     // whose data file is gone (checked with HeadObject) and the halt alert.
