@@ -1,4 +1,3 @@
-/* eslint-disable @typescript-eslint/no-explicit-any -- typed in a follow-up */
 /**
  * `dce replay`: rebuilds a table from the chain: the full export, then every incremental export in
  * chain order, into a target table with the source's key schema.
@@ -113,9 +112,9 @@ export interface ReplayReport {
 }
 
 function readCheckpoint(path: string): ReplayCheckpoint {
-  let json: any;
+  let json: Partial<Record<keyof ReplayCheckpoint, unknown>> | null;
   try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
+    json = JSON.parse(readFileSync(path, 'utf8')) as Partial<Record<keyof ReplayCheckpoint, unknown>> | null;
   } catch (err) {
     throw new Error(`cannot read checkpoint file ${path}: ${(err as Error).message}`, { cause: err });
   }
@@ -126,7 +125,7 @@ function readCheckpoint(path: string): ReplayCheckpoint {
   ) {
     throw new Error(`checkpoint file ${path} is not a replay checkpoint`);
   }
-  return json as ReplayCheckpoint;
+  return json as unknown as ReplayCheckpoint;
 }
 
 function writeCheckpoint(path: string, checkpoint: ReplayCheckpoint): void {
