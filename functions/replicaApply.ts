@@ -99,62 +99,78 @@ export const REPLICA_DIMENSION = 'Replica';
 /** Seconds of writes an Express child is planned for, well inside its 300-second limit. */
 export const EXPRESS_CHILD_BUDGET_SECONDS = 200;
 
-export function createReplicaHandler(
-  settings: ReplicaSettings,
-  clients: ReplicaClients,
-  options: ReplicaHandlerOptions = {},
-): (event: ReplicaEvent) => Promise<unknown> {
-  const now = options.now ?? Date.now;
-  const log = options.log ?? ((line: string) => console.log(line));
-  const limits = { ...DEFAULT_PLANNER_LIMITS, ...options.limits };
-  const iso = () => new Date(now()).toISOString();
-  const ssmCall: SsmCall = (label, command) => withRetry(label, () => clients.ssm.send(command));
+/**
+ * The replica's apply steps for one replica: one method per step, over its settings and clients.
+ */
+class ReplicaApply {
+  private readonly now: () => number;
+  private readonly log: (line: string) => void;
+  private readonly limits: PlannerLimits;
+  private readonly ssmCall: SsmCall;
 
-  const readState = async (): Promise<ReplicaState> => {
-    const out = await clients.ssm.send(new GetParametersCommand({ Names: [settings.stateParameterName] }));
+  constructor(
+    private readonly settings: ReplicaSettings,
+    private readonly clients: ReplicaClients,
+    private readonly options: ReplicaHandlerOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+    this.log = options.log ?? ((line: string) => console.log(line));
+    this.limits = { ...DEFAULT_PLANNER_LIMITS, ...options.limits };
+    this.ssmCall = (label, command) => withRetry(label, () => clients.ssm.send(command));
+  }
+
+  private iso(): string {
+    return new Date(this.now()).toISOString();
+  }
+
+  private async readState(): Promise<ReplicaState> {
+    const out = await this.clients.ssm.send(
+      new GetParametersCommand({ Names: [this.settings.stateParameterName] }),
+    );
     const value = out.Parameters?.[0]?.Value;
     if (typeof value !== 'string')
-      throw new Error(`replica state parameter ${settings.stateParameterName} is missing`);
+      throw new Error(`replica state parameter ${this.settings.stateParameterName} is missing`);
     return parseReplicaState(value);
-  };
-  const saveState = async (state: ReplicaState): Promise<void> => {
-    await clients.ssm.send(
+  }
+  private async saveState(state: ReplicaState): Promise<void> {
+    await this.clients.ssm.send(
       new PutParameterCommand({
-        Name: settings.stateParameterName,
-        Value: JSON.stringify({ ...state, updatedAt: iso() }),
+        Name: this.settings.stateParameterName,
+        Value: JSON.stringify({ ...state, updatedAt: this.iso() }),
         Type: 'String',
         Overwrite: true,
       }),
     );
-  };
+  }
 
   /** Alerts once, then records the halt (a crash in between repeats the alert with the same id). */
-  const halt = async (state: ReplicaState, reason: ReplicaHaltReason, detail: string) => {
-    const id = `${settings.alias}/replica/${settings.replicaAlias}/${reason}/${state.epoch ?? 'none'}/${state.lastAppliedSequence}`;
+  private async halt(state: ReplicaState, reason: ReplicaHaltReason, detail: string) {
+    const id = `${this.settings.alias}/replica/${this.settings.replicaAlias}/${reason}/${state.epoch ?? 'none'}/${state.lastAppliedSequence}`;
     const message = {
       schemaVersion: 1,
       notificationId: id,
       status: 'FAILED',
       event: 'REPLICA_HALTED',
-      table: settings.sourceTableName,
-      alias: settings.alias,
-      replica: settings.replicaAlias,
-      targetTable: settings.targetTableName,
+      table: this.settings.sourceTableName,
+      alias: this.settings.alias,
+      replica: this.settings.replicaAlias,
+      targetTable: this.settings.targetTableName,
       reason,
       epoch: state.epoch,
       lastAppliedSequence: state.lastAppliedSequence,
       watermark: state.watermark,
-      message: `Replica ${settings.replicaAlias} (${settings.targetTableName}) halted: ${detail}`,
+      message: `Replica ${this.settings.replicaAlias} (${this.settings.targetTableName}) halted: ${detail}`,
       hint: 'The replica writes nothing until it is rebuilt; see docs/replica.md, "When a replica halts".',
-      time: iso(),
+      time: this.iso(),
     };
-    await clients.sns.send(
+    await this.clients.sns.send(
       new PublishCommand({
-        TopicArn: settings.notificationTopicArn,
-        Subject: `[${settings.alias}] FAILED: replica ${settings.replicaAlias} halted (${reason})`.slice(
-          0,
-          100,
-        ),
+        TopicArn: this.settings.notificationTopicArn,
+        Subject:
+          `[${this.settings.alias}] FAILED: replica ${this.settings.replicaAlias} halted (${reason})`.slice(
+            0,
+            100,
+          ),
         Message: JSON.stringify(message),
         MessageAttributes: {
           status: { DataType: 'String', StringValue: 'FAILED' },
@@ -162,50 +178,52 @@ export function createReplicaHandler(
         },
       }),
     );
-    await saveState({
+    await this.saveState({
       ...state,
       status: 'HALTED',
       inProgress: null,
-      halt: { reason, detail, at: iso(), epoch: state.epoch },
+      halt: { reason, detail, at: this.iso(), epoch: state.epoch },
     });
-  };
+  }
 
-  const emitLag = (state: ReplicaState) => {
+  private emitLag(state: ReplicaState): void {
     // Before the full export is applied there is no watermark: no data point, so the alarm (which
     // treats missing data as breaching) fires if the replica never starts.
     if (state.watermark === null) return;
-    const lagSeconds = Math.max(0, Math.round((now() - Date.parse(state.watermark)) / 1000));
-    log(
+    const lagSeconds = Math.max(0, Math.round((this.now() - Date.parse(state.watermark)) / 1000));
+    this.log(
       JSON.stringify({
         _aws: {
-          Timestamp: now(),
+          Timestamp: this.now(),
           CloudWatchMetrics: [
             {
-              Namespace: settings.metricNamespace || DEFAULT_METRIC_NAMESPACE,
+              Namespace: this.settings.metricNamespace || DEFAULT_METRIC_NAMESPACE,
               Dimensions: [[METRIC_DIMENSION, REPLICA_DIMENSION]],
               Metrics: [{ Name: REPLICA_LAG_METRIC, Unit: 'Seconds' }],
             },
           ],
         },
-        [METRIC_DIMENSION]: settings.alias,
-        [REPLICA_DIMENSION]: settings.replicaAlias,
+        [METRIC_DIMENSION]: this.settings.alias,
+        [REPLICA_DIMENSION]: this.settings.replicaAlias,
         [REPLICA_LAG_METRIC]: lagSeconds,
       }),
     );
-  };
+  }
 
-  const applyOptions = async (maxWritesPerSecond: number): Promise<ApplyOptions> => ({
-    s3: clients.s3,
-    dynamodb: clients.target,
-    targetTable: settings.targetTableName,
-    keyAttributes: await targetKeyAttributes(clients.target, settings.targetTableName),
-    maxWritesPerSecond,
-    sleep: options.sleep,
-  });
+  private async applyOptions(maxWritesPerSecond: number): Promise<ApplyOptions> {
+    return {
+      s3: this.clients.s3,
+      dynamodb: this.clients.target,
+      targetTable: this.settings.targetTableName,
+      keyAttributes: await targetKeyAttributes(this.clients.target, this.settings.targetTableName),
+      maxWritesPerSecond,
+      sleep: this.options.sleep,
+    };
+  }
 
   /** Records entries applied, unless the state moved on meanwhile (never moves it backwards). */
-  const recordApplied = async (executionId: string, epoch: string, last: PlannedEntry) => {
-    const state = await readState();
+  private async recordApplied(executionId: string, epoch: string, last: PlannedEntry) {
+    const state = await this.readState();
     if (state.status === 'HALTED') return state;
     if (state.epoch !== null && state.epoch !== epoch) return state;
     if (state.lastAppliedSequence >= last.sequence) return state;
@@ -216,57 +234,68 @@ export function createReplicaHandler(
       watermark: last.to,
       inProgress: state.inProgress?.executionId === executionId ? null : state.inProgress,
     };
-    await saveState(next);
+    await this.saveState(next);
     return next;
-  };
+  }
 
-  const plan = async (executionId: string): Promise<PlanOutput> => {
-    const state = await readState();
-    emitLag(state);
+  /**
+   * Two executions (a duplicate scheduler delivery) may both plan from the same state. The claim is
+   * written under the exclusive lease of functions/lease.ts (create-only SSM parameters): the holder
+   * reads the state again and claims only if nobody changed it since `planned` was read.
+   */
+  private async claim(
+    planned: ReplicaState,
+    executionId: string,
+    epoch: string,
+    sequences: number[],
+    mode: 'group' | 'distributed',
+  ): Promise<boolean> {
+    const lockName = replicaLockName(this.settings.stateParameterName);
+    if (!(await acquireLease(this.ssmCall, { lockName, executionId, now: Math.floor(this.now() / 1000) }))) {
+      return false;
+    }
+    try {
+      const current = await this.readState();
+      const unchanged =
+        current.epoch === planned.epoch &&
+        current.lastAppliedSequence === planned.lastAppliedSequence &&
+        current.status === planned.status &&
+        JSON.stringify(current.inProgress) === JSON.stringify(planned.inProgress);
+      if (!unchanged) return false;
+      // The epoch is recorded with the first claim: a bootstrap interrupted after some writes is
+      // then applied again, not mistaken for a target that was never empty.
+      await this.saveState({
+        ...planned,
+        epoch,
+        inProgress: { executionId, sequences, mode, startedAt: this.iso() },
+      });
+      return true;
+    } finally {
+      await releaseLease(this.ssmCall, lockName);
+    }
+  }
+
+  private async plan(executionId: string): Promise<PlanOutput> {
+    const state = await this.readState();
+    this.emitLag(state);
     const chain = await readChainView(
-      clients.s3,
-      settings.bucket,
-      settings.prefix,
+      this.clients.s3,
+      this.settings.bucket,
+      this.settings.prefix,
       state.epoch,
       state.lastAppliedSequence + 1,
-      limits.groupMaxEntries + 1,
+      this.limits.groupMaxEntries + 1,
     );
     const decided = planReplica(state, chain, {
-      onNewEpoch: settings.onNewEpoch,
-      bootstrap: settings.bootstrap,
+      onNewEpoch: this.settings.onNewEpoch,
+      bootstrap: this.settings.bootstrap,
       executionId,
-      now: now() / 1000,
-      leaseSeconds: settings.leaseSeconds,
-      limits,
+      now: this.now() / 1000,
+      leaseSeconds: this.settings.leaseSeconds,
+      limits: this.limits,
     });
-    // Two executions (a duplicate scheduler delivery) may both plan from the same state. The claim is
-    // written under the exclusive lease of functions/lease.ts (create-only SSM parameters): the holder
-    // reads the state again and claims only if nobody changed it since this plan read it.
-    const claim = async (
-      epoch: string,
-      sequences: number[],
-      mode: 'group' | 'distributed',
-    ): Promise<boolean> => {
-      const lockName = replicaLockName(settings.stateParameterName);
-      if (!(await acquireLease(ssmCall, { lockName, executionId, now: Math.floor(now() / 1000) }))) {
-        return false;
-      }
-      try {
-        const current = await readState();
-        const unchanged =
-          current.epoch === state.epoch &&
-          current.lastAppliedSequence === state.lastAppliedSequence &&
-          current.status === state.status &&
-          JSON.stringify(current.inProgress) === JSON.stringify(state.inProgress);
-        if (!unchanged) return false;
-        // The epoch is recorded with the first claim: a bootstrap interrupted after some writes is
-        // then applied again, not mistaken for a target that was never empty.
-        await saveState({ ...state, epoch, inProgress: { executionId, sequences, mode, startedAt: iso() } });
-        return true;
-      } finally {
-        await releaseLease(ssmCall, lockName);
-      }
-    };
+    const claim = (epoch: string, sequences: number[], mode: 'group' | 'distributed') =>
+      this.claim(state, executionId, epoch, sequences, mode);
     const busy = (): PlanOutput => ({ action: 'BUSY', detail: 'another execution claimed the replica' });
     // A `write` bootstrap starts from an empty target: items already there would stay, and the
     // replica would not equal the source. (A rebaseline applies over the replica on purpose: its
@@ -278,20 +307,20 @@ export function createReplicaHandler(
     // Checked by the execution whose claim stands only, so a second execution never mistakes the
     // first one's writes for a table that was not empty.
     const notEmptyHalt = async (): Promise<PlanOutput | undefined> => {
-      if (!startsBootstrap || (await targetIsEmpty(clients.target, settings.targetTableName)))
+      if (!startsBootstrap || (await targetIsEmpty(this.clients.target, this.settings.targetTableName)))
         return undefined;
-      const detail = `target table ${settings.targetTableName} is not empty; a write bootstrap needs an empty table`;
-      await halt(state, 'TARGET_NOT_EMPTY', detail);
+      const detail = `target table ${this.settings.targetTableName} is not empty; a write bootstrap needs an empty table`;
+      await this.halt(state, 'TARGET_NOT_EMPTY', detail);
       return { action: 'HALT', detail };
     };
     switch (decided.action) {
       case 'HALT':
-        await halt(state, decided.reason, decided.detail);
+        await this.halt(state, decided.reason, decided.detail);
         return { action: 'HALT', detail: decided.detail };
       case 'REBASELINE':
         // The new epoch's full export is applied over the replica next; see docs/replica.md for
         // what that leaves behind (items deleted between the epochs stay).
-        await saveState({
+        await this.saveState({
           ...state,
           epoch: decided.toEpoch,
           lastAppliedSequence: -1,
@@ -314,16 +343,19 @@ export function createReplicaHandler(
       case 'APPLY_DISTRIBUTED': {
         let files;
         try {
-          files = await entryDataFiles(clients.s3, decided.entry);
+          files = await entryDataFiles(this.clients.s3, decided.entry);
         } catch (err) {
           if (!(err instanceof EntryFilesMissingError)) throw err;
-          await halt(state, 'FILES_MISSING', err.message);
+          await this.halt(state, 'FILES_MISSING', err.message);
           return { action: 'HALT', detail: err.message };
         }
         if (!(await claim(decided.epoch, [decided.entry.sequence], 'distributed'))) return busy();
         const notEmpty = await notEmptyHalt();
         if (notEmpty) return notEmpty;
-        const perChild = Math.max(1, Math.floor(settings.maxWritesPerSecond / settings.concurrency));
+        const perChild = Math.max(
+          1,
+          Math.floor(this.settings.maxWritesPerSecond / this.settings.concurrency),
+        );
         const largest = Math.max(0, ...files.files.map((f) => f.itemCount));
         return {
           action: decided.action,
@@ -337,7 +369,7 @@ export function createReplicaHandler(
             (4 * largest) / perChild <= EXPRESS_CHILD_BUDGET_SECONDS
               ? 'EXPRESS'
               : 'STANDARD',
-          concurrency: settings.concurrency,
+          concurrency: this.settings.concurrency,
         };
       }
       case 'HALTED':
@@ -347,16 +379,19 @@ export function createReplicaHandler(
       case 'IDLE':
         return { action: 'IDLE', detail: decided.reason };
     }
-  };
+  }
 
-  return async (event: ReplicaEvent): Promise<unknown> => {
+  async handle(event: ReplicaEvent): Promise<unknown> {
     switch (event.step) {
       case 'plan':
-        return plan(event.executionId);
+        return this.plan(event.executionId);
       case 'applyGroup': {
         try {
-          const result = await applyEntries(event.entries, await applyOptions(settings.maxWritesPerSecond));
-          await recordApplied(event.executionId, event.epoch, event.entries[event.entries.length - 1]);
+          const result = await applyEntries(
+            event.entries,
+            await this.applyOptions(this.settings.maxWritesPerSecond),
+          );
+          await this.recordApplied(event.executionId, event.epoch, event.entries[event.entries.length - 1]);
           return {
             applied: event.entries.map((e) => e.sequence),
             writes: result.writes,
@@ -364,32 +399,35 @@ export function createReplicaHandler(
           };
         } catch (err) {
           if (!(err instanceof EntryFilesMissingError)) throw err;
-          await halt(await readState(), 'FILES_MISSING', err.message);
+          await this.halt(await this.readState(), 'FILES_MISSING', err.message);
           return { halted: true, detail: err.message };
         }
       }
       case 'applyFiles': {
         const items = event.Items;
         if (items.length === 0) return { files: 0 };
-        const perChild = Math.max(1, Math.floor(settings.maxWritesPerSecond / settings.concurrency));
+        const perChild = Math.max(
+          1,
+          Math.floor(this.settings.maxWritesPerSecond / this.settings.concurrency),
+        );
         const result = await applyDataFiles(
           items[0].entry,
           items.map((i) => i.file),
           items[0].format,
-          await applyOptions(perChild),
+          await this.applyOptions(perChild),
         );
         return { files: result.filesApplied, writes: result.writes };
       }
       case 'commit':
-        await recordApplied(event.executionId, event.epoch, event.entry);
+        await this.recordApplied(event.executionId, event.epoch, event.entry);
         return { applied: [event.entry.sequence] };
       case 'checkFailedEntry': {
-        const state = await readState();
+        const state = await this.readState();
         let missing: string | undefined;
         try {
-          const { files } = await entryDataFiles(clients.s3, event.entry);
+          const { files } = await entryDataFiles(this.clients.s3, event.entry);
           for (const f of files) {
-            if (!(await objectExists(clients.s3, event.entry.bucket, f.dataFileS3Key))) {
+            if (!(await objectExists(this.clients.s3, event.entry.bucket, f.dataFileS3Key))) {
               missing = new EntryFilesMissingError(
                 event.entry.sequence,
                 event.entry.exportArn,
@@ -403,12 +441,12 @@ export function createReplicaHandler(
           missing = err.message;
         }
         if (missing) {
-          await halt(state, 'FILES_MISSING', missing);
+          await this.halt(state, 'FILES_MISSING', missing);
           return { halted: true, detail: missing };
         }
         // Not a missing file: release the claim so the next execution applies the entry again at once,
         // in Standard children (no 5-minute limit) in case an Express child ran out of time.
-        await saveState({
+        await this.saveState({
           ...state,
           inProgress: state.inProgress?.executionId === event.executionId ? null : state.inProgress,
           failedDistributedSequence: event.entry.sequence,
@@ -420,5 +458,15 @@ export function createReplicaHandler(
         throw error;
       }
     }
-  };
+  }
+}
+
+/** The Lambda handler of one replica: every step of its state machine is one call. */
+export function createReplicaHandler(
+  settings: ReplicaSettings,
+  clients: ReplicaClients,
+  options: ReplicaHandlerOptions = {},
+): (event: ReplicaEvent) => Promise<unknown> {
+  const steps = new ReplicaApply(settings, clients, options);
+  return (event) => steps.handle(event);
 }
