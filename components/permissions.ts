@@ -99,28 +99,36 @@ export function resourceArns(f: TableResourceFacts): ResourceArns {
 
 /**
  * Turns grants into statements: one statement per resource kind, actions de-duplicated and sorted so
- * the document is stable. Grants on a kind with no ARNs are dropped.
+ * the document is stable. Grants on a kind with no ARNs are dropped. `conditionOf` adds a condition
+ * to a kind's statement (the replica's chain listing is limited to the chain prefix).
  */
-export function statementsFor(grants: Grant[], arns: ResourceArns): PolicyStatement[] {
-  const byKind = new Map<ResourceKind, Set<string>>();
+export function statementsFor<K extends string>(
+  grants: { actions: string[]; resource: K }[],
+  arns: Partial<Record<K, string[]>>,
+  conditionOf: (kind: K) => PolicyStatement['Condition'] | undefined = () => undefined,
+): PolicyStatement[] {
+  const byKind = new Map<K, Set<string>>();
   for (const grant of grants) {
     for (const action of grant.actions) {
       if (action.includes('*')) throw new Error(`wildcard action ${action} in awsActions.ts`);
     }
-    const resources = arns[grant.resource];
-    if (!resources || resources.length === 0) continue;
+    if ((arns[grant.resource] ?? []).length === 0) continue;
     const set = byKind.get(grant.resource) ?? new Set<string>();
     for (const action of grant.actions) set.add(action);
     byKind.set(grant.resource, set);
   }
   return [...byKind.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(([kind, actions]) => ({
-      Sid: sid(kind),
-      Effect: 'Allow' as const,
-      Action: [...actions].sort(),
-      Resource: [...new Set(arns[kind])].sort(),
-    }));
+    .map(([kind, actions]) => {
+      const condition = conditionOf(kind);
+      return {
+        Sid: sid(kind),
+        Effect: 'Allow' as const,
+        Action: [...actions].sort(),
+        Resource: [...new Set(arns[kind])].sort(),
+        ...(condition ? { Condition: condition } : {}),
+      };
+    });
 }
 
 function sid(kind: string): string {
@@ -420,26 +428,11 @@ export function replicaStatements(
   arns: Partial<Record<ReplicaResourceKind, string[]>>,
   prefix: string,
 ): PolicyStatement[] {
-  const byKind = new Map<ReplicaResourceKind, Set<string>>();
-  for (const grant of grants) {
-    if (grant.actions.some((a) => a.includes('*')))
-      throw new Error(`wildcard action in ${grant.actions.join(', ')}`);
-    if ((arns[grant.resource] ?? []).length === 0) continue;
-    const set = byKind.get(grant.resource) ?? new Set<string>();
-    grant.actions.forEach((a) => set.add(a));
-    byKind.set(grant.resource, set);
-  }
-  return [...byKind.entries()]
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([kind, actions]) => ({
-      Sid: sid(kind),
-      Effect: 'Allow' as const,
-      Action: [...actions].sort(),
-      Resource: [...new Set(arns[kind])].sort(),
-      ...(kind === 'sourceChainListing'
-        ? { Condition: { StringLike: { 's3:prefix': [underPrefix(prefix, 'chain/*')] } } }
-        : {}),
-    }));
+  return statementsFor(grants, arns, (kind) =>
+    kind === 'sourceChainListing'
+      ? { StringLike: { 's3:prefix': [underPrefix(prefix, 'chain/*')] } }
+      : undefined,
+  );
 }
 
 /** The apply Lambda's policy: every call in `REPLICA_SDK_CALLS`, scoped to this replica, plus its logs. */
