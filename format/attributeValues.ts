@@ -5,6 +5,11 @@
  * In memory an item is the SDK v3 shape (`B`/`BS` as `Uint8Array`); in the files binary values are
  * base64 strings. Numbers stay strings both ways: DynamoDB numbers carry up to 38 significant digits,
  * which a JavaScript number cannot hold.
+ *
+ * Not `@aws-sdk/util-dynamodb`: its marshall/unmarshall convert between attribute values and plain
+ * JavaScript values, while everything here stays in attribute-value form (what the files hold and
+ * BatchWriteItem takes); it would add a round trip that loses exact numbers unless wrapped, and it
+ * does not check a value against DynamoDB's number rules or name the path of a bad one.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { parseDynamoDbNumber } from './numbers';
