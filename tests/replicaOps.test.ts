@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
+import { runDce } from '../cli/dce';
+import type { Io } from '../cli/output';
 import { decideReplicaCommand, type DecisionContext } from '../cli/replicaCommands';
 import { deriveReplicaStatus, replicasForStatus, resolveReplica } from '../cli/replicaStatus';
 import { deriveStatus } from '../cli/status';
@@ -12,6 +14,8 @@ import {
 } from '../functions/replicaPlanner';
 import { initialReplicaState, parseReplicaState, type ReplicaState } from '../functions/replicaState';
 import { initialState, serializeState } from '../functions/state';
+import { CallLog } from '../sim/fakeAws/service';
+import { FakeSSM } from '../sim/fakeAws/ssm';
 
 const EPOCH = '20261103T010000Z';
 const T0 = Date.UTC(2026, 10, 3, 1) / 1000;
@@ -333,5 +337,83 @@ describe('which replicas dce finds', () => {
       '/dynamodb-continuous-exports/prod/orders/replicas/copy/state',
     );
     expect(() => resolveReplica(target({}), 'copy')).to.throw(UsageError, /pass --stack/);
+  });
+});
+
+describe('dce replica rebuild in-process (cli/dce.ts runDce)', () => {
+  const STATE = '/dynamodb-continuous-exports/prod/orders/replicas/dr/state';
+  const target = ['--alias', 'orders', '--stack', 'prod', '--replica', 'dr'];
+
+  function setup(state: ReplicaState, answer?: string) {
+    const ssm = new FakeSSM(new CallLog(), () => NOW * 1000, 'us-east-1', '123456789012');
+    ssm.set(STATE, JSON.stringify(state));
+    const out: string[] = [];
+    const err: string[] = [];
+    const questions: string[] = [];
+    const io: Io = {
+      stdout: { write: (t: string) => out.push(t) },
+      stderr: { write: (t: string) => err.push(t) },
+      stdinIsTTY: answer !== undefined,
+      env: {},
+      now: () => NOW,
+      ...(answer !== undefined
+        ? {
+            prompt: async (q: string) => {
+              questions.push(q);
+              return answer;
+            },
+          }
+        : {}),
+    };
+    const run = (argv: string[]) =>
+      runDce(argv, io, { clients: () => ({ s3: ssm, ssm, dynamodb: ssm }) as never });
+    return { ssm, run, out: () => out.join(''), err: () => err.join(''), questions };
+  }
+  const halted = replicaState({
+    status: 'HALTED',
+    halt: { reason: 'FILES_MISSING', detail: 'gone', at: isoAt(T0), epoch: EPOCH },
+  });
+
+  it('on a terminal, asks for the replica alias, says the target must be emptied, and proceeds only when typed', async () => {
+    const wrong = setup(halted, 'orders');
+    expect(await wrong.run(['replica', 'rebuild', ...target])).to.equal(2);
+    expect(wrong.questions[0]).to.match(/Empty the target table first.*\nType the replica alias \(dr\)/s);
+    expect(wrong.err()).to.match(/not confirmed/);
+    expect(parseReplicaState(wrong.ssm.get(STATE)!)).to.deep.equal(halted);
+
+    const right = setup(halted, 'dr');
+    expect(await right.run(['replica', 'rebuild', ...target])).to.equal(0);
+    expect(right.out()).to.match(
+      /orders\/dr: HALTED -> rebuilt .*\n {2}was: epoch 20261103T010000Z, last sequence 7, .*halted FILES_MISSING/,
+    );
+    expect(parseReplicaState(right.ssm.get(STATE)!).lastAppliedSequence).to.equal(-1);
+  });
+
+  it('refuses over a live claim (exit 2, nothing written); --force overwrites it and says so', async () => {
+    const claimed = {
+      ...halted,
+      inProgress: {
+        executionId: 'exec-7',
+        sequences: [8],
+        mode: 'distributed' as const,
+        startedAt: isoAt(NOW - 3600),
+      },
+    };
+    const s = setup(claimed);
+    expect(await s.run(['replica', 'rebuild', ...target, '--yes'])).to.equal(2);
+    expect(s.err()).to.match(/exec-7 claimed sequence\(s\) 8 .*--force/);
+    expect(parseReplicaState(s.ssm.get(STATE)!)).to.deep.equal(claimed);
+    expect(await s.run(['replica', 'rebuild', ...target, '--yes', '--force', '--json'])).to.equal(0);
+    const result = JSON.parse(s.out());
+    expect(result).to.deep.include({ changed: true, overrodeClaim: true, status: 'ACTIVE' });
+    expect(result.previous).to.deep.equal(claimed);
+  });
+
+  it('refuses a state parameter that does not exist instead of creating it', async () => {
+    const s = setup(halted);
+    s.ssm.remove(STATE);
+    expect(await s.run(['replica', 'pause', ...target])).to.equal(2);
+    expect(s.err()).to.match(/does not exist/);
+    expect(s.ssm.get(STATE)).to.equal(undefined);
   });
 });
