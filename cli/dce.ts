@@ -5,6 +5,7 @@
  *   dce verify [--deep]        is the chain in S3 gap-free and sound
  *   dce replay --target-table  rebuild a table from the chain
  *   dce pause | resume | reset operator actions (SSM action parameter)
+ *   dce replica pause | resume | rebuild   operate one replica table (its SSM state parameter)
  *   dce simulate               the whole system offline on a simulated clock
  *
  * Exit codes: 0 ok, 1 problems found (gaps, mismatches, failed replay), 2 usage, access or network
@@ -27,6 +28,14 @@ import {
 } from './target';
 import { formatStatus, readStatus } from './status';
 import { confirmReset, formatActionResult, OPERATOR_ACTIONS, setAction } from './operator';
+import { replicasForStatus, resolveReplica } from './replicaStatus';
+import {
+  confirmRebuild,
+  formatReplicaActionResult,
+  REPLICA_COMMANDS,
+  runReplicaCommand,
+  type ReplicaCommand,
+} from './replicaCommands';
 import { addSimulateOptions, type ParsedSimulateFlags } from '../sim/simulation/options';
 import type { ProgressStream, VerifyOptions, VerifyReport } from './verify';
 import { ChainProblemError, runReplayCommand, type ReplayFlags } from './replayCommand';
@@ -95,17 +104,24 @@ function declareStatus(program: Command, { io, deps, clientsFor }: CommandEnv): 
     program
       .command('status')
       .description(
-        'Show the operator action, workflow phase, epoch, chain start, watermark and lag, exports in flight, open incidents, last run and the next window due.',
+        "Show the operator action, workflow phase, epoch, chain start, watermark and lag, exports in flight, open incidents, last run and the next window due; and each replica's status, epoch, last applied sequence, watermark, lag and claim.",
       ),
   )
     .option(
       '--window-minutes <n>',
       'incremental window of the table, for the next-window estimate (default: stack output, else 15)',
     )
-    .action(async (opts: CommonOptions) => {
+    .option(
+      '--replica-state <parameter>',
+      'state parameter of a replica to show, besides those the stack output lists (repeatable)',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .action(async (opts: CommonOptions & { replicaState: string[] }) => {
       const out = new Output(io, Boolean(opts.json));
       const target = resolveTarget(opts, deps.readInput);
       const parameters = requireParameters(target);
+      const replicas = replicasForStatus(target, opts.replicaState);
       const clients = clientsFor(opts);
       const report = await readStatus({
         ssm: clients.ssm,
@@ -113,6 +129,7 @@ function declareStatus(program: Command, { io, deps, clientsFor }: CommandEnv): 
         target,
         parameters,
         now: io.now(),
+        replicas,
       });
       out.result(report, () => formatStatus(report));
     });
@@ -235,6 +252,57 @@ function declareOperatorActions(program: Command, { io, deps, clientsFor }: Comm
   }
 }
 
+/** `dce replica pause | resume | rebuild`. */
+function declareReplica(program: Command, { io, deps, clientsFor }: CommandEnv): void {
+  const replica = program
+    .command('replica')
+    .description(
+      "Operate one replica table of the table: pause or resume its applying, or rebuild it from the live epoch's full export.",
+    );
+  const descriptions: Record<ReplicaCommand, string> = {
+    pause:
+      'Set the replica PAUSED: its executions apply nothing new (an apply already running completes and is recorded).',
+    resume: 'Set a paused replica back to ACTIVE: the next execution continues from the last entry applied.',
+    rebuild:
+      "Reset a HALTED replica to its initial state: the next execution writes the live epoch's full export into the target, which you must have emptied or recreated. Asks you to type the replica alias unless --yes.",
+  };
+  for (const name of REPLICA_COMMANDS) {
+    const cmd = addTargetOptions(replica.command(name).description(descriptions[name])).requiredOption(
+      '--replica <alias>',
+      "the replica's alias (as in the stack output's replicas; with --stack, as configured)",
+    );
+    if (name === 'rebuild') {
+      cmd
+        .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
+        .option('--force', 'also a replica that is not HALTED, or one whose claim is still live');
+    }
+    cmd.action(async (opts: CommonOptions & { replica: string; yes?: boolean; force?: boolean }) => {
+      const out = new Output(io, Boolean(opts.json));
+      const target = resolveTarget(opts, deps.readInput);
+      const ref = resolveReplica(target, opts.replica);
+      if (name === 'rebuild') {
+        await confirmRebuild({
+          replica: ref.alias,
+          targetTableName: ref.targetTableName ?? null,
+          yes: Boolean(opts.yes),
+          interactive: io.stdinIsTTY,
+          prompt: io.prompt,
+        });
+      }
+      const clients = clientsFor(opts);
+      const result = await runReplicaCommand({
+        ssm: clients.ssm,
+        alias: target.alias,
+        replica: ref,
+        command: name,
+        now: io.now(),
+        force: Boolean(opts.force),
+      });
+      out.result(result, () => formatReplicaActionResult(result));
+    });
+  }
+}
+
 /** `dce simulate`. */
 function declareSimulate(program: Command, { io, setExit }: CommandEnv): void {
   const simulate = program
@@ -261,7 +329,7 @@ export function buildProgram(io: Io, deps: DceDeps, setExit: (code: number) => v
   };
   const program = new Command('dce')
     .description(
-      'Operate dynamodb-continuous-exports: status, verify and replay the export chain of a table, pause, resume or reset it, or simulate the whole system offline.',
+      'Operate dynamodb-continuous-exports: status, verify and replay the export chain of a table, pause, resume or reset it, operate its replicas, or simulate the whole system offline.',
     )
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
@@ -275,6 +343,7 @@ export function buildProgram(io: Io, deps: DceDeps, setExit: (code: number) => v
   declareVerify(program, env);
   declareReplay(program, env);
   declareOperatorActions(program, env);
+  declareReplica(program, env);
   declareSimulate(program, env);
   return program;
 }
@@ -365,7 +434,9 @@ export async function runDce(argv: string[], io: Io = defaultIo(), deps: DceDeps
   };
   program.exitOverride();
   program.configureOutput(output);
-  for (const sub of program.commands) {
+  // Every command, nested ones (`dce replica pause`) included, reports through the same output.
+  const subcommands = (cmd: Command): Command[] => cmd.commands.flatMap((c) => [c, ...subcommands(c)]);
+  for (const sub of subcommands(program)) {
     sub.exitOverride();
     sub.configureOutput(output);
     sub.showHelpAfterError('(run with --help for usage)');

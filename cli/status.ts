@@ -1,7 +1,8 @@
 /**
  * `dce status`: what one table's export chain is doing, read from the SSM action and state parameters
- * (and, when the bucket is known, the chain manifest HEAD in S3). The reading is thin; `deriveStatus`
- * is a pure function of what was read and the current time, so it is tested directly.
+ * (and, when the bucket is known, the chain manifest HEAD in S3), and where each of its replicas stands
+ * (their state parameters; cli/replicaStatus.ts). The reading is thin; `deriveStatus` is a pure
+ * function of what was read and the current time, so it is tested directly.
  */
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import type { S3Sender, SsmSender } from '../functions/awsClients';
@@ -9,6 +10,12 @@ import { ChainStateCorruptError, parseState, type ChainState } from '../function
 import { chainCurrentKey, chainHeadKey, type ChainHead } from '../functions/chainManifest';
 import { iso } from '../functions/time';
 import { formatDuration, table } from './output';
+import {
+  deriveReplicaStatus,
+  formatReplicaStatuses,
+  type ReplicaRef,
+  type ReplicaStatusReport,
+} from './replicaStatus';
 import { getBytesIfExists } from './s3io';
 import type { Target } from './target';
 
@@ -56,6 +63,8 @@ export interface StatusInput {
   head?: ChainHead | null;
   /** Why the manifest could not be read, when it could not. */
   headError?: string;
+  /** The table's replicas and the raw value of each one's state parameter (null when it does not exist). */
+  replicas?: { ref: ReplicaRef; stateText: string | null }[];
 }
 
 /** One export not yet committed. */
@@ -102,6 +111,8 @@ export interface StatusReport {
   driver: { executionId: string; leaseUntil: string } | null;
   manifest?: { epoch: string; watermark: string; lastSequence: number; agreesWithState: boolean } | null;
   manifestError?: string;
+  /** The table's replicas, when the stack output lists them or `--replica-state` names them. */
+  replicas?: ReplicaStatusReport[];
 }
 
 /**
@@ -119,8 +130,21 @@ function incidentPhase(keys: string[]): Phase | undefined {
   return undefined;
 }
 
-/** The pure part of `dce status`. */
+/** The pure part of `dce status`: the chain, then each replica against the chain's watermark. */
 export function deriveStatus(alias: string, input: StatusInput): StatusReport {
+  const report = deriveChainStatus(alias, input);
+  if (input.replicas === undefined) return report;
+  // What a replica can apply is what HEAD has committed; without the manifest, the state's watermark.
+  const chain = report.manifest
+    ? { epoch: report.manifest.epoch, watermark: report.manifest.watermark }
+    : { epoch: report.epoch, watermark: report.watermark };
+  report.replicas = input.replicas.map(({ ref, stateText }) =>
+    deriveReplicaStatus({ ref, stateText, now: input.now, chain }),
+  );
+  return report;
+}
+
+function deriveChainStatus(alias: string, input: StatusInput): StatusReport {
   const { now } = input;
   const action = input.action === null ? null : input.action.trim();
   const empty: StatusReport = {
@@ -302,6 +326,7 @@ export function formatStatus(report: StatusReport): string {
   }
   if (report.notificationsPending)
     lines.push(`notifications waiting for delivery: ${report.notificationsPending}`);
+  if (report.replicas) lines.push(formatReplicaStatuses(report.replicas));
   return lines.join('\n');
 }
 
@@ -343,11 +368,14 @@ export async function readStatus(options: {
   target: Target;
   parameters: { action: string; state: string };
   now: number;
+  /** Replicas whose state parameters are read too. */
+  replicas?: ReplicaRef[];
 }): Promise<StatusReport> {
   const { ssm, s3, target, parameters, now } = options;
-  const [action, stateText] = await Promise.all([
+  const [action, stateText, replicaTexts] = await Promise.all([
     readParameterVersion(ssm, parameters.action),
     readParameter(ssm, parameters.state),
+    Promise.all((options.replicas ?? []).map((ref) => readParameter(ssm, ref.stateParameterName))),
   ]);
   const input: StatusInput = {
     action: action.value,
@@ -356,6 +384,9 @@ export async function readStatus(options: {
     stateParameterName: parameters.state,
     now,
     windowMinutes: target.windowMinutes,
+    ...(options.replicas && options.replicas.length > 0
+      ? { replicas: options.replicas.map((ref, i) => ({ ref, stateText: replicaTexts[i] })) }
+      : {}),
   };
   if (s3 && target.bucket) {
     const prefix = target.prefix ?? '';

@@ -3,6 +3,8 @@
  *
  * Rules, in order:
  * 1. A halted replica stays halted (the operator acts; see docs/replica.md).
+ *    A paused replica applies nothing (IDLE) until `dce replica resume`; an apply already claimed
+ *    by a running execution still completes and is recorded, so it resumes where it stopped.
  * 2. Another execution that started applying less than a lease ago is left alone (BUSY).
  * 3. A new epoch in the chain halts the replica (`onNewEpoch: halt`, alerted once) or starts it over
  *    from the new epoch's full export (`rebaseline`).
@@ -12,7 +14,7 @@
  *    together by one Lambda (latest record per key wins), bounded in records and entries so one
  *    invocation stays well inside its timeout.
  */
-import type { ReplicaHaltReason, ReplicaState } from './replicaState';
+import type { ReplicaHaltReason, ReplicaInProgress, ReplicaState } from './replicaState';
 
 /** A committed chain entry as the planner sees it (the fields of the chain manifest it needs). */
 export interface PlannedEntry {
@@ -78,14 +80,31 @@ export type ReplicaPlan =
   | { action: 'APPLY_GROUP'; epoch: string; entries: PlannedEntry[] }
   | { action: 'APPLY_DISTRIBUTED'; epoch: string; entry: PlannedEntry };
 
+/** How long a claim holds: a day for a Distributed Map, the replica's lease for a grouped apply. */
+export function claimLeaseSeconds(claim: Pick<ReplicaInProgress, 'mode'>, groupLeaseSeconds: number): number {
+  return claim.mode === 'distributed' ? DISTRIBUTED_LEASE_SECONDS : groupLeaseSeconds;
+}
+
+/** Whether a claim still holds at `now` (epoch seconds): younger than its lease. */
+export function claimIsLive(claim: ReplicaInProgress, now: number, groupLeaseSeconds: number): boolean {
+  return now - Date.parse(claim.startedAt) / 1000 < claimLeaseSeconds(claim, groupLeaseSeconds);
+}
+
 export function planReplica(state: ReplicaState, chain: ChainView, context: PlanContext): ReplicaPlan {
   const limits = { ...DEFAULT_PLANNER_LIMITS, ...context.limits };
   if (state.status === 'HALTED') return { action: 'HALTED', reason: state.halt?.reason ?? 'NEW_EPOCH' };
+  if (state.status === 'PAUSED') {
+    // Before any other rule: a paused replica neither claims, halts nor rebaselines, so resuming it
+    // finds the state exactly as the pause left it (plus what a running execution recorded).
+    return {
+      action: 'IDLE',
+      reason: `paused by the operator at sequence ${state.lastAppliedSequence}; 'dce replica resume' continues from there`,
+    };
+  }
   const claim = state.inProgress;
   if (claim && claim.executionId !== context.executionId) {
-    const age = context.now - Date.parse(claim.startedAt) / 1000;
-    const lease = claim.mode === 'distributed' ? DISTRIBUTED_LEASE_SECONDS : context.leaseSeconds;
-    if (age < lease) return { action: 'BUSY', executionId: claim.executionId };
+    if (claimIsLive(claim, context.now, context.leaseSeconds))
+      return { action: 'BUSY', executionId: claim.executionId };
   }
   if (state.epoch !== null && state.epoch !== chain.currentEpoch) {
     if (context.onNewEpoch === 'rebaseline') {

@@ -1,7 +1,8 @@
 /**
  * The replica's state, kept as JSON in its own SSM parameter: which epoch it follows, the last chain
  * entry applied completely and its window end (the applied watermark), what is being applied, and
- * why it is halted. The apply Lambda is its only writer; `dce` and operators read it.
+ * why it is halted or paused. The apply Lambda writes it as it goes; `dce replica pause|resume|rebuild`
+ * writes it on the operator's behalf (cli/replicaCommands.ts), each with one PutParameter.
  */
 import { z } from 'zod';
 
@@ -28,9 +29,26 @@ export interface ReplicaInProgress {
   startedAt: string;
 }
 
+/**
+ * ACTIVE applies the chain; PAUSED applies nothing new until resumed (an operator's choice, set by
+ * `dce replica pause`; what is applied is kept, so it resumes where it stopped); HALTED applies nothing
+ * until rebuilt (the replica found a condition it cannot get past; `halt` says which).
+ * States written before PAUSED existed hold one of the other two, so they parse unchanged.
+ */
+export const REPLICA_STATUSES = ['ACTIVE', 'PAUSED', 'HALTED'] as const;
+export type ReplicaStatus = (typeof REPLICA_STATUSES)[number];
+
+export const REPLICA_HALT_REASONS = [
+  'NEW_EPOCH',
+  'FILES_MISSING',
+  'ENTRY_MISSING',
+  'IMPORT_NOT_RUN',
+  'TARGET_NOT_EMPTY',
+] as const satisfies readonly ReplicaHaltReason[];
+
 export interface ReplicaState {
   schemaVersion: typeof REPLICA_STATE_VERSION;
-  status: 'ACTIVE' | 'HALTED';
+  status: ReplicaStatus;
   /** Epoch being followed; null before the first entry is applied. */
   epoch: string | null;
   /** Last entry applied completely; -1 before the full export is applied. */
@@ -63,7 +81,7 @@ export function initialReplicaState(): ReplicaState {
 
 const StateSchema = z.object({
   schemaVersion: z.literal(REPLICA_STATE_VERSION),
-  status: z.enum(['ACTIVE', 'HALTED']),
+  status: z.enum(REPLICA_STATUSES),
   epoch: z.string().nullable(),
   lastAppliedSequence: z.number().int().min(-1),
   watermark: z.string().nullable(),
@@ -77,7 +95,7 @@ const StateSchema = z.object({
     .nullable(),
   halt: z
     .object({
-      reason: z.enum(['NEW_EPOCH', 'FILES_MISSING', 'ENTRY_MISSING', 'IMPORT_NOT_RUN', 'TARGET_NOT_EMPTY']),
+      reason: z.enum(REPLICA_HALT_REASONS),
       detail: z.string(),
       at: z.string(),
       epoch: z.string().nullable(),

@@ -1,0 +1,419 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { runDce } from '../cli/dce';
+import type { Io } from '../cli/output';
+import { decideReplicaCommand, type DecisionContext } from '../cli/replicaCommands';
+import { deriveReplicaStatus, replicasForStatus, resolveReplica } from '../cli/replicaStatus';
+import { deriveStatus } from '../cli/status';
+import { UsageError, type Target } from '../cli/target';
+import {
+  planReplica,
+  type ChainView,
+  type PlanContext,
+  type PlannedEntry,
+} from '../functions/replicaPlanner';
+import { initialReplicaState, parseReplicaState, type ReplicaState } from '../functions/replicaState';
+import { initialState, serializeState } from '../functions/state';
+import { CallLog } from '../sim/fakeAws/service';
+import { FakeSSM } from '../sim/fakeAws/ssm';
+
+const EPOCH = '20261103T010000Z';
+const T0 = Date.UTC(2026, 10, 3, 1) / 1000;
+const isoAt = (seconds: number) => new Date(seconds * 1000).toISOString();
+
+function entry(sequence: number, itemCount: number): PlannedEntry {
+  return {
+    sequence,
+    type: sequence === 0 ? 'FULL' : 'INCREMENTAL',
+    to: isoAt(T0 + sequence * 900),
+    itemCount,
+    exportArn: `arn:aws:dynamodb:eu-west-1:123456789012:table/orders/export/${sequence}`,
+    bucket: 'b',
+    manifestSummaryKey: `k/${sequence}/manifest-summary.json`,
+  };
+}
+
+const context = (over: Partial<PlanContext> = {}): PlanContext => ({
+  onNewEpoch: 'halt',
+  bootstrap: 'write',
+  executionId: 'exec-1',
+  now: T0 + 86_400,
+  leaseSeconds: 1800,
+  limits: { distributedMinItems: 1000, groupMaxItems: 1500, groupMaxEntries: 5 },
+  ...over,
+});
+
+/** One plan and, when it applies, the state recorded after it (as the apply Lambda records it). */
+function step(state: ReplicaState, chain: ChainView, ctx: PlanContext) {
+  const view = { ...chain, entries: chain.entries.filter((e) => e.sequence > state.lastAppliedSequence) };
+  const plan = planReplica(state, view, ctx);
+  if (plan.action !== 'APPLY_GROUP' && plan.action !== 'APPLY_DISTRIBUTED')
+    return { plan, state, applied: [] };
+  const entries = plan.action === 'APPLY_GROUP' ? plan.entries : [plan.entry];
+  const last = entries[entries.length - 1];
+  return {
+    plan,
+    applied: entries.map((e) => e.sequence),
+    state: { ...state, epoch: plan.epoch, lastAppliedSequence: last.sequence, watermark: last.to },
+  };
+}
+
+describe('replica pause in the planner (functions/replicaPlanner.ts)', () => {
+  it('states written before PAUSED existed parse unchanged; PAUSED parses', () => {
+    const old = JSON.stringify({ ...initialReplicaState(), status: 'HALTED' });
+    expect(parseReplicaState(old).status).to.equal('HALTED');
+    expect(parseReplicaState(JSON.stringify({ ...initialReplicaState(), status: 'PAUSED' })).status).to.equal(
+      'PAUSED',
+    );
+    expect(() => parseReplicaState(JSON.stringify({ ...initialReplicaState(), status: 'STOPPED' }))).to.throw(
+      /status/,
+    );
+  });
+
+  it('a paused replica never applies, halts or rebaselines, and resumes exactly where it stopped', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 3000 }), { minLength: 1, maxLength: 40 }),
+        fc.nat({ max: 40 }),
+        fc.nat({ max: 20 }),
+        fc.boolean(),
+        (counts, pauseAfterSteps, pausedPlans, newEpochWhilePaused) => {
+          const chain: ChainView = {
+            currentEpoch: EPOCH,
+            head: { lastSequence: counts.length - 1, watermark: entry(counts.length - 1, 0).to },
+            entries: counts.map((c, i) => entry(i, c)),
+          };
+          let state = initialReplicaState();
+          const applied: number[] = [];
+          for (let i = 0; i < pauseAfterSteps; i++) {
+            const r = step(state, chain, context());
+            applied.push(...r.applied);
+            state = r.state;
+          }
+          const paused: ReplicaState = { ...state, status: 'PAUSED' };
+          // While paused, the chain may even move to a new epoch: still nothing happens.
+          const seen: ChainView = newEpochWhilePaused
+            ? { ...chain, currentEpoch: '20261104T000000Z' }
+            : chain;
+          for (let i = 0; i <= pausedPlans; i++) {
+            const plan = planReplica(paused, seen, context({ now: T0 + 86_400 + i * 900 }));
+            expect(plan.action).to.equal('IDLE');
+            expect((plan as { reason: string }).reason).to.match(/paused/);
+          }
+          state = { ...paused, status: 'ACTIVE' };
+          for (let i = 0; i < 100; i++) {
+            const r = step(state, chain, context());
+            if (r.applied.length === 0) break;
+            if (i === 0) expect(r.applied[0]).to.equal(paused.lastAppliedSequence + 1);
+            applied.push(...r.applied);
+            state = r.state;
+          }
+          // Every entry exactly once, in order, as if never paused.
+          expect(applied).to.deep.equal(counts.map((_, i) => i));
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+});
+
+const NOW = T0 + 10_000;
+
+function replicaState(over: Partial<ReplicaState> = {}): ReplicaState {
+  return {
+    ...initialReplicaState(),
+    epoch: EPOCH,
+    lastAppliedSequence: 7,
+    watermark: isoAt(T0 + 7 * 900),
+    updatedAt: isoAt(T0 + 7 * 900 + 60),
+    ...over,
+  };
+}
+
+const decide = (state: ReplicaState, over: Partial<DecisionContext> = {}) =>
+  decideReplicaCommand('rebuild', state, {
+    replica: 'dr',
+    now: NOW,
+    force: false,
+    lock: null,
+    ...over,
+  });
+
+describe('dce replica decisions (cli/replicaCommands.ts)', () => {
+  const ctx: DecisionContext = { replica: 'dr', now: NOW, force: false, lock: null };
+  const halted = replicaState({
+    status: 'HALTED',
+    halt: { reason: 'NEW_EPOCH', detail: 'moved', at: isoAt(T0), epoch: EPOCH },
+  });
+
+  it('pause and resume flip ACTIVE and PAUSED, keep everything else, and change nothing when already there', () => {
+    const active = replicaState({
+      inProgress: { executionId: 'e', sequences: [8], mode: 'group', startedAt: isoAt(NOW - 10) },
+    });
+    const paused = decideReplicaCommand('pause', active, ctx);
+    expect(paused.kind).to.equal('write');
+    if (paused.kind !== 'write') return;
+    expect(paused.next).to.deep.equal({
+      ...active,
+      status: 'PAUSED',
+      updatedAt: isoAt(NOW).replace('.000', ''),
+    });
+    expect(decideReplicaCommand('pause', paused.next, ctx).kind).to.equal('unchanged');
+    const resumed = decideReplicaCommand('resume', paused.next, ctx);
+    expect(resumed.kind === 'write' && resumed.next.status).to.equal('ACTIVE');
+    expect(resumed.kind === 'write' && resumed.next.lastAppliedSequence).to.equal(7);
+    expect(decideReplicaCommand('resume', active, ctx).kind).to.equal('unchanged');
+  });
+
+  it('pause and resume refuse a halted replica, pointing at rebuild', () => {
+    for (const command of ['pause', 'resume'] as const) {
+      const d = decideReplicaCommand(command, halted, ctx);
+      expect(d.kind).to.equal('refuse');
+      expect(d.kind === 'refuse' && d.message).to.match(/HALTED \(NEW_EPOCH: moved\).*dce replica rebuild/);
+    }
+  });
+
+  it('rebuild writes the initial state for a halted replica; refuses any other without --force', () => {
+    const d = decide(halted);
+    expect(d.kind).to.equal('write');
+    expect(d.kind === 'write' && { ...d.next, updatedAt: null }).to.deep.equal(initialReplicaState());
+    for (const status of ['ACTIVE', 'PAUSED'] as const) {
+      const refused = decide(replicaState({ status }));
+      expect(refused.kind === 'refuse' && refused.message).to.match(
+        new RegExp(`is ${status}, not HALTED.*--force`),
+      );
+      expect(decide(replicaState({ status }), { force: true }).kind).to.equal('write');
+    }
+  });
+
+  it('rebuild refuses while a claim is younger than its lease or the claim lock is held, unless --force', () => {
+    const claimedAt = (age: number, mode: 'group' | 'distributed') =>
+      replicaState({
+        status: 'HALTED',
+        inProgress: { executionId: 'exec-9', sequences: [8, 9], mode, startedAt: isoAt(NOW - age) },
+      });
+    // A grouped claim holds twice the apply Lambda's timeout (1800 s), a Distributed Map claim a day.
+    expect(decide(claimedAt(1799, 'group')).kind).to.equal('refuse');
+    expect(decide(claimedAt(1801, 'group')).kind).to.equal('write');
+    expect(decide(claimedAt(86_000, 'distributed')).kind).to.equal('refuse');
+    expect(decide(claimedAt(86_401, 'distributed')).kind).to.equal('write');
+    const refused = decide(claimedAt(60, 'group'));
+    expect(refused.kind === 'refuse' && refused.message).to.match(
+      /exec-9 claimed sequence\(s\) 8, 9.*stop it and pass --force/,
+    );
+    const forced = decide(claimedAt(60, 'group'), { force: true });
+    expect(forced.kind === 'write' && forced.overridesClaim).to.equal(true);
+    const lock = { executionId: 'exec-3', nonce: 'n', expiresAt: NOW + 30 };
+    expect(decide(halted, { lock }).kind).to.equal('refuse');
+    expect(decide(halted, { lock: { ...lock, expiresAt: NOW - 1 } }).kind).to.equal('write');
+  });
+});
+
+describe('replicas in dce status (cli/replicaStatus.ts)', () => {
+  const ref = {
+    alias: 'dr',
+    stateParameterName: '/p/dr/state',
+    targetTableName: 'orders-dr',
+    targetRegion: 'us-east-1',
+  };
+  const chain = { epoch: EPOCH, watermark: isoAt(T0 + 10 * 900) };
+
+  it('shows status, epoch, sequence, watermark, both lags and the claim', () => {
+    const state = replicaState({
+      inProgress: { executionId: 'exec-2', sequences: [8, 9], mode: 'group', startedAt: isoAt(NOW - 120) },
+    });
+    const r = deriveReplicaStatus({ ref, stateText: JSON.stringify(state), now: NOW, chain });
+    expect(r).to.deep.include({
+      alias: 'dr',
+      targetTableName: 'orders-dr',
+      status: 'RUNNING',
+      epoch: EPOCH,
+      lastAppliedSequence: 7,
+      watermark: state.watermark,
+      lagSeconds: NOW - (T0 + 7 * 900),
+      behindChainSeconds: 3 * 900,
+      followsLiveEpoch: true,
+    });
+    expect(r.inProgress).to.include({ executionId: 'exec-2', ageSeconds: 120, live: true });
+  });
+
+  it('derives lags consistently for any watermarks', () => {
+    fc.assert(
+      fc.property(fc.nat({ max: 100_000 }), fc.nat({ max: 100_000 }), fc.nat({ max: 100_000 }), (a, b, c) => {
+        const replicaAt = T0 + a;
+        const chainAt = replicaAt + b;
+        const now = chainAt + c;
+        const r = deriveReplicaStatus({
+          ref,
+          stateText: JSON.stringify(replicaState({ watermark: isoAt(replicaAt) })),
+          now,
+          chain: { epoch: EPOCH, watermark: isoAt(chainAt) },
+        });
+        expect(r.behindChainSeconds).to.equal(b);
+        expect(r.lagSeconds).to.equal(b + c);
+        expect(r.lagSeconds!).to.be.at.least(r.behindChainSeconds!);
+      }),
+    );
+  });
+
+  it('names PAUSED, HALTED with its reason, a missing and a corrupt state, and an old epoch', () => {
+    const status = (stateText: string | null) =>
+      deriveReplicaStatus({
+        ref,
+        stateText,
+        now: NOW,
+        chain: { epoch: '20261104T000000Z', watermark: null },
+      });
+    expect(status(JSON.stringify(replicaState({ status: 'PAUSED' }))).status).to.equal('PAUSED');
+    const halted = status(
+      JSON.stringify(
+        replicaState({
+          status: 'HALTED',
+          halt: { reason: 'FILES_MISSING', detail: 'gone', at: isoAt(T0), epoch: EPOCH },
+        }),
+      ),
+    );
+    expect(halted).to.deep.include({ status: 'HALTED', followsLiveEpoch: false, behindChainSeconds: null });
+    expect(halted.halt?.reason).to.equal('FILES_MISSING');
+    expect(status(null).status).to.equal('NOT_DEPLOYED');
+    expect(status('{"schemaVersion":1}')).to.deep.include({ status: 'STATE_CORRUPT' });
+  });
+
+  it('deriveStatus measures replicas against HEAD when it was read, else against the chain state', () => {
+    const chainState = serializeState({
+      ...initialState(),
+      epoch: EPOCH,
+      chainStart: T0,
+      watermark: T0 + 12 * 900,
+      sequence: 12,
+    });
+    const input = {
+      action: 'RUN',
+      stateText: chainState,
+      stateParameterName: '/s',
+      now: NOW,
+      replicas: [{ ref, stateText: JSON.stringify(replicaState()) }],
+    };
+    expect(deriveStatus('orders', input).replicas![0].behindChainSeconds).to.equal(5 * 900);
+    const withHead = deriveStatus('orders', {
+      ...input,
+      head: { epoch: EPOCH, watermark: isoAt(T0 + 11 * 900), lastSequence: 11 } as never,
+    });
+    expect(withHead.replicas![0].behindChainSeconds).to.equal(4 * 900);
+    expect(deriveStatus('orders', { ...input, replicas: undefined }).replicas).to.equal(undefined);
+  });
+});
+
+describe('which replicas dce finds', () => {
+  const target = (output: Record<string, unknown>, stack?: string): Target => ({
+    alias: 'orders',
+    ...(stack ? { stack } : {}),
+    output,
+  });
+  const listed = {
+    replicas: [
+      {
+        alias: 'dr',
+        targetTableName: 'orders',
+        targetRegion: 'us-east-1',
+        stateParameterName: '/dynamodb-continuous-exports/prod/orders/replicas/dr/state',
+      },
+    ],
+  };
+
+  it('reads the stack output, adds --replica-state parameters, and resolves --replica', () => {
+    const refs = replicasForStatus(target(listed), [
+      '/dynamodb-continuous-exports/prod/orders/replicas/dr/state',
+      '/dynamodb-continuous-exports/prod/orders/replicas/copy/state',
+    ]);
+    expect(refs.map((r) => r.alias)).to.deep.equal(['dr', 'copy']);
+    expect(() => replicasForStatus(target({}), ['copy'])).to.throw(UsageError, /--replica-state "copy"/);
+    expect(resolveReplica(target(listed), 'dr').targetTableName).to.equal('orders');
+    expect(() => resolveReplica(target(listed), 'copy')).to.throw(
+      UsageError,
+      /no such replica \(known: dr\)/,
+    );
+    expect(resolveReplica(target({}, 'prod'), 'copy').stateParameterName).to.equal(
+      '/dynamodb-continuous-exports/prod/orders/replicas/copy/state',
+    );
+    expect(() => resolveReplica(target({}), 'copy')).to.throw(UsageError, /pass --stack/);
+  });
+});
+
+describe('dce replica rebuild in-process (cli/dce.ts runDce)', () => {
+  const STATE = '/dynamodb-continuous-exports/prod/orders/replicas/dr/state';
+  const target = ['--alias', 'orders', '--stack', 'prod', '--replica', 'dr'];
+
+  function setup(state: ReplicaState, answer?: string) {
+    const ssm = new FakeSSM(new CallLog(), () => NOW * 1000, 'us-east-1', '123456789012');
+    ssm.set(STATE, JSON.stringify(state));
+    const out: string[] = [];
+    const err: string[] = [];
+    const questions: string[] = [];
+    const io: Io = {
+      stdout: { write: (t: string) => out.push(t) },
+      stderr: { write: (t: string) => err.push(t) },
+      stdinIsTTY: answer !== undefined,
+      env: {},
+      now: () => NOW,
+      ...(answer !== undefined
+        ? {
+            prompt: async (q: string) => {
+              questions.push(q);
+              return answer;
+            },
+          }
+        : {}),
+    };
+    const run = (argv: string[]) =>
+      runDce(argv, io, { clients: () => ({ s3: ssm, ssm, dynamodb: ssm }) as never });
+    return { ssm, run, out: () => out.join(''), err: () => err.join(''), questions };
+  }
+  const halted = replicaState({
+    status: 'HALTED',
+    halt: { reason: 'FILES_MISSING', detail: 'gone', at: isoAt(T0), epoch: EPOCH },
+  });
+
+  it('on a terminal, asks for the replica alias, says the target must be emptied, and proceeds only when typed', async () => {
+    const wrong = setup(halted, 'orders');
+    expect(await wrong.run(['replica', 'rebuild', ...target])).to.equal(2);
+    expect(wrong.questions[0]).to.match(/Empty the target table first.*\nType the replica alias \(dr\)/s);
+    expect(wrong.err()).to.match(/not confirmed/);
+    expect(parseReplicaState(wrong.ssm.get(STATE)!)).to.deep.equal(halted);
+
+    const right = setup(halted, 'dr');
+    expect(await right.run(['replica', 'rebuild', ...target])).to.equal(0);
+    expect(right.out()).to.match(
+      /orders\/dr: HALTED -> rebuilt .*\n {2}was: epoch 20261103T010000Z, last sequence 7, .*halted FILES_MISSING/,
+    );
+    expect(parseReplicaState(right.ssm.get(STATE)!).lastAppliedSequence).to.equal(-1);
+  });
+
+  it('refuses over a live claim (exit 2, nothing written); --force overwrites it and says so', async () => {
+    const claimed = {
+      ...halted,
+      inProgress: {
+        executionId: 'exec-7',
+        sequences: [8],
+        mode: 'distributed' as const,
+        startedAt: isoAt(NOW - 3600),
+      },
+    };
+    const s = setup(claimed);
+    expect(await s.run(['replica', 'rebuild', ...target, '--yes'])).to.equal(2);
+    expect(s.err()).to.match(/exec-7 claimed sequence\(s\) 8 .*--force/);
+    expect(parseReplicaState(s.ssm.get(STATE)!)).to.deep.equal(claimed);
+    expect(await s.run(['replica', 'rebuild', ...target, '--yes', '--force', '--json'])).to.equal(0);
+    const result = JSON.parse(s.out());
+    expect(result).to.deep.include({ changed: true, overrodeClaim: true, status: 'ACTIVE' });
+    expect(result.previous).to.deep.equal(claimed);
+  });
+
+  it('refuses a state parameter that does not exist instead of creating it', async () => {
+    const s = setup(halted);
+    s.ssm.remove(STATE);
+    expect(await s.run(['replica', 'pause', ...target])).to.equal(2);
+    expect(s.err()).to.match(/does not exist/);
+    expect(s.ssm.get(STATE)).to.equal(undefined);
+  });
+});
