@@ -3,17 +3,13 @@
  * `--replica-state`) and, from each one's state parameter, where it stands against the chain. The
  * derivation is pure (`deriveReplicaStatus`); `dce status` reads the parameters and calls it.
  */
-import { REPLICA_APPLY_HANDLER } from '../functions/lambdaHandlers';
+import { REPLICA_GROUP_LEASE_SECONDS } from '../functions/lambdaHandlers';
 import { claimIsLive, claimLeaseSeconds } from '../functions/replicaPlanner';
 import { parseReplicaState, type ReplicaHaltReason, type ReplicaState } from '../functions/replicaState';
 import { formatDuration, table } from './output';
 import { PARAMETER_ROOT, UsageError, type Target } from './target';
 
-/**
- * How long a grouped apply's claim holds: the apply component sets the replica's lease to twice its
- * Lambda's timeout (components/tableReplica.ts), and the stack output does not carry it.
- */
-export const REPLICA_GROUP_LEASE_SECONDS = 2 * REPLICA_APPLY_HANDLER.timeoutSeconds;
+export { REPLICA_GROUP_LEASE_SECONDS };
 
 /** One replica as `dce` finds it: at least its state parameter. */
 export interface ReplicaRef {

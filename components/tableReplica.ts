@@ -17,7 +17,7 @@
  */
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { REPLICA_APPLY_HANDLER } from '../functions/lambdaHandlers';
+import { REPLICA_APPLY_HANDLER, REPLICA_GROUP_LEASE_SECONDS } from '../functions/lambdaHandlers';
 import { DEFAULT_METRIC_NAMESPACE, METRIC_DIMENSION } from '../functions/metrics';
 import { REPLICA_DIMENSION, REPLICA_LAG_METRIC } from '../functions/replicaApply';
 import { toReplicaEnvironment } from '../functions/replicaSettings';
@@ -165,7 +165,7 @@ export class TableReplica extends pulumi.ComponentResource {
             notificationTopicArn: f.notificationTopicArn,
             metricNamespace: DEFAULT_METRIC_NAMESPACE,
             // A claim outlives the longest apply: the Lambda timeout, twice.
-            leaseSeconds: 2 * REPLICA_APPLY_HANDLER.timeoutSeconds,
+            leaseSeconds: REPLICA_GROUP_LEASE_SECONDS,
           }),
         ),
         policy: (logGroupArn) =>

@@ -37,3 +37,9 @@ export const REPLICA_APPLY_HANDLER: LambdaHandlerSpec = {
   timeoutSeconds: 900,
   memorySizeMb: 1024,
 };
+
+/**
+ * How long a replica's grouped-apply claim holds: twice its Lambda's timeout, so a live apply always
+ * ends first. The component deploys it in the replica's settings; `dce` reads the same constant.
+ */
+export const REPLICA_GROUP_LEASE_SECONDS = 2 * REPLICA_APPLY_HANDLER.timeoutSeconds;
