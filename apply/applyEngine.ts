@@ -15,7 +15,13 @@
  *   position).
  * - read-ahead depths and `typedMissingFiles` (a missing file as `EntryFilesMissingError`).
  */
-import { streamDataFile, type ExportRecord, type S3Sender } from '../format';
+import {
+  streamDataFile,
+  type DataFileEntry,
+  type ExportFormatName,
+  type ExportRecord,
+  type S3Sender,
+} from '../format';
 import type { BatchWriterOptions } from './batchWriter';
 import { DEFAULT_IN_MEMORY_RECORDS, namingMissingFiles, type ApplyEntry } from './entryFiles';
 import { DataFileReadAhead, type EntryToApply } from './readAhead';
@@ -81,7 +87,12 @@ export async function applyChainEntries<E extends ApplyEntry>(
   entries: readonly EntryToApply<E>[],
   options: ApplyEngineOptions<E>,
 ): Promise<ApplyEngineResult> {
-  const result: ApplyEngineResult = {
+  return new EngineRun(entries, options).run();
+}
+
+/** One run of the engine: its reads, its write groups and its counters, one method per step. */
+class EngineRun<E extends ApplyEntry> {
+  private readonly result: ApplyEngineResult = {
     records: 0,
     puts: 0,
     deletes: 0,
@@ -90,99 +101,109 @@ export async function applyChainEntries<E extends ApplyEntry>(
     batchWriteCalls: 0,
     retries: 0,
   };
-  const groups: WriteGroups<GroupLabel> = new WriteGroups<GroupLabel>(
-    {
-      ...options,
-      tableName: options.targetTable,
-      onWritten: (count) => options.onWritten?.(count, groups.writingLabel),
-    },
-    { sequence: entries[0]?.entry.sequence ?? -1 },
-  );
-  const reads = new DataFileReadAhead(entries, {
-    s3: options.s3,
-    maxRecordsInMemory: options.maxRecordsInMemory ?? DEFAULT_IN_MEMORY_RECORDS,
-    manifestReadAhead: options.manifestReadAhead ?? 0,
-    dataFileReadAhead: options.dataFileReadAhead ?? 0,
-    typedMissingFiles: options.typedMissingFiles ?? false,
-  });
-  const add = (records: ExportRecord[]) => {
-    const ops = recordsToWrites(records, options.keyAttributes);
-    for (const op of ops) {
-      if (op.request.PutRequest) result.puts++;
-      else result.deletes++;
+  private readonly groups: WriteGroups<GroupLabel>;
+  private readonly reads: DataFileReadAhead<E>;
+  /** Data files gathered into the group being gathered. */
+  private filesInGroup = 0;
+
+  constructor(
+    private readonly entries: readonly EntryToApply<E>[],
+    private readonly options: ApplyEngineOptions<E>,
+  ) {
+    this.groups = new WriteGroups<GroupLabel>(
+      {
+        ...options,
+        tableName: options.targetTable,
+        onWritten: (count) => options.onWritten?.(count, this.groups.writingLabel),
+      },
+      { sequence: entries[0]?.entry.sequence ?? -1 },
+    );
+    this.reads = new DataFileReadAhead(entries, {
+      s3: options.s3,
+      maxRecordsInMemory: options.maxRecordsInMemory ?? DEFAULT_IN_MEMORY_RECORDS,
+      manifestReadAhead: options.manifestReadAhead ?? 0,
+      dataFileReadAhead: options.dataFileReadAhead ?? 0,
+      typedMissingFiles: options.typedMissingFiles ?? false,
+    });
+  }
+
+  async run(): Promise<ApplyEngineResult> {
+    try {
+      for (let index = 0; index < this.entries.length; index++) await this.applyEntry(index);
+      await this.groups.drain();
+    } catch (err) {
+      // Thrown only once the group in flight has settled: no write still runs when the caller sees it.
+      await this.groups.settle();
+      throw err;
     }
-    result.records += ops.length;
-    groups.add(ops);
-  };
-  /** A read failure stops the run, after the group in flight (and per option, what was gathered). */
-  const orStop = async <T>(read: () => Promise<T>): Promise<T> => {
+    this.result.writes = this.groups.sent;
+    this.result.batchWriteCalls = this.groups.stats.calls;
+    this.result.retries = this.groups.stats.retries;
+    return this.result;
+  }
+
+  private async applyEntry(index: number): Promise<void> {
+    const { entry, skipFiles = 0 } = this.entries[index];
+    const { files } = await this.orStop(() => this.reads.manifest(index));
+    for (let i = skipFiles; i < files.length; i++) {
+      const read = await this.orStop(() => this.reads.nextDataFile());
+      this.groups.label = { sequence: entry.sequence, file: files[i].dataFileS3Key };
+      if ('records' in read) this.add(read.records);
+      else await this.orStop(() => this.streamAgain(entry, read.stream));
+      this.result.filesApplied += 1;
+      const { onFileApplied } = this.options;
+      if (onFileApplied) this.groups.then(() => onFileApplied(entry, i + 1));
+      this.filesInGroup += 1;
+      if (this.filesInGroup >= (this.options.filesPerGroup ?? Infinity)) await this.flush();
+      else if (this.groups.size >= this.options.groupWrites) await this.flush();
+    }
+    const { onEntryApplied } = this.options;
+    if (onEntryApplied) this.groups.then(() => onEntryApplied(entry));
+    // An entry with nothing gathered completes at once (its steps need no writes to wait for).
+    if (this.options.endGroupAtEntry || this.groups.size === 0) await this.flush();
+  }
+
+  /**
+   * A large file, checked already by a streamed read, applied while streamed again in bounded
+   * groups; the step after the file runs only once all of it is written. Should the second read fail
+   * (the object changed, the connection broke), what was written is a prefix of the file in order,
+   * and applying the whole file again leaves each key at the file's last write for it.
+   */
+  private async streamAgain(entry: E, at: { bucket: string; file: DataFileEntry; format: ExportFormatName }) {
+    const stream = () =>
+      streamDataFile(this.options.s3, at.bucket, at.file, { verifyChecksums: true, format: at.format });
+    const work = async () => {
+      for await (const batch of stream()) {
+        this.add(batch);
+        if (this.groups.size >= this.options.groupWrites) await this.flush();
+      }
+    };
+    await (this.options.typedMissingFiles ? namingMissingFiles(entry, work) : work());
+  }
+
+  private add(records: ExportRecord[]): void {
+    const ops = recordsToWrites(records, this.options.keyAttributes);
+    for (const op of ops) {
+      if (op.request.PutRequest) this.result.puts++;
+      else this.result.deletes++;
+    }
+    this.result.records += ops.length;
+    this.groups.add(ops);
+  }
+
+  private async flush(): Promise<void> {
+    this.filesInGroup = 0;
+    await this.groups.flush();
+  }
+
+  /** A read failure stops the run, after the group in flight (and, per option, what was gathered). */
+  private async orStop<T>(read: () => Promise<T>): Promise<T> {
     try {
       return await read();
     } catch (err) {
-      if (options.onReadFailure === 'write-gathered') await groups.drain();
-      else await groups.settle();
+      if (this.options.onReadFailure === 'write-gathered') await this.groups.drain();
+      else await this.groups.settle();
       throw err;
     }
-  };
-
-  try {
-    await applyInOrder();
-  } catch (err) {
-    // Thrown only once the group in flight has settled: no write still runs when the caller sees it.
-    await groups.settle();
-    throw err;
   }
-  result.writes = groups.sent;
-  result.batchWriteCalls = groups.stats.calls;
-  result.retries = groups.stats.retries;
-  return result;
-
-  async function applyInOrder(): Promise<void> {
-    for (let index = 0; index < entries.length; index++) {
-      const { entry, skipFiles = 0 } = entries[index];
-      const { files } = await orStop(() => reads.manifest(index));
-      let filesInGroup = 0;
-      for (let i = skipFiles; i < files.length; i++) {
-        const read = await orStop(() => reads.nextDataFile());
-        groups.label = { sequence: entry.sequence, file: files[i].dataFileS3Key };
-        if ('records' in read) {
-          add(read.records);
-        } else {
-          // Checked already by a streamed read; applied while streamed again, in bounded groups. A
-          // step after the file runs only once all of it is written. Should the second read fail (the
-          // object changed, the connection broke), what was written is a prefix of the file in order,
-          // and applying the whole file again leaves each key at the file's last write for it.
-          const { bucket, file, format } = read.stream;
-          await orStop(() =>
-            maybeNamed(options.typedMissingFiles, entry, async () => {
-              for await (const batch of streamDataFile(options.s3, bucket, file, {
-                verifyChecksums: true,
-                format,
-              })) {
-                add(batch);
-                if (groups.size >= options.groupWrites) await groups.flush();
-              }
-            }),
-          );
-        }
-        result.filesApplied += 1;
-        const { onFileApplied } = options;
-        if (onFileApplied) groups.then(() => onFileApplied(entry, i + 1));
-        filesInGroup += 1;
-        if (filesInGroup >= (options.filesPerGroup ?? Infinity) || groups.size >= options.groupWrites) {
-          filesInGroup = 0;
-          await groups.flush();
-        }
-      }
-      const { onEntryApplied } = options;
-      if (onEntryApplied) groups.then(() => onEntryApplied(entry));
-      // An entry with nothing gathered completes at once (its steps need no writes to wait for).
-      if (options.endGroupAtEntry || groups.size === 0) await groups.flush();
-    }
-    await groups.drain();
-  }
-}
-
-function maybeNamed<T>(typed: boolean | undefined, entry: ApplyEntry, work: () => Promise<T>): Promise<T> {
-  return typed ? namingMissingFiles(entry, work) : work();
 }
