@@ -1,39 +1,21 @@
 /**
- * "Apply committed chain entries to a target table": the one implementation behind `dce replay` and
- * the replica's apply Lambda (its Distributed Map workers call `applyDataFiles` for a slice of one
- * export's data files; its small-entry step calls `applyEntries` for several entries at once).
+ * The replica's entry points into the apply engine (applyEngine.ts): its Distributed Map workers call
+ * `applyDataFiles` for a slice of one export's data files; its small-entry step calls `applyEntries`
+ * for several entries at once.
  *
- * Every data file is checked completely (MD5, record count, every line) before any of it is written,
- * so a corrupt file is never half-applied. Writes are gathered latest-per-key in chain order, so a
- * group of entries costs one write per key however often the key changed, and the table ends as if
- * every record had been applied one by one. Re-applying an entry, or any suffix of the entries, gives
- * the same table: puts write whole images and deletes of absent items are no-ops, so a crash
- * anywhere is repaired by applying again from the last saved position.
+ * Writes are gathered latest-per-key in chain order, so a group of entries costs one write per key
+ * however often the key changed, and the table ends as if every record had been applied one by one.
+ * Re-applying an entry, or any suffix of the entries, gives the same table: puts write whole images
+ * and deletes of absent items are no-ops, so a crash anywhere is repaired by applying again from the
+ * last saved position. Reads are not run ahead (a worker's memory holds one data file at a time).
  */
-import {
-  ExportFormatError,
-  checkDataFile,
-  listExportDataFiles,
-  readDataFile,
-  readExportSummary,
-  streamDataFile,
-  summaryFormat,
-  type DataFileEntry,
-  type ExportFormatName,
-  type ExportRecord,
-  type S3Sender,
-} from '../format';
-import { BatchWriter, type BatchWriterOptions } from './batchWriter';
-import { EntryFilesMissingError } from './errors';
-import { LatestWritePerKey, recordsToWrites } from './writes';
+import type { DataFileEntry, ExportFormatName, S3Sender } from '../format';
+import { applyChainEntries, type ApplyEngineOptions } from './applyEngine';
+import type { BatchWriterOptions } from './batchWriter';
+import type { ApplyEntry } from './entryFiles';
+import type { EntryToApply } from './readAhead';
 
-/** What the engine needs of a chain entry (a subset of the chain manifest's entry). */
-export interface ApplyEntry {
-  sequence: number;
-  exportArn: string;
-  bucket: string;
-  manifestSummaryKey: string;
-}
+export { entryDataFiles, type ApplyEntry } from './entryFiles';
 
 export interface ApplyOptions extends Omit<BatchWriterOptions, 'tableName'> {
   s3: S3Sender;
@@ -64,120 +46,31 @@ export interface ApplyResult {
 }
 
 const DEFAULT_GROUP_WRITES = 2000;
-const DEFAULT_IN_MEMORY_RECORDS = 20_000;
 
-/** Applies records to the target through one writer, latest write per key first gathered. */
-class Applier {
-  readonly result: ApplyResult = {
-    records: 0,
-    puts: 0,
-    deletes: 0,
-    writes: 0,
-    filesApplied: 0,
-    entriesApplied: 0,
-    batchWriteCalls: 0,
-    retries: 0,
+async function applyForReplica(
+  entries: readonly EntryToApply[],
+  options: ApplyOptions,
+): Promise<ApplyResult> {
+  let entriesApplied = 0;
+  let lastSequence: number | undefined;
+  const { onEntryApplied, onWritten, groupWrites, ...rest } = options;
+  const engineOptions: ApplyEngineOptions<ApplyEntry> = {
+    ...rest,
+    keep: 'latest-per-key',
+    groupWrites: groupWrites ?? DEFAULT_GROUP_WRITES,
+    // Groups span entries unless the caller observes each entry's end.
+    endGroupAtEntry: onEntryApplied !== undefined,
+    onReadFailure: 'drop-gathered',
+    typedMissingFiles: true,
+    onWritten: onWritten && ((count) => onWritten(count)),
+    onEntryApplied: async (entry) => {
+      await onEntryApplied?.(entry);
+      entriesApplied += 1;
+      lastSequence = entry.sequence;
+    },
   };
-  private readonly pending = new LatestWritePerKey();
-  private readonly writer: BatchWriter;
-  /** The group being written, if any. */
-  private writing: Promise<void> = Promise.resolve();
-
-  constructor(private readonly options: ApplyOptions) {
-    this.writer = new BatchWriter({ ...options, tableName: options.targetTable });
-  }
-
-  async add(records: ExportRecord[]): Promise<void> {
-    const ops = recordsToWrites(records, this.options.keyAttributes);
-    for (const op of ops) {
-      if (op.request.PutRequest) this.result.puts++;
-      else this.result.deletes++;
-    }
-    this.result.records += ops.length;
-    this.pending.add(ops);
-    if (this.pending.size >= (this.options.groupWrites ?? DEFAULT_GROUP_WRITES)) await this.flush();
-  }
-
-  /**
-   * Starts writing what is gathered, once the group before it is written (groups reach the table
-   * one after another, so a key's later write is never overtaken by an earlier one), and returns
-   * without waiting: the next data file is read while this group is written. A write failure is
-   * thrown by the next `flush` or `drain`.
-   */
-  async flush(): Promise<void> {
-    const writes = this.pending.take();
-    await this.writing;
-    if (writes.length === 0) return;
-    this.result.writes += writes.length;
-    this.writing = this.writer.writeRound(writes).then(() => {
-      this.result.batchWriteCalls = this.writer.stats.calls;
-      this.result.retries = this.writer.stats.retries;
-    });
-    this.writing.catch(() => undefined); // thrown by the next flush or drain
-  }
-
-  /**
-   * Runs `work`, then writes what it gathered. Whatever `work` throws is thrown only once the group
-   * in flight has settled, so no write is still running when the caller sees the error.
-   */
-  async run(work: () => Promise<void>): Promise<ApplyResult> {
-    try {
-      await work();
-    } catch (err) {
-      await this.writing.catch(() => undefined);
-      throw err;
-    }
-    await this.drain();
-    return this.result;
-  }
-
-  /** Writes everything gathered and waits until it is written. */
-  async drain(): Promise<void> {
-    await this.flush();
-    await this.writing;
-  }
-
-  /** Checks a data file, then adds its records (held in memory when small, else streamed again). */
-  async addFile(bucket: string, file: DataFileEntry, format: ExportFormatName): Promise<void> {
-    const readOptions = { verifyChecksums: true, format };
-    if (file.itemCount <= (this.options.maxRecordsInMemory ?? DEFAULT_IN_MEMORY_RECORDS)) {
-      await this.add(await readDataFile(this.options.s3, bucket, file, readOptions));
-    } else {
-      await checkDataFile(this.options.s3, bucket, file, readOptions);
-      for await (const batch of streamDataFile(this.options.s3, bucket, file, readOptions))
-        await this.add(batch);
-    }
-    this.result.filesApplied += 1;
-  }
-}
-
-/** Turns a missing export file into the typed error callers halt on; other errors pass through. */
-async function naming<T>(entry: ApplyEntry, work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (err) {
-    if (err instanceof ExportFormatError && err.missing) {
-      throw new EntryFilesMissingError(entry.sequence, entry.exportArn, err.key);
-    }
-    throw err;
-  }
-}
-
-/** The data files of an entry, from its manifests (checked against their checksums). */
-export async function entryDataFiles(
-  s3: S3Sender,
-  entry: ApplyEntry,
-): Promise<{ files: DataFileEntry[]; format: ExportFormatName; manifestFilesKey: string }> {
-  return naming(entry, async () => {
-    const summary = await readExportSummary(s3, entry.bucket, entry.manifestSummaryKey);
-    if (summary.exportArn !== entry.exportArn) {
-      throw new Error(
-        `${entry.manifestSummaryKey}: export ${summary.exportArn} does not match chain entry ${entry.exportArn}`,
-      );
-    }
-    const files = await listExportDataFiles(s3, entry.bucket, summary, { verifyChecksums: true });
-    return { files, format: summaryFormat(summary), manifestFilesKey: summary.manifestFilesS3Key };
-  });
+  const result = await applyChainEntries(entries, engineOptions);
+  return { ...result, entriesApplied, ...(lastSequence === undefined ? {} : { lastSequence }) };
 }
 
 /**
@@ -189,19 +82,10 @@ export async function applyEntries(
   entries: readonly ApplyEntry[],
   options: ApplyOptions,
 ): Promise<ApplyResult> {
-  const applier = new Applier(options);
-  return applier.run(async () => {
-    for (const entry of entries) {
-      const { files, format } = await entryDataFiles(options.s3, entry);
-      for (const file of files) await naming(entry, () => applier.addFile(entry.bucket, file, format));
-      if (options.onEntryApplied) {
-        await applier.drain();
-        await options.onEntryApplied(entry);
-      }
-      applier.result.entriesApplied += 1;
-      applier.result.lastSequence = entry.sequence;
-    }
-  });
+  return applyForReplica(
+    entries.map((entry) => ({ entry })),
+    options,
+  );
 }
 
 /**
@@ -214,8 +98,12 @@ export async function applyDataFiles(
   format: ExportFormatName,
   options: ApplyOptions,
 ): Promise<ApplyResult> {
-  const applier = new Applier(options);
-  return applier.run(async () => {
-    for (const file of files) await naming(entry, () => applier.addFile(entry.bucket, file, format));
+  const result = await applyForReplica([{ entry, dataFiles: { files, format } }], {
+    ...options,
+    onEntryApplied: undefined,
   });
+  // A worker applies a share of an entry, never the entry as a whole.
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  const { lastSequence, ...share } = result;
+  return { ...share, entriesApplied: 0 };
 }

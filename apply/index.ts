@@ -1,7 +1,11 @@
-/** The apply engine: committed chain entries into a DynamoDB table (see applyEntries.ts). */
+/** The apply engine: committed chain entries into a DynamoDB table (see applyEngine.ts). */
+export * from './applyEngine';
 export * from './applyEntries';
 export * from './batchWriter';
+export * from './entryFiles';
 export * from './errors';
 export * from './rateLimiter';
+export * from './readAhead';
 export * from './targetTable';
+export * from './writeGroups';
 export * from './writes';

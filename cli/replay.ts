@@ -1,42 +1,32 @@
 /**
  * `dce replay`: rebuilds a table from the chain: the full export, then every incremental export in
- * chain order, into a target table with the source's key schema.
+ * chain order, into a target table with the source's key schema. A thin driver over the apply engine
+ * (apply/applyEngine.ts), shared with the replica: this file adds the chain checks, the checkpoint
+ * file and progress.
  *
  * Each data file is read and checked completely (checksum, gzip, every line) before any of it is
- * written, so a bad file is never half-applied. Small files are held in memory between the check
- * and the writes; a large one is checked by streaming it once and then streamed again while it is
- * written, so memory stays bounded whatever the size of a data file. A checkpoint is written after every data file and
- * every export, so an interrupted replay continues where it stopped with `resume`. Without a
- * checkpoint file, consecutive small data files are applied together (each key's writes still in
- * chain order), which makes a long chain of small incremental exports much faster to replay.
+ * written, so a bad file is never half-applied; large files are streamed twice, so memory stays
+ * bounded. A checkpoint is written after every data file and every export, so an interrupted replay
+ * continues where it stopped with `resume`. Without a checkpoint file, consecutive small data files
+ * are applied together (each key's writes still in chain order), which makes a long chain of small
+ * incremental exports much faster to replay.
  */
 import { readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
+import type { S3Sender } from '../format';
 import {
-  checkDataFile,
-  listExportDataFiles,
-  readDataFile,
-  readExportSummary,
-  streamDataFile,
-  summaryFormat,
-  type DataFileEntry,
-  type ExportFormatName,
-  type ExportRecord,
-  type S3Sender,
-} from '../format';
-import {
-  BatchWriter,
+  applyChainEntries,
   recordsToWrites,
   targetIsEmpty,
   targetKeyAttributes,
   writeRounds,
   type DynamoDbSender,
-  type WriteOp,
+  type EntryToApply,
 } from '../apply';
 import { readChain, type ChainEntryObject } from './chainReader';
 import { chainOrderProblems } from './verify';
 
-// The writes themselves (records to puts and deletes, rounds, BatchWriteItem with backoff) are the
-// apply engine's, shared with the replica; replay adds the checkpoint file and the read-ahead.
+// Reading, checking and writing entries (records to puts and deletes, rounds, BatchWriteItem with
+// backoff) are the apply engine's, shared with the replica; replay adds the checkpoint file.
 export { recordsToWrites, writeRounds, type DynamoDbSender };
 
 /** Progress of a replay, reported after every batch. */
@@ -137,7 +127,7 @@ function writeCheckpoint(path: string, checkpoint: ReplayCheckpoint): void {
 
 /** Exports whose manifests are read ahead of the one being written. */
 const MANIFEST_READ_AHEAD = 8;
-/** Writes applied together when no checkpoint file is kept (see the apply loop). */
+/** Writes applied together when no checkpoint file is kept (see `replayChain`). */
 const GROUP_WRITES = 2000;
 /** Data files read (and checked) ahead of the one being written. */
 const DATA_FILE_READ_AHEAD = 4;
@@ -147,48 +137,35 @@ const DATA_FILE_READ_AHEAD = 4;
  */
 const IN_MEMORY_FILE_RECORDS = 20_000;
 
-/** A data file read ahead: its records, or (for a large file) the place to stream it from once checked. */
-type DataFileRead = ExportRecord[] | { bucket: string; file: DataFileEntry; format: ExportFormatName };
+type ChainEntry = ChainEntryObject['entry'];
 
-/** Rebuilds `targetTable` from the chain; see the module comment. */
-export async function replayChain(options: ReplayOptions): Promise<ReplayReport> {
-  const started = Date.now();
+/** The checkpoint to continue from, when resuming and the file exists. */
+function checkpointToResume(options: ReplayOptions): ReplayCheckpoint | undefined {
+  if (!options.resume) return undefined;
+  if (!options.checkpointFile) throw new Error('resume needs a checkpoint file');
+  return existsSync(options.checkpointFile) ? readCheckpoint(options.checkpointFile) : undefined;
+}
+
+/** The entries of the chain to apply, after checking the checkpoint, the target and the chain's order. */
+async function entriesToReplay(options: ReplayOptions, checkpoint: ReplayCheckpoint | undefined) {
   const { s3, dynamodb, bucket, prefix, targetTable } = options;
-  const concurrency = Math.max(1, options.concurrency ?? 4);
-  const maxAttempts = options.maxAttempts ?? 10;
-  const baseDelayMs = options.baseDelayMs ?? 50;
-  const maxRecordsInMemory = options.maxRecordsInMemory ?? IN_MEMORY_FILE_RECORDS;
-
-  let checkpoint: ReplayCheckpoint | undefined;
-  if (options.resume) {
-    if (!options.checkpointFile) throw new Error('resume needs a checkpoint file');
-    if (existsSync(options.checkpointFile)) checkpoint = readCheckpoint(options.checkpointFile);
+  const chain = await readChain(s3, bucket, prefix, options.epoch ?? checkpoint?.epoch);
+  if (checkpoint && checkpoint.epoch !== chain.epoch) {
+    throw new Error(
+      `checkpoint ${options.checkpointFile} is for epoch ${checkpoint.epoch}, not ${chain.epoch}`,
+    );
   }
-  const epoch = options.epoch ?? checkpoint?.epoch;
-  const chain = await readChain(s3, bucket, prefix, epoch);
-  if (checkpoint) {
-    if (checkpoint.epoch !== chain.epoch) {
-      throw new Error(
-        `checkpoint ${options.checkpointFile} is for epoch ${checkpoint.epoch}, not ${chain.epoch}`,
-      );
-    }
-    if (checkpoint.targetTable !== targetTable) {
-      throw new Error(
-        `checkpoint ${options.checkpointFile} is for table ${checkpoint.targetTable}, not ${targetTable}`,
-      );
-    }
+  if (checkpoint && checkpoint.targetTable !== targetTable) {
+    throw new Error(
+      `checkpoint ${options.checkpointFile} is for table ${checkpoint.targetTable}, not ${targetTable}`,
+    );
   }
-
   const keyAttributes = await targetKeyAttributes(dynamodb, targetTable);
-
-  if (!options.resume && !options.force) {
-    if (!(await targetIsEmpty(dynamodb, targetTable))) {
-      throw new Error(
-        `table ${targetTable} is not empty; replay into an empty table, or pass resume (continue a replay) or force (apply on top)`,
-      );
-    }
+  if (!options.resume && !options.force && !(await targetIsEmpty(dynamodb, targetTable))) {
+    throw new Error(
+      `table ${targetTable} is not empty; replay into an empty table, or pass resume (continue a replay) or force (apply on top)`,
+    );
   }
-
   const entries = selectEntries(chain.entries, options.until);
   // A gap or overlap would rebuild a table that never existed; refuse rather than guess.
   const broken = chainOrderProblems(entries).filter((p) => p.kind !== 'window-length');
@@ -197,32 +174,45 @@ export async function replayChain(options: ReplayOptions): Promise<ReplayReport>
       `chain of epoch ${chain.epoch} is not contiguous: ${broken.map((p) => `${p.key}: ${p.message}`).join('; ')}`,
     );
   }
-  const appliedSequence = checkpoint?.appliedSequence ?? -1;
-  const todo = entries.filter(({ entry }) => entry.sequence > appliedSequence);
-  const state: ReplayCheckpoint = checkpoint ?? { epoch: chain.epoch, targetTable, appliedSequence: -1 };
+  return { epoch: chain.epoch, entries: entries.map((e) => e.entry), keyAttributes };
+}
+
+/** Rebuilds `targetTable` from the chain; see the module comment. */
+export async function replayChain(options: ReplayOptions): Promise<ReplayReport> {
+  const started = Date.now();
+  const checkpoint = checkpointToResume(options);
+  const { epoch, entries, keyAttributes } = await entriesToReplay(options, checkpoint);
+  const state: ReplayCheckpoint = checkpoint ?? {
+    epoch,
+    targetTable: options.targetTable,
+    appliedSequence: -1,
+  };
+  const todo: EntryToApply<ChainEntry>[] = entries
+    .filter((entry) => entry.sequence > state.appliedSequence)
+    .map((entry) => {
+      const { inProgress } = state;
+      const resumes = inProgress?.sequence === entry.sequence && inProgress.exportArn === entry.exportArn;
+      return { entry, skipFiles: resumes ? inProgress.filesApplied : 0 };
+    });
 
   const report: ReplayReport = {
-    epoch: chain.epoch,
+    epoch,
     entriesApplied: 0,
     lastSequence: state.appliedSequence,
-    watermark: entries.find((e) => e.entry.sequence === state.appliedSequence)?.entry.to,
+    watermark: entries.find((e) => e.sequence === state.appliedSequence)?.to,
     puts: 0,
     deletes: 0,
     itemsApplied: 0,
     durationMs: 0,
   };
-  if (checkpoint?.inProgress) {
-    report.resumedFrom = {
-      sequence: checkpoint.inProgress.sequence,
-      filesApplied: checkpoint.inProgress.filesApplied,
-    };
-  } else if (checkpoint) {
-    report.resumedFrom = { sequence: checkpoint.appliedSequence + 1, filesApplied: 0 };
+  if (checkpoint) {
+    report.resumedFrom = checkpoint.inProgress
+      ? { sequence: checkpoint.inProgress.sequence, filesApplied: checkpoint.inProgress.filesApplied }
+      : { sequence: checkpoint.appliedSequence + 1, filesApplied: 0 };
   }
   const save = () => {
     if (options.checkpointFile) writeCheckpoint(options.checkpointFile, state);
   };
-
   const progress = (sequence: number, file?: string) => {
     if (!options.onProgress) return;
     const elapsed = (Date.now() - started) / 1000;
@@ -236,172 +226,35 @@ export async function replayChain(options: ReplayOptions): Promise<ReplayReport>
     });
   };
 
-  /** One writer per group, so progress names the group being written. */
-  const writerFor = (sequence: number, file: string) =>
-    new BatchWriter({
-      dynamodb,
-      tableName: targetTable,
-      concurrency,
-      maxAttempts,
-      baseDelayMs,
-      onWritten: (count) => {
-        report.itemsApplied += count;
-        progress(sequence, file);
-      },
-    });
-
-  // Reads run ahead of the writes: the manifests of the next exports and the next data files are
-  // fetched and checked while the current file is written. Results are consumed strictly in chain
-  // and manifest order, so a bad export or file still stops the replay exactly where a sequential
-  // read would (everything before it applied and checkpointed, nothing of it written).
-  const manifestReads: Promise<{ files: DataFileEntry[]; skip: number; format: ExportFormatName }>[] = [];
-  const readManifest = async (entry: ChainEntryObject['entry']) => {
-    const summary = await readExportSummary(s3, entry.bucket, entry.manifestSummaryKey);
-    if (summary.exportArn !== entry.exportArn) {
-      throw new Error(
-        `${entry.manifestSummaryKey}: export ${summary.exportArn} does not match chain entry ${entry.exportArn}`,
-      );
-    }
-    const files = await listExportDataFiles(s3, entry.bucket, summary, { verifyChecksums: true });
-    const skip =
-      state.inProgress &&
-      state.inProgress.sequence === entry.sequence &&
-      state.inProgress.exportArn === entry.exportArn
-        ? state.inProgress.filesApplied
-        : 0;
-    return { files, skip, format: summaryFormat(summary) };
-  };
-  const manifestAt = (index: number) => {
-    const last = Math.min(index + MANIFEST_READ_AHEAD, todo.length - 1);
-    for (let j = manifestReads.length; j <= last; j++) {
-      const read = readManifest(todo[j].entry);
-      read.catch(() => undefined); // surfaced in order, when the replay reaches export j
-      manifestReads.push(read);
-    }
-    return manifestReads[index];
-  };
-  // Data files in apply order: a cursor over (export, file) moved one step at a time, each step
-  // starting the read of the file it lands on without waiting for earlier reads to finish.
-  const cursor: { entry: number; file: number | undefined } = { entry: 0, file: undefined };
-  let cursorTail: Promise<unknown> = Promise.resolve();
-  const dataReads: Promise<DataFileRead>[] = [];
-  const fillDataReads = () => {
-    while (dataReads.length < DATA_FILE_READ_AHEAD) {
-      const step = cursorTail.then(async () => {
-        while (cursor.entry < todo.length) {
-          const { files, skip, format } = await manifestAt(cursor.entry);
-          const f = cursor.file ?? skip;
-          if (f < files.length) {
-            cursor.file = f + 1;
-            return { bucket: todo[cursor.entry].entry.bucket, file: files[f], format };
-          }
-          cursor.entry += 1;
-          cursor.file = undefined;
-        }
-        return undefined; // past the last file: never consumed
-      });
-      cursorTail = step.catch(() => undefined);
-      const read = step.then(async (at): Promise<DataFileRead> => {
-        if (!at) return [];
-        const options = { verifyChecksums: true, format: at.format };
-        if (at.file.itemCount <= maxRecordsInMemory) return readDataFile(s3, at.bucket, at.file, options);
-        await checkDataFile(s3, at.bucket, at.file, options);
-        return at;
-      });
-      read.catch(() => undefined); // surfaced in order, when the replay reaches that file
-      dataReads.push(read);
-    }
-  };
-  const nextDataFile = async () => {
-    fillDataReads();
-    const read = dataReads.shift()!;
-    const result = await read;
-    fillDataReads();
-    return result;
-  };
-
-  // Writes are applied in groups. With a checkpoint file a group is one data file, so the checkpoint
-  // moves after every file as documented. Without one, nothing observes the steps in between, and
-  // consecutive small files (a 15-minute incremental export is often a few dozen changes) are
-  // grouped up to GROUP_WRITES writes: writeRounds keeps the writes of each key in chain order
-  // across the whole group, and the batches are full, so fewer, larger rounds reach the table.
-  const groupLimit = options.checkpointFile ? 1 : Infinity;
-  let groupFiles = 0;
-  let groupOps: WriteOp[] = [];
-  /** What becomes true once the group is written, in chain order: files and exports completed. */
-  let groupDone: (() => void)[] = [];
-  let groupLabel = { sequence: -1, file: '' };
-  // One group is written while the next is read and assembled; groups are written one after
-  // another, so writes still reach the table in chain order.
-  let writing: Promise<void> = Promise.resolve();
-  const flush = async () => {
-    const ops = groupOps;
-    const done = groupDone;
-    const label = groupLabel;
-    groupOps = [];
-    groupDone = [];
-    groupFiles = 0;
-    await writing; // the previous group is written (or its failure is thrown here)
-    writing = (async () => {
-      await writerFor(label.sequence, label.file).writeRounds(writeRounds(ops));
-      for (const step of done) step();
-    })();
-    writing.catch(() => undefined); // awaited by the next flush or at the end
-  };
-  /** A read failure stops the replay after everything read before it has been applied. */
-  const orFlush = async <T>(read: Promise<T>): Promise<T> => {
-    try {
-      return await read;
-    } catch (err) {
-      await flush();
-      await writing;
-      throw err;
-    }
-  };
-
-  for (let index = 0; index < todo.length; index++) {
-    const { entry } = todo[index];
-    const { files, skip } = await orFlush(manifestAt(index));
-    for (let i = skip; i < files.length; i++) {
-      const file = files[i];
-      const read = await orFlush(nextDataFile());
-      groupLabel = { sequence: entry.sequence, file: file.dataFileS3Key };
-      const add = (records: ExportRecord[]) => {
-        for (const op of recordsToWrites(records, keyAttributes)) {
-          if (op.request.PutRequest) report.puts++;
-          else report.deletes++;
-          groupOps.push(op);
-        }
-      };
-      if (Array.isArray(read)) {
-        add(read);
-      } else {
-        // Checked already by a streamed read; applied while streamed again, in bounded groups.
-        // The checkpoint only moves past the file once all of it is written. Should the second
-        // read fail (the object changed, or the connection broke), what was written of the file
-        // is a prefix of it in order, and a resumed replay applies the whole file again from its
-        // start: each key ends at the file's last write for it, as after one clean pass.
-        const stream = streamDataFile(s3, read.bucket, read.file, {
-          verifyChecksums: true,
-          format: read.format,
-        });
-        await orFlush(
-          (async () => {
-            for await (const batch of stream) {
-              add(batch);
-              if (groupOps.length >= GROUP_WRITES) await flush();
-            }
-          })(),
-        );
-      }
-      groupDone.push(() => {
-        state.inProgress = { sequence: entry.sequence, exportArn: entry.exportArn, filesApplied: i + 1 };
-        save();
-      });
-      groupFiles += 1;
-      if (groupFiles >= groupLimit || groupOps.length >= GROUP_WRITES) await flush();
-    }
-    groupDone.push(() => {
+  const result = await applyChainEntries(todo, {
+    s3: options.s3,
+    dynamodb: options.dynamodb,
+    targetTable: options.targetTable,
+    keyAttributes,
+    concurrency: Math.max(1, options.concurrency ?? 4),
+    maxAttempts: options.maxAttempts ?? 10,
+    baseDelayMs: options.baseDelayMs ?? 50,
+    maxRecordsInMemory: options.maxRecordsInMemory ?? IN_MEMORY_FILE_RECORDS,
+    // Every record is written (the report counts each), in rounds that keep each key's order.
+    keep: 'every-write',
+    groupWrites: GROUP_WRITES,
+    // With a checkpoint file a group is one data file, so the checkpoint moves after every file as
+    // documented. Without one nothing observes the steps in between, and consecutive small files (a
+    // 15-minute incremental export is often a few dozen changes) are grouped: fewer, fuller rounds.
+    filesPerGroup: options.checkpointFile ? 1 : Infinity,
+    // A read failure stops the replay after everything read before it is applied and checkpointed.
+    onReadFailure: 'write-gathered',
+    manifestReadAhead: MANIFEST_READ_AHEAD,
+    dataFileReadAhead: DATA_FILE_READ_AHEAD,
+    onWritten: (count, group) => {
+      report.itemsApplied += count;
+      progress(group.sequence, group.file);
+    },
+    onFileApplied: (entry, filesApplied) => {
+      state.inProgress = { sequence: entry.sequence, exportArn: entry.exportArn, filesApplied };
+      save();
+    },
+    onEntryApplied: (entry) => {
       state.appliedSequence = entry.sequence;
       delete state.inProgress;
       save();
@@ -409,11 +262,10 @@ export async function replayChain(options: ReplayOptions): Promise<ReplayReport>
       report.lastSequence = entry.sequence;
       report.watermark = entry.to;
       progress(entry.sequence);
-    });
-    if (groupOps.length === 0) await flush();
-  }
-  await flush();
-  await writing;
+    },
+  });
+  report.puts = result.puts;
+  report.deletes = result.deletes;
   report.durationMs = Date.now() - started;
   return report;
 }
