@@ -1,12 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import {
-  BatchWriteItemCommand,
-  CreateTableCommand,
-  ScanCommand,
-  type WriteRequest,
-  waitUntilTableExists,
-} from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import {
   EntryFilesMissingError,
   LatestWritePerKey,
@@ -21,6 +15,7 @@ import type { Item } from '../format';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../sim/servers';
 import { canonicalTable, generateWorkload } from '../sim/workload';
 import { MemoryS3, contiguousWindows, writeChain } from './helpers/exportChain';
+import { newWorkloadTable, scanTable } from './helpers/localTables';
 
 const BUCKET = 'apply-bucket';
 const PREFIX = 'exports/orders';
@@ -52,37 +47,9 @@ describe('apply engine (apply/) into dynalite', () => {
   });
   after(async () => ddb?.stop());
 
-  async function newTable(): Promise<string> {
-    const name = `apply-target-${++counter}`;
-    await ddb.client.send(
-      new CreateTableCommand({
-        TableName: name,
-        KeySchema: [
-          { AttributeName: 'pk', KeyType: 'HASH' },
-          { AttributeName: 'sk', KeyType: 'RANGE' },
-        ],
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'sk', AttributeType: 'N' },
-        ],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
-    // dynalite activates a new table on a 0 ms timer: at once, unless the machine is busy.
-    await waitUntilTableExists({ client: ddb.client, maxWaitTime: 30, minDelay: 1 }, { TableName: name });
-    return name;
-  }
+  const newTable = (): Promise<string> => newWorkloadTable(ddb.client, `apply-target-${++counter}`);
 
-  async function scanAll(tableName: string): Promise<Item[]> {
-    const items: Item[] = [];
-    let start: Record<string, any> | undefined;
-    do {
-      const out = await ddb.client.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: start }));
-      items.push(...((out.Items ?? []) as Item[]));
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return items;
-  }
+  const scanAll = (tableName: string): Promise<Item[]> => scanTable(ddb.client, tableName);
 
   const expectedAt = (sequence: number) =>
     canonicalTable(source.snapshotBefore(sequence === 0 ? START : WINDOWS[sequence - 1][1]));

@@ -5,12 +5,12 @@
  */
 import { expect } from 'chai';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { CreateTableCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { replayChain } from '../cli/replay';
 import { listExportDataFiles, type Item } from '../format';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../sim/servers';
 import { canonicalTable, generateWorkload } from '../sim/workload';
 import { MemoryS3, contiguousWindows, writeChain } from './helpers/exportChain';
+import { newWorkloadTable, scanTable } from './helpers/localTables';
 
 const BUCKET = 'replay-bucket';
 const PREFIX = 'exports/orders';
@@ -33,35 +33,9 @@ describe('replay (cli/replay.ts) across export formats and file sizes, into dyna
     await ddb?.stop();
   });
 
-  async function newTable(): Promise<string> {
-    const name = `format-replay-${++tableCounter}`;
-    await ddb.client.send(
-      new CreateTableCommand({
-        TableName: name,
-        KeySchema: [
-          { AttributeName: 'pk', KeyType: 'HASH' },
-          { AttributeName: 'sk', KeyType: 'RANGE' },
-        ],
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'sk', AttributeType: 'N' },
-        ],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
-    return name;
-  }
+  const newTable = (): Promise<string> => newWorkloadTable(ddb.client, `format-replay-${++tableCounter}`);
 
-  async function scanAll(tableName: string): Promise<Item[]> {
-    const items: Item[] = [];
-    let start: Record<string, any> | undefined;
-    do {
-      const out = await ddb.client.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: start }));
-      items.push(...((out.Items ?? []) as Item[]));
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return items;
-  }
+  const scanAll = (tableName: string): Promise<Item[]> => scanTable(ddb.client, tableName);
 
   it('replays an ION chain to the same table as the DYNAMODB_JSON chain of the same workload', async () => {
     const tables: string[] = [];

@@ -17,6 +17,7 @@ import { replayChain, writeRounds, type ReplayCheckpoint, type ReplayProgress } 
 import { startLocalDynamoDb, type LocalDynamoDb } from '../sim/servers';
 import { SyntheticTable, WORKLOAD_KEY_ATTRIBUTES, canonicalTable, generateWorkload } from '../sim/workload';
 import { MemoryS3, contiguousWindows, writeChain } from './helpers/exportChain';
+import { newWorkloadTable, scanTable } from './helpers/localTables';
 
 const BUCKET = 'replay-bucket';
 const PREFIX = 'exports/orders';
@@ -43,25 +44,7 @@ describe('replay (cli/replay.ts) into dynalite', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function newTable(): Promise<string> {
-    const name = `replay-target-${++tableCounter}`;
-    await ddb.client.send(
-      new CreateTableCommand({
-        TableName: name,
-        KeySchema: [
-          { AttributeName: 'pk', KeyType: 'HASH' },
-          { AttributeName: 'sk', KeyType: 'RANGE' },
-        ],
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'sk', AttributeType: 'N' },
-        ],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
-    await untilActive(name);
-    return name;
-  }
+  const newTable = (): Promise<string> => newWorkloadTable(ddb.client, `replay-target-${++tableCounter}`);
 
   /** dynalite makes a table ACTIVE on a timer: under load a write can otherwise arrive first. */
   async function untilActive(name: string): Promise<void> {
@@ -73,16 +56,7 @@ describe('replay (cli/replay.ts) into dynalite', () => {
     throw new Error(`table ${name} did not become ACTIVE`);
   }
 
-  async function scanAll(tableName: string): Promise<Item[]> {
-    const items: Item[] = [];
-    let start: Record<string, any> | undefined;
-    do {
-      const out = await ddb.client.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: start }));
-      items.push(...((out.Items ?? []) as Item[]));
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return items;
-  }
+  const scanAll = (tableName: string): Promise<Item[]> => scanTable(ddb.client, tableName);
 
   /** The chain of `source`, written once per data-file size and copied for each test. */
   const chains = new Map<number, { s3: MemoryS3; written: Awaited<ReturnType<typeof writeChain>> }>();

@@ -1,12 +1,7 @@
 import { CallLog } from '../sim/fakeAws/service';
 import { FakeSSM } from '../sim/fakeAws/ssm';
 import { expect } from 'chai';
-import {
-  BatchWriteItemCommand,
-  CreateTableCommand,
-  ScanCommand,
-  waitUntilTableExists,
-} from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand } from '@aws-sdk/client-dynamodb';
 import { chainHeadKey, chainObjectBody, CHAIN_SCHEMA_VERSION } from '../functions/chainManifest';
 import {
   createReplicaHandler,
@@ -21,6 +16,7 @@ import { getText, putObject } from '../format/s3io';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../sim/servers';
 import { canonicalTable, generateWorkload } from '../sim/workload';
 import { MemoryS3, contiguousWindows, writeChain } from './helpers/exportChain';
+import { newWorkloadTable, scanTable } from './helpers/localTables';
 
 const BUCKET = 'replica-bucket';
 const PREFIX = 'exports/orders';
@@ -74,37 +70,9 @@ describe('replica apply Lambda (functions/replicaApply.ts) against dynalite', ()
   });
   after(async () => ddb?.stop());
 
-  async function newTable(): Promise<string> {
-    const name = `replica-${++counter}`;
-    await ddb.client.send(
-      new CreateTableCommand({
-        TableName: name,
-        KeySchema: [
-          { AttributeName: 'pk', KeyType: 'HASH' },
-          { AttributeName: 'sk', KeyType: 'RANGE' },
-        ],
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'sk', AttributeType: 'N' },
-        ],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
-    // dynalite activates a new table on a 0 ms timer: at once, unless the machine is busy.
-    await waitUntilTableExists({ client: ddb.client, maxWaitTime: 30, minDelay: 1 }, { TableName: name });
-    return name;
-  }
+  const newTable = (): Promise<string> => newWorkloadTable(ddb.client, `replica-${++counter}`);
 
-  async function scanAll(tableName: string): Promise<Item[]> {
-    const items: Item[] = [];
-    let start: Record<string, any> | undefined;
-    do {
-      const out = await ddb.client.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: start }));
-      items.push(...((out.Items ?? []) as Item[]));
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return items;
-  }
+  const scanAll = (tableName: string): Promise<Item[]> => scanTable(ddb.client, tableName);
 
   /** Rewrites HEAD.json so the chain is committed up to `sequence` (the chain grows over time). */
   async function commitUpTo(s3: MemoryS3, sequence: number) {
