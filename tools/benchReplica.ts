@@ -15,7 +15,7 @@
  *
  * Export files are written into an in-memory S3 by the format module's own writer; nothing touches
  * the disk or the network beyond 127.0.0.1. Figures only, no assertions. `--items N` sets the items
- * per run (default 20,000).
+ * per run (default 20,000). Each rate is the best of two alternating runs.
  */
 import '../sim/polyfills';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -39,6 +39,7 @@ const CALLS_PER_WORKER = 4;
 const WORKER_COUNTS = [1, 2, 4];
 const ITEMS_PER_DATA_FILE = 1000;
 const WINDOWS_PER_DAY = 96;
+const ROUNDS = 2;
 
 /**
  * Public prices (us-east-1), per the project's reference notes; `unconfirmed` marks [U] ones.
@@ -288,20 +289,27 @@ async function main(): Promise<void> {
     // A warm-up run, not reported: the server's first tables and connections.
     await createTable(ddb.client, 'warmup');
     await rawRate(ddb.client, 'warmup', items.slice(0, 2000), CALLS_PER_WORKER);
-    for (const workers of WORKER_COUNTS) {
-      await createTable(ddb.client, `raw${workers}`);
-      raw.set(workers, await rawRate(ddb.client, `raw${workers}`, items, workers * CALLS_PER_WORKER));
-      await createTable(ddb.client, `engine${workers}`);
-      const run = await engineRate(ddb.client, s3, `engine${workers}`, entry, workers);
-      if (run.writes !== count) throw new Error(`engine wrote ${run.writes} of ${count} items`);
-      engine.set(workers, run.rate);
+    // Raw and engine runs alternate, each the best of ROUNDS into fresh tables: the machine is
+    // shared, and the best run is the one least disturbed by other work.
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const workers of WORKER_COUNTS) {
+        const rawTable = `raw${workers}-${round}`;
+        await createTable(ddb.client, rawTable);
+        const rawItemsPerSecond = await rawRate(ddb.client, rawTable, items, workers * CALLS_PER_WORKER);
+        raw.set(workers, Math.max(raw.get(workers) ?? 0, rawItemsPerSecond));
+        const engineTable = `engine${workers}-${round}`;
+        await createTable(ddb.client, engineTable);
+        const run = await engineRate(ddb.client, s3, engineTable, entry, workers);
+        if (run.writes !== count) throw new Error(`engine wrote ${run.writes} of ${count} items`);
+        engine.set(workers, Math.max(engine.get(workers) ?? 0, run.rate));
+      }
     }
 
     const applied = await executionCounts(['APPLY_GROUP', 'IDLE']);
     const idle = await executionCounts(['IDLE']);
 
     console.log(
-      `Replica figures: ${f(count)} items of ~300 B per run, ${f(Math.ceil(count / ITEMS_PER_DATA_FILE))} data files, dynalite on 127.0.0.1 (child process)\n`,
+      `Replica figures: ${f(count)} items of ~300 B per run, ${f(Math.ceil(count / ITEMS_PER_DATA_FILE))} data files, best of ${ROUNDS} runs, dynalite on 127.0.0.1 (child process)\n`,
     );
     const w1 = [30, 18, 14, 20, 14];
     console.log(
