@@ -5,13 +5,14 @@
  * `dce replay` rebuilds exactly the source table as of the watermark, identically for both formats.
  */
 import { expect } from 'chai';
-import { CreateTableCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { replayChain } from '../cli/replay';
 import { verifyChain } from '../cli/verify';
 import { S3ExportSink, type Item, type S3Sender } from '../format';
 import { startScenario } from '../sim/scenario';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../sim/servers';
 import { canonicalTable, generateWorkload } from '../sim/workload';
+import { newWorkloadTable } from './helpers/localTables';
 
 const HOUR_MS = 3600_000;
 const START = '2026-03-02T00:00:00Z';
@@ -71,20 +72,7 @@ describe('export formats end to end: simulated workflow, verify --deep and repla
       expect(report.entries).to.be.greaterThan(10);
 
       const target = `replica-${format.toLowerCase().replace('_', '-')}`;
-      await ddb.client.send(
-        new CreateTableCommand({
-          TableName: target,
-          KeySchema: [
-            { AttributeName: 'pk', KeyType: 'HASH' },
-            { AttributeName: 'sk', KeyType: 'RANGE' },
-          ],
-          AttributeDefinitions: [
-            { AttributeName: 'pk', AttributeType: 'S' },
-            { AttributeName: 'sk', AttributeType: 'N' },
-          ],
-          BillingMode: 'PAY_PER_REQUEST',
-        }),
-      );
+      await newWorkloadTable(ddb.client, target);
       const replay = await replayChain({
         s3,
         dynamodb: ddb.client,

@@ -20,13 +20,7 @@
 import '../sim/polyfills';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 import { createHash } from 'node:crypto';
-import {
-  BatchWriteItemCommand,
-  CreateTableCommand,
-  waitUntilTableExists,
-  type DynamoDBClient,
-  type WriteRequest,
-} from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import { applyDataFiles, entryDataFiles, type ApplyEntry } from '../apply';
 import { BATCH_SIZE } from '../apply/batchWriter';
 import { S3ExportSink, type ChangeRecord, type DataFileEntry, type Item, type S3Sender } from '../format';
@@ -34,6 +28,7 @@ import { REPLICA_APPLY_HANDLER } from '../functions/lambdaHandlers';
 import { startLocalDynamoDb } from '../sim/servers';
 import type { RunOptions, StateMachineDefinition } from 'aws-local-stepfunctions';
 import { renderReplicaDefinition } from '../statemachine/render';
+import { createReplayTable } from '../sim/simulation/chainChecks';
 
 const CALLS_PER_WORKER = 4;
 const WORKER_COUNTS = [1, 2, 4];
@@ -116,24 +111,6 @@ function inMemoryObjects(): S3Sender {
   };
   // The SDK's overloaded `send` cannot be spelled by a plain function; the calls made are the above.
   return { send } as unknown as S3Sender;
-}
-
-async function createTable(client: DynamoDBClient, name: string): Promise<void> {
-  await client.send(
-    new CreateTableCommand({
-      TableName: name,
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'N' },
-      ],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
-  await waitUntilTableExists({ client, maxWaitTime: 30, minDelay: 1 }, { TableName: name });
 }
 
 /** Items per second of plain BatchWriteItem calls, `inFlight` at a time, unprocessed items resent. */
@@ -287,18 +264,18 @@ async function main(): Promise<void> {
     const raw = new Map<number, number>();
     const engine = new Map<number, number>();
     // A warm-up run, not reported: the server's first tables and connections.
-    await createTable(ddb.client, 'warmup');
+    await createReplayTable(ddb.client, 'warmup');
     await rawRate(ddb.client, 'warmup', items.slice(0, 2000), CALLS_PER_WORKER);
     // Raw and engine runs alternate, each the best of ROUNDS into fresh tables: the machine is
     // shared, and the best run is the one least disturbed by other work.
     for (let round = 1; round <= ROUNDS; round++) {
       for (const workers of WORKER_COUNTS) {
         const rawTable = `raw${workers}-${round}`;
-        await createTable(ddb.client, rawTable);
+        await createReplayTable(ddb.client, rawTable);
         const rawItemsPerSecond = await rawRate(ddb.client, rawTable, items, workers * CALLS_PER_WORKER);
         raw.set(workers, Math.max(raw.get(workers) ?? 0, rawItemsPerSecond));
         const engineTable = `engine${workers}-${round}`;
-        await createTable(ddb.client, engineTable);
+        await createReplayTable(ddb.client, engineTable);
         const run = await engineRate(ddb.client, s3, engineTable, entry, workers);
         if (run.writes !== count) throw new Error(`engine wrote ${run.writes} of ${count} items`);
         engine.set(workers, Math.max(engine.get(workers) ?? 0, run.rate));
