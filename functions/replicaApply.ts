@@ -60,7 +60,7 @@ export interface ReplicaHandlerOptions {
   /** Where the EMF metric line goes. */
   log?: (line: string) => void;
   limits?: Partial<PlannerLimits>;
-  /** Passed to the apply engine (tests shorten backoff with it). */
+  /** Every wait of the handler: the apply engine's and the retries' (tests shorten backoff with it). */
   sleep?: ApplyOptions['sleep'];
 }
 
@@ -116,7 +116,8 @@ class ReplicaApply {
     this.now = options.now ?? Date.now;
     this.log = options.log ?? ((line: string) => console.log(line));
     this.limits = { ...DEFAULT_PLANNER_LIMITS, ...options.limits };
-    this.ssmCall = (label, command) => withRetry(label, () => clients.ssm.send(command));
+    this.ssmCall = (label, command) =>
+      withRetry(label, () => clients.ssm.send(command), { sleep: options.sleep });
   }
 
   private iso(): string {

@@ -10,6 +10,7 @@
  * - Several machines share one host: the export chain and a replica's apply workflow run side by side
  *   on the same clock.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { StateMachine, StateMachineDefinition, RunOptions } from 'aws-local-stepfunctions';
 import {
   localDistributedMaps,
@@ -91,6 +92,40 @@ export interface MachineHost {
   readonly region: string;
   /** Registers an execution's completion, so the host can wait for it when disposing. */
   trackExecution(done: Promise<void>): void;
+  /** Work in progress that the clock must wait for (counted like a pending client call). */
+  ioStarted(): void;
+  ioEnded(): void;
+}
+
+/** An invocation that holds the clock while it runs (`MachineSpec.holdClockWhileRunning`). */
+interface ClockHold {
+  host: MachineHost;
+  holding: boolean;
+  finished: boolean;
+}
+
+const currentHold = new AsyncLocalStorage<ClockHold>();
+
+/**
+ * Sleeps on the simulated clock. Inside an invocation that holds the clock, the hold is let go for
+ * the sleep, so simulated time passes only while the handler sleeps: the handler's own work
+ * (reading, decompressing, parsing) takes no simulated time however long it takes for real.
+ */
+export async function simulatedSleep(ms: number): Promise<void> {
+  const hold = currentHold.getStore();
+  const release = hold?.holding === true;
+  if (release) {
+    hold.holding = false;
+    hold.host.ioEnded();
+  }
+  try {
+    await new Promise<void>((resolve) => setTimeout(resolve, ms));
+  } finally {
+    if (release && !hold.finished) {
+      hold.holding = true;
+      hold.host.ioStarted();
+    }
+  }
 }
 
 export interface MachineSpec {
@@ -105,6 +140,13 @@ export interface MachineSpec {
   /** Period of its schedule, and how deliveries go. */
   schedulePeriodMinutes: number;
   scheduler?: SchedulerOptions;
+  /**
+   * The clock waits while an invocation runs, except while the handler sleeps through
+   * `simulatedSleep`. Without it the clock moves on whenever no client call is pending, also while
+   * the handler decompresses or parses what it read (work the runner cannot see). A handler that
+   * holds the clock must do all its waiting through `simulatedSleep`. @default false
+   */
+  holdClockWhileRunning?: boolean;
   /** Reads an S3 object as text, for Distributed Map item readers (the state machine's own S3 access). */
   readObject?: (bucket: string, key: string) => Promise<string>;
 }
@@ -345,6 +387,10 @@ export class LocalMachine {
     this.invocations.push(inv);
     const timeoutSeconds = this.spec.lambdaTimeoutSeconds;
     const realStart = performance.now();
+    const hold: ClockHold | undefined = this.spec.holdClockWhileRunning
+      ? { host: this.host, holding: true, finished: false }
+      : undefined;
+    if (hold) this.host.ioStarted();
     let timer: SimulatedTimerId | undefined;
     try {
       const timeout = new Promise<never>((_, reject) => {
@@ -355,7 +401,8 @@ export class LocalMachine {
         }, timeoutSeconds * 1000);
       });
       const handler = this.spec.handler as (event: unknown) => Promise<unknown>;
-      const result = await Promise.race([handler(event), timeout]);
+      const running = hold ? currentHold.run(hold, () => handler(event)) : handler(event);
+      const result = await Promise.race([running, timeout]);
       const payload = JSON.parse(JSON.stringify(result ?? null)) as JsonValue;
       inv.result = payload as HandlerAnswer | null;
       return { ExecutedVersion: '$LATEST', Payload: payload, StatusCode: 200 };
@@ -370,6 +417,11 @@ export class LocalMachine {
       mapped.name = inv.outcome;
       throw mapped;
     } finally {
+      if (hold) {
+        hold.finished = true;
+        if (hold.holding) this.host.ioEnded();
+        hold.holding = false;
+      }
       if (timer !== undefined) clock.clearTimeout(timer);
       inv.endedAt = clock.now;
       inv.realMs = performance.now() - realStart;

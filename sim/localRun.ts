@@ -94,6 +94,29 @@ export interface RunReport {
 }
 
 const realSetImmediate = globalThis.setImmediate;
+const realSetTimeout = globalThis.setTimeout;
+const realClearTimeout = globalThis.clearTimeout;
+
+/**
+ * Real seconds without any client call starting or ending, while work in progress holds the clock,
+ * after which the run fails instead of hanging: a handler holding the clock waits on something the
+ * clock cannot move (a timer outside `simulatedSleep`).
+ */
+const STALLED_SECONDS = 120;
+
+/** A Node readable stream, as an S3 response body is. */
+function isStream(value: unknown): value is NodeJS.ReadableStream & {
+  destroyed: boolean;
+  readableEnded: boolean;
+  once(event: string, listener: () => void): unknown;
+} {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { once?: unknown }).once === 'function' &&
+    typeof (value as { pipe?: unknown }).pipe === 'function'
+  );
+}
 
 type Interpreter = typeof import('aws-local-stepfunctions');
 
@@ -111,6 +134,8 @@ export class LocalRun implements MachineHost {
   /** Resolved (and cleared) when `pendingIo` drops to zero: `idle()` sleeps on it instead of spinning. */
   private ioDrained: { promise: Promise<void>; resolve: () => void } | undefined;
   private lastProgressHour = -1;
+  /** performance.now() of the last client call that started or ended. */
+  private lastIoAt = 0;
   private until = 0;
   private disposed = false;
 
@@ -290,23 +315,50 @@ export class LocalRun implements MachineHost {
 
   /** Counts client calls in progress so the clock waits for real I/O. */
   track(client: SendClient): SendClient {
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const run = this;
     return {
-      async send(command) {
-        run.pendingIo += 1;
+      send: async (command) => {
+        this.ioStarted();
+        let result;
         try {
-          return await client.send(command);
-        } finally {
-          run.pendingIo -= 1;
-          if (run.pendingIo === 0 && run.ioDrained) {
-            const drained = run.ioDrained;
-            run.ioDrained = undefined;
-            drained.resolve();
-          }
+          result = await client.send(command);
+        } catch (error) {
+          this.ioEnded();
+          throw error;
         }
+        // A response body (S3 GetObject) arrives after the call resolves: it counts as I/O until
+        // the stream closes, or the clock would move on while the handler is still reading it.
+        const body = (result as { Body?: unknown } | undefined)?.Body;
+        if (isStream(body) && !body.destroyed && !body.readableEnded) {
+          let released = false;
+          const release = () => {
+            if (released) return;
+            released = true;
+            this.ioEnded();
+          };
+          body.once('close', release);
+          body.once('end', release);
+          body.once('error', release);
+        } else {
+          this.ioEnded();
+        }
+        return result;
       },
     };
+  }
+
+  ioStarted(): void {
+    this.pendingIo += 1;
+    this.lastIoAt = performance.now();
+  }
+
+  ioEnded(): void {
+    this.pendingIo -= 1;
+    this.lastIoAt = performance.now();
+    if (this.pendingIo === 0 && this.ioDrained) {
+      const drained = this.ioDrained;
+      this.ioDrained = undefined;
+      drained.resolve();
+    }
   }
 
   /**
@@ -322,13 +374,43 @@ export class LocalRun implements MachineHost {
           const promise = new Promise<void>((r) => (resolve = r));
           this.ioDrained = { promise, resolve };
         }
-        await this.ioDrained.promise;
+        await this.drainedOrStalled(this.ioDrained.promise);
         // Settle again from scratch: the responses resume promise chains that may start more calls.
         i = -1;
         continue;
       }
       await new Promise((resolve) => realSetImmediate(resolve));
     }
+  }
+
+  /** Resolves with `drained`; rejects when no client call started or ended for STALLED_SECONDS. */
+  private drainedOrStalled(drained: Promise<void>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let timer: ReturnType<typeof realSetTimeout> | undefined;
+      const check = () => {
+        const quietSeconds = (performance.now() - this.lastIoAt) / 1000;
+        if (quietSeconds < STALLED_SECONDS) {
+          timer = realSetTimeout(check, 5_000);
+          return;
+        }
+        reject(
+          new Error(
+            `LocalRun: ${this.pendingIo} calls or invocations in progress and no client call for ${STALLED_SECONDS} s of real time: a handler that holds the clock is waiting outside simulatedSleep`,
+          ),
+        );
+      };
+      timer = realSetTimeout(check, 5_000);
+      drained.then(
+        () => {
+          realClearTimeout(timer);
+          resolve();
+        },
+        (error: unknown) => {
+          realClearTimeout(timer);
+          reject(error as Error);
+        },
+      );
+    });
   }
 
   private progress(): void {
