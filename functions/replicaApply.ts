@@ -12,6 +12,7 @@
  *
  * All writes go through the one apply engine (apply/), shared with `dce replay`.
  */
+import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetParametersCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import {
@@ -26,11 +27,12 @@ import {
 } from '../apply';
 import type { DataFileEntry, ExportFormatName, S3Sender } from '../format';
 import { objectExists } from '../format/s3io';
-import type { SnsSender, SsmSender } from './awsClients';
+import type { SfnSender, SnsSender, SsmSender } from './awsClients';
 import { acquireLease, releaseLease, type SsmCall } from './lease';
 import { DEFAULT_METRIC_NAMESPACE, METRIC_DIMENSION } from './metrics';
 import { readChainView } from './replicaChain';
 import {
+  claimIsLive,
   DEFAULT_PLANNER_LIMITS,
   planReplica,
   type PlannedEntry,
@@ -52,6 +54,12 @@ export interface ReplicaClients {
   sns: SnsSender;
   /** DynamoDB client of the target (its Region, and the assumed role's credentials when set). */
   target: DynamoDbSender;
+  /**
+   * Step Functions, to tell whether the execution holding a claim is still running
+   * (DescribeExecution on the replica's own executions). Without it a claim left by a failed
+   * execution holds until its lease expires.
+   */
+  states?: SfnSender;
 }
 
 export interface ReplicaHandlerOptions {
@@ -125,7 +133,8 @@ class ReplicaApply {
   }
 
   private async readState(): Promise<ReplicaState> {
-    const out = await this.clients.ssm.send(
+    const out = await this.ssmCall(
+      'GetParameters (replica state)',
       new GetParametersCommand({ Names: [this.settings.stateParameterName] }),
     );
     const value = out.Parameters?.[0]?.Value;
@@ -134,7 +143,8 @@ class ReplicaApply {
     return parseReplicaState(value);
   }
   private async saveState(state: ReplicaState): Promise<void> {
-    await this.clients.ssm.send(
+    await this.ssmCall(
+      'PutParameter (replica state)',
       new PutParameterCommand({
         Name: this.settings.stateParameterName,
         Value: JSON.stringify({ ...state, updatedAt: this.iso() }),
@@ -276,6 +286,27 @@ class ReplicaApply {
     }
   }
 
+  /**
+   * Whether another execution's live claim was left by an execution that is no longer running
+   * (failed, stopped, timed out). Undefined when there is no such claim or it cannot be told.
+   */
+  private async claimHolderEnded(state: ReplicaState, executionId: string): Promise<boolean | undefined> {
+    const claim = state.inProgress;
+    if (!claim || claim.executionId === executionId || !this.clients.states) return undefined;
+    if (!claimIsLive(claim, this.now() / 1000, this.settings.leaseSeconds)) return undefined;
+    try {
+      const out = await this.clients.states.send(
+        new DescribeExecutionCommand({ executionArn: claim.executionId }),
+      );
+      return out.status !== undefined && out.status !== 'RUNNING';
+    } catch (err) {
+      // An execution Step Functions no longer knows (older than its 90-day history) has ended.
+      if ((err as { name?: string }).name === 'ExecutionDoesNotExist') return true;
+      // Anything else (throttling, a denied call): the lease decides, as without the client.
+      return undefined;
+    }
+  }
+
   private async plan(executionId: string): Promise<PlanOutput> {
     const state = await this.readState();
     this.emitLag(state);
@@ -290,6 +321,7 @@ class ReplicaApply {
     const decided = planReplica(state, chain, {
       onNewEpoch: this.settings.onNewEpoch,
       bootstrap: this.settings.bootstrap,
+      claimHolderEnded: await this.claimHolderEnded(state, executionId),
       executionId,
       now: this.now() / 1000,
       leaseSeconds: this.settings.leaseSeconds,

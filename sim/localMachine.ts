@@ -205,6 +205,34 @@ export class LocalMachine {
     );
   }
 
+  /**
+   * Answers DescribeExecution for this machine's executions, as Step Functions does: a client with
+   * `send` for the code under test (an unknown ARN fails with ExecutionDoesNotExist).
+   */
+  statesClient(): { send(command: { input: object }): Promise<unknown> } {
+    return {
+      send: async (command) => {
+        const arn = (command.input as { executionArn?: string }).executionArn;
+        const record = this.executions.find((e) => e.id === arn);
+        if (!record) {
+          const error = new Error(`Execution Does Not Exist: '${String(arn)}'`);
+          error.name = 'ExecutionDoesNotExist';
+          throw error;
+        }
+        return {
+          executionArn: record.id,
+          stateMachineArn: this.arn,
+          name: record.name,
+          status: record.status === 'ABORTED' ? 'ABORTED' : record.status,
+          startDate: new Date(record.startedAt),
+          ...(record.endedAt !== undefined && record.status !== 'RUNNING'
+            ? { stopDate: new Date(record.endedAt) }
+            : {}),
+        };
+      },
+    };
+  }
+
   get running(): boolean {
     return this.executions.some((e) => e.status === 'RUNNING');
   }

@@ -10,6 +10,8 @@
  * replica's own watermark.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
+import type { SfnSender } from '../../functions/awsClients';
 import { REPLICA_APPLY_HANDLER, REPLICA_GROUP_LEASE_SECONDS } from '../../functions/lambdaHandlers';
 import { createReplicaHandler, REPLICA_LAG_METRIC } from '../../functions/replicaApply';
 import type { PlannerLimits } from '../../functions/replicaPlanner';
@@ -96,6 +98,14 @@ export class SimulationReplica {
       cacheMiddleware: true,
     });
     const s3 = run.track(account.sourceS3);
+    // DescribeExecution of the replica's own executions, answered from the runner's records.
+    const states: { machine?: LocalMachine } = {};
+    const statesClient: SfnSender = {
+      send: ((command: DescribeExecutionCommand) => {
+        if (!states.machine) throw new Error('the replica state machine is not attached yet');
+        return states.machine.statesClient().send(command);
+      }) as SfnSender['send'],
+    };
     const handler = createReplicaHandler(
       settings,
       {
@@ -103,6 +113,7 @@ export class SimulationReplica {
         ssm: run.track(account.tickClients.ssm),
         sns: run.track(account.aws.sns),
         target: run.track(this.target),
+        states: statesClient,
       },
       {
         log: (line) => {
@@ -116,7 +127,7 @@ export class SimulationReplica {
       },
     );
     const functionArn = `arn:aws:lambda:${run.region}:${run.account}:function:${settings.alias}-${settings.replicaAlias}-replica-apply`;
-    this.machine = run.addMachine({
+    const machine = run.addMachine({
       name: `${settings.alias}-${settings.replicaAlias}-replica`,
       definition: renderReplicaDefinition({ ReplicaFunctionArn: functionArn }),
       functionArn,
@@ -127,7 +138,9 @@ export class SimulationReplica {
       // The state machine reads the export's manifest-files.json itself (the Distributed Map's reader).
       readObject: (bucket, key) => getText(s3, bucket, key),
     });
-    this.machine.scheduler.start();
+    this.machine = machine;
+    states.machine = machine;
+    machine.scheduler.start();
   }
 
   /**
@@ -165,7 +178,7 @@ export class SimulationReplica {
         failedBy: executions
           .filter((e) => e.status === 'FAILED')
           .reduce<Record<string, number>>((acc, e) => {
-            const key = e.error ?? 'Error';
+            const key = `${e.error ?? 'Error'} in ${e.stateFailures[e.stateFailures.length - 1]?.state ?? '?'}`;
             acc[key] = (acc[key] ?? 0) + 1;
             return acc;
           }, {}),
