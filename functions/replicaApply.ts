@@ -30,6 +30,7 @@ import { objectExists } from '../format/s3io';
 import type { SfnSender, SnsSender, SsmSender } from './awsClients';
 import { acquireLease, releaseLease, type SsmCall } from './lease';
 import { DEFAULT_METRIC_NAMESPACE, METRIC_DIMENSION } from './metrics';
+import { haltAlert } from './replicaAlert';
 import { readChainView } from './replicaChain';
 import {
   claimIsLive,
@@ -154,47 +155,42 @@ class ReplicaApply {
     );
   }
 
-  /** Alerts once, then records the halt (a crash in between repeats the alert with the same id). */
+  /**
+   * Records the halt, then alerts. The alert is off the critical path: the halt is recorded first,
+   * with the alert pending; an alert SNS does not take (after the transient retries) is sent again
+   * by the next execution, with the same notification id, until SNS takes it.
+   */
   private async halt(state: ReplicaState, reason: ReplicaHaltReason, detail: string) {
-    const id = `${this.settings.alias}/replica/${this.settings.replicaAlias}/${reason}/${state.epoch ?? 'none'}/${state.lastAppliedSequence}`;
-    const message = {
-      schemaVersion: 1,
-      notificationId: id,
-      status: 'FAILED',
-      event: 'REPLICA_HALTED',
-      table: this.settings.sourceTableName,
-      alias: this.settings.alias,
-      replica: this.settings.replicaAlias,
-      targetTable: this.settings.targetTableName,
-      reason,
-      epoch: state.epoch,
-      lastAppliedSequence: state.lastAppliedSequence,
-      watermark: state.watermark,
-      message: `Replica ${this.settings.replicaAlias} (${this.settings.targetTableName}) halted: ${detail}`,
-      hint: 'The replica writes nothing until it is rebuilt; see docs/replica.md, "When a replica halts".',
-      time: this.iso(),
-    };
-    await this.clients.sns.send(
-      new PublishCommand({
-        TopicArn: this.settings.notificationTopicArn,
-        Subject:
-          `[${this.settings.alias}] FAILED: replica ${this.settings.replicaAlias} halted (${reason})`.slice(
-            0,
-            100,
-          ),
-        Message: JSON.stringify(message),
-        MessageAttributes: {
-          status: { DataType: 'String', StringValue: 'FAILED' },
-          event: { DataType: 'String', StringValue: 'REPLICA_HALTED' },
-        },
-      }),
-    );
-    await this.saveState({
+    const halted: ReplicaState = {
       ...state,
       status: 'HALTED',
       inProgress: null,
-      halt: { reason, detail, at: this.iso(), epoch: state.epoch },
-    });
+      halt: { reason, detail, at: this.iso(), epoch: state.epoch, alerted: false },
+    };
+    await this.saveState(halted);
+    await this.sendHaltAlert(halted);
+  }
+
+  /** Publishes the alert of a halted state and records it sent; a failure is logged and left pending. */
+  private async sendHaltAlert(halted: ReplicaState): Promise<void> {
+    if (!halted.halt) return;
+    try {
+      await withRetry(
+        'Publish (replica halted)',
+        () => this.clients.sns.send(new PublishCommand(haltAlert(this.settings, halted))),
+        { sleep: this.options.sleep },
+      );
+    } catch (err) {
+      this.log(
+        JSON.stringify({
+          level: 'WARN',
+          message: 'replica halt alert not delivered; the next execution sends it again',
+          error: `${(err as Error).name}: ${(err as Error).message}`,
+        }),
+      );
+      return;
+    }
+    await this.saveState({ ...halted, halt: { ...halted.halt, alerted: true } });
   }
 
   private emitLag(state: ReplicaState): void {
@@ -406,6 +402,8 @@ class ReplicaApply {
         };
       }
       case 'HALTED':
+        // An alert a previous execution could not deliver goes out now.
+        if (state.halt?.alerted === false) await this.sendHaltAlert(state);
         return { action: 'HALTED', detail: decided.reason };
       case 'BUSY':
         return { action: 'BUSY', detail: `execution ${decided.executionId} is applying` };
