@@ -268,13 +268,7 @@ export class LocalMachine {
       kind: options.kind ?? 'manual',
       startedAt: clock.now,
       status: 'RUNNING',
-      transitions: 0,
-      retries: 0,
-      statesEntered: {},
-      caught: [],
-      stateFailures: [],
-      invocations: 0,
-      children: { executions: 0, failed: 0, transitions: 0 },
+      ...freshCounts(),
     };
     this.executions.push(record);
     const localHandlers: LocalHandlers = {};
@@ -350,13 +344,7 @@ export class LocalMachine {
     const child: ExecutionRecord = {
       ...parent,
       name: `${parent.name}/${childName}`,
-      transitions: 0,
-      retries: 0,
-      statesEntered: {},
-      caught: [],
-      stateFailures: [],
-      invocations: 0,
-      children: { executions: 0, failed: 0, transitions: 0 },
+      ...freshCounts(),
     };
     const localHandlers: LocalHandlers = {};
     for (const state of lambdaTaskStates(map.processor.States))
@@ -455,6 +443,22 @@ export class LocalMachine {
       inv.realMs = performance.now() - realStart;
     }
   }
+}
+
+/** The counters of an execution record, all at zero. */
+function freshCounts(): Pick<
+  ExecutionRecord,
+  'transitions' | 'retries' | 'statesEntered' | 'caught' | 'stateFailures' | 'invocations' | 'children'
+> {
+  return {
+    transitions: 0,
+    retries: 0,
+    statesEntered: {},
+    caught: [],
+    stateFailures: [],
+    invocations: 0,
+    children: { executions: 0, failed: 0, transitions: 0 },
+  };
 }
 
 /** Counts what an ended execution's event log holds into its record (transitions as billed). */

@@ -5,11 +5,11 @@
  */
 import { expect } from 'chai';
 import { createReplicaHandler, type PlanOutput } from '../functions/replicaApply';
-import type { ReplicaSettings } from '../functions/replicaSettings';
 import { initialReplicaState, parseReplicaState } from '../functions/replicaState';
 import { CallLog } from '../sim/fakeAws/service';
 import { FakeSSM } from '../sim/fakeAws/ssm';
 import { generateWorkload } from '../sim/workload';
+import { testReplicaSettings } from './helpers/replicaSettings';
 import { MemoryS3, contiguousWindows, writeChain } from './helpers/exportChain';
 
 const T0 = Date.UTC(2026, 10, 3, 1) / 1000;
@@ -34,21 +34,7 @@ describe('replica halt alert (functions/replicaAlert.ts)', () => {
       windows: contiguousWindows(START, 900, 2),
     });
     const ssm = new FakeSSM(new CallLog(), () => Date.now(), 'eu-west-1', '123456789012');
-    const settings: ReplicaSettings = {
-      alias: 'orders',
-      replicaAlias: 'copy',
-      sourceTableName: 'orders',
-      bucket: 'b',
-      prefix: 'p',
-      stateParameterName: '/dce/dev/orders/replicas/copy/state',
-      targetTableName: 'orders-copy',
-      bootstrap: 'write',
-      onNewEpoch: 'halt',
-      maxWritesPerSecond: 1000,
-      concurrency: 2,
-      notificationTopicArn: 'arn:aws:sns:eu-west-1:123456789012:dev-orders-notifications',
-      leaseSeconds: 1800,
-    };
+    const settings = testReplicaSettings({ bucket: 'b', prefix: 'p', maxWritesPerSecond: 1000 });
     // The replica follows an epoch the chain has left: the next plan halts it (NEW_EPOCH).
     ssm.set(
       settings.stateParameterName,

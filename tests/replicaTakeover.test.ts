@@ -8,12 +8,12 @@ import fc from 'fast-check';
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { createReplicaHandler, type PlanOutput } from '../functions/replicaApply';
 import { planReplica, type ChainView, type PlannedEntry } from '../functions/replicaPlanner';
-import type { ReplicaSettings } from '../functions/replicaSettings';
 import { initialReplicaState, parseReplicaState, type ReplicaState } from '../functions/replicaState';
 import { CallLog } from '../sim/fakeAws/service';
 import { FakeSSM } from '../sim/fakeAws/ssm';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../sim/servers';
 import { generateWorkload } from '../sim/workload';
+import { testReplicaSettings } from './helpers/replicaSettings';
 import { MemoryS3, contiguousWindows, writeChain } from './helpers/exportChain';
 import { newWorkloadTable } from './helpers/localTables';
 
@@ -104,21 +104,7 @@ describe('replica claim takeover after an ended execution', () => {
     async function replicaWithStaleClaim(holderStatus: string | 'unknown' | undefined) {
       const ssm = new FakeSSM(new CallLog(), () => Date.now(), 'eu-west-1', '123456789012');
       const target = await newWorkloadTable(ddb.client, `takeover-${holderStatus ?? 'none'}`);
-      const settings: ReplicaSettings = {
-        alias: 'orders',
-        replicaAlias: 'copy',
-        sourceTableName: 'orders',
-        bucket: BUCKET,
-        prefix: PREFIX,
-        stateParameterName: '/dce/dev/orders/replicas/copy/state',
-        targetTableName: target,
-        bootstrap: 'write',
-        onNewEpoch: 'halt',
-        maxWritesPerSecond: 100_000,
-        concurrency: 2,
-        notificationTopicArn: 'arn:aws:sns:eu-west-1:123456789012:dev-orders-notifications',
-        leaseSeconds: 1800,
-      };
+      const settings = testReplicaSettings({ bucket: BUCKET, prefix: PREFIX, targetTableName: target });
       const holder = 'arn:aws:states:eu-west-1:123456789012:execution:dev-orders-copy-replica:exec-1';
       const now = (START + 5 * 3600) * 1000;
       ssm.set(
