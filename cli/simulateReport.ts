@@ -66,6 +66,7 @@ export function formatSimulationReport(r: SimulationReport): string {
                 : `DIFFERS from the source (${r.replay.expectedItems} items expected)`
             }`,
       ],
+      ['replica', replicaLine(r.replica)],
       [
         'cost',
         `about ${usd(r.cost.monthlyUsd)}/month per table for orchestration (${r.cost.items.map((i) => `${i.item.split(' ')[0]} ${usd(i.monthlyUsd)}`).join(', ')})`,
@@ -79,7 +80,24 @@ export function formatSimulationReport(r: SimulationReport): string {
   for (const p of r.chain.problems.slice(0, 10))
     lines.push(`  chain problem: ${p.kind}: ${p.message} (${p.key})`);
   for (const d of r.replay.firstDifferences) lines.push(`  replay: ${d}`);
+  for (const d of r.replica.firstDifferences) lines.push(`  replica: ${d}`);
   return lines.join('\n');
+}
+
+/** The replica kept during the run: how it stands, whether it equals the source, its lag and its runs. */
+function replicaLine(replica: SimulationReport['replica']): string {
+  if (replica.error) return `FAILED: ${replica.error}`;
+  const lag = (seconds: number | null) => (seconds === null ? '-' : formatDuration(seconds));
+  const state =
+    replica.status === 'HALTED' ? `HALTED (${replica.halt ?? 'no reason recorded'})` : replica.status;
+  const identity = replica.identical
+    ? `identical to the source as of its watermark ${replica.watermark ?? '-'} (${replica.expectedItems} items)`
+    : `DIFFERS from the source as of its watermark ${replica.watermark ?? '-'} (${replica.items} items, ${replica.expectedItems} expected)`;
+  return [
+    `${replica.targetTable} ${state}, entry ${replica.lastAppliedSequence}: ${identity}`,
+    `lag ${lag(replica.lagAtEndSeconds)} at the end (${lag(replica.lagBehindChainSeconds)} behind the chain after its last executions, at most ${lag(replica.maxLagSeconds)} during the run)`,
+    `${replica.executions.total} executions (${replica.executions.failed} failed), ${replica.executions.invocations} Lambda invocations, ${replica.transitions} state transitions, ${plural(replica.distributedMap.runs, 'Distributed Map run')} with ${plural(replica.distributedMap.children, 'child execution')}, ${plural(replica.alerts, 'alert')}`,
+  ].join('; ');
 }
 
 /** A shell word: left bare when safe, single-quoted otherwise. */
@@ -122,13 +140,13 @@ export function formatKeptServers(servers: KeptServers, pid: number): string {
         ['SSM', `${servers.endpoints.ssm} (parameters of stack ${servers.stack}, alias ${servers.alias})`],
         [
           'DynamoDB',
-          `${servers.endpoints.dynamodb} (table ${servers.replayedTable}: the replayed chain; table ${servers.emptyTable}: empty, for a replay)`,
+          `${servers.endpoints.dynamodb} (table ${servers.replayedTable}: the replayed chain; table ${servers.replicaTable}: the replica; table ${servers.emptyTable}: empty, for a replay)`,
         ],
       ],
       '  ',
     ),
     'read them with:',
-    `  npx dce status ${target}`,
+    `  npx dce status ${target} --replica-state ${shellWord(servers.replicaStateParameter)}`,
     `  npx dce verify --deep ${target}`,
     `  npx dce replay --target-table ${shellWord(servers.emptyTable)} ${target}`,
     `stop them with Ctrl-C here, or: kill ${pid}`,

@@ -419,6 +419,9 @@ export function replicaResourceArns(f: ReplicaResourceFacts): Partial<Record<Rep
     replicaExecutions: [
       `arn:${f.partition}:states:${f.region}:${f.accountId}:execution:${f.stateMachineName}/*`,
     ],
+    replicaParentExecutions: [
+      `arn:${f.partition}:states:${f.region}:${f.accountId}:execution:${f.stateMachineName}:*`,
+    ],
   };
 }
 

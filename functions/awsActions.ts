@@ -94,7 +94,9 @@ export type ReplicaResourceKind =
   /** The replica's state machine (Distributed Map children are executions of it). */
   | 'replicaStateMachine'
   /** Executions of the replica's state machine, including Distributed Map children. */
-  | 'replicaExecutions';
+  | 'replicaExecutions'
+  /** The replica's own (parent) executions, whose status tells a claim left by an ended execution. */
+  | 'replicaParentExecutions';
 
 export interface ReplicaGrant {
   actions: string[];
@@ -130,6 +132,7 @@ export const REPLICA_SDK_CALLS: Record<string, ReplicaGrant[]> = {
   ScanCommand: [{ actions: ['dynamodb:Scan'], resource: 'targetTable' }],
   BatchWriteItemCommand: [{ actions: ['dynamodb:BatchWriteItem'], resource: 'targetTable' }],
   AssumeRoleCommand: [{ actions: ['sts:AssumeRole'], resource: 'targetRole' }],
+  DescribeExecutionCommand: [{ actions: ['states:DescribeExecution'], resource: 'replicaParentExecutions' }],
 };
 
 /** Commands that the role in the target account must allow (on the target table), when `roleArn` is set. */

@@ -5,6 +5,7 @@
  * `DescribeExportCommandOutput`).
  */
 import type { $Command, DynamoDBClient, __MetadataBearer } from '@aws-sdk/client-dynamodb';
+import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { S3Sender } from '../format/s3io';
@@ -13,6 +14,7 @@ export type { S3Sender };
 export type DynamoDBSender = Pick<DynamoDBClient, 'send'>;
 export type SsmSender = Pick<SSMClient, 'send'>;
 export type SnsSender = Pick<SNSClient, 'send'>;
+export type SfnSender = Pick<SFNClient, 'send'>;
 
 /**
  * A command of any service, typed by its input `I` and output `O`. Every SDK command class extends

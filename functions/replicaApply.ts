@@ -12,6 +12,7 @@
  *
  * All writes go through the one apply engine (apply/), shared with `dce replay`.
  */
+import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetParametersCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import {
@@ -26,11 +27,13 @@ import {
 } from '../apply';
 import type { DataFileEntry, ExportFormatName, S3Sender } from '../format';
 import { objectExists } from '../format/s3io';
-import type { SnsSender, SsmSender } from './awsClients';
+import type { SfnSender, SnsSender, SsmSender } from './awsClients';
 import { acquireLease, releaseLease, type SsmCall } from './lease';
 import { DEFAULT_METRIC_NAMESPACE, METRIC_DIMENSION } from './metrics';
+import { haltAlert } from './replicaAlert';
 import { readChainView } from './replicaChain';
 import {
+  claimIsLive,
   DEFAULT_PLANNER_LIMITS,
   planReplica,
   type PlannedEntry,
@@ -52,6 +55,12 @@ export interface ReplicaClients {
   sns: SnsSender;
   /** DynamoDB client of the target (its Region, and the assumed role's credentials when set). */
   target: DynamoDbSender;
+  /**
+   * Step Functions, to tell whether the execution holding a claim is still running
+   * (DescribeExecution on the replica's own executions). Without it a claim left by a failed
+   * execution holds until its lease expires.
+   */
+  states?: SfnSender;
 }
 
 export interface ReplicaHandlerOptions {
@@ -60,7 +69,7 @@ export interface ReplicaHandlerOptions {
   /** Where the EMF metric line goes. */
   log?: (line: string) => void;
   limits?: Partial<PlannerLimits>;
-  /** Passed to the apply engine (tests shorten backoff with it). */
+  /** Every wait of the handler: the apply engine's and the retries' (tests shorten backoff with it). */
   sleep?: ApplyOptions['sleep'];
 }
 
@@ -116,7 +125,8 @@ class ReplicaApply {
     this.now = options.now ?? Date.now;
     this.log = options.log ?? ((line: string) => console.log(line));
     this.limits = { ...DEFAULT_PLANNER_LIMITS, ...options.limits };
-    this.ssmCall = (label, command) => withRetry(label, () => clients.ssm.send(command));
+    this.ssmCall = (label, command) =>
+      withRetry(label, () => clients.ssm.send(command), { sleep: options.sleep });
   }
 
   private iso(): string {
@@ -124,7 +134,8 @@ class ReplicaApply {
   }
 
   private async readState(): Promise<ReplicaState> {
-    const out = await this.clients.ssm.send(
+    const out = await this.ssmCall(
+      'GetParameters (replica state)',
       new GetParametersCommand({ Names: [this.settings.stateParameterName] }),
     );
     const value = out.Parameters?.[0]?.Value;
@@ -133,7 +144,8 @@ class ReplicaApply {
     return parseReplicaState(value);
   }
   private async saveState(state: ReplicaState): Promise<void> {
-    await this.clients.ssm.send(
+    await this.ssmCall(
+      'PutParameter (replica state)',
       new PutParameterCommand({
         Name: this.settings.stateParameterName,
         Value: JSON.stringify({ ...state, updatedAt: this.iso() }),
@@ -143,47 +155,42 @@ class ReplicaApply {
     );
   }
 
-  /** Alerts once, then records the halt (a crash in between repeats the alert with the same id). */
+  /**
+   * Records the halt, then alerts. The alert is off the critical path: the halt is recorded first,
+   * with the alert pending; an alert SNS does not take (after the transient retries) is sent again
+   * by the next execution, with the same notification id, until SNS takes it.
+   */
   private async halt(state: ReplicaState, reason: ReplicaHaltReason, detail: string) {
-    const id = `${this.settings.alias}/replica/${this.settings.replicaAlias}/${reason}/${state.epoch ?? 'none'}/${state.lastAppliedSequence}`;
-    const message = {
-      schemaVersion: 1,
-      notificationId: id,
-      status: 'FAILED',
-      event: 'REPLICA_HALTED',
-      table: this.settings.sourceTableName,
-      alias: this.settings.alias,
-      replica: this.settings.replicaAlias,
-      targetTable: this.settings.targetTableName,
-      reason,
-      epoch: state.epoch,
-      lastAppliedSequence: state.lastAppliedSequence,
-      watermark: state.watermark,
-      message: `Replica ${this.settings.replicaAlias} (${this.settings.targetTableName}) halted: ${detail}`,
-      hint: 'The replica writes nothing until it is rebuilt; see docs/replica.md, "When a replica halts".',
-      time: this.iso(),
-    };
-    await this.clients.sns.send(
-      new PublishCommand({
-        TopicArn: this.settings.notificationTopicArn,
-        Subject:
-          `[${this.settings.alias}] FAILED: replica ${this.settings.replicaAlias} halted (${reason})`.slice(
-            0,
-            100,
-          ),
-        Message: JSON.stringify(message),
-        MessageAttributes: {
-          status: { DataType: 'String', StringValue: 'FAILED' },
-          event: { DataType: 'String', StringValue: 'REPLICA_HALTED' },
-        },
-      }),
-    );
-    await this.saveState({
+    const halted: ReplicaState = {
       ...state,
       status: 'HALTED',
       inProgress: null,
-      halt: { reason, detail, at: this.iso(), epoch: state.epoch },
-    });
+      halt: { reason, detail, at: this.iso(), epoch: state.epoch, alerted: false },
+    };
+    await this.saveState(halted);
+    await this.sendHaltAlert(halted);
+  }
+
+  /** Publishes the alert of a halted state and records it sent; a failure is logged and left pending. */
+  private async sendHaltAlert(halted: ReplicaState): Promise<void> {
+    if (!halted.halt) return;
+    try {
+      await withRetry(
+        'Publish (replica halted)',
+        () => this.clients.sns.send(new PublishCommand(haltAlert(this.settings, halted))),
+        { sleep: this.options.sleep },
+      );
+    } catch (err) {
+      this.log(
+        JSON.stringify({
+          level: 'WARN',
+          message: 'replica halt alert not delivered; the next execution sends it again',
+          error: `${(err as Error).name}: ${(err as Error).message}`,
+        }),
+      );
+      return;
+    }
+    await this.saveState({ ...halted, halt: { ...halted.halt, alerted: true } });
   }
 
   private emitLag(state: ReplicaState): void {
@@ -275,6 +282,27 @@ class ReplicaApply {
     }
   }
 
+  /**
+   * Whether another execution's live claim was left by an execution that is no longer running
+   * (failed, stopped, timed out). Undefined when there is no such claim or it cannot be told.
+   */
+  private async claimHolderEnded(state: ReplicaState, executionId: string): Promise<boolean | undefined> {
+    const claim = state.inProgress;
+    if (!claim || claim.executionId === executionId || !this.clients.states) return undefined;
+    if (!claimIsLive(claim, this.now() / 1000, this.settings.leaseSeconds)) return undefined;
+    try {
+      const out = await this.clients.states.send(
+        new DescribeExecutionCommand({ executionArn: claim.executionId }),
+      );
+      return out.status !== undefined && out.status !== 'RUNNING';
+    } catch (err) {
+      // An execution Step Functions no longer knows (older than its 90-day history) has ended.
+      if ((err as { name?: string }).name === 'ExecutionDoesNotExist') return true;
+      // Anything else (throttling, a denied call): the lease decides, as without the client.
+      return undefined;
+    }
+  }
+
   private async plan(executionId: string): Promise<PlanOutput> {
     const state = await this.readState();
     this.emitLag(state);
@@ -289,6 +317,7 @@ class ReplicaApply {
     const decided = planReplica(state, chain, {
       onNewEpoch: this.settings.onNewEpoch,
       bootstrap: this.settings.bootstrap,
+      claimHolderEnded: await this.claimHolderEnded(state, executionId),
       executionId,
       now: this.now() / 1000,
       leaseSeconds: this.settings.leaseSeconds,
@@ -373,6 +402,8 @@ class ReplicaApply {
         };
       }
       case 'HALTED':
+        // An alert a previous execution could not deliver goes out now.
+        if (state.halt?.alerted === false) await this.sendHaltAlert(state);
         return { action: 'HALTED', detail: decided.reason };
       case 'BUSY':
         return { action: 'BUSY', detail: `execution ${decided.executionId} is applying` };

@@ -9,6 +9,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
@@ -43,6 +44,7 @@ export async function handler(event: ReplicaEvent): Promise<unknown> {
       s3: new S3Client({}),
       ssm: new SSMClient({}),
       sns: new SNSClient({}),
+      states: new SFNClient({}),
       target: targetClient(settings),
     });
   }

@@ -68,6 +68,11 @@ export interface PlanContext {
   now: number;
   /** How long an execution's claim on the replica holds (seconds), for a grouped apply. */
   leaseSeconds: number;
+  /**
+   * The execution holding the claim is known to have ended (Step Functions says it is no longer
+   * running): its claim no longer holds, however young. Unknown (undefined): the lease decides.
+   */
+  claimHolderEnded?: boolean;
   limits?: Partial<PlannerLimits>;
 }
 
@@ -103,7 +108,10 @@ export function planReplica(state: ReplicaState, chain: ChainView, context: Plan
   }
   const claim = state.inProgress;
   if (claim && claim.executionId !== context.executionId) {
-    if (claimIsLive(claim, context.now, context.leaseSeconds))
+    // An execution that failed or was stopped after claiming (a Distributed Map claim holds a day)
+    // leaves its claim behind: the next execution takes over at once and applies the entries again,
+    // which is harmless.
+    if (claimIsLive(claim, context.now, context.leaseSeconds) && context.claimHolderEnded !== true)
       return { action: 'BUSY', executionId: claim.executionId };
   }
   if (state.epoch !== null && state.epoch !== chain.currentEpoch) {

@@ -62,7 +62,17 @@ export interface ReplicaState {
    * throttled target) would fail the same way every time. Absent in states written before it existed.
    */
   failedDistributedSequence?: number | null;
-  halt: { reason: ReplicaHaltReason; detail: string; at: string; epoch: string | null } | null;
+  /**
+   * Why and when it halted. `alerted` is false while the REPLICA_HALTED alert waits to be delivered
+   * (sent again by the next execution); absent in states written before it existed.
+   */
+  halt: {
+    reason: ReplicaHaltReason;
+    detail: string;
+    at: string;
+    epoch: string | null;
+    alerted?: boolean;
+  } | null;
   updatedAt: string | null;
 }
 
@@ -99,6 +109,7 @@ const StateSchema = z.object({
       detail: z.string(),
       at: z.string(),
       epoch: z.string().nullable(),
+      alerted: z.boolean().optional(),
     })
     .nullable(),
   failedDistributedSequence: z.number().int().min(0).nullable().optional(),

@@ -108,6 +108,8 @@ export interface RetryOptions {
   maxDelayMs?: number;
   /** Source of jitter in [0, 1). @default Math.random */
   random?: () => number;
+  /** Waits between tries. @default setTimeout */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /** Full jitter: uniform in [0, min(max, base * 2^retry)). */
@@ -136,7 +138,7 @@ export async function withRetry<T>(
     } catch (error) {
       if (!isTransientError(error)) throw error;
       last = error;
-      if (i + 1 < attempts) await sleep(backoffDelayMs(i, options));
+      if (i + 1 < attempts) await (options.sleep ?? sleep)(backoffDelayMs(i, options));
     }
   }
   throw new TransientAwsError(

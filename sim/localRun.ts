@@ -2,9 +2,10 @@
  * Runs the deployed state machine definition locally, on a simulated clock, against the real export
  * tick handler and the offline AWS fakes (or any clients with `send(command)`).
  *
- * - The definition is the one `renderDefinition` produces, run by aws-local-stepfunctions; each Task
- *   whose Resource is `arn:aws:states:::lambda:invoke` is served by the handler, wrapped the way
- *   Lambda's invoke result looks (`{ Payload, StatusCode, ExecutedVersion }`).
+ * - The definition is the one `renderDefinition` produces, run by aws-local-stepfunctions as a
+ *   `LocalMachine` (sim/localMachine.ts: Lambda tasks served by the handler, Distributed Maps
+ *   emulated); more machines can run beside it on the same clock (`addMachine`), such as a
+ *   replica's apply workflow.
  * - Time is the simulated clock of `sim/simulatedClock.ts`, handed to the runner and the scheduler as
  *   an object; it is also installed globally (see there why), so Wait states, Retry back-off and the
  *   handler's own sleeps cost no real time.
@@ -13,14 +14,22 @@
  *   server works too: simulated time stands still while real I/O completes.
  */
 import './polyfills';
-import type { StateMachine, StateMachineDefinition, RunOptions } from 'aws-local-stepfunctions';
 import type { CommandSender, ExportTickClients, ExportTickEvent } from '../functions/exportTick';
 import type { WorkflowSettings } from '../functions/settings';
 import { LAMBDA_HANDLERS } from '../functions/lambdaHandlers';
 import { renderDefinition } from '../statemachine/render';
 import type { FakeAws } from './fakeAws';
-import { Scheduler, type SchedulerOptions } from './scheduler';
-import { installSimulatedClock, type SimulatedClock, type SimulatedTimerId } from './simulatedClock';
+import {
+  LocalMachine,
+  type ExecutionInput,
+  type ExecutionRecord,
+  type HandlerAnswer,
+  type InvocationRecord,
+  type MachineHost,
+  type MachineSpec,
+} from './localMachine';
+import type { Scheduler, SchedulerOptions } from './scheduler';
+import { installSimulatedClock, type SimulatedClock } from './simulatedClock';
 
 /** The export tick handler: the event the definition builds in, `{ next, wakeAt, summary }` out. */
 export type TickHandler = (event: ExportTickEvent) => Promise<unknown>;
@@ -31,18 +40,12 @@ export type SendClient = CommandSender;
 /** The clients the export tick takes. */
 export type TickClients = ExportTickClients;
 
-/** A JSON value, as executions take and return them. */
-export type JsonValue = Parameters<StateMachine['run']>[0];
-
-/** The input of an execution: the scheduler's `{ scheduledTime }`, or what a scenario passes. */
-export type ExecutionInput = { scheduledTime?: string } & Record<string, unknown>;
+export type { ExecutionInput, ExecutionRecord, InvocationRecord, JsonValue } from './localMachine';
+export type { MachineSpec } from './localMachine';
+export { LocalMachine } from './localMachine';
 
 /** What a tick answered, as far as the runner's records go (stand-in handlers may answer less). */
-export interface TickAnswer {
-  next?: string;
-  wakeAt?: string;
-  summary?: { outcome?: string } & Record<string, unknown>;
-}
+export type TickAnswer = HandlerAnswer;
 
 export interface LocalRunOptions {
   settings: WorkflowSettings;
@@ -74,47 +77,6 @@ export interface RunProgress {
   invocations: number;
 }
 
-/** One execution of the state machine. */
-export interface ExecutionRecord {
-  name: string;
-  id: string;
-  input: ExecutionInput;
-  /** Why it started: a scheduler delivery, a duplicate delivery, or started by the scenario. */
-  kind: 'scheduled' | 'duplicate' | 'manual';
-  startedAt: number;
-  endedAt?: number;
-  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
-  /** Error name for a failed execution (e.g. `ExportTickFailed`). */
-  error?: string;
-  cause?: string;
-  output?: JsonValue;
-  /** Billable state transitions: states entered plus retries. */
-  transitions: number;
-  retries: number;
-  statesEntered: Record<string, number>;
-  /** States whose Catch caught an error, in order. */
-  caught: string[];
-  /** Every state failure (before Retry or Catch), with the error name and cause as Step Functions saw them. */
-  stateFailures: { state: string; error: string; cause: string }[];
-  invocations: number;
-}
-
-/** One Lambda invocation. */
-export interface InvocationRecord {
-  execution: string;
-  state: string;
-  mode: string;
-  /** Simulated start and end, epoch ms. */
-  at: number;
-  endedAt?: number;
-  /** Real wall-clock milliseconds spent in the handler (no network: fakes answer in-process). */
-  realMs?: number;
-  /** `ok` or the error name. */
-  outcome: string;
-  result?: TickAnswer | null;
-  errorMessage?: string;
-}
-
 export interface RunReport {
   start: number;
   now: number;
@@ -131,61 +93,63 @@ export interface RunReport {
   chainKeys?: string[];
 }
 
-const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
 const realSetImmediate = globalThis.setImmediate;
+const realSetTimeout = globalThis.setTimeout;
+const realClearTimeout = globalThis.clearTimeout;
+
+/**
+ * Real seconds without any client call starting or ending, while work in progress holds the clock,
+ * after which the run fails instead of hanging: a handler holding the clock waits on something the
+ * clock cannot move (a timer outside `simulatedSleep`).
+ */
+const STALLED_SECONDS = 120;
+
+/** A Node readable stream, as an S3 response body is. */
+function isStream(value: unknown): value is NodeJS.ReadableStream & {
+  destroyed: boolean;
+  readableEnded: boolean;
+  once(event: string, listener: () => void): unknown;
+} {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { once?: unknown }).once === 'function' &&
+    typeof (value as { pipe?: unknown }).pipe === 'function'
+  );
+}
 
 type Interpreter = typeof import('aws-local-stepfunctions');
 
-/** How an execution's error looks: the interpreter's error, whose `cause` is the state's error. */
-interface ErrorLike {
-  name?: string;
-  message?: string;
-  cause?: unknown;
-}
-
-/** The fields of a Lambda task's parameters the runner reads. */
-interface LambdaInvokeParameters {
-  FunctionName?: unknown;
-  Payload?: unknown;
-}
-
-export class LocalRun {
-  readonly executions: ExecutionRecord[] = [];
-  readonly invocations: InvocationRecord[] = [];
-  readonly scheduler: Scheduler;
+export class LocalRun implements MachineHost {
   readonly clients: TickClients;
   readonly start: number;
-  private readonly handler: TickHandler;
-  private readonly lambdaStates: string[];
-  private readonly functionArn: string;
-  private readonly stateMachineArn: string;
-  private readonly aborts = new Set<() => void>();
+  /** The export chain's state machine. */
+  readonly primary: LocalMachine;
+  /** Every machine on this clock, the export chain first. */
+  readonly machines: LocalMachine[] = [];
+  readonly account: string;
+  readonly region: string;
   private readonly running = new Set<Promise<void>>();
   private pendingIo = 0;
   /** Resolved (and cleared) when `pendingIo` drops to zero: `idle()` sleeps on it instead of spinning. */
   private ioDrained: { promise: Promise<void>; resolve: () => void } | undefined;
   private lastProgressHour = -1;
+  /** performance.now() of the last client call that started or ended. */
+  private lastIoAt = 0;
   private until = 0;
   private disposed = false;
-  private executionCounter = 0;
 
   private constructor(
     readonly options: LocalRunOptions,
     readonly clock: SimulatedClock,
-    private readonly machine: StateMachine,
-    definition: StateMachineDefinition,
+    readonly interpreter: Interpreter,
   ) {
     this.start = clock.now;
-    const region = options.aws?.region ?? 'eu-west-1';
-    const account = options.aws?.account ?? '123456789012';
-    const smName = options.stateMachineName ?? `${options.settings.alias}-export-chain`;
-    this.functionArn =
+    this.region = options.aws?.region ?? 'eu-west-1';
+    this.account = options.aws?.account ?? '123456789012';
+    const functionArn =
       options.functionArn ??
-      `arn:aws:lambda:${region}:${account}:function:${options.settings.alias}-export-tick`;
-    this.stateMachineArn = `arn:aws:states:${region}:${account}:stateMachine:${smName}`;
-    this.lambdaStates = Object.entries(definition.States)
-      .filter(([, s]) => s.Type === 'Task' && 'Resource' in s && s.Resource === LAMBDA_INVOKE)
-      .map(([name]) => name);
+      `arn:aws:lambda:${this.region}:${this.account}:function:${options.settings.alias}-export-tick`;
     const base: Partial<TickClients> = options.aws
       ? { dynamodb: options.aws.dynamodb, ssm: options.aws.ssm, s3: options.aws.s3, sns: options.aws.sns }
       : {};
@@ -199,19 +163,24 @@ export class LocalRun {
       s3: this.track(merged.s3),
       sns: this.track(merged.sns),
     };
-    this.handler = options.createHandler(this.clients, options.settings);
-    this.scheduler = new Scheduler(
-      clock,
-      options.scheduler ?? {},
-      options.settings.schedulePeriodMinutes,
-      this.start,
-      (input, kind) => this.startExecution(input, { kind }),
-    );
+    this.primary = this.addMachine({
+      name: options.stateMachineName ?? `${options.settings.alias}-export-chain`,
+      // The rendered template is Amazon States Language, which the interpreter validates.
+      definition: renderDefinition({ TickFunctionArn: functionArn }),
+      functionArn,
+      handler: options.createHandler(this.clients, options.settings),
+      lambdaTimeoutSeconds:
+        options.lambdaTimeoutSeconds ??
+        LAMBDA_HANDLERS.find((h) => h.name === 'export-tick')?.timeoutSeconds ??
+        120,
+      schedulePeriodMinutes: options.settings.schedulePeriodMinutes,
+      scheduler: options.scheduler,
+    });
   }
 
   /**
    * Installs the simulated clock (globally: the handler reads Date.now and sleeps with setTimeout),
-   * loads the interpreter and starts the scheduler. Call `dispose()` when done.
+   * loads the interpreter and starts the export chain's scheduler. Call `dispose()` when done.
    */
   static async create(options: LocalRunOptions): Promise<LocalRun> {
     const start = new Date(options.start).getTime();
@@ -220,16 +189,8 @@ export class LocalRun {
     try {
       // Loaded after the clock is installed, as the interpreter reads the global timers.
       const interpreter: Interpreter = await import('aws-local-stepfunctions');
-      // The rendered template is Amazon States Language, which the interpreter validates.
-      const definition = renderDefinition({
-        TickFunctionArn:
-          options.functionArn ??
-          `arn:aws:lambda:${options.aws?.region ?? 'eu-west-1'}:${options.aws?.account ?? '123456789012'}:function:${options.settings.alias}-export-tick`,
-      }) as unknown as StateMachineDefinition;
-      // Validated once here; each execution reuses the machine (validation costs ~200 ms).
-      const machine = new interpreter.StateMachine(definition);
-      const run = new LocalRun(options, clock, machine, definition);
-      run.scheduler.start();
+      const run = new LocalRun(options, clock, interpreter);
+      run.primary.scheduler.start();
       return run;
     } catch (error) {
       clock.uninstall();
@@ -237,8 +198,39 @@ export class LocalRun {
     }
   }
 
+  /**
+   * Adds another state machine on this clock (its scheduler is not started: call
+   * `machine.scheduler.start()`). Its clients should be wrapped with `track` so the clock waits for
+   * their I/O.
+   */
+  addMachine(spec: MachineSpec): LocalMachine {
+    const machine = new LocalMachine(this, spec);
+    this.machines.push(machine);
+    return machine;
+  }
+
+  /** The export chain's executions. */
+  get executions(): ExecutionRecord[] {
+    return this.primary.executions;
+  }
+
+  /** The export tick's invocations. */
+  get invocations(): InvocationRecord[] {
+    return this.primary.invocations;
+  }
+
+  /** The export chain's schedule. */
+  get scheduler(): Scheduler {
+    return this.primary.scheduler;
+  }
+
   get now(): number {
     return this.clock.now;
+  }
+
+  trackExecution(done: Promise<void>): void {
+    this.running.add(done);
+    void done.finally(() => this.running.delete(done));
   }
 
   /** Advances simulated time to `target` (epoch ms or ISO), running everything due on the way. */
@@ -264,111 +256,30 @@ export class LocalRun {
   }
 
   /**
-   * Stops the scheduler and advances until every execution started so far has ended (or `limitMs`
-   * passed). The scheduler stays paused afterwards; `scheduler.resume()` restarts it.
+   * Stops the schedulers of `machines` (the export chain by default) and advances until every
+   * execution they started so far has ended (or `limitMs` passed). The schedulers stay paused
+   * afterwards; `scheduler.resume()` restarts one.
    */
-  async drain(limitMs = 24 * 3600_000): Promise<void> {
+  async drain(limitMs = 24 * 3600_000, machines: LocalMachine[] = [this.primary]): Promise<void> {
     const stop = this.clock.now + limitMs;
-    while (this.executions.some((e) => e.status === 'RUNNING') && this.clock.now < stop) {
-      this.scheduler.pause();
+    while (machines.some((m) => m.running) && this.clock.now < stop) {
+      for (const m of machines) m.scheduler.pause();
       await this.runFor(Math.min(60_000, stop - this.clock.now));
     }
   }
 
   /**
-   * Starts an execution now, or at `at` (epoch ms) if given: extra, overlapping executions as a
-   * scenario needs them. Returns the record (filled in as the execution runs).
+   * Starts an execution of the export chain now, or at `at` (epoch ms) if given: extra, overlapping
+   * executions as a scenario needs them. Returns the record (filled in as the execution runs).
    */
   startExecution(
     input: ExecutionInput,
     options: { at?: number; name?: string; kind?: ExecutionRecord['kind'] } = {},
   ): ExecutionRecord | undefined {
-    if (options.at !== undefined && options.at > this.clock.now) {
-      this.clock.setTimeout(
-        () => this.startExecution(input, { ...options, at: undefined }),
-        options.at - this.clock.now,
-      );
-      return undefined;
-    }
-    this.executionCounter += 1;
-    const name = options.name ?? `exec-${String(this.executionCounter).padStart(6, '0')}`;
-    const id = `${this.stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
-    const record: ExecutionRecord = {
-      name,
-      id,
-      input,
-      kind: options.kind ?? 'manual',
-      startedAt: this.clock.now,
-      status: 'RUNNING',
-      transitions: 0,
-      retries: 0,
-      statesEntered: {},
-      caught: [],
-      stateFailures: [],
-      invocations: 0,
-    };
-    this.executions.push(record);
-    const localHandlers: Record<string, (params: JsonValue) => Promise<JsonValue>> = {};
-    for (const state of this.lambdaStates)
-      localHandlers[state] = (params) => this.invoke(record, state, params);
-    // An object of JSON values (properties left undefined are dropped, as in JSON).
-    const execution = this.machine.run(input as JsonValue, {
-      overrides: { taskResourceLocalHandlers: localHandlers },
-      // AWS fills the context object; the interpreter only sets Input and StartTime itself.
-      context: {
-        Execution: {
-          Id: id,
-          Name: name,
-          Input: input as JsonValue,
-          StartTime: new Date(this.clock.now).toISOString(),
-          RoleArn: `arn:aws:iam::${this.options.aws?.account ?? '123456789012'}:role/${this.options.settings.alias}-states`,
-        },
-        StateMachine: { Id: this.stateMachineArn, Name: this.stateMachineArn.split(':').pop() },
-      } satisfies RunOptions['context'],
-      noThrowOnAbort: true,
-    });
-    this.aborts.add(execution.abort);
-    const done = (async () => {
-      try {
-        const output = await execution.result;
-        if (record.status === 'RUNNING') {
-          record.status = output === null ? 'ABORTED' : 'SUCCEEDED';
-          record.output = output;
-        }
-      } catch (error) {
-        record.status = 'FAILED';
-        const cause = ((error as ErrorLike | undefined)?.cause ?? error) as ErrorLike | undefined;
-        record.error = cause?.name ?? 'Error';
-        // The state's cause: the Lambda error's JSON text, or the message of another error.
-        record.cause = (cause?.cause ?? cause?.message) as string | undefined;
-      } finally {
-        record.endedAt = this.clock.now;
-        this.aborts.delete(execution.abort);
-      }
-      for await (const event of execution.eventLogs) {
-        if (event.type === 'StateEntered') {
-          record.transitions += 1;
-          record.statesEntered[event.state.name] = (record.statesEntered[event.state.name] ?? 0) + 1;
-        } else if (event.type === 'StateRetried') {
-          record.transitions += 1;
-          record.retries += 1;
-        } else if (event.type === 'StateFailed') {
-          record.stateFailures.push({
-            state: event.state.name,
-            error: event.Error,
-            cause: String(event.Cause),
-          });
-        } else if (event.type === 'StateCaught') {
-          record.caught.push(event.state.name);
-        }
-      }
-    })();
-    this.running.add(done);
-    void done.finally(() => this.running.delete(done));
-    return record;
+    return this.primary.startExecution(input, options);
   }
 
-  /** Summary of everything observed so far. */
+  /** Summary of everything observed so far on the export chain. */
   report(): RunReport {
     const aws = this.options.aws;
     const s = this.options.settings;
@@ -386,12 +297,14 @@ export class LocalRun {
     };
   }
 
-  /** Stops the scheduler, aborts running executions and restores the real clock. */
+  /** Stops the schedulers, aborts running executions and restores the real clock. */
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    this.scheduler.pause();
-    for (const abort of [...this.aborts]) abort();
+    for (const machine of this.machines) {
+      machine.scheduler.pause();
+      machine.abortAll();
+    }
     await this.idle();
     this.clock.uninstall();
     // Let aborted executions settle on the real clock so nothing is left pending.
@@ -400,79 +313,52 @@ export class LocalRun {
 
   // ---- internals ---------------------------------------------------------------------------------
 
-  /** Serves one Lambda task the way `lambda:invoke` does. */
-  private async invoke(record: ExecutionRecord, state: string, input: JsonValue): Promise<JsonValue> {
-    const params = (input ?? {}) as LambdaInvokeParameters;
-    if (params.FunctionName !== this.functionArn) {
-      const error = new Error(`Function not found: ${String(params.FunctionName)}`);
-      error.name = 'Lambda.ResourceNotFoundException';
-      throw error;
-    }
-    record.invocations += 1;
-    // Lambda serialises the event and the result as JSON. The event is what the definition builds.
-    const event = JSON.parse(JSON.stringify(params.Payload ?? {})) as ExportTickEvent;
-    const inv: InvocationRecord = {
-      execution: record.name,
-      state,
-      mode: String(event.mode ?? ''),
-      at: this.clock.now,
-      outcome: 'ok',
-    };
-    this.invocations.push(inv);
-    const timeoutSeconds =
-      this.options.lambdaTimeoutSeconds ??
-      LAMBDA_HANDLERS.find((h) => h.name === 'export-tick')?.timeoutSeconds ??
-      120;
-    const realStart = performance.now();
-    let timer: SimulatedTimerId | undefined;
-    try {
-      const timeout = new Promise<never>((_, reject) => {
-        timer = this.clock.setTimeout(() => {
-          const error = new Error(`Task timed out after ${timeoutSeconds.toFixed(2)} seconds`);
-          error.name = 'Sandbox.Timedout';
-          reject(error);
-        }, timeoutSeconds * 1000);
-      });
-      const result = await Promise.race([this.handler(event), timeout]);
-      const payload = JSON.parse(JSON.stringify(result ?? null)) as JsonValue;
-      inv.result = payload as TickAnswer | null;
-      return { ExecutedVersion: '$LATEST', Payload: payload, StatusCode: 200 };
-    } catch (error) {
-      const e = error as Error;
-      inv.outcome = e?.name ?? 'Error';
-      inv.errorMessage = e?.message;
-      // Step Functions sees the function error as Error = errorType and Cause = Lambda's JSON error.
-      const mapped = new Error(
-        JSON.stringify({ errorType: inv.outcome, errorMessage: e?.message ?? String(error), trace: [] }),
-      );
-      mapped.name = inv.outcome;
-      throw mapped;
-    } finally {
-      if (timer !== undefined) this.clock.clearTimeout(timer);
-      inv.endedAt = this.clock.now;
-      inv.realMs = performance.now() - realStart;
-    }
-  }
-
   /** Counts client calls in progress so the clock waits for real I/O. */
-  private track(client: SendClient): SendClient {
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const run = this;
+  track(client: SendClient): SendClient {
     return {
-      async send(command) {
-        run.pendingIo += 1;
+      send: async (command) => {
+        this.ioStarted();
+        let result;
         try {
-          return await client.send(command);
-        } finally {
-          run.pendingIo -= 1;
-          if (run.pendingIo === 0 && run.ioDrained) {
-            const drained = run.ioDrained;
-            run.ioDrained = undefined;
-            drained.resolve();
-          }
+          result = await client.send(command);
+        } catch (error) {
+          this.ioEnded();
+          throw error;
         }
+        // A response body (S3 GetObject) arrives after the call resolves: it counts as I/O until
+        // the stream closes, or the clock would move on while the handler is still reading it.
+        const body = (result as { Body?: unknown } | undefined)?.Body;
+        if (isStream(body) && !body.destroyed && !body.readableEnded) {
+          let released = false;
+          const release = () => {
+            if (released) return;
+            released = true;
+            this.ioEnded();
+          };
+          body.once('close', release);
+          body.once('end', release);
+          body.once('error', release);
+        } else {
+          this.ioEnded();
+        }
+        return result;
       },
     };
+  }
+
+  ioStarted(): void {
+    this.pendingIo += 1;
+    this.lastIoAt = performance.now();
+  }
+
+  ioEnded(): void {
+    this.pendingIo -= 1;
+    this.lastIoAt = performance.now();
+    if (this.pendingIo === 0 && this.ioDrained) {
+      const drained = this.ioDrained;
+      this.ioDrained = undefined;
+      drained.resolve();
+    }
   }
 
   /**
@@ -488,13 +374,43 @@ export class LocalRun {
           const promise = new Promise<void>((r) => (resolve = r));
           this.ioDrained = { promise, resolve };
         }
-        await this.ioDrained.promise;
+        await this.drainedOrStalled(this.ioDrained.promise);
         // Settle again from scratch: the responses resume promise chains that may start more calls.
         i = -1;
         continue;
       }
       await new Promise((resolve) => realSetImmediate(resolve));
     }
+  }
+
+  /** Resolves with `drained`; rejects when no client call started or ended for STALLED_SECONDS. */
+  private drainedOrStalled(drained: Promise<void>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let timer: ReturnType<typeof realSetTimeout> | undefined;
+      const check = () => {
+        const quietSeconds = (performance.now() - this.lastIoAt) / 1000;
+        if (quietSeconds < STALLED_SECONDS) {
+          timer = realSetTimeout(check, 5_000);
+          return;
+        }
+        reject(
+          new Error(
+            `LocalRun: ${this.pendingIo} calls or invocations in progress and no client call for ${STALLED_SECONDS} s of real time: a handler that holds the clock is waiting outside simulatedSleep`,
+          ),
+        );
+      };
+      timer = realSetTimeout(check, 5_000);
+      drained.then(
+        () => {
+          realClearTimeout(timer);
+          resolve();
+        },
+        (error: unknown) => {
+          realClearTimeout(timer);
+          reject(error as Error);
+        },
+      );
+    });
   }
 
   private progress(): void {

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { LAMBDA_HANDLERS } from '../functions/lambdaHandlers';
 import { renderDefinition, renderDefinitionString } from '../statemachine/render';
 
 // asl-validator ships no type declarations and mutates its argument.
@@ -24,6 +25,15 @@ describe('state machine definition', () => {
     const tasks = Object.values(definition.States).filter((s: any) => s.Type === 'Task') as any[];
     expect(tasks.length).to.be.greaterThan(0);
     for (const task of tasks) expect(task.Parameters.FunctionName).to.equal(ARN);
+  });
+
+  it("gives every Lambda task an explicit timeout longer than the function's own", () => {
+    // In AWS a Task has no timeout unless set; the local interpreter's default is 60 s. Explicit and
+    // longer than the function's timeout, the function's timeout decides in both.
+    const definition = renderDefinition({ TickFunctionArn: ARN }) as any;
+    const tick = LAMBDA_HANDLERS.find((h) => h.name === 'export-tick')!;
+    for (const [name, task] of Object.entries(definition.States) as [string, any][])
+      if (task.Type === 'Task') expect(task.TimeoutSeconds, name).to.be.greaterThan(tick.timeoutSeconds);
   });
 
   it("retries every Lambda task on Lambda's transient errors, the client execution timeout included", () => {

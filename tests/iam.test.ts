@@ -26,7 +26,9 @@ function commandsUsedInFunctions(): Set<string> {
     for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
       const full = path.join(dir, entry.name);
       if (entry.isDirectory()) visit(full);
-      else if (entry.name.endsWith('.ts')) {
+      // The replica's apply Lambda (functions/replica*.ts) has its own action list, checked by
+      // tests/replicaIam.test.ts.
+      else if (entry.name.endsWith('.ts') && !entry.name.startsWith('replica')) {
         for (const m of fs.readFileSync(full, 'utf8').matchAll(/new (\w+Command)\(/g)) used.add(m[1]);
       }
     }

@@ -1,3 +1,4 @@
+import { REPLICA_APPLY_HANDLER } from '../functions/lambdaHandlers';
 import { CallLog } from '../sim/fakeAws/service';
 import { FakeSSM } from '../sim/fakeAws/ssm';
 import { expect } from 'chai';
@@ -50,6 +51,14 @@ describe('replica state machine definition (statemachine/replica-apply.asl.json)
       expect(task.Parameters.FunctionName, name).to.equal(ARN);
       expect(STEPS, name).to.include(task.Parameters.Payload.step);
       expect(task.Retry[0].ErrorEquals, name).to.include('Lambda.TooManyRequestsException');
+      // Transient AWS errors that persisted through the handler's own retries are retried here.
+      expect(
+        task.Retry.some((r: any) => r.ErrorEquals.includes('TransientAwsError')),
+        name,
+      ).to.equal(true);
+      // Explicit, and longer than the function's own timeout, so the function's timeout decides, as
+      // in AWS (where a Task has no timeout unless set); the local interpreter's default is 60 s.
+      expect(task.TimeoutSeconds, name).to.be.greaterThan(REPLICA_APPLY_HANDLER.timeoutSeconds);
     }
     expect(new Set(tasks.map(([, t]) => t.Parameters.Payload.step))).to.deep.equal(new Set(STEPS));
   });

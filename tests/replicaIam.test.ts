@@ -77,7 +77,26 @@ describe('replica IAM covers exactly the calls its code makes (recorded from a r
       },
     };
     const memorySsm = new FakeSSM(new CallLog(), () => Date.now(), REGION, ACCOUNT);
-    memorySsm.set(PARAMETER, JSON.stringify(initialReplicaState()));
+    // A claim left by an execution that failed: the first plan asks Step Functions about it.
+    const failedExecution = `arn:aws:states:${REGION}:${ACCOUNT}:execution:dev-orders-copy-replica:failed-one`;
+    memorySsm.set(
+      PARAMETER,
+      JSON.stringify({
+        ...initialReplicaState(),
+        inProgress: {
+          executionId: failedExecution,
+          sequences: [0],
+          mode: 'distributed',
+          startedAt: new Date().toISOString(),
+        },
+      }),
+    );
+    const states = {
+      send: async (c: any) => {
+        calls.push({ command: c.constructor.name, arn: c.input.executionArn });
+        return { executionArn: c.input.executionArn, status: 'FAILED' };
+      },
+    };
     const ssm = {
       send: async (c: any) => {
         const names: string[] = c instanceof GetParametersCommand ? c.input.Names! : [c.input.Name];
@@ -126,7 +145,7 @@ describe('replica IAM covers exactly the calls its code makes (recorded from a r
     };
     const handler = createReplicaHandler(
       settings,
-      { s3: recordingS3, ssm, sns, target },
+      { s3: recordingS3, ssm, sns, target, states },
       { log: () => undefined, limits: { distributedMinItems: 30 } },
     );
     // Every step: plans, grouped applies, Distributed Map children and commits, then a failed entry

@@ -51,6 +51,26 @@ describe('npm run simulate (sim/simulation/engine.ts)', () => {
       expect(report.ok).to.equal(true);
     });
 
+    it('keeps the replica identical to the source through its own state machine, bootstrapped by its Distributed Map', () => {
+      const r = report.replica;
+      expect(r.error).to.equal(undefined);
+      expect(r.firstDifferences).to.deep.equal([]);
+      expect(r.identical).to.equal(true);
+      expect(r.status).to.equal('ACTIVE');
+      expect(r.items).to.equal(r.expectedItems);
+      expect(r.items).to.be.greaterThan(0);
+      // Its last executions caught up with the chain; at the end it lagged at most a period behind it.
+      expect(r.watermark).to.equal(report.chain.watermark);
+      expect(r.lagBehindChainSeconds).to.equal(0);
+      expect(r.lagAtEndSeconds).to.be.at.most(report.chain.lagSeconds! + 15 * 60);
+      // The full export (several data files) went through the Distributed Map, in several children.
+      expect(r.distributedMap.runs).to.be.at.least(1);
+      expect(r.distributedMap.children).to.be.greaterThan(r.distributedMap.runs);
+      expect(r.executions.failed, JSON.stringify(r.executions.failedBy)).to.equal(0);
+      expect(r.alerts).to.equal(0);
+      expect(r.ok).to.equal(true);
+    });
+
     it('survives the injected faults: each failed export is retried, the pause is seen and recovered from', () => {
       expect(report.exports.failed).to.equal(report.faults.failedExportsInjected);
       expect(report.exports.retriedWindows).to.be.at.most(report.exports.failed);
@@ -75,6 +95,32 @@ describe('npm run simulate (sim/simulation/engine.ts)', () => {
       const sfn = report.cost.items.find((i) => i.item.startsWith('Step Functions'))!;
       expect(sfn.monthlyUsd).to.be.closeTo(((report.transitions * 30) / 1) * 0.000025, 1e-9);
       expect(report.cost.monthlyUsd).to.be.greaterThan(0).and.lessThan(5);
+    });
+  });
+
+  describe('one simulated day at chaos (a RESET), with the in-process S3 and SSM', function () {
+    this.timeout(180_000);
+    let report: SimulationReport;
+
+    before(async () => {
+      report = await runSimulation(
+        { days: 1, rate: 4, window: 15, seed: 3, faults: 'chaos', s3: 'memory', ssm: 'memory' },
+        CLI_OPERATOR_TOOLS,
+      );
+    });
+
+    it('the replica halts at the new epoch with one alert, identical to the source as of its watermark', () => {
+      const r = report.replica;
+      expect(report.faults.resets).to.have.length(1);
+      expect(r.status).to.equal('HALTED');
+      expect(r.halt).to.match(/^NEW_EPOCH: /);
+      expect(r.alerts).to.equal(1);
+      expect(r.epoch).to.not.equal(report.chain.epoch);
+      expect(r.identical, r.firstDifferences.join('\n')).to.equal(true);
+      expect(r.lastAppliedSequence).to.be.greaterThan(0);
+      // Halted at the RESET: its watermark is before it.
+      expect(Date.parse(r.watermark!)).to.be.at.most(Date.parse(report.faults.resets[0]));
+      expect(r.ok).to.equal(true);
     });
   });
 

@@ -21,6 +21,12 @@ export const SIMULATION_REGION = 'us-east-1';
 export const SIMULATION_STACK = 'simulation';
 export const SIMULATION_ALIAS = 'orders';
 export const SIMULATION_BUCKET = 'dce-simulation-exports';
+/**
+ * Lines per export data file. DynamoDB splits an export into many data files; the simulated table is
+ * small, so a small file size gives its exports several files, as a real table's have (the replica's
+ * Distributed Map then runs several children, and replay reads several files per export).
+ */
+export const SIMULATION_ITEMS_PER_FILE = 64;
 
 /** Pure: the settings `pulumi up` would deploy for the simulated table, from the run's flags. */
 export function simulationSettings(
@@ -64,6 +70,8 @@ export interface SimulationAccount {
   settings: WorkflowSettings;
   /** The clients the tick and the operator use (counted, with the plan's S3 faults). */
   tickClients: { s3: SendClient; ssm: SendClient };
+  /** The S3 of the source account as the workflow sees it, without the tick's counting or faults. */
+  sourceS3: SendClient;
   /** The S3 verify and replay read: the local server, or the in-process fake with `--s3 memory`. */
   readS3: SendClient;
   dynamodb: LocalDynamoDb;
@@ -122,7 +130,7 @@ export async function openSimulationAccount(params: {
     };
     const aws = createFakeAws({
       region: SIMULATION_REGION,
-      sink: new S3ExportSink(exportWriter),
+      sink: new S3ExportSink(exportWriter, { itemsPerFile: SIMULATION_ITEMS_PER_FILE }),
       restorableLagSeconds: 300,
     });
     aws.s3.createBucket(bucket);
@@ -152,6 +160,7 @@ export async function openSimulationAccount(params: {
       aws,
       settings,
       tickClients: { s3: tick.client, ssm: options.ssm === 'memory' ? aws.ssm : ssmClient },
+      sourceS3: rawS3(),
       readS3: options.s3 === 'memory' ? aws.s3 : localS3.client,
       dynamodb,
       endpoints: { s3: localS3.endpoint, ssm: ssmServer.endpoint, dynamodb: dynamodb.endpoint },

@@ -93,6 +93,41 @@ function canonicalByKey(items: Item[]): Map<string, string> {
   return new Map(items.map((item) => [keyText(item), canonicalTable([item])[0]]));
 }
 
+/** A local table against the source as of `watermark` (ISO 8601; null: the empty table). */
+export interface SourceComparison {
+  items: number;
+  expectedItems: number;
+  identical: boolean;
+  firstDifferences: string[];
+}
+
+/**
+ * Compares a local table item by item with the source table as of `watermark`; `label` names the
+ * table in the differences (`replayed`, `replica`).
+ */
+export async function compareWithSource(
+  client: SimulationAccount['dynamodb']['client'],
+  tableName: string,
+  source: SyntheticTable,
+  watermark: string | null,
+  label: string,
+): Promise<SourceComparison> {
+  const found: Item[] = [];
+  for await (const page of paginateScan({ client }, { TableName: tableName })) {
+    found.push(...((page.Items ?? []) as Item[]));
+  }
+  const expectedItems = watermark === null ? [] : source.snapshotBefore(Date.parse(watermark) / 1000);
+  const expected = canonicalByKey(expectedItems);
+  const actual = canonicalByKey(found);
+  const firstDifferences = tableDifferences(expected, actual, 5, label);
+  return {
+    items: found.length,
+    expectedItems: expectedItems.length,
+    identical: firstDifferences.length === 0 && expected.size === actual.size,
+    firstDifferences,
+  };
+}
+
 /** Replays the chain into a fresh local table and compares it with the source as of the watermark. */
 export async function replayRunChain(params: {
   account: SimulationAccount;
@@ -120,20 +155,18 @@ export async function replayRunChain(params: {
         }),
     });
     params.progress({ phase: 'comparing' });
-    const replayed: Item[] = [];
-    for await (const page of paginateScan({ client }, { TableName: targetTable })) {
-      replayed.push(...((page.Items ?? []) as Item[]));
-    }
+    const { items, expectedItems, identical, firstDifferences } = await compareWithSource(
+      client,
+      targetTable,
+      source,
+      r.watermark ?? null,
+      'replayed',
+    );
     const watermark = r.watermark ? Date.parse(r.watermark) / 1000 : null;
-    const expectedItems = watermark === null ? [] : source.snapshotBefore(watermark);
-    const expected = canonicalByKey(expectedItems);
-    const actual = canonicalByKey(replayed);
-    const firstDifferences = tableDifferences(expected, actual);
-    const identical = firstDifferences.length === 0 && expected.size === actual.size;
     return {
       ok: identical && watermark !== null,
-      items: replayed.length,
-      expectedItems: expectedItems.length,
+      items,
+      expectedItems,
       exportsApplied: r.entriesApplied,
       puts: r.puts,
       deletes: r.deletes,

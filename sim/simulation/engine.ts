@@ -33,6 +33,7 @@ import type { OperatorTools } from './operatorTools';
 import type { SimulateOptions } from './options';
 import type { SimulationProgress, SimulationReport } from './report';
 import { realNowMs } from './s3Clients';
+import { SimulationReplica } from './replicaRun';
 import { runWorkflow, type WorkflowRunResult } from './workflowRun';
 
 /** A fixed start keeps runs with the same flags identical (epoch ids, keys, counts). */
@@ -47,6 +48,9 @@ export interface KeptServers {
   prefix: string;
   /** The table the chain was replayed into, on the local DynamoDB. */
   replayedTable: string;
+  /** The replica's table on the local DynamoDB, and its state parameter. */
+  replicaTable: string;
+  replicaStateParameter: string;
   /** An empty table with the same keys on the local DynamoDB, for a `dce replay` by hand. */
   emptyTable: string;
   stop(): Promise<void>;
@@ -93,6 +97,8 @@ export async function runSimulation(
   const account = await openSimulationAccount({ options, plan, random, source, start });
   let kept = false;
   try {
+    const replica = new SimulationReplica(account);
+    await replica.prepare();
     const injected = installFaults(account.aws, plan, random);
 
     const simStart = realNowMs();
@@ -105,6 +111,7 @@ export async function runSimulation(
       end,
       windowMinutes: options.window,
       progress,
+      companions: [replica],
     });
     const simulationSeconds = (realNowMs() - simStart) / 1000;
 
@@ -118,6 +125,13 @@ export async function runSimulation(
     const replay = await replayRunChain({ account, tools, source, progress: (p) => progress(at(p)) });
     const replaySeconds = (realNowMs() - replayStart) / 1000;
 
+    const replicaOutcome = await replica.outcome({
+      source,
+      chainWatermark: chain.watermark,
+      end,
+      resets: workflow.resets.length,
+    });
+
     const report = summarise({
       options,
       account,
@@ -127,6 +141,7 @@ export async function runSimulation(
       end,
       chain,
       replay,
+      replica: replicaOutcome,
       writes: source.writeCount,
       wall: { totalSeconds: 0, simulationSeconds, verifySeconds, replaySeconds },
     });
@@ -142,6 +157,8 @@ export async function runSimulation(
         bucket: account.settings.bucket,
         prefix: account.settings.prefix,
         replayedTable: replayTableName(account.settings.alias),
+        replicaTable: replica.settings.targetTableName,
+        replicaStateParameter: replica.settings.stateParameterName,
         emptyTable,
         stop: () => account.stop(),
       });
@@ -163,10 +180,11 @@ function summarise(r: {
   end: number;
   chain: SimulationReport['chain'];
   replay: SimulationReport['replay'];
+  replica: SimulationReport['replica'];
   writes: number;
   wall: SimulationReport['wall'];
 }): SimulationReport {
-  const { options, account, workflow, chain, replay, end } = r;
+  const { options, account, workflow, chain, replay, replica, end } = r;
   const { aws } = account;
   const { runReport, deliveries } = workflow;
   const allExports = [...aws.dynamodb.exports.values()];
@@ -183,7 +201,7 @@ function summarise(r: {
   const watermarkSeconds = chain.watermark ? Date.parse(chain.watermark) / 1000 : chainStartSeconds;
   const ssmRequests = account.ssmRequests();
   return {
-    ok: chain.ok && replay.ok,
+    ok: chain.ok && replay.ok && replica.ok,
     options,
     simulated: { start: iso(r.start), end: iso(end), days: options.days },
     source: { writes: r.writes, itemsAtWatermark: replay.expectedItems },
@@ -233,6 +251,7 @@ function summarise(r: {
       snsPublishes: aws.calls.of('Publish', (c) => c.outcome === 'ok').length,
     }),
     replay,
+    replica,
     ssm:
       options.ssm === 'memory'
         ? { via: 'in-process fake', requests: ssmRequests }

@@ -45,6 +45,44 @@ export interface ReplayOutcome {
   error?: string;
 }
 
+/** The replica kept by its own state machine during the run, compared with the source at its watermark. */
+export interface ReplicaOutcome {
+  /** Identical at its watermark, nothing in progress, and not halted (unless by a RESET of the run). */
+  ok: boolean;
+  targetTable: string;
+  status: string;
+  /** `<reason>: <detail>` when halted. */
+  halt: string | null;
+  epoch: string | null;
+  lastAppliedSequence: number;
+  watermark: string | null;
+  /** The chain's watermark minus the replica's, at the end. */
+  lagBehindChainSeconds: number | null;
+  /** End of the run minus the replica's watermark when the run reached its end. */
+  lagAtEndSeconds: number | null;
+  /** Largest ReplicaLagSeconds the apply Lambda reported during the run. */
+  maxLagSeconds: number | null;
+  items: number;
+  expectedItems: number;
+  identical: boolean;
+  firstDifferences: string[];
+  executions: {
+    total: number;
+    succeeded: number;
+    failed: number;
+    /** Failed executions by error name. */
+    failedBy: Record<string, number>;
+    invocations: number;
+  };
+  /** State transitions of the replica's executions (Distributed Map children not included). */
+  transitions: number;
+  /** Distributed Map states entered, the child executions they ran, and the children's transitions. */
+  distributedMap: { runs: number; children: number; childTransitions: number };
+  /** REPLICA_HALTED messages published. */
+  alerts: number;
+  error?: string;
+}
+
 /** The report of a run; `--json` prints it as is. Times ISO 8601, durations seconds. */
 export interface SimulationReport {
   ok: boolean;
@@ -79,6 +117,7 @@ export interface SimulationReport {
   /** Estimated monthly orchestration cost per table, USD (us-east-1 list prices). */
   cost: CostEstimate;
   replay: ReplayOutcome;
+  replica: ReplicaOutcome;
   ssm: {
     via: 'local SSM server (real SSMClient over HTTP)' | 'in-process fake';
     requests: Record<string, number>;
@@ -96,6 +135,7 @@ export function tableDifferences(
   expected: Map<string, string>,
   actual: Map<string, string>,
   limit = 5,
+  label = 'replayed',
 ): string[] {
   const out: string[] = [];
   const keys = [...new Set([...expected.keys(), ...actual.keys()])].sort();
@@ -104,9 +144,12 @@ export function tableDifferences(
     const e = expected.get(key);
     const a = actual.get(key);
     if (e === a) continue;
-    if (a === undefined) out.push(`missing in the replayed table: ${key}`);
+    if (a === undefined) out.push(`missing in the ${label} table: ${key}`);
     else if (e === undefined) out.push(`not in the source table: ${key}`);
-    else out.push(`differs: ${key}\n      source:   ${truncate(e)}\n      replayed: ${truncate(a)}`);
+    else
+      out.push(
+        `differs: ${key}\n      source:   ${truncate(e)}\n      ${`${label}:`.padEnd(9)} ${truncate(a)}`,
+      );
   }
   return out;
 }

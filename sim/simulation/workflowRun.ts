@@ -43,6 +43,13 @@ export function operatorEvents(
   ].sort((x, y) => x.at - y.at);
 }
 
+/** Another state machine that runs beside the export chain on the same clock (the replica). */
+export interface Companion {
+  attach(run: LocalRun): void;
+  /** Called at the end, before the runner is disposed. */
+  settle(run: LocalRun): Promise<void>;
+}
+
 /** Runs the workflow from `start` to `end` (epoch seconds); the runner is always disposed. */
 export async function runWorkflow(params: {
   account: SimulationAccount;
@@ -53,6 +60,7 @@ export async function runWorkflow(params: {
   end: number;
   windowMinutes: number;
   progress: (p: SimulationProgress) => void;
+  companions?: Companion[];
 }): Promise<WorkflowRunResult> {
   const { account, plan, random, tools, start, end } = params;
   const { aws, settings } = account;
@@ -70,6 +78,7 @@ export async function runWorkflow(params: {
     },
   });
   try {
+    for (const companion of params.companions ?? []) companion.attach(run);
     const phases: { at: string; phase: string }[] = [];
     const pauses: { from: string; to: string }[] = [];
     const resets: string[] = [];
@@ -121,6 +130,7 @@ export async function runWorkflow(params: {
     if (run.now < end * 1000) await run.runUntil(end * 1000);
     const runReport = run.report();
     const deliveries = run.scheduler.deliveries;
+    for (const companion of params.companions ?? []) await companion.settle(run);
     await run.dispose();
     return { runReport, deliveries, phases, pauses, resets, finalPhase: status(end).phase };
   } finally {

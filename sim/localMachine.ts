@@ -1,0 +1,482 @@
+/**
+ * One deployed state machine and its Lambda function, run locally by aws-local-stepfunctions on the
+ * simulated clock of a host (`sim/localRun.ts`), with its own EventBridge Scheduler schedule.
+ *
+ * - Each Task whose Resource is `arn:aws:states:::lambda:invoke` is served by the machine's handler,
+ *   wrapped the way Lambda's invoke result looks (`{ Payload, StatusCode, ExecutedVersion }`); an
+ *   invocation running past the function's timeout fails with `Sandbox.Timedout`.
+ * - A Distributed Map (which the interpreter does not run) is emulated by `sim/distributedMap.ts`:
+ *   its item reader reads the host's S3, and its children run the definition's own ItemProcessor.
+ * - Several machines share one host: the export chain and a replica's apply workflow run side by side
+ *   on the same clock.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { StateMachine, StateMachineDefinition, RunOptions } from 'aws-local-stepfunctions';
+import {
+  localDistributedMaps,
+  runDistributedMap,
+  type ChildRun,
+  type DistributedMapState,
+} from './distributedMap';
+import { Scheduler, type SchedulerOptions } from './scheduler';
+import type { SimulatedClock, SimulatedTimerId } from './simulatedClock';
+
+/** A JSON value, as executions take and return them. */
+export type JsonValue = Parameters<StateMachine['run']>[0];
+
+/** The input of an execution: the scheduler's `{ scheduledTime }`, or what a scenario passes. */
+export type ExecutionInput = { scheduledTime?: string } & Record<string, unknown>;
+
+/** A Lambda handler: the event the definition builds in, its result out. */
+export type MachineHandler = (event: never) => Promise<unknown>;
+
+/** One execution of a state machine. */
+export interface ExecutionRecord {
+  name: string;
+  id: string;
+  input: ExecutionInput;
+  /** Why it started: a scheduler delivery, a duplicate delivery, or started by the scenario. */
+  kind: 'scheduled' | 'duplicate' | 'manual';
+  startedAt: number;
+  endedAt?: number;
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
+  /** Error name for a failed execution (e.g. `ExportTickFailed`). */
+  error?: string;
+  cause?: string;
+  output?: JsonValue;
+  /** Billable state transitions: states entered plus retries (child executions not included). */
+  transitions: number;
+  retries: number;
+  statesEntered: Record<string, number>;
+  /** States whose Catch caught an error, in order. */
+  caught: string[];
+  /** Every state failure (before Retry or Catch), with the error name and cause as Step Functions saw them. */
+  stateFailures: { state: string; error: string; cause: string }[];
+  invocations: number;
+  /** Child executions started by Distributed Maps, and their state transitions. */
+  children: { executions: number; failed: number; transitions: number };
+}
+
+/**
+ * What a handler answered, as far as the records go: the export tick's `{ next, wakeAt, summary }`
+ * (stand-in handlers may answer less), or any other object.
+ */
+export type HandlerAnswer = {
+  next?: string;
+  wakeAt?: string;
+  summary?: { outcome?: string } & Record<string, unknown>;
+} & Record<string, unknown>;
+
+/** One Lambda invocation. */
+export interface InvocationRecord {
+  execution: string;
+  state: string;
+  /** The event's `mode` (export tick) or `step` (replica apply). */
+  mode: string;
+  /** Simulated start and end, epoch ms. */
+  at: number;
+  endedAt?: number;
+  /** Real wall-clock milliseconds spent in the handler. */
+  realMs?: number;
+  /** `ok` or the error name. */
+  outcome: string;
+  result?: HandlerAnswer | null;
+  errorMessage?: string;
+}
+
+/** What a machine needs from the host it runs on. */
+export interface MachineHost {
+  readonly clock: SimulatedClock;
+  readonly interpreter: typeof import('aws-local-stepfunctions');
+  readonly account: string;
+  readonly region: string;
+  /** Registers an execution's completion, so the host can wait for it when disposing. */
+  trackExecution(done: Promise<void>): void;
+  /** Work in progress that the clock must wait for (counted like a pending client call). */
+  ioStarted(): void;
+  ioEnded(): void;
+}
+
+/** An invocation that holds the clock while it runs (`MachineSpec.holdClockWhileRunning`). */
+interface ClockHold {
+  host: MachineHost;
+  holding: boolean;
+  finished: boolean;
+}
+
+const currentHold = new AsyncLocalStorage<ClockHold>();
+
+/**
+ * Sleeps on the simulated clock. Inside an invocation that holds the clock, the hold is let go for
+ * the sleep, so simulated time passes only while the handler sleeps: the handler's own work
+ * (reading, decompressing, parsing) takes no simulated time however long it takes for real.
+ */
+export async function simulatedSleep(ms: number): Promise<void> {
+  const hold = currentHold.getStore();
+  const release = hold?.holding === true;
+  if (release) {
+    hold.holding = false;
+    hold.host.ioEnded();
+  }
+  try {
+    await new Promise<void>((resolve) => setTimeout(resolve, ms));
+  } finally {
+    if (release && !hold.finished) {
+      hold.holding = true;
+      hold.host.ioStarted();
+    }
+  }
+}
+
+export interface MachineSpec {
+  /** The state machine's name (its ARN ends with it). */
+  name: string;
+  /** The rendered definition, as it deploys. */
+  definition: Record<string, unknown>;
+  /** The one Lambda function its tasks invoke; another FunctionName fails as in AWS. */
+  functionArn: string;
+  handler: MachineHandler;
+  lambdaTimeoutSeconds: number;
+  /** Period of its schedule, and how deliveries go. */
+  schedulePeriodMinutes: number;
+  scheduler?: SchedulerOptions;
+  /**
+   * The clock waits while an invocation runs, except while the handler sleeps through
+   * `simulatedSleep`. Without it the clock moves on whenever no client call is pending, also while
+   * the handler decompresses or parses what it read (work the runner cannot see). A handler that
+   * holds the clock must do all its waiting through `simulatedSleep`. @default false
+   */
+  holdClockWhileRunning?: boolean;
+  /** Reads an S3 object as text, for Distributed Map item readers (the state machine's own S3 access). */
+  readObject?: (bucket: string, key: string) => Promise<string>;
+}
+
+const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
+
+/** How an execution's error looks: the interpreter's error, whose `cause` is the state's error. */
+interface ErrorLike {
+  name?: string;
+  message?: string;
+  cause?: unknown;
+}
+
+/** The fields of a Lambda task's parameters the runner reads. */
+interface LambdaInvokeParameters {
+  FunctionName?: unknown;
+  Payload?: unknown;
+}
+
+type LocalHandlers = Record<string, (params: JsonValue) => Promise<JsonValue>>;
+
+/** Names of the Lambda task states among `states`. */
+function lambdaTaskStates(states: Record<string, Record<string, unknown>>): string[] {
+  return Object.entries(states)
+    .filter(([, s]) => s.Type === 'Task' && s.Resource === LAMBDA_INVOKE)
+    .map(([name]) => name);
+}
+
+export class LocalMachine {
+  readonly executions: ExecutionRecord[] = [];
+  readonly invocations: InvocationRecord[] = [];
+  readonly scheduler: Scheduler;
+  readonly arn: string;
+  private readonly machine: StateMachine;
+  private readonly lambdaStates: string[];
+  private readonly maps: Map<string, DistributedMapState>;
+  private readonly aborts = new Set<() => void>();
+  private executionCounter = 0;
+
+  constructor(
+    private readonly host: MachineHost,
+    readonly spec: MachineSpec,
+  ) {
+    this.arn = `arn:aws:states:${host.region}:${host.account}:stateMachine:${spec.name}`;
+    const { definition, maps } = localDistributedMaps(spec.definition);
+    this.maps = maps;
+    this.lambdaStates = lambdaTaskStates(definition.States as Record<string, Record<string, unknown>>);
+    // Validated once here; each execution reuses the machine (validation costs ~200 ms).
+    this.machine = new host.interpreter.StateMachine(definition as unknown as StateMachineDefinition);
+    this.scheduler = new Scheduler(
+      host.clock,
+      spec.scheduler ?? {},
+      spec.schedulePeriodMinutes,
+      host.clock.now,
+      (input, kind) => this.startExecution(input, { kind }),
+    );
+  }
+
+  /**
+   * Answers DescribeExecution for this machine's executions, as Step Functions does: a client with
+   * `send` for the code under test (an unknown ARN fails with ExecutionDoesNotExist).
+   */
+  statesClient(): { send(command: { input: object }): Promise<unknown> } {
+    return {
+      send: async (command) => {
+        const arn = (command.input as { executionArn?: string }).executionArn;
+        const record = this.executions.find((e) => e.id === arn);
+        if (!record) {
+          const error = new Error(`Execution Does Not Exist: '${String(arn)}'`);
+          error.name = 'ExecutionDoesNotExist';
+          throw error;
+        }
+        return {
+          executionArn: record.id,
+          stateMachineArn: this.arn,
+          name: record.name,
+          status: record.status === 'ABORTED' ? 'ABORTED' : record.status,
+          startDate: new Date(record.startedAt),
+          ...(record.endedAt !== undefined && record.status !== 'RUNNING'
+            ? { stopDate: new Date(record.endedAt) }
+            : {}),
+        };
+      },
+    };
+  }
+
+  get running(): boolean {
+    return this.executions.some((e) => e.status === 'RUNNING');
+  }
+
+  /** Aborts every running execution (as a `StopExecution` would). */
+  abortAll(): void {
+    for (const abort of [...this.aborts]) abort();
+  }
+
+  /**
+   * Starts an execution now, or at `at` (epoch ms) if given. Returns the record (filled in as the
+   * execution runs), or undefined when it starts later.
+   */
+  startExecution(
+    input: ExecutionInput,
+    options: { at?: number; name?: string; kind?: ExecutionRecord['kind'] } = {},
+  ): ExecutionRecord | undefined {
+    const clock = this.host.clock;
+    if (options.at !== undefined && options.at > clock.now) {
+      clock.setTimeout(
+        () => this.startExecution(input, { ...options, at: undefined }),
+        options.at - clock.now,
+      );
+      return undefined;
+    }
+    this.executionCounter += 1;
+    const name = options.name ?? `exec-${String(this.executionCounter).padStart(6, '0')}`;
+    const id = `${this.arn.replace(':stateMachine:', ':execution:')}:${name}`;
+    const record: ExecutionRecord = {
+      name,
+      id,
+      input,
+      kind: options.kind ?? 'manual',
+      startedAt: clock.now,
+      status: 'RUNNING',
+      ...freshCounts(),
+    };
+    this.executions.push(record);
+    const localHandlers: LocalHandlers = {};
+    for (const state of this.lambdaStates)
+      localHandlers[state] = (params) => this.invoke(record, state, params);
+    for (const [state, map] of this.maps) {
+      localHandlers[state] = async (mapInput) =>
+        (await runDistributedMap(map, mapInput, {
+          executionId: id,
+          readObject: this.requireReader(state),
+          runChild: (childInput, childName) => this.runChild(record, map, childInput, childName),
+        })) as JsonValue;
+    }
+    const execution = this.machine.run(input as JsonValue, {
+      overrides: { taskResourceLocalHandlers: localHandlers },
+      // AWS fills the context object; the interpreter only sets Input and StartTime itself.
+      context: {
+        Execution: {
+          Id: id,
+          Name: name,
+          Input: input as JsonValue,
+          StartTime: new Date(clock.now).toISOString(),
+          RoleArn: `arn:aws:iam::${this.host.account}:role/${this.spec.name}-states`,
+        },
+        StateMachine: { Id: this.arn, Name: this.spec.name },
+      } satisfies RunOptions['context'],
+      noThrowOnAbort: true,
+    });
+    this.aborts.add(execution.abort);
+    const done = (async () => {
+      try {
+        const output = await execution.result;
+        if (record.status === 'RUNNING') {
+          record.status = output === null ? 'ABORTED' : 'SUCCEEDED';
+          record.output = output;
+        }
+      } catch (error) {
+        record.status = 'FAILED';
+        const cause = ((error as ErrorLike | undefined)?.cause ?? error) as ErrorLike | undefined;
+        record.error = cause?.name ?? 'Error';
+        // The state's cause: the Lambda error's JSON text, or the message of another error.
+        record.cause = (cause?.cause ?? cause?.message) as string | undefined;
+      } finally {
+        record.endedAt = clock.now;
+        this.aborts.delete(execution.abort);
+      }
+      await countEvents(execution.eventLogs, record);
+    })();
+    this.host.trackExecution(done);
+    return record;
+  }
+
+  private requireReader(state: string): (bucket: string, key: string) => Promise<string> {
+    const read = this.spec.readObject;
+    if (!read) {
+      return async () => {
+        throw new Error(
+          `state ${state} reads items from S3, but the machine ${this.spec.name} has no S3 reader`,
+        );
+      };
+    }
+    return read;
+  }
+
+  /** One child execution of a Distributed Map: the definition's ItemProcessor, with the same function. */
+  private async runChild(
+    parent: ExecutionRecord,
+    map: DistributedMapState,
+    input: unknown,
+    childName: string,
+  ): Promise<ChildRun> {
+    parent.children.executions += 1;
+    const child: ExecutionRecord = {
+      ...parent,
+      name: `${parent.name}/${childName}`,
+      ...freshCounts(),
+    };
+    const localHandlers: LocalHandlers = {};
+    for (const state of lambdaTaskStates(map.processor.States))
+      localHandlers[state] = (params) => this.invoke(parent, state, params, child.name);
+    const execution = map.machine(this.host.interpreter).run(input as JsonValue, {
+      overrides: { taskResourceLocalHandlers: localHandlers },
+      context: {
+        Execution: {
+          Id: `${parent.id}/${childName}`,
+          Name: childName,
+          Input: input as JsonValue,
+          StartTime: new Date(this.host.clock.now).toISOString(),
+        },
+      },
+    });
+    try {
+      return { ok: true, output: await execution.result };
+    } catch (error) {
+      parent.children.failed += 1;
+      const cause = ((error as ErrorLike | undefined)?.cause ?? error) as ErrorLike | undefined;
+      return {
+        ok: false,
+        error: cause?.name ?? 'Error',
+        cause: String(cause?.cause ?? cause?.message ?? ''),
+      };
+    } finally {
+      await countEvents(execution.eventLogs, child);
+      parent.children.transitions += child.transitions;
+    }
+  }
+
+  /** Serves one Lambda task the way `lambda:invoke` does. */
+  private async invoke(
+    record: ExecutionRecord,
+    state: string,
+    input: JsonValue,
+    executionName = record.name,
+  ): Promise<JsonValue> {
+    const params = (input ?? {}) as LambdaInvokeParameters;
+    if (params.FunctionName !== this.spec.functionArn) {
+      const error = new Error(`Function not found: ${String(params.FunctionName)}`);
+      error.name = 'Lambda.ResourceNotFoundException';
+      throw error;
+    }
+    record.invocations += 1;
+    // Lambda serialises the event and the result as JSON. The event is what the definition builds.
+    const event = JSON.parse(JSON.stringify(params.Payload ?? {})) as Record<string, unknown>;
+    const clock = this.host.clock;
+    const inv: InvocationRecord = {
+      execution: executionName,
+      state,
+      mode: String(event.mode ?? event.step ?? ''),
+      at: clock.now,
+      outcome: 'ok',
+    };
+    this.invocations.push(inv);
+    const timeoutSeconds = this.spec.lambdaTimeoutSeconds;
+    const realStart = performance.now();
+    const hold: ClockHold | undefined = this.spec.holdClockWhileRunning
+      ? { host: this.host, holding: true, finished: false }
+      : undefined;
+    if (hold) this.host.ioStarted();
+    let timer: SimulatedTimerId | undefined;
+    try {
+      const timeout = new Promise<never>((_, reject) => {
+        timer = clock.setTimeout(() => {
+          const error = new Error(`Task timed out after ${timeoutSeconds.toFixed(2)} seconds`);
+          error.name = 'Sandbox.Timedout';
+          reject(error);
+        }, timeoutSeconds * 1000);
+      });
+      const handler = this.spec.handler as (event: unknown) => Promise<unknown>;
+      const running = hold ? currentHold.run(hold, () => handler(event)) : handler(event);
+      const result = await Promise.race([running, timeout]);
+      const payload = JSON.parse(JSON.stringify(result ?? null)) as JsonValue;
+      inv.result = payload as HandlerAnswer | null;
+      return { ExecutedVersion: '$LATEST', Payload: payload, StatusCode: 200 };
+    } catch (error) {
+      const e = error as Error;
+      inv.outcome = e?.name ?? 'Error';
+      inv.errorMessage = e?.message;
+      // Step Functions sees the function error as Error = errorType and Cause = Lambda's JSON error.
+      const mapped = new Error(
+        JSON.stringify({ errorType: inv.outcome, errorMessage: e?.message ?? String(error), trace: [] }),
+      );
+      mapped.name = inv.outcome;
+      throw mapped;
+    } finally {
+      if (hold) {
+        hold.finished = true;
+        if (hold.holding) this.host.ioEnded();
+        hold.holding = false;
+      }
+      if (timer !== undefined) clock.clearTimeout(timer);
+      inv.endedAt = clock.now;
+      inv.realMs = performance.now() - realStart;
+    }
+  }
+}
+
+/** The counters of an execution record, all at zero. */
+function freshCounts(): Pick<
+  ExecutionRecord,
+  'transitions' | 'retries' | 'statesEntered' | 'caught' | 'stateFailures' | 'invocations' | 'children'
+> {
+  return {
+    transitions: 0,
+    retries: 0,
+    statesEntered: {},
+    caught: [],
+    stateFailures: [],
+    invocations: 0,
+    children: { executions: 0, failed: 0, transitions: 0 },
+  };
+}
+
+/** Counts what an ended execution's event log holds into its record (transitions as billed). */
+async function countEvents(
+  eventLogs: ReturnType<StateMachine['run']>['eventLogs'],
+  record: ExecutionRecord,
+): Promise<void> {
+  for await (const event of eventLogs) {
+    if (event.type === 'StateEntered') {
+      record.transitions += 1;
+      record.statesEntered[event.state.name] = (record.statesEntered[event.state.name] ?? 0) + 1;
+    } else if (event.type === 'StateRetried') {
+      record.transitions += 1;
+      record.retries += 1;
+    } else if (event.type === 'StateFailed') {
+      record.stateFailures.push({ state: event.state.name, error: event.Error, cause: String(event.Cause) });
+    } else if (event.type === 'StateCaught') {
+      record.caught.push(event.state.name);
+    }
+  }
+}

@@ -1,0 +1,249 @@
+/**
+ * The replica of a simulation run: a second table on the local DynamoDB kept equal to the source by
+ * the replica's own deployed state machine (statemachine/replica-apply.asl.json, rendered by the one
+ * render function) and its apply Lambda (functions/replicaApply.ts), started by its own schedule on
+ * the same simulated clock as the export chain. Its Distributed Map runs through the emulation in
+ * sim/distributedMap.ts, its children write with the apply engine (apply/) into the local DynamoDB.
+ *
+ * At the end the replica's running executions finish (the export chain is stopped first, so the
+ * chain no longer moves), and the replica table is compared item by item with the source as of the
+ * replica's own watermark.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
+import type { SfnSender } from '../../functions/awsClients';
+import { REPLICA_APPLY_HANDLER, REPLICA_GROUP_LEASE_SECONDS } from '../../functions/lambdaHandlers';
+import { createReplicaHandler, REPLICA_LAG_METRIC } from '../../functions/replicaApply';
+import type { PlannerLimits } from '../../functions/replicaPlanner';
+import type { ReplicaSettings } from '../../functions/replicaSettings';
+import { initialReplicaState, parseReplicaState } from '../../functions/replicaState';
+import type { WorkflowSettings } from '../../functions/settings';
+import { renderReplicaDefinition } from '../../statemachine/render';
+import { getText } from '../../format/s3io';
+import { simulatedSleep } from '../localMachine';
+import type { LocalMachine, LocalRun } from '../localRun';
+import type { SyntheticTable } from '../workload';
+import type { SimulationAccount } from './account';
+import { compareWithSource, createReplayTable } from './chainChecks';
+import type { ReplicaOutcome } from './report';
+
+export const SIMULATION_REPLICA_ALIAS = 'copy';
+
+/** The replica's table on the local DynamoDB. */
+export function replicaTableName(alias: string): string {
+  return `${alias}-replica`;
+}
+
+/**
+ * Entries of at least this many records go through the Distributed Map. Far below the deployed
+ * default (100,000), so the bootstrap of the simulated table (a few hundred items in several data
+ * files) takes the Distributed Map path a large table's would; incremental windows are grouped.
+ */
+export const SIMULATION_REPLICA_LIMITS: Partial<PlannerLimits> = { distributedMinItems: 100 };
+
+/** Pure: the settings `pulumi up` would deploy for the simulated replica. */
+export function simulationReplicaSettings(settings: WorkflowSettings): ReplicaSettings {
+  return {
+    alias: settings.alias,
+    replicaAlias: SIMULATION_REPLICA_ALIAS,
+    sourceTableName: settings.tableName,
+    bucket: settings.bucket,
+    prefix: settings.prefix,
+    stateParameterName: settings.stateParameterName.replace(
+      /\/state$/,
+      `/replicas/${SIMULATION_REPLICA_ALIAS}/state`,
+    ),
+    targetTableName: replicaTableName(settings.alias),
+    bootstrap: 'write',
+    // A RESET in the run (--faults chaos) halts the replica with one alert, as deployed by default.
+    onNewEpoch: 'halt',
+    maxWritesPerSecond: 1000,
+    concurrency: 2,
+    notificationTopicArn: settings.notificationTopicArn,
+    metricNamespace: settings.metricNamespace,
+    leaseSeconds: REPLICA_GROUP_LEASE_SECONDS,
+  };
+}
+
+/** The simulated replica: created before the run, attached to it, settled and checked after it. */
+export class SimulationReplica {
+  readonly settings: ReplicaSettings;
+  private machine: LocalMachine | undefined;
+  private readonly lagSamples: number[] = [];
+  private target: DynamoDBClient | undefined;
+  /** The replica's watermark when the run reached its end, before the last executions finished. */
+  private watermarkAtEnd: string | null = null;
+
+  constructor(private readonly account: SimulationAccount) {
+    this.settings = simulationReplicaSettings(account.settings);
+  }
+
+  /** Creates what `pulumi up` and the operator create: the empty target table and the state parameter. */
+  async prepare(): Promise<void> {
+    // Before the simulated clock is installed: the table waiter sleeps on the clock.
+    await createReplayTable(this.account.dynamodb.client, this.settings.targetTableName);
+    this.account.aws.ssm.set(this.settings.stateParameterName, JSON.stringify(initialReplicaState()));
+  }
+
+  /** Adds the replica's state machine and schedule to the run. */
+  attach(run: LocalRun): void {
+    const { account, settings } = this;
+    // Its own client: no SDK retries (they would sleep on the simulated clock while the run waits
+    // for the call); the apply engine retries throttling itself.
+    this.target = new DynamoDBClient({
+      endpoint: account.endpoints.dynamodb,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      maxAttempts: 1,
+      cacheMiddleware: true,
+    });
+    const s3 = run.track(account.sourceS3);
+    // DescribeExecution of the replica's own executions, answered from the runner's records.
+    const states: { machine?: LocalMachine } = {};
+    const statesClient: SfnSender = {
+      send: ((command: DescribeExecutionCommand) => {
+        if (!states.machine) throw new Error('the replica state machine is not attached yet');
+        return states.machine.statesClient().send(command);
+      }) as SfnSender['send'],
+    };
+    const handler = createReplicaHandler(
+      settings,
+      {
+        s3,
+        ssm: run.track(account.tickClients.ssm),
+        sns: run.track(account.aws.sns),
+        target: run.track(this.target),
+        states: statesClient,
+      },
+      {
+        log: (line) => {
+          const metric = JSON.parse(line) as Record<string, unknown>;
+          if (typeof metric[REPLICA_LAG_METRIC] === 'number')
+            this.lagSamples.push(metric[REPLICA_LAG_METRIC]);
+        },
+        limits: SIMULATION_REPLICA_LIMITS,
+        // With the clock held while the handler runs, its waits must go through simulatedSleep.
+        sleep: simulatedSleep,
+      },
+    );
+    const functionArn = `arn:aws:lambda:${run.region}:${run.account}:function:${settings.alias}-${settings.replicaAlias}-replica-apply`;
+    const machine = run.addMachine({
+      name: `${settings.alias}-${settings.replicaAlias}-replica`,
+      definition: renderReplicaDefinition({ ReplicaFunctionArn: functionArn }),
+      functionArn,
+      handler,
+      lambdaTimeoutSeconds: REPLICA_APPLY_HANDLER.timeoutSeconds,
+      holdClockWhileRunning: true,
+      schedulePeriodMinutes: account.settings.schedulePeriodMinutes,
+      // The state machine reads the export's manifest-files.json itself (the Distributed Map's reader).
+      readObject: (bucket, key) => getText(s3, bucket, key),
+    });
+    this.machine = machine;
+    states.machine = machine;
+    machine.scheduler.start();
+  }
+
+  /**
+   * Stops the export chain, lets the replica's running executions finish, and stops the replica's
+   * schedule: afterwards its state and its table no longer change.
+   */
+  async settle(run: LocalRun): Promise<void> {
+    const text = this.account.aws.ssm.get(this.settings.stateParameterName);
+    this.watermarkAtEnd = text === undefined ? null : parseReplicaState(text).watermark;
+    run.primary.scheduler.pause();
+    run.primary.abortAll();
+    if (this.machine) await run.drain(6 * 3600_000, [this.machine]);
+  }
+
+  /** The replica against the source as of its watermark, and how it got there. */
+  async outcome(params: {
+    source: SyntheticTable;
+    chainWatermark: string | null;
+    /** End of the run, epoch seconds. */
+    end: number;
+    /** RESETs the run made: a replica halted by a new epoch is then expected (`onNewEpoch: halt`). */
+    resets: number;
+  }): Promise<ReplicaOutcome> {
+    const { source, chainWatermark, end } = params;
+    const { account, settings } = this;
+    this.target?.destroy();
+    const executions = this.machine?.executions ?? [];
+    const text = account.aws.ssm.get(settings.stateParameterName);
+    const base = {
+      targetTable: settings.targetTableName,
+      executions: {
+        total: executions.length,
+        succeeded: executions.filter((e) => e.status === 'SUCCEEDED').length,
+        failed: executions.filter((e) => e.status === 'FAILED').length,
+        failedBy: executions
+          .filter((e) => e.status === 'FAILED')
+          .reduce<Record<string, number>>((acc, e) => {
+            const key = `${e.error ?? 'Error'} in ${e.stateFailures[e.stateFailures.length - 1]?.state ?? '?'}`;
+            acc[key] = (acc[key] ?? 0) + 1;
+            return acc;
+          }, {}),
+        invocations: this.machine?.invocations.length ?? 0,
+      },
+      transitions: executions.reduce((n, e) => n + e.transitions, 0),
+      distributedMap: {
+        runs:
+          executions.reduce((n, e) => n + (e.statesEntered['Apply data files in Express children'] ?? 0), 0) +
+          executions.reduce((n, e) => n + (e.statesEntered['Apply data files in Standard children'] ?? 0), 0),
+        children: executions.reduce((n, e) => n + e.children.executions, 0),
+        childTransitions: executions.reduce((n, e) => n + e.children.transitions, 0),
+      },
+      maxLagSeconds: this.lagSamples.length > 0 ? Math.max(...this.lagSamples) : null,
+      alerts: account.aws.sns
+        .json()
+        .filter((m) => (m as { event?: unknown } | null)?.event === 'REPLICA_HALTED').length,
+    };
+    try {
+      if (text === undefined) throw new Error(`replica state ${settings.stateParameterName} is missing`);
+      const state = parseReplicaState(text);
+      const compared = await compareWithSource(
+        account.dynamodb.client,
+        settings.targetTableName,
+        source,
+        state.watermark,
+        'replica',
+      );
+      const watermarkSeconds = state.watermark ? Date.parse(state.watermark) / 1000 : null;
+      return {
+        ok:
+          compared.identical &&
+          state.lastAppliedSequence >= 0 &&
+          state.inProgress === null &&
+          (state.status !== 'HALTED' || (state.halt?.reason === 'NEW_EPOCH' && params.resets > 0)),
+        status: state.status,
+        halt: state.halt ? `${state.halt.reason}: ${state.halt.detail}` : null,
+        epoch: state.epoch,
+        lastAppliedSequence: state.lastAppliedSequence,
+        watermark: state.watermark,
+        lagBehindChainSeconds:
+          watermarkSeconds === null || chainWatermark === null
+            ? null
+            : Date.parse(chainWatermark) / 1000 - watermarkSeconds,
+        lagAtEndSeconds: this.watermarkAtEnd === null ? null : end - Date.parse(this.watermarkAtEnd) / 1000,
+        ...compared,
+        ...base,
+      };
+    } catch (error) {
+      return {
+        ok: false,
+        status: 'UNKNOWN',
+        halt: null,
+        epoch: null,
+        lastAppliedSequence: -1,
+        watermark: null,
+        lagBehindChainSeconds: null,
+        lagAtEndSeconds: null,
+        items: 0,
+        expectedItems: 0,
+        identical: false,
+        firstDifferences: [],
+        error: (error as Error).message,
+        ...base,
+      };
+    }
+  }
+}
