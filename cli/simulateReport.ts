@@ -66,7 +66,7 @@ export function formatSimulationReport(r: SimulationReport): string {
                 : `DIFFERS from the source (${r.replay.expectedItems} items expected)`
             }`,
       ],
-      ['replica', replicaLine(r.replica)],
+      ...replicaRows(r.replica),
       [
         'cost',
         `about ${usd(r.cost.monthlyUsd)}/month per table for orchestration (${r.cost.items.map((i) => `${i.item.split(' ')[0]} ${usd(i.monthlyUsd)}`).join(', ')})`,
@@ -84,20 +84,29 @@ export function formatSimulationReport(r: SimulationReport): string {
   return lines.join('\n');
 }
 
-/** The replica kept during the run: how it stands, whether it equals the source, its lag and its runs. */
-function replicaLine(replica: SimulationReport['replica']): string {
-  if (replica.error) return `FAILED: ${replica.error}`;
+/** The replica kept during the run: how it stands and whether it equals the source, its lag, its runs. */
+function replicaRows(replica: SimulationReport['replica']): [string, string][] {
+  if (replica.error) return [['replica', `FAILED: ${replica.error}`]];
   const lag = (seconds: number | null) => (seconds === null ? '-' : formatDuration(seconds));
   const state =
     replica.status === 'HALTED' ? `HALTED (${replica.halt ?? 'no reason recorded'})` : replica.status;
   const identity = replica.identical
     ? `identical to the source as of its watermark ${replica.watermark ?? '-'} (${replica.expectedItems} items)`
     : `DIFFERS from the source as of its watermark ${replica.watermark ?? '-'} (${replica.items} items, ${replica.expectedItems} expected)`;
+  const failed = Object.entries(replica.executions.failedBy)
+    .map(([why, n]) => `${n} ${why}`)
+    .join(', ');
   return [
-    `${replica.targetTable} ${state}, entry ${replica.lastAppliedSequence}: ${identity}`,
-    `lag ${lag(replica.lagAtEndSeconds)} at the end (${lag(replica.lagBehindChainSeconds)} behind the chain after its last executions, at most ${lag(replica.maxLagSeconds)} during the run)`,
-    `${replica.executions.total} executions (${replica.executions.failed} failed), ${replica.executions.invocations} Lambda invocations, ${replica.transitions} state transitions, ${plural(replica.distributedMap.runs, 'Distributed Map run')} with ${plural(replica.distributedMap.children, 'child execution')}, ${plural(replica.alerts, 'alert')}`,
-  ].join('; ');
+    ['replica', `${replica.targetTable} ${state}, entry ${replica.lastAppliedSequence}: ${identity}`],
+    [
+      'replica lag',
+      `${lag(replica.lagAtEndSeconds)} at the end, ${lag(replica.lagBehindChainSeconds)} behind the chain after its last executions, at most ${lag(replica.maxLagSeconds)} during the run`,
+    ],
+    [
+      'replica runs',
+      `${replica.executions.total} executions (${replica.executions.failed} failed${failed ? `: ${failed}` : ''}), ${replica.executions.invocations} Lambda invocations, ${replica.transitions} state transitions, ${plural(replica.distributedMap.runs, 'Distributed Map run')} with ${plural(replica.distributedMap.children, 'child execution')}, ${plural(replica.alerts, 'alert')}`,
+    ],
+  ];
 }
 
 /** A shell word: left bare when safe, single-quoted otherwise. */
