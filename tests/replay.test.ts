@@ -13,22 +13,29 @@ import {
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { keyString, listExportDataFiles, type Item } from '../format';
-import { replayChain, writeRounds, type ReplayCheckpoint, type ReplayProgress } from '../cli/replay';
+import {
+  replayChain,
+  writeRounds,
+  type ReplayCheckpoint,
+  type ReplayOptions,
+  type ReplayProgress,
+} from '../cli/replay';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../sim/servers';
 import { SyntheticTable, WORKLOAD_KEY_ATTRIBUTES, canonicalTable, generateWorkload } from '../sim/workload';
 import { MemoryS3, contiguousWindows, writeChain } from './helpers/exportChain';
 import { newWorkloadTable, scanTable } from './helpers/localTables';
+import {
+  END,
+  HOUR,
+  REPLAY_BUCKET as BUCKET,
+  REPLAY_PREFIX as PREFIX,
+  START,
+  T0,
+  WINDOWS,
+  replaySource,
+} from './helpers/replayChain';
 
-const BUCKET = 'replay-bucket';
-const PREFIX = 'exports/orders';
-const T0 = Date.UTC(2026, 10, 3, 0, 0, 0) / 1000;
-const HOUR = 3600;
-const START = T0 + HOUR;
-const WINDOWS = contiguousWindows(START, 30 * 60, 6);
-const END = WINDOWS[WINDOWS.length - 1][1];
-
-/** Traffic from an hour before the full export to the end of the last window. */
-const source = generateWorkload({ from: T0, to: END, writesPerMinute: 8, seed: 99, keySpace: 80 });
+const source = replaySource();
 
 let tableCounter = 0;
 
@@ -45,6 +52,10 @@ describe('replay (cli/replay.ts) into dynalite', () => {
   });
 
   const newTable = (): Promise<string> => newWorkloadTable(ddb.client, `replay-target-${++tableCounter}`);
+
+  /** Replays the test chain in `s3` into `targetTable` on dynalite. */
+  const replayInto = (s3: MemoryS3, targetTable: string, options: Partial<ReplayOptions> = {}) =>
+    replayChain({ s3, dynamodb: ddb.client, bucket: BUCKET, prefix: PREFIX, targetTable, ...options });
 
   /** dynalite makes a table ACTIVE on a timer: under load a write can otherwise arrive first. */
   async function untilActive(name: string): Promise<void> {
@@ -106,12 +117,7 @@ describe('replay (cli/replay.ts) into dynalite', () => {
     await sourceChain(s3);
     const target = await newTable();
     const progress: ReplayProgress[] = [];
-    const report = await replayChain({
-      s3,
-      dynamodb: ddb.client,
-      bucket: BUCKET,
-      prefix: PREFIX,
-      targetTable: target,
+    const report = await replayInto(s3, target, {
       onProgress: (p) => progress.push(p),
     });
     expect(report).to.include({
@@ -139,12 +145,7 @@ describe('replay (cli/replay.ts) into dynalite', () => {
     await sourceChain(s3);
     const target = await newTable();
     const until = WINDOWS[3][1] + 600; // inside the fifth window
-    const report = await replayChain({
-      s3,
-      dynamodb: ddb.client,
-      bucket: BUCKET,
-      prefix: PREFIX,
-      targetTable: target,
+    const report = await replayInto(s3, target, {
       until,
     });
     expect(report.lastSequence).to.equal(4);
@@ -191,12 +192,7 @@ describe('replay (cli/replay.ts) into dynalite', () => {
     // Without resume or force, the partly filled table is refused.
     let refused: unknown;
     try {
-      await replayChain({
-        s3,
-        dynamodb: ddb.client,
-        bucket: BUCKET,
-        prefix: PREFIX,
-        targetTable: target,
+      await replayInto(s3, target, {
         checkpointFile,
       });
     } catch (err) {
@@ -204,12 +200,7 @@ describe('replay (cli/replay.ts) into dynalite', () => {
     }
     expect((refused as Error)?.message).to.match(/is not empty/);
 
-    const resumed = await replayChain({
-      s3,
-      dynamodb: ddb.client,
-      bucket: BUCKET,
-      prefix: PREFIX,
-      targetTable: target,
+    const resumed = await replayInto(s3, target, {
       checkpointFile,
       resume: true,
     });
@@ -276,7 +267,7 @@ describe('replay (cli/replay.ts) into dynalite', () => {
     );
     let refused: unknown;
     try {
-      await replayChain({ s3, dynamodb: ddb.client, bucket: BUCKET, prefix: PREFIX, targetTable: target });
+      await replayInto(s3, target);
     } catch (err) {
       refused = err;
     }
@@ -285,12 +276,7 @@ describe('replay (cli/replay.ts) into dynalite', () => {
       .and.to.contain('force');
     expect(await scanAll(target)).to.have.length(1);
 
-    await replayChain({
-      s3,
-      dynamodb: ddb.client,
-      bucket: BUCKET,
-      prefix: PREFIX,
-      targetTable: target,
+    await replayInto(s3, target, {
       force: true,
     });
     const expected = canonicalTable([
@@ -311,12 +297,7 @@ describe('replay (cli/replay.ts) into dynalite', () => {
     const checkpointFile = join(dir, 'bad-file.json');
     let caught: unknown;
     try {
-      await replayChain({
-        s3,
-        dynamodb: ddb.client,
-        bucket: BUCKET,
-        prefix: PREFIX,
-        targetTable: target,
+      await replayInto(s3, target, {
         checkpointFile,
       });
     } catch (err) {
@@ -349,7 +330,7 @@ describe('replay (cli/replay.ts) into dynalite', () => {
     const target = await newTable();
     let caught: unknown;
     try {
-      await replayChain({ s3, dynamodb: ddb.client, bucket: BUCKET, prefix: PREFIX, targetTable: target });
+      await replayInto(s3, target);
     } catch (err) {
       caught = err;
     }
@@ -373,7 +354,7 @@ describe('replay (cli/replay.ts) into dynalite', () => {
     const [file] = await listExportDataFiles(s3, BUCKET, written.entries[0].entry.manifestSummaryKey);
     let caught: unknown;
     try {
-      await replayChain({ s3, dynamodb: ddb.client, bucket: BUCKET, prefix: PREFIX, targetTable: target });
+      await replayInto(s3, target);
     } catch (err) {
       caught = err;
     }
@@ -398,13 +379,7 @@ describe('replay (cli/replay.ts) into dynalite', () => {
     await writeChain({ s3, bucket: BUCKET, prefix: PREFIX, table: big, start: T0, windows: [] });
     const target = await newTable();
     const started = Date.now();
-    const report = await replayChain({
-      s3,
-      dynamodb: ddb.client,
-      bucket: BUCKET,
-      prefix: PREFIX,
-      targetTable: target,
-    });
+    const report = await replayInto(s3, target);
     const elapsed = Date.now() - started;
     expect(report.puts).to.equal(10_000);
     const count = await ddb.client.send(new ScanCommand({ TableName: target, Select: 'COUNT' }));
@@ -427,12 +402,7 @@ describe('replay (cli/replay.ts) into dynalite', () => {
     const target = await newTable();
     let caught: unknown;
     try {
-      await replayChain({
-        s3,
-        dynamodb: ddb.client,
-        bucket: BUCKET,
-        prefix: PREFIX,
-        targetTable: target,
+      await replayInto(s3, target, {
         resume: true,
       });
     } catch (err) {
@@ -440,12 +410,7 @@ describe('replay (cli/replay.ts) into dynalite', () => {
     }
     expect((caught as Error)?.message).to.match(/resume needs a checkpoint file/);
     const other = join(dir, 'other.json');
-    await replayChain({
-      s3,
-      dynamodb: ddb.client,
-      bucket: BUCKET,
-      prefix: PREFIX,
-      targetTable: target,
+    await replayInto(s3, target, {
       checkpointFile: other,
       until: START,
     });
@@ -453,12 +418,7 @@ describe('replay (cli/replay.ts) into dynalite', () => {
     const second = await newTable();
     caught = undefined;
     try {
-      await replayChain({
-        s3,
-        dynamodb: ddb.client,
-        bucket: BUCKET,
-        prefix: PREFIX,
-        targetTable: second,
+      await replayInto(s3, second, {
         checkpointFile: other,
         resume: true,
       });
