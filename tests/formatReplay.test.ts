@@ -5,12 +5,10 @@
  */
 import { expect } from 'chai';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { replayChain, type ReplayOptions } from '../cli/replay';
-import { listExportDataFiles, type Item } from '../format';
-import { startLocalDynamoDb, type LocalDynamoDb } from '../sim/servers';
+import { replayChain } from '../cli/replay';
+import { listExportDataFiles } from '../format';
 import { canonicalTable } from '../sim/workload';
 import { MemoryS3, writeChain } from './helpers/exportChain';
-import { newWorkloadTable, scanTable } from './helpers/localTables';
 import {
   END,
   REPLAY_BUCKET as BUCKET,
@@ -18,28 +16,14 @@ import {
   START,
   WINDOWS,
   replaySource,
+  useReplayTarget,
 } from './helpers/replayChain';
 
 const source = replaySource();
 
-let tableCounter = 0;
-
 describe('replay (cli/replay.ts) across export formats and file sizes, into dynalite', () => {
-  let ddb: LocalDynamoDb;
-  before(async () => {
-    ddb = await startLocalDynamoDb();
-  });
-  after(async () => {
-    await ddb?.stop();
-  });
-
-  const newTable = (): Promise<string> => newWorkloadTable(ddb.client, `format-replay-${++tableCounter}`);
-
-  /** Replays the test chain in `s3` into `targetTable` on dynalite. */
-  const replayInto = (s3: MemoryS3, targetTable: string, options: Partial<ReplayOptions> = {}) =>
-    replayChain({ s3, dynamodb: ddb.client, bucket: BUCKET, prefix: PREFIX, targetTable, ...options });
-
-  const scanAll = (tableName: string): Promise<Item[]> => scanTable(ddb.client, tableName);
+  const dynalite = useReplayTarget('format-replay-');
+  const { newTable, replayInto, scanAll } = dynalite;
 
   it('replays an ION chain to the same table as the DYNAMODB_JSON chain of the same workload', async () => {
     const tables: string[] = [];
@@ -104,7 +88,7 @@ describe('replay (cli/replay.ts) across export formats and file sizes, into dyna
     try {
       await replayChain({
         s3: broken,
-        dynamodb: ddb.client,
+        dynamodb: dynalite.client,
         bucket: BUCKET,
         prefix: PREFIX,
         targetTable: empty,

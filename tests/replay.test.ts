@@ -13,17 +13,9 @@ import {
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { keyString, listExportDataFiles, type Item } from '../format';
-import {
-  replayChain,
-  writeRounds,
-  type ReplayCheckpoint,
-  type ReplayOptions,
-  type ReplayProgress,
-} from '../cli/replay';
-import { startLocalDynamoDb, type LocalDynamoDb } from '../sim/servers';
+import { replayChain, writeRounds, type ReplayCheckpoint, type ReplayProgress } from '../cli/replay';
 import { SyntheticTable, WORKLOAD_KEY_ATTRIBUTES, canonicalTable, generateWorkload } from '../sim/workload';
 import { MemoryS3, contiguousWindows, writeChain } from './helpers/exportChain';
-import { newWorkloadTable, scanTable } from './helpers/localTables';
 import {
   END,
   HOUR,
@@ -33,41 +25,31 @@ import {
   T0,
   WINDOWS,
   replaySource,
+  useReplayTarget,
 } from './helpers/replayChain';
 
 const source = replaySource();
 
-let tableCounter = 0;
-
 describe('replay (cli/replay.ts) into dynalite', () => {
-  let ddb: LocalDynamoDb;
+  const dynalite = useReplayTarget('replay-target-');
+  const { newTable, replayInto, scanAll } = dynalite;
   let dir: string;
-  before(async () => {
-    ddb = await startLocalDynamoDb();
+  before(() => {
     dir = mkdtempSync(join(tmpdir(), 'dce-replay-'));
   });
-  after(async () => {
-    await ddb?.stop();
+  after(() => {
     rmSync(dir, { recursive: true, force: true });
   });
-
-  const newTable = (): Promise<string> => newWorkloadTable(ddb.client, `replay-target-${++tableCounter}`);
-
-  /** Replays the test chain in `s3` into `targetTable` on dynalite. */
-  const replayInto = (s3: MemoryS3, targetTable: string, options: Partial<ReplayOptions> = {}) =>
-    replayChain({ s3, dynamodb: ddb.client, bucket: BUCKET, prefix: PREFIX, targetTable, ...options });
 
   /** dynalite makes a table ACTIVE on a timer: under load a write can otherwise arrive first. */
   async function untilActive(name: string): Promise<void> {
     for (let i = 0; i < 200; i++) {
-      const out = await ddb.client.send(new DescribeTableCommand({ TableName: name }));
+      const out = await dynalite.client.send(new DescribeTableCommand({ TableName: name }));
       if (out.Table?.TableStatus === 'ACTIVE') return;
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     throw new Error(`table ${name} did not become ACTIVE`);
   }
-
-  const scanAll = (tableName: string): Promise<Item[]> => scanTable(ddb.client, tableName);
 
   /** The chain of `source`, written once per data-file size and copied for each test. */
   const chains = new Map<number, { s3: MemoryS3; written: Awaited<ReturnType<typeof writeChain>> }>();
@@ -118,7 +100,7 @@ describe('replay (cli/replay.ts) into dynalite', () => {
     const target = await newTable();
     const progress: ReplayProgress[] = [];
     const report = await replayInto(s3, target, {
-      onProgress: (p) => progress.push(p),
+      onProgress: (p: ReplayProgress) => progress.push(p),
     });
     expect(report).to.include({
       entriesApplied: 7,
@@ -165,7 +147,7 @@ describe('replay (cli/replay.ts) into dynalite', () => {
         if (command instanceof BatchWriteItemCommand && ++calls > 20) {
           throw Object.assign(new Error('connection reset by peer'), { name: 'NetworkingError' });
         }
-        return ddb.client.send(command);
+        return dynalite.client.send(command);
       },
     };
     let crashed: unknown;
@@ -233,7 +215,7 @@ describe('replay (cli/replay.ts) into dynalite', () => {
             // Accept the first half, hand back the rest as DynamoDB does under throttling.
             throttled++;
             const half = Math.floor(requests.length / 2);
-            await ddb.client.send(
+            await dynalite.client.send(
               new BatchWriteItemCommand({ RequestItems: { [target]: requests.slice(0, half) } }),
             );
             return { UnprocessedItems: { [target]: requests.slice(half) } };
@@ -243,7 +225,7 @@ describe('replay (cli/replay.ts) into dynalite', () => {
             throw Object.assign(new Error('slow down'), { name: 'ProvisionedThroughputExceededException' });
           }
         }
-        return ddb.client.send(command);
+        return dynalite.client.send(command);
       },
     };
     await replayChain({
@@ -262,7 +244,7 @@ describe('replay (cli/replay.ts) into dynalite', () => {
     const s3 = new MemoryS3();
     await sourceChain(s3);
     const target = await newTable();
-    await ddb.client.send(
+    await dynalite.client.send(
       new PutItemCommand({ TableName: target, Item: { pk: { S: 'stranger' }, sk: { N: '0' } } }),
     );
     let refused: unknown;
@@ -341,8 +323,8 @@ describe('replay (cli/replay.ts) into dynalite', () => {
   it('names the data file and line when the target key schema does not fit the records', async () => {
     const s3 = new MemoryS3();
     const written = await sourceChain(s3);
-    const target = `replay-target-${++tableCounter}`;
-    await ddb.client.send(
+    const target = 'replay-target-keyed-by-id';
+    await dynalite.client.send(
       new CreateTableCommand({
         TableName: target,
         KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
@@ -382,11 +364,11 @@ describe('replay (cli/replay.ts) into dynalite', () => {
     const report = await replayInto(s3, target);
     const elapsed = Date.now() - started;
     expect(report.puts).to.equal(10_000);
-    const count = await ddb.client.send(new ScanCommand({ TableName: target, Select: 'COUNT' }));
+    const count = await dynalite.client.send(new ScanCommand({ TableName: target, Select: 'COUNT' }));
     let total = count.Count ?? 0;
     let start = count.LastEvaluatedKey;
     while (start) {
-      const more = await ddb.client.send(
+      const more = await dynalite.client.send(
         new ScanCommand({ TableName: target, Select: 'COUNT', ExclusiveStartKey: start }),
       );
       total += more.Count ?? 0;

@@ -3,8 +3,13 @@
  * then six contiguous 30-minute incremental windows. Shared so that the replay tests of every format
  * and file size replay the same history.
  */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { replayChain, type ReplayOptions, type ReplayReport } from '../../cli/replay';
+import type { Item } from '../../format';
+import { startLocalDynamoDb, type LocalDynamoDb } from '../../sim/servers';
 import { generateWorkload } from '../../sim/workload';
-import { contiguousWindows } from './exportChain';
+import { contiguousWindows, type MemoryS3 } from './exportChain';
+import { newWorkloadTable, scanTable } from './localTables';
 
 export const REPLAY_BUCKET = 'replay-bucket';
 export const REPLAY_PREFIX = 'exports/orders';
@@ -20,4 +25,45 @@ export const END = WINDOWS[WINDOWS.length - 1][1];
 /** Traffic from an hour before the full export to the end of the last window. */
 export function replaySource(seed = 99) {
   return generateWorkload({ from: T0, to: END, writesPerMinute: 8, seed, keySpace: 80 });
+}
+
+/**
+ * A dynalite server for the `describe` block this is called in (started before its tests, stopped
+ * after), with what the replay tests do on it: make an empty target table, replay the test chain into
+ * one, and read one back whole.
+ */
+export function useReplayTarget(tableNamePrefix: string) {
+  let ddb: LocalDynamoDb | undefined;
+  let tables = 0;
+  before(async () => {
+    ddb = await startLocalDynamoDb();
+  });
+  after(async () => {
+    await ddb?.stop();
+  });
+  const client = (): DynamoDBClient => {
+    if (!ddb) throw new Error('the local DynamoDB server is started by a before hook');
+    return ddb.client;
+  };
+  return {
+    get client(): DynamoDBClient {
+      return client();
+    },
+    newTable: (): Promise<string> => newWorkloadTable(client(), `${tableNamePrefix}${++tables}`),
+    /** Replays the test chain in `s3` into `targetTable`. */
+    replayInto: (
+      s3: MemoryS3,
+      targetTable: string,
+      options: Partial<ReplayOptions> = {},
+    ): Promise<ReplayReport> =>
+      replayChain({
+        s3,
+        dynamodb: client(),
+        bucket: REPLAY_BUCKET,
+        prefix: REPLAY_PREFIX,
+        targetTable,
+        ...options,
+      }),
+    scanAll: (tableName: string): Promise<Item[]> => scanTable(client(), tableName),
+  };
 }
