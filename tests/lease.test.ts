@@ -75,7 +75,10 @@ async function everyInterleaving(setup: Setup, check: (r: Awaited<ReturnType<typ
   return runs;
 }
 
-describe('lease: exclusive under concurrent takers', () => {
+describe('lease: exclusive under concurrent takers', function () {
+  // Every interleaving of two takers: thousands of schedules, CPU-bound (close to a minute for the
+  // slowest case on a loaded machine).
+  this.timeout(300_000);
   const cases: [string, Setup][] = [
     ['free lock', () => {}],
     ['expired lock', (ssm) => ssm.set(LOCK, leaseValue('crashed', 'x', NOW - 2 * LOCK_LEASE_SECONDS))],
