@@ -4,6 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { formatDuration, operatorMessage, table, type Io, type Output } from './output';
+import { createProgressDisplay, silentProgress, type ProgressDisplay } from './progress';
 import type { ReplayProgress, ReplayReport } from './replay';
 import { requireEpoch, UsageError, type Clients } from './target';
 
@@ -170,48 +171,17 @@ function formatReplayReport(report: ReplayReport, targetTable: string): string {
 }
 
 /**
- * Progress of a replay: a cli-progress bar (exports, items, items/s) on a terminal, a plain line every
- * few seconds otherwise, nothing with --json.
+ * Progress of a replay: a bar (exports, items, items/s) on a terminal, a plain line every few seconds
+ * otherwise, nothing with --json.
  */
-function createProgress(io: Io, json: boolean): { update: (p: ReplayProgress) => void; stop: () => void } {
-  if (json) return { update: () => undefined, stop: () => undefined };
-  if (io.stderr.isTTY) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const cliProgress = require('cli-progress') as typeof import('cli-progress');
-    const bar = new cliProgress.SingleBar(
-      {
-        stream: io.stderr as NodeJS.WritableStream,
-        format: ' replay [{bar}] {value}/{total} exports | {items} items | {speed} items/s',
-        hideCursor: true,
-      },
-      cliProgress.Presets.shades_classic,
-    );
-    let started = false;
-    return {
-      update: (p) => {
-        const payload = { items: p.itemsApplied, speed: Math.round(p.itemsPerSecond) };
-        if (!started) {
-          bar.start(p.entriesTotal, p.entriesDone, payload);
-          started = true;
-        }
-        bar.setTotal(p.entriesTotal);
-        bar.update(p.entriesDone, payload);
-      },
-      stop: () => {
-        if (started) bar.stop();
-      },
-    };
-  }
-  let last = 0;
-  return {
-    update: (p) => {
-      const now = Date.now();
-      if (now - last < 2000 && p.entriesDone < p.entriesTotal) return;
-      last = now;
-      io.stderr.write(
-        `replay: ${p.entriesDone}/${p.entriesTotal} exports, ${p.itemsApplied} items, ${Math.round(p.itemsPerSecond)} items/s\n`,
-      );
-    },
-    stop: () => undefined,
-  };
+function createProgress(io: Io, json: boolean): ProgressDisplay<ReplayProgress> {
+  if (json) return silentProgress();
+  return createProgressDisplay<ReplayProgress>(io.stderr, {
+    barFormat: ' replay [{bar}] {value}/{total} exports | {items} items | {speed} items/s',
+    done: (p) => p.entriesDone,
+    total: (p) => p.entriesTotal,
+    payload: (p) => ({ items: p.itemsApplied, speed: Math.round(p.itemsPerSecond) }),
+    line: (p) =>
+      `replay: ${p.entriesDone}/${p.entriesTotal} exports, ${p.itemsApplied} items, ${Math.round(p.itemsPerSecond)} items/s`,
+  });
 }

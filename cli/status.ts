@@ -144,10 +144,9 @@ export function deriveStatus(alias: string, input: StatusInput): StatusReport {
   return report;
 }
 
-function deriveChainStatus(alias: string, input: StatusInput): StatusReport {
-  const { now } = input;
-  const action = input.action === null ? null : input.action.trim();
-  const empty: StatusReport = {
+/** The report before any state exists: nothing deployed (or the wrong parameter name). */
+function notDeployedReport(alias: string, action: string | null): StatusReport {
+  return {
     alias,
     phase: 'NOT_DEPLOYED',
     action,
@@ -162,105 +161,142 @@ function deriveChainStatus(alias: string, input: StatusInput): StatusReport {
     nextWindow: null,
     driver: null,
   };
-  if (input.stateText === null) return empty;
+}
+
+/**
+ * A RESET the workflow carried out stays in the parameter (it is never written back): it is done, and
+ * the chain runs, once the state records that version as consumed.
+ */
+function resetCarriedOut(
+  action: string | null,
+  actionVersion: number | null | undefined,
+  state: ChainState,
+): boolean {
+  return (
+    action === 'RESET' &&
+    actionVersion !== undefined &&
+    actionVersion !== null &&
+    state.resetVersion === actionVersion
+  );
+}
+
+/**
+ * A blocking incident (table gone, PITR gap) is shown whatever the operator action, since it is what
+ * needs attention first; then the action, then how far the chain has got.
+ */
+function chainPhase(
+  state: ChainState,
+  action: string | null,
+  lag: number | null,
+  windowSeconds: number,
+): Phase {
+  const keys = state.incidents.map((i) => i.key);
+  const blocking = incidentPhase(keys);
+  if (blocking) return blocking;
+  if (action === 'PAUSE') return 'PAUSED';
+  if (action === 'RESET') return 'RESET_PENDING';
+  if (state.chainStart === null) return 'BOOTSTRAPPING';
+  if (keys.some((k) => k.startsWith('RUN_FAILED'))) return 'FAILING';
+  if (lag !== null && lag > 2 * windowSeconds + state.stats.restorableLagSeconds) return 'CATCHING_UP';
+  return 'CHAINING';
+}
+
+/** The window after the last one requested, unless the chain is paused, reset or not started. */
+function nextWindowOf(
+  state: ChainState,
+  action: string | null,
+  windowSeconds: number,
+): StatusReport['nextWindow'] {
+  if (state.watermark === null || action === 'PAUSE' || action === 'RESET') return null;
+  const pendingEnd = Math.max(
+    state.watermark,
+    ...state.exports.filter((e) => e.type === 'INCREMENTAL').map((e) => e.to),
+  );
+  const to = pendingEnd + windowSeconds;
+  return { from: iso(pendingEnd), to: iso(to), dueAt: iso(to + state.stats.restorableLagSeconds) };
+}
+
+function inFlightExports(state: ChainState): InFlightExport[] {
+  return state.exports.map((e) => ({
+    type: e.type,
+    from: iso(e.from),
+    to: iso(e.to),
+    attempt: e.attempt,
+    status: e.status,
+    ...(e.arn ? { arn: e.arn } : {}),
+    ...(e.startedAt !== undefined ? { startedAt: iso(e.startedAt) } : {}),
+    ...(e.notBefore !== undefined ? { notBefore: iso(e.notBefore) } : {}),
+    ...(e.lastError ? { lastError: `${e.lastError.code}: ${e.lastError.message}` } : {}),
+  }));
+}
+
+function incidentRows(state: ChainState): StatusReport['incidents'] {
+  return state.incidents.map((i) => ({
+    key: i.key,
+    openedAt: iso(i.openedAt),
+    lastNotifiedAt: iso(i.lastNotifiedAt),
+    occurrences: i.occurrences,
+    reminders: i.reminders,
+    ...(i.clearedAt !== undefined ? { clearedAt: iso(i.clearedAt) } : {}),
+  }));
+}
+
+function lastRunOf(state: ChainState): StatusReport['lastRun'] {
+  if (!state.lastRun) return null;
+  return {
+    at: iso(state.lastRun.at),
+    outcome: state.lastRun.outcome,
+    ...(state.lastRun.error ? { error: state.lastRun.error } : {}),
+  };
+}
+
+/** The manifest HEAD as read, and whether it names the state's epoch and watermark. */
+function manifestOf(head: ChainHead | null, state: ChainState): StatusReport['manifest'] {
+  if (!head) return null;
+  return {
+    epoch: head.epoch,
+    watermark: head.watermark,
+    lastSequence: head.lastSequence,
+    agreesWithState:
+      head.epoch === state.epoch &&
+      state.watermark !== null &&
+      Date.parse(head.watermark) === state.watermark * 1000,
+  };
+}
+
+function deriveChainStatus(alias: string, input: StatusInput): StatusReport {
+  const action = input.action === null ? null : input.action.trim();
+  if (input.stateText === null) return notDeployedReport(alias, action);
   let state: ChainState;
   try {
     state = parseState(input.stateText, input.stateParameterName);
   } catch (error) {
     if (!(error instanceof ChainStateCorruptError)) throw error;
-    return { ...empty, phase: 'STATE_CORRUPT', stateError: error.message };
+    return { ...notDeployedReport(alias, action), phase: 'STATE_CORRUPT', stateError: error.message };
   }
-  // A RESET the workflow carried out stays in the parameter (it is never written back): it is done,
-  // and the chain runs, once the state records that version as consumed.
-  const resetDone =
-    action === 'RESET' &&
-    input.actionVersion !== undefined &&
-    input.actionVersion !== null &&
-    state.resetVersion === input.actionVersion;
+  const resetDone = resetCarriedOut(action, input.actionVersion, state);
   const effectiveAction = resetDone ? 'RUN' : action;
   const windowSeconds = (input.windowMinutes ?? 15) * 60;
-  const lag = state.watermark === null ? null : Math.max(0, now - state.watermark);
-  const keys = state.incidents.map((i) => i.key);
-  // A blocking incident (table gone, PITR gap) is shown whatever the operator action, since it is
-  // what needs attention first; then the action, then how far the chain has got.
-  const phase: Phase =
-    incidentPhase(keys) ??
-    (effectiveAction === 'PAUSE'
-      ? 'PAUSED'
-      : effectiveAction === 'RESET'
-        ? 'RESET_PENDING'
-        : state.chainStart === null
-          ? 'BOOTSTRAPPING'
-          : keys.some((k) => k.startsWith('RUN_FAILED'))
-            ? 'FAILING'
-            : lag !== null && lag > 2 * windowSeconds + state.stats.restorableLagSeconds
-              ? 'CATCHING_UP'
-              : 'CHAINING');
-
-  let nextWindow: StatusReport['nextWindow'] = null;
-  if (state.watermark !== null && effectiveAction !== 'PAUSE' && effectiveAction !== 'RESET') {
-    const pendingEnd = Math.max(
-      state.watermark,
-      ...state.exports.filter((e) => e.type === 'INCREMENTAL').map((e) => e.to),
-    );
-    const to = pendingEnd + windowSeconds;
-    nextWindow = { from: iso(pendingEnd), to: iso(to), dueAt: iso(to + state.stats.restorableLagSeconds) };
-  }
-
+  const lag = state.watermark === null ? null : Math.max(0, input.now - state.watermark);
   const report: StatusReport = {
     alias,
-    phase,
+    phase: chainPhase(state, effectiveAction, lag, windowSeconds),
     action: resetDone ? 'RESET (carried out)' : action,
     epoch: state.epoch,
     chainStart: state.chainStart === null ? null : iso(state.chainStart),
     watermark: state.watermark === null ? null : iso(state.watermark),
     lagSeconds: lag,
     lastSequence: state.sequence,
-    inFlight: state.exports.map((e) => ({
-      type: e.type,
-      from: iso(e.from),
-      to: iso(e.to),
-      attempt: e.attempt,
-      status: e.status,
-      ...(e.arn ? { arn: e.arn } : {}),
-      ...(e.startedAt !== undefined ? { startedAt: iso(e.startedAt) } : {}),
-      ...(e.notBefore !== undefined ? { notBefore: iso(e.notBefore) } : {}),
-      ...(e.lastError ? { lastError: `${e.lastError.code}: ${e.lastError.message}` } : {}),
-    })),
-    incidents: state.incidents.map((i) => ({
-      key: i.key,
-      openedAt: iso(i.openedAt),
-      lastNotifiedAt: iso(i.lastNotifiedAt),
-      occurrences: i.occurrences,
-      reminders: i.reminders,
-      ...(i.clearedAt !== undefined ? { clearedAt: iso(i.clearedAt) } : {}),
-    })),
+    inFlight: inFlightExports(state),
+    incidents: incidentRows(state),
     notificationsPending: state.outbox.length,
-    lastRun: state.lastRun
-      ? {
-          at: iso(state.lastRun.at),
-          outcome: state.lastRun.outcome,
-          ...(state.lastRun.error ? { error: state.lastRun.error } : {}),
-        }
-      : null,
-    nextWindow,
+    lastRun: lastRunOf(state),
+    nextWindow: nextWindowOf(state, effectiveAction, windowSeconds),
     driver: state.driver
       ? { executionId: state.driver.executionId, leaseUntil: iso(state.driver.leaseUntil) }
       : null,
   };
-  if (input.head !== undefined) {
-    report.manifest = input.head
-      ? {
-          epoch: input.head.epoch,
-          watermark: input.head.watermark,
-          lastSequence: input.head.lastSequence,
-          agreesWithState:
-            input.head.epoch === state.epoch &&
-            state.watermark !== null &&
-            Date.parse(input.head.watermark) === state.watermark * 1000,
-        }
-      : null;
-  }
+  if (input.head !== undefined) report.manifest = manifestOf(input.head, state);
   if (input.headError) report.manifestError = input.headError;
   return report;
 }

@@ -19,6 +19,9 @@ import {
   type S3Sender,
 } from '../format';
 import { loadChain, type ChainEntryObject } from './chainReader';
+import { createProgressDisplay, type ProgressDisplay, type ProgressStream } from './progress';
+
+export type { ProgressStream } from './progress';
 
 /** Incremental windows DynamoDB accepts: at least 15 minutes, at most 24 hours. */
 export const MIN_WINDOW_SECONDS = 15 * 60;
@@ -281,63 +284,29 @@ const ENTRY_CHECK_CONCURRENCY = 16;
 /** Data files of one export read at once. */
 const DATA_FILE_READ_CONCURRENCY = 4;
 
-/** A stream progress is written to: a terminal gets a bar, anything else plain lines. */
-export interface ProgressStream {
-  write(text: string): unknown;
-  isTTY?: boolean;
-}
-
 /**
- * Progress of `dce verify` for a person, on stderr, the way `dce replay` shows its own: a
- * cli-progress bar (exports checked, data files and megabytes read) on a terminal, a plain line
- * every few seconds and at the end otherwise. Pass `update` as `VerifyOptions.onProgress` and call
- * `stop` when verification ends.
+ * Progress of `dce verify` for a person, on stderr, the way `dce replay` shows its own: a bar
+ * (exports checked, data files and megabytes read) on a terminal, a plain line every few seconds and
+ * at the end otherwise. Pass `update` as `VerifyOptions.onProgress` and call `stop` when verification
+ * ends.
  */
 export function createVerifyProgress(
   stream: ProgressStream,
   options: { intervalMs?: number; now?: () => number } = {},
-): { update: (p: VerifyProgress) => void; stop: () => void } {
+): ProgressDisplay<VerifyProgress> {
   const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
-  if (stream.isTTY) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const cliProgress = require('cli-progress') as typeof import('cli-progress');
-    const bar = new cliProgress.SingleBar(
-      {
-        stream: stream as unknown as NodeJS.WritableStream,
-        format: ' verify [{bar}] {value}/{total} exports | {files} data files | {mb} MB read',
-        hideCursor: true,
-      },
-      cliProgress.Presets.shades_classic,
-    );
-    let started = false;
-    return {
-      update: (p) => {
-        const payload = { files: p.filesRead, mb: mb(p.bytesRead) };
-        if (!started) {
-          bar.start(p.entriesTotal, p.entriesDone, payload);
-          started = true;
-        }
-        bar.update(p.entriesDone, payload);
-      },
-      stop: () => {
-        if (started) bar.stop();
-      },
-    };
-  }
-  const interval = options.intervalMs ?? 2000;
-  const now = options.now ?? Date.now;
-  let last = -Infinity;
-  return {
-    update: (p) => {
-      const t = now();
-      if (t - last < interval && p.entriesDone < p.entriesTotal) return;
-      last = t;
-      stream.write(
-        `verify: ${p.entriesDone}/${p.entriesTotal} exports, ${p.filesRead} data files, ${mb(p.bytesRead)} MB read\n`,
-      );
+  return createProgressDisplay(
+    stream,
+    {
+      barFormat: ' verify [{bar}] {value}/{total} exports | {files} data files | {mb} MB read',
+      done: (p) => p.entriesDone,
+      total: (p) => p.entriesTotal,
+      payload: (p) => ({ files: p.filesRead, mb: mb(p.bytesRead) }),
+      line: (p) =>
+        `verify: ${p.entriesDone}/${p.entriesTotal} exports, ${p.filesRead} data files, ${mb(p.bytesRead)} MB read`,
     },
-    stop: () => undefined,
-  };
+    options,
+  );
 }
 
 /** Checks the chain of one epoch; never throws for problems in the data, only for I/O failures. */

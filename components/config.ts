@@ -1,5 +1,6 @@
 /**
- * The stack config: its types, its defaults, and one validation that reports every problem at once.
+ * The stack config: one validation that reports every problem at once, and the resolved settings it
+ * returns. The types of the settings and their defaults are in configSchema.ts (re-exported here).
  *
  * Config is structured (`pulumi config set --path 'tables[0].tableName' orders`):
  *   dynamodb-continuous-exports:tables    one entry per exported table
@@ -9,18 +10,15 @@
  * Everything is checked before any resource is created, so a bad config never leaves a half-deployed
  * stack behind.
  */
-import {
-  defaultLagAlertMinutes,
-  type ExportFormat,
-  type ExportViewType,
-  type OnPitrGap,
-} from '../functions/settings';
+import { defaultLagAlertMinutes } from '../functions/settings';
 import {
   closest,
   coerceNumbers,
   deriveReplicaAlias,
+  duplicateTableProblems,
+  overlappingPrefixProblems,
   replicaProblems,
-  replicaTargetKey,
+  sharedReplicaTargetProblems,
   stackNameProblem,
   TOP_LEVEL_KEYS,
   unknownKeyProblems,
@@ -32,18 +30,28 @@ import {
   defaultsSchema,
   MAX_TAGS,
   REPLICA_DEFAULTS,
+  TABLE_DEFAULTS,
   tableSchema,
   zodProblems,
+  type BucketConfig,
   type ConfigProblem,
   type ReplicaConfig,
   type ReplicaInput,
+  type TableConfig,
+  type TableInput,
+  type TableSettingsInput,
 } from './configSchema';
 
 export {
   ALLOWED,
   REPLICA_DEFAULTS,
+  TABLE_DEFAULTS,
+  type BucketConfig,
   type ReplicaConfig,
   type ReplicaInput,
+  type TableConfig,
+  type TableInput,
+  type TableSettingsInput,
   bucketNameProblems,
   ConfigError,
   formatProblem,
@@ -54,164 +62,6 @@ export {
 
 /** The project name: the namespace of its config keys (`dynamodb-continuous-exports:tables`). */
 export const PROJECT_NAME = 'dynamodb-continuous-exports';
-
-/** Where the table's exports go. */
-export interface BucketConfig {
-  /** Use this existing bucket; when absent a bucket is created (and kept on `pulumi destroy`). */
-  existingName?: string;
-  /**
-   * Key prefix, without leading or trailing '/'. Exports land in `<prefix>/AWSDynamoDB/`, the chain
-   * manifest in `<prefix>/chain/`.
-   * @default the table's alias
-   */
-  prefix?: string;
-  /** Account that owns an existing bucket in another account (12 digits). */
-  ownerAccountId?: string;
-  /**
-   * Turn on versioning of a created bucket. Ignored for an existing bucket.
-   * @default false
-   */
-  versioning?: boolean;
-}
-
-/**
- * Per-table settings as written in the stack config (before defaults). The same fields, with the same
- * meaning and defaults, are the arguments of the `ContinuousExport` component (which extends this
- * interface), so each field and its default is documented only here.
- */
-export interface TableSettingsInput {
-  /**
-   * Extra addresses notified of each completed export (email subscriptions filtered on
-   * `status: SUCCESS`; ignored when `notifyOnSuccess` is false).
-   * @default []
-   */
-  successEmails?: string[];
-  /**
-   * Addresses notified of failures and warnings, and of CloudWatch alarms.
-   * @default []
-   */
-  failureEmails?: string[];
-  /**
-   * Length of a normal incremental export window in minutes, 15..1440.
-   * @default 15
-   */
-  windowMinutes?: number;
-  /**
-   * Largest window used while catching up a backlog, windowMinutes..1440.
-   * @default 1440
-   */
-  maxCatchUpWindowMinutes?: number;
-  /**
-   * Destination bucket and prefix.
-   * @default a created bucket (kept on `pulumi destroy`), prefix = alias
-   */
-  bucket?: BucketConfig;
-  /**
-   * Format of the exported data files.
-   * @default 'DYNAMODB_JSON'
-   */
-  exportFormat?: ExportFormat;
-  /**
-   * View type of incremental exports.
-   * @default 'NEW_AND_OLD_IMAGES'
-   */
-  exportViewType?: ExportViewType;
-  /**
-   * Customer managed KMS key (key ARN) for SSE-KMS of export objects, and for the default encryption
-   * of a created bucket.
-   * @default SSE-S3 (AES256)
-   */
-  kmsKeyArn?: string;
-  /**
-   * Publish a message for every completed export.
-   * @default true
-   */
-  notifyOnSuccess?: boolean;
-  /**
-   * What to do when PITR history has a gap: alert and stop, or start a new epoch.
-   * @default 'alert'
-   */
-  onPitrGap?: OnPitrGap;
-  /**
-   * Retention of the Lambda and state machine log groups, in days (a value CloudWatch accepts).
-   * @default 30
-   */
-  logRetentionDays?: number;
-  /**
-   * Tags for every resource of the table that takes tags.
-   * @default {}
-   */
-  tags?: Record<string, string>;
-  /**
-   * Upper bound on incremental exports in flight at once, 1..10.
-   * @default 4
-   */
-  maxInFlight?: number;
-  /**
-   * How far behind LatestRestorableDateTime a window end must stay, 0..3600 s.
-   * @default 60
-   */
-  restorableMarginSeconds?: number;
-  /**
-   * Chain lag (minutes) above which the lag alarm fires.
-   * @default 3 * windowMinutes + 30
-   */
-  lagAlarmMinutes?: number;
-}
-
-/** One entry of `tables`. */
-export interface TableInput extends TableSettingsInput {
-  /**
-   * Tables kept equal to this one by applying its chain (per table only, not in `defaults`).
-   * @default []
-   */
-  replicas?: ReplicaInput[];
-  /** Name of the DynamoDB table (in the stack's account and Region). PITR must be enabled on it. */
-  tableName: string;
-  /**
-   * Short name used in resource names, SSM paths and metric dimensions.
-   * @default tableName lower-cased, characters outside [a-z0-9-] replaced by '-', trimmed of '-'
-   */
-  alias?: string;
-}
-
-/** A table's settings with every default applied. */
-export interface TableConfig {
-  tableName: string;
-  alias: string;
-  successEmails: string[];
-  failureEmails: string[];
-  windowMinutes: number;
-  maxCatchUpWindowMinutes: number;
-  bucket: { existingName?: string; prefix: string; ownerAccountId?: string; versioning: boolean };
-  exportFormat: ExportFormat;
-  exportViewType: ExportViewType;
-  kmsKeyArn?: string;
-  notifyOnSuccess: boolean;
-  onPitrGap: OnPitrGap;
-  logRetentionDays: number;
-  tags: Record<string, string>;
-  maxInFlight: number;
-  restorableMarginSeconds: number;
-  lagAlarmMinutes: number;
-  replicas: ReplicaConfig[];
-}
-
-/** Default values of the per-table fields (lagAlarmMinutes and prefix depend on other fields). */
-export const TABLE_DEFAULTS = {
-  successEmails: [] as string[],
-  failureEmails: [] as string[],
-  windowMinutes: 15,
-  maxCatchUpWindowMinutes: 1440,
-  exportFormat: 'DYNAMODB_JSON' as ExportFormat,
-  exportViewType: 'NEW_AND_OLD_IMAGES' as ExportViewType,
-  notifyOnSuccess: true,
-  onPitrGap: 'alert' as OnPitrGap,
-  logRetentionDays: 30,
-  maxInFlight: 4,
-  restorableMarginSeconds: 60,
-  versioning: false,
-};
 
 /** The lag alarm threshold when none is configured: three windows plus half an hour. */
 export function defaultLagAlarmMinutes(windowMinutes: number): number {
@@ -253,6 +103,12 @@ interface Context {
   stackBlamed: Map<boolean, boolean>;
 }
 
+/** The table name of a raw `tables` entry, when it has one that is a string. */
+function entryTableName(entry: unknown): string | undefined {
+  const name = entry && typeof entry === 'object' ? (entry as { tableName?: unknown }).tableName : undefined;
+  return typeof name === 'string' ? name : undefined;
+}
+
 function merge(defaults: TableSettingsInput, table: TableInput): TableInput {
   const merged: TableInput = { ...defaults, ...table };
   if (defaults.bucket || table.bucket) merged.bucket = { ...defaults.bucket, ...table.bucket };
@@ -260,129 +116,192 @@ function merge(defaults: TableSettingsInput, table: TableInput): TableInput {
   return merged;
 }
 
-/** Applies defaults to one table that passed the schema; reports cross-field problems. */
-function resolveTable(
+/** Where one table's problems go, and how they name its fields. */
+interface TableScope {
+  table: { index: number; name: string };
+  /** The path of a field of this table, e.g. `tables[1].alias`. */
+  at: (field: string) => string;
+  /** Says so in a message when the field's value came from `defaults`. */
+  origin: (field: string) => string;
+  report: (field: string, value: unknown, message: string) => void;
+}
+
+function tableScope(
   input: TableInput,
   index: number,
   fromDefaults: Set<string>,
-  context: Context,
-): TableConfig | undefined {
-  const { stack, problems, nameOf } = context;
+  problems: ConfigProblem[],
+): TableScope {
   const table = { index, name: input.tableName };
   const at = (field: string) => `tables[${index}].${field}`;
-  const origin = (field: string) => (fromDefaults.has(field) ? ' (value from defaults)' : '');
-  const before = problems.length;
+  return {
+    table,
+    at,
+    origin: (field) => (fromDefaults.has(field) ? ' (value from defaults)' : ''),
+    report: (field, value, message) => problems.push({ path: at(field), table, value, message }),
+  };
+}
 
+/** The alias, configured or derived from the table name; reports one that derives to nothing. */
+function resolveAlias(input: TableInput, scope: TableScope): string {
   const alias = input.alias ?? deriveAlias(input.tableName);
   if (alias === '') {
-    problems.push({
-      path: at('alias'),
-      table,
-      value: input.alias,
-      message: `the table name gives no usable alias; set one; allowed: ${ALLOWED.alias}`,
-    });
+    scope.report(
+      'alias',
+      input.alias,
+      `the table name gives no usable alias; set one; allowed: ${ALLOWED.alias}`,
+    );
   }
+  return alias;
+}
+
+type Windows = Pick<TableConfig, 'windowMinutes' | 'maxCatchUpWindowMinutes' | 'lagAlarmMinutes'>;
+
+/** The export window, the catch-up window and the lag alarm, which are bounded by each other. */
+function resolveWindows(input: TableInput, scope: TableScope): Windows {
   const windowMinutes = input.windowMinutes ?? TABLE_DEFAULTS.windowMinutes;
   const maxCatchUpWindowMinutes = input.maxCatchUpWindowMinutes ?? TABLE_DEFAULTS.maxCatchUpWindowMinutes;
   if (maxCatchUpWindowMinutes < windowMinutes) {
-    problems.push({
-      path: at('maxCatchUpWindowMinutes'),
-      table,
-      value: maxCatchUpWindowMinutes,
-      message: `is less than windowMinutes (${windowMinutes})${origin('maxCatchUpWindowMinutes')}; allowed: ${ALLOWED.maxCatchUpWindowMinutes}`,
-    });
+    scope.report(
+      'maxCatchUpWindowMinutes',
+      maxCatchUpWindowMinutes,
+      `is less than windowMinutes (${windowMinutes})${scope.origin('maxCatchUpWindowMinutes')}; allowed: ${ALLOWED.maxCatchUpWindowMinutes}`,
+    );
   }
   const lagAlarmMinutes = input.lagAlarmMinutes ?? defaultLagAlarmMinutes(windowMinutes);
   if (lagAlarmMinutes <= windowMinutes) {
-    problems.push({
-      path: at('lagAlarmMinutes'),
-      table,
-      value: lagAlarmMinutes,
-      message: `is not greater than windowMinutes (${windowMinutes})${origin('lagAlarmMinutes')}; allowed: ${ALLOWED.lagAlarmMinutes}`,
-    });
+    scope.report(
+      'lagAlarmMinutes',
+      lagAlarmMinutes,
+      `is not greater than windowMinutes (${windowMinutes})${scope.origin('lagAlarmMinutes')}; allowed: ${ALLOWED.lagAlarmMinutes}`,
+    );
   }
-  const bucket = input.bucket ?? {};
+  return { windowMinutes, maxCatchUpWindowMinutes, lagAlarmMinutes };
+}
+
+/** A bucket in another account must already exist: this stack cannot create it there. */
+function checkBucketOwner(bucket: BucketConfig, scope: TableScope): void {
   if (bucket.ownerAccountId !== undefined && bucket.existingName === undefined) {
-    problems.push({
-      path: at('bucket.ownerAccountId'),
-      table,
-      value: bucket.ownerAccountId,
-      message: `a bucket in another account cannot be created here; set bucket.existingName too; allowed: ${ALLOWED['bucket.ownerAccountId']}`,
-    });
+    scope.report(
+      'bucket.ownerAccountId',
+      bucket.ownerAccountId,
+      `a bucket in another account cannot be created here; set bucket.existingName too; allowed: ${ALLOWED['bucket.ownerAccountId']}`,
+    );
   }
-  const createsBucket = bucket.existingName === undefined;
+}
+
+/**
+ * The physical names of the table's resources must fit AWS's limits. When the stack name alone is too
+ * long, every alias would fail: the stack name is blamed once instead of each table's alias.
+ */
+function checkPhysicalNames(
+  alias: string,
+  createsBucket: boolean,
+  scope: TableScope,
+  context: Context,
+): void {
+  const { stack, nameOf } = context;
   const stackProblem = stackNameProblem(stack, nameOf, createsBucket);
   if (stackProblem) {
-    // Every alias would fail: blame the stack name once instead of each table's alias.
     if (!context.stackBlamed.get(createsBucket) && !context.stackBlamed.get(false))
-      problems.push(stackProblem);
+      context.problems.push(stackProblem);
     context.stackBlamed.set(createsBucket, true);
   } else if (alias !== '') {
     const names = physicalNames(nameOf(alias), stack, alias);
     for (const long of overlongNames(names, createsBucket)) {
-      problems.push({
-        path: at('alias'),
-        table,
-        value: alias,
-        message:
-          `makes the ${long.kind} name "${long.name}" ${long.name.length} characters long (AWS limit ${long.limit}, stack "${stack}"); ` +
+      scope.report(
+        'alias',
+        alias,
+        `makes the ${long.kind} name "${long.name}" ${long.name.length} characters long (AWS limit ${long.limit}, stack "${stack}"); ` +
           `set a shorter alias; allowed: ${ALLOWED.alias}, short enough for every name to fit`,
-      });
+      );
     }
   }
+}
+
+/** Whether successes are notified; reports a table's own success addresses that never would be. */
+function resolveNotifyOnSuccess(input: TableInput, fromDefaults: Set<string>, scope: TableScope): boolean {
   const notifyOnSuccess = input.notifyOnSuccess ?? TABLE_DEFAULTS.notifyOnSuccess;
   if (!notifyOnSuccess && (input.successEmails ?? []).length > 0 && !fromDefaults.has('successEmails')) {
     // A table that turns success mail off while `defaults` names success addresses is fine; its own
     // successEmails next to notifyOnSuccess: false would never receive anything.
-    problems.push({
-      path: at('successEmails'),
-      table,
-      value: input.successEmails,
-      message: `would never be notified: notifyOnSuccess is false${origin('notifyOnSuccess')}; remove successEmails or set notifyOnSuccess to true`,
-    });
+    scope.report(
+      'successEmails',
+      input.successEmails,
+      `would never be notified: notifyOnSuccess is false${scope.origin('notifyOnSuccess')}; remove successEmails or set notifyOnSuccess to true`,
+    );
   }
+  return notifyOnSuccess;
+}
+
+/** The merged tags must stay within what AWS allows on one resource. */
+function checkTagCount(input: TableInput, scope: TableScope): void {
   const tagCount = Object.keys(input.tags ?? {}).length;
   if (tagCount > MAX_TAGS) {
-    problems.push({
-      path: at('tags'),
-      table,
-      value: `${tagCount} tags`,
-      message: `AWS allows at most ${MAX_TAGS} tags on a resource (defaults.tags and the table's tags together); allowed: ${ALLOWED.tags}`,
-    });
+    scope.report(
+      'tags',
+      `${tagCount} tags`,
+      `AWS allows at most ${MAX_TAGS} tags on a resource (defaults.tags and the table's tags together); allowed: ${ALLOWED.tags}`,
+    );
   }
+}
+
+/**
+ * S3 encrypts with a KMS key only in the bucket's Region. A created bucket is in the stack's Region,
+ * so another Region is an error there; an existing bucket's Region is unknown here, so only a warning.
+ */
+function checkKmsRegion(
+  input: TableInput,
+  createsBucket: boolean,
+  scope: TableScope,
+  context: Context,
+): void {
   const kmsRegion = input.kmsKeyArn?.split(':')[3];
-  if (kmsRegion && context.region && kmsRegion !== context.region) {
-    const message = `the key is in ${kmsRegion}, the stack deploys to ${context.region}; S3 encrypts with a KMS key only in the bucket's Region`;
-    if (createsBucket) {
-      problems.push({
-        path: at('kmsKeyArn'),
-        table,
-        value: input.kmsKeyArn,
-        message: `${message} (the created bucket is in ${context.region})${origin('kmsKeyArn')}; use a key in ${context.region}`,
-      });
-    } else {
-      context.warnings.push(
-        `${at('kmsKeyArn')} (table "${input.tableName}"): ${message}; this is right only if bucket ${bucket.existingName} is in ${kmsRegion}`,
-      );
-    }
+  if (!kmsRegion || !context.region || kmsRegion === context.region) return;
+  const message = `the key is in ${kmsRegion}, the stack deploys to ${context.region}; S3 encrypts with a KMS key only in the bucket's Region`;
+  if (createsBucket) {
+    scope.report(
+      'kmsKeyArn',
+      input.kmsKeyArn,
+      `${message} (the created bucket is in ${context.region})${scope.origin('kmsKeyArn')}; use a key in ${context.region}`,
+    );
+  } else {
+    context.warnings.push(
+      `${scope.at('kmsKeyArn')} (table "${input.tableName}"): ${message}; this is right only if bucket ${input.bucket?.existingName} is in ${kmsRegion}`,
+    );
   }
-  problems.push(
-    ...replicaProblems(input.replicas ?? [], {
-      index,
-      tableName: input.tableName,
-      component: nameOf(alias),
-      stackRegion: context.region,
-    }),
-  );
-  if (problems.length > before) return undefined;
+}
+
+/** One replica with every default applied. */
+function resolveReplica(replica: ReplicaInput): ReplicaConfig {
+  return {
+    tableName: replica.tableName,
+    region: replica.region,
+    roleArn: replica.roleArn,
+    alias: replica.alias ?? deriveReplicaAlias(replica.tableName),
+    bootstrap: replica.bootstrap ?? REPLICA_DEFAULTS.bootstrap,
+    maxWritesPerSecond: replica.maxWritesPerSecond ?? REPLICA_DEFAULTS.maxWritesPerSecond,
+    concurrency: replica.concurrency ?? REPLICA_DEFAULTS.concurrency,
+    onNewEpoch: replica.onNewEpoch ?? REPLICA_DEFAULTS.onNewEpoch,
+  };
+}
+
+/** The table's settings with every default applied, from fields already checked. */
+function tableConfig(
+  input: TableInput,
+  alias: string,
+  windows: Windows,
+  notifyOnSuccess: boolean,
+): TableConfig {
+  const bucket = input.bucket ?? {};
   return {
     tableName: input.tableName,
     alias,
     // Nobody is notified of successes when notifyOnSuccess is false (addresses from defaults included).
     successEmails: notifyOnSuccess ? (input.successEmails ?? TABLE_DEFAULTS.successEmails) : [],
     failureEmails: input.failureEmails ?? TABLE_DEFAULTS.failureEmails,
-    windowMinutes,
-    maxCatchUpWindowMinutes,
+    windowMinutes: windows.windowMinutes,
+    maxCatchUpWindowMinutes: windows.maxCatchUpWindowMinutes,
     bucket: {
       existingName: bucket.existingName,
       prefix: bucket.prefix ?? alias,
@@ -398,22 +317,41 @@ function resolveTable(
     tags: input.tags ?? {},
     maxInFlight: input.maxInFlight ?? TABLE_DEFAULTS.maxInFlight,
     restorableMarginSeconds: input.restorableMarginSeconds ?? TABLE_DEFAULTS.restorableMarginSeconds,
-    lagAlarmMinutes,
-    replicas: (input.replicas ?? []).map((r) => ({
-      tableName: r.tableName,
-      region: r.region,
-      roleArn: r.roleArn,
-      alias: r.alias ?? deriveReplicaAlias(r.tableName),
-      bootstrap: r.bootstrap ?? REPLICA_DEFAULTS.bootstrap,
-      maxWritesPerSecond: r.maxWritesPerSecond ?? REPLICA_DEFAULTS.maxWritesPerSecond,
-      concurrency: r.concurrency ?? REPLICA_DEFAULTS.concurrency,
-      onNewEpoch: r.onNewEpoch ?? REPLICA_DEFAULTS.onNewEpoch,
-    })),
+    lagAlarmMinutes: windows.lagAlarmMinutes,
+    replicas: (input.replicas ?? []).map(resolveReplica),
   };
 }
 
-function prefixesOverlap(a: string, b: string): boolean {
-  return a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`);
+/**
+ * Applies defaults to one table that passed the schema; reports cross-field problems in a fixed order
+ * (alias, windows, bucket, names, notifications, tags, KMS key, replicas). Undefined when any is found.
+ */
+function resolveTable(
+  input: TableInput,
+  index: number,
+  fromDefaults: Set<string>,
+  context: Context,
+): TableConfig | undefined {
+  const scope = tableScope(input, index, fromDefaults, context.problems);
+  const before = context.problems.length;
+  const alias = resolveAlias(input, scope);
+  const windows = resolveWindows(input, scope);
+  checkBucketOwner(input.bucket ?? {}, scope);
+  const createsBucket = input.bucket?.existingName === undefined;
+  checkPhysicalNames(alias, createsBucket, scope, context);
+  const notifyOnSuccess = resolveNotifyOnSuccess(input, fromDefaults, scope);
+  checkTagCount(input, scope);
+  checkKmsRegion(input, createsBucket, scope, context);
+  context.problems.push(
+    ...replicaProblems(input.replicas ?? [], {
+      index,
+      tableName: input.tableName,
+      component: context.nameOf(alias),
+      stackRegion: context.region,
+    }),
+  );
+  if (context.problems.length > before) return undefined;
+  return tableConfig(input, alias, windows, notifyOnSuccess);
 }
 
 /**
@@ -426,6 +364,56 @@ export function validateConfig(
   nameOf: (alias: string) => string = (alias) => componentName(stack, alias),
 ): TableConfig[] {
   return checkConfig(raw, stack, nameOf).tables;
+}
+
+/** The `defaults` entry after the schema; reports its problems and gives {} when it has any. */
+function parseDefaults(
+  raw: RawConfig,
+  problems: ConfigProblem[],
+  coerced: Map<string, unknown>,
+): TableSettingsInput {
+  if (raw.defaults === undefined) return {};
+  const input = coerceNumbers(raw.defaults, 'defaults', coerced);
+  const parsed = defaultsSchema.safeParse(input, { reportInput: true });
+  if (parsed.success) return parsed.data as TableSettingsInput;
+  problems.push(...zodProblems(parsed.error, 'defaults', undefined, coerced));
+  return {};
+}
+
+/** Throws when there is no table to export, with every problem found so far. */
+function requireTables(
+  raw: RawConfig,
+  problems: ConfigProblem[],
+): asserts raw is RawConfig & { tables: unknown[] } {
+  if (Array.isArray(raw.tables) && raw.tables.length > 0) return;
+  // `table:` instead of `tables:` is reported once, as the misspelt key with its hint.
+  const misspelt = Object.keys(raw.otherSettings ?? {}).some(
+    (key) => closest(key, TOP_LEVEL_KEYS) === 'tables',
+  );
+  if (raw.tables !== undefined || !misspelt)
+    problems.push({ path: 'tables', value: raw.tables, message: `allowed: ${ALLOWED.tables}` });
+  throw new ConfigError(problems);
+}
+
+/** One entry of `tables` through the schema, then merged with the defaults and resolved. */
+function parseTable(
+  entry: unknown,
+  index: number,
+  defaults: TableSettingsInput,
+  coerced: Map<string, unknown>,
+  context: Context,
+): TableConfig | undefined {
+  const name = entryTableName(entry);
+  const parsed = tableSchema.safeParse(entry, { reportInput: true });
+  if (!parsed.success) {
+    context.problems.push(...zodProblems(parsed.error, `tables[${index}]`, { index, name }, coerced));
+    return undefined;
+  }
+  const table = parsed.data as TableInput;
+  const fromDefaults = new Set(
+    Object.keys(defaults).filter((k) => (table as unknown as Record<string, unknown>)[k] === undefined),
+  );
+  return resolveTable(merge(defaults, table), index, fromDefaults, context);
 }
 
 /** `validateConfig`, also returning the warnings for what AWS accepts but is probably a mistake. */
@@ -444,107 +432,19 @@ export function checkConfig(
     stackBlamed: new Map(),
   };
   const coerced = new Map<string, unknown>();
-
-  let defaults: TableSettingsInput = {};
-  if (raw.defaults !== undefined) {
-    const input = coerceNumbers(raw.defaults, 'defaults', coerced);
-    const parsed = defaultsSchema.safeParse(input, { reportInput: true });
-    if (parsed.success) defaults = parsed.data as TableSettingsInput;
-    else problems.push(...zodProblems(parsed.error, 'defaults', undefined, coerced));
-  }
-
-  if (!Array.isArray(raw.tables) || raw.tables.length === 0) {
-    // `table:` instead of `tables:` is reported once, as the misspelt key with its hint.
-    const misspelt = Object.keys(raw.otherSettings ?? {}).some(
-      (key) => closest(key, TOP_LEVEL_KEYS) === 'tables',
-    );
-    if (raw.tables !== undefined || !misspelt)
-      problems.push({ path: 'tables', value: raw.tables, message: `allowed: ${ALLOWED.tables}` });
-    throw new ConfigError(problems);
-  }
-
-  const entries = raw.tables.map((entry: unknown, index: number) =>
-    coerceNumbers(entry, `tables[${index}]`, coerced),
-  );
-  const resolved: (TableConfig | undefined)[] = entries.map((entry: unknown, index: number) => {
-    const name =
-      entry && typeof entry === 'object' && typeof (entry as { tableName?: unknown }).tableName === 'string'
-        ? (entry as { tableName: string }).tableName
-        : undefined;
-    const parsed = tableSchema.safeParse(entry, { reportInput: true });
-    if (!parsed.success) {
-      problems.push(...zodProblems(parsed.error, `tables[${index}]`, { index, name }, coerced));
-      return undefined;
-    }
-    const table = parsed.data as TableInput;
-    const fromDefaults = new Set(
-      Object.keys(defaults).filter((k) => (table as unknown as Record<string, unknown>)[k] === undefined),
-    );
-    return resolveTable(merge(defaults, table), index, fromDefaults, context);
-  });
-
+  const defaults = parseDefaults(raw, problems, coerced);
+  requireTables(raw, problems);
+  const entries = raw.tables.map((entry, index) => coerceNumbers(entry, `tables[${index}]`, coerced));
+  const resolved = entries.map((entry, index) => parseTable(entry, index, defaults, coerced, context));
   // Checks across tables. Entries that failed above still take part when their field parsed.
-  const seenNames = new Map<string, number>();
-  const seenAliases = new Map<string, number>();
-  entries.forEach((entry: unknown, index: number) => {
-    const t = resolved[index];
-    const tableName = t?.tableName ?? (entry as { tableName?: unknown } | null)?.tableName;
-    if (typeof tableName === 'string') {
-      const first = seenNames.get(tableName);
-      if (first !== undefined) {
-        problems.push({
-          path: `tables[${index}].tableName`,
-          table: { index, name: tableName },
-          value: tableName,
-          message: `the same table is already listed as tables[${first}]; allowed: each table once`,
-        });
-      } else seenNames.set(tableName, index);
-    }
-    if (t) {
-      const first = seenAliases.get(t.alias);
-      if (first !== undefined) {
-        problems.push({
-          path: `tables[${index}].alias`,
-          table: { index, name: t.tableName },
-          value: t.alias,
-          message: `tables[${first}] has the same alias; allowed: an alias no other table uses (set alias explicitly)`,
-        });
-      } else seenAliases.set(t.alias, index);
-    }
-  });
-  resolved.forEach((t, index) => {
-    if (!t?.bucket.existingName) return;
-    for (let j = 0; j < index; j++) {
-      const o = resolved[j];
-      if (o?.bucket.existingName !== t.bucket.existingName) continue;
-      if (prefixesOverlap(o.bucket.prefix, t.bucket.prefix)) {
-        problems.push({
-          path: `tables[${index}].bucket.prefix`,
-          table: { index, name: t.tableName },
-          value: t.bucket.prefix,
-          message: `overlaps the prefix "${o.bucket.prefix}" of tables[${j}] in bucket ${t.bucket.existingName}; allowed: a prefix no other table's prefix contains or is contained in`,
-        });
-      }
-    }
-  });
-
-  // A target written by replicas of two tables would hold a mix of both.
-  const replicaTargets = new Map<string, string>();
-  resolved.forEach((t, index) =>
-    t?.replicas.forEach((replica, r) => {
-      const target = replicaTargetKey(replica, raw.region);
-      const first = replicaTargets.get(target);
-      if (first !== undefined && !first.startsWith(`tables[${index}]`)) {
-        problems.push({
-          path: `tables[${index}].replicas[${r}].tableName`,
-          table: { index, name: t.tableName },
-          value: replica.tableName,
-          message: `${first} already writes to ${target}; allowed: each target table once in the stack`,
-        });
-      } else if (first === undefined) replicaTargets.set(target, `tables[${index}].replicas[${r}]`);
-    }),
+  problems.push(
+    ...duplicateTableProblems(
+      entries.map((entry, index) => resolved[index]?.tableName ?? entryTableName(entry)),
+      resolved,
+    ),
+    ...overlappingPrefixProblems(resolved),
+    ...sharedReplicaTargetProblems(resolved, raw.region),
   );
-
   if (problems.length > 0) throw new ConfigError(problems);
   return { tables: resolved as TableConfig[], warnings: context.warnings };
 }

@@ -1,7 +1,7 @@
 /**
- * Checks of the stack config that are about how Pulumi stores it rather than about one field: numbers
- * that `pulumi config set --path` made of strings, keys the program does not read, and a stack name
- * too long for any alias. Used by `validateConfig` (config.ts).
+ * Checks of the stack config beyond the schema of one field: numbers that `pulumi config set --path`
+ * made of strings, keys the program does not read, a stack name too long for any alias, the replicas
+ * of one table, and the checks across tables. Used by `validateConfig` (config.ts).
  */
 import { overlongNames, physicalNames, type NameKind } from './names';
 
@@ -267,5 +267,106 @@ export function replicaProblems(
       }
     }
   });
+  return problems;
+}
+
+// ---- across tables -------------------------------------------------------------------------------
+
+/** What the checks across tables read of one resolved table (see `TableConfig` in config.ts). */
+interface ResolvedTable {
+  tableName: string;
+  alias: string;
+  bucket: { existingName?: string; prefix: string };
+  replicas: readonly ReplicaFields[];
+}
+
+/**
+ * Tables listed twice, and two tables with one alias, in the order of the entries. `names` has one
+ * entry per table (undefined where none could be read); `resolved` is undefined where the table failed.
+ */
+export function duplicateTableProblems(
+  names: readonly (string | undefined)[],
+  resolved: readonly (ResolvedTable | undefined)[],
+): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const seenNames = new Map<string, number>();
+  const seenAliases = new Map<string, number>();
+  names.forEach((tableName, index) => {
+    if (tableName !== undefined) {
+      const first = seenNames.get(tableName);
+      if (first !== undefined) {
+        problems.push({
+          path: `tables[${index}].tableName`,
+          table: { index, name: tableName },
+          value: tableName,
+          message: `the same table is already listed as tables[${first}]; allowed: each table once`,
+        });
+      } else seenNames.set(tableName, index);
+    }
+    const t = resolved[index];
+    if (t) {
+      const first = seenAliases.get(t.alias);
+      if (first !== undefined) {
+        problems.push({
+          path: `tables[${index}].alias`,
+          table: { index, name: t.tableName },
+          value: t.alias,
+          message: `tables[${first}] has the same alias; allowed: an alias no other table uses (set alias explicitly)`,
+        });
+      } else seenAliases.set(t.alias, index);
+    }
+  });
+  return problems;
+}
+
+function prefixesOverlap(a: string, b: string): boolean {
+  return a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`);
+}
+
+/** Tables exporting into one existing bucket under prefixes where one contains the other. */
+export function overlappingPrefixProblems(resolved: readonly (ResolvedTable | undefined)[]): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  resolved.forEach((t, index) => {
+    if (!t?.bucket.existingName) return;
+    for (let j = 0; j < index; j++) {
+      const o = resolved[j];
+      if (o?.bucket.existingName !== t.bucket.existingName) continue;
+      if (prefixesOverlap(o.bucket.prefix, t.bucket.prefix)) {
+        problems.push({
+          path: `tables[${index}].bucket.prefix`,
+          table: { index, name: t.tableName },
+          value: t.bucket.prefix,
+          message: `overlaps the prefix "${o.bucket.prefix}" of tables[${j}] in bucket ${t.bucket.existingName}; allowed: a prefix no other table's prefix contains or is contained in`,
+        });
+      }
+    }
+  });
+  return problems;
+}
+
+/**
+ * A target written by replicas of two tables would hold a mix of both. (Two replicas of one table on
+ * one target are reported by `replicaProblems`.)
+ */
+export function sharedReplicaTargetProblems(
+  resolved: readonly (ResolvedTable | undefined)[],
+  stackRegion?: string,
+): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const replicaTargets = new Map<string, string>();
+  resolved.forEach((t, index) =>
+    t?.replicas.forEach((replica, r) => {
+      const target = replicaTargetKey(replica, stackRegion);
+      const first = replicaTargets.get(target);
+      if (first !== undefined && !first.startsWith(`tables[${index}]`)) {
+        problems.push({
+          path: `tables[${index}].replicas[${r}].tableName`,
+          table: { index, name: t.tableName },
+          value: replica.tableName,
+          message: `${first} already writes to ${target}; allowed: each target table once in the stack`,
+        });
+      } else if (first === undefined) replicaTargets.set(target, `tables[${index}].replicas[${r}]`);
+    }),
+  );
   return problems;
 }

@@ -1,9 +1,11 @@
 /**
  * The schema of the stack config and the problems it reports: what each field accepts (in words, for
- * the error messages), the zod schemas of a table and of `defaults`, and the error that lists every
- * problem. The validation that uses them is in config.ts.
+ * the error messages), the zod schemas of a table and of `defaults`, the types of a table's and a
+ * replica's settings with their defaults, and the error that lists every problem. The validation that
+ * uses them is in config.ts.
  */
 import { z } from 'zod';
+import type { ExportFormat, ExportViewType, OnPitrGap } from '../functions/settings';
 import { closest, numberHint, type ConfigProblem } from './configChecks';
 
 /** AWS allows at most 50 user tags on a resource. */
@@ -69,7 +71,7 @@ export const ALLOWED: Record<string, string> = {
   'replicas.onNewEpoch': 'halt or rebaseline',
 };
 
-/** Fields of one replica; documented with their defaults on `ReplicaInput` (config.ts). */
+/** Fields of one replica; documented with their defaults on `ReplicaInput` (below). */
 export const replicaSchema = z
   .strictObject({
     tableName: z
@@ -239,6 +241,166 @@ export const REPLICA_DEFAULTS = {
   maxWritesPerSecond: 1000,
   concurrency: 10,
   onNewEpoch: 'halt' as const,
+};
+
+// ---- tables --------------------------------------------------------------------------------------
+
+/** Where the table's exports go. */
+export interface BucketConfig {
+  /** Use this existing bucket; when absent a bucket is created (and kept on `pulumi destroy`). */
+  existingName?: string;
+  /**
+   * Key prefix, without leading or trailing '/'. Exports land in `<prefix>/AWSDynamoDB/`, the chain
+   * manifest in `<prefix>/chain/`.
+   * @default the table's alias
+   */
+  prefix?: string;
+  /** Account that owns an existing bucket in another account (12 digits). */
+  ownerAccountId?: string;
+  /**
+   * Turn on versioning of a created bucket. Ignored for an existing bucket.
+   * @default false
+   */
+  versioning?: boolean;
+}
+
+/**
+ * Per-table settings as written in the stack config (before defaults). The same fields, with the same
+ * meaning and defaults, are the arguments of the `ContinuousExport` component (which extends this
+ * interface), so each field and its default is documented only here.
+ */
+export interface TableSettingsInput {
+  /**
+   * Extra addresses notified of each completed export (email subscriptions filtered on
+   * `status: SUCCESS`; ignored when `notifyOnSuccess` is false).
+   * @default []
+   */
+  successEmails?: string[];
+  /**
+   * Addresses notified of failures and warnings, and of CloudWatch alarms.
+   * @default []
+   */
+  failureEmails?: string[];
+  /**
+   * Length of a normal incremental export window in minutes, 15..1440.
+   * @default 15
+   */
+  windowMinutes?: number;
+  /**
+   * Largest window used while catching up a backlog, windowMinutes..1440.
+   * @default 1440
+   */
+  maxCatchUpWindowMinutes?: number;
+  /**
+   * Destination bucket and prefix.
+   * @default a created bucket (kept on `pulumi destroy`), prefix = alias
+   */
+  bucket?: BucketConfig;
+  /**
+   * Format of the exported data files.
+   * @default 'DYNAMODB_JSON'
+   */
+  exportFormat?: ExportFormat;
+  /**
+   * View type of incremental exports.
+   * @default 'NEW_AND_OLD_IMAGES'
+   */
+  exportViewType?: ExportViewType;
+  /**
+   * Customer managed KMS key (key ARN) for SSE-KMS of export objects, and for the default encryption
+   * of a created bucket.
+   * @default SSE-S3 (AES256)
+   */
+  kmsKeyArn?: string;
+  /**
+   * Publish a message for every completed export.
+   * @default true
+   */
+  notifyOnSuccess?: boolean;
+  /**
+   * What to do when PITR history has a gap: alert and stop, or start a new epoch.
+   * @default 'alert'
+   */
+  onPitrGap?: OnPitrGap;
+  /**
+   * Retention of the Lambda and state machine log groups, in days (a value CloudWatch accepts).
+   * @default 30
+   */
+  logRetentionDays?: number;
+  /**
+   * Tags for every resource of the table that takes tags.
+   * @default {}
+   */
+  tags?: Record<string, string>;
+  /**
+   * Upper bound on incremental exports in flight at once, 1..10.
+   * @default 4
+   */
+  maxInFlight?: number;
+  /**
+   * How far behind LatestRestorableDateTime a window end must stay, 0..3600 s.
+   * @default 60
+   */
+  restorableMarginSeconds?: number;
+  /**
+   * Chain lag (minutes) above which the lag alarm fires.
+   * @default 3 * windowMinutes + 30
+   */
+  lagAlarmMinutes?: number;
+}
+
+/** One entry of `tables`. */
+export interface TableInput extends TableSettingsInput {
+  /**
+   * Tables kept equal to this one by applying its chain (per table only, not in `defaults`).
+   * @default []
+   */
+  replicas?: ReplicaInput[];
+  /** Name of the DynamoDB table (in the stack's account and Region). PITR must be enabled on it. */
+  tableName: string;
+  /**
+   * Short name used in resource names, SSM paths and metric dimensions.
+   * @default tableName lower-cased, characters outside [a-z0-9-] replaced by '-', trimmed of '-'
+   */
+  alias?: string;
+}
+
+/** A table's settings with every default applied. */
+export interface TableConfig {
+  tableName: string;
+  alias: string;
+  successEmails: string[];
+  failureEmails: string[];
+  windowMinutes: number;
+  maxCatchUpWindowMinutes: number;
+  bucket: { existingName?: string; prefix: string; ownerAccountId?: string; versioning: boolean };
+  exportFormat: ExportFormat;
+  exportViewType: ExportViewType;
+  kmsKeyArn?: string;
+  notifyOnSuccess: boolean;
+  onPitrGap: OnPitrGap;
+  logRetentionDays: number;
+  tags: Record<string, string>;
+  maxInFlight: number;
+  restorableMarginSeconds: number;
+  lagAlarmMinutes: number;
+  replicas: ReplicaConfig[];
+}
+
+/** Default values of the per-table fields (lagAlarmMinutes and prefix depend on other fields). */
+export const TABLE_DEFAULTS = {
+  successEmails: [] as string[],
+  failureEmails: [] as string[],
+  windowMinutes: 15,
+  maxCatchUpWindowMinutes: 1440,
+  exportFormat: 'DYNAMODB_JSON' as ExportFormat,
+  exportViewType: 'NEW_AND_OLD_IMAGES' as ExportViewType,
+  notifyOnSuccess: true,
+  onPitrGap: 'alert' as OnPitrGap,
+  logRetentionDays: 30,
+  maxInFlight: 4,
+  restorableMarginSeconds: 60,
+  versioning: false,
 };
 
 // ---- errors --------------------------------------------------------------------------------------

@@ -39,29 +39,9 @@ export type TaggedAttribute =
 /** The value's one type tag (see `attributeTypeOf`) and what it holds under it. */
 export function taggedAttribute(value: AttributeValue, path: string): TaggedAttribute {
   const tag = attributeTypeOf(value, path);
-  // attributeTypeOf found the tag present, hence the non-null assertions.
-  switch (tag) {
-    case 'S':
-      return { tag, v: value.S! };
-    case 'N':
-      return { tag, v: value.N! };
-    case 'B':
-      return { tag, v: value.B! };
-    case 'BOOL':
-      return { tag, v: value.BOOL! };
-    case 'NULL':
-      return { tag, v: value.NULL! };
-    case 'M':
-      return { tag, v: value.M! };
-    case 'L':
-      return { tag, v: value.L! };
-    case 'SS':
-      return { tag, v: value.SS! };
-    case 'NS':
-      return { tag, v: value.NS! };
-    case 'BS':
-      return { tag, v: value.BS! };
-  }
+  // The union pairs each tag with the type DynamoDB gives its value, which indexing by a tag that is
+  // only known at run time cannot show the compiler; attributeTypeOf found the tag present.
+  return { tag, v: (value as Record<AttributeType, unknown>)[tag] } as TaggedAttribute;
 }
 
 function bytesToBase64(bytes: Uint8Array): string {

@@ -6,36 +6,24 @@
 import { expect } from 'chai';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { replayChain } from '../cli/replay';
-import { listExportDataFiles, type Item } from '../format';
-import { startLocalDynamoDb, type LocalDynamoDb } from '../sim/servers';
-import { canonicalTable, generateWorkload } from '../sim/workload';
-import { MemoryS3, contiguousWindows, writeChain } from './helpers/exportChain';
-import { newWorkloadTable, scanTable } from './helpers/localTables';
+import { listExportDataFiles } from '../format';
+import { canonicalTable } from '../sim/workload';
+import { MemoryS3, writeChain } from './helpers/exportChain';
+import {
+  END,
+  REPLAY_BUCKET as BUCKET,
+  REPLAY_PREFIX as PREFIX,
+  START,
+  WINDOWS,
+  replaySource,
+  useReplayTarget,
+} from './helpers/replayChain';
 
-const BUCKET = 'replay-bucket';
-const PREFIX = 'exports/orders';
-const T0 = Date.UTC(2026, 10, 3, 0, 0, 0) / 1000;
-const HOUR = 3600;
-const START = T0 + HOUR;
-const WINDOWS = contiguousWindows(START, 30 * 60, 6);
-const END = WINDOWS[WINDOWS.length - 1][1];
-
-const source = generateWorkload({ from: T0, to: END, writesPerMinute: 8, seed: 99, keySpace: 80 });
-
-let tableCounter = 0;
+const source = replaySource();
 
 describe('replay (cli/replay.ts) across export formats and file sizes, into dynalite', () => {
-  let ddb: LocalDynamoDb;
-  before(async () => {
-    ddb = await startLocalDynamoDb();
-  });
-  after(async () => {
-    await ddb?.stop();
-  });
-
-  const newTable = (): Promise<string> => newWorkloadTable(ddb.client, `format-replay-${++tableCounter}`);
-
-  const scanAll = (tableName: string): Promise<Item[]> => scanTable(ddb.client, tableName);
+  const dynalite = useReplayTarget('format-replay-');
+  const { newTable, replayInto, scanAll } = dynalite;
 
   it('replays an ION chain to the same table as the DYNAMODB_JSON chain of the same workload', async () => {
     const tables: string[] = [];
@@ -53,13 +41,7 @@ describe('replay (cli/replay.ts) across export formats and file sizes, into dyna
       const keys = [...s3.objects.keys()].filter((k) => k.includes('/data/'));
       expect(keys.every((k) => k.endsWith(format === 'ION' ? '.ion.gz' : '.json.gz'))).to.equal(true);
       const target = await newTable();
-      const report = await replayChain({
-        s3,
-        dynamodb: ddb.client,
-        bucket: BUCKET,
-        prefix: PREFIX,
-        targetTable: target,
-      });
+      const report = await replayInto(s3, target);
       expect(report.entriesApplied).to.equal(7);
       tables.push(JSON.stringify(canonicalTable(await scanAll(target))));
     }
@@ -79,12 +61,7 @@ describe('replay (cli/replay.ts) across export formats and file sizes, into dyna
       sink: { itemsPerFile: 7 },
     });
     const target = await newTable();
-    const report = await replayChain({
-      s3,
-      dynamodb: ddb.client,
-      bucket: BUCKET,
-      prefix: PREFIX,
-      targetTable: target,
+    const report = await replayInto(s3, target, {
       maxRecordsInMemory: 3,
     });
     expect(report.entriesApplied).to.equal(7);
@@ -111,7 +88,7 @@ describe('replay (cli/replay.ts) across export formats and file sizes, into dyna
     try {
       await replayChain({
         s3: broken,
-        dynamodb: ddb.client,
+        dynamodb: dynalite.client,
         bucket: BUCKET,
         prefix: PREFIX,
         targetTable: empty,

@@ -14,49 +14,42 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { keyString, listExportDataFiles, type Item } from '../format';
 import { replayChain, writeRounds, type ReplayCheckpoint, type ReplayProgress } from '../cli/replay';
-import { startLocalDynamoDb, type LocalDynamoDb } from '../sim/servers';
 import { SyntheticTable, WORKLOAD_KEY_ATTRIBUTES, canonicalTable, generateWorkload } from '../sim/workload';
 import { MemoryS3, contiguousWindows, writeChain } from './helpers/exportChain';
-import { newWorkloadTable, scanTable } from './helpers/localTables';
+import {
+  END,
+  HOUR,
+  REPLAY_BUCKET as BUCKET,
+  REPLAY_PREFIX as PREFIX,
+  START,
+  T0,
+  WINDOWS,
+  replaySource,
+  useReplayTarget,
+} from './helpers/replayChain';
 
-const BUCKET = 'replay-bucket';
-const PREFIX = 'exports/orders';
-const T0 = Date.UTC(2026, 10, 3, 0, 0, 0) / 1000;
-const HOUR = 3600;
-const START = T0 + HOUR;
-const WINDOWS = contiguousWindows(START, 30 * 60, 6);
-const END = WINDOWS[WINDOWS.length - 1][1];
-
-/** Traffic from an hour before the full export to the end of the last window. */
-const source = generateWorkload({ from: T0, to: END, writesPerMinute: 8, seed: 99, keySpace: 80 });
-
-let tableCounter = 0;
+const source = replaySource();
 
 describe('replay (cli/replay.ts) into dynalite', () => {
-  let ddb: LocalDynamoDb;
+  const dynalite = useReplayTarget('replay-target-');
+  const { newTable, replayInto, scanAll } = dynalite;
   let dir: string;
-  before(async () => {
-    ddb = await startLocalDynamoDb();
+  before(() => {
     dir = mkdtempSync(join(tmpdir(), 'dce-replay-'));
   });
-  after(async () => {
-    await ddb?.stop();
+  after(() => {
     rmSync(dir, { recursive: true, force: true });
   });
-
-  const newTable = (): Promise<string> => newWorkloadTable(ddb.client, `replay-target-${++tableCounter}`);
 
   /** dynalite makes a table ACTIVE on a timer: under load a write can otherwise arrive first. */
   async function untilActive(name: string): Promise<void> {
     for (let i = 0; i < 200; i++) {
-      const out = await ddb.client.send(new DescribeTableCommand({ TableName: name }));
+      const out = await dynalite.client.send(new DescribeTableCommand({ TableName: name }));
       if (out.Table?.TableStatus === 'ACTIVE') return;
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     throw new Error(`table ${name} did not become ACTIVE`);
   }
-
-  const scanAll = (tableName: string): Promise<Item[]> => scanTable(ddb.client, tableName);
 
   /** The chain of `source`, written once per data-file size and copied for each test. */
   const chains = new Map<number, { s3: MemoryS3; written: Awaited<ReturnType<typeof writeChain>> }>();
@@ -106,13 +99,8 @@ describe('replay (cli/replay.ts) into dynalite', () => {
     await sourceChain(s3);
     const target = await newTable();
     const progress: ReplayProgress[] = [];
-    const report = await replayChain({
-      s3,
-      dynamodb: ddb.client,
-      bucket: BUCKET,
-      prefix: PREFIX,
-      targetTable: target,
-      onProgress: (p) => progress.push(p),
+    const report = await replayInto(s3, target, {
+      onProgress: (p: ReplayProgress) => progress.push(p),
     });
     expect(report).to.include({
       entriesApplied: 7,
@@ -139,12 +127,7 @@ describe('replay (cli/replay.ts) into dynalite', () => {
     await sourceChain(s3);
     const target = await newTable();
     const until = WINDOWS[3][1] + 600; // inside the fifth window
-    const report = await replayChain({
-      s3,
-      dynamodb: ddb.client,
-      bucket: BUCKET,
-      prefix: PREFIX,
-      targetTable: target,
+    const report = await replayInto(s3, target, {
       until,
     });
     expect(report.lastSequence).to.equal(4);
@@ -164,7 +147,7 @@ describe('replay (cli/replay.ts) into dynalite', () => {
         if (command instanceof BatchWriteItemCommand && ++calls > 20) {
           throw Object.assign(new Error('connection reset by peer'), { name: 'NetworkingError' });
         }
-        return ddb.client.send(command);
+        return dynalite.client.send(command);
       },
     };
     let crashed: unknown;
@@ -191,12 +174,7 @@ describe('replay (cli/replay.ts) into dynalite', () => {
     // Without resume or force, the partly filled table is refused.
     let refused: unknown;
     try {
-      await replayChain({
-        s3,
-        dynamodb: ddb.client,
-        bucket: BUCKET,
-        prefix: PREFIX,
-        targetTable: target,
+      await replayInto(s3, target, {
         checkpointFile,
       });
     } catch (err) {
@@ -204,12 +182,7 @@ describe('replay (cli/replay.ts) into dynalite', () => {
     }
     expect((refused as Error)?.message).to.match(/is not empty/);
 
-    const resumed = await replayChain({
-      s3,
-      dynamodb: ddb.client,
-      bucket: BUCKET,
-      prefix: PREFIX,
-      targetTable: target,
+    const resumed = await replayInto(s3, target, {
       checkpointFile,
       resume: true,
     });
@@ -242,7 +215,7 @@ describe('replay (cli/replay.ts) into dynalite', () => {
             // Accept the first half, hand back the rest as DynamoDB does under throttling.
             throttled++;
             const half = Math.floor(requests.length / 2);
-            await ddb.client.send(
+            await dynalite.client.send(
               new BatchWriteItemCommand({ RequestItems: { [target]: requests.slice(0, half) } }),
             );
             return { UnprocessedItems: { [target]: requests.slice(half) } };
@@ -252,7 +225,7 @@ describe('replay (cli/replay.ts) into dynalite', () => {
             throw Object.assign(new Error('slow down'), { name: 'ProvisionedThroughputExceededException' });
           }
         }
-        return ddb.client.send(command);
+        return dynalite.client.send(command);
       },
     };
     await replayChain({
@@ -271,12 +244,12 @@ describe('replay (cli/replay.ts) into dynalite', () => {
     const s3 = new MemoryS3();
     await sourceChain(s3);
     const target = await newTable();
-    await ddb.client.send(
+    await dynalite.client.send(
       new PutItemCommand({ TableName: target, Item: { pk: { S: 'stranger' }, sk: { N: '0' } } }),
     );
     let refused: unknown;
     try {
-      await replayChain({ s3, dynamodb: ddb.client, bucket: BUCKET, prefix: PREFIX, targetTable: target });
+      await replayInto(s3, target);
     } catch (err) {
       refused = err;
     }
@@ -285,12 +258,7 @@ describe('replay (cli/replay.ts) into dynalite', () => {
       .and.to.contain('force');
     expect(await scanAll(target)).to.have.length(1);
 
-    await replayChain({
-      s3,
-      dynamodb: ddb.client,
-      bucket: BUCKET,
-      prefix: PREFIX,
-      targetTable: target,
+    await replayInto(s3, target, {
       force: true,
     });
     const expected = canonicalTable([
@@ -311,12 +279,7 @@ describe('replay (cli/replay.ts) into dynalite', () => {
     const checkpointFile = join(dir, 'bad-file.json');
     let caught: unknown;
     try {
-      await replayChain({
-        s3,
-        dynamodb: ddb.client,
-        bucket: BUCKET,
-        prefix: PREFIX,
-        targetTable: target,
+      await replayInto(s3, target, {
         checkpointFile,
       });
     } catch (err) {
@@ -349,7 +312,7 @@ describe('replay (cli/replay.ts) into dynalite', () => {
     const target = await newTable();
     let caught: unknown;
     try {
-      await replayChain({ s3, dynamodb: ddb.client, bucket: BUCKET, prefix: PREFIX, targetTable: target });
+      await replayInto(s3, target);
     } catch (err) {
       caught = err;
     }
@@ -360,8 +323,8 @@ describe('replay (cli/replay.ts) into dynalite', () => {
   it('names the data file and line when the target key schema does not fit the records', async () => {
     const s3 = new MemoryS3();
     const written = await sourceChain(s3);
-    const target = `replay-target-${++tableCounter}`;
-    await ddb.client.send(
+    const target = 'replay-target-keyed-by-id';
+    await dynalite.client.send(
       new CreateTableCommand({
         TableName: target,
         KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
@@ -373,7 +336,7 @@ describe('replay (cli/replay.ts) into dynalite', () => {
     const [file] = await listExportDataFiles(s3, BUCKET, written.entries[0].entry.manifestSummaryKey);
     let caught: unknown;
     try {
-      await replayChain({ s3, dynamodb: ddb.client, bucket: BUCKET, prefix: PREFIX, targetTable: target });
+      await replayInto(s3, target);
     } catch (err) {
       caught = err;
     }
@@ -398,20 +361,14 @@ describe('replay (cli/replay.ts) into dynalite', () => {
     await writeChain({ s3, bucket: BUCKET, prefix: PREFIX, table: big, start: T0, windows: [] });
     const target = await newTable();
     const started = Date.now();
-    const report = await replayChain({
-      s3,
-      dynamodb: ddb.client,
-      bucket: BUCKET,
-      prefix: PREFIX,
-      targetTable: target,
-    });
+    const report = await replayInto(s3, target);
     const elapsed = Date.now() - started;
     expect(report.puts).to.equal(10_000);
-    const count = await ddb.client.send(new ScanCommand({ TableName: target, Select: 'COUNT' }));
+    const count = await dynalite.client.send(new ScanCommand({ TableName: target, Select: 'COUNT' }));
     let total = count.Count ?? 0;
     let start = count.LastEvaluatedKey;
     while (start) {
-      const more = await ddb.client.send(
+      const more = await dynalite.client.send(
         new ScanCommand({ TableName: target, Select: 'COUNT', ExclusiveStartKey: start }),
       );
       total += more.Count ?? 0;
@@ -427,12 +384,7 @@ describe('replay (cli/replay.ts) into dynalite', () => {
     const target = await newTable();
     let caught: unknown;
     try {
-      await replayChain({
-        s3,
-        dynamodb: ddb.client,
-        bucket: BUCKET,
-        prefix: PREFIX,
-        targetTable: target,
+      await replayInto(s3, target, {
         resume: true,
       });
     } catch (err) {
@@ -440,12 +392,7 @@ describe('replay (cli/replay.ts) into dynalite', () => {
     }
     expect((caught as Error)?.message).to.match(/resume needs a checkpoint file/);
     const other = join(dir, 'other.json');
-    await replayChain({
-      s3,
-      dynamodb: ddb.client,
-      bucket: BUCKET,
-      prefix: PREFIX,
-      targetTable: target,
+    await replayInto(s3, target, {
       checkpointFile: other,
       until: START,
     });
@@ -453,12 +400,7 @@ describe('replay (cli/replay.ts) into dynalite', () => {
     const second = await newTable();
     caught = undefined;
     try {
-      await replayChain({
-        s3,
-        dynamodb: ddb.client,
-        bucket: BUCKET,
-        prefix: PREFIX,
-        targetTable: second,
+      await replayInto(s3, second, {
         checkpointFile: other,
         resume: true,
       });
