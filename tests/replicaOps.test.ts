@@ -3,7 +3,12 @@ import fc from 'fast-check';
 import { runDce } from '../cli/dce';
 import type { Io } from '../cli/output';
 import { decideReplicaCommand, type DecisionContext } from '../cli/replicaCommands';
-import { deriveReplicaStatus, replicasForStatus, resolveReplica } from '../cli/replicaStatus';
+import {
+  deriveReplicaStatus,
+  formatReplicaStatuses,
+  replicasForStatus,
+  resolveReplica,
+} from '../cli/replicaStatus';
 import { deriveStatus } from '../cli/status';
 import { UsageError, type Target } from '../cli/target';
 import {
@@ -294,6 +299,41 @@ describe('replicas in dce status (cli/replicaStatus.ts)', () => {
     expect(halted.halt?.reason).to.equal('FILES_MISSING');
     expect(status(null).status).to.equal('NOT_DEPLOYED');
     expect(status('{"schemaVersion":1}')).to.deep.include({ status: 'STATE_CORRUPT' });
+  });
+
+  it("shows the operator's action: PAUSE pauses, a REBUILD pending or carried out, a missing or invalid value", () => {
+    const show = (state: ReplicaState, action?: { value: string | null; version: number | null }) =>
+      deriveReplicaStatus({ ref, stateText: JSON.stringify(state), action, now: NOW, chain });
+    const text = (r: ReturnType<typeof show>) => formatReplicaStatuses([r]);
+    const active = replicaState({});
+    const paused = show(active, { value: 'PAUSE', version: 2 });
+    expect(paused.status).to.equal('PAUSED');
+    expect(paused.action).to.deep.equal({
+      parameterName: '/p/dr/action',
+      value: 'PAUSE',
+      version: 2,
+      pendingRebuild: false,
+    });
+    expect(text(paused)).to.match(/action: +PAUSE\n/);
+    expect(show(active, { value: 'RUN', version: 3 }).status).to.equal('RUNNING');
+    const halted = replicaState({
+      status: 'HALTED',
+      halt: { reason: 'NEW_EPOCH', detail: 'moved', at: isoAt(T0), epoch: EPOCH },
+    });
+    const pending = show(halted, { value: 'REBUILD', version: 5 });
+    expect(pending).to.deep.include({ status: 'HALTED' });
+    expect(pending.action.pendingRebuild).to.equal(true);
+    expect(text(pending)).to.match(/action: +REBUILD \(pending: the next execution starts the replica over/);
+    const done = show({ ...active, rebuildVersion: 5 }, { value: 'REBUILD', version: 5 });
+    expect(done).to.deep.include({ status: 'RUNNING' });
+    expect(text(done)).to.match(/action: +REBUILD \(carried out: acts as RUN\)/);
+    expect(text(show(active))).to.match(/action: +- \(no parameter \/p\/dr\/action: read as RUN/);
+    const invalid = show(active, { value: 'STOP', version: 2 });
+    expect(invalid.status).to.equal('PAUSED');
+    expect(text(invalid)).to.match(/action: +"STOP" \(not RUN, PAUSE or REBUILD: applies nothing\)/);
+    // A state paused by an earlier release: paused until the action is written after the upgrade.
+    expect(show(replicaState({ status: 'PAUSED' }), { value: 'RUN', version: 1 }).status).to.equal('PAUSED');
+    expect(show(replicaState({ status: 'PAUSED' }), { value: 'RUN', version: 2 }).status).to.equal('RUNNING');
   });
 
   it('deriveStatus measures replicas against HEAD when it was read, else against the chain state', () => {
