@@ -119,8 +119,9 @@ export interface ReplicaStatusReport {
   targetTableName: string | null;
   targetRegion: string | null;
   /**
-   * RUNNING (state ACTIVE), PAUSED or HALTED; NOT_DEPLOYED without a state parameter, STATE_CORRUPT
-   * when it holds something that is not a replica state.
+   * HALTED (the state), else PAUSED (the action pauses it, as the workflow reads it) or RUNNING;
+   * NOT_DEPLOYED without a state parameter, STATE_CORRUPT when it holds something that is not a replica
+   * state.
    */
   status: 'RUNNING' | 'PAUSED' | 'HALTED' | 'NOT_DEPLOYED' | 'STATE_CORRUPT';
   stateError?: string;
