@@ -5,7 +5,7 @@
  *   dce verify [--deep]        is the chain in S3 gap-free and sound
  *   dce replay --target-table  rebuild a table from the chain
  *   dce pause | resume | reset operator actions (SSM action parameter)
- *   dce replica pause | resume | rebuild   operate one replica table (its SSM state parameter)
+ *   dce replica pause | resume | rebuild   operate one replica table (its SSM action parameter)
  *   dce simulate               the whole system offline on a simulated clock
  *
  * Exit codes: 0 ok, 1 problems found (gaps, mismatches, failed replay), 2 usage, access or network
@@ -261,10 +261,11 @@ function declareReplica(program: Command, { io, deps, clientsFor }: CommandEnv):
     );
   const descriptions: Record<ReplicaCommand, string> = {
     pause:
-      'Set the replica PAUSED: its executions apply nothing new (an apply already running completes and is recorded).',
-    resume: 'Set a paused replica back to ACTIVE: the next execution continues from the last entry applied.',
+      "Write PAUSE to the replica's action parameter: its executions apply nothing new (an apply already running completes and is recorded).",
+    resume:
+      "Write RUN to the replica's action parameter: the next execution continues from the last entry applied.",
     rebuild:
-      "Reset a HALTED replica to its initial state: the next execution writes the live epoch's full export into the target, which you must have emptied or recreated. Asks you to type the replica alias unless --yes.",
+      "Write REBUILD to the replica's action parameter (a HALTED replica): its next execution, once no apply is in progress, starts it over and writes the live epoch's full export into the target, which you must have emptied or recreated. Asks you to type the replica alias unless --yes.",
   };
   for (const name of REPLICA_COMMANDS) {
     const cmd = addTargetOptions(replica.command(name).description(descriptions[name])).requiredOption(
@@ -274,8 +275,8 @@ function declareReplica(program: Command, { io, deps, clientsFor }: CommandEnv):
     if (name === 'rebuild') {
       cmd
         .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
-        .option('--force', 'also a replica that is not HALTED, or one whose claim is still live');
-    }
+        .option('--force', 'also a replica that is not HALTED');
+    } else cmd.option('--force', 'also over a rebuild not yet carried out (which cancels it)');
     cmd.action(async (opts: CommonOptions & { replica: string; yes?: boolean; force?: boolean }) => {
       const out = new Output(io, Boolean(opts.json));
       const target = resolveTarget(opts, deps.readInput);
@@ -295,7 +296,6 @@ function declareReplica(program: Command, { io, deps, clientsFor }: CommandEnv):
         alias: target.alias,
         replica: ref,
         command: name,
-        now: io.now(),
         force: Boolean(opts.force),
       });
       out.result(result, () => formatReplicaActionResult(result));

@@ -4,7 +4,14 @@
  * derivation is pure (`deriveReplicaStatus`); `dce status` reads the parameters and calls it.
  */
 import { REPLICA_GROUP_LEASE_SECONDS } from '../functions/lambdaHandlers';
+import {
+  isLegacyPause,
+  isPendingRebuild,
+  replicaActionValue,
+  type ReplicaActionRead,
+} from '../functions/replicaAction';
 import { claimIsLive, claimLeaseSeconds } from '../functions/replicaPlanner';
+import { replicaActionParameterName } from '../functions/replicaSettings';
 import { parseReplicaState, type ReplicaHaltReason, type ReplicaState } from '../functions/replicaState';
 import { formatDuration, table } from './output';
 import { PARAMETER_ROOT, UsageError, type Target } from './target';
@@ -16,6 +23,8 @@ export interface ReplicaRef {
   /** The replica's alias within its table (from the stack output or the parameter path). */
   alias: string;
   stateParameterName: string;
+  /** The operator's action parameter; beside the state parameter when the stack output does not name it. */
+  actionParameterName?: string;
   targetTableName?: string;
   targetRegion?: string;
 }
@@ -23,6 +32,11 @@ export interface ReplicaRef {
 /** The state parameter of a replica, from the stack name and the aliases (components/tableReplica.ts). */
 export function replicaStateParameterName(stack: string, tableAlias: string, replicaAlias: string): string {
   return `${PARAMETER_ROOT}/${stack}/${tableAlias}/replicas/${replicaAlias}/state`;
+}
+
+/** The action parameter of a replica: from the stack output, else beside its state parameter. */
+export function replicaActionParameter(replica: ReplicaRef): string {
+  return replica.actionParameterName ?? replicaActionParameterName(replica.stateParameterName);
 }
 
 /** The replica alias in a state parameter name `.../replicas/<alias>/state`; else the name itself. */
@@ -44,9 +58,11 @@ export function replicasInStackOutput(target: Target): ReplicaRef[] {
     const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
     const targetTableName = str(entry.targetTableName);
     const targetRegion = str(entry.targetRegion);
+    const actionParameterName = str(entry.actionParameterName);
     refs.push({
       alias: str(entry.alias) ?? replicaAliasFromParameter(entry.stateParameterName),
       stateParameterName: entry.stateParameterName,
+      ...(actionParameterName ? { actionParameterName } : {}),
       ...(targetTableName ? { targetTableName } : {}),
       ...(targetRegion ? { targetRegion } : {}),
     });
@@ -103,11 +119,17 @@ export interface ReplicaStatusReport {
   targetTableName: string | null;
   targetRegion: string | null;
   /**
-   * RUNNING (state ACTIVE), PAUSED or HALTED; NOT_DEPLOYED without a state parameter, STATE_CORRUPT
-   * when it holds something that is not a replica state.
+   * HALTED (the state), else PAUSED (the action pauses it, as the workflow reads it) or RUNNING;
+   * NOT_DEPLOYED without a state parameter, STATE_CORRUPT when it holds something that is not a replica
+   * state.
    */
   status: 'RUNNING' | 'PAUSED' | 'HALTED' | 'NOT_DEPLOYED' | 'STATE_CORRUPT';
   stateError?: string;
+  /**
+   * The operator's action parameter: its value (null when it does not exist: read as RUN), its SSM
+   * Version, and whether it holds a REBUILD the workflow has not carried out yet.
+   */
+  action: { parameterName: string; value: string | null; version: number | null; pendingRebuild: boolean };
   halt: { reason: ReplicaHaltReason; detail: string; at: string; epoch: string | null } | null;
   epoch: string | null;
   lastAppliedSequence: number | null;
@@ -136,6 +158,8 @@ export interface ReplicaStatusInput {
   ref: ReplicaRef;
   /** Raw value of the state parameter, or null when it does not exist. */
   stateText: string | null;
+  /** The action parameter as read; absent or nulls when it does not exist (read as RUN). */
+  action?: ReplicaActionRead;
   /** Epoch seconds. */
   now: number;
   /** The chain's live epoch and watermark (ISO 8601), as far as they are known. */
@@ -158,6 +182,12 @@ export function deriveReplicaStatus(input: ReplicaStatusInput): ReplicaStatusRep
     targetTableName: ref.targetTableName ?? null,
     targetRegion: ref.targetRegion ?? null,
     status: 'NOT_DEPLOYED',
+    action: {
+      parameterName: replicaActionParameter(ref),
+      value: input.action?.value ?? null,
+      version: input.action?.version ?? null,
+      pendingRebuild: false,
+    },
     halt: null,
     epoch: null,
     lastAppliedSequence: null,
@@ -179,9 +209,18 @@ export function deriveReplicaStatus(input: ReplicaStatusInput): ReplicaStatusRep
   const followsLiveEpoch = state.epoch === null || chain.epoch === null ? null : state.epoch === chain.epoch;
   const claim = state.inProgress;
   const groupLease = input.groupLeaseSeconds ?? REPLICA_GROUP_LEASE_SECONDS;
+  const action = input.action ?? { value: null, version: null };
+  const pendingRebuild = isPendingRebuild(action, state);
+  // As the workflow reads the action (functions/replicaAction.ts): an invalid value pauses too.
+  const paused =
+    !pendingRebuild &&
+    (replicaActionValue(action) === 'PAUSE' ||
+      replicaActionValue(action) === null ||
+      isLegacyPause(state, action));
   return {
     ...empty,
-    status: state.status === 'ACTIVE' ? 'RUNNING' : state.status,
+    action: { ...empty.action, pendingRebuild },
+    status: state.status === 'HALTED' ? 'HALTED' : paused ? 'PAUSED' : 'RUNNING',
     halt: state.halt,
     epoch: state.epoch,
     lastAppliedSequence: state.lastAppliedSequence,
@@ -207,6 +246,20 @@ function sequenceRange(sequences: number[]): string {
   return `${sequences[0]}-${sequences[sequences.length - 1]}`;
 }
 
+/** The action row: the value, and whether a REBUILD is pending or carried out. */
+function formatReplicaAction(action: ReplicaStatusReport['action']): string {
+  if (action.value === null) return `- (no parameter ${action.parameterName}: read as RUN; run 'pulumi up')`;
+  const value = action.value.trim();
+  if (value === 'REBUILD') {
+    return action.pendingRebuild
+      ? 'REBUILD (pending: the next execution starts the replica over, once no apply is in progress)'
+      : 'REBUILD (carried out: acts as RUN)';
+  }
+  if (replicaActionValue(action) === null)
+    return `${JSON.stringify(action.value)} (not RUN, PAUSE or REBUILD: applies nothing)`;
+  return value;
+}
+
 /** The human text of the replicas' status, one block per replica. */
 export function formatReplicaStatuses(replicas: ReplicaStatusReport[]): string {
   const lines = [`replicas (${replicas.length}):`];
@@ -225,6 +278,7 @@ export function formatReplicaStatuses(replicas: ReplicaStatusReport[]): string {
     const rows: [string, string][] = [
       ['target', target],
       ['status', status],
+      ['action', formatReplicaAction(r.action)],
     ];
     if (r.status !== 'NOT_DEPLOYED' && r.status !== 'STATE_CORRUPT') {
       rows.push(

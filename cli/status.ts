@@ -13,6 +13,7 @@ import { formatDuration, table } from './output';
 import {
   deriveReplicaStatus,
   formatReplicaStatuses,
+  replicaActionParameter,
   type ReplicaRef,
   type ReplicaStatusReport,
 } from './replicaStatus';
@@ -64,7 +65,12 @@ export interface StatusInput {
   /** Why the manifest could not be read, when it could not. */
   headError?: string;
   /** The table's replicas and the raw value of each one's state parameter (null when it does not exist). */
-  replicas?: { ref: ReplicaRef; stateText: string | null }[];
+  replicas?: {
+    ref: ReplicaRef;
+    stateText: string | null;
+    /** The replica's action parameter (nulls when it does not exist). */
+    action?: { value: string | null; version: number | null };
+  }[];
 }
 
 /** One export not yet committed. */
@@ -138,8 +144,8 @@ export function deriveStatus(alias: string, input: StatusInput): StatusReport {
   const chain = report.manifest
     ? { epoch: report.manifest.epoch, watermark: report.manifest.watermark }
     : { epoch: report.epoch, watermark: report.watermark };
-  report.replicas = input.replicas.map(({ ref, stateText }) =>
-    deriveReplicaStatus({ ref, stateText, now: input.now, chain }),
+  report.replicas = input.replicas.map(({ ref, stateText, action }) =>
+    deriveReplicaStatus({ ref, stateText, action, now: input.now, chain }),
   );
   return report;
 }
@@ -413,6 +419,9 @@ export async function readStatus(options: {
     readParameter(ssm, parameters.state),
     Promise.all((options.replicas ?? []).map((ref) => readParameter(ssm, ref.stateParameterName))),
   ]);
+  const replicaActions = await Promise.all(
+    (options.replicas ?? []).map((ref) => readParameterVersion(ssm, replicaActionParameter(ref))),
+  );
   const input: StatusInput = {
     action: action.value,
     actionVersion: action.version,
@@ -421,7 +430,13 @@ export async function readStatus(options: {
     now,
     windowMinutes: target.windowMinutes,
     ...(options.replicas && options.replicas.length > 0
-      ? { replicas: options.replicas.map((ref, i) => ({ ref, stateText: replicaTexts[i] })) }
+      ? {
+          replicas: options.replicas.map((ref, i) => ({
+            ref,
+            stateText: replicaTexts[i],
+            action: replicaActions[i],
+          })),
+        }
       : {}),
   };
   if (s3 && target.bucket) {

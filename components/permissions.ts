@@ -18,6 +18,7 @@ import {
   SDK_CALLS,
   STATE_MACHINE_TASKS,
 } from '../functions/awsActions';
+import { replicaActionParameterName } from '../functions/replicaSettings';
 
 /** One IAM policy statement. */
 export interface PolicyStatement {
@@ -380,6 +381,8 @@ export interface ReplicaResourceFacts {
   prefix: string;
   kmsKeyArn?: string;
   stateParameterName: string;
+  /** The operator's action parameter. @default beside the state (`replicaActionParameterName`) */
+  actionParameterName?: string;
   notificationTopicArn: string;
   functionArn: string;
   stateMachineName: string;
@@ -399,6 +402,8 @@ export function replicaTargetTableArn(f: ReplicaResourceFacts): string {
 /** Maps every replica resource kind to its ARNs. */
 export function replicaResourceArns(f: ReplicaResourceFacts): Partial<Record<ReplicaResourceKind, string[]>> {
   const replicaStateArn = `arn:${f.partition}:ssm:${f.region}:${f.accountId}:parameter${f.stateParameterName.startsWith('/') ? '' : '/'}${f.stateParameterName}`;
+  const actionName = f.actionParameterName ?? replicaActionParameterName(f.stateParameterName);
+  const replicaActionArn = `arn:${f.partition}:ssm:${f.region}:${f.accountId}:parameter${actionName.startsWith('/') ? '' : '/'}${actionName}`;
   const object = (rest: string) => `arn:${f.partition}:s3:::${f.bucket}/${underPrefix(f.prefix, rest)}`;
   return {
     sourceExportObjects: [object('AWSDynamoDB/*')],
@@ -406,6 +411,7 @@ export function replicaResourceArns(f: ReplicaResourceFacts): Partial<Record<Rep
     sourceChainListing: [`arn:${f.partition}:s3:::${f.bucket}`],
     exportKmsKey: f.kmsKeyArn ? [f.kmsKeyArn] : [],
     replicaStateParameter: [replicaStateArn],
+    replicaActionParameter: [replicaActionArn],
     // functions/replicaApply.ts: the lock beside the state, and the lease's takeover markers.
     replicaLockParameter: [`${replicaStateArn}-lock`, `${replicaStateArn}-lock-takeover-*`],
     notificationTopic: [f.notificationTopicArn],

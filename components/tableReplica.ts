@@ -8,7 +8,9 @@
  *   Distributed Map over the export's data files, and loops until nothing is left;
  * - the apply Lambda (functions/replicaHandler.ts), with least-privilege IAM derived from
  *   `REPLICA_SDK_CALLS` (sts:AssumeRole only when a target role is set, else the target table);
- * - an SSM parameter holding the replica state (epoch, last applied sequence, watermark, claim, halt);
+ * - an SSM parameter holding the replica state (epoch, last applied sequence, watermark, claim, halt),
+ *   written by the Lambda only, and one holding the operator's action (RUN, PAUSE, REBUILD), written by
+ *   the operator only (`dce replica pause|resume|rebuild`; functions/replicaAction.ts);
  * - a schedule that starts the state machine once per schedule period of the table: the replica
  *   follows the chain manifest on its own, without a change to the export workflow, and a missed
  *   start is made good by the next one;
@@ -20,8 +22,8 @@ import * as pulumi from '@pulumi/pulumi';
 import { REPLICA_APPLY_HANDLER, REPLICA_GROUP_LEASE_SECONDS } from '../functions/lambdaHandlers';
 import { DEFAULT_METRIC_NAMESPACE, METRIC_DIMENSION } from '../functions/metrics';
 import { REPLICA_DIMENSION, REPLICA_LAG_METRIC } from '../functions/replicaApply';
-import { toReplicaEnvironment } from '../functions/replicaSettings';
-import { initialReplicaState } from '../functions/replicaState';
+import { initialReplicaParameterValues } from '../functions/replicaAction';
+import { replicaActionParameterName, toReplicaEnvironment } from '../functions/replicaSettings';
 import { renderReplicaDefinitionString } from '../statemachine/render';
 import { bundleHandler, type HandlerBundle } from './bundle';
 import type { ReplicaConfig } from './config';
@@ -84,6 +86,8 @@ export interface ReplicaOutput {
   bootstrap: ReplicaConfig['bootstrap'];
   onNewEpoch: ReplicaConfig['onNewEpoch'];
   stateParameterName: string;
+  /** The operator's action parameter (RUN, PAUSE, REBUILD) that `dce replica` writes. */
+  actionParameterName: string;
   stateMachineArn: pulumi.Output<string>;
   applyFunctionName: pulumi.Output<string>;
   applyRoleArn: pulumi.Output<string>;
@@ -95,6 +99,7 @@ export interface ReplicaOutput {
 
 export class TableReplica extends pulumi.ComponentResource {
   public readonly stateParameterName: string;
+  public readonly actionParameterName: string;
   public readonly stateMachineArn: pulumi.Output<string>;
   public readonly applyFunctionName: pulumi.Output<string>;
   public readonly output: ReplicaOutput;
@@ -105,6 +110,8 @@ export class TableReplica extends pulumi.ComponentResource {
     const parent = { parent: this };
     const names = replicaPhysicalNames(args.exportName, replica.alias);
     this.stateParameterName = `${PARAMETER_ROOT}/${args.stackName}/${args.sourceAlias}/replicas/${replica.alias}/state`;
+    this.actionParameterName = replicaActionParameterName(this.stateParameterName);
+    const initialValues = initialReplicaParameterValues();
 
     const state = new aws.ssm.Parameter(
       `${name}-state`,
@@ -112,12 +119,25 @@ export class TableReplica extends pulumi.ComponentResource {
         name: this.stateParameterName,
         type: 'String',
         tier: 'Standard',
-        value: JSON.stringify(initialReplicaState()),
+        value: initialValues.state,
         description: `State of replica ${replica.alias} of ${args.sourceTableName}. Written by its apply Lambda only.`,
         tags,
       },
       // The Lambda owns the value; a replaced parameter would restart the replica from scratch.
       { ...parent, ignoreChanges: ['value'], retainOnDelete: true },
+    );
+    const action = new aws.ssm.Parameter(
+      `${name}-action`,
+      {
+        name: this.actionParameterName,
+        type: 'String',
+        tier: 'Standard',
+        value: initialValues.action,
+        description: `Operator action for replica ${replica.alias} of ${args.sourceTableName}: RUN, PAUSE or REBUILD. Written by the operator only; the apply Lambda reads it.`,
+        tags,
+      },
+      // The operator owns the value; the Lambda never writes it (a REBUILD is carried out once per version).
+      { ...parent, ignoreChanges: ['value'] },
     );
 
     const facts: pulumi.Output<ReplicaResourceFacts> = pulumi
@@ -130,6 +150,7 @@ export class TableReplica extends pulumi.ComponentResource {
         prefix: args.prefix,
         kmsKeyArn: args.kmsKeyArn,
         stateParameterName: this.stateParameterName,
+        actionParameterName: this.actionParameterName,
         notificationTopicArn: topic,
         functionArn: `arn:${p}:lambda:${r}:${a}:function:${names.applyFunction}`,
         stateMachineName: names.stateMachine,
@@ -155,6 +176,7 @@ export class TableReplica extends pulumi.ComponentResource {
             bucket: f.bucket,
             prefix: args.prefix,
             stateParameterName: this.stateParameterName,
+            actionParameterName: this.actionParameterName,
             targetTableName: replica.tableName,
             targetRegion: replica.region,
             roleArn: replica.roleArn,
@@ -258,7 +280,7 @@ export class TableReplica extends pulumi.ComponentResource {
           retryPolicy: SCHEDULE_RETRY_POLICY,
         },
       },
-      { parent: this, dependsOn: [schedulerRolePolicy, state] },
+      { parent: this, dependsOn: [schedulerRolePolicy, state, action] },
     );
 
     const alarm = new aws.cloudwatch.MetricAlarm(
@@ -295,6 +317,7 @@ export class TableReplica extends pulumi.ComponentResource {
       bootstrap: replica.bootstrap,
       onNewEpoch: replica.onNewEpoch,
       stateParameterName: this.stateParameterName,
+      actionParameterName: this.actionParameterName,
       stateMachineArn: machine.arn,
       applyFunctionName: apply.fn.name,
       applyRoleArn: apply.role.arn,

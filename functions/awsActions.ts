@@ -81,6 +81,8 @@ export type ReplicaResourceKind =
   | 'exportKmsKey'
   /** The replica's own state parameter. */
   | 'replicaStateParameter'
+  /** The operator's action parameter beside it: read, never written (functions/replicaAction.ts). */
+  | 'replicaActionParameter'
   /** The lock beside it (`<state>-lock`) and its takeover markers: the lease that guards a claim. */
   | 'replicaLockParameter'
   /** The table's notification topic. */
@@ -119,6 +121,7 @@ export const REPLICA_SDK_CALLS: Record<string, ReplicaGrant[]> = {
   ListObjectsV2Command: [{ actions: ['s3:ListBucket'], resource: 'sourceChainListing' }],
   GetParametersCommand: [
     { actions: ['ssm:GetParameters'], resource: 'replicaStateParameter' },
+    { actions: ['ssm:GetParameters'], resource: 'replicaActionParameter' },
     { actions: ['ssm:GetParameters'], resource: 'replicaLockParameter' },
   ],
   PutParameterCommand: [

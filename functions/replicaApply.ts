@@ -40,6 +40,7 @@ import {
   type PlannerLimits,
   type ReplicaPlan,
 } from './replicaPlanner';
+import { ReplicaActionSteps } from './replicaActionSteps';
 import type { ReplicaSettings } from './replicaSettings';
 import { parseReplicaState, type ReplicaHaltReason, type ReplicaState } from './replicaState';
 import { withRetry } from './retry';
@@ -68,6 +69,8 @@ export interface ReplicaHandlerOptions {
   now?: () => number;
   /** Where the EMF metric line goes. */
   log?: (line: string) => void;
+  /** Where other log lines go (a rebuild carried out, a missing action parameter). @default console.log */
+  info?: (line: string) => void;
   limits?: Partial<PlannerLimits>;
   /** Every wait of the handler: the apply engine's and the retries' (tests shorten backoff with it). */
   sleep?: ApplyOptions['sleep'];
@@ -116,6 +119,7 @@ class ReplicaApply {
   private readonly log: (line: string) => void;
   private readonly limits: PlannerLimits;
   private readonly ssmCall: SsmCall;
+  private readonly action: ReplicaActionSteps;
 
   constructor(
     private readonly settings: ReplicaSettings,
@@ -127,6 +131,19 @@ class ReplicaApply {
     this.limits = { ...DEFAULT_PLANNER_LIMITS, ...options.limits };
     this.ssmCall = (label, command) =>
       withRetry(label, () => clients.ssm.send(command), { sleep: options.sleep });
+    this.action = new ReplicaActionSteps({
+      settings,
+      ssm: clients.ssm,
+      ssmCall: this.ssmCall,
+      lockName: replicaLockName(settings.stateParameterName),
+      now: this.now,
+      info: (line) => this.info(line),
+      saveState: (state) => this.saveState(state),
+    });
+  }
+
+  private info(line: string): void {
+    (this.options.info ?? console.log)(line);
   }
 
   private iso(): string {
@@ -228,9 +245,25 @@ class ReplicaApply {
     };
   }
 
-  /** Records entries applied, unless the state moved on meanwhile (never moves it backwards). */
+  /**
+   * Records entries applied, only while this execution's claim stands (never moves it backwards).
+   * Nobody else writes the state while a claim is live: other executions stand down (BUSY), a rebuild
+   * waits for the claim (functions/replicaAction.ts), and the operator writes only the action. A claim
+   * that is gone was taken over after its lease or reset by a rebuild: the entries are then not
+   * recorded, and whoever holds the replica applies them again, which gives the same table.
+   * The one window left is a claim whose lease ends between this read and this write (milliseconds,
+   * after a step that ran past twice the Lambda timeout) while another execution writes in between:
+   * the entries recorded are still applied, and a rebuild written over is carried out again, since
+   * this write keeps the `rebuildVersion` read before it.
+   */
   private async recordApplied(executionId: string, epoch: string, last: PlannedEntry) {
     const state = await this.readState();
+    if (state.inProgress?.executionId !== executionId) {
+      this.info(
+        `replica ${this.settings.replicaAlias}: execution ${executionId} no longer holds the claim; sequence ${last.sequence} is not recorded (applied again by the holder)`,
+      );
+      return state;
+    }
     if (state.status === 'HALTED') return state;
     if (state.epoch !== null && state.epoch !== epoch) return state;
     if (state.lastAppliedSequence >= last.sequence) return state;
@@ -239,7 +272,7 @@ class ReplicaApply {
       epoch,
       lastAppliedSequence: last.sequence,
       watermark: last.to,
-      inProgress: state.inProgress?.executionId === executionId ? null : state.inProgress,
+      inProgress: null,
     };
     await this.saveState(next);
     return next;
@@ -248,7 +281,9 @@ class ReplicaApply {
   /**
    * Two executions (a duplicate scheduler delivery) may both plan from the same state. The claim is
    * written under the exclusive lease of functions/lease.ts (create-only SSM parameters): the holder
-   * reads the state again and claims only if nobody changed it since `planned` was read.
+   * reads the state again and claims only if nobody changed it since `read` was read (`planned` is the
+   * state planned from, functions/replicaActionSteps.ts), and only if the operator's action still
+   * lets it run: a PAUSE or REBUILD written since the plan read the action stops the claim.
    */
   private async claim(
     planned: ReplicaState,
@@ -256,19 +291,22 @@ class ReplicaApply {
     epoch: string,
     sequences: number[],
     mode: 'group' | 'distributed',
+    read: ReplicaState = planned,
   ): Promise<boolean> {
     const lockName = replicaLockName(this.settings.stateParameterName);
     if (!(await acquireLease(this.ssmCall, { lockName, executionId, now: Math.floor(this.now() / 1000) }))) {
       return false;
     }
     try {
-      const current = await this.readState();
+      const { state: current, action } = await this.action.read();
       const unchanged =
-        current.epoch === planned.epoch &&
-        current.lastAppliedSequence === planned.lastAppliedSequence &&
-        current.status === planned.status &&
-        JSON.stringify(current.inProgress) === JSON.stringify(planned.inProgress);
+        current.epoch === read.epoch &&
+        current.lastAppliedSequence === read.lastAppliedSequence &&
+        current.status === read.status &&
+        current.rebuildVersion === read.rebuildVersion &&
+        JSON.stringify(current.inProgress) === JSON.stringify(read.inProgress);
       if (!unchanged) return false;
+      if (this.action.decide(current, action, executionId).kind !== 'RUN') return false;
       // The epoch is recorded with the first claim: a bootstrap interrupted after some writes is
       // then applied again, not mistaken for a target that was never empty.
       await this.saveState({
@@ -304,7 +342,9 @@ class ReplicaApply {
   }
 
   private async plan(executionId: string): Promise<PlanOutput> {
-    const state = await this.readState();
+    const prepared = await this.action.prepare(executionId);
+    if ('output' in prepared) return prepared.output;
+    const { state, read, pausedBecause } = prepared;
     this.emitLag(state);
     const chain = await readChainView(
       this.clients.s3,
@@ -322,9 +362,10 @@ class ReplicaApply {
       now: this.now() / 1000,
       leaseSeconds: this.settings.leaseSeconds,
       limits: this.limits,
+      pausedBecause,
     });
     const claim = (epoch: string, sequences: number[], mode: 'group' | 'distributed') =>
-      this.claim(state, executionId, epoch, sequences, mode);
+      this.claim(state, executionId, epoch, sequences, mode, read);
     const busy = (): PlanOutput => ({ action: 'BUSY', detail: 'another execution claimed the replica' });
     // A `write` bootstrap starts from an empty target: items already there would stay, and the
     // replica would not equal the source. (A rebaseline applies over the replica on purpose: its
@@ -430,7 +471,11 @@ class ReplicaApply {
           };
         } catch (err) {
           if (!(err instanceof EntryFilesMissingError)) throw err;
-          await this.halt(await this.readState(), 'FILES_MISSING', err.message);
+          const state = await this.readState();
+          // Without its claim (taken over, or reset by a rebuild) the execution halts nothing.
+          if (state.inProgress?.executionId !== event.executionId)
+            return { halted: false, detail: err.message };
+          await this.halt(state, 'FILES_MISSING', err.message);
           return { halted: true, detail: err.message };
         }
       }
@@ -471,17 +516,19 @@ class ReplicaApply {
           if (!(err instanceof EntryFilesMissingError)) throw err;
           missing = err.message;
         }
-        if (missing) {
+        if (missing && state.inProgress?.executionId === event.executionId) {
           await this.halt(state, 'FILES_MISSING', missing);
           return { halted: true, detail: missing };
         }
         // Not a missing file: release the claim so the next execution applies the entry again at once,
         // in Standard children (no 5-minute limit) in case an Express child ran out of time.
-        await this.saveState({
-          ...state,
-          inProgress: state.inProgress?.executionId === event.executionId ? null : state.inProgress,
-          failedDistributedSequence: event.entry.sequence,
-        });
+        // Only the claim's holder writes: without it (taken over, or reset by a rebuild) nothing is written.
+        if (state.inProgress?.executionId === event.executionId)
+          await this.saveState({
+            ...state,
+            inProgress: null,
+            failedDistributedSequence: event.entry.sequence,
+          });
         const error = new Error(
           `applying chain entry ${event.entry.sequence} failed; the next execution applies it again`,
         );

@@ -2,9 +2,10 @@
  * What the replica does next, from its state and the chain (pure; the apply Lambda does the I/O).
  *
  * Rules, in order:
- * 1. A halted replica stays halted (the operator acts; see docs/replica.md).
- *    A paused replica applies nothing (IDLE) until `dce replica resume`; an apply already claimed
- *    by a running execution still completes and is recorded, so it resumes where it stopped.
+ * 1. A halted replica stays halted until the operator's REBUILD (see docs/replica.md).
+ *    A paused replica (the operator's action PAUSE, functions/replicaAction.ts) applies nothing (IDLE)
+ *    until `dce replica resume`; an apply already claimed by a running execution still completes and
+ *    is recorded, so it resumes where it stopped.
  * 2. Another execution that started applying less than a lease ago is left alone (BUSY).
  * 3. A new epoch in the chain halts the replica (`onNewEpoch: halt`, alerted once) or starts it over
  *    from the new epoch's full export (`rebaseline`).
@@ -74,6 +75,8 @@ export interface PlanContext {
    */
   claimHolderEnded?: boolean;
   limits?: Partial<PlannerLimits>;
+  /** Why the replica is paused, when the operator's action pauses it (functions/replicaAction.ts). */
+  pausedBecause?: string;
 }
 
 export type ReplicaPlan =
@@ -98,6 +101,7 @@ export function claimIsLive(claim: ReplicaInProgress, now: number, groupLeaseSec
 export function planReplica(state: ReplicaState, chain: ChainView, context: PlanContext): ReplicaPlan {
   const limits = { ...DEFAULT_PLANNER_LIMITS, ...context.limits };
   if (state.status === 'HALTED') return { action: 'HALTED', reason: state.halt?.reason ?? 'NEW_EPOCH' };
+  if (context.pausedBecause !== undefined) return { action: 'IDLE', reason: context.pausedBecause };
   if (state.status === 'PAUSED') {
     // Before any other rule: a paused replica neither claims, halts nor rebaselines, so resuming it
     // finds the state exactly as the pause left it (plus what a running execution recorded).

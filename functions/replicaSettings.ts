@@ -15,6 +15,11 @@ export interface ReplicaSettings {
   prefix: string;
   /** SSM parameter holding the replica state (functions/replicaState.ts). */
   stateParameterName: string;
+  /**
+   * SSM parameter holding the operator's action (functions/replicaAction.ts), which the Lambda only
+   * reads. @default `replicaActionParameterName(stateParameterName)`
+   */
+  actionParameterName?: string;
   targetTableName: string;
   /** Region of the target table; the Lambda's own Region when absent. */
   targetRegion?: string;
@@ -49,4 +54,11 @@ export function fromReplicaEnvironment(env: Record<string, string | undefined>):
     }
   }
   return settings;
+}
+
+/** The action parameter beside a replica's state parameter: `.../replicas/<alias>/action`. */
+export function replicaActionParameterName(stateParameterName: string): string {
+  return stateParameterName.endsWith('/state')
+    ? `${stateParameterName.slice(0, -'/state'.length)}/action`
+    : `${stateParameterName}-action`;
 }

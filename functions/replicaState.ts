@@ -1,8 +1,8 @@
 /**
  * The replica's state, kept as JSON in its own SSM parameter: which epoch it follows, the last chain
  * entry applied completely and its window end (the applied watermark), what is being applied, and
- * why it is halted or paused. The apply Lambda writes it as it goes; `dce replica pause|resume|rebuild`
- * writes it on the operator's behalf (cli/replicaCommands.ts), each with one PutParameter.
+ * why it is halted. Only the apply Lambda writes it; the operator's commands write the replica's action
+ * parameter instead (functions/replicaAction.ts), which the Lambda only reads.
  */
 import { z } from 'zod';
 
@@ -30,10 +30,10 @@ export interface ReplicaInProgress {
 }
 
 /**
- * ACTIVE applies the chain; PAUSED applies nothing new until resumed (an operator's choice, set by
- * `dce replica pause`; what is applied is kept, so it resumes where it stopped); HALTED applies nothing
- * until rebuilt (the replica found a condition it cannot get past; `halt` says which).
- * States written before PAUSED existed hold one of the other two, so they parse unchanged.
+ * ACTIVE applies the chain; HALTED applies nothing until rebuilt (the replica found a condition it
+ * cannot get past; `halt` says which). PAUSED is written by no one any more: an earlier release's
+ * `dce replica pause` wrote it here; such a state parses, and stays paused until the operator writes
+ * the action parameter (functions/replicaAction.ts `isLegacyPause`). A pause is now the action PAUSE.
  */
 export const REPLICA_STATUSES = ['ACTIVE', 'PAUSED', 'HALTED'] as const;
 export type ReplicaStatus = (typeof REPLICA_STATUSES)[number];
@@ -74,6 +74,11 @@ export interface ReplicaState {
     alerted?: boolean;
   } | null;
   updatedAt: string | null;
+  /**
+   * SSM Version of the action parameter whose REBUILD this state carried out (functions/replicaAction.ts);
+   * absent or null before any rebuild, and in states written before it existed.
+   */
+  rebuildVersion?: number | null;
 }
 
 export function initialReplicaState(): ReplicaState {
@@ -114,6 +119,7 @@ const StateSchema = z.object({
     .nullable(),
   failedDistributedSequence: z.number().int().min(0).nullable().optional(),
   updatedAt: z.string().nullable(),
+  rebuildVersion: z.number().int().nullable().optional(),
 });
 
 /** Parses the parameter's value; a value that is not a replica state is an error, never a reset. */

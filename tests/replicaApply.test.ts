@@ -9,7 +9,7 @@ import {
   type PlanOutput,
   type ReplicaEvent,
 } from '../functions/replicaApply';
-import type { ReplicaSettings } from '../functions/replicaSettings';
+import { replicaActionParameterName, type ReplicaSettings } from '../functions/replicaSettings';
 import { initialReplicaState, parseReplicaState, type ReplicaState } from '../functions/replicaState';
 import type { Item } from '../format';
 import { getText, putObject } from '../format/s3io';
@@ -134,6 +134,7 @@ describe('replica apply Lambda (functions/replicaApply.ts) against dynalite', ()
       ...over,
     };
     ssm.values.set(settings.stateParameterName, JSON.stringify(initialReplicaState()));
+    ssm.values.set(replicaActionParameterName(settings.stateParameterName), 'RUN');
     let writes = 0;
     const base = { send: (c: any) => ddb.client.send(c) };
     const counting = {

@@ -95,6 +95,16 @@ describe('TableReplica under Pulumi mocks (a stack config with replicas)', () =>
         epoch: null,
       });
       expect(parameter.options.ignoreChanges).to.include('value');
+      // The operator's action parameter beside it: RUN, its value left to the operator afterwards.
+      const actionName = `/dynamodb-continuous-exports/dev/orders/replicas/${alias}/action`;
+      expect(settings.actionParameterName).to.equal(actionName);
+      const action = named('aws:ssm/parameter:Parameter', actionName);
+      expect(action.inputs).to.include({ value: 'RUN', type: 'String' });
+      expect(action.options.ignoreChanges).to.include('value');
+      const applyPolicy = rolePolicy(`${base}-apply-role`);
+      const actionArn = `arn:aws:ssm:${REGION}:${ACCOUNT_ID}:parameter${actionName}`;
+      expect(allows(applyPolicy, 'ssm:GetParameters', actionArn)).to.equal(true);
+      expect(allows(applyPolicy, 'ssm:PutParameter', actionArn)).to.equal(false);
       const schedule = named('aws:scheduler/schedule:Schedule', `${base}-replica`);
       expect(schedule.inputs.target.arn).to.equal(
         `arn:aws:states:${REGION}:${ACCOUNT_ID}:stateMachine:${base}-replica`,
@@ -259,6 +269,7 @@ describe('TableReplica under Pulumi mocks (a stack config with replicas)', () =>
       targetRegion: REGION,
       targetTableArn: `arn:aws:dynamodb:${REGION}:${ACCOUNT_ID}:table/orders-copy`,
       stateParameterName: '/dynamodb-continuous-exports/dev/orders/replicas/orders-copy/state',
+      actionParameterName: '/dynamodb-continuous-exports/dev/orders/replicas/orders-copy/action',
       stateMachineArn: `arn:aws:states:${REGION}:${ACCOUNT_ID}:stateMachine:dev-orders-orders-copy-replica`,
     });
     expect(replicas[0]).to.not.have.property('targetRoleTrustPolicy');

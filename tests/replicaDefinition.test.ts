@@ -3,8 +3,9 @@ import { CallLog } from '../sim/fakeAws/service';
 import { FakeSSM } from '../sim/fakeAws/ssm';
 import { expect } from 'chai';
 import { CreateTableCommand, ScanCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import { seedReplicaParameters, testReplicaSettings } from './helpers/replicaSettings';
 import { createReplicaHandler, type ReplicaEvent } from '../functions/replicaApply';
-import { initialReplicaState, parseReplicaState } from '../functions/replicaState';
+import { parseReplicaState } from '../functions/replicaState';
 import type { Item } from '../format';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../sim/servers';
 import { canonicalTable, generateWorkload } from '../sim/workload';
@@ -155,23 +156,15 @@ describe('replica state machine definition (statemachine/replica-apply.asl.json)
       // dynalite activates a new table on a 0 ms timer: at once, unless the machine is busy.
       await waitUntilTableExists({ client: ddb.client, maxWaitTime: 30, minDelay: 1 }, { TableName: 'copy' });
       const ssm = new FakeSSM(new CallLog(), () => Date.now(), 'eu-west-1', '123456789012');
-      ssm.set('/state', JSON.stringify(initialReplicaState()));
+      const settings = testReplicaSettings({
+        bucket: 'b',
+        prefix: 'p',
+        targetTableName: 'copy',
+        concurrency: 4,
+      });
+      seedReplicaParameters(ssm, settings);
       const lambda = createReplicaHandler(
-        {
-          alias: 'orders',
-          replicaAlias: 'copy',
-          sourceTableName: 'orders',
-          bucket: 'b',
-          prefix: 'p',
-          stateParameterName: '/state',
-          targetTableName: 'copy',
-          bootstrap: 'write',
-          onNewEpoch: 'halt',
-          maxWritesPerSecond: 100_000,
-          concurrency: 4,
-          notificationTopicArn: 'arn:aws:sns:eu-west-1:123456789012:t',
-          leaseSeconds: 1800,
-        },
+        settings,
         { s3, ssm, sns: { send: async () => ({}) }, target: ddb.client },
         { log: () => undefined },
       );
@@ -202,7 +195,7 @@ describe('replica state machine definition (statemachine/replica-apply.asl.json)
         'Nothing to apply now',
       ]);
       expect((output as any).plan.action).to.equal('IDLE');
-      expect(parseReplicaState(ssm.get('/state')!)).to.include({
+      expect(parseReplicaState(ssm.get(settings.stateParameterName)!)).to.include({
         lastAppliedSequence: 8,
         watermark: new Date(end * 1000).toISOString(),
       });

@@ -9,7 +9,7 @@ import { initialReplicaState, parseReplicaState } from '../functions/replicaStat
 import { CallLog } from '../sim/fakeAws/service';
 import { FakeSSM } from '../sim/fakeAws/ssm';
 import { generateWorkload } from '../sim/workload';
-import { testReplicaSettings } from './helpers/replicaSettings';
+import { seedReplicaParameters, testReplicaSettings } from './helpers/replicaSettings';
 import { MemoryS3, contiguousWindows, writeChain } from './helpers/exportChain';
 
 const T0 = Date.UTC(2026, 10, 3, 1) / 1000;
@@ -36,15 +36,12 @@ describe('replica halt alert (functions/replicaAlert.ts)', () => {
     const ssm = new FakeSSM(new CallLog(), () => Date.now(), 'eu-west-1', '123456789012');
     const settings = testReplicaSettings({ bucket: 'b', prefix: 'p', maxWritesPerSecond: 1000 });
     // The replica follows an epoch the chain has left: the next plan halts it (NEW_EPOCH).
-    ssm.set(
-      settings.stateParameterName,
-      JSON.stringify({
-        ...initialReplicaState(),
-        epoch: '20261101T000000Z',
-        lastAppliedSequence: 7,
-        watermark: '2026-11-01T02:00:00.000Z',
-      }),
-    );
+    seedReplicaParameters(ssm, settings, {
+      ...initialReplicaState(),
+      epoch: '20261101T000000Z',
+      lastAppliedSequence: 7,
+      watermark: '2026-11-01T02:00:00.000Z',
+    });
     let snsDown = true;
     const published: any[] = [];
     const attempts: string[] = [];

@@ -7,7 +7,8 @@ import { replicaLambdaPolicy, type ReplicaResourceFacts } from '../components/pe
 import { REPLICA_SDK_CALLS } from '../functions/awsActions';
 import { createReplicaHandler, type DataFileItem, type PlanOutput } from '../functions/replicaApply';
 import type { ReplicaSettings } from '../functions/replicaSettings';
-import { initialReplicaState } from '../functions/replicaState';
+import { initialReplicaParameterValues } from '../functions/replicaAction';
+import { replicaActionParameterName } from '../functions/replicaSettings';
 import { getText } from '../format/s3io';
 import { generateWorkload } from '../sim/workload';
 import { MemoryS3, contiguousWindows, writeChain } from './helpers/exportChain';
@@ -17,6 +18,7 @@ const ACCOUNT = '123456789012';
 const BUCKET = 'exports';
 const PREFIX = 'dynamodb/orders';
 const PARAMETER = '/dynamodb-continuous-exports/dev/orders/replicas/copy/state';
+const ACTION_PARAMETER = replicaActionParameterName(PARAMETER);
 const TOPIC = `arn:aws:sns:${REGION}:${ACCOUNT}:dev-orders-notifications`;
 
 /** One AWS call as IAM sees it: the action's command and the ARN it touches. */
@@ -79,10 +81,12 @@ describe('replica IAM covers exactly the calls its code makes (recorded from a r
     const memorySsm = new FakeSSM(new CallLog(), () => Date.now(), REGION, ACCOUNT);
     // A claim left by an execution that failed: the first plan asks Step Functions about it.
     const failedExecution = `arn:aws:states:${REGION}:${ACCOUNT}:execution:dev-orders-copy-replica:failed-one`;
+    const initial = initialReplicaParameterValues();
+    memorySsm.set(ACTION_PARAMETER, initial.action);
     memorySsm.set(
       PARAMETER,
       JSON.stringify({
-        ...initialReplicaState(),
+        ...JSON.parse(initial.state),
         inProgress: {
           executionId: failedExecution,
           sequences: [0],
@@ -146,7 +150,7 @@ describe('replica IAM covers exactly the calls its code makes (recorded from a r
     const handler = createReplicaHandler(
       settings,
       { s3: recordingS3, ssm, sns, target, states },
-      { log: () => undefined, limits: { distributedMinItems: 30 } },
+      { log: () => undefined, info: () => undefined, limits: { distributedMinItems: 30 } },
     );
     // Every step: plans, grouped applies, Distributed Map children and commits, then a failed entry
     // whose data file is gone (checked with HeadObject) and the halt alert.
@@ -174,7 +178,12 @@ describe('replica IAM covers exactly the calls its code makes (recorded from a r
             epoch: plan.epoch!,
             entry: plan.entry!,
           });
-          continue;
+          // The operator rebuilds the halted replica: the next plan carries it out and bootstraps.
+          memorySsm.set(ACTION_PARAMETER, 'REBUILD');
+          expect(((await handler({ step: 'plan', executionId: 'e' })) as PlanOutput).action).to.match(
+            /^APPLY_/,
+          );
+          break;
         }
         const lines = (await getText(s3, plan.reader!.Bucket, plan.reader!.Key)).split('\n').filter(Boolean);
         const Items: DataFileItem[] = lines.map((l) => ({
@@ -244,6 +253,23 @@ describe('replica IAM covers exactly the calls its code makes (recorded from a r
       }),
     ).to.equal(false);
     expect(policy.Statement.some((s: any) => s.Action.includes('sts:AssumeRole'))).to.equal(false);
+  });
+
+  it('the apply role reads the action parameter and cannot write it; the run never tried to', () => {
+    const policy = replicaLambdaPolicy(facts(), `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/x`);
+    const arn = `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter${ACTION_PARAMETER}`;
+    expect(calls.some((c) => c.command === 'GetParametersCommand' && c.arn === arn)).to.equal(true);
+    expect(calls.filter((c) => c.command !== 'GetParametersCommand' && c.arn === arn)).to.deep.equal([]);
+    expect(allows(policy, 'ssm:GetParameters', { command: '', arn })).to.equal(true);
+    for (const write of ['ssm:PutParameter', 'ssm:DeleteParameter'])
+      expect(allows(policy, write, { command: '', arn }), write).to.equal(false);
+    // and the state parameter stays writable, by the Lambda alone
+    expect(
+      allows(policy, 'ssm:PutParameter', {
+        command: '',
+        arn: `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter${PARAMETER}`,
+      }),
+    ).to.equal(true);
   });
 
   it('with a target role: sts:AssumeRole on that role only, and the table grants move to the role', () => {

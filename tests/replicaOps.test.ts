@@ -3,7 +3,12 @@ import fc from 'fast-check';
 import { runDce } from '../cli/dce';
 import type { Io } from '../cli/output';
 import { decideReplicaCommand, type DecisionContext } from '../cli/replicaCommands';
-import { deriveReplicaStatus, replicasForStatus, resolveReplica } from '../cli/replicaStatus';
+import {
+  deriveReplicaStatus,
+  formatReplicaStatuses,
+  replicasForStatus,
+  resolveReplica,
+} from '../cli/replicaStatus';
 import { deriveStatus } from '../cli/status';
 import { UsageError, type Target } from '../cli/target';
 import {
@@ -130,53 +135,68 @@ function replicaState(over: Partial<ReplicaState> = {}): ReplicaState {
   };
 }
 
-const decide = (state: ReplicaState, over: Partial<DecisionContext> = {}) =>
-  decideReplicaCommand('rebuild', state, {
-    replica: 'dr',
-    now: NOW,
-    force: false,
-    lock: null,
-    ...over,
-  });
+const RUN_V1 = { value: 'RUN', version: 1 };
+const decide = (
+  state: ReplicaState,
+  over: Partial<DecisionContext> = {},
+  action: { value: string | null; version: number | null } = RUN_V1,
+) => decideReplicaCommand('rebuild', action, state, { replica: 'dr', force: false, ...over });
 
 describe('dce replica decisions (cli/replicaCommands.ts)', () => {
-  const ctx: DecisionContext = { replica: 'dr', now: NOW, force: false, lock: null };
+  const ctx: DecisionContext = { replica: 'dr', force: false };
   const halted = replicaState({
     status: 'HALTED',
     halt: { reason: 'NEW_EPOCH', detail: 'moved', at: isoAt(T0), epoch: EPOCH },
   });
+  const active = replicaState({
+    inProgress: { executionId: 'e', sequences: [8], mode: 'group', startedAt: isoAt(NOW - 10) },
+  });
 
-  it('pause and resume flip ACTIVE and PAUSED, keep everything else, and change nothing when already there', () => {
-    const active = replicaState({
-      inProgress: { executionId: 'e', sequences: [8], mode: 'group', startedAt: isoAt(NOW - 10) },
+  it('pause and resume write PAUSE and RUN to the action parameter, and nothing when it already holds it', () => {
+    expect(decideReplicaCommand('pause', RUN_V1, active, ctx)).to.deep.equal({
+      kind: 'write',
+      action: 'PAUSE',
+      cancelsRebuild: false,
     });
-    const paused = decideReplicaCommand('pause', active, ctx);
-    expect(paused.kind).to.equal('write');
-    if (paused.kind !== 'write') return;
-    expect(paused.next).to.deep.equal({
-      ...active,
-      status: 'PAUSED',
-      updatedAt: isoAt(NOW).replace('.000', ''),
+    const paused = { value: 'PAUSE', version: 2 };
+    expect(decideReplicaCommand('pause', paused, active, ctx).kind).to.equal('unchanged');
+    expect(decideReplicaCommand('resume', paused, active, ctx)).to.deep.equal({
+      kind: 'write',
+      action: 'RUN',
+      cancelsRebuild: false,
     });
-    expect(decideReplicaCommand('pause', paused.next, ctx).kind).to.equal('unchanged');
-    const resumed = decideReplicaCommand('resume', paused.next, ctx);
-    expect(resumed.kind === 'write' && resumed.next.status).to.equal('ACTIVE');
-    expect(resumed.kind === 'write' && resumed.next.lastAppliedSequence).to.equal(7);
-    expect(decideReplicaCommand('resume', active, ctx).kind).to.equal('unchanged');
+    expect(decideReplicaCommand('resume', RUN_V1, active, ctx).kind).to.equal('unchanged');
+    // A missing parameter reads as RUN (the command itself refuses it: it does not create parameters).
+    expect(decideReplicaCommand('resume', { value: null, version: null }, active, ctx).kind).to.equal(
+      'unchanged',
+    );
+  });
+
+  it('resume writes RUN over a state paused by an earlier release, which stays paused until then', () => {
+    const legacy = replicaState({ status: 'PAUSED' });
+    expect(decideReplicaCommand('resume', RUN_V1, legacy, ctx)).to.deep.include({
+      kind: 'write',
+      action: 'RUN',
+    });
+    expect(decideReplicaCommand('resume', { value: 'RUN', version: 2 }, legacy, ctx).kind).to.equal(
+      'unchanged',
+    );
+    expect(decideReplicaCommand('pause', RUN_V1, legacy, ctx)).to.deep.include({
+      kind: 'write',
+      action: 'PAUSE',
+    });
   });
 
   it('pause and resume refuse a halted replica, pointing at rebuild', () => {
     for (const command of ['pause', 'resume'] as const) {
-      const d = decideReplicaCommand(command, halted, ctx);
+      const d = decideReplicaCommand(command, RUN_V1, halted, ctx);
       expect(d.kind).to.equal('refuse');
       expect(d.kind === 'refuse' && d.message).to.match(/HALTED \(NEW_EPOCH: moved\).*dce replica rebuild/);
     }
   });
 
-  it('rebuild writes the initial state for a halted replica; refuses any other without --force', () => {
-    const d = decide(halted);
-    expect(d.kind).to.equal('write');
-    expect(d.kind === 'write' && { ...d.next, updatedAt: null }).to.deep.equal(initialReplicaState());
+  it('rebuild writes REBUILD for a halted replica; refuses any other without --force', () => {
+    expect(decide(halted)).to.deep.equal({ kind: 'write', action: 'REBUILD', cancelsRebuild: false });
     for (const status of ['ACTIVE', 'PAUSED'] as const) {
       const refused = decide(replicaState({ status }));
       expect(refused.kind === 'refuse' && refused.message).to.match(
@@ -184,28 +204,30 @@ describe('dce replica decisions (cli/replicaCommands.ts)', () => {
       );
       expect(decide(replicaState({ status }), { force: true }).kind).to.equal('write');
     }
+    // A live claim no longer matters to the command: the workflow waits for it before it rebuilds.
+    expect(decide({ ...active, status: 'HALTED' }).kind).to.equal('write');
   });
 
-  it('rebuild refuses while a claim is younger than its lease or the claim lock is held, unless --force', () => {
-    const claimedAt = (age: number, mode: 'group' | 'distributed') =>
-      replicaState({
-        status: 'HALTED',
-        inProgress: { executionId: 'exec-9', sequences: [8, 9], mode, startedAt: isoAt(NOW - age) },
+  it('a pending rebuild: rebuild again changes nothing; pause or resume refuse to cancel it without --force', () => {
+    const pending = { value: 'REBUILD', version: 4 };
+    expect(decide(halted, {}, pending).kind).to.equal('unchanged');
+    for (const command of ['pause', 'resume'] as const) {
+      const refused = decideReplicaCommand(command, pending, halted, ctx);
+      expect(refused.kind === 'refuse' && refused.message).to.match(
+        /rebuild .* is pending .*version 4.*--force/,
+      );
+      expect(decideReplicaCommand(command, pending, halted, { ...ctx, force: true })).to.deep.include({
+        kind: 'write',
+        cancelsRebuild: true,
       });
-    // A grouped claim holds twice the apply Lambda's timeout (1800 s), a Distributed Map claim a day.
-    expect(decide(claimedAt(1799, 'group')).kind).to.equal('refuse');
-    expect(decide(claimedAt(1801, 'group')).kind).to.equal('write');
-    expect(decide(claimedAt(86_000, 'distributed')).kind).to.equal('refuse');
-    expect(decide(claimedAt(86_401, 'distributed')).kind).to.equal('write');
-    const refused = decide(claimedAt(60, 'group'));
-    expect(refused.kind === 'refuse' && refused.message).to.match(
-      /exec-9 claimed sequence\(s\) 8, 9.*stop it and pass --force/,
-    );
-    const forced = decide(claimedAt(60, 'group'), { force: true });
-    expect(forced.kind === 'write' && forced.overridesClaim).to.equal(true);
-    const lock = { executionId: 'exec-3', nonce: 'n', expiresAt: NOW + 30 };
-    expect(decide(halted, { lock }).kind).to.equal('refuse');
-    expect(decide(halted, { lock: { ...lock, expiresAt: NOW - 1 } }).kind).to.equal('write');
+    }
+    // Carried out (the state records version 4): a new rebuild is a new version; pause is plain.
+    const rebuilt = replicaState({ status: 'HALTED', rebuildVersion: 4 });
+    expect(decide(rebuilt, {}, pending)).to.deep.include({ kind: 'write', action: 'REBUILD' });
+    expect(decideReplicaCommand('pause', pending, { ...active, rebuildVersion: 4 }, ctx)).to.deep.include({
+      kind: 'write',
+      cancelsRebuild: false,
+    });
   });
 });
 
@@ -279,6 +301,41 @@ describe('replicas in dce status (cli/replicaStatus.ts)', () => {
     expect(status('{"schemaVersion":1}')).to.deep.include({ status: 'STATE_CORRUPT' });
   });
 
+  it("shows the operator's action: PAUSE pauses, a REBUILD pending or carried out, a missing or invalid value", () => {
+    const show = (state: ReplicaState, action?: { value: string | null; version: number | null }) =>
+      deriveReplicaStatus({ ref, stateText: JSON.stringify(state), action, now: NOW, chain });
+    const text = (r: ReturnType<typeof show>) => formatReplicaStatuses([r]);
+    const active = replicaState({});
+    const paused = show(active, { value: 'PAUSE', version: 2 });
+    expect(paused.status).to.equal('PAUSED');
+    expect(paused.action).to.deep.equal({
+      parameterName: '/p/dr/action',
+      value: 'PAUSE',
+      version: 2,
+      pendingRebuild: false,
+    });
+    expect(text(paused)).to.match(/action: +PAUSE\n/);
+    expect(show(active, { value: 'RUN', version: 3 }).status).to.equal('RUNNING');
+    const halted = replicaState({
+      status: 'HALTED',
+      halt: { reason: 'NEW_EPOCH', detail: 'moved', at: isoAt(T0), epoch: EPOCH },
+    });
+    const pending = show(halted, { value: 'REBUILD', version: 5 });
+    expect(pending).to.deep.include({ status: 'HALTED' });
+    expect(pending.action.pendingRebuild).to.equal(true);
+    expect(text(pending)).to.match(/action: +REBUILD \(pending: the next execution starts the replica over/);
+    const done = show({ ...active, rebuildVersion: 5 }, { value: 'REBUILD', version: 5 });
+    expect(done).to.deep.include({ status: 'RUNNING' });
+    expect(text(done)).to.match(/action: +REBUILD \(carried out: acts as RUN\)/);
+    expect(text(show(active))).to.match(/action: +- \(no parameter \/p\/dr\/action: read as RUN/);
+    const invalid = show(active, { value: 'STOP', version: 2 });
+    expect(invalid.status).to.equal('PAUSED');
+    expect(text(invalid)).to.match(/action: +"STOP" \(not RUN, PAUSE or REBUILD: applies nothing\)/);
+    // A state paused by an earlier release: paused until the action is written after the upgrade.
+    expect(show(replicaState({ status: 'PAUSED' }), { value: 'RUN', version: 1 }).status).to.equal('PAUSED');
+    expect(show(replicaState({ status: 'PAUSED' }), { value: 'RUN', version: 2 }).status).to.equal('RUNNING');
+  });
+
   it('deriveStatus measures replicas against HEAD when it was read, else against the chain state', () => {
     const chainState = serializeState({
       ...initialState(),
@@ -342,11 +399,13 @@ describe('which replicas dce finds', () => {
 
 describe('dce replica rebuild in-process (cli/dce.ts runDce)', () => {
   const STATE = '/dynamodb-continuous-exports/prod/orders/replicas/dr/state';
+  const ACTION = '/dynamodb-continuous-exports/prod/orders/replicas/dr/action';
   const target = ['--alias', 'orders', '--stack', 'prod', '--replica', 'dr'];
 
   function setup(state: ReplicaState, answer?: string) {
     const ssm = new FakeSSM(new CallLog(), () => NOW * 1000, 'us-east-1', '123456789012');
     ssm.set(STATE, JSON.stringify(state));
+    ssm.set(ACTION, 'RUN');
     const out: string[] = [];
     const err: string[] = [];
     const questions: string[] = [];
@@ -379,41 +438,42 @@ describe('dce replica rebuild in-process (cli/dce.ts runDce)', () => {
     expect(await wrong.run(['replica', 'rebuild', ...target])).to.equal(2);
     expect(wrong.questions[0]).to.match(/Empty the target table first.*\nType the replica alias \(dr\)/s);
     expect(wrong.err()).to.match(/not confirmed/);
-    expect(parseReplicaState(wrong.ssm.get(STATE)!)).to.deep.equal(halted);
+    expect(wrong.ssm.get(ACTION)).to.equal('RUN');
 
     const right = setup(halted, 'dr');
     expect(await right.run(['replica', 'rebuild', ...target])).to.equal(0);
     expect(right.out()).to.match(
-      /orders\/dr: HALTED -> rebuilt .*\n {2}was: epoch 20261103T010000Z, last sequence 7, .*halted FILES_MISSING/,
+      /orders\/dr: action RUN -> REBUILD .*the next execution rebuilds .*Empty or recreate .*It was: epoch 20261103T010000Z, last sequence 7, .*halted FILES_MISSING/,
     );
-    expect(parseReplicaState(right.ssm.get(STATE)!).lastAppliedSequence).to.equal(-1);
+    expect(right.ssm.get(ACTION)).to.equal('REBUILD');
   });
 
-  it('refuses over a live claim (exit 2, nothing written); --force overwrites it and says so', async () => {
-    const claimed = {
-      ...halted,
-      inProgress: {
-        executionId: 'exec-7',
-        sequences: [8],
-        mode: 'distributed' as const,
-        startedAt: isoAt(NOW - 3600),
-      },
-    };
-    const s = setup(claimed);
-    expect(await s.run(['replica', 'rebuild', ...target, '--yes'])).to.equal(2);
-    expect(s.err()).to.match(/exec-7 claimed sequence\(s\) 8 .*--force/);
-    expect(parseReplicaState(s.ssm.get(STATE)!)).to.deep.equal(claimed);
-    expect(await s.run(['replica', 'rebuild', ...target, '--yes', '--force', '--json'])).to.equal(0);
-    const result = JSON.parse(s.out());
-    expect(result).to.deep.include({ changed: true, overrodeClaim: true, status: 'ACTIVE' });
-    expect(result.previous).to.deep.equal(claimed);
+  it("writes only the action parameter, one PutParameter per command; the state is the workflow's alone", async () => {
+    const s = setup(replicaState({}));
+    const stateVersion = s.ssm.parameters.get(STATE)!.Version;
+    expect(await s.run(['replica', 'pause', ...target, '--json'])).to.equal(0);
+    expect(JSON.parse(s.out())).to.deep.include({ previousAction: 'RUN', action: 'PAUSE', changed: true });
+    expect(s.ssm.get(ACTION)).to.equal('PAUSE');
+    expect(await s.run(['replica', 'resume', ...target])).to.equal(0);
+    expect(await s.run(['replica', 'rebuild', ...target, '--yes'])).to.equal(2); // ACTIVE: needs --force
+    expect(await s.run(['replica', 'rebuild', ...target, '--yes', '--force'])).to.equal(0);
+    expect(await s.run(['replica', 'pause', ...target])).to.equal(2); // would cancel the rebuild
+    expect(s.err()).to.match(/rebuild of replica dr is pending/);
+    expect(s.ssm.get(ACTION)).to.equal('REBUILD');
+    expect(s.ssm.parameters.get(ACTION)!.Version).to.equal(4); // created, PAUSE, RUN, REBUILD
+    expect(s.ssm.parameters.get(STATE)!.Version).to.equal(stateVersion);
   });
 
-  it('refuses a state parameter that does not exist instead of creating it', async () => {
+  it('refuses a state or action parameter that does not exist instead of creating it', async () => {
     const s = setup(halted);
     s.ssm.remove(STATE);
     expect(await s.run(['replica', 'pause', ...target])).to.equal(2);
-    expect(s.err()).to.match(/does not exist/);
+    expect(s.err()).to.match(/state parameter .* does not exist/);
     expect(s.ssm.get(STATE)).to.equal(undefined);
+    const old = setup(replicaState({}));
+    old.ssm.remove(ACTION);
+    expect(await old.run(['replica', 'pause', ...target])).to.equal(2);
+    expect(old.err()).to.match(/action parameter .*\/dr\/action does not exist.*pulumi up/);
+    expect(old.ssm.get(ACTION)).to.equal(undefined);
   });
 });

@@ -1,6 +1,6 @@
 /**
  * A paused replica through the real apply Lambda's plan step (functions/replicaApply.ts): nothing is
- * claimed or written, and a pause written between the plan's read and its claim is not overwritten.
+ * claimed or written, and a pause written between the plan's read and its claim stops the claim.
  */
 import { expect } from 'chai';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
@@ -18,6 +18,7 @@ const T0 = Date.UTC(2026, 10, 3) / 1000;
 const START = T0 + 3600;
 const WINDOWS = contiguousWindows(START, 900, 4);
 const STATE = '/dynamodb-continuous-exports/dev/orders/replicas/copy/state';
+const ACTION = '/dynamodb-continuous-exports/dev/orders/replicas/copy/action';
 
 describe('a paused replica in the apply Lambda (functions/replicaApply.ts)', () => {
   let s3: MemoryS3;
@@ -71,19 +72,33 @@ describe('a paused replica in the apply Lambda (functions/replicaApply.ts)', () 
         sns: untouchable as never,
         target: (emptyTarget ? { send: async () => ({ Items: [], Count: 0 }) } : untouchable) as never,
       },
-      { now: () => (WINDOWS[3][1] + 600) * 1000, log: () => undefined },
+      { now: () => (WINDOWS[3][1] + 600) * 1000, log: () => undefined, info: () => undefined },
     );
     return { ssm, plan: () => handler({ step: 'plan', executionId: 'exec-1' }) as Promise<PlanOutput> };
   }
 
   it('plans IDLE, claims nothing and leaves the state as it was', async () => {
     const r = replica();
-    const paused = { ...initialReplicaState(), status: 'PAUSED' as const };
-    r.ssm.set(STATE, JSON.stringify(paused));
+    r.ssm.set(STATE, JSON.stringify(initialReplicaState()));
+    r.ssm.set(ACTION, 'PAUSE');
     const out = await r.plan();
     expect(out.action).to.equal('IDLE');
-    expect(out.detail).to.match(/paused/);
+    expect(out.detail).to.match(/paused by the operator/);
+    expect(parseReplicaState(r.ssm.get(STATE)!)).to.deep.equal(initialReplicaState());
+  });
+
+  it('a state paused by an earlier release stays paused until the operator writes the action', async () => {
+    const r = replica(undefined, true);
+    const paused = { ...initialReplicaState(), status: 'PAUSED' as const };
+    r.ssm.set(STATE, JSON.stringify(paused));
+    r.ssm.set(ACTION, 'RUN'); // as Pulumi created it: version 1
+    expect((await r.plan()).detail).to.match(/paused \(by an earlier release\)/);
     expect(parseReplicaState(r.ssm.get(STATE)!)).to.deep.equal(paused);
+    r.ssm.set(ACTION, 'RUN'); // dce replica resume: version 2
+    expect((await r.plan()).action).to.equal('APPLY_GROUP');
+    const claimed = parseReplicaState(r.ssm.get(STATE)!);
+    expect(claimed.status).to.equal('ACTIVE');
+    expect(claimed.inProgress?.executionId).to.equal('exec-1');
   });
 
   it('a pause written after the plan read the state and before its claim stands: the plan stands down', async () => {
@@ -94,14 +109,13 @@ describe('a paused replica in the apply Lambda (functions/replicaApply.ts)', () 
     expect(parseReplicaState(control.ssm.get(STATE)!).inProgress?.executionId).to.equal('exec-1');
 
     const r = replica((ssm) => {
-      const state = parseReplicaState(ssm.get(STATE)!);
-      if (state.status === 'ACTIVE') ssm.set(STATE, JSON.stringify({ ...state, status: 'PAUSED' }));
+      if (ssm.get(ACTION) === 'RUN') ssm.set(ACTION, 'PAUSE');
     });
     r.ssm.set(STATE, JSON.stringify(initialReplicaState()));
+    r.ssm.set(ACTION, 'RUN');
     const out = await r.plan();
     expect(out.action).to.equal('BUSY');
-    const after = parseReplicaState(r.ssm.get(STATE)!);
-    expect(after.status).to.equal('PAUSED');
-    expect(after.inProgress).to.equal(null);
+    expect(r.ssm.get(ACTION)).to.equal('PAUSE');
+    expect(parseReplicaState(r.ssm.get(STATE)!)).to.deep.equal(initialReplicaState());
   });
 });

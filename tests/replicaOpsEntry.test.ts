@@ -10,12 +10,14 @@ import { expect } from 'chai';
 import { CallLog } from '../sim/fakeAws/service';
 import { FakeSSM } from '../sim/fakeAws/ssm';
 import { startSsmServer, type SsmServer } from '../sim/ssmServer';
+import { initialReplicaParameterValues, rebuiltReplicaState } from '../functions/replicaAction';
 import { initialReplicaState, parseReplicaState, type ReplicaState } from '../functions/replicaState';
 import { initialState, serializeState } from '../functions/state';
 
 const BIN = join(__dirname, '..', 'bin', 'dce.js');
 const ROOT = '/dynamodb-continuous-exports/prod/orders';
 const REPLICA_STATE = `${ROOT}/replicas/dr/state`;
+const REPLICA_ACTION = `${ROOT}/replicas/dr/action`;
 const EPOCH = '20261103T010000Z';
 
 function dce(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
@@ -62,6 +64,7 @@ describe('dce replica commands and replica status (bin/dce.js, local SSM endpoin
     dir = mkdtempSync(join(tmpdir(), 'dce-replica-'));
     ssm = new FakeSSM(new CallLog(), () => Date.now(), 'us-east-1', '123456789012');
     ssm.set(`${ROOT}/action`, 'RUN');
+    ssm.set(REPLICA_ACTION, initialReplicaParameterValues().action);
     ssm.set(
       `${ROOT}/state`,
       serializeState({
@@ -86,6 +89,7 @@ describe('dce replica commands and replica status (bin/dce.js, local SSM endpoin
                 targetTableName: 'orders-dr',
                 targetRegion: 'us-east-1',
                 stateParameterName: REPLICA_STATE,
+                actionParameterName: REPLICA_ACTION,
               },
             ],
           },
@@ -120,6 +124,8 @@ describe('dce replica commands and replica status (bin/dce.js, local SSM endpoin
     expect(text.stdout).to.match(/replicas \(1\):\n {2}dr:\n {4}target: +orders-dr \(us-east-1\)/);
     expect(text.stdout).to.match(/status: +HALTED \(NEW_EPOCH since .*: the chain moved\)/);
 
+    expect(text.stdout).to.match(/action: +RUN\n/);
+
     const pause = await dce(['replica', 'pause', ...flags, '--replica', 'dr']);
     expect(pause.status).to.equal(2);
     expect(pause.stderr).to.match(/HALTED .*dce replica rebuild/);
@@ -127,28 +133,53 @@ describe('dce replica commands and replica status (bin/dce.js, local SSM endpoin
     const unconfirmed = await dce(['replica', 'rebuild', ...flags, '--replica', 'dr']);
     expect(unconfirmed.status).to.equal(2);
     expect(unconfirmed.stderr).to.match(/needs confirmation.*--yes.*Empty table orders-dr first/);
-    expect(replicaState()).to.deep.equal(halted);
+    expect(ssm.get(REPLICA_ACTION)).to.equal('RUN');
 
     const rebuilt = await dce(['replica', 'rebuild', ...flags, '--replica', 'dr', '--yes', '--json']);
     expect(rebuilt.status, rebuilt.stderr).to.equal(0);
     expect(JSON.parse(rebuilt.stdout)).to.deep.include({
       changed: true,
-      previousStatus: 'HALTED',
-      status: 'ACTIVE',
+      previousAction: 'RUN',
+      action: 'REBUILD',
+      actionParameterName: REPLICA_ACTION,
     });
-    expect({ ...replicaState(), updatedAt: null }).to.deep.equal(initialReplicaState());
+    // The command wrote the action only; the state is the workflow's, which carries the rebuild out.
+    expect(ssm.get(REPLICA_ACTION)).to.equal('REBUILD');
+    expect(replicaState()).to.deep.equal(halted);
+    const pending = await dce(['status', ...flags]);
+    expect(pending.stdout).to.match(/action: +REBUILD \(pending: the next execution starts the replica over/);
+    expect(JSON.parse((await dce(['status', ...flags, '--json'])).stdout).replicas[0].action).to.deep.include(
+      {
+        value: 'REBUILD',
+        pendingRebuild: true,
+      },
+    );
+
+    // The workflow carries it out: the initial state, with the version of the REBUILD.
+    const version = ssm.parameters.get(REPLICA_ACTION)!.Version;
+    ssm.set(REPLICA_STATE, JSON.stringify(rebuiltReplicaState(version)));
+    const done = await dce(['status', ...flags]);
+    expect(done.stdout).to.match(/status: +RUNNING\n/);
+    expect(done.stdout).to.match(/action: +REBUILD \(carried out: acts as RUN\)/);
 
     const paused = await dce(['replica', 'pause', ...flags, '--replica', 'dr']);
     expect(paused.status, paused.stderr).to.equal(0);
-    expect(paused.stdout).to.match(/orders\/dr: ACTIVE -> PAUSED/);
-    expect(replicaState().status).to.equal('PAUSED');
+    expect(paused.stdout).to.match(/orders\/dr: action REBUILD -> PAUSE .*applies nothing new/);
+    expect(ssm.get(REPLICA_ACTION)).to.equal('PAUSE');
     const shown = JSON.parse((await dce(['status', ...flags, '--json'])).stdout);
     expect(shown.replicas[0].status).to.equal('PAUSED');
 
     const resumed = await dce(['replica', 'resume', ...flags, '--replica', 'dr', '--json']);
     expect(resumed.status, resumed.stderr).to.equal(0);
-    expect(JSON.parse(resumed.stdout)).to.deep.include({ previousStatus: 'PAUSED', status: 'ACTIVE' });
-    expect(replicaState().status).to.equal('ACTIVE');
+    expect(JSON.parse(resumed.stdout)).to.deep.include({
+      previousAction: 'PAUSE',
+      action: 'RUN',
+      changed: true,
+    });
+    expect(ssm.get(REPLICA_ACTION)).to.equal('RUN');
+    expect(JSON.parse((await dce(['status', ...flags, '--json'])).stdout).replicas[0].status).to.equal(
+      'RUNNING',
+    );
   });
 
   it('an unknown replica is a usage error naming the known ones (exit 2, JSON on stderr)', async () => {

@@ -13,7 +13,7 @@ import { CallLog } from '../sim/fakeAws/service';
 import { FakeSSM } from '../sim/fakeAws/ssm';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../sim/servers';
 import { generateWorkload } from '../sim/workload';
-import { testReplicaSettings } from './helpers/replicaSettings';
+import { seedReplicaParameters, testReplicaSettings } from './helpers/replicaSettings';
 import { MemoryS3, contiguousWindows, writeChain } from './helpers/exportChain';
 import { newWorkloadTable } from './helpers/localTables';
 
@@ -107,18 +107,15 @@ describe('replica claim takeover after an ended execution', () => {
       const settings = testReplicaSettings({ bucket: BUCKET, prefix: PREFIX, targetTableName: target });
       const holder = 'arn:aws:states:eu-west-1:123456789012:execution:dev-orders-copy-replica:exec-1';
       const now = (START + 5 * 3600) * 1000;
-      ssm.set(
-        settings.stateParameterName,
-        JSON.stringify({
-          ...initialReplicaState(),
-          inProgress: {
-            executionId: holder,
-            sequences: [0],
-            mode: 'distributed',
-            startedAt: new Date(now - 3600_000).toISOString(),
-          },
-        }),
-      );
+      seedReplicaParameters(ssm, settings, {
+        ...initialReplicaState(),
+        inProgress: {
+          executionId: holder,
+          sequences: [0],
+          mode: 'distributed',
+          startedAt: new Date(now - 3600_000).toISOString(),
+        },
+      });
       const asked: string[] = [];
       const states =
         holderStatus === undefined

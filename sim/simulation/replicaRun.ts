@@ -16,7 +16,8 @@ import { REPLICA_APPLY_HANDLER, REPLICA_GROUP_LEASE_SECONDS } from '../../functi
 import { createReplicaHandler, REPLICA_LAG_METRIC } from '../../functions/replicaApply';
 import type { PlannerLimits } from '../../functions/replicaPlanner';
 import type { ReplicaSettings } from '../../functions/replicaSettings';
-import { initialReplicaState, parseReplicaState } from '../../functions/replicaState';
+import { initialReplicaParameterValues } from '../../functions/replicaAction';
+import { parseReplicaState } from '../../functions/replicaState';
 import type { WorkflowSettings } from '../../functions/settings';
 import { renderReplicaDefinition } from '../../statemachine/render';
 import { getText } from '../../format/s3io';
@@ -43,16 +44,17 @@ export const SIMULATION_REPLICA_LIMITS: Partial<PlannerLimits> = { distributedMi
 
 /** Pure: the settings `pulumi up` would deploy for the simulated replica. */
 export function simulationReplicaSettings(settings: WorkflowSettings): ReplicaSettings {
+  // Beside the table's own parameters, as components/tableReplica.ts names them.
+  const replicaParameter = (name: string) =>
+    settings.stateParameterName.replace(/\/state$/, `/replicas/${SIMULATION_REPLICA_ALIAS}/${name}`);
   return {
     alias: settings.alias,
     replicaAlias: SIMULATION_REPLICA_ALIAS,
     sourceTableName: settings.tableName,
     bucket: settings.bucket,
     prefix: settings.prefix,
-    stateParameterName: settings.stateParameterName.replace(
-      /\/state$/,
-      `/replicas/${SIMULATION_REPLICA_ALIAS}/state`,
-    ),
+    stateParameterName: replicaParameter('state'),
+    actionParameterName: replicaParameter('action'),
     targetTableName: replicaTableName(settings.alias),
     bootstrap: 'write',
     // A RESET in the run (--faults chaos) halts the replica with one alert, as deployed by default.
@@ -82,7 +84,9 @@ export class SimulationReplica {
   async prepare(): Promise<void> {
     // Before the simulated clock is installed: the table waiter sleeps on the clock.
     await createReplayTable(this.account.dynamodb.client, this.settings.targetTableName);
-    this.account.aws.ssm.set(this.settings.stateParameterName, JSON.stringify(initialReplicaState()));
+    const initial = initialReplicaParameterValues();
+    this.account.aws.ssm.set(this.settings.stateParameterName, initial.state);
+    this.account.aws.ssm.set(this.settings.actionParameterName!, initial.action);
   }
 
   /** Adds the replica's state machine and schedule to the run. */
@@ -122,6 +126,7 @@ export class SimulationReplica {
             this.lagSamples.push(metric[REPLICA_LAG_METRIC]);
         },
         limits: SIMULATION_REPLICA_LIMITS,
+        info: () => undefined,
         // With the clock held while the handler runs, its waits must go through simulatedSleep.
         sleep: simulatedSleep,
       },

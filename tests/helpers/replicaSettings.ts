@@ -1,4 +1,5 @@
-import type { ReplicaSettings } from '../../functions/replicaSettings';
+import { initialReplicaParameterValues } from '../../functions/replicaAction';
+import { replicaActionParameterName, type ReplicaSettings } from '../../functions/replicaSettings';
 
 /** The settings of a test replica `copy` of table `orders`, with `over` on top. */
 export function testReplicaSettings(over: Partial<ReplicaSettings> = {}): ReplicaSettings {
@@ -18,4 +19,21 @@ export function testReplicaSettings(over: Partial<ReplicaSettings> = {}): Replic
     leaseSeconds: 1800,
     ...over,
   };
+}
+
+/**
+ * Creates what `pulumi up` creates for a replica: its state parameter (the initial state, or `state`)
+ * and its action parameter (RUN).
+ */
+export function seedReplicaParameters(
+  ssm: { set(name: string, value: string): void },
+  settings: Pick<ReplicaSettings, 'stateParameterName' | 'actionParameterName'>,
+  state?: object,
+): void {
+  const initial = initialReplicaParameterValues();
+  ssm.set(settings.stateParameterName, state ? JSON.stringify(state) : initial.state);
+  ssm.set(
+    settings.actionParameterName ?? replicaActionParameterName(settings.stateParameterName),
+    initial.action,
+  );
 }
