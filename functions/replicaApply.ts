@@ -30,6 +30,7 @@ import type { SnsSender, SsmSender } from './awsClients';
 import { acquireLease, releaseLease, type SsmCall } from './lease';
 import { DEFAULT_METRIC_NAMESPACE, METRIC_DIMENSION } from './metrics';
 import { readChainView } from './replicaChain';
+import { checkImport, startImport, type ImportBootstrapDeps } from './replicaImport';
 import {
   DEFAULT_PLANNER_LIMITS,
   planReplica,
@@ -52,6 +53,8 @@ export interface ReplicaClients {
   sns: SnsSender;
   /** DynamoDB client of the target (its Region, and the assumed role's credentials when set). */
   target: DynamoDbSender;
+  /** DynamoDB client of the source's account and Region: an `import` bootstrap describes the source table. */
+  source?: DynamoDbSender;
 }
 
 export interface ReplicaHandlerOptions {
@@ -275,6 +278,24 @@ class ReplicaApply {
     }
   }
 
+  /** What the `import` bootstrap (functions/replicaImport.ts) uses of this Lambda. */
+  private importDeps(executionId: string): ImportBootstrapDeps {
+    const source = this.clients.source;
+    return {
+      settings: this.settings,
+      s3: this.clients.s3,
+      ssm: this.clients.ssm,
+      source: source ?? { send: () => Promise.reject(new Error('no DynamoDB client for the source table')) },
+      target: this.clients.target,
+      lockName: replicaLockName(this.settings.stateParameterName),
+      executionId,
+      now: this.now,
+      readState: () => this.readState(),
+      saveState: (state) => this.saveState(state),
+      halt: (state, reason, detail) => this.halt(state, reason, detail),
+    };
+  }
+
   private async plan(executionId: string): Promise<PlanOutput> {
     const state = await this.readState();
     this.emitLag(state);
@@ -372,6 +393,10 @@ class ReplicaApply {
           concurrency: this.settings.concurrency,
         };
       }
+      case 'START_IMPORT':
+        return startImport(this.importDeps(executionId), state, decided.epoch, decided.entry);
+      case 'CHECK_IMPORT':
+        return checkImport(this.importDeps(executionId), state);
       case 'HALTED':
         return { action: 'HALTED', detail: decided.reason };
       case 'BUSY':

@@ -44,6 +44,8 @@ export async function handler(event: ReplicaEvent): Promise<unknown> {
       ssm: new SSMClient({}),
       sns: new SNSClient({}),
       target: targetClient(settings),
+      // The source table is in the Lambda's own account and Region (the import bootstrap describes it).
+      source: new DynamoDBClient({}),
     });
   }
   return cached(event);
