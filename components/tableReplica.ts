@@ -136,6 +136,8 @@ export class TableReplica extends pulumi.ComponentResource {
         targetTableName: replica.tableName,
         targetRegion: replica.region,
         roleArn: replica.roleArn,
+        bootstrap: replica.bootstrap,
+        sourceTableName: args.sourceTableName,
       }));
 
     const apply = lambdaFunction(
