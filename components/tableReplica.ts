@@ -7,7 +7,9 @@
  *   function) that plans, applies small entries together in one Lambda and large ones with a
  *   Distributed Map over the export's data files, and loops until nothing is left;
  * - the apply Lambda (functions/replicaHandler.ts), with least-privilege IAM derived from
- *   `REPLICA_SDK_CALLS` (sts:AssumeRole only when a target role is set, else the target table);
+ *   `REPLICA_SDK_CALLS` (sts:AssumeRole only when a target role is set, else the target table; an
+ *   `import` bootstrap adds DescribeTable of the source and the ImportTable grants, those on the target
+ *   side in the target role's document when a role is set);
  * - an SSM parameter holding the replica state (epoch, last applied sequence, watermark, claim, halt);
  * - a schedule that starts the state machine once per schedule period of the table: the replica
  *   follows the chain manifest on its own, without a change to the export workflow, and a missed
@@ -88,7 +90,10 @@ export interface ReplicaOutput {
   applyFunctionName: pulumi.Output<string>;
   applyRoleArn: pulumi.Output<string>;
   lagAlarmName: pulumi.Output<string>;
-  /** With `roleArn`: the trust policy and the permissions of that role, for the target account's owner (JSON). */
+  /**
+   * With `roleArn`: the trust policy and the permissions of that role, for the target account's owner
+   * (JSON); for an `import` bootstrap the permissions include ImportTable and reading the export.
+   */
   targetRoleTrustPolicy?: pulumi.Output<string>;
   targetRolePermissions?: pulumi.Output<string>;
 }
