@@ -142,7 +142,8 @@ export function planReplica(state: ReplicaState, chain: ChainView, context: Plan
       detail: `chain entry ${expected} of epoch ${epoch} is missing while HEAD is at sequence ${chain.head.lastSequence}`,
     };
   }
-  if (expected === 0 && context.bootstrap === 'import') return { action: 'START_IMPORT', epoch, entry: first };
+  if (expected === 0 && context.bootstrap === 'import')
+    return { action: 'START_IMPORT', epoch, entry: first };
   if (first.itemCount >= limits.distributedMinItems)
     return { action: 'APPLY_DISTRIBUTED', epoch, entry: first };
   const group: PlannedEntry[] = [first];
