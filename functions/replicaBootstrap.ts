@@ -8,7 +8,9 @@
  * - COMPLETED with every item of the full export imported: the replica holds the epoch at sequence 0,
  *   watermark the full export's window end; incremental exports follow by the ordinary apply path.
  * - COMPLETED with fewer items than the export holds, or with errors; FAILED; CANCELLING; CANCELLED:
- *   halt IMPORT_FAILED (alerted once), with the import's FailureCode and FailureMessage.
+ *   halt IMPORT_FAILED (alerted once), with the import's FailureCode and FailureMessage. (A full export
+ *   holds each key once, so ImportedItemCount should equal its item count; [U] not checked against
+ *   AWS: when DynamoDB gives no count, only ErrorCount is checked.)
  * - The target table exists and no import of this export into it is found: halt TARGET_EXISTS.
  * - ImportTable refused the ClientToken and no import of ours is found (yet): wait; the next execution
  *   asks again with the same ClientToken.
