@@ -150,6 +150,8 @@ export interface ReplicaStatusReport {
     /** Younger than its lease: the execution is presumed to be applying. */
     live: boolean;
   } | null;
+  /** The import bootstrap in flight (the replica has no watermark until it completes). */
+  importing?: { importArn: string; startedAt: string; elapsedSeconds: number } | null;
   updatedAt: string | null;
 }
 
@@ -236,6 +238,13 @@ export function deriveReplicaStatus(input: ReplicaStatusInput): ReplicaStatusRep
           live: claimIsLive(claim, now, groupLease),
         }
       : null,
+    importing: state.import
+      ? {
+          importArn: state.import.importArn,
+          startedAt: state.import.startedAt,
+          elapsedSeconds: Math.max(0, Math.round(now - Date.parse(state.import.startedAt) / 1000)),
+        }
+      : null,
     updatedAt: state.updatedAt,
   };
 }
@@ -284,7 +293,7 @@ export function formatReplicaStatuses(replicas: ReplicaStatusReport[]): string {
       rows.push(
         [
           'epoch',
-          `${r.epoch ?? '- (bootstrap not started)'}${r.followsLiveEpoch === false ? ' (not the live epoch)' : ''}`,
+          `${r.epoch ?? (r.importing ? '- (importing the full export)' : '- (bootstrap not started)')}${r.followsLiveEpoch === false ? ' (not the live epoch)' : ''}`,
         ],
         ['last sequence', r.lastAppliedSequence === null ? '-' : String(r.lastAppliedSequence)],
         ['watermark', r.watermark ?? '-'],
@@ -305,6 +314,11 @@ export function formatReplicaStatuses(replicas: ReplicaStatusReport[]): string {
             : '-',
         ],
       );
+      if (r.importing)
+        rows.push([
+          'importing',
+          `import ${r.importing.importArn} since ${r.importing.startedAt} (${formatDuration(r.importing.elapsedSeconds)} running)`,
+        ]);
     }
     lines.push(`  ${r.alias}:`, table(rows, '    '));
   }

@@ -11,7 +11,9 @@ import {
   REPLICA_DISTRIBUTED_MAP_GRANTS,
   REPLICA_SDK_CALLS,
   REPLICA_STATE_MACHINE_TASKS,
+  REPLICA_IMPORT_TARGET_KINDS,
   REPLICA_TARGET_ROLE_CALLS,
+  REPLICA_TARGET_ROLE_IMPORT_CALLS,
   ReplicaGrant,
   ReplicaResourceKind,
   ResourceKind,
@@ -391,12 +393,38 @@ export interface ReplicaResourceFacts {
   targetRegion?: string;
   /** The role in the target account; absent when the Lambda's own role writes. */
   roleArn?: string;
+  /** The replica's bootstrap; the import grants exist only for `import`. @default 'write' */
+  bootstrap?: 'write' | 'import';
+  /** The source table (in `region` and `accountId`), described by an `import` bootstrap. */
+  sourceTableName?: string;
 }
 
 /** The target table's ARN: in the target Region, and in the role's account when a role is set. */
 export function replicaTargetTableArn(f: ReplicaResourceFacts): string {
   const account = f.roleArn ? f.roleArn.split(':')[4] : f.accountId;
   return tableArn(f.partition, f.targetRegion ?? f.region, account, f.targetTableName);
+}
+
+/**
+ * The target side of an `import` bootstrap: the table ImportTable creates, its imports, the export it
+ * reads with its caller's permissions, and its log groups in the target's account and Region. Empty for
+ * a `write` bootstrap.
+ */
+export function replicaImportTargetArns(
+  f: ReplicaResourceFacts,
+): Partial<Record<ReplicaResourceKind, string[]>> {
+  if (f.bootstrap !== 'import') return {};
+  const table = replicaTargetTableArn(f);
+  const account = f.roleArn ? f.roleArn.split(':')[4] : f.accountId;
+  return {
+    importTargetTable: [table],
+    importTargetImports: [`${table}/import/*`],
+    importExportObjects: [`arn:${f.partition}:s3:::${f.bucket}/${underPrefix(f.prefix, 'AWSDynamoDB/*')}`],
+    importExportListing: [`arn:${f.partition}:s3:::${f.bucket}`],
+    importLogs: [
+      `arn:${f.partition}:logs:${f.targetRegion ?? f.region}:${account}:log-group:/aws-dynamodb/*`,
+    ],
+  };
 }
 
 /** Maps every replica resource kind to its ARNs. */
@@ -428,6 +456,12 @@ export function replicaResourceArns(f: ReplicaResourceFacts): Partial<Record<Rep
     replicaParentExecutions: [
       `arn:${f.partition}:states:${f.region}:${f.accountId}:execution:${f.stateMachineName}:*`,
     ],
+    importSourceTable:
+      f.bootstrap === 'import' && f.sourceTableName
+        ? [tableArn(f.partition, f.region, f.accountId, f.sourceTableName)]
+        : [],
+    // With a role, ImportTable runs as that role: the target side belongs to it (replicaTargetRoleDocuments).
+    ...(f.roleArn ? {} : replicaImportTargetArns(f)),
   };
 }
 
@@ -440,7 +474,10 @@ export function replicaStatements(
   return statementsFor(grants, arns, (kind) =>
     kind === 'sourceChainListing'
       ? { StringLike: { 's3:prefix': [underPrefix(prefix, 'chain/*')] } }
-      : undefined,
+      : kind === 'importExportListing'
+        ? // [U] that ImportTable lists with the request's S3KeyPrefix (the export's data folder).
+          { StringLike: { 's3:prefix': [underPrefix(prefix, 'AWSDynamoDB/*')] } }
+        : undefined,
   );
 }
 
@@ -516,7 +553,7 @@ export function replicaTargetRoleDocuments(
   applyRoleArn: string,
 ): { trustPolicy: PolicyDocument; permissionsPolicy: PolicyDocument } {
   const actions = REPLICA_TARGET_ROLE_CALLS.flatMap((c) =>
-    REPLICA_SDK_CALLS[c].flatMap((g) => g.actions),
+    REPLICA_SDK_CALLS[c].filter((g) => g.resource === 'targetTable').flatMap((g) => g.actions),
   ).sort();
   return {
     trustPolicy: {
@@ -527,6 +564,15 @@ export function replicaTargetRoleDocuments(
       Version: '2012-10-17',
       Statement: [
         { Sid: 'WriteTheReplica', Effect: 'Allow', Action: actions, Resource: [replicaTargetTableArn(f)] },
+        // An `import` bootstrap: ImportTable runs as this role, so the role reads the export too (and
+        // the bucket's policy must let this account read it, docs/replica.md).
+        ...replicaStatements(
+          REPLICA_TARGET_ROLE_IMPORT_CALLS.flatMap((c) => REPLICA_SDK_CALLS[c]).filter((g) =>
+            REPLICA_IMPORT_TARGET_KINDS.includes(g.resource),
+          ),
+          replicaImportTargetArns(f),
+          f.prefix,
+        ),
       ],
     },
   };

@@ -7,7 +7,9 @@
  *   function) that plans, applies small entries together in one Lambda and large ones with a
  *   Distributed Map over the export's data files, and loops until nothing is left;
  * - the apply Lambda (functions/replicaHandler.ts), with least-privilege IAM derived from
- *   `REPLICA_SDK_CALLS` (sts:AssumeRole only when a target role is set, else the target table);
+ *   `REPLICA_SDK_CALLS` (sts:AssumeRole only when a target role is set, else the target table; an
+ *   `import` bootstrap adds DescribeTable of the source and the ImportTable grants, those on the target
+ *   side in the target role's document when a role is set);
  * - an SSM parameter holding the replica state (epoch, last applied sequence, watermark, claim, halt),
  *   written by the Lambda only, and one holding the operator's action (RUN, PAUSE, REBUILD), written by
  *   the operator only (`dce replica pause|resume|rebuild`; functions/replicaAction.ts);
@@ -92,7 +94,10 @@ export interface ReplicaOutput {
   applyFunctionName: pulumi.Output<string>;
   applyRoleArn: pulumi.Output<string>;
   lagAlarmName: pulumi.Output<string>;
-  /** With `roleArn`: the trust policy and the permissions of that role, for the target account's owner (JSON). */
+  /**
+   * With `roleArn`: the trust policy and the permissions of that role, for the target account's owner
+   * (JSON); for an `import` bootstrap the permissions include ImportTable and reading the export.
+   */
   targetRoleTrustPolicy?: pulumi.Output<string>;
   targetRolePermissions?: pulumi.Output<string>;
 }
@@ -107,57 +112,13 @@ export class TableReplica extends pulumi.ComponentResource {
   constructor(name: string, args: TableReplicaArgs, opts?: pulumi.ComponentResourceOptions) {
     super(TABLE_REPLICA_TYPE, name, {}, opts);
     const { replica, tags } = args;
-    const parent = { parent: this };
     const names = replicaPhysicalNames(args.exportName, replica.alias);
     this.stateParameterName = `${PARAMETER_ROOT}/${args.stackName}/${args.sourceAlias}/replicas/${replica.alias}/state`;
     this.actionParameterName = replicaActionParameterName(this.stateParameterName);
-    const initialValues = initialReplicaParameterValues();
 
-    const state = new aws.ssm.Parameter(
-      `${name}-state`,
-      {
-        name: this.stateParameterName,
-        type: 'String',
-        tier: 'Standard',
-        value: initialValues.state,
-        description: `State of replica ${replica.alias} of ${args.sourceTableName}. Written by its apply Lambda only.`,
-        tags,
-      },
-      // The Lambda owns the value; a replaced parameter would restart the replica from scratch.
-      { ...parent, ignoreChanges: ['value'], retainOnDelete: true },
-    );
-    const action = new aws.ssm.Parameter(
-      `${name}-action`,
-      {
-        name: this.actionParameterName,
-        type: 'String',
-        tier: 'Standard',
-        value: initialValues.action,
-        description: `Operator action for replica ${replica.alias} of ${args.sourceTableName}: RUN, PAUSE or REBUILD. Written by the operator only; the apply Lambda reads it.`,
-        tags,
-      },
-      // The operator owns the value; the Lambda never writes it (a REBUILD is carried out once per version).
-      { ...parent, ignoreChanges: ['value'] },
-    );
+    const { state, action } = this.parameters(name, args);
 
-    const facts: pulumi.Output<ReplicaResourceFacts> = pulumi
-      .all([args.partition, args.region, args.accountId, args.bucket, args.notificationTopicArn])
-      .apply(([p, r, a, b, topic]) => ({
-        partition: p,
-        region: r,
-        accountId: a,
-        bucket: b,
-        prefix: args.prefix,
-        kmsKeyArn: args.kmsKeyArn,
-        stateParameterName: this.stateParameterName,
-        actionParameterName: this.actionParameterName,
-        notificationTopicArn: topic,
-        functionArn: `arn:${p}:lambda:${r}:${a}:function:${names.applyFunction}`,
-        stateMachineName: names.stateMachine,
-        targetTableName: replica.tableName,
-        targetRegion: replica.region,
-        roleArn: replica.roleArn,
-      }));
+    const facts = this.resourceFacts(args);
 
     const apply = lambdaFunction(
       `${args.exportName}-${replica.alias}`,
@@ -197,6 +158,111 @@ export class TableReplica extends pulumi.ComponentResource {
       this,
     );
 
+    const machine = this.stateMachine(name, args, facts, apply.fn.arn);
+    this.stateMachineArn = machine.arn;
+    this.applyFunctionName = apply.fn.name;
+
+    this.schedule(name, args, machine.arn, [state, action]);
+
+    const alarm = this.lagAlarm(name, args);
+
+    const targetRole = replica.roleArn
+      ? pulumi.all([facts, apply.role.arn]).apply(([f, roleArn]) => replicaTargetRoleDocuments(f, roleArn))
+      : undefined;
+    this.output = {
+      alias: replica.alias,
+      targetTableName: replica.tableName,
+      targetRegion: pulumi.output(args.region).apply((r) => replica.region ?? r),
+      targetTableArn: facts.apply(replicaTargetTableArn),
+      ...(replica.roleArn ? { roleArn: replica.roleArn } : {}),
+      bootstrap: replica.bootstrap,
+      onNewEpoch: replica.onNewEpoch,
+      stateParameterName: this.stateParameterName,
+      actionParameterName: this.actionParameterName,
+      stateMachineArn: machine.arn,
+      applyFunctionName: apply.fn.name,
+      applyRoleArn: apply.role.arn,
+      lagAlarmName: alarm.name,
+      ...(targetRole
+        ? {
+            targetRoleTrustPolicy: targetRole.apply((d) => JSON.stringify(d.trustPolicy, null, 2)),
+            targetRolePermissions: targetRole.apply((d) => JSON.stringify(d.permissionsPolicy, null, 2)),
+          }
+        : {}),
+    };
+    this.registerOutputs({ ...this.output });
+  }
+
+  /** What the IAM statements and the Lambda's settings are derived from, once the account is known. */
+  private resourceFacts(args: TableReplicaArgs): pulumi.Output<ReplicaResourceFacts> {
+    const { replica } = args;
+    const names = replicaPhysicalNames(args.exportName, replica.alias);
+    return pulumi
+      .all([args.partition, args.region, args.accountId, args.bucket, args.notificationTopicArn])
+      .apply(([p, r, a, b, topic]) => ({
+        partition: p,
+        region: r,
+        accountId: a,
+        bucket: b,
+        prefix: args.prefix,
+        kmsKeyArn: args.kmsKeyArn,
+        stateParameterName: this.stateParameterName,
+        actionParameterName: this.actionParameterName,
+        notificationTopicArn: topic,
+        functionArn: `arn:${p}:lambda:${r}:${a}:function:${names.applyFunction}`,
+        stateMachineName: names.stateMachine,
+        targetTableName: replica.tableName,
+        targetRegion: replica.region,
+        roleArn: replica.roleArn,
+        bootstrap: replica.bootstrap,
+        sourceTableName: args.sourceTableName,
+      }));
+  }
+
+  /** The replica's state parameter (the Lambda's) and action parameter (the operator's). */
+  private parameters(name: string, args: TableReplicaArgs) {
+    const { replica, tags } = args;
+    const parent = { parent: this };
+    const initialValues = initialReplicaParameterValues();
+    const state = new aws.ssm.Parameter(
+      `${name}-state`,
+      {
+        name: this.stateParameterName,
+        type: 'String',
+        tier: 'Standard',
+        value: initialValues.state,
+        description: `State of replica ${replica.alias} of ${args.sourceTableName}. Written by its apply Lambda only.`,
+        tags,
+      },
+      // The Lambda owns the value; a replaced parameter would restart the replica from scratch.
+      { ...parent, ignoreChanges: ['value'], retainOnDelete: true },
+    );
+    const action = new aws.ssm.Parameter(
+      `${name}-action`,
+      {
+        name: this.actionParameterName,
+        type: 'String',
+        tier: 'Standard',
+        value: initialValues.action,
+        description: `Operator action for replica ${replica.alias} of ${args.sourceTableName}: RUN, PAUSE or REBUILD. Written by the operator only; the apply Lambda reads it.`,
+        tags,
+      },
+      // The operator owns the value; the Lambda never writes it (a REBUILD is carried out once per version).
+      { ...parent, ignoreChanges: ['value'] },
+    );
+    return { state, action };
+  }
+
+  /** The apply workflow: its log group, role and the rendered definition. */
+  private stateMachine(
+    name: string,
+    args: TableReplicaArgs,
+    facts: pulumi.Output<ReplicaResourceFacts>,
+    functionArn: pulumi.Output<string>,
+  ): aws.sfn.StateMachine {
+    const { tags } = args;
+    const parent = { parent: this };
+    const names = replicaPhysicalNames(args.exportName, args.replica.alias);
     const logGroup = new aws.cloudwatch.LogGroup(
       `${name}-states-logs`,
       {
@@ -232,7 +298,7 @@ export class TableReplica extends pulumi.ComponentResource {
         name: names.stateMachine,
         type: 'STANDARD',
         roleArn: role.arn,
-        definition: apply.fn.arn.apply((arn) => renderReplicaDefinitionString({ ReplicaFunctionArn: arn })),
+        definition: functionArn.apply((arn) => renderReplicaDefinitionString({ ReplicaFunctionArn: arn })),
         loggingConfiguration: {
           level: 'ERROR',
           includeExecutionData: false,
@@ -242,9 +308,19 @@ export class TableReplica extends pulumi.ComponentResource {
       },
       { parent: this, dependsOn: [rolePolicy] },
     );
-    this.stateMachineArn = machine.arn;
-    this.applyFunctionName = apply.fn.name;
+    return machine;
+  }
 
+  /** The schedule that starts the workflow once per period, with a role that may start only it. */
+  private schedule(
+    name: string,
+    args: TableReplicaArgs,
+    stateMachineArn: pulumi.Output<string>,
+    after: pulumi.Resource[],
+  ): void {
+    const { replica, tags } = args;
+    const parent = { parent: this };
+    const names = replicaPhysicalNames(args.exportName, replica.alias);
     const schedulerRole = new aws.iam.Role(
       `${name}-scheduler-role`,
       {
@@ -261,7 +337,7 @@ export class TableReplica extends pulumi.ComponentResource {
       {
         role: schedulerRole.name,
         name: 'start-execution',
-        policy: machine.arn.apply((arn) => JSON.stringify(schedulerPolicy(arn))),
+        policy: stateMachineArn.apply((arn) => JSON.stringify(schedulerPolicy(arn))),
       },
       parent,
     );
@@ -274,16 +350,22 @@ export class TableReplica extends pulumi.ComponentResource {
         flexibleTimeWindow: { mode: 'OFF' },
         state: 'ENABLED',
         target: {
-          arn: machine.arn,
+          arn: stateMachineArn,
           roleArn: schedulerRole.arn,
           input: '{}',
           retryPolicy: SCHEDULE_RETRY_POLICY,
         },
       },
-      { parent: this, dependsOn: [schedulerRolePolicy, state, action] },
+      { parent: this, dependsOn: [schedulerRolePolicy, ...after] },
     );
+  }
 
-    const alarm = new aws.cloudwatch.MetricAlarm(
+  /** The lag alarm: behind the source, halted, or not reporting. */
+  private lagAlarm(name: string, args: TableReplicaArgs): aws.cloudwatch.MetricAlarm {
+    const { replica, tags } = args;
+    const parent = { parent: this };
+    const names = replicaPhysicalNames(args.exportName, replica.alias);
+    return new aws.cloudwatch.MetricAlarm(
       `${name}-lag`,
       {
         name: names.lagAlarm,
@@ -304,31 +386,5 @@ export class TableReplica extends pulumi.ComponentResource {
       },
       parent,
     );
-
-    const targetRole = replica.roleArn
-      ? pulumi.all([facts, apply.role.arn]).apply(([f, roleArn]) => replicaTargetRoleDocuments(f, roleArn))
-      : undefined;
-    this.output = {
-      alias: replica.alias,
-      targetTableName: replica.tableName,
-      targetRegion: pulumi.output(args.region).apply((r) => replica.region ?? r),
-      targetTableArn: facts.apply(replicaTargetTableArn),
-      ...(replica.roleArn ? { roleArn: replica.roleArn } : {}),
-      bootstrap: replica.bootstrap,
-      onNewEpoch: replica.onNewEpoch,
-      stateParameterName: this.stateParameterName,
-      actionParameterName: this.actionParameterName,
-      stateMachineArn: machine.arn,
-      applyFunctionName: apply.fn.name,
-      applyRoleArn: apply.role.arn,
-      lagAlarmName: alarm.name,
-      ...(targetRole
-        ? {
-            targetRoleTrustPolicy: targetRole.apply((d) => JSON.stringify(d.trustPolicy, null, 2)),
-            targetRolePermissions: targetRole.apply((d) => JSON.stringify(d.permissionsPolicy, null, 2)),
-          }
-        : {}),
-    };
-    this.registerOutputs({ ...this.output });
   }
 }

@@ -98,7 +98,21 @@ export type ReplicaResourceKind =
   /** Executions of the replica's state machine, including Distributed Map children. */
   | 'replicaExecutions'
   /** The replica's own (parent) executions, whose status tells a claim left by an ended execution. */
-  | 'replicaParentExecutions';
+  | 'replicaParentExecutions'
+  // The kinds below resolve to ARNs only for a replica whose bootstrap is `import`; with `roleArn`,
+  // those on the target side (all but `importSourceTable`) belong to the target role, not the Lambda.
+  /** The source table (stack account and Region), described to shape the import. */
+  | 'importSourceTable'
+  /** The target table ImportTable creates. */
+  | 'importTargetTable'
+  /** Imports into it: `<target table ARN>/import/*`. */
+  | 'importTargetImports'
+  /** The full export's files, read by ImportTable with its caller's permissions. */
+  | 'importExportObjects'
+  /** Listing of the bucket, with an `s3:prefix` condition on `<prefix>/AWSDynamoDB/`. */
+  | 'importExportListing'
+  /** ImportTable's CloudWatch log groups `/aws-dynamodb/*` in the target account and Region. */
+  | 'importLogs';
 
 export interface ReplicaGrant {
   actions: string[];
@@ -130,12 +144,46 @@ export const REPLICA_SDK_CALLS: Record<string, ReplicaGrant[]> = {
   ],
   DeleteParameterCommand: [{ actions: ['ssm:DeleteParameter'], resource: 'replicaLockParameter' }],
   PublishCommand: [{ actions: ['sns:Publish'], resource: 'notificationTopic' }],
-  DescribeTableCommand: [{ actions: ['dynamodb:DescribeTable'], resource: 'targetTable' }],
+  DescribeTableCommand: [
+    { actions: ['dynamodb:DescribeTable'], resource: 'targetTable' },
+    { actions: ['dynamodb:DescribeTable'], resource: 'importSourceTable' },
+  ],
   // One item at most, before a `write` bootstrap: the target must be empty.
   ScanCommand: [{ actions: ['dynamodb:Scan'], resource: 'targetTable' }],
   BatchWriteItemCommand: [{ actions: ['dynamodb:BatchWriteItem'], resource: 'targetTable' }],
   AssumeRoleCommand: [{ actions: ['sts:AssumeRole'], resource: 'targetRole' }],
   DescribeExecutionCommand: [{ actions: ['states:DescribeExecution'], resource: 'replicaParentExecutions' }],
+  // The `import` bootstrap (functions/replicaImport.ts). ImportTable runs with its caller's
+  // permissions; the list is the DynamoDB developer guide's "Requesting a table import",
+  // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/S3DataImport.Requesting.html:
+  // dynamodb:ImportTable/DescribeImport/ListImports on `table/<name>*`, s3:GetObject and s3:ListBucket
+  // on the source, and logs:* on `log-group:/aws-dynamodb/*`. [U] whether dynamodb:CreateTable is also
+  // evaluated for the table ImportTable creates: granted on that one table, so either answer works.
+  // [U] whether IAM evaluates ImportTable on the table or on the import ARN: granted on both.
+  ImportTableCommand: [
+    { actions: ['dynamodb:ImportTable', 'dynamodb:CreateTable'], resource: 'importTargetTable' },
+    { actions: ['dynamodb:ImportTable'], resource: 'importTargetImports' },
+    { actions: ['s3:GetObject'], resource: 'importExportObjects' },
+    { actions: ['s3:ListBucket'], resource: 'importExportListing' },
+    {
+      actions: [
+        'logs:CreateLogGroup',
+        'logs:CreateLogStream',
+        'logs:DescribeLogGroups',
+        'logs:DescribeLogStreams',
+        'logs:PutLogEvents',
+        'logs:PutRetentionPolicy',
+      ],
+      resource: 'importLogs',
+    },
+  ],
+  DescribeImportCommand: [{ actions: ['dynamodb:DescribeImport'], resource: 'importTargetImports' }],
+  // Only after a crash between ImportTable and the state save, to find the import already started.
+  // [U] which resource IAM evaluates for ListImports filtered by TableArn: granted on the table and its imports.
+  ListImportsCommand: [
+    { actions: ['dynamodb:ListImports'], resource: 'importTargetTable' },
+    { actions: ['dynamodb:ListImports'], resource: 'importTargetImports' },
+  ],
 };
 
 /** Commands that the role in the target account must allow (on the target table), when `roleArn` is set. */
@@ -144,6 +192,22 @@ export const REPLICA_TARGET_ROLE_CALLS = [
   'ScanCommand',
   'BatchWriteItemCommand',
 ] as const;
+
+/** Commands of the `import` bootstrap sent with the target's client: the target role's, when `roleArn` is set. */
+export const REPLICA_TARGET_ROLE_IMPORT_CALLS = [
+  'ImportTableCommand',
+  'DescribeImportCommand',
+  'ListImportsCommand',
+] as const;
+
+/** Resource kinds on the target side of an import: the target role's when `roleArn` is set. */
+export const REPLICA_IMPORT_TARGET_KINDS: readonly ReplicaResourceKind[] = [
+  'importTargetTable',
+  'importTargetImports',
+  'importExportObjects',
+  'importExportListing',
+  'importLogs',
+];
 
 /** Replica state machine Task and ItemReader `Resource` -> grants of the state machine role. */
 export const REPLICA_STATE_MACHINE_TASKS: Record<string, ReplicaGrant[]> = {

@@ -32,6 +32,7 @@ import { acquireLease, releaseLease, type SsmCall } from './lease';
 import { DEFAULT_METRIC_NAMESPACE, METRIC_DIMENSION } from './metrics';
 import { haltAlert } from './replicaAlert';
 import { readChainView } from './replicaChain';
+import { checkImport, startImport, type ImportBootstrapDeps } from './replicaImport';
 import {
   claimIsLive,
   DEFAULT_PLANNER_LIMITS,
@@ -62,6 +63,8 @@ export interface ReplicaClients {
    * execution holds until its lease expires.
    */
   states?: SfnSender;
+  /** DynamoDB client of the source's account and Region: an `import` bootstrap describes the source table. */
+  source?: DynamoDbSender;
 }
 
 export interface ReplicaHandlerOptions {
@@ -341,6 +344,87 @@ class ReplicaApply {
     }
   }
 
+  /** What the `import` bootstrap (functions/replicaImport.ts) uses of this Lambda. */
+  private importDeps(executionId: string): ImportBootstrapDeps {
+    const source = this.clients.source;
+    return {
+      settings: this.settings,
+      s3: this.clients.s3,
+      ssm: this.clients.ssm,
+      source: source ?? { send: () => Promise.reject(new Error('no DynamoDB client for the source table')) },
+      target: this.clients.target,
+      lockName: replicaLockName(this.settings.stateParameterName),
+      executionId,
+      now: this.now,
+      readState: () => this.readState(),
+      saveState: (state) => this.saveState(state),
+      halt: (state, reason, detail) => this.halt(state, reason, detail),
+    };
+  }
+
+  /**
+   * Claims the entries to apply and tells the state machine how: grouped by one Lambda, or by the
+   * Distributed Map over the entry's data files (with its reader, child type and concurrency).
+   */
+  private async planApply(
+    planned: { state: ReplicaState; read: ReplicaState; executionId: string },
+    decided: Extract<ReplicaPlan, { action: 'APPLY_GROUP' | 'APPLY_DISTRIBUTED' }>,
+  ): Promise<PlanOutput> {
+    const { state, read, executionId } = planned;
+    const entries = decided.action === 'APPLY_GROUP' ? decided.entries : [decided.entry];
+    let files: Awaited<ReturnType<typeof entryDataFiles>> | undefined;
+    if (decided.action === 'APPLY_DISTRIBUTED') {
+      try {
+        files = await entryDataFiles(this.clients.s3, decided.entry);
+      } catch (err) {
+        if (!(err instanceof EntryFilesMissingError)) throw err;
+        await this.halt(state, 'FILES_MISSING', err.message);
+        return { action: 'HALT', detail: err.message };
+      }
+    }
+    const mode = decided.action === 'APPLY_GROUP' ? 'group' : 'distributed';
+    const sequences = entries.map((e) => e.sequence);
+    if (!(await this.claim(state, executionId, decided.epoch, sequences, mode, read)))
+      return { action: 'BUSY', detail: 'another execution claimed the replica' };
+    const notEmpty = await this.bootstrapTargetNotEmpty(state, entries[0].sequence);
+    if (notEmpty) return notEmpty;
+    if (decided.action === 'APPLY_GROUP' || !files)
+      return { action: 'APPLY_GROUP', epoch: decided.epoch, entries };
+    const perChild = Math.max(1, Math.floor(this.settings.maxWritesPerSecond / this.settings.concurrency));
+    const largest = Math.max(0, ...files.files.map((f) => f.itemCount));
+    return {
+      action: decided.action,
+      epoch: decided.epoch,
+      entry: decided.entry,
+      reader: { Bucket: decided.entry.bucket, Key: files.manifestFilesKey },
+      format: files.format,
+      // A batch holds up to 4 data files (the definition's ItemBatcher).
+      childType:
+        state.failedDistributedSequence !== decided.entry.sequence &&
+        (4 * largest) / perChild <= EXPRESS_CHILD_BUDGET_SECONDS
+          ? 'EXPRESS'
+          : 'STANDARD',
+      concurrency: this.settings.concurrency,
+    };
+  }
+
+  /**
+   * A `write` bootstrap starts from an empty target: items already there would stay, and the replica
+   * would not equal the source (a rebaseline applies over the replica on purpose: its epoch is already
+   * set). Checked after the claim stands only, so a second execution never mistakes the first one's
+   * writes for a table that was not empty.
+   */
+  private async bootstrapTargetNotEmpty(
+    state: ReplicaState,
+    firstSequence: number,
+  ): Promise<PlanOutput | undefined> {
+    if (state.epoch !== null || firstSequence !== 0) return undefined;
+    if (await targetIsEmpty(this.clients.target, this.settings.targetTableName)) return undefined;
+    const detail = `target table ${this.settings.targetTableName} is not empty; a write bootstrap needs an empty table`;
+    await this.halt(state, 'TARGET_NOT_EMPTY', detail);
+    return { action: 'HALT', detail };
+  }
+
   private async plan(executionId: string): Promise<PlanOutput> {
     const prepared = await this.action.prepare(executionId);
     if ('output' in prepared) return prepared.output;
@@ -364,25 +448,6 @@ class ReplicaApply {
       limits: this.limits,
       pausedBecause,
     });
-    const claim = (epoch: string, sequences: number[], mode: 'group' | 'distributed') =>
-      this.claim(state, executionId, epoch, sequences, mode, read);
-    const busy = (): PlanOutput => ({ action: 'BUSY', detail: 'another execution claimed the replica' });
-    // A `write` bootstrap starts from an empty target: items already there would stay, and the
-    // replica would not equal the source. (A rebaseline applies over the replica on purpose: its
-    // epoch is already set.)
-    const startsBootstrap =
-      state.epoch === null &&
-      ((decided.action === 'APPLY_GROUP' && decided.entries[0].sequence === 0) ||
-        (decided.action === 'APPLY_DISTRIBUTED' && decided.entry.sequence === 0));
-    // Checked by the execution whose claim stands only, so a second execution never mistakes the
-    // first one's writes for a table that was not empty.
-    const notEmptyHalt = async (): Promise<PlanOutput | undefined> => {
-      if (!startsBootstrap || (await targetIsEmpty(this.clients.target, this.settings.targetTableName)))
-        return undefined;
-      const detail = `target table ${this.settings.targetTableName} is not empty; a write bootstrap needs an empty table`;
-      await this.halt(state, 'TARGET_NOT_EMPTY', detail);
-      return { action: 'HALT', detail };
-    };
     switch (decided.action) {
       case 'HALT':
         await this.halt(state, decided.reason, decided.detail);
@@ -399,49 +464,12 @@ class ReplicaApply {
         });
         return { action: 'REBASELINE', epoch: decided.toEpoch };
       case 'APPLY_GROUP':
-        if (
-          !(await claim(
-            decided.epoch,
-            decided.entries.map((e) => e.sequence),
-            'group',
-          ))
-        )
-          return busy();
-        return (
-          (await notEmptyHalt()) ?? { action: decided.action, epoch: decided.epoch, entries: decided.entries }
-        );
-      case 'APPLY_DISTRIBUTED': {
-        let files;
-        try {
-          files = await entryDataFiles(this.clients.s3, decided.entry);
-        } catch (err) {
-          if (!(err instanceof EntryFilesMissingError)) throw err;
-          await this.halt(state, 'FILES_MISSING', err.message);
-          return { action: 'HALT', detail: err.message };
-        }
-        if (!(await claim(decided.epoch, [decided.entry.sequence], 'distributed'))) return busy();
-        const notEmpty = await notEmptyHalt();
-        if (notEmpty) return notEmpty;
-        const perChild = Math.max(
-          1,
-          Math.floor(this.settings.maxWritesPerSecond / this.settings.concurrency),
-        );
-        const largest = Math.max(0, ...files.files.map((f) => f.itemCount));
-        return {
-          action: decided.action,
-          epoch: decided.epoch,
-          entry: decided.entry,
-          reader: { Bucket: decided.entry.bucket, Key: files.manifestFilesKey },
-          format: files.format,
-          // A batch holds up to 4 data files (the definition's ItemBatcher).
-          childType:
-            state.failedDistributedSequence !== decided.entry.sequence &&
-            (4 * largest) / perChild <= EXPRESS_CHILD_BUDGET_SECONDS
-              ? 'EXPRESS'
-              : 'STANDARD',
-          concurrency: this.settings.concurrency,
-        };
-      }
+      case 'APPLY_DISTRIBUTED':
+        return this.planApply({ state, read, executionId }, decided);
+      case 'START_IMPORT':
+        return startImport(this.importDeps(executionId), state, decided.epoch, decided.entry);
+      case 'CHECK_IMPORT':
+        return checkImport(this.importDeps(executionId), state);
       case 'HALTED':
         // An alert a previous execution could not deliver goes out now.
         if (state.halt?.alerted === false) await this.sendHaltAlert(state);

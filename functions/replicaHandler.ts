@@ -46,6 +46,8 @@ export async function handler(event: ReplicaEvent): Promise<unknown> {
       sns: new SNSClient({}),
       states: new SFNClient({}),
       target: targetClient(settings),
+      // The source table is in the Lambda's own account and Region (the import bootstrap describes it).
+      source: new DynamoDBClient({}),
     });
   }
   return cached(event);

@@ -11,11 +11,13 @@
  *    from the new epoch's full export (`rebaseline`).
  * 4. Only committed entries (sequence at or below HEAD) are applied, strictly in sequence order from
  *    the one after the last applied; a missing entry below HEAD halts, never skips.
+ *    An `import` bootstrap starts ImportTable from the full export instead of writing it, and while
+ *    that import runs, its description alone decides (functions/replicaBootstrap.ts).
  * 5. A large entry is applied alone by the Distributed Map; consecutive small entries are applied
  *    together by one Lambda (latest record per key wins), bounded in records and entries so one
  *    invocation stays well inside its timeout.
  */
-import type { ReplicaHaltReason, ReplicaInProgress, ReplicaState } from './replicaState';
+import type { ReplicaHaltReason, ReplicaImport, ReplicaInProgress, ReplicaState } from './replicaState';
 
 /** A committed chain entry as the planner sees it (the fields of the chain manifest it needs). */
 export interface PlannedEntry {
@@ -86,7 +88,11 @@ export type ReplicaPlan =
   | { action: 'HALT'; reason: ReplicaHaltReason; detail: string }
   | { action: 'REBASELINE'; fromEpoch: string; toEpoch: string }
   | { action: 'APPLY_GROUP'; epoch: string; entries: PlannedEntry[] }
-  | { action: 'APPLY_DISTRIBUTED'; epoch: string; entry: PlannedEntry };
+  | { action: 'APPLY_DISTRIBUTED'; epoch: string; entry: PlannedEntry }
+  /** Bootstrap by ImportTable from the epoch's full export (`entry`, sequence 0). */
+  | { action: 'START_IMPORT'; epoch: string; entry: PlannedEntry }
+  /** An import is in flight: look at how it stands. */
+  | { action: 'CHECK_IMPORT'; import: ReplicaImport };
 
 /** How long a claim holds: a day for a Distributed Map, the replica's lease for a grouped apply. */
 export function claimLeaseSeconds(claim: Pick<ReplicaInProgress, 'mode'>, groupLeaseSeconds: number): number {
@@ -118,6 +124,9 @@ export function planReplica(state: ReplicaState, chain: ChainView, context: Plan
     if (claimIsLive(claim, context.now, context.leaseSeconds) && context.claimHolderEnded !== true)
       return { action: 'BUSY', executionId: claim.executionId };
   }
+  // Before the epoch rules: the import's own outcome decides, even if the chain moved on meanwhile
+  // (the replica then holds the imported epoch, and the next plan sees the new one).
+  if (state.epoch === null && state.import) return { action: 'CHECK_IMPORT', import: state.import };
   if (state.epoch !== null && state.epoch !== chain.currentEpoch) {
     if (context.onNewEpoch === 'rebaseline') {
       return { action: 'REBASELINE', fromEpoch: state.epoch, toEpoch: chain.currentEpoch };
@@ -145,13 +154,8 @@ export function planReplica(state: ReplicaState, chain: ChainView, context: Plan
       detail: `chain entry ${expected} of epoch ${epoch} is missing while HEAD is at sequence ${chain.head.lastSequence}`,
     };
   }
-  if (expected === 0 && context.bootstrap === 'import') {
-    return {
-      action: 'HALT',
-      reason: 'IMPORT_NOT_RUN',
-      detail: `bootstrap "import" of ${first.exportArn}: start the ImportTable shown by docs/replica.md, then record sequence 0 as applied`,
-    };
-  }
+  if (expected === 0 && context.bootstrap === 'import')
+    return { action: 'START_IMPORT', epoch, entry: first };
   if (first.itemCount >= limits.distributedMinItems)
     return { action: 'APPLY_DISTRIBUTED', epoch, entry: first };
   const group: PlannedEntry[] = [first];

@@ -16,10 +16,36 @@ export type ReplicaHaltReason =
   | 'FILES_MISSING'
   /** HEAD is past an entry that cannot be found: the chain manifest is damaged. */
   | 'ENTRY_MISSING'
-  /** The replica is set to bootstrap by import, which this release prepares but does not run. */
+  /**
+   * No longer decided: releases before the import bootstrap ran halted an `import` replica with it.
+   * Kept so their states still parse.
+   */
   | 'IMPORT_NOT_RUN'
   /** A `write` bootstrap found items in the target: the replica would not equal the source. */
-  | 'TARGET_NOT_EMPTY';
+  | 'TARGET_NOT_EMPTY'
+  /** The import bootstrap's ImportTable ended FAILED or CANCELLED (its FailureCode in the detail). */
+  | 'IMPORT_FAILED'
+  /** An `import` bootstrap found its target table already there: ImportTable only creates tables. */
+  | 'TARGET_EXISTS';
+
+/**
+ * The ImportTable of an `import` bootstrap, recorded once it is sent and until it ends: the replica has
+ * no epoch nor watermark meanwhile. Its epoch, sequence (0) and window end become the replica's when the
+ * import completes.
+ */
+export interface ReplicaImport {
+  importArn: string;
+  clientToken: string;
+  /** The full export imported, and the chain entry it is. */
+  exportArn: string;
+  epoch: string;
+  sequence: number;
+  /** The full export's window end: the replica's watermark once the import completes. */
+  watermark: string;
+  /** Items of the full export: an import that brings fewer halts the replica. */
+  itemCount: number;
+  startedAt: string;
+}
 
 export interface ReplicaInProgress {
   executionId: string;
@@ -44,6 +70,8 @@ export const REPLICA_HALT_REASONS = [
   'ENTRY_MISSING',
   'IMPORT_NOT_RUN',
   'TARGET_NOT_EMPTY',
+  'IMPORT_FAILED',
+  'TARGET_EXISTS',
 ] as const satisfies readonly ReplicaHaltReason[];
 
 export interface ReplicaState {
@@ -73,6 +101,8 @@ export interface ReplicaState {
     epoch: string | null;
     alerted?: boolean;
   } | null;
+  /** The import bootstrap in flight (functions/replicaBootstrap.ts). Absent in states written before it existed. */
+  import?: ReplicaImport | null;
   updatedAt: string | null;
   /**
    * SSM Version of the action parameter whose REBUILD this state carried out (functions/replicaAction.ts);
@@ -118,6 +148,19 @@ const StateSchema = z.object({
     })
     .nullable(),
   failedDistributedSequence: z.number().int().min(0).nullable().optional(),
+  import: z
+    .object({
+      importArn: z.string(),
+      clientToken: z.string(),
+      exportArn: z.string(),
+      epoch: z.string(),
+      sequence: z.number().int().min(0),
+      watermark: z.string(),
+      itemCount: z.number().int().min(0),
+      startedAt: z.string(),
+    })
+    .nullable()
+    .optional(),
   updatedAt: z.string().nullable(),
   rebuildVersion: z.number().int().nullable().optional(),
 });

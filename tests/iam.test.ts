@@ -19,7 +19,11 @@ import {
 
 const ROOT = path.resolve(__dirname, '..');
 
-/** Every `new XxxCommand(` in the Lambda code under functions/. */
+/**
+ * Every `new XxxCommand(` in the export tick's Lambda code under functions/. The replica's files
+ * (`replica*.ts`) have their own list, REPLICA_SDK_CALLS, checked from recorded calls by
+ * tests/replicaIam.test.ts.
+ */
 function commandsUsedInFunctions(): Set<string> {
   const used = new Set<string>();
   const visit = (dir: string) => {

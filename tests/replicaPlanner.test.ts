@@ -206,7 +206,7 @@ describe('replica planner (functions/replicaPlanner.ts)', () => {
     expect(planReplica(state, chain, context({ now: T0 + 86_400 })).action).to.equal('APPLY_GROUP');
   });
 
-  it('is idle before the first commit, and halts an import bootstrap that this release does not run', () => {
+  it('is idle before the first commit, and starts an import bootstrap from the full export', () => {
     expect(
       planReplica(initialReplicaState(), { currentEpoch: EPOCH, entries: [] }, context()).action,
     ).to.equal('IDLE');
@@ -215,9 +215,80 @@ describe('replica planner (functions/replicaPlanner.ts)', () => {
       head: { lastSequence: 0, watermark: entry(0, 1).to },
       entries: [entry(0, 1)],
     };
-    expect(planReplica(initialReplicaState(), chain, context({ bootstrap: 'import' }))).to.include({
-      action: 'HALT',
-      reason: 'IMPORT_NOT_RUN',
+    expect(planReplica(initialReplicaState(), chain, context({ bootstrap: 'import' }))).to.deep.equal({
+      action: 'START_IMPORT',
+      epoch: EPOCH,
+      entry: entry(0, 1),
     });
+    // A write bootstrap of the same chain writes the full export instead.
+    expect(planReplica(initialReplicaState(), chain, context()).action).to.equal('APPLY_GROUP');
+  });
+
+  it('checks an import in flight whatever the chain does, but not when halted or paused', () => {
+    const inFlight = {
+      importArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/copy/import/01',
+      clientToken: 't',
+      exportArn: entry(0, 1).exportArn,
+      epoch: EPOCH,
+      sequence: 0,
+      watermark: entry(0, 1).to,
+      itemCount: 1,
+      startedAt: new Date(T0 * 1000).toISOString(),
+    };
+    const state: ReplicaState = { ...initialReplicaState(), import: inFlight };
+    const chains: ChainView[] = [
+      {
+        currentEpoch: EPOCH,
+        head: { lastSequence: 3, watermark: entry(3, 1).to },
+        entries: [0, 1, 2, 3].map((s) => entry(s, 1)),
+      },
+      // The chain moved to a new epoch meanwhile: the import still decides first.
+      { currentEpoch: '20261104T010000Z', entries: [] },
+    ];
+    for (const chain of chains) {
+      expect(planReplica(state, chain, context({ bootstrap: 'import' }))).to.deep.equal({
+        action: 'CHECK_IMPORT',
+        import: inFlight,
+      });
+    }
+    expect(
+      planReplica({ ...state, status: 'PAUSED' }, chains[0], context({ bootstrap: 'import' })).action,
+    ).to.equal('IDLE');
+    expect(
+      planReplica({ ...state, status: 'HALTED' }, chains[0], context({ bootstrap: 'import' })).action,
+    ).to.equal('HALTED');
+    // Once it completed (epoch set, import cleared), the incrementals follow by the ordinary path.
+    const imported: ReplicaState = {
+      ...initialReplicaState(),
+      epoch: EPOCH,
+      lastAppliedSequence: 0,
+      watermark: entry(0, 1).to,
+    };
+    expect(
+      planReplica(
+        imported,
+        { ...chains[0], entries: chains[0].entries.slice(1) },
+        context({ bootstrap: 'import' }),
+      ),
+    ).to.deep.include({
+      action: 'APPLY_GROUP',
+      epoch: EPOCH,
+    });
+  });
+
+  it('never halts with IMPORT_NOT_RUN any more, for any chain', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 3000 }), { minLength: 1, maxLength: 20 }), (counts) => {
+        const entries = counts.map((c, i) => entry(i, c));
+        const chain: ChainView = {
+          currentEpoch: EPOCH,
+          head: { lastSequence: entries.length - 1, watermark: entries[entries.length - 1].to },
+          entries,
+        };
+        const plan = planReplica(initialReplicaState(), chain, context({ bootstrap: 'import' }));
+        expect(plan.action).to.equal('START_IMPORT');
+        expect(plan.action === 'START_IMPORT' && plan.entry.sequence).to.equal(0);
+      }),
+    );
   });
 });
