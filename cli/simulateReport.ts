@@ -97,7 +97,10 @@ function replicaRows(replica: SimulationReport['replica']): [string, string][] {
     .map(([why, n]) => `${n} ${why}`)
     .join(', ');
   return [
-    ['replica', `${replica.targetTable} ${state}, entry ${replica.lastAppliedSequence}: ${identity}`],
+    [
+      'replica',
+      `${replica.targetTable} (onNewEpoch ${replica.onNewEpoch}) ${state}, entry ${replica.lastAppliedSequence}: ${identity}`,
+    ],
     [
       'replica lag',
       `${lag(replica.lagAtEndSeconds)} at the end, ${lag(replica.lagBehindChainSeconds)} behind the chain after its last executions, at most ${lag(replica.maxLagSeconds)} during the run`,

@@ -216,8 +216,8 @@ export interface ReplicaInput {
   concurrency?: number;
   /**
    * What happens when the source chain starts a new epoch: `halt` (one alert, no writes until the
-   * operator rebuilds) or `rebaseline` (apply the new epoch's full export over the replica; see
-   * docs/replica.md for what that leaves behind).
+   * operator rebuilds) or `rebaseline` (empty the target, then apply the new epoch's full export and
+   * follow it, with no alert; see docs/replica.md, "New epoch").
    * @default 'halt'
    */
   onNewEpoch?: 'halt' | 'rebaseline';

@@ -55,7 +55,10 @@ export class ReplicaActionSteps {
   async read(): Promise<{ state: ReplicaState; action: ReplicaActionRead }> {
     const stateName = this.o.settings.stateParameterName;
     const actionName = this.actionParameterName;
-    const out = await this.o.ssm.send(new GetParametersCommand({ Names: [stateName, actionName] }));
+    const out = await this.o.ssmCall(
+      'GetParameters (replica state and action)',
+      new GetParametersCommand({ Names: [stateName, actionName] }),
+    );
     const found = (name: string) => out.Parameters?.find((p) => p.Name === name);
     const value = found(stateName)?.Value;
     if (typeof value !== 'string') throw new Error(`replica state parameter ${stateName} is missing`);

@@ -23,15 +23,23 @@ import {
   targetIsEmpty,
   targetKeyAttributes,
   type ApplyOptions,
-  type DynamoDbSender,
 } from '../apply';
-import type { DataFileEntry, ExportFormatName, S3Sender } from '../format';
 import { objectExists } from '../format/s3io';
-import type { SfnSender, SnsSender, SsmSender } from './awsClients';
 import { acquireLease, releaseLease, type SsmCall } from './lease';
 import { DEFAULT_METRIC_NAMESPACE, METRIC_DIMENSION } from './metrics';
 import { haltAlert } from './replicaAlert';
+import {
+  EXPRESS_CHILD_BUDGET_SECONDS,
+  REPLICA_DIMENSION,
+  REPLICA_LAG_METRIC,
+  replicaLockName,
+  type ReplicaClients,
+  type ReplicaEvent,
+  type ReplicaHandlerOptions,
+  type PlanOutput,
+} from './replicaContract';
 import { readChainView } from './replicaChain';
+import { clearTarget } from './replicaClear';
 import { checkImport, startImport, type ImportBootstrapDeps } from './replicaImport';
 import {
   claimIsLive,
@@ -46,73 +54,17 @@ import type { ReplicaSettings } from './replicaSettings';
 import { parseReplicaState, type ReplicaHaltReason, type ReplicaState } from './replicaState';
 import { withRetry } from './retry';
 
-/** The lock parameter whose lease guards a replica's claims: beside its state parameter. */
-export function replicaLockName(stateParameterName: string): string {
-  return `${stateParameterName}-lock`;
-}
-
-export interface ReplicaClients {
-  s3: S3Sender;
-  ssm: SsmSender;
-  sns: SnsSender;
-  /** DynamoDB client of the target (its Region, and the assumed role's credentials when set). */
-  target: DynamoDbSender;
-  /**
-   * Step Functions, to tell whether the execution holding a claim is still running
-   * (DescribeExecution on the replica's own executions). Without it a claim left by a failed
-   * execution holds until its lease expires.
-   */
-  states?: SfnSender;
-  /** DynamoDB client of the source's account and Region: an `import` bootstrap describes the source table. */
-  source?: DynamoDbSender;
-}
-
-export interface ReplicaHandlerOptions {
-  /** Epoch milliseconds. */
-  now?: () => number;
-  /** Where the EMF metric line goes. */
-  log?: (line: string) => void;
-  /** Where other log lines go (a rebuild carried out, a missing action parameter). @default console.log */
-  info?: (line: string) => void;
-  limits?: Partial<PlannerLimits>;
-  /** Every wait of the handler: the apply engine's and the retries' (tests shorten backoff with it). */
-  sleep?: ApplyOptions['sleep'];
-}
-
-/** One item of the Distributed Map: a data file, with the entry it belongs to (from ItemSelector). */
-export interface DataFileItem {
-  file: DataFileEntry;
-  entry: PlannedEntry;
-  format: ExportFormatName;
-}
-
-export type ReplicaEvent =
-  | { step: 'plan'; executionId: string }
-  | { step: 'applyGroup'; executionId: string; epoch: string; entries: PlannedEntry[] }
-  | { step: 'applyFiles'; Items: DataFileItem[] }
-  | { step: 'commit'; executionId: string; epoch: string; entry: PlannedEntry }
-  | { step: 'checkFailedEntry'; executionId: string; epoch: string; entry: PlannedEntry };
-
-/** What `plan` returns to the state machine (its Choice reads `action`). */
-export interface PlanOutput {
-  action: ReplicaPlan['action'];
-  detail?: string;
-  epoch?: string;
-  entries?: PlannedEntry[];
-  entry?: PlannedEntry;
-  /** For the Distributed Map's ItemReader: the entry's manifest-files.json (same account and Region). */
-  reader?: { Bucket: string; Key: string };
-  format?: ExportFormatName;
-  /** EXPRESS when every child fits in Express's 5 minutes at the write rate, else STANDARD. */
-  childType?: 'EXPRESS' | 'STANDARD';
-  /** Distributed Map children at once (its MaxConcurrencyPath). */
-  concurrency?: number;
-}
-
-export const REPLICA_LAG_METRIC = 'ReplicaLagSeconds';
-export const REPLICA_DIMENSION = 'Replica';
-/** Seconds of writes an Express child is planned for, well inside its 300-second limit. */
-export const EXPRESS_CHILD_BUDGET_SECONDS = 200;
+export {
+  replicaLockName,
+  REPLICA_LAG_METRIC,
+  REPLICA_DIMENSION,
+  EXPRESS_CHILD_BUDGET_SECONDS,
+  type ReplicaClients,
+  type ReplicaHandlerOptions,
+  type DataFileItem,
+  type ReplicaEvent,
+  type PlanOutput,
+} from './replicaContract';
 
 /**
  * The replica's apply steps for one replica: one method per step, over its settings and clients.
@@ -356,6 +308,7 @@ class ReplicaApply {
       lockName: replicaLockName(this.settings.stateParameterName),
       executionId,
       now: this.now,
+      sleep: this.options.sleep,
       readState: () => this.readState(),
       saveState: (state) => this.saveState(state),
       halt: (state, reason, detail) => this.halt(state, reason, detail),
@@ -409,6 +362,37 @@ class ReplicaApply {
   }
 
   /**
+   * Empties the target for a rebaseline, under the claim, for a bounded time (functions/replicaClear.ts);
+   * answers REBASELINE so the definition plans again: it goes on clearing, then applies the full export.
+   */
+  private async planClear(
+    planned: { state: ReplicaState; read: ReplicaState; executionId: string },
+    epoch: string,
+  ): Promise<PlanOutput> {
+    const { state, read, executionId } = planned;
+    if (!(await this.claim(state, executionId, epoch, [], 'group', read)))
+      return { action: 'BUSY', detail: 'another execution claimed the replica' };
+    const cleared = await clearTarget(
+      {
+        settings: this.settings,
+        target: this.clients.target,
+        now: this.now,
+        sleep: this.options.sleep,
+        saveState: (s) => this.saveState(s),
+      },
+      await this.readState(),
+    );
+    await this.saveState({ ...cleared, inProgress: null });
+    return {
+      action: 'REBASELINE',
+      epoch,
+      detail: cleared.clearing
+        ? `emptying the target for epoch ${epoch}: ${cleared.clearing.deleted} items deleted so far`
+        : `target emptied for epoch ${epoch}; its full export is applied next`,
+    };
+  }
+
+  /**
    * A `write` bootstrap starts from an empty target: items already there would stay, and the replica
    * would not equal the source (a rebaseline applies over the replica on purpose: its epoch is already
    * set). Checked after the claim stands only, so a second execution never mistakes the first one's
@@ -453,16 +437,18 @@ class ReplicaApply {
         await this.halt(state, decided.reason, decided.detail);
         return { action: 'HALT', detail: decided.detail };
       case 'REBASELINE':
-        // The new epoch's full export is applied over the replica next; see docs/replica.md for
-        // what that leaves behind (items deleted between the epochs stay).
+        // The target is emptied (CLEAR), then the new epoch's full export is applied into it.
         await this.saveState({
           ...state,
           epoch: decided.toEpoch,
           lastAppliedSequence: -1,
           watermark: null,
           inProgress: null,
+          clearing: { cursor: null, deleted: 0, startedAt: this.iso() },
         });
         return { action: 'REBASELINE', epoch: decided.toEpoch };
+      case 'CLEAR':
+        return this.planClear({ state, read, executionId }, decided.epoch);
       case 'APPLY_GROUP':
       case 'APPLY_DISTRIBUTED':
         return this.planApply({ state, read, executionId }, decided);

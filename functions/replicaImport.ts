@@ -139,6 +139,8 @@ export interface ImportBootstrapDeps {
   executionId: string;
   /** Epoch milliseconds. */
   now: () => number;
+  /** Waits between retries of the state's SSM calls. @default setTimeout */
+  sleep?: (ms: number) => Promise<void>;
   readState(): Promise<ReplicaState>;
   saveState(state: ReplicaState): Promise<void>;
   /** Alerts once and records the halt. */
@@ -251,7 +253,8 @@ async function underLease(
   planned: ReplicaState,
   step: (current: ReplicaState) => Promise<ImportStepOutput>,
 ): Promise<ImportStepOutput> {
-  const ssmCall: SsmCall = (label, command) => withRetry(label, () => deps.ssm.send(command));
+  const ssmCall: SsmCall = (label, command) =>
+    withRetry(label, () => deps.ssm.send(command), { sleep: deps.sleep });
   const busy: ImportStepOutput = {
     action: 'BUSY',
     detail: 'another execution is starting or recording the import',

@@ -87,6 +87,8 @@ export type ReplicaPlan =
   | { action: 'BUSY'; executionId: string }
   | { action: 'HALT'; reason: ReplicaHaltReason; detail: string }
   | { action: 'REBASELINE'; fromEpoch: string; toEpoch: string }
+  /** A rebaseline empties the target before the new epoch's full export: delete its next items. */
+  | { action: 'CLEAR'; epoch: string }
   | { action: 'APPLY_GROUP'; epoch: string; entries: PlannedEntry[] }
   | { action: 'APPLY_DISTRIBUTED'; epoch: string; entry: PlannedEntry }
   /** Bootstrap by ImportTable from the epoch's full export (`entry`, sequence 0). */
@@ -138,6 +140,9 @@ export function planReplica(state: ReplicaState, chain: ChainView, context: Plan
     };
   }
   const epoch = state.epoch ?? chain.currentEpoch;
+  // A rebaseline applies the new epoch's full export into an emptied target only: an item the source
+  // deleted between the epochs would otherwise stay (a full export lists what exists, not deletes).
+  if (state.clearing) return { action: 'CLEAR', epoch };
   if (!chain.head) return { action: 'IDLE', reason: `epoch ${epoch} has no committed entry yet` };
   const expected = state.lastAppliedSequence + 1;
   if (chain.head.lastSequence < expected) {

@@ -101,6 +101,13 @@ export interface ReplicaState {
     epoch: string | null;
     alerted?: boolean;
   } | null;
+  /**
+   * A rebaseline emptying the target before the new epoch's full export (functions/replicaClear.ts):
+   * where the scan of the target stands, and how many items it deleted (a page whose save a crash lost
+   * is not counted, though deleted). Absent in states written
+   * before it existed.
+   */
+  clearing?: ReplicaClearing | null;
   /** The import bootstrap in flight (functions/replicaBootstrap.ts). Absent in states written before it existed. */
   import?: ReplicaImport | null;
   updatedAt: string | null;
@@ -109,6 +116,13 @@ export interface ReplicaState {
    * absent or null before any rebuild, and in states written before it existed.
    */
   rebuildVersion?: number | null;
+}
+
+export interface ReplicaClearing {
+  /** The Scan's LastEvaluatedKey to go on from (DynamoDB JSON); null before the first page. */
+  cursor: Record<string, unknown> | null;
+  deleted: number;
+  startedAt: string;
 }
 
 export function initialReplicaState(): ReplicaState {
@@ -157,6 +171,14 @@ const StateSchema = z.object({
       sequence: z.number().int().min(0),
       watermark: z.string(),
       itemCount: z.number().int().min(0),
+      startedAt: z.string(),
+    })
+    .nullable()
+    .optional(),
+  clearing: z
+    .object({
+      cursor: z.record(z.string(), z.unknown()).nullable(),
+      deleted: z.number().int().min(0),
       startedAt: z.string(),
     })
     .nullable()

@@ -365,10 +365,19 @@ describe('replica apply Lambda (functions/replicaApply.ts) against dynalite', ()
     await expectIdentical(r, 5);
   });
 
-  it('with onNewEpoch rebaseline the new epoch is applied from its full export', async () => {
+  it('with onNewEpoch rebaseline the target is emptied, then the new epoch applied from its full export: identical, leftovers gone', async () => {
     const r = await replica({ onNewEpoch: 'rebaseline' });
     await commitUpTo(r.s3, 5);
     await execution(r, 'exec-1');
+    await expectIdentical(r, 5);
+    // An item the source deleted between the two epochs (no chain entry says so): still in the replica.
+    await ddb.client.send(
+      new BatchWriteItemCommand({
+        RequestItems: {
+          [r.target]: [{ PutRequest: { Item: { pk: { S: 'deleted-between-epochs' }, sk: { N: '1' } } } }],
+        },
+      }),
+    );
     const start = END + 3600;
     const next = await writeChain({
       s3: r.s3,
@@ -378,13 +387,21 @@ describe('replica apply Lambda (functions/replicaApply.ts) against dynalite', ()
       start,
       windows: contiguousWindows(start, WINDOW, 2),
     });
-    expect(await execution(r, 'exec-2')).to.deep.equal(['REBASELINE', 'APPLY_GROUP', 'IDLE']);
-    expect(r.state()).to.include({ epoch: next.epoch, lastAppliedSequence: 2 });
-    // Items deleted between the two epochs would stay; this workload's keys all exist again or are rewritten.
-    const live = new Set(canonicalTable(source.snapshotBefore(start + 2 * WINDOW)));
-    for (const item of canonicalTable(await scanAll(r.target))) {
-      if (!live.has(item)) expect(canonicalTable(source.snapshotBefore(windowEnd(5)))).to.include(item);
-    }
+    const steps = await execution(r, 'exec-2');
+    // New epoch recorded, the target emptied (one plan step: a pass deleting, a page finding it empty),
+    // then the new epoch's full export and its windows applied.
+    expect(steps).to.deep.equal(['REBASELINE', 'REBASELINE', 'APPLY_GROUP', 'IDLE']);
+    expect(r.state()).to.include({
+      epoch: next.epoch,
+      lastAppliedSequence: 2,
+      clearing: null,
+      inProgress: null,
+    });
+    expect(r.state().watermark).to.equal(new Date((start + 2 * WINDOW) * 1000).toISOString());
+    expect(canonicalTable(await scanAll(r.target))).to.deep.equal(
+      canonicalTable(source.snapshotBefore(start + 2 * WINDOW)),
+    );
+    expect(r.sns.published).to.have.length(0);
   });
 
   it('a write bootstrap into a table that already holds items halts with one alert and writes nothing', async () => {

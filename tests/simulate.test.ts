@@ -124,6 +124,36 @@ describe('npm run simulate (sim/simulation/engine.ts)', () => {
     });
   });
 
+  describe('one simulated day at chaos with a rebaselining replica, in-process S3 and SSM', function () {
+    this.timeout(180_000);
+
+    it('the replica empties itself at the RESET and follows the new epoch: identical, no alert', async () => {
+      const report = await runSimulation(
+        {
+          days: 1,
+          rate: 4,
+          window: 15,
+          seed: 3,
+          faults: 'chaos',
+          s3: 'memory',
+          ssm: 'memory',
+          replicaOnNewEpoch: 'rebaseline',
+        },
+        CLI_OPERATOR_TOOLS,
+      );
+      const r = report.replica;
+      expect(report.faults.resets).to.have.length(1);
+      expect(r.onNewEpoch).to.equal('rebaseline');
+      expect(r.status).to.equal('ACTIVE');
+      expect(r.epoch).to.equal(report.chain.epoch);
+      expect(r.watermark).to.equal(report.chain.watermark);
+      expect(r.identical, r.firstDifferences.join('\n')).to.equal(true);
+      expect(r.alerts).to.equal(0);
+      expect(r.executions.failed, JSON.stringify(r.executions.failedBy)).to.equal(0);
+      expect(r.ok).to.equal(true);
+    });
+  });
+
   describe('pure parts', () => {
     it('injects nothing at fault level none, and more at chaos than at some', () => {
       const none = faultPlan('none');

@@ -30,6 +30,8 @@ export interface SimulateOptions {
   ssm: 'server' | 'memory';
   /** The export format the tick requests. @default 'json' */
   format?: FormatFlag;
+  /** What the simulated replica does on a new epoch (a RESET at `--faults chaos`). @default 'halt' */
+  replicaOnNewEpoch?: 'halt' | 'rebaseline';
 }
 
 /** The export format each `--format` word requests from DynamoDB. */
@@ -118,6 +120,12 @@ export function addSimulateOptions(cmd: Command): Command {
       oneOf('--ssm', ['server', 'memory']),
       'server',
     )
+    .option(
+      '--replica-on-new-epoch <mode>',
+      "the simulated replica's onNewEpoch: halt (stop with one alert) or rebaseline (empty the target and follow the new epoch)",
+      oneOf('--replica-on-new-epoch', ['halt', 'rebaseline']),
+      'halt',
+    )
     .option('--fast', 'same as --s3 memory --ssm memory: in-process fakes for S3 and SSM, for long runs')
     .option(
       '--keep-servers',
@@ -134,6 +142,7 @@ export interface ParsedSimulateFlags {
   seed?: number;
   faults?: FaultLevel;
   format?: FormatFlag;
+  replicaOnNewEpoch?: 'halt' | 'rebaseline';
   s3?: 'server' | 'memory';
   ssm?: 'server' | 'memory';
   fast?: boolean;
@@ -157,6 +166,7 @@ export function simulateFlags(flags: ParsedSimulateFlags): SimulateCommandFlags 
     s3: flags.s3 === 'memory' || flags.fast ? 'memory' : 'server',
     ssm: flags.ssm === 'memory' || flags.fast ? 'memory' : 'server',
     format: flags.format ?? 'json',
+    replicaOnNewEpoch: flags.replicaOnNewEpoch ?? 'halt',
   };
   const keepServers = Boolean(flags.keepServers);
   if (keepServers && options.s3 === 'memory') {

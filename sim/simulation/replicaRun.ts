@@ -43,7 +43,10 @@ export function replicaTableName(alias: string): string {
 export const SIMULATION_REPLICA_LIMITS: Partial<PlannerLimits> = { distributedMinItems: 100 };
 
 /** Pure: the settings `pulumi up` would deploy for the simulated replica. */
-export function simulationReplicaSettings(settings: WorkflowSettings): ReplicaSettings {
+export function simulationReplicaSettings(
+  settings: WorkflowSettings,
+  onNewEpoch: ReplicaSettings['onNewEpoch'] = 'halt',
+): ReplicaSettings {
   // Beside the table's own parameters, as components/tableReplica.ts names them.
   const replicaParameter = (name: string) =>
     settings.stateParameterName.replace(/\/state$/, `/replicas/${SIMULATION_REPLICA_ALIAS}/${name}`);
@@ -57,8 +60,9 @@ export function simulationReplicaSettings(settings: WorkflowSettings): ReplicaSe
     actionParameterName: replicaParameter('action'),
     targetTableName: replicaTableName(settings.alias),
     bootstrap: 'write',
-    // A RESET in the run (--faults chaos) halts the replica with one alert, as deployed by default.
-    onNewEpoch: 'halt',
+    // A RESET in the run (--faults chaos) halts the replica with one alert, as deployed by default,
+    // or (--replica-on-new-epoch rebaseline) empties it and follows the new epoch.
+    onNewEpoch,
     maxWritesPerSecond: 1000,
     concurrency: 2,
     notificationTopicArn: settings.notificationTopicArn,
@@ -76,8 +80,11 @@ export class SimulationReplica {
   /** The replica's watermark when the run reached its end, before the last executions finished. */
   private watermarkAtEnd: string | null = null;
 
-  constructor(private readonly account: SimulationAccount) {
-    this.settings = simulationReplicaSettings(account.settings);
+  constructor(
+    private readonly account: SimulationAccount,
+    onNewEpoch: ReplicaSettings['onNewEpoch'] = 'halt',
+  ) {
+    this.settings = simulationReplicaSettings(account.settings, onNewEpoch);
   }
 
   /** Creates what `pulumi up` and the operator create: the empty target table and the state parameter. */
@@ -176,6 +183,7 @@ export class SimulationReplica {
     const text = account.aws.ssm.get(settings.stateParameterName);
     const base = {
       targetTable: settings.targetTableName,
+      onNewEpoch: settings.onNewEpoch,
       executions: {
         total: executions.length,
         succeeded: executions.filter((e) => e.status === 'SUCCEEDED').length,

@@ -50,6 +50,8 @@ export interface ReplicaOutcome {
   /** Identical at its watermark, nothing in progress, and not halted (unless by a RESET of the run). */
   ok: boolean;
   targetTable: string;
+  /** Its `onNewEpoch` (`--replica-on-new-epoch`). */
+  onNewEpoch: 'halt' | 'rebaseline';
   status: string;
   /** `<reason>: <detail>` when halted. */
   halt: string | null;

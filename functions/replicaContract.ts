@@ -1,0 +1,77 @@
+/**
+ * The contract of a replica's apply Lambda (functions/replicaApply.ts): the events each step of the
+ * state machine sends, what the plan step answers, the clients and options it takes, and the names it
+ * shares with the component (the lag metric, the lock beside the state parameter).
+ */
+import type { ApplyOptions, DynamoDbSender } from '../apply';
+import type { DataFileEntry, ExportFormatName, S3Sender } from '../format';
+import type { SfnSender, SnsSender, SsmSender } from './awsClients';
+import type { PlannedEntry, PlannerLimits, ReplicaPlan } from './replicaPlanner';
+
+/** The lock parameter whose lease guards a replica's claims: beside its state parameter. */
+export function replicaLockName(stateParameterName: string): string {
+  return `${stateParameterName}-lock`;
+}
+
+export interface ReplicaClients {
+  s3: S3Sender;
+  ssm: SsmSender;
+  sns: SnsSender;
+  /** DynamoDB client of the target (its Region, and the assumed role's credentials when set). */
+  target: DynamoDbSender;
+  /**
+   * Step Functions, to tell whether the execution holding a claim is still running
+   * (DescribeExecution on the replica's own executions). Without it a claim left by a failed
+   * execution holds until its lease expires.
+   */
+  states?: SfnSender;
+  /** DynamoDB client of the source's account and Region: an `import` bootstrap describes the source table. */
+  source?: DynamoDbSender;
+}
+
+export interface ReplicaHandlerOptions {
+  /** Epoch milliseconds. */
+  now?: () => number;
+  /** Where the EMF metric line goes. */
+  log?: (line: string) => void;
+  /** Where other log lines go (a rebuild carried out, a missing action parameter). @default console.log */
+  info?: (line: string) => void;
+  limits?: Partial<PlannerLimits>;
+  /** Every wait of the handler: the apply engine's and the retries' (tests shorten backoff with it). */
+  sleep?: ApplyOptions['sleep'];
+}
+
+/** One item of the Distributed Map: a data file, with the entry it belongs to (from ItemSelector). */
+export interface DataFileItem {
+  file: DataFileEntry;
+  entry: PlannedEntry;
+  format: ExportFormatName;
+}
+
+export type ReplicaEvent =
+  | { step: 'plan'; executionId: string }
+  | { step: 'applyGroup'; executionId: string; epoch: string; entries: PlannedEntry[] }
+  | { step: 'applyFiles'; Items: DataFileItem[] }
+  | { step: 'commit'; executionId: string; epoch: string; entry: PlannedEntry }
+  | { step: 'checkFailedEntry'; executionId: string; epoch: string; entry: PlannedEntry };
+
+/** What `plan` returns to the state machine (its Choice reads `action`). */
+export interface PlanOutput {
+  action: ReplicaPlan['action'];
+  detail?: string;
+  epoch?: string;
+  entries?: PlannedEntry[];
+  entry?: PlannedEntry;
+  /** For the Distributed Map's ItemReader: the entry's manifest-files.json (same account and Region). */
+  reader?: { Bucket: string; Key: string };
+  format?: ExportFormatName;
+  /** EXPRESS when every child fits in Express's 5 minutes at the write rate, else STANDARD. */
+  childType?: 'EXPRESS' | 'STANDARD';
+  /** Distributed Map children at once (its MaxConcurrencyPath). */
+  concurrency?: number;
+}
+
+export const REPLICA_LAG_METRIC = 'ReplicaLagSeconds';
+export const REPLICA_DIMENSION = 'Replica';
+/** Seconds of writes an Express child is planned for, well inside its 300-second limit. */
+export const EXPRESS_CHILD_BUDGET_SECONDS = 200;
