@@ -152,6 +152,8 @@ export interface ReplicaStatusReport {
   } | null;
   /** The import bootstrap in flight (the replica has no watermark until it completes). */
   importing?: { importArn: string; startedAt: string; elapsedSeconds: number } | null;
+  /** A rebaseline emptying the target before the new epoch's full export (no watermark meanwhile). */
+  clearing?: { deleted: number; startedAt: string } | null;
   updatedAt: string | null;
 }
 
@@ -245,6 +247,9 @@ export function deriveReplicaStatus(input: ReplicaStatusInput): ReplicaStatusRep
           elapsedSeconds: Math.max(0, Math.round(now - Date.parse(state.import.startedAt) / 1000)),
         }
       : null,
+    clearing: state.clearing
+      ? { deleted: state.clearing.deleted, startedAt: state.clearing.startedAt }
+      : null,
     updatedAt: state.updatedAt,
   };
 }
@@ -314,6 +319,11 @@ export function formatReplicaStatuses(replicas: ReplicaStatusReport[]): string {
             : '-',
         ],
       );
+      if (r.clearing)
+        rows.push([
+          'emptying',
+          `the target for the new epoch since ${r.clearing.startedAt} (${r.clearing.deleted} items deleted so far)`,
+        ]);
       if (r.importing)
         rows.push([
           'importing',

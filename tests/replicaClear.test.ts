@@ -9,6 +9,7 @@ import { clearTarget, CLEAR_BUDGET_SECONDS } from '../functions/replicaClear';
 import { planReplica } from '../functions/replicaPlanner';
 import { initialReplicaState, type ReplicaState } from '../functions/replicaState';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../sim/servers';
+import { deriveReplicaStatus, formatReplicaStatuses } from '../cli/replicaStatus';
 import { newWorkloadTable } from './helpers/localTables';
 
 describe('emptying the target for a rebaseline (functions/replicaClear.ts)', () => {
@@ -105,5 +106,29 @@ describe('emptying the target for a rebaseline (functions/replicaClear.ts)', () 
     expect(saved[saved.length - 1].clearing).to.equal(null);
     // The count misses the page whose save was lost in the crash (its items were deleted all the same).
     expect(saved[saved.length - 2].clearing!.deleted).to.be.within(60 - 7, 60);
+  });
+});
+
+describe('dce status of a replica emptying its target for a rebaseline', () => {
+  it('shows the emptying, since when and how many items are gone', () => {
+    const status = deriveReplicaStatus({
+      ref: {
+        alias: 'copy',
+        stateParameterName: '/dce/dev/orders/replicas/copy/state',
+        targetTableName: 'orders-copy',
+      },
+      stateText: JSON.stringify({
+        ...initialReplicaState(),
+        epoch: 'E2',
+        clearing: { cursor: { pk: { S: 'k9' } }, deleted: 1200, startedAt: '2026-11-03T00:00:00.000Z' },
+      }),
+      now: Date.parse('2026-11-03T00:10:00.000Z') / 1000,
+      chain: { epoch: 'E2', watermark: null },
+    });
+    expect(status.clearing).to.deep.equal({ deleted: 1200, startedAt: '2026-11-03T00:00:00.000Z' });
+    expect(status.watermark).to.equal(null);
+    expect(formatReplicaStatuses([status])).to.match(
+      /emptying: +the target for the new epoch since 2026-11-03T00:00:00.000Z \(1200 items deleted so far\)/,
+    );
   });
 });
