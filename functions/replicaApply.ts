@@ -363,7 +363,7 @@ class ReplicaApply {
 
   /**
    * Empties the target for a rebaseline, under the claim, for a bounded time (functions/replicaClear.ts);
-   * answers REBASELINE so the definition plans again: it goes on clearing, then applies the full export.
+   * answers CONTINUE so the definition plans again: it goes on clearing, then applies the full export.
    */
   private async planClear(
     planned: { state: ReplicaState; read: ReplicaState; executionId: string },
@@ -384,7 +384,7 @@ class ReplicaApply {
     );
     await this.saveState({ ...cleared, inProgress: null });
     return {
-      action: 'REBASELINE',
+      action: 'CONTINUE',
       epoch,
       detail: cleared.clearing
         ? `emptying the target for epoch ${epoch}: ${cleared.clearing.deleted} items deleted so far`

@@ -6,7 +6,7 @@
  * The plan step clears under the replica's claim (no other execution writes meanwhile), for a bounded
  * time, with a Scan of the target's keys and BatchWriteItem deletes through the apply engine's writer
  * (its write rate, its retries of throttling). Where the Scan stands is saved in the state after every
- * page, so the next plan (in the same execution: the definition loops on REBASELINE) goes on from
+ * page, so the next plan (in the same execution: the definition loops on CONTINUE) goes on from
  * there, and a crash only repeats a page. When a Scan finds nothing left, the clearing ends and the
  * full export is applied next. The replica has no watermark meanwhile: it equals nothing until the
  * new epoch's full export is applied.

@@ -57,7 +57,11 @@ export type ReplicaEvent =
 
 /** What `plan` returns to the state machine (its Choice reads `action`). */
 export interface PlanOutput {
-  action: ReplicaPlan['action'];
+  /**
+   * The planner's action, or CONTINUE: a step that made progress of its own (the target emptied for
+   * a rebaseline, an import completed) and asks the definition to plan again at once.
+   */
+  action: ReplicaPlan['action'] | 'CONTINUE';
   detail?: string;
   epoch?: string;
   entries?: PlannedEntry[];

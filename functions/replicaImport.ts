@@ -149,7 +149,7 @@ export interface ImportBootstrapDeps {
 
 /** What the plan step returns to the state machine for a bootstrap step. */
 export interface ImportStepOutput {
-  action: 'IDLE' | 'HALT' | 'BUSY';
+  action: 'IDLE' | 'HALT' | 'BUSY' | 'CONTINUE';
   detail: string;
 }
 
@@ -282,8 +282,9 @@ async function carryOut(
       await deps.halt(state, decision.reason, decision.detail);
       return { action: 'HALT', detail: decision.detail };
     case 'COMPLETE':
+      // Planned again at once: the incremental entries follow in the same execution.
       await deps.saveState(decision.state);
-      return { action: 'IDLE', detail: decision.detail };
+      return { action: 'CONTINUE', detail: decision.detail };
     case 'WAIT':
       if (decision.state) await deps.saveState(decision.state);
       return { action: 'IDLE', detail: decision.detail };

@@ -212,7 +212,7 @@ describe('dce replica pause, resume and rebuild against a running execution (eve
           for (let b = 0; b < items.length; b += 2)
             await handler({ step: 'applyFiles', Items: items.slice(b, b + 2) });
           await handler({ step: 'commit', executionId: id, epoch: plan.epoch!, entry: plan.entry! });
-        } else if (plan.action !== 'REBASELINE') return steps;
+        } else if (plan.action !== 'REBASELINE' && plan.action !== 'CONTINUE') return steps;
       }
       throw new Error(`execution ${id} did not end`);
     }

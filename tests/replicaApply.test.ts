@@ -215,7 +215,7 @@ describe('replica apply Lambda (functions/replicaApply.ts) against dynalite', ()
         await r.handler({ step: 'commit', executionId, epoch: plan.epoch!, entry: plan.entry! });
         continue;
       }
-      if (plan.action === 'REBASELINE') continue;
+      if (plan.action === 'REBASELINE' || plan.action === 'CONTINUE') continue;
       return steps;
     }
     throw new Error('execution did not end');
@@ -390,7 +390,7 @@ describe('replica apply Lambda (functions/replicaApply.ts) against dynalite', ()
     const steps = await execution(r, 'exec-2');
     // New epoch recorded, the target emptied (one plan step: a pass deleting, a page finding it empty),
     // then the new epoch's full export and its windows applied.
-    expect(steps).to.deep.equal(['REBASELINE', 'REBASELINE', 'APPLY_GROUP', 'IDLE']);
+    expect(steps).to.deep.equal(['REBASELINE', 'CONTINUE', 'APPLY_GROUP', 'IDLE']);
     expect(r.state()).to.include({
       epoch: next.epoch,
       lastAppliedSequence: 2,

@@ -104,6 +104,7 @@ describe('replica state machine definition (statemachine/replica-apply.asl.json)
       APPLY_GROUP: 'Apply entries together',
       APPLY_DISTRIBUTED: 'Which children?',
       REBASELINE: 'Plan the next step',
+      CONTINUE: 'Plan the next step',
       HALT: 'Replica halted',
     });
     expect(choice.Default).to.equal('Nothing to apply now');
