@@ -18,16 +18,7 @@
 import type { ReplicaHaltReason, ReplicaImport, ReplicaState } from './replicaState';
 
 /** What the import is about to be, before DynamoDB names it: the request's identity and its chain entry. */
-export interface ImportRequestFacts {
-  clientToken: string;
-  exportArn: string;
-  epoch: string;
-  sequence: number;
-  /** The full export's window end. */
-  watermark: string;
-  /** Items of the full export (its chain entry's itemCount): the import must bring them all. */
-  itemCount: number;
-}
+export type ImportRequestFacts = Omit<ReplicaImport, 'importArn' | 'startedAt'>;
 
 /** What one look at DynamoDB found (ImportTable's answer, ListImports + DescribeImport, or DescribeImport). */
 export type ImportObservation =
