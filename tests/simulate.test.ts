@@ -154,6 +154,31 @@ describe('npm run simulate (sim/simulation/engine.ts)', () => {
     });
   });
 
+  describe('half a simulated day with ION exports, in-process S3 and SSM', function () {
+    this.timeout(180_000);
+
+    it('the replica reads the ION chain through its Distributed Map and groups: identical to the source', async () => {
+      const report = await runSimulation(
+        {
+          days: 0.5,
+          rate: 4,
+          window: 15,
+          seed: 4,
+          faults: 'some',
+          s3: 'memory',
+          ssm: 'memory',
+          format: 'ion',
+        },
+        CLI_OPERATOR_TOOLS,
+      );
+      const r = report.replica;
+      expect(r.identical, r.firstDifferences.join('\n')).to.equal(true);
+      expect(r.watermark).to.equal(report.chain.watermark);
+      expect(r.distributedMap.children).to.be.greaterThan(1);
+      expect(report.ok).to.equal(true);
+    });
+  });
+
   describe('pure parts', () => {
     it('injects nothing at fault level none, and more at chaos than at some', () => {
       const none = faultPlan('none');
