@@ -99,7 +99,7 @@ function replicaRows(replica: SimulationReport['replica']): [string, string][] {
   return [
     [
       'replica',
-      `${replica.targetTable} (onNewEpoch ${replica.onNewEpoch}) ${state}, entry ${replica.lastAppliedSequence}: ${identity}`,
+      `${replica.targetTable} (bootstrap ${replica.bootstrap}${replica.bootstrap === 'import' ? ` by ${plural(replica.importRequests, 'ImportTable request')}` : ''}, onNewEpoch ${replica.onNewEpoch}) ${state}, entry ${replica.lastAppliedSequence}: ${identity}`,
     ],
     [
       'replica lag',

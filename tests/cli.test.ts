@@ -607,6 +607,11 @@ describe('dce usage errors', () => {
       [['frobnicate'], /unknown command 'frobnicate'/],
       [['simulate', '--faults', 'lots'], /--faults "lots": expected none, some or chaos/],
       [['simulate', '--window', '10'], /--window "10"/],
+      [['simulate', '--replica-bootstrap', 'copy'], /--replica-bootstrap "copy": expected write or import/],
+      [
+        ['simulate', '--replica-bootstrap', 'import', '--replica-on-new-epoch', 'rebaseline'],
+        /--replica-on-new-epoch rebaseline needs --replica-bootstrap write/,
+      ],
     ];
     for (const [argv, pattern] of cases) {
       const c = capture();

@@ -179,6 +179,34 @@ describe('npm run simulate (sim/simulation/engine.ts)', () => {
     });
   });
 
+  describe('half a simulated day with an import-bootstrapped replica, in-process S3 and SSM', function () {
+    this.timeout(180_000);
+
+    it('one ImportTable creates the replica from the full export, then the chain is applied: identical', async () => {
+      const report = await runSimulation(
+        {
+          days: 0.5,
+          rate: 4,
+          window: 15,
+          seed: 6,
+          faults: 'some',
+          s3: 'memory',
+          ssm: 'memory',
+          replicaBootstrap: 'import',
+        },
+        CLI_OPERATOR_TOOLS,
+      );
+      const r = report.replica;
+      expect(r.bootstrap).to.equal('import');
+      expect(r.importRequests).to.equal(1);
+      expect(r.status).to.equal('ACTIVE');
+      expect(r.identical, r.firstDifferences.join('\n')).to.equal(true);
+      expect(r.watermark).to.equal(report.chain.watermark);
+      expect(r.executions.failed, JSON.stringify(r.executions.failedBy)).to.equal(0);
+      expect(report.ok).to.equal(true);
+    });
+  });
+
   describe('pure parts', () => {
     it('injects nothing at fault level none, and more at chaos than at some', () => {
       const none = faultPlan('none');

@@ -97,7 +97,7 @@ export async function runSimulation(
   const account = await openSimulationAccount({ options, plan, random, source, start });
   let kept = false;
   try {
-    const replica = new SimulationReplica(account, options.replicaOnNewEpoch);
+    const replica = new SimulationReplica(account, options.replicaOnNewEpoch, options.replicaBootstrap);
     await replica.prepare();
     const injected = installFaults(account.aws, plan, random);
 

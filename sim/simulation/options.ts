@@ -32,6 +32,8 @@ export interface SimulateOptions {
   format?: FormatFlag;
   /** What the simulated replica does on a new epoch (a RESET at `--faults chaos`). @default 'halt' */
   replicaOnNewEpoch?: 'halt' | 'rebaseline';
+  /** How the simulated replica bootstraps: parallel writes, or ImportTable (emulated). @default 'write' */
+  replicaBootstrap?: 'write' | 'import';
 }
 
 /** The export format each `--format` word requests from DynamoDB. */
@@ -126,6 +128,12 @@ export function addSimulateOptions(cmd: Command): Command {
       oneOf('--replica-on-new-epoch', ['halt', 'rebaseline']),
       'halt',
     )
+    .option(
+      '--replica-bootstrap <mode>',
+      'how the simulated replica bootstraps: write (parallel writes into an empty table) or import (ImportTable creates it; emulated over the local DynamoDB)',
+      oneOf('--replica-bootstrap', ['write', 'import']),
+      'write',
+    )
     .option('--fast', 'same as --s3 memory --ssm memory: in-process fakes for S3 and SSM, for long runs')
     .option(
       '--keep-servers',
@@ -143,6 +151,7 @@ export interface ParsedSimulateFlags {
   faults?: FaultLevel;
   format?: FormatFlag;
   replicaOnNewEpoch?: 'halt' | 'rebaseline';
+  replicaBootstrap?: 'write' | 'import';
   s3?: 'server' | 'memory';
   ssm?: 'server' | 'memory';
   fast?: boolean;
@@ -167,7 +176,14 @@ export function simulateFlags(flags: ParsedSimulateFlags): SimulateCommandFlags 
     ssm: flags.ssm === 'memory' || flags.fast ? 'memory' : 'server',
     format: flags.format ?? 'json',
     replicaOnNewEpoch: flags.replicaOnNewEpoch ?? 'halt',
+    replicaBootstrap: flags.replicaBootstrap ?? 'write',
   };
+  if (options.replicaBootstrap === 'import' && options.replicaOnNewEpoch === 'rebaseline') {
+    // As the stack config refuses it: an import creates a new table, a rebaseline rewrites one.
+    throw new SimulateUsageError(
+      '--replica-on-new-epoch rebaseline needs --replica-bootstrap write: an import always creates a new table',
+    );
+  }
   const keepServers = Boolean(flags.keepServers);
   if (keepServers && options.s3 === 'memory') {
     // With the in-process S3 the exports never reach the local server, so nothing could read them.

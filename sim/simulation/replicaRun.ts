@@ -25,6 +25,8 @@ import { simulatedSleep } from '../localMachine';
 import type { LocalMachine, LocalRun } from '../localRun';
 import type { SyntheticTable } from '../workload';
 import type { SimulationAccount } from './account';
+import { LocalTableImport } from '../fakeAws/tableImport';
+import { WORKLOAD_KEY_ATTRIBUTES } from '../workload';
 import { compareWithSource, createReplayTable } from './chainChecks';
 import type { ReplicaOutcome } from './report';
 
@@ -46,6 +48,7 @@ export const SIMULATION_REPLICA_LIMITS: Partial<PlannerLimits> = { distributedMi
 export function simulationReplicaSettings(
   settings: WorkflowSettings,
   onNewEpoch: ReplicaSettings['onNewEpoch'] = 'halt',
+  bootstrap: ReplicaSettings['bootstrap'] = 'write',
 ): ReplicaSettings {
   // Beside the table's own parameters, as components/tableReplica.ts names them.
   const replicaParameter = (name: string) =>
@@ -59,7 +62,7 @@ export function simulationReplicaSettings(
     stateParameterName: replicaParameter('state'),
     actionParameterName: replicaParameter('action'),
     targetTableName: replicaTableName(settings.alias),
-    bootstrap: 'write',
+    bootstrap,
     // A RESET in the run (--faults chaos) halts the replica with one alert, as deployed by default,
     // or (--replica-on-new-epoch rebaseline) empties it and follows the new epoch.
     onNewEpoch,
@@ -71,6 +74,27 @@ export function simulationReplicaSettings(
   };
 }
 
+/** DescribeTable of the simulated source table: the workload's keys, on demand. */
+const sourceTableDescription = {
+  async send(): Promise<unknown> {
+    const [hash, range] = WORKLOAD_KEY_ATTRIBUTES;
+    return {
+      Table: {
+        TableName: 'orders',
+        KeySchema: [
+          { AttributeName: hash, KeyType: 'HASH' },
+          { AttributeName: range, KeyType: 'RANGE' },
+        ],
+        AttributeDefinitions: [
+          { AttributeName: hash, AttributeType: 'S' },
+          { AttributeName: range, AttributeType: 'N' },
+        ],
+        BillingModeSummary: { BillingMode: 'PAY_PER_REQUEST' },
+      },
+    };
+  },
+};
+
 /** The simulated replica: created before the run, attached to it, settled and checked after it. */
 export class SimulationReplica {
   readonly settings: ReplicaSettings;
@@ -80,17 +104,25 @@ export class SimulationReplica {
   /** The replica's watermark when the run reached its end, before the last executions finished. */
   private watermarkAtEnd: string | null = null;
 
+  /** The import service over the local DynamoDB, for a replica bootstrapped by `import`. */
+  tableImport: LocalTableImport | undefined;
+
   constructor(
     private readonly account: SimulationAccount,
     onNewEpoch: ReplicaSettings['onNewEpoch'] = 'halt',
+    bootstrap: ReplicaSettings['bootstrap'] = 'write',
   ) {
-    this.settings = simulationReplicaSettings(account.settings, onNewEpoch);
+    this.settings = simulationReplicaSettings(account.settings, onNewEpoch, bootstrap);
   }
 
-  /** Creates what `pulumi up` and the operator create: the empty target table and the state parameter. */
+  /**
+   * Creates what `pulumi up` and the operator create: the replica's parameters, and for a `write`
+   * bootstrap the empty target table (an `import` creates its own).
+   */
   async prepare(): Promise<void> {
     // Before the simulated clock is installed: the table waiter sleeps on the clock.
-    await createReplayTable(this.account.dynamodb.client, this.settings.targetTableName);
+    if (this.settings.bootstrap === 'write')
+      await createReplayTable(this.account.dynamodb.client, this.settings.targetTableName);
     const initial = initialReplicaParameterValues();
     this.account.aws.ssm.set(this.settings.stateParameterName, initial.state);
     this.account.aws.ssm.set(this.settings.actionParameterName!, initial.action);
@@ -109,6 +141,13 @@ export class SimulationReplica {
       cacheMiddleware: true,
     });
     const s3 = run.track(account.sourceS3);
+    const target =
+      settings.bootstrap === 'import'
+        ? (this.tableImport = new LocalTableImport(this.target, account.sourceS3, {
+            account: run.account,
+            region: run.region,
+          }))
+        : this.target;
     // DescribeExecution of the replica's own executions, answered from the runner's records.
     const states: { machine?: LocalMachine } = {};
     const statesClient: SfnSender = {
@@ -123,7 +162,9 @@ export class SimulationReplica {
         s3,
         ssm: run.track(account.tickClients.ssm),
         sns: run.track(account.aws.sns),
-        target: run.track(this.target),
+        target: run.track(target as DynamoDBClient),
+        // DescribeTable of the source, which an `import` shapes the new table after.
+        source: run.track(sourceTableDescription as unknown as DynamoDBClient),
         states: statesClient,
       },
       {
@@ -184,6 +225,8 @@ export class SimulationReplica {
     const base = {
       targetTable: settings.targetTableName,
       onNewEpoch: settings.onNewEpoch,
+      bootstrap: settings.bootstrap,
+      importRequests: this.tableImport?.requests.length ?? 0,
       executions: {
         total: executions.length,
         succeeded: executions.filter((e) => e.status === 'SUCCEEDED').length,

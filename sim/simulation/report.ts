@@ -52,6 +52,9 @@ export interface ReplicaOutcome {
   targetTable: string;
   /** Its `onNewEpoch` (`--replica-on-new-epoch`). */
   onNewEpoch: 'halt' | 'rebaseline';
+  /** Its bootstrap (`--replica-bootstrap`), and the ImportTable requests an `import` sent. */
+  bootstrap: 'write' | 'import';
+  importRequests: number;
   status: string;
   /** `<reason>: <detail>` when halted. */
   halt: string | null;
