@@ -66,6 +66,18 @@ export interface ContinuousExportArgs extends TableInput {
   bundles?: Record<string, HandlerBundle>;
 }
 
+/** What every step of building one table's resources reads. */
+interface BuildContext {
+  name: string;
+  stack: string;
+  config: TableConfig;
+  names: ReturnType<typeof physicalNames>;
+  tags: TableConfig['tags'];
+  identity: ReturnType<typeof aws.getCallerIdentityOutput>;
+  region: ReturnType<typeof aws.getRegionOutput>;
+  partition: ReturnType<typeof aws.getPartitionOutput>;
+}
+
 export class ContinuousExport extends pulumi.ComponentResource {
   /** The validated settings with defaults applied. */
   public readonly config: TableConfig;
@@ -107,11 +119,89 @@ export class ContinuousExport extends pulumi.ComponentResource {
     const identity = aws.getCallerIdentityOutput({}, { parent: this });
     const region = aws.getRegionOutput({}, { parent: this });
     const partition = aws.getPartitionOutput({}, { parent: this });
+    const ctx: BuildContext = { name, stack, config, names, tags, identity, region, partition };
     this.tableArn = pulumi
       .all([partition.partition, region.region, identity.accountId])
       .apply(([p, r, a]) => tableArn(p, r, a, config.tableName));
 
-    const bucket = exportBucket(
+    const bucket = this.bucket(ctx, retainBucketOnDelete);
+    this.bucketName = bucket.name;
+    this.prefix = config.bucket.prefix;
+    this.exportsUri = pulumi.interpolate`s3://${bucket.name}/${underPrefix(config.bucket.prefix, 'AWSDynamoDB/')}`;
+    this.chainManifestUri = pulumi.interpolate`s3://${bucket.name}/${underPrefix(config.bucket.prefix, 'chain/')}`;
+
+    const topics = this.topics(ctx);
+    this.notificationTopicArn = topics.notificationTopic.arn;
+    this.alarmTopicArn = topics.alarmTopic.arn;
+
+    this.actionParameterName = names.actionParameter;
+    this.stateParameterName = names.stateParameter;
+    this.lockParameterName = names.lockParameter;
+    const params = parameters(
+      name,
+      { actionParameterName: names.actionParameter, stateParameterName: names.stateParameter, tags },
+      this,
+    );
+
+    const facts = this.resourceFacts(ctx, bucket.name, topics.notificationTopic.arn);
+    this.settings = this.workflowSettings(ctx, facts);
+    const functions = this.lambdaFunctions(ctx, facts, this.settings, bundles);
+    const tick = functions[TICK_HANDLER_NAME];
+    this.tickFunctionName = tick.fn.name;
+    this.tickFunctionRoleArn = tick.role.arn;
+
+    const machine = stateMachine(
+      name,
+      {
+        stateMachineName: names.stateMachine,
+        roleName: names.stateMachineRole,
+        logGroupName: names.stateMachineLogGroup,
+        logRetentionDays: config.logRetentionDays,
+        tickFunctionArn: tick.fn.arn,
+        policy: pulumi
+          .all([facts, tick.fn.arn])
+          .apply(([f, fnArn]) => stateMachinePolicy(resourceArns({ ...f, tickFunctionArn: fnArn }))),
+        accountId: identity.accountId,
+        tags,
+      },
+      this,
+    );
+    this.stateMachineArn = machine.stateMachine.arn;
+    this.scheduleName = this.schedule(ctx, machine.stateMachine.arn, params, bucket).schedule.name;
+    this.dashboardName = this.monitoring(ctx, machine.stateMachine.arn, topics).dashboard.dashboardName;
+
+    if (config.bucket.ownerAccountId !== undefined) {
+      this.crossAccountBucketPolicyStatement = pulumi
+        .all([partition.partition, bucket.name, tick.role.arn])
+        .apply(([p, b, roleArn]) =>
+          JSON.stringify(crossAccountBucketStatement(p, b, config.bucket.prefix, roleArn), null, 2),
+        );
+    }
+    this.replicas = this.tableReplicas(ctx, bucket.name, topics, bundles);
+    this.registerOutputs({
+      ...(this.replicas.length > 0 ? { replicas: this.replicas.map((r) => r.output) } : {}),
+      tableArn: this.tableArn,
+      bucketName: this.bucketName,
+      prefix: this.prefix,
+      exportsUri: this.exportsUri,
+      chainManifestUri: this.chainManifestUri,
+      stateMachineArn: this.stateMachineArn,
+      notificationTopicArn: this.notificationTopicArn,
+      alarmTopicArn: this.alarmTopicArn,
+      actionParameterName: this.actionParameterName,
+      stateParameterName: this.stateParameterName,
+      lockParameterName: this.lockParameterName,
+      scheduleName: this.scheduleName,
+      dashboardName: this.dashboardName,
+      tickFunctionName: this.tickFunctionName,
+      crossAccountBucketPolicyStatement: this.crossAccountBucketPolicyStatement,
+    });
+  }
+
+  /** The export bucket: an existing one, or one created with SSE, a public access block and TLS only. */
+  private bucket(ctx: BuildContext, retainBucketOnDelete: boolean | undefined) {
+    const { name, config, names, tags, identity, partition } = ctx;
+    return exportBucket(
       name,
       {
         existingName: config.bucket.existingName,
@@ -124,12 +214,12 @@ export class ContinuousExport extends pulumi.ComponentResource {
       },
       this,
     );
-    this.bucketName = bucket.name;
-    this.prefix = config.bucket.prefix;
-    this.exportsUri = pulumi.interpolate`s3://${bucket.name}/${underPrefix(config.bucket.prefix, 'AWSDynamoDB/')}`;
-    this.chainManifestUri = pulumi.interpolate`s3://${bucket.name}/${underPrefix(config.bucket.prefix, 'chain/')}`;
+  }
 
-    const topics = notifications(
+  /** The notification topic (mail by status) and the alarms topic. */
+  private topics(ctx: BuildContext) {
+    const { name, config, names, tags, identity, region, partition } = ctx;
+    return notifications(
       name,
       {
         notificationTopicName: names.notificationTopic,
@@ -150,28 +240,19 @@ export class ContinuousExport extends pulumi.ComponentResource {
       },
       this,
     );
-    this.notificationTopicArn = topics.notificationTopic.arn;
-    this.alarmTopicArn = topics.alarmTopic.arn;
+  }
 
-    this.actionParameterName = names.actionParameter;
-    this.stateParameterName = names.stateParameter;
-    this.lockParameterName = names.lockParameter;
-    const params = parameters(
-      name,
-      { actionParameterName: names.actionParameter, stateParameterName: names.stateParameter, tags },
-      this,
-    );
-
+  /** What the IAM statements and the workflow's settings are derived from, once the account is known. */
+  private resourceFacts(
+    ctx: BuildContext,
+    bucketName: pulumi.Output<string>,
+    notificationTopicArn: pulumi.Output<string>,
+  ): pulumi.Output<TableResourceFacts> {
+    const { config, names, identity, region, partition } = ctx;
     const tickFunctionName = names.functions[TICK_HANDLER_NAME];
     if (!tickFunctionName) throw new Error(`LAMBDA_HANDLERS has no "${TICK_HANDLER_NAME}" entry`);
     const facts: pulumi.Output<TableResourceFacts> = pulumi
-      .all([
-        partition.partition,
-        region.region,
-        identity.accountId,
-        bucket.name,
-        topics.notificationTopic.arn,
-      ])
+      .all([partition.partition, region.region, identity.accountId, bucketName, notificationTopicArn])
       .apply(([p, r, a, b, topicArn]) => ({
         partition: p,
         region: r,
@@ -186,8 +267,16 @@ export class ContinuousExport extends pulumi.ComponentResource {
         kmsKeyArn: config.kmsKeyArn,
         tickFunctionArn: `arn:${p}:lambda:${r}:${a}:function:${tickFunctionName}`,
       }));
+    return facts;
+  }
 
-    this.settings = facts.apply((f): WorkflowSettings =>
+  /** The export tick's settings, deployed in its environment. */
+  private workflowSettings(
+    ctx: BuildContext,
+    facts: pulumi.Output<TableResourceFacts>,
+  ): pulumi.Output<WorkflowSettings> {
+    const { config, names } = ctx;
+    return facts.apply((f): WorkflowSettings =>
       workflowSettings({
         alias: config.alias,
         tableName: config.tableName,
@@ -212,7 +301,16 @@ export class ContinuousExport extends pulumi.ComponentResource {
         metricNamespace: DEFAULT_METRIC_NAMESPACE,
       }),
     );
+  }
 
+  /** One Lambda function per handler, each with its own role, log group and policy. */
+  private lambdaFunctions(
+    ctx: BuildContext,
+    facts: pulumi.Output<TableResourceFacts>,
+    settings: pulumi.Output<WorkflowSettings>,
+    bundles: ContinuousExportArgs['bundles'],
+  ): Record<string, LambdaFunction> {
+    const { name, config, names, tags } = ctx;
     const functions: Record<string, LambdaFunction> = {};
     for (const spec of LAMBDA_HANDLERS) {
       functions[spec.name] = lambdaFunction(
@@ -224,42 +322,31 @@ export class ContinuousExport extends pulumi.ComponentResource {
           roleName: names.functionRoles[spec.name],
           logGroupName: names.functionLogGroups[spec.name],
           logRetentionDays: config.logRetentionDays,
-          environment: this.settings.apply(toEnvironment),
+          environment: settings.apply(toEnvironment),
           policy: (logGroupArn) => pulumi.all([facts, logGroupArn]).apply(([f, lg]) => lambdaPolicy(f, lg)),
           tags,
         },
         this,
       );
     }
-    const tick = functions[TICK_HANDLER_NAME];
-    this.tickFunctionName = tick.fn.name;
-    this.tickFunctionRoleArn = tick.role.arn;
+    return functions;
+  }
 
-    const machine = stateMachine(
-      name,
-      {
-        stateMachineName: names.stateMachine,
-        roleName: names.stateMachineRole,
-        logGroupName: names.stateMachineLogGroup,
-        logRetentionDays: config.logRetentionDays,
-        tickFunctionArn: tick.fn.arn,
-        policy: pulumi
-          .all([facts, tick.fn.arn])
-          .apply(([f, fnArn]) => stateMachinePolicy(resourceArns({ ...f, tickFunctionArn: fnArn }))),
-        accountId: identity.accountId,
-        tags,
-      },
-      this,
-    );
-    this.stateMachineArn = machine.stateMachine.arn;
-
-    const sched = schedule(
+  /** The schedule, created once everything the first execution touches exists. */
+  private schedule(
+    ctx: BuildContext,
+    stateMachineArn: pulumi.Output<string>,
+    params: ReturnType<typeof parameters>,
+    bucket: ReturnType<typeof exportBucket>,
+  ) {
+    const { name, config, names, tags, identity } = ctx;
+    return schedule(
       name,
       {
         scheduleName: names.schedule,
         roleName: names.schedulerRole,
         periodMinutes: schedulePeriodMinutes(config.windowMinutes),
-        stateMachineArn: machine.stateMachine.arn,
+        stateMachineArn,
         accountId: identity.accountId,
         tags,
         // The first execution reads the parameters, and its first export and chain objects must land
@@ -280,9 +367,16 @@ export class ContinuousExport extends pulumi.ComponentResource {
       },
       this,
     );
-    this.scheduleName = sched.schedule.name;
+  }
 
-    const mon = monitoring(
+  /** The dashboard and the alarms. */
+  private monitoring(
+    ctx: BuildContext,
+    stateMachineArn: pulumi.Output<string>,
+    topics: ReturnType<typeof notifications>,
+  ) {
+    const { name, config, names, tags } = ctx;
+    return monitoring(
       name,
       {
         alias: config.alias,
@@ -291,7 +385,7 @@ export class ContinuousExport extends pulumi.ComponentResource {
         executionsFailedAlarmName: names.executionsFailedAlarm,
         chainLagAlarmName: names.chainLagAlarm,
         notificationsAlarmName: names.notificationsAlarm,
-        stateMachineArn: machine.stateMachine.arn,
+        stateMachineArn,
         schedulePeriodMinutes: schedulePeriodMinutes(config.windowMinutes),
         lagAlarmMinutes: config.lagAlarmMinutes,
         alarmTopicArn: topics.alarmTopic.arn,
@@ -301,17 +395,17 @@ export class ContinuousExport extends pulumi.ComponentResource {
       },
       this,
     );
-    this.dashboardName = mon.dashboard.dashboardName;
+  }
 
-    if (config.bucket.ownerAccountId !== undefined) {
-      this.crossAccountBucketPolicyStatement = pulumi
-        .all([partition.partition, bucket.name, tick.role.arn])
-        .apply(([p, b, roleArn]) =>
-          JSON.stringify(crossAccountBucketStatement(p, b, config.bucket.prefix, roleArn), null, 2),
-        );
-    }
-
-    this.replicas = config.replicas.map(
+  /** One TableReplica per configured replica, beside this table's resources. */
+  private tableReplicas(
+    ctx: BuildContext,
+    bucketName: pulumi.Output<string>,
+    topics: ReturnType<typeof notifications>,
+    bundles: ContinuousExportArgs['bundles'],
+  ): TableReplica[] {
+    const { name, stack, config, tags, identity, region, partition } = ctx;
+    return config.replicas.map(
       (replica) =>
         new TableReplica(
           `${name}-${replica.alias}`,
@@ -321,7 +415,7 @@ export class ContinuousExport extends pulumi.ComponentResource {
             stackName: stack,
             sourceAlias: config.alias,
             sourceTableName: config.tableName,
-            bucket: bucket.name,
+            bucket: bucketName,
             prefix: config.bucket.prefix,
             kmsKeyArn: config.kmsKeyArn,
             notificationTopicArn: topics.notificationTopic.arn,
@@ -338,25 +432,6 @@ export class ContinuousExport extends pulumi.ComponentResource {
           { parent: this },
         ),
     );
-
-    this.registerOutputs({
-      ...(this.replicas.length > 0 ? { replicas: this.replicas.map((r) => r.output) } : {}),
-      tableArn: this.tableArn,
-      bucketName: this.bucketName,
-      prefix: this.prefix,
-      exportsUri: this.exportsUri,
-      chainManifestUri: this.chainManifestUri,
-      stateMachineArn: this.stateMachineArn,
-      notificationTopicArn: this.notificationTopicArn,
-      alarmTopicArn: this.alarmTopicArn,
-      actionParameterName: this.actionParameterName,
-      stateParameterName: this.stateParameterName,
-      lockParameterName: this.lockParameterName,
-      scheduleName: this.scheduleName,
-      dashboardName: this.dashboardName,
-      tickFunctionName: this.tickFunctionName,
-      crossAccountBucketPolicyStatement: this.crossAccountBucketPolicyStatement,
-    });
   }
 }
 
