@@ -152,16 +152,38 @@ export function monitoring(name: string, args: MonitoringArgs, parent: pulumi.Re
     notify,
   );
 
-  const dashboard = new cloudwatch.Dashboard(
+  const dashboard = workflowDashboard(name, args.dashboardName, parent, {
+    chainLag,
+    lagThreshold: lagSettings.threshold,
+    executionsFailed,
+    workflowMetric,
+  });
+  return { dashboard, executionsFailedAlarm, chainLagAlarm, notificationsAlarm };
+}
+
+/** The table's dashboard: chain lag against its alarm, exports, exports in flight, failed executions. */
+function workflowDashboard(
+  name: string,
+  dashboardName: string,
+  parent: pulumi.Resource,
+  metrics: {
+    chainLag: cloudwatch.Metric;
+    lagThreshold: number;
+    executionsFailed: cloudwatch.Metric;
+    workflowMetric: (metricName: string, statistic: cloudwatch.MetricStatistic) => cloudwatch.Metric;
+  },
+): cloudwatch.Dashboard {
+  const { chainLag, executionsFailed, workflowMetric } = metrics;
+  return new cloudwatch.Dashboard(
     `${name}-dashboard`,
     {
-      name: args.dashboardName,
+      name: dashboardName,
       widgets: [
         new cloudwatch.LineGraphMetricWidget({
           title: 'Chain lag (seconds behind now)',
           metrics: [chainLag],
           annotations: new cloudwatch.HorizontalAnnotation({
-            aboveEdge: { value: lagSettings.threshold, label: 'alarm' },
+            aboveEdge: { value: metrics.lagThreshold, label: 'alarm' },
           }),
           width: 12,
         }),
@@ -188,5 +210,4 @@ export function monitoring(name: string, args: MonitoringArgs, parent: pulumi.Re
     },
     { parent },
   );
-  return { dashboard, executionsFailedAlarm, chainLagAlarm, notificationsAlarm };
 }
