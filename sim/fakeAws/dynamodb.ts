@@ -227,16 +227,7 @@ export class FakeDynamoDB extends FakeService<ServiceInputTypes, ServiceOutputTy
   }
 
   private exportTable(input: ExportTableToPointInTimeCommandInput): ExportTableToPointInTimeCommandOutput {
-    if (!input?.TableArn) throw serviceError('ValidationException', 'TableArn is required');
-    if (!input.S3Bucket || !/^[a-z0-9A-Z]+[.\-\w]*[a-z0-9A-Z]+$/.test(input.S3Bucket)) {
-      throw serviceError('ValidationException', `Invalid S3Bucket: ${JSON.stringify(input.S3Bucket)}`);
-    }
-    if (input.S3Prefix !== undefined && (input.S3Prefix === '' || input.S3Prefix.length > 1024)) {
-      throw serviceError('ValidationException', 'S3Prefix must be 1..1024 characters; omit it for none');
-    }
-    if (input.ClientToken !== undefined && !/^[^$]+$/.test(input.ClientToken)) {
-      throw serviceError('ValidationException', 'ClientToken must match ^[^$]+$');
-    }
+    this.validateExportRequest(input);
     const t = this.lookup(input.TableArn);
     const range = this.restorableRange(t.name);
     if (!range) {
@@ -256,6 +247,69 @@ export class FakeDynamoDB extends FakeService<ServiceInputTypes, ServiceOutputTy
       latestRestorable: range.latest,
       earliestRestorable: range.earliest,
     };
+    this.setExportPeriod(input, type, range, request);
+
+    const key = idempotencyKey(t.arn, input, request);
+    if (input.ClientToken !== undefined) {
+      const bound = this.tokens.get(input.ClientToken);
+      if (bound) {
+        const previous = this.exports.get(bound.arn)!;
+        const expired = now >= previous.endTime + CLIENT_TOKEN_TTL_SECONDS * 1000;
+        if (!expired) {
+          if (bound.key !== key) {
+            throw serviceError('ExportConflictException', 'Duplicate request detected for this client token');
+          }
+          return { ExportDescription: this.description(previous), $metadata: { httpStatusCode: 200 } };
+        }
+      }
+    }
+    const inFlight = [...this.exports.values()].filter((e) => now < e.endTime).length;
+    if (inFlight >= (this.options.maxConcurrentExports ?? DEFAULT_MAX_CONCURRENT_EXPORTS)) {
+      throw serviceError('LimitExceededException', 'Too many concurrent exports');
+    }
+
+    const arn = this.newExportArn(t.name, now);
+    const duration = this.options.exportDurationSeconds?.(request) ?? (type === 'FULL_EXPORT' ? 600 : 360);
+    const rule = this.failRules.find((r) => r.remaining > 0 && r.predicate(request));
+    if (rule) rule.remaining -= 1;
+    const exp: FakeExport = {
+      arn,
+      request,
+      input: { ...input, S3Bucket: input.S3Bucket },
+      startTime: now,
+      endTime: now + Math.round(duration * 1000),
+      fails: Boolean(rule),
+      failure: rule ? { code: rule.code, message: `Export failed: ${rule.code}` } : undefined,
+      describeCount: 0,
+    };
+    this.exports.set(arn, exp);
+    if (input.ClientToken !== undefined) this.tokens.set(input.ClientToken, { key, arn });
+    return { ExportDescription: this.description(exp), $metadata: { httpStatusCode: 200 } };
+  }
+
+  /** ExportTableToPointInTime's request checks that need no table. */
+  private validateExportRequest(
+    input: ExportTableToPointInTimeCommandInput,
+  ): asserts input is ExportTableToPointInTimeCommandInput & { TableArn: string; S3Bucket: string } {
+    if (!input?.TableArn) throw serviceError('ValidationException', 'TableArn is required');
+    if (!input.S3Bucket || !/^[a-z0-9A-Z]+[.\-\w]*[a-z0-9A-Z]+$/.test(input.S3Bucket)) {
+      throw serviceError('ValidationException', `Invalid S3Bucket: ${JSON.stringify(input.S3Bucket)}`);
+    }
+    if (input.S3Prefix !== undefined && (input.S3Prefix === '' || input.S3Prefix.length > 1024)) {
+      throw serviceError('ValidationException', 'S3Prefix must be 1..1024 characters; omit it for none');
+    }
+    if (input.ClientToken !== undefined && !/^[^$]+$/.test(input.ClientToken)) {
+      throw serviceError('ValidationException', 'ClientToken must match ^[^$]+$');
+    }
+  }
+
+  /** The full export's time or the incremental window, checked against the PITR range; sets it on `request`. */
+  private setExportPeriod(
+    input: ExportTableToPointInTimeCommandInput,
+    type: string,
+    range: NonNullable<ReturnType<FakeDynamoDB['restorableRange']>>,
+    request: ExportRequestInfo,
+  ): void {
     const invalid = (message: string) => serviceError('InvalidExportTimeException', message);
     if (type === 'FULL_EXPORT') {
       const exportTime =
@@ -295,43 +349,6 @@ export class FakeDynamoDB extends FakeService<ServiceInputTypes, ServiceOutputTy
     } else {
       throw serviceError('ValidationException', `Invalid ExportType ${JSON.stringify(type)}`);
     }
-
-    const key = idempotencyKey(t.arn, input, request);
-    if (input.ClientToken !== undefined) {
-      const bound = this.tokens.get(input.ClientToken);
-      if (bound) {
-        const previous = this.exports.get(bound.arn)!;
-        const expired = now >= previous.endTime + CLIENT_TOKEN_TTL_SECONDS * 1000;
-        if (!expired) {
-          if (bound.key !== key) {
-            throw serviceError('ExportConflictException', 'Duplicate request detected for this client token');
-          }
-          return { ExportDescription: this.description(previous), $metadata: { httpStatusCode: 200 } };
-        }
-      }
-    }
-    const inFlight = [...this.exports.values()].filter((e) => now < e.endTime).length;
-    if (inFlight >= (this.options.maxConcurrentExports ?? DEFAULT_MAX_CONCURRENT_EXPORTS)) {
-      throw serviceError('LimitExceededException', 'Too many concurrent exports');
-    }
-
-    const arn = this.newExportArn(t.name, now);
-    const duration = this.options.exportDurationSeconds?.(request) ?? (type === 'FULL_EXPORT' ? 600 : 360);
-    const rule = this.failRules.find((r) => r.remaining > 0 && r.predicate(request));
-    if (rule) rule.remaining -= 1;
-    const exp: FakeExport = {
-      arn,
-      request,
-      input: { ...input, S3Bucket: input.S3Bucket },
-      startTime: now,
-      endTime: now + Math.round(duration * 1000),
-      fails: Boolean(rule),
-      failure: rule ? { code: rule.code, message: `Export failed: ${rule.code}` } : undefined,
-      describeCount: 0,
-    };
-    this.exports.set(arn, exp);
-    if (input.ClientToken !== undefined) this.tokens.set(input.ClientToken, { key, arn });
-    return { ExportDescription: this.description(exp), $metadata: { httpStatusCode: 200 } };
   }
 
   private async describeExport(input: DescribeExportCommandInput): Promise<DescribeExportCommandOutput> {
