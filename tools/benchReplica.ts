@@ -254,6 +254,115 @@ function row(cells: string[], widths: number[]): string {
   return cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
 }
 
+type Counts = Awaited<ReturnType<typeof executionCounts>>;
+
+/** The rates table and the steady-state counts. */
+function printRates(
+  count: number,
+  raw: Map<number, number>,
+  engine: Map<number, number>,
+  applied: Counts,
+  idle: Counts,
+): void {
+  console.log(
+    `Replica figures: ${f(count)} items of ~300 B per run, ${f(Math.ceil(count / ITEMS_PER_DATA_FILE))} data files, best of ${ROUNDS} runs, dynalite on 127.0.0.1 (child process)\n`,
+  );
+  const w1 = [30, 18, 14, 20, 14];
+  console.log(
+    row(
+      [
+        'workers (4 calls in flight each)',
+        'raw BatchWriteItem',
+        'engine',
+        'engine / raw (same)',
+        'engine / raw (1)',
+      ],
+      w1,
+    ),
+  );
+  for (const workers of WORKER_COUNTS) {
+    const r = raw.get(workers)!;
+    const e = engine.get(workers)!;
+    console.log(
+      row([String(workers), `${f(r)} items/s`, `${f(e)} items/s`, f(e / r, 2), f(e / raw.get(1)!, 2)], w1),
+    );
+  }
+
+  console.log(
+    `\nSteady state, one applied window per execution (replica definition in aws-local-stepfunctions):`,
+  );
+  console.log(
+    `  applied window: ${applied.transitions} state transitions, ${applied.invocations} Lambda invocations (${applied.path.join(' -> ')})`,
+  );
+  console.log(
+    `  nothing to apply: ${idle.transitions} state transitions, ${idle.invocations} Lambda invocation`,
+  );
+}
+
+/** The cost model beside global-table replicated writes. */
+function printCosts(engine: Map<number, number>, applied: Counts): void {
+  // Cost model. Lambda duration is taken from the one-worker engine rate measured above: a
+  // stand-in for the real rate against DynamoDB, which this run cannot measure.
+  const lambdaGb = REPLICA_APPLY_HANDLER.memorySizeMb / 1024;
+  const lambdaSecondsPerItem = 1 / engine.get(1)!;
+  const perWindow =
+    applied.transitions * PRICE.stepFunctionsPerTransition + applied.invocations * PRICE.lambdaPerRequest;
+  const orchestrationPerDay = perWindow * WINDOWS_PER_DAY;
+  const million = 1e6;
+  const writesPerMillion = million * PRICE.onDemandPerWru;
+  const lambdaPerMillion = million * lambdaSecondsPerItem * lambdaGb * PRICE.lambdaPerGbSecondArm;
+  const globalPerMillion = million * PRICE.globalTablesPerRwru;
+  const itemsPerGb = GB / KB; // items of 1 KB: one write request unit each
+  const bootstrapWrite =
+    itemsPerGb * PRICE.onDemandPerWru +
+    itemsPerGb * lambdaSecondsPerItem * lambdaGb * PRICE.lambdaPerGbSecondArm;
+  const w2 = [62, 12, 16];
+  console.log(`\nCost model (us-east-1 list prices; [U] = unconfirmed; items of at most 1 KB):`);
+  console.log(row(['', 'replica', 'global table'], w2));
+  console.log(row(['per applied window: Step Functions + Lambda requests', usd(perWindow), '-'], w2));
+  console.log(
+    row([`per day at ${WINDOWS_PER_DAY} windows, whatever the volume`, usd(orchestrationPerDay), '-'], w2),
+  );
+  console.log(
+    row(
+      ['per million applied changes: writes (WRU / rWRU [U])', usd(writesPerMillion), usd(globalPerMillion)],
+      w2,
+    ),
+  );
+  console.log(
+    row(
+      [`per million applied changes: Lambda duration (${f(lambdaGb)} GB, arm)`, usd(lambdaPerMillion), '-'],
+      w2,
+    ),
+  );
+  console.log(
+    row(
+      [
+        'per million applied changes, total (arriving within one day)',
+        usd(writesPerMillion + lambdaPerMillion + orchestrationPerDay),
+        usd(globalPerMillion),
+      ],
+      w2,
+    ),
+  );
+  console.log(
+    row(
+      [
+        'per GB bootstrapped, `write` (WRU + Lambda)',
+        usd(bootstrapWrite),
+        usd(itemsPerGb * PRICE.globalTablesPerRwru) + ' [U]',
+      ],
+      w2,
+    ),
+  );
+  console.log(row(['per GB bootstrapped, ImportTable ($0.15/GB [U])', usd(PRICE.importPerGb), '-'], w2));
+  console.log(
+    `\nWrites: one WRU per put or delete of up to 1 KB ($0.625 per million on demand [U]); latest-per-key grouping makes writes <= changes.` +
+      `\nGlobal table: one rWRU per change in each replica Region, priced like a WRU [U]; its bootstrap (adding a replica) is taken as one rWRU per KB [U].` +
+      `\nLambda duration is estimated from the one-worker rate measured here against dynalite, not against DynamoDB.`,
+  );
+}
+
 async function main(): Promise<void> {
   const count = argItems();
   const items = Array.from({ length: count }, (_, i) => item(i));
@@ -284,105 +393,8 @@ async function main(): Promise<void> {
 
     const applied = await executionCounts(['APPLY_GROUP', 'IDLE']);
     const idle = await executionCounts(['IDLE']);
-
-    console.log(
-      `Replica figures: ${f(count)} items of ~300 B per run, ${f(Math.ceil(count / ITEMS_PER_DATA_FILE))} data files, best of ${ROUNDS} runs, dynalite on 127.0.0.1 (child process)\n`,
-    );
-    const w1 = [30, 18, 14, 20, 14];
-    console.log(
-      row(
-        [
-          'workers (4 calls in flight each)',
-          'raw BatchWriteItem',
-          'engine',
-          'engine / raw (same)',
-          'engine / raw (1)',
-        ],
-        w1,
-      ),
-    );
-    for (const workers of WORKER_COUNTS) {
-      const r = raw.get(workers)!;
-      const e = engine.get(workers)!;
-      console.log(
-        row([String(workers), `${f(r)} items/s`, `${f(e)} items/s`, f(e / r, 2), f(e / raw.get(1)!, 2)], w1),
-      );
-    }
-
-    console.log(
-      `\nSteady state, one applied window per execution (replica definition in aws-local-stepfunctions):`,
-    );
-    console.log(
-      `  applied window: ${applied.transitions} state transitions, ${applied.invocations} Lambda invocations (${applied.path.join(' -> ')})`,
-    );
-    console.log(
-      `  nothing to apply: ${idle.transitions} state transitions, ${idle.invocations} Lambda invocation`,
-    );
-
-    // Cost model. Lambda duration is taken from the one-worker engine rate measured above: a
-    // stand-in for the real rate against DynamoDB, which this run cannot measure.
-    const lambdaGb = REPLICA_APPLY_HANDLER.memorySizeMb / 1024;
-    const lambdaSecondsPerItem = 1 / engine.get(1)!;
-    const perWindow =
-      applied.transitions * PRICE.stepFunctionsPerTransition + applied.invocations * PRICE.lambdaPerRequest;
-    const orchestrationPerDay = perWindow * WINDOWS_PER_DAY;
-    const million = 1e6;
-    const writesPerMillion = million * PRICE.onDemandPerWru;
-    const lambdaPerMillion = million * lambdaSecondsPerItem * lambdaGb * PRICE.lambdaPerGbSecondArm;
-    const globalPerMillion = million * PRICE.globalTablesPerRwru;
-    const itemsPerGb = GB / KB; // items of 1 KB: one write request unit each
-    const bootstrapWrite =
-      itemsPerGb * PRICE.onDemandPerWru +
-      itemsPerGb * lambdaSecondsPerItem * lambdaGb * PRICE.lambdaPerGbSecondArm;
-    const w2 = [62, 12, 16];
-    console.log(`\nCost model (us-east-1 list prices; [U] = unconfirmed; items of at most 1 KB):`);
-    console.log(row(['', 'replica', 'global table'], w2));
-    console.log(row(['per applied window: Step Functions + Lambda requests', usd(perWindow), '-'], w2));
-    console.log(
-      row([`per day at ${WINDOWS_PER_DAY} windows, whatever the volume`, usd(orchestrationPerDay), '-'], w2),
-    );
-    console.log(
-      row(
-        [
-          'per million applied changes: writes (WRU / rWRU [U])',
-          usd(writesPerMillion),
-          usd(globalPerMillion),
-        ],
-        w2,
-      ),
-    );
-    console.log(
-      row(
-        [`per million applied changes: Lambda duration (${f(lambdaGb)} GB, arm)`, usd(lambdaPerMillion), '-'],
-        w2,
-      ),
-    );
-    console.log(
-      row(
-        [
-          'per million applied changes, total (arriving within one day)',
-          usd(writesPerMillion + lambdaPerMillion + orchestrationPerDay),
-          usd(globalPerMillion),
-        ],
-        w2,
-      ),
-    );
-    console.log(
-      row(
-        [
-          'per GB bootstrapped, `write` (WRU + Lambda)',
-          usd(bootstrapWrite),
-          usd(itemsPerGb * PRICE.globalTablesPerRwru) + ' [U]',
-        ],
-        w2,
-      ),
-    );
-    console.log(row(['per GB bootstrapped, ImportTable ($0.15/GB [U])', usd(PRICE.importPerGb), '-'], w2));
-    console.log(
-      `\nWrites: one WRU per put or delete of up to 1 KB ($0.625 per million on demand [U]); latest-per-key grouping makes writes <= changes.` +
-        `\nGlobal table: one rWRU per change in each replica Region, priced like a WRU [U]; its bootstrap (adding a replica) is taken as one rWRU per KB [U].` +
-        `\nLambda duration is estimated from the one-worker rate measured here against dynalite, not against DynamoDB.`,
-    );
+    printRates(count, raw, engine, applied, idle);
+    printCosts(engine, applied);
   } finally {
     await ddb.stop();
   }
