@@ -73,28 +73,18 @@ function allows(policy: any, action: string, call: Call): boolean {
   });
 }
 
-interface ImportRun {
-  calls: Call[];
-  /** The ImportTable request: DynamoDB reads its S3 source with the caller's permissions. */
-  request: ImportTableInput;
-  /** A data file of the full export, as ImportTable reads it. */
-  dataFileKey: string;
-}
-
 /**
- * An `import` replica from its first plan until it has applied the chain, every AWS call recorded.
- * ImportTable is answered ImportConflictException (as to a retry after a crash), so the run also
- * looks the import up (DescribeTable, ListImports); DescribeImport answers IN_PROGRESS, then COMPLETED.
+ * A chain of three windows in memory (`seed` picks the workload), the replica's parameters (`state`
+ * or the initial state), and S3, SSM and SNS clients that record each call as IAM sees it.
  */
-async function recordImportRun(targetTable: string): Promise<ImportRun> {
-  const calls: Call[] = [];
+async function recordingAccount(calls: Call[], seed: number, state?: object) {
   const s3 = new MemoryS3();
   const start = Date.UTC(2026, 10, 3, 1) / 1000;
   const source = generateWorkload({
     from: start - 3600,
     to: start + 3 * 900,
     writesPerMinute: 6,
-    seed: 4,
+    seed,
     keySpace: 40,
   });
   const chain = await writeChain({
@@ -117,7 +107,7 @@ async function recordImportRun(targetTable: string): Promise<ImportRun> {
   };
   const memorySsm = new FakeSSM(new CallLog(), () => Date.now(), REGION, ACCOUNT);
   const initial = initialReplicaParameterValues();
-  memorySsm.set(PARAMETER, initial.state);
+  memorySsm.set(PARAMETER, state ? JSON.stringify(state) : initial.state);
   memorySsm.set(ACTION_PARAMETER, initial.action);
   const ssm = {
     send: async (c: any) => {
@@ -130,6 +120,25 @@ async function recordImportRun(targetTable: string): Promise<ImportRun> {
   const sns = {
     send: async (c: any) => void calls.push({ command: c.constructor.name, arn: c.input.TopicArn }),
   };
+  return { s3, chain, recordingS3, memorySsm, ssm, sns };
+}
+
+interface ImportRun {
+  calls: Call[];
+  /** The ImportTable request: DynamoDB reads its S3 source with the caller's permissions. */
+  request: ImportTableInput;
+  /** A data file of the full export, as ImportTable reads it. */
+  dataFileKey: string;
+}
+
+/**
+ * An `import` replica from its first plan until it has applied the chain, every AWS call recorded.
+ * ImportTable is answered ImportConflictException (as to a retry after a crash), so the run also
+ * looks the import up (DescribeTable, ListImports); DescribeImport answers IN_PROGRESS, then COMPLETED.
+ */
+async function recordImportRun(targetTable: string): Promise<ImportRun> {
+  const calls: Call[] = [];
+  const { s3, chain, recordingS3, ssm, sns } = await recordingAccount(calls, 4);
   const tableArn = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${targetTable}`;
   const importArn = `${tableArn}/import/01764000000000-abcd1234`;
   const keys = {
@@ -215,66 +224,22 @@ describe('replica IAM covers exactly the calls its code makes (recorded from a r
   });
 
   before(async () => {
-    const s3 = new MemoryS3();
-    const start = Date.UTC(2026, 10, 3, 1) / 1000;
-    const source = generateWorkload({
-      from: start - 3600,
-      to: start + 3 * 900,
-      writesPerMinute: 6,
-      seed: 3,
-      keySpace: 40,
-    });
-    const chain = await writeChain({
-      s3,
-      bucket: BUCKET,
-      prefix: PREFIX,
-      table: source,
-      start,
-      windows: contiguousWindows(start, 900, 3),
-      sink: { itemsPerFile: 10 },
-    });
-    const recordingS3 = {
-      send: async (c: any) => {
-        const name = c.constructor.name;
-        if (name === 'ListObjectsV2Command')
-          calls.push({ command: name, arn: `arn:aws:s3:::${c.input.Bucket}`, prefix: c.input.Prefix });
-        else calls.push({ command: name, arn: `arn:aws:s3:::${c.input.Bucket}/${c.input.Key}` });
-        return s3.send(c);
-      },
-    };
-    const memorySsm = new FakeSSM(new CallLog(), () => Date.now(), REGION, ACCOUNT);
     // A claim left by an execution that failed: the first plan asks Step Functions about it.
     const failedExecution = `arn:aws:states:${REGION}:${ACCOUNT}:execution:dev-orders-copy-replica:failed-one`;
-    const initial = initialReplicaParameterValues();
-    memorySsm.set(ACTION_PARAMETER, initial.action);
-    memorySsm.set(
-      PARAMETER,
-      JSON.stringify({
-        ...JSON.parse(initial.state),
-        inProgress: {
-          executionId: failedExecution,
-          sequences: [0],
-          mode: 'distributed',
-          startedAt: new Date().toISOString(),
-        },
-      }),
-    );
+    const { s3, chain, recordingS3, memorySsm, ssm, sns } = await recordingAccount(calls, 3, {
+      ...JSON.parse(initialReplicaParameterValues().state),
+      inProgress: {
+        executionId: failedExecution,
+        sequences: [0],
+        mode: 'distributed',
+        startedAt: new Date().toISOString(),
+      },
+    });
     const states = {
       send: async (c: any) => {
         calls.push({ command: c.constructor.name, arn: c.input.executionArn });
         return { executionArn: c.input.executionArn, status: 'FAILED' };
       },
-    };
-    const ssm = {
-      send: async (c: any) => {
-        const names: string[] = c instanceof GetParametersCommand ? c.input.Names! : [c.input.Name];
-        for (const n of names)
-          calls.push({ command: c.constructor.name, arn: `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter${n}` });
-        return memorySsm.send(c);
-      },
-    };
-    const sns = {
-      send: async (c: any) => void calls.push({ command: c.constructor.name, arn: c.input.TopicArn }),
     };
     const target = {
       send: async (c: any) => {
