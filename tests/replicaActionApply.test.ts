@@ -5,9 +5,9 @@
  * without the action parameter runs.
  */
 import { expect } from 'chai';
+import { testReplicaSettings } from './helpers/replicaSettings';
 import { createReplicaHandler, type PlanOutput, type ReplicaEvent } from '../functions/replicaApply';
 import { initialReplicaParameterValues, rebuiltReplicaState } from '../functions/replicaAction';
-import type { ReplicaSettings } from '../functions/replicaSettings';
 import { initialReplicaState, parseReplicaState, type ReplicaState } from '../functions/replicaState';
 import { CallLog } from '../sim/fakeAws/service';
 import { FakeSSM } from '../sim/fakeAws/ssm';
@@ -47,21 +47,13 @@ describe('the operator action in the apply Lambda (functions/replicaApply.ts)', 
     ssm.set(STATE, initial.state);
     ssm.set(ACTION, initial.action);
     const info: string[] = [];
-    const settings: ReplicaSettings = {
-      alias: 'orders',
-      replicaAlias: 'copy',
-      sourceTableName: 'orders',
+    const settings = testReplicaSettings({
       bucket: BUCKET,
       prefix: PREFIX,
       stateParameterName: STATE,
-      targetTableName: 'orders-copy',
-      bootstrap: 'write',
-      onNewEpoch: 'halt',
       maxWritesPerSecond: 1000,
-      concurrency: 2,
       notificationTopicArn: 'arn:aws:sns:eu-west-1:123456789012:t',
-      leaseSeconds: 1800,
-    };
+    });
     // The target is empty, and every write to it is accepted (the entries are small).
     const target = {
       send: async (c: any) => {

@@ -21,11 +21,11 @@
  *   claim ended: loud, never a replica that claims entries it does not hold).
  */
 import { expect } from 'chai';
+import { testReplicaSettings } from './helpers/replicaSettings';
 import { BatchWriteItemCommand, DescribeTableCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import { createReplicaHandler, type DataFileItem, type PlanOutput } from '../functions/replicaApply';
 import { initialReplicaParameterValues } from '../functions/replicaAction';
-import type { ReplicaSettings } from '../functions/replicaSettings';
 import { parseReplicaState, type ReplicaState } from '../functions/replicaState';
 import type { Item } from '../format';
 import { getText } from '../format/s3io';
@@ -119,22 +119,14 @@ describe('dce replica pause, resume and rebuild against a running execution (eve
     const violations: string[] = [];
     let claimsByEWhilePaused = 0;
     let lastClaim: string | null = null;
-    const settings: ReplicaSettings = {
-      alias: 'orders',
-      replicaAlias: 'copy',
-      sourceTableName: 'orders',
+    const settings = testReplicaSettings({
       bucket: BUCKET,
       prefix: PREFIX,
       stateParameterName: STATE,
       actionParameterName: ACTION,
-      targetTableName: 'orders-copy',
-      bootstrap: 'write',
-      onNewEpoch: 'halt',
       maxWritesPerSecond: 1_000_000,
-      concurrency: 2,
       notificationTopicArn: 'arn:aws:sns:eu-west-1:123456789012:t',
-      leaseSeconds: 1800,
-    };
+    });
     /** Watches every write of the workflow: never the action; no new claim while paused (but E's one). */
     const watch = (who: string, command: unknown) => {
       if (!(command instanceof PutParameterCommand)) return;

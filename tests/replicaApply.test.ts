@@ -1,6 +1,7 @@
 import { CallLog } from '../sim/fakeAws/service';
 import { FakeSSM } from '../sim/fakeAws/ssm';
 import { expect } from 'chai';
+import { testReplicaSettings } from './helpers/replicaSettings';
 import { BatchWriteItemCommand } from '@aws-sdk/client-dynamodb';
 import { chainHeadKey, chainObjectBody, CHAIN_SCHEMA_VERSION } from '../functions/chainManifest';
 import {
@@ -117,22 +118,14 @@ describe('replica apply Lambda (functions/replicaApply.ts) against dynalite', ()
     const ssm = new FakeSsm();
     const sns = new FakeSns();
     const target = await newTable();
-    const settings: ReplicaSettings = {
-      alias: 'orders',
-      replicaAlias: 'copy',
-      sourceTableName: 'orders',
+    const settings = testReplicaSettings({
       bucket: BUCKET,
       prefix: PREFIX,
       stateParameterName: '/dce/dev/orders/replica/copy/state',
       targetTableName: target,
-      bootstrap: 'write',
-      onNewEpoch: 'halt',
-      maxWritesPerSecond: 100_000,
       concurrency: 4,
-      notificationTopicArn: 'arn:aws:sns:eu-west-1:123456789012:dev-orders-notifications',
-      leaseSeconds: 1800,
       ...over,
-    };
+    });
     ssm.values.set(settings.stateParameterName, JSON.stringify(initialReplicaState()));
     ssm.values.set(replicaActionParameterName(settings.stateParameterName), 'RUN');
     let writes = 0;

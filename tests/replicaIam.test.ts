@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { testReplicaSettings } from './helpers/replicaSettings';
 import {
   BatchWriteItemCommand,
   DescribeImportCommand,
@@ -32,21 +33,12 @@ const PREFIX = 'dynamodb/orders';
 const PARAMETER = '/dynamodb-continuous-exports/dev/orders/replicas/copy/state';
 const ACTION_PARAMETER = replicaActionParameterName(PARAMETER);
 const TOPIC = `arn:aws:sns:${REGION}:${ACCOUNT}:dev-orders-notifications`;
-const SETTINGS: ReplicaSettings = {
-  alias: 'orders',
-  replicaAlias: 'copy',
-  sourceTableName: 'orders',
+const SETTINGS = testReplicaSettings({
   bucket: BUCKET,
   prefix: PREFIX,
   stateParameterName: PARAMETER,
-  targetTableName: 'orders-copy',
-  bootstrap: 'write',
-  onNewEpoch: 'halt',
-  maxWritesPerSecond: 100_000,
-  concurrency: 2,
   notificationTopicArn: TOPIC,
-  leaseSeconds: 1800,
-};
+});
 
 /** One AWS call as IAM sees it: the action's command and the ARN it touches. */
 interface Call {

@@ -3,9 +3,9 @@
  * claimed or written, and a pause written between the plan's read and its claim stops the claim.
  */
 import { expect } from 'chai';
+import { testReplicaSettings } from './helpers/replicaSettings';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import { createReplicaHandler, replicaLockName, type PlanOutput } from '../functions/replicaApply';
-import type { ReplicaSettings } from '../functions/replicaSettings';
 import { initialReplicaState, parseReplicaState } from '../functions/replicaState';
 import { CallLog } from '../sim/fakeAws/service';
 import { FakeSSM } from '../sim/fakeAws/ssm';
@@ -44,21 +44,13 @@ describe('a paused replica in the apply Lambda (functions/replicaApply.ts)', () 
         return ssm.send(command);
       },
     };
-    const settings: ReplicaSettings = {
-      alias: 'orders',
-      replicaAlias: 'copy',
-      sourceTableName: 'orders',
+    const settings = testReplicaSettings({
       bucket: BUCKET,
       prefix: PREFIX,
       stateParameterName: STATE,
-      targetTableName: 'orders-copy',
-      bootstrap: 'write',
-      onNewEpoch: 'halt',
       maxWritesPerSecond: 1000,
-      concurrency: 2,
       notificationTopicArn: 'arn:aws:sns:eu-west-1:123456789012:t',
-      leaseSeconds: 1800,
-    };
+    });
     const untouchable = {
       send: async () => {
         throw new Error('a paused replica must not touch the target or publish');
