@@ -1,19 +1,9 @@
-import { gunzipSync } from 'node:zlib';
 import { expect } from 'chai';
 import { mockClient } from 'aws-sdk-client-mock';
 import {
-  BatchWriteItemCommand,
-  CreateTableCommand,
   DescribeImportCommand,
-  DescribeTableCommand,
   DynamoDBClient,
-  ImportConflictException,
   ImportTableCommand,
-  ListImportsCommand,
-  ResourceInUseException,
-  waitUntilTableExists,
-  type ImportTableDescription,
-  type ImportTableInput,
   type TableDescription,
 } from '@aws-sdk/client-dynamodb';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
@@ -22,13 +12,13 @@ import { seedReplicaParameters } from './helpers/replicaSettings';
 import { createReplicaHandler, type PlanOutput, type ReplicaEvent } from '../functions/replicaApply';
 import type { ReplicaSettings } from '../functions/replicaSettings';
 import { parseReplicaState, type ReplicaState } from '../functions/replicaState';
-import { itemFromJson } from '../format/attributeValues';
 import { putObject } from '../format/s3io';
 import { CallLog } from '../sim/fakeAws/service';
 import { FakeSSM } from '../sim/fakeAws/ssm';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../sim/servers';
 import { canonicalTable, generateWorkload } from '../sim/workload';
 import { deriveReplicaStatus, formatReplicaStatuses } from '../cli/replicaStatus';
+import { LocalTableImport } from '../sim/fakeAws/tableImport';
 import { MemoryS3, contiguousWindows, writeChain } from './helpers/exportChain';
 import { newWorkloadTable, scanTable } from './helpers/localTables';
 
@@ -71,118 +61,6 @@ class FakeSns {
   async send(command: any): Promise<any> {
     this.published.push(command.input);
     return { MessageId: String(this.published.length) };
-  }
-}
-
-/**
- * ImportTable and DescribeImport over dynalite (which has neither): ImportTable creates the table and
- * loads the full export's data files from the in-memory S3 under the request's S3KeyPrefix, as
- * DynamoDB would; the same ClientToken within the idempotency window answers the same import. The
- * import reads IN_PROGRESS for `pollsInProgress` DescribeImport calls, then COMPLETED. Every other
- * command goes to dynalite.
- */
-class ImportDouble {
-  readonly imports = new Map<string, { description: ImportTableDescription; polls: number }>();
-  readonly importCalls: ImportTableInput[] = [];
-  readonly calls: string[] = [];
-  /** How a repeated ClientToken is answered: the same import ([U] the documented behaviour) or a conflict. */
-  repeatAnswer: 'same' | 'conflict' = 'same';
-  pollsInProgress = 1;
-
-  constructor(
-    private readonly client: DynamoDBClient,
-    private readonly s3: MemoryS3,
-  ) {}
-
-  async send(command: any): Promise<any> {
-    this.calls.push(command.constructor.name);
-    if (command instanceof ImportTableCommand) return this.importTable(command.input);
-    if (command instanceof DescribeImportCommand) {
-      const found = this.imports.get(command.input.ImportArn!);
-      if (!found) throw Object.assign(new Error('no import'), { name: 'ImportNotFoundException' });
-      found.polls++;
-      if (found.polls > this.pollsInProgress) found.description.ImportStatus = 'COMPLETED';
-      return { ImportTableDescription: { ...found.description } };
-    }
-    if (command instanceof ListImportsCommand) {
-      return {
-        ImportSummaryList: [...this.imports.values()]
-          .map((i) => i.description)
-          .filter((d) => d.TableArn === command.input.TableArn)
-          .map((d) => ({
-            ImportArn: d.ImportArn,
-            ImportStatus: d.ImportStatus,
-            TableArn: d.TableArn,
-            S3BucketSource: d.S3BucketSource,
-            StartTime: d.StartTime,
-          })),
-      };
-    }
-    const out: any = await this.client.send(command);
-    // dynalite's table ARNs name its own account; give the target's, as ListImports filters by it.
-    if (command instanceof DescribeTableCommand && out.Table)
-      out.Table.TableArn = this.tableArn(out.Table.TableName!);
-    return out;
-  }
-
-  private tableArn(name: string) {
-    return `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${name}`;
-  }
-
-  private async importTable(input: ImportTableInput): Promise<any> {
-    this.importCalls.push(input);
-    const same = [...this.imports.values()].find((i) => i.description.ClientToken === input.ClientToken);
-    if (same) {
-      if (this.repeatAnswer === 'conflict')
-        throw new ImportConflictException({ message: 'token in use', $metadata: {} });
-      return { ImportTableDescription: { ...same.description } };
-    }
-    const p = input.TableCreationParameters!;
-    try {
-      await this.client.send(
-        new CreateTableCommand({
-          TableName: p.TableName,
-          KeySchema: p.KeySchema,
-          AttributeDefinitions: p.AttributeDefinitions,
-          BillingMode: p.BillingMode,
-          GlobalSecondaryIndexes: p.GlobalSecondaryIndexes,
-        }),
-      );
-    } catch (err) {
-      if ((err as Error).name === 'ResourceInUseException')
-        throw new ResourceInUseException({ message: `Table already exists: ${p.TableName}`, $metadata: {} });
-      throw err;
-    }
-    await waitUntilTableExists(
-      { client: this.client, maxWaitTime: 30, minDelay: 1 },
-      { TableName: p.TableName! },
-    );
-    const items = this.s3
-      .keys(input.S3BucketSource!.S3Bucket!, input.S3BucketSource!.S3KeyPrefix!)
-      .flatMap((key) =>
-        gunzipSync(this.s3.get(input.S3BucketSource!.S3Bucket!, key)!)
-          .toString('utf8')
-          .split('\n')
-          .filter((l) => l.trim() !== '')
-          .map((l) => itemFromJson(JSON.parse(l).Item)),
-      );
-    for (let i = 0; i < items.length; i += 25) {
-      const batch = items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
-      await this.client.send(new BatchWriteItemCommand({ RequestItems: { [p.TableName!]: batch } }));
-    }
-    const importArn = `${this.tableArn(p.TableName!)}/import/${String(this.imports.size + 1).padStart(14, '0')}`;
-    const description: ImportTableDescription = {
-      ImportArn: importArn,
-      ImportStatus: 'IN_PROGRESS',
-      TableArn: this.tableArn(p.TableName!),
-      ClientToken: input.ClientToken,
-      S3BucketSource: input.S3BucketSource,
-      StartTime: new Date(Date.UTC(2026, 10, 3, 4)),
-      ImportedItemCount: items.length,
-      ErrorCount: 0,
-    };
-    this.imports.set(importArn, { description, polls: 0 });
-    return { ImportTableDescription: { ...description } };
   }
 }
 
@@ -247,7 +125,12 @@ describe('import bootstrap of a replica, run (functions/replicaImport.ts)', () =
     };
     const sns = new FakeSns();
     const targetTableName = `imported-${++counter}`;
-    const double = new ImportDouble(ddb.client, s3);
+    // ImportTable over dynalite, as the simulation runs it: one DescribeImport IN_PROGRESS, then COMPLETED.
+    const double = new LocalTableImport(ddb.client, s3, {
+      account: ACCOUNT,
+      region: REGION,
+      pollsInProgress: 1,
+    });
     const target = options.target ? options.target(s3) : double;
     const sourceCalls: any[] = [];
     const settings: ReplicaSettings = {
@@ -321,8 +204,8 @@ describe('import bootstrap of a replica, run (functions/replicaImport.ts)', () =
     const first = await execution(r.handler, 'exec-1');
     expect(first.steps).to.deep.equal(['IDLE']);
     expect(first.plan.detail).to.match(/^importing .* into imported-\d+: import .* \(IN_PROGRESS\)/);
-    expect(r.double.importCalls).to.have.length(1);
-    const sent = r.double.importCalls[0];
+    expect(r.double.requests).to.have.length(1);
+    const sent = r.double.requests[0];
     const exportId = chain.entries[0].entry.exportArn.split('/').pop();
     expect(sent).to.deep.equal({
       ClientToken: sent.ClientToken,
@@ -371,7 +254,7 @@ describe('import bootstrap of a replica, run (functions/replicaImport.ts)', () =
       elapsedSeconds: 5400,
     });
     expect(formatReplicaStatuses([status])).to.match(
-      /importing: +import arn:aws:dynamodb:.*\/import\/\d+ since .* \(1h 30m running\)/,
+      /importing: +import arn:aws:dynamodb:.*\/import\/[\w-]+ since .* \(1h 30m running\)/,
     );
 
     // 2. Still running: nothing is written.
@@ -405,7 +288,7 @@ describe('import bootstrap of a replica, run (functions/replicaImport.ts)', () =
     expect(canonicalTable(await scanTable(ddb.client, r.targetTableName))).to.deep.equal(
       canonicalTable(source.snapshotBefore(windowEnd(8))),
     );
-    expect(r.double.importCalls).to.have.length(1);
+    expect(r.double.requests).to.have.length(1);
     expect(r.double.imports.size).to.equal(1);
     expect(r.sns.published).to.have.length(0);
     expect(r.metrics.length).to.be.greaterThan(0);
@@ -415,7 +298,6 @@ describe('import bootstrap of a replica, run (functions/replicaImport.ts)', () =
     it(`a crash after ImportTable and before the state save starts no second import (repeat answered: ${repeatAnswer})`, async () => {
       const r = replica({ failStateSaveWithImport: true });
       r.double.repeatAnswer = repeatAnswer;
-      r.double.pollsInProgress = 1;
       await commitUpTo(r.s3, 2);
       let crashed = false;
       try {
@@ -427,8 +309,8 @@ describe('import bootstrap of a replica, run (functions/replicaImport.ts)', () =
       expect(r.state().import ?? null).to.equal(null);
       // The claim lock went with the crash's `finally`; the next execution sends the same request.
       await execution(r.handler, 'exec-2');
-      expect(r.double.importCalls).to.have.length(2);
-      expect(r.double.importCalls[1].ClientToken).to.equal(r.double.importCalls[0].ClientToken);
+      expect(r.double.requests).to.have.length(2);
+      expect(r.double.requests[1].ClientToken).to.equal(r.double.requests[0].ClientToken);
       expect(r.double.imports.size).to.equal(1);
       const [only] = r.double.imports.keys();
       expect(r.state().import?.importArn).to.equal(only);
@@ -447,7 +329,7 @@ describe('import bootstrap of a replica, run (functions/replicaImport.ts)', () =
     const results = (await Promise.all(
       ['a', 'b', 'c'].map((id) => r.handler({ step: 'plan', executionId: `exec-${id}` })),
     )) as PlanOutput[];
-    expect(r.double.importCalls).to.have.length(1);
+    expect(r.double.requests).to.have.length(1);
     expect(r.double.imports.size).to.equal(1);
     expect(results.map((p) => p.action).sort()).to.deep.equal(['BUSY', 'BUSY', 'IDLE']);
     expect(r.state().import?.importArn).to.equal([...r.double.imports.keys()][0]);

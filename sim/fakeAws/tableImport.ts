@@ -7,7 +7,8 @@
  * table's ARN in the simulated account, as ListImports filters by it).
  *
  * What DynamoDB documents and this follows: the target table must not exist (ResourceInUseException);
- * the same ClientToken answers the same import (its 8-hour idempotency window is not modelled: the
+ * the same ClientToken answers the same import (or, with `repeatAnswer: conflict`, an
+ * ImportConflictException; its 8-hour idempotency window is not modelled: the
  * import is answered as long as it is known). Not modelled: GSIs built from the loaded items beyond
  * what the local server does, throughput, CloudWatch logs, import errors.
  */
@@ -16,6 +17,7 @@ import {
   CreateTableCommand,
   DescribeImportCommand,
   DescribeTableCommand,
+  ImportConflictException,
   ImportTableCommand,
   ListImportsCommand,
   ResourceInUseException,
@@ -36,12 +38,22 @@ export interface TableImportOptions {
   region: string;
   /** How long an import stays IN_PROGRESS, in seconds of (simulated) time. @default 1200 */
   durationSeconds?: number;
+  /** Instead of a duration: DescribeImport answers IN_PROGRESS this many times, then COMPLETED. */
+  pollsInProgress?: number;
 }
 
 export class LocalTableImport {
   readonly imports = new Map<string, ImportTableDescription>();
   /** ImportTable requests, in order. */
   readonly requests: ImportTableInput[] = [];
+  /** Names of every command received, in order. */
+  readonly calls: string[] = [];
+  /**
+   * How a repeated ClientToken is answered: the same import (what DynamoDB documents) or
+   * ImportConflictException (what a conflicting repeat gets; either must be survived).
+   */
+  repeatAnswer: 'same' | 'conflict' = 'same';
+  private readonly polls = new Map<string, number>();
 
   constructor(
     private readonly dynamodb: Sender,
@@ -50,6 +62,7 @@ export class LocalTableImport {
   ) {}
 
   async send(command: unknown): Promise<unknown> {
+    this.calls.push((command as object).constructor.name);
     if (command instanceof ImportTableCommand) return this.importTable(command.input);
     if (command instanceof DescribeImportCommand) return this.describeImport(command.input.ImportArn);
     if (command instanceof ListImportsCommand) {
@@ -76,6 +89,8 @@ export class LocalTableImport {
   }
 
   private status(d: ImportTableDescription): 'IN_PROGRESS' | 'COMPLETED' {
+    if (this.options.pollsInProgress !== undefined)
+      return (this.polls.get(d.ImportArn!) ?? 0) > this.options.pollsInProgress ? 'COMPLETED' : 'IN_PROGRESS';
     const durationMs = (this.options.durationSeconds ?? 1200) * 1000;
     return Date.now() - d.StartTime!.getTime() >= durationMs ? 'COMPLETED' : 'IN_PROGRESS';
   }
@@ -87,6 +102,7 @@ export class LocalTableImport {
       error.name = 'ImportNotFoundException';
       throw error;
     }
+    this.polls.set(importArn!, (this.polls.get(importArn!) ?? 0) + 1);
     const status = this.status(found);
     return {
       ImportTableDescription: {
@@ -100,7 +116,11 @@ export class LocalTableImport {
   private async importTable(input: ImportTableInput) {
     this.requests.push(input);
     const same = [...this.imports.values()].find((d) => d.ClientToken === input.ClientToken);
-    if (same) return { ImportTableDescription: { ...same, ImportStatus: this.status(same) } };
+    if (same) {
+      if (this.repeatAnswer === 'conflict')
+        throw new ImportConflictException({ message: 'token in use', $metadata: {} });
+      return { ImportTableDescription: { ...same, ImportStatus: this.status(same) } };
+    }
     const p = input.TableCreationParameters!;
     const table = p.TableName!;
     try {
