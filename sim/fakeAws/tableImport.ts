@@ -2,7 +2,8 @@
  * DynamoDB's import from S3 (ImportTable, DescribeImport, ListImports) offline, over a local DynamoDB
  * server that has none: ImportTable creates the table and loads every data file under the request's
  * S3 key prefix (read with the format module, JSON or ION), as DynamoDB does; the import then reads
- * IN_PROGRESS until `durationSeconds` of simulated time have passed, and COMPLETED after, with the
+ * IN_PROGRESS until `durationSeconds` of simulated time have passed (or for `pollsInProgress`
+ * DescribeImport calls), and COMPLETED after, with the
  * item count it loaded. Every other command goes to the local server unchanged (DescribeTable with the
  * table's ARN in the simulated account, as ListImports filters by it).
  *
