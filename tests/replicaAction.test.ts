@@ -4,6 +4,7 @@
  * execution's live claim.
  */
 import { expect } from 'chai';
+import { plannedEntry as entry, PLAN_EPOCH as EPOCH, PLAN_T0 as T0, isoAt } from './helpers/replicaPlans';
 import fc from 'fast-check';
 import {
   decideReplicaAction,
@@ -12,28 +13,13 @@ import {
   rebuiltReplicaState,
   type ReplicaActionRead,
 } from '../functions/replicaAction';
-import { planReplica, type ChainView, type PlannedEntry } from '../functions/replicaPlanner';
+import { planReplica, type ChainView } from '../functions/replicaPlanner';
 import { replicaActionParameterName } from '../functions/replicaSettings';
 import { initialReplicaState, parseReplicaState, type ReplicaState } from '../functions/replicaState';
 
-const EPOCH = '20261103T010000Z';
-const T0 = Date.UTC(2026, 10, 3, 1) / 1000;
 const NOW = T0 + 86_400;
 const LEASE = 1800;
-const isoAt = (seconds: number) => new Date(seconds * 1000).toISOString();
 const ctx = { executionId: 'exec-me', now: NOW, leaseSeconds: LEASE };
-
-function entry(sequence: number): PlannedEntry {
-  return {
-    sequence,
-    type: sequence === 0 ? 'FULL' : 'INCREMENTAL',
-    to: isoAt(T0 + sequence * 900),
-    itemCount: 10,
-    exportArn: `arn:aws:dynamodb:eu-west-1:123456789012:table/orders/export/${sequence}`,
-    bucket: 'b',
-    manifestSummaryKey: `k/${sequence}/manifest-summary.json`,
-  };
-}
 
 const chain: ChainView = {
   currentEpoch: EPOCH,

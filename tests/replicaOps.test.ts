@@ -1,4 +1,11 @@
 import { expect } from 'chai';
+import {
+  plannedEntry as entry,
+  PLAN_EPOCH as EPOCH,
+  PLAN_T0 as T0,
+  planContext as context,
+  isoAt,
+} from './helpers/replicaPlans';
 import fc from 'fast-check';
 import { runDce } from '../cli/dce';
 import type { Io } from '../cli/output';
@@ -11,42 +18,11 @@ import {
 } from '../cli/replicaStatus';
 import { deriveStatus } from '../cli/status';
 import { UsageError, type Target } from '../cli/target';
-import {
-  planReplica,
-  type ChainView,
-  type PlanContext,
-  type PlannedEntry,
-} from '../functions/replicaPlanner';
+import { planReplica, type ChainView, type PlanContext } from '../functions/replicaPlanner';
 import { initialReplicaState, parseReplicaState, type ReplicaState } from '../functions/replicaState';
 import { initialState, serializeState } from '../functions/state';
 import { CallLog } from '../sim/fakeAws/service';
 import { FakeSSM } from '../sim/fakeAws/ssm';
-
-const EPOCH = '20261103T010000Z';
-const T0 = Date.UTC(2026, 10, 3, 1) / 1000;
-const isoAt = (seconds: number) => new Date(seconds * 1000).toISOString();
-
-function entry(sequence: number, itemCount: number): PlannedEntry {
-  return {
-    sequence,
-    type: sequence === 0 ? 'FULL' : 'INCREMENTAL',
-    to: isoAt(T0 + sequence * 900),
-    itemCount,
-    exportArn: `arn:aws:dynamodb:eu-west-1:123456789012:table/orders/export/${sequence}`,
-    bucket: 'b',
-    manifestSummaryKey: `k/${sequence}/manifest-summary.json`,
-  };
-}
-
-const context = (over: Partial<PlanContext> = {}): PlanContext => ({
-  onNewEpoch: 'halt',
-  bootstrap: 'write',
-  executionId: 'exec-1',
-  now: T0 + 86_400,
-  leaseSeconds: 1800,
-  limits: { distributedMinItems: 1000, groupMaxItems: 1500, groupMaxEntries: 5 },
-  ...over,
-});
 
 /** One plan and, when it applies, the state recorded after it (as the apply Lambda records it). */
 function step(state: ReplicaState, chain: ChainView, ctx: PlanContext) {

@@ -1,37 +1,13 @@
 import { expect } from 'chai';
-import fc from 'fast-check';
 import {
-  planReplica,
-  type ChainView,
-  type PlanContext,
-  type PlannedEntry,
-} from '../functions/replicaPlanner';
+  plannedEntry as entry,
+  PLAN_EPOCH as EPOCH,
+  PLAN_T0 as T0,
+  planContext as context,
+} from './helpers/replicaPlans';
+import fc from 'fast-check';
+import { planReplica, type ChainView, type PlanContext } from '../functions/replicaPlanner';
 import { initialReplicaState, type ReplicaState } from '../functions/replicaState';
-
-const EPOCH = '20261103T010000Z';
-const T0 = Date.UTC(2026, 10, 3, 1) / 1000;
-
-function entry(sequence: number, itemCount: number): PlannedEntry {
-  return {
-    sequence,
-    type: sequence === 0 ? 'FULL' : 'INCREMENTAL',
-    to: new Date((T0 + sequence * 900) * 1000).toISOString(),
-    itemCount,
-    exportArn: `arn:aws:dynamodb:eu-west-1:123456789012:table/orders/export/${sequence}`,
-    bucket: 'b',
-    manifestSummaryKey: `k/${sequence}/manifest-summary.json`,
-  };
-}
-
-const context = (over: Partial<PlanContext> = {}): PlanContext => ({
-  onNewEpoch: 'halt',
-  bootstrap: 'write',
-  executionId: 'exec-1',
-  now: T0 + 86_400,
-  leaseSeconds: 1800,
-  limits: { distributedMinItems: 1000, groupMaxItems: 1500, groupMaxEntries: 5 },
-  ...over,
-});
 
 /** Applies plans until the replica is idle or halted; returns the sequences applied, in order. */
 function runToRest(state: ReplicaState, chain: ChainView, ctx: PlanContext) {

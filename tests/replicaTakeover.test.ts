@@ -4,10 +4,11 @@
  * running, instead of blocking the replica for the claim's lease (a day for a Distributed Map).
  */
 import { expect } from 'chai';
+import { plannedEntry as entry, PLAN_EPOCH as EPOCH, PLAN_T0 as T0 } from './helpers/replicaPlans';
 import fc from 'fast-check';
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { createReplicaHandler, type PlanOutput } from '../functions/replicaApply';
-import { planReplica, type ChainView, type PlannedEntry } from '../functions/replicaPlanner';
+import { planReplica, type ChainView } from '../functions/replicaPlanner';
 import { initialReplicaState, parseReplicaState, type ReplicaState } from '../functions/replicaState';
 import { CallLog } from '../sim/fakeAws/service';
 import { FakeSSM } from '../sim/fakeAws/ssm';
@@ -16,21 +17,6 @@ import { generateWorkload } from '../sim/workload';
 import { seedReplicaParameters, testReplicaSettings } from './helpers/replicaSettings';
 import { MemoryS3, contiguousWindows, writeChain } from './helpers/exportChain';
 import { newWorkloadTable } from './helpers/localTables';
-
-const EPOCH = '20261103T010000Z';
-const T0 = Date.UTC(2026, 10, 3, 1) / 1000;
-
-function entry(sequence: number): PlannedEntry {
-  return {
-    sequence,
-    type: sequence === 0 ? 'FULL' : 'INCREMENTAL',
-    to: new Date((T0 + sequence * 900) * 1000).toISOString(),
-    itemCount: 10,
-    exportArn: `arn:aws:dynamodb:eu-west-1:123456789012:table/orders/export/${sequence}`,
-    bucket: 'b',
-    manifestSummaryKey: `k/${sequence}/manifest-summary.json`,
-  };
-}
 
 describe('replica claim takeover after an ended execution', () => {
   it('planner: a live claim of another execution is BUSY unless its execution is known to have ended', () => {
