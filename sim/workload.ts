@@ -3,7 +3,7 @@
  * answer "the table as of t" (full exports) and "the compacted changes in [from, to)" (incremental
  * exports), plus a seeded workload generator that fills it with realistic traffic.
  */
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { AttributeDefinition, AttributeValue, KeySchemaElement } from '@aws-sdk/client-dynamodb';
 import { canonicalAttribute, keyOf, keyString } from '../format/attributeValues';
 import type { ChangeRecord, Item, TableSource } from './contracts';
 
@@ -263,6 +263,16 @@ function randomValue(rng: Prng, depth: number): AttributeValue {
 
 /** Key attribute names of generated tables: a string partition key and a number sort key. */
 export const WORKLOAD_KEY_ATTRIBUTES = ['pk', 'sk'] as const;
+
+/** The workload table's key schema and key attribute definitions (pk S HASH, sk N RANGE). */
+export const WORKLOAD_KEY_SCHEMA: KeySchemaElement[] = [
+  { AttributeName: 'pk', KeyType: 'HASH' },
+  { AttributeName: 'sk', KeyType: 'RANGE' },
+];
+export const WORKLOAD_ATTRIBUTE_DEFINITIONS: AttributeDefinition[] = [
+  { AttributeName: 'pk', AttributeType: 'S' },
+  { AttributeName: 'sk', AttributeType: 'N' },
+];
 
 function keyFor(index: number): Item {
   return { pk: { S: `item#${Math.floor(index / 4)}` }, sk: { N: String(index % 4) } };

@@ -13,7 +13,12 @@ import { parseStackOutput, resolveTarget, UsageError } from '../cli/target';
 import { initialState, serializeState, type ChainState } from '../functions/state';
 import { startSsmServer, type SsmServer } from '../sim/ssmServer';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../sim/servers';
-import { canonicalTable, generateWorkload } from '../sim/workload';
+import {
+  canonicalTable,
+  generateWorkload,
+  WORKLOAD_KEY_SCHEMA,
+  WORKLOAD_ATTRIBUTE_DEFINITIONS,
+} from '../sim/workload';
 import { CreateTableCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { contiguousWindows, MemoryS3, writeChain } from './helpers/exportChain';
 
@@ -551,14 +556,8 @@ describe('dce verify and replay', () => {
     await ddb.client.send(
       new CreateTableCommand({
         TableName: 'orders-copy',
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'sk', AttributeType: 'N' },
-        ],
-        KeySchema: [
-          { AttributeName: 'pk', KeyType: 'HASH' },
-          { AttributeName: 'sk', KeyType: 'RANGE' },
-        ],
+        AttributeDefinitions: WORKLOAD_ATTRIBUTE_DEFINITIONS,
+        KeySchema: WORKLOAD_KEY_SCHEMA,
         BillingMode: 'PAY_PER_REQUEST',
       }),
     );

@@ -14,7 +14,13 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { keyString, listExportDataFiles, type Item } from '../format';
 import { replayChain, writeRounds, type ReplayCheckpoint, type ReplayProgress } from '../cli/replay';
-import { SyntheticTable, WORKLOAD_KEY_ATTRIBUTES, canonicalTable, generateWorkload } from '../sim/workload';
+import {
+  SyntheticTable,
+  WORKLOAD_KEY_ATTRIBUTES,
+  canonicalTable,
+  generateWorkload,
+  WORKLOAD_KEY_SCHEMA,
+} from '../sim/workload';
 import { MemoryS3, contiguousWindows, writeChain } from './helpers/exportChain';
 import {
   END,
@@ -452,10 +458,7 @@ describe('replay (cli/replay.ts): grouped writes keep the order of each key', ()
         if (name === 'DescribeTableCommand') {
           return {
             Table: {
-              KeySchema: [
-                { AttributeName: 'pk', KeyType: 'HASH' },
-                { AttributeName: 'sk', KeyType: 'RANGE' },
-              ],
+              KeySchema: WORKLOAD_KEY_SCHEMA,
             },
           };
         }

@@ -11,7 +11,7 @@ import { initialReplicaParameterValues, rebuiltReplicaState } from '../functions
 import { initialReplicaState, parseReplicaState, type ReplicaState } from '../functions/replicaState';
 import { CallLog } from '../sim/fakeAws/service';
 import { FakeSSM } from '../sim/fakeAws/ssm';
-import { generateWorkload } from '../sim/workload';
+import { generateWorkload, WORKLOAD_KEY_SCHEMA } from '../sim/workload';
 import { contiguousWindows, MemoryS3, writeChain } from './helpers/exportChain';
 
 const BUCKET = 'replica-bucket';
@@ -62,10 +62,7 @@ describe('the operator action in the apply Lambda (functions/replicaApply.ts)', 
         if (name === 'DescribeTableCommand')
           return {
             Table: {
-              KeySchema: [
-                { AttributeName: 'pk', KeyType: 'HASH' },
-                { AttributeName: 'sk', KeyType: 'RANGE' },
-              ],
+              KeySchema: WORKLOAD_KEY_SCHEMA,
             },
           };
         return { UnprocessedItems: {} };

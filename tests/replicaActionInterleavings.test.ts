@@ -31,7 +31,7 @@ import type { Item } from '../format';
 import { getText } from '../format/s3io';
 import { CallLog } from '../sim/fakeAws/service';
 import { FakeSSM } from '../sim/fakeAws/ssm';
-import { canonicalTable, generateWorkload } from '../sim/workload';
+import { canonicalTable, generateWorkload, WORKLOAD_KEY_SCHEMA } from '../sim/workload';
 import { MemoryS3, contiguousWindows, writeChain } from './helpers/exportChain';
 
 const BUCKET = 'replica-bucket';
@@ -58,10 +58,7 @@ class MemoryTable {
     if (command instanceof DescribeTableCommand)
       return {
         Table: {
-          KeySchema: [
-            { AttributeName: 'pk', KeyType: 'HASH' },
-            { AttributeName: 'sk', KeyType: 'RANGE' },
-          ],
+          KeySchema: WORKLOAD_KEY_SCHEMA,
         },
       };
     if (command instanceof ScanCommand) return { Items: [...this.items.values()].slice(0, 1) };

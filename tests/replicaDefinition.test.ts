@@ -8,7 +8,12 @@ import { createReplicaHandler, type ReplicaEvent } from '../functions/replicaApp
 import { parseReplicaState } from '../functions/replicaState';
 import type { Item } from '../format';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../sim/servers';
-import { canonicalTable, generateWorkload } from '../sim/workload';
+import {
+  canonicalTable,
+  generateWorkload,
+  WORKLOAD_KEY_SCHEMA,
+  WORKLOAD_ATTRIBUTE_DEFINITIONS,
+} from '../sim/workload';
 import { renderReplicaDefinition, renderReplicaDefinitionString } from '../statemachine/render';
 import { MemoryS3, contiguousWindows, writeChain } from './helpers/exportChain';
 
@@ -143,14 +148,8 @@ describe('replica state machine definition (statemachine/replica-apply.asl.json)
       await ddb.client.send(
         new CreateTableCommand({
           TableName: 'copy',
-          KeySchema: [
-            { AttributeName: 'pk', KeyType: 'HASH' },
-            { AttributeName: 'sk', KeyType: 'RANGE' },
-          ],
-          AttributeDefinitions: [
-            { AttributeName: 'pk', AttributeType: 'S' },
-            { AttributeName: 'sk', AttributeType: 'N' },
-          ],
+          KeySchema: WORKLOAD_KEY_SCHEMA,
+          AttributeDefinitions: WORKLOAD_ATTRIBUTE_DEFINITIONS,
           BillingMode: 'PAY_PER_REQUEST',
         }),
       );

@@ -23,7 +23,7 @@ import type { ReplicaSettings } from '../functions/replicaSettings';
 import { initialReplicaParameterValues } from '../functions/replicaAction';
 import { replicaActionParameterName } from '../functions/replicaSettings';
 import { getText } from '../format/s3io';
-import { generateWorkload } from '../sim/workload';
+import { generateWorkload, WORKLOAD_KEY_SCHEMA, WORKLOAD_ATTRIBUTE_DEFINITIONS } from '../sim/workload';
 import { MemoryS3, contiguousWindows, writeChain } from './helpers/exportChain';
 
 const REGION = 'eu-west-1';
@@ -134,10 +134,7 @@ async function recordImportRun(targetTable: string): Promise<ImportRun> {
   const tableArn = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${targetTable}`;
   const importArn = `${tableArn}/import/01764000000000-abcd1234`;
   const keys = {
-    KeySchema: [
-      { AttributeName: 'pk', KeyType: 'HASH' as const },
-      { AttributeName: 'sk', KeyType: 'RANGE' as const },
-    ],
+    KeySchema: WORKLOAD_KEY_SCHEMA,
   };
   let request: ImportTableInput | undefined;
   let described = 0;
@@ -181,10 +178,7 @@ async function recordImportRun(targetTable: string): Promise<ImportRun> {
       return {
         Table: {
           ...keys,
-          AttributeDefinitions: [
-            { AttributeName: 'pk', AttributeType: 'S' },
-            { AttributeName: 'sk', AttributeType: 'N' },
-          ],
+          AttributeDefinitions: WORKLOAD_ATTRIBUTE_DEFINITIONS,
         },
       };
     },
@@ -244,10 +238,7 @@ describe('replica IAM covers exactly the calls its code makes (recorded from a r
         if (c instanceof DescribeTableCommand)
           return {
             Table: {
-              KeySchema: [
-                { AttributeName: 'pk', KeyType: 'HASH' },
-                { AttributeName: 'sk', KeyType: 'RANGE' },
-              ],
+              KeySchema: WORKLOAD_KEY_SCHEMA,
             },
           };
         return {};

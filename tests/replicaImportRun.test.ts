@@ -16,7 +16,12 @@ import { putObject } from '../format/s3io';
 import { CallLog } from '../sim/fakeAws/service';
 import { FakeSSM } from '../sim/fakeAws/ssm';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../sim/servers';
-import { canonicalTable, generateWorkload } from '../sim/workload';
+import {
+  canonicalTable,
+  generateWorkload,
+  WORKLOAD_KEY_SCHEMA,
+  WORKLOAD_ATTRIBUTE_DEFINITIONS,
+} from '../sim/workload';
 import { deriveReplicaStatus, formatReplicaStatuses } from '../cli/replicaStatus';
 import { LocalTableImport } from '../sim/fakeAws/tableImport';
 import { MemoryS3, contiguousWindows, writeChain } from './helpers/exportChain';
@@ -37,14 +42,8 @@ const STATE = '/dce/dev/orders/replicas/copy/state';
 /** The source table as DescribeTable answers it: the workload's keys, one GSI, an LSI, a stream. */
 const SOURCE_TABLE: TableDescription = {
   TableName: 'orders',
-  KeySchema: [
-    { AttributeName: 'pk', KeyType: 'HASH' },
-    { AttributeName: 'sk', KeyType: 'RANGE' },
-  ],
-  AttributeDefinitions: [
-    { AttributeName: 'pk', AttributeType: 'S' },
-    { AttributeName: 'sk', AttributeType: 'N' },
-  ],
+  KeySchema: WORKLOAD_KEY_SCHEMA,
+  AttributeDefinitions: WORKLOAD_ATTRIBUTE_DEFINITIONS,
   BillingModeSummary: { BillingMode: 'PAY_PER_REQUEST' },
   GlobalSecondaryIndexes: [
     {

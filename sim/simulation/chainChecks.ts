@@ -5,7 +5,13 @@
  */
 import { CreateTableCommand, paginateScan, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import type { Item } from '../contracts';
-import { canonicalTable, WORKLOAD_KEY_ATTRIBUTES, type SyntheticTable } from '../workload';
+import {
+  canonicalTable,
+  WORKLOAD_KEY_ATTRIBUTES,
+  type SyntheticTable,
+  WORKLOAD_KEY_SCHEMA,
+  WORKLOAD_ATTRIBUTE_DEFINITIONS,
+} from '../workload';
 import type { SimulationAccount } from './account';
 import type { OperatorTools } from './operatorTools';
 import { tableDifferences, type ChainOutcome, type ReplayOutcome, type SimulationProgress } from './report';
@@ -23,14 +29,8 @@ export async function createReplayTable(
   await client.send(
     new CreateTableCommand({
       TableName: name,
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'N' },
-      ],
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
+      AttributeDefinitions: WORKLOAD_ATTRIBUTE_DEFINITIONS,
+      KeySchema: WORKLOAD_KEY_SCHEMA,
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );

@@ -23,10 +23,9 @@ import { renderReplicaDefinition } from '../../statemachine/render';
 import { getText } from '../../format/s3io';
 import { simulatedSleep } from '../localMachine';
 import type { LocalMachine, LocalRun } from '../localRun';
-import type { SyntheticTable } from '../workload';
 import type { SimulationAccount } from './account';
 import { LocalTableImport } from '../fakeAws/tableImport';
-import { WORKLOAD_KEY_ATTRIBUTES } from '../workload';
+import { WORKLOAD_ATTRIBUTE_DEFINITIONS, WORKLOAD_KEY_SCHEMA, type SyntheticTable } from '../workload';
 import { compareWithSource, createReplayTable } from './chainChecks';
 import type { ReplicaOutcome } from './report';
 
@@ -77,18 +76,11 @@ export function simulationReplicaSettings(
 /** DescribeTable of the simulated source table: the workload's keys, on demand. */
 const sourceTableDescription = {
   async send(): Promise<unknown> {
-    const [hash, range] = WORKLOAD_KEY_ATTRIBUTES;
     return {
       Table: {
         TableName: 'orders',
-        KeySchema: [
-          { AttributeName: hash, KeyType: 'HASH' },
-          { AttributeName: range, KeyType: 'RANGE' },
-        ],
-        AttributeDefinitions: [
-          { AttributeName: hash, AttributeType: 'S' },
-          { AttributeName: range, AttributeType: 'N' },
-        ],
+        KeySchema: WORKLOAD_KEY_SCHEMA,
+        AttributeDefinitions: WORKLOAD_ATTRIBUTE_DEFINITIONS,
         BillingModeSummary: { BillingMode: 'PAY_PER_REQUEST' },
       },
     };
