@@ -3,6 +3,7 @@
  * operator's own code (status, pause, verify, replay) to the simulation engine in `sim/simulation/`,
  * shows progress and prints the report.
  */
+import { deploySimulation } from './deployedAccess';
 import { runSimulation, type KeptServers } from '../sim/simulation/engine';
 import type { OperatorTools } from '../sim/simulation/operatorTools';
 import { simulateFlags, SimulateUsageError, type ParsedSimulateFlags } from '../sim/simulation/options';
@@ -15,7 +16,13 @@ import { deriveStatus } from './status';
 import { verifyChain } from './verify';
 
 /** The code `dce status`, `dce pause`, `dce verify` and `dce replay` run, for the simulation to use. */
-export const CLI_OPERATOR_TOOLS: OperatorTools = { deriveStatus, setAction, verifyChain, replayChain };
+export const CLI_OPERATOR_TOOLS: OperatorTools = {
+  deploy: deploySimulation,
+  deriveStatus,
+  setAction,
+  verifyChain,
+  replayChain,
+};
 
 /** What each phase after the run is doing, for the progress display. */
 export function phaseDetail(p: SimulationProgress): string {

@@ -67,6 +67,7 @@ export function formatSimulationReport(r: SimulationReport): string {
             }`,
       ],
       ...replicaRows(r.replica),
+      ['iam', iamRow(r.iam)],
       [
         'cost',
         `about ${usd(r.cost.monthlyUsd)}/month per table for orchestration (${r.cost.items.map((i) => `${i.item.split(' ')[0]} ${usd(i.monthlyUsd)}`).join(', ')})`,
@@ -81,7 +82,19 @@ export function formatSimulationReport(r: SimulationReport): string {
     lines.push(`  chain problem: ${p.kind}: ${p.message} (${p.key})`);
   for (const d of r.replay.firstDifferences) lines.push(`  replay: ${d}`);
   for (const d of r.replica.firstDifferences) lines.push(`  replica: ${d}`);
+  for (const d of r.iam.denials)
+    lines.push(
+      `  iam: denied ${d.command} to role ${d.role}: ${d.action} on ${d.resource}${d.context ? ` ${JSON.stringify(d.context)}` : ''} (${d.result})`,
+    );
   return lines.join('\n');
+}
+
+/** Calls evaluated per role (those that made any), and how many IAM denied. */
+function iamRow(iam: SimulationReport['iam']): string {
+  const used = Object.entries(iam.roles).filter(([, c]) => c.evaluated > 0);
+  const perRole = used.map(([role, c]) => `${role} ${c.evaluated}${c.denied ? ` (${c.denied} denied)` : ''}`);
+  const total = used.reduce((n, [, c]) => n + c.evaluated, 0);
+  return `${total} calls evaluated against the deployed policies, ${iam.denied} denied: ${perRole.join(', ')}`;
 }
 
 /** The replica kept during the run: how it stands and whether it equals the source, its lag, its runs. */

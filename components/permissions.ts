@@ -424,6 +424,8 @@ export function replicaImportTargetArns(
     importLogs: [
       `arn:${f.partition}:logs:${f.targetRegion ?? f.region}:${account}:log-group:/aws-dynamodb/*`,
     ],
+    // Actions that take no resource type: IAM evaluates them against `*` only.
+    importUnscoped: ['*'],
   };
 }
 
@@ -473,7 +475,12 @@ export function replicaStatements(
 ): PolicyStatement[] {
   return statementsFor(grants, arns, (kind) =>
     kind === 'sourceChainListing'
-      ? { StringLike: { 's3:prefix': [underPrefix(prefix, 'chain/*')] } }
+      ? // The chain's entries are listed; the export files too, because S3 tells a missing key (404)
+        // from a denied one (403) only to a caller that may list it, and the replica must tell a
+        // file that is gone (FILES_MISSING) from a permission it lacks.
+        {
+          StringLike: { 's3:prefix': [underPrefix(prefix, 'chain/*'), underPrefix(prefix, 'AWSDynamoDB/*')] },
+        }
       : kind === 'importExportListing'
         ? // [U] that ImportTable lists with the request's S3KeyPrefix (the export's data folder).
           { StringLike: { 's3:prefix': [underPrefix(prefix, 'AWSDynamoDB/*')] } }

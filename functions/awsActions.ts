@@ -75,7 +75,11 @@ export type ReplicaResourceKind =
   | 'sourceExportObjects'
   /** The chain manifest: `arn:aws:s3:::<bucket>/<prefix>/chain/*`. */
   | 'sourceChainObjects'
-  /** Listing of the chain manifest: the bucket, with an `s3:prefix` condition on `<prefix>/chain/`. */
+  /**
+   * Listing of the chain manifest and the export files: the bucket, with an `s3:prefix` condition on
+   * `<prefix>/chain/*` and `<prefix>/AWSDynamoDB/*`. S3 answers 404 for a missing key only to a caller
+   * that may list it (403 otherwise), so reading a file that may be gone needs it too.
+   */
   | 'sourceChainListing'
   /** The customer managed KMS key of export objects, when one is configured. */
   | 'exportKmsKey'
@@ -112,7 +116,12 @@ export type ReplicaResourceKind =
   /** Listing of the bucket, with an `s3:prefix` condition on `<prefix>/AWSDynamoDB/`. */
   | 'importExportListing'
   /** ImportTable's CloudWatch log groups `/aws-dynamodb/*` in the target account and Region. */
-  | 'importLogs';
+  | 'importLogs'
+  /**
+   * `*`: actions of the `import` path that take no resource type, which IAM evaluates against `*` only
+   * (logs:DescribeLogGroups; dynamodb:ListImports). A grant on an ARN can never match them.
+   */
+  | 'importUnscoped';
 
 export interface ReplicaGrant {
   actions: string[];
@@ -131,7 +140,11 @@ export const REPLICA_SDK_CALLS: Record<string, ReplicaGrant[]> = {
     { actions: ['s3:GetObject'], resource: 'sourceChainObjects' },
     { actions: ['kms:Decrypt'], resource: 'exportKmsKey' },
   ],
-  HeadObjectCommand: [{ actions: ['s3:GetObject'], resource: 'sourceExportObjects' }],
+  HeadObjectCommand: [
+    { actions: ['s3:GetObject'], resource: 'sourceExportObjects' },
+    // A missing file answers 404 (not 403) only to a caller that may list its key.
+    { actions: ['s3:ListBucket'], resource: 'sourceChainListing' },
+  ],
   ListObjectsV2Command: [{ actions: ['s3:ListBucket'], resource: 'sourceChainListing' }],
   GetParametersCommand: [
     { actions: ['ssm:GetParameters'], resource: 'replicaStateParameter' },
@@ -169,18 +182,20 @@ export const REPLICA_SDK_CALLS: Record<string, ReplicaGrant[]> = {
       actions: [
         'logs:CreateLogGroup',
         'logs:CreateLogStream',
-        'logs:DescribeLogGroups',
         'logs:DescribeLogStreams',
         'logs:PutLogEvents',
         'logs:PutRetentionPolicy',
       ],
       resource: 'importLogs',
     },
+    { actions: ['logs:DescribeLogGroups'], resource: 'importUnscoped' },
   ],
   DescribeImportCommand: [{ actions: ['dynamodb:DescribeImport'], resource: 'importTargetImports' }],
   // Only after a crash between ImportTable and the state save, to find the import already started.
-  // [U] which resource IAM evaluates for ListImports filtered by TableArn: granted on the table and its imports.
+  // The Service Authorization Reference lists no resource type for ListImports, so IAM evaluates it
+  // against `*`; [U] whether a TableArn filter makes it evaluate the table too: granted on both.
   ListImportsCommand: [
+    { actions: ['dynamodb:ListImports'], resource: 'importUnscoped' },
     { actions: ['dynamodb:ListImports'], resource: 'importTargetTable' },
     { actions: ['dynamodb:ListImports'], resource: 'importTargetImports' },
   ],
@@ -207,6 +222,7 @@ export const REPLICA_IMPORT_TARGET_KINDS: readonly ReplicaResourceKind[] = [
   'importExportObjects',
   'importExportListing',
   'importLogs',
+  'importUnscoped',
 ];
 
 /** Replica state machine Task and ItemReader `Resource` -> grants of the state machine role. */

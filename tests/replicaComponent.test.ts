@@ -169,7 +169,11 @@ describe('TableReplica under Pulumi mocks (a stack config with replicas)', () =>
       ).to.equal(false);
       const listing = policy.Statement.find((s: any) => s.Action.includes('s3:ListBucket'));
       expect(listing.Resource).to.deep.equal(['arn:aws:s3:::dev-orders-exports-123456789012']);
-      expect(listing.Condition).to.deep.equal({ StringLike: { 's3:prefix': ['orders/chain/*'] } });
+      // The chain, and the export files: S3 tells a missing file (404) from a denied one (403) only
+      // to a caller that may list its key.
+      expect(listing.Condition).to.deep.equal({
+        StringLike: { 's3:prefix': ['orders/chain/*', 'orders/AWSDynamoDB/*'] },
+      });
       // Its own state parameter and the lock beside it only: not the export's state, not another replica's.
       const writes = policy.Statement.filter((s: any) => s.Action.includes('ssm:PutParameter'));
       const resources = writes.flatMap((s: any) => s.Resource).sort();

@@ -3,7 +3,9 @@ import { Command } from 'commander';
 import { runDce } from '../cli/dce';
 import type { Io } from '../cli/output';
 import { CLI_OPERATOR_TOOLS, phaseDetail, simulateCommand } from '../cli/simulate';
-import { simulationSettings } from '../sim/simulation/account';
+import { fromEnvironment } from '../functions/settings';
+import { deploySimulation } from '../cli/deployedAccess';
+import { simulationStackConfig, type DeploymentTarget } from '../sim/simulation/deployment';
 import { runSimulation } from '../sim/simulation/engine';
 import type { OperatorTools } from '../sim/simulation/operatorTools';
 import type { SimulationProgress } from '../sim/simulation/report';
@@ -31,18 +33,26 @@ function parse(argv: string[]): ParsedSimulateFlags {
   return cmd.opts<ParsedSimulateFlags>();
 }
 
+const TARGET: DeploymentTarget = { stack: 'simulation', region: 'us-east-1', account: '123456789012' };
+
+/** The settings the simulated table's export tick is deployed with, for the run's flags. */
+async function deployedSettings(options: Parameters<typeof simulationStackConfig>[0]) {
+  const deployment = await deploySimulation(simulationStackConfig(options), TARGET);
+  return fromEnvironment(deployment.exportChain.environment);
+}
+
 describe('simulate command (cli/simulate.ts, sim/simulation/options.ts)', () => {
   describe('--format', () => {
-    it('defaults to DYNAMODB_JSON exports', () => {
+    it('defaults to DYNAMODB_JSON exports', async () => {
       const { options } = simulateFlags(parse([]));
       expect(options.format).to.equal('json');
-      expect(simulationSettings(options, 'arn:table', '123456789012').exportFormat).to.equal('DYNAMODB_JSON');
+      expect((await deployedSettings(options)).exportFormat).to.equal('DYNAMODB_JSON');
     });
 
-    it('asks the tick for ION exports with --format ion', () => {
+    it('asks the tick for ION exports with --format ion', async () => {
       const { options } = simulateFlags(parse(['--format', 'ion']));
       expect(options.format).to.equal('ion');
-      expect(simulationSettings(options, 'arn:table', '123456789012').exportFormat).to.equal('ION');
+      expect((await deployedSettings(options)).exportFormat).to.equal('ION');
     });
 
     it('refuses another format with exit 2 and a message naming the flag, the value and the choices', async () => {
@@ -53,7 +63,7 @@ describe('simulate command (cli/simulate.ts, sim/simulation/options.ts)', () => 
   });
 
   describe('settings of the simulated table', () => {
-    it('derives the schedule period from the window, as the component does', () => {
+    it('derives the schedule period from the window, as the component does', async () => {
       for (const [window, period] of [
         [15, 15],
         [30, 30],
@@ -61,7 +71,7 @@ describe('simulate command (cli/simulate.ts, sim/simulation/options.ts)', () => 
         [240, 60],
         [1440, 60],
       ]) {
-        expect(simulationSettings({ window }, 'arn:table', '1').schedulePeriodMinutes).to.equal(period);
+        expect((await deployedSettings({ window })).schedulePeriodMinutes).to.equal(period);
       }
     });
   });

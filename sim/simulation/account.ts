@@ -1,62 +1,41 @@
 /**
  * The offline account of a simulation run: a local S3 server (s3rver) and a local DynamoDB (dynalite)
  * reached by real SDK clients, the fake parameter store served over HTTP, the in-process fakes of the
- * DynamoDB export engine and SNS, the source table, and the settings `pulumi up` would deploy.
+ * DynamoDB export engine and SNS, the source table, and the stack as `pulumi up` deploys it: the
+ * workflow runs with the settings of its deployed Lambda environment, and every call it makes is
+ * evaluated against its deployed role (`sim/iam/`).
  */
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { workflowSettings, type WorkflowSettings } from '../../functions/settings';
-import { DEFAULT_METRIC_NAMESPACE } from '../../functions/metrics';
+import { fromEnvironment, type WorkflowSettings } from '../../functions/settings';
 import { initialStateJson } from '../../functions/state';
 import { S3ExportSink } from '../../format';
 import type { TableSource } from '../contracts';
 import { createFakeAws, type FakeAws } from '../fakeAws';
-import type { SendClient } from '../localRun';
+import { AccessEvaluator } from '../iam/evaluator';
+import { guardClient, type IamService } from '../iam/guard';
+import type { SendClient, TickClients } from '../localRun';
 import { startLocalDynamoDb, startLocalS3, type LocalDynamoDb } from '../servers';
 import { startSsmServer } from '../ssmServer';
+import {
+  SIMULATION_ALIAS,
+  SIMULATION_BUCKET,
+  SIMULATION_REGION,
+  SIMULATION_STACK,
+  simulationStackConfig,
+  type DeploySimulation,
+  type SimulationDeployment,
+} from './deployment';
 import type { FaultPlan } from './faults';
-import { EXPORT_FORMAT_OF_FLAG, type SimulateOptions } from './options';
+import type { SimulateOptions } from './options';
 import { localS3Clients, tickS3, type TickS3Counts } from './s3Clients';
 
-export const SIMULATION_REGION = 'us-east-1';
-export const SIMULATION_STACK = 'simulation';
-export const SIMULATION_ALIAS = 'orders';
-export const SIMULATION_BUCKET = 'dce-simulation-exports';
+export { SIMULATION_ALIAS, SIMULATION_BUCKET, SIMULATION_REGION, SIMULATION_STACK } from './deployment';
 /**
  * Lines per export data file. DynamoDB splits an export into many data files; the simulated table is
  * small, so a small file size gives its exports several files, as a real table's have (the replica's
  * Distributed Map then runs several children, and replay reads several files per export).
  */
 export const SIMULATION_ITEMS_PER_FILE = 64;
-
-/** Pure: the settings `pulumi up` would deploy for the simulated table, from the run's flags. */
-export function simulationSettings(
-  options: Pick<SimulateOptions, 'window' | 'format'>,
-  tableArn: string,
-  account: string,
-): WorkflowSettings {
-  const alias = SIMULATION_ALIAS;
-  const parameterRoot = `/dynamodb-continuous-exports/${SIMULATION_STACK}/${alias}`;
-  return workflowSettings({
-    alias,
-    tableName: alias,
-    tableArn,
-    bucket: SIMULATION_BUCKET,
-    prefix: `exports/${alias}`,
-    exportFormat: EXPORT_FORMAT_OF_FLAG[options.format ?? 'json'],
-    exportViewType: 'NEW_AND_OLD_IMAGES',
-    windowMinutes: options.window,
-    maxCatchUpWindowMinutes: 1440,
-    restorableMarginSeconds: 60,
-    maxInFlight: 4,
-    onPitrGap: 'alert',
-    notifyOnSuccess: false,
-    notificationTopicArn: `arn:aws:sns:${SIMULATION_REGION}:${account}:${alias}-notifications`,
-    stateParameterName: `${parameterRoot}/state`,
-    actionParameterName: `${parameterRoot}/action`,
-    lockParameterName: `${parameterRoot}/lock`,
-    metricNamespace: DEFAULT_METRIC_NAMESPACE,
-  });
-}
 
 /** The endpoints of the local servers, for `--keep-servers`. */
 export interface LocalEndpoints {
@@ -68,10 +47,20 @@ export interface LocalEndpoints {
 export interface SimulationAccount {
   aws: FakeAws;
   settings: WorkflowSettings;
-  /** The clients the tick and the operator use (counted, with the plan's S3 faults). */
-  tickClients: { s3: SendClient; ssm: SendClient };
-  /** The S3 of the source account as the workflow sees it, without the tick's counting or faults. */
+  /** The stack as deployed: roles and policies, functions, state machines, schedules. */
+  deployment: SimulationDeployment;
+  /** IAM's evaluation of every call, against the deployed roles. */
+  access: AccessEvaluator;
+  /** The clients the export tick uses, as its deployed role (S3 counted, with the plan's S3 faults). */
+  tickClients: TickClients;
+  /** SSM as the operator reaches it (`dce pause`, `dce reset`): with the operator's own rights. */
+  operatorSsm: SendClient;
+  /** SSM before any role's evaluation: `asRole(rawSsm, ...)` gives a role's view. */
+  rawSsm: SendClient;
+  /** The S3 of the source account, before any role's evaluation, without the tick's counting or faults. */
   sourceS3: SendClient;
+  /** `client`, with each call evaluated for the deployed role `role` first. */
+  asRole(client: SendClient, service: IamService, role: string): SendClient;
   /** The S3 verify and replay read: the local server, or the in-process fake with `--s3 memory`. */
   readS3: SendClient;
   dynamodb: LocalDynamoDb;
@@ -89,6 +78,8 @@ export interface SimulationAccount {
 /** Opens the account; on failure what was started is stopped again. */
 export async function openSimulationAccount(params: {
   options: SimulateOptions;
+  /** Renders the stack the run stands for (`cli/deployedAccess.ts`). */
+  deploy: DeploySimulation;
   plan: FaultPlan;
   random: () => number;
   source: TableSource;
@@ -117,7 +108,8 @@ export async function openSimulationAccount(params: {
     cleanup.push(async () => s3.destroy());
     // The S3 every part of the run uses: the tick, the export engine, verify and replay.
     const rawS3 = (): SendClient => (options.s3 === 'memory' ? aws.s3 : s3.workflow);
-    const tick = tickS3(rawS3, plan, random);
+    let tickRawS3: SendClient | undefined;
+    const tick = tickS3(() => (tickRawS3 ??= asRole(rawS3(), 's3', tickRole)), plan, random);
     // The export engine writes files to the same S3, but without counting or injected faults:
     // those writes are DynamoDB's, not the workflow's.
     let exportWriterRequests = 0;
@@ -139,6 +131,21 @@ export async function openSimulationAccount(params: {
       source: params.source,
       pitrEnabledAt: (params.start - 86400) * 1000,
     });
+    const deployment = await params.deploy(simulationStackConfig(options), {
+      stack: SIMULATION_STACK,
+      region: SIMULATION_REGION,
+      account: aws.account,
+    });
+    const settings = fromEnvironment(deployment.exportChain.environment);
+    if (settings.tableArn !== tableArn)
+      throw new Error(
+        `the deployed export tick exports ${settings.tableArn}, the simulated table is ${tableArn}`,
+      );
+    const access = new AccessEvaluator(deployment.roles);
+    const scope = { partition: 'aws', region: SIMULATION_REGION, account: aws.account };
+    const asRole = (client: SendClient, service: IamService, role: string): SendClient =>
+      guardClient(client, { service, role, scope, evaluator: access });
+    const tickRole = deployment.exportChain.functionRole;
 
     const ssmServer = await startSsmServer(aws.ssm);
     cleanup.push(() => ssmServer.close());
@@ -151,7 +158,7 @@ export async function openSimulationAccount(params: {
     });
     cleanup.push(async () => ssmClient.destroy());
 
-    const settings = simulationSettings(options, tableArn, aws.account);
+    const rawSsm: SendClient = options.ssm === 'memory' ? aws.ssm : ssmClient;
     // What `pulumi up` creates.
     aws.ssm.set(settings.stateParameterName, initialStateJson());
     aws.ssm.set(settings.actionParameterName, 'RUN');
@@ -159,7 +166,17 @@ export async function openSimulationAccount(params: {
     return {
       aws,
       settings,
-      tickClients: { s3: tick.client, ssm: options.ssm === 'memory' ? aws.ssm : ssmClient },
+      deployment,
+      access,
+      tickClients: {
+        s3: tick.client,
+        ssm: asRole(rawSsm, 'ssm', tickRole),
+        dynamodb: asRole(aws.dynamodb, 'dynamodb', tickRole),
+        sns: asRole(aws.sns, 'sns', tickRole),
+      },
+      operatorSsm: rawSsm,
+      rawSsm,
+      asRole,
       sourceS3: rawS3(),
       readS3: options.s3 === 'memory' ? aws.s3 : localS3.client,
       dynamodb,

@@ -94,10 +94,10 @@ export async function runSimulation(
     seed: options.seed,
     keySpace: Math.max(200, Math.round(options.rate * 100)),
   });
-  const account = await openSimulationAccount({ options, plan, random, source, start });
+  const account = await openSimulationAccount({ options, deploy: tools.deploy, plan, random, source, start });
   let kept = false;
   try {
-    const replica = new SimulationReplica(account, options.replicaOnNewEpoch, options.replicaBootstrap);
+    const replica = new SimulationReplica(account);
     await replica.prepare();
     const injected = installFaults(account.aws, plan, random);
 
@@ -170,6 +170,15 @@ export async function runSimulation(
   }
 }
 
+/** IAM's evaluation of the run: every deployed role, with the calls it made and those refused. */
+function iamOutcome(account: SimulationAccount): SimulationReport['iam'] {
+  const { access } = account;
+  const roles = Object.fromEntries(
+    access.roleNames().map((name) => [name, access.counts[name] ?? { evaluated: 0, denied: 0 }]),
+  );
+  return { roles, denied: access.denials.length, denials: access.denials.slice(0, 10) };
+}
+
 /** The report from what the run left behind. */
 function summarise(r: {
   options: SimulateOptions;
@@ -200,8 +209,9 @@ function summarise(r: {
   const chainStartSeconds = chain.chainStart ? Date.parse(chain.chainStart) / 1000 : r.start;
   const watermarkSeconds = chain.watermark ? Date.parse(chain.watermark) / 1000 : chainStartSeconds;
   const ssmRequests = account.ssmRequests();
+  const iam = iamOutcome(account);
   return {
-    ok: chain.ok && replay.ok && replica.ok,
+    ok: chain.ok && replay.ok && replica.ok && iam.denied === 0,
     options,
     simulated: { start: iso(r.start), end: iso(end), days: options.days },
     source: { writes: r.writes, itemsAtWatermark: replay.expectedItems },
@@ -256,6 +266,7 @@ function summarise(r: {
       options.ssm === 'memory'
         ? { via: 'in-process fake', requests: ssmRequests }
         : { via: 'local SSM server (real SSMClient over HTTP)', requests: ssmRequests },
+    iam,
     s3: {
       tickRequests: account.s3Counts.putsAndLists + account.s3Counts.gets,
       exportWriterRequests: account.exportWriterRequests(),

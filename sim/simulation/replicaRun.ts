@@ -12,29 +12,21 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import type { SfnSender } from '../../functions/awsClients';
-import { REPLICA_APPLY_HANDLER, REPLICA_GROUP_LEASE_SECONDS } from '../../functions/lambdaHandlers';
 import { createReplicaHandler, REPLICA_LAG_METRIC } from '../../functions/replicaApply';
 import type { PlannerLimits } from '../../functions/replicaPlanner';
-import type { ReplicaSettings } from '../../functions/replicaSettings';
+import { fromReplicaEnvironment, type ReplicaSettings } from '../../functions/replicaSettings';
 import { initialReplicaParameterValues } from '../../functions/replicaAction';
 import { parseReplicaState } from '../../functions/replicaState';
-import type { WorkflowSettings } from '../../functions/settings';
 import { renderReplicaDefinition } from '../../statemachine/render';
 import { getText } from '../../format/s3io';
 import { simulatedSleep } from '../localMachine';
-import type { LocalMachine, LocalRun } from '../localRun';
+import type { LocalMachine, LocalRun, SendClient } from '../localRun';
+import type { DeployedWorkflow } from './deployment';
 import type { SimulationAccount } from './account';
 import { LocalTableImport } from '../fakeAws/tableImport';
 import { WORKLOAD_ATTRIBUTE_DEFINITIONS, WORKLOAD_KEY_SCHEMA, type SyntheticTable } from '../workload';
 import { compareWithSource, createReplayTable } from './chainChecks';
 import type { ReplicaOutcome } from './report';
-
-export const SIMULATION_REPLICA_ALIAS = 'copy';
-
-/** The replica's table on the local DynamoDB. */
-export function replicaTableName(alias: string): string {
-  return `${alias}-replica`;
-}
 
 /**
  * Entries of at least this many records go through the Distributed Map. Far below the deployed
@@ -42,36 +34,6 @@ export function replicaTableName(alias: string): string {
  * files) takes the Distributed Map path a large table's would; incremental windows are grouped.
  */
 export const SIMULATION_REPLICA_LIMITS: Partial<PlannerLimits> = { distributedMinItems: 100 };
-
-/** Pure: the settings `pulumi up` would deploy for the simulated replica. */
-export function simulationReplicaSettings(
-  settings: WorkflowSettings,
-  onNewEpoch: ReplicaSettings['onNewEpoch'] = 'halt',
-  bootstrap: ReplicaSettings['bootstrap'] = 'write',
-): ReplicaSettings {
-  // Beside the table's own parameters, as components/tableReplica.ts names them.
-  const replicaParameter = (name: string) =>
-    settings.stateParameterName.replace(/\/state$/, `/replicas/${SIMULATION_REPLICA_ALIAS}/${name}`);
-  return {
-    alias: settings.alias,
-    replicaAlias: SIMULATION_REPLICA_ALIAS,
-    sourceTableName: settings.tableName,
-    bucket: settings.bucket,
-    prefix: settings.prefix,
-    stateParameterName: replicaParameter('state'),
-    actionParameterName: replicaParameter('action'),
-    targetTableName: replicaTableName(settings.alias),
-    bootstrap,
-    // A RESET in the run (--faults chaos) halts the replica with one alert, as deployed by default,
-    // or (--replica-on-new-epoch rebaseline) empties it and follows the new epoch.
-    onNewEpoch,
-    maxWritesPerSecond: 1000,
-    concurrency: 2,
-    notificationTopicArn: settings.notificationTopicArn,
-    metricNamespace: settings.metricNamespace,
-    leaseSeconds: REPLICA_GROUP_LEASE_SECONDS,
-  };
-}
 
 /** DescribeTable of the simulated source table: the workload's keys, on demand. */
 const sourceTableDescription = {
@@ -99,12 +61,15 @@ export class SimulationReplica {
   /** The import service over the local DynamoDB, for a replica bootstrapped by `import`. */
   tableImport: LocalTableImport | undefined;
 
-  constructor(
-    private readonly account: SimulationAccount,
-    onNewEpoch: ReplicaSettings['onNewEpoch'] = 'halt',
-    bootstrap: ReplicaSettings['bootstrap'] = 'write',
-  ) {
-    this.settings = simulationReplicaSettings(account.settings, onNewEpoch, bootstrap);
+  /** The replica as deployed: its function, state machine, schedule and roles. */
+  private readonly deployed: DeployedWorkflow;
+
+  /** The account's one replica (`--replica-on-new-epoch` and `--replica-bootstrap` are in its config). */
+  constructor(private readonly account: SimulationAccount) {
+    const deployed = account.deployment.replicas[0];
+    if (!deployed) throw new Error('the simulated stack deploys no replica');
+    this.deployed = deployed;
+    this.settings = fromReplicaEnvironment(deployed.environment);
   }
 
   /**
@@ -132,7 +97,8 @@ export class SimulationReplica {
       maxAttempts: 1,
       cacheMiddleware: true,
     });
-    const s3 = run.track(account.sourceS3);
+    const role = this.deployed.functionRole;
+    const s3 = run.track(account.asRole(account.sourceS3, 's3', role));
     const target =
       settings.bootstrap === 'import'
         ? (this.tableImport = new LocalTableImport(this.target, account.sourceS3, {
@@ -140,6 +106,7 @@ export class SimulationReplica {
             region: run.region,
           }))
         : this.target;
+    const guardedTarget = account.asRole(target as unknown as SendClient, 'dynamodb', role);
     // DescribeExecution of the replica's own executions, answered from the runner's records.
     const states: { machine?: LocalMachine } = {};
     const statesClient: SfnSender = {
@@ -152,12 +119,14 @@ export class SimulationReplica {
       settings,
       {
         s3,
-        ssm: run.track(account.tickClients.ssm),
-        sns: run.track(account.aws.sns),
-        target: run.track(target as DynamoDBClient),
+        ssm: run.track(account.asRole(account.rawSsm, 'ssm', role)),
+        sns: run.track(account.asRole(account.aws.sns, 'sns', role)),
+        target: run.track(guardedTarget) as unknown as DynamoDBClient,
         // DescribeTable of the source, which an `import` shapes the new table after.
-        source: run.track(sourceTableDescription as unknown as DynamoDBClient),
-        states: statesClient,
+        source: run.track(
+          account.asRole(sourceTableDescription as unknown as SendClient, 'dynamodb', role),
+        ) as unknown as DynamoDBClient,
+        states: account.asRole(statesClient as SendClient, 'states', role) as SfnSender,
       },
       {
         log: (line) => {
@@ -171,17 +140,19 @@ export class SimulationReplica {
         sleep: simulatedSleep,
       },
     );
-    const functionArn = `arn:aws:lambda:${run.region}:${run.account}:function:${settings.alias}-${settings.replicaAlias}-replica-apply`;
+    const functionArn = this.deployed.functionArn;
+    // The Distributed Map's ItemReader reads with the state machine's role, not the function's.
+    const readerS3 = run.track(account.asRole(account.sourceS3, 's3', this.deployed.stateMachineRole));
     const machine = run.addMachine({
-      name: `${settings.alias}-${settings.replicaAlias}-replica`,
+      name: this.deployed.stateMachineName,
       definition: renderReplicaDefinition({ ReplicaFunctionArn: functionArn }),
       functionArn,
       handler,
-      lambdaTimeoutSeconds: REPLICA_APPLY_HANDLER.timeoutSeconds,
+      lambdaTimeoutSeconds: this.deployed.timeoutSeconds,
       holdClockWhileRunning: true,
       schedulePeriodMinutes: account.settings.schedulePeriodMinutes,
       // The state machine reads the export's manifest-files.json itself (the Distributed Map's reader).
-      readObject: (bucket, key) => getText(s3, bucket, key),
+      readObject: (bucket, key) => getText(readerS3, bucket, key),
     });
     this.machine = machine;
     states.machine = machine;

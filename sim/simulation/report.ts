@@ -1,4 +1,5 @@
 /** The report of a simulation run and the progress it announces on the way (types, plus a pure diff). */
+import type { Denial, RoleCounts } from '../iam/evaluator';
 import type { CostEstimate } from './cost';
 import type { SimulateOptions } from './options';
 
@@ -88,6 +89,15 @@ export interface ReplicaOutcome {
   error?: string;
 }
 
+/** IAM's evaluation of a run's calls. */
+export interface IamOutcome {
+  /** Calls evaluated and denied, by deployed role name. */
+  roles: Record<string, RoleCounts>;
+  denied: number;
+  /** The first denials: the call, the role, the action and resource IAM refused. */
+  denials: Denial[];
+}
+
 /** The report of a run; `--json` prints it as is. Times ISO 8601, durations seconds. */
 export interface SimulationReport {
   ok: boolean;
@@ -127,6 +137,11 @@ export interface SimulationReport {
     via: 'local SSM server (real SSMClient over HTTP)' | 'in-process fake';
     requests: Record<string, number>;
   };
+  /**
+   * IAM: every AWS call of the run's functions, state machines and schedules, evaluated against the
+   * deployed role that makes it; calls evaluated and denied per role, and the first denials.
+   */
+  iam: IamOutcome;
   /** Requests to the local S3 server during the run: by the tick (chain manifest) and by the export engine. */
   s3: { tickRequests: number; exportWriterRequests: number };
   wall: { totalSeconds: number; simulationSeconds: number; verifySeconds: number; replaySeconds: number };

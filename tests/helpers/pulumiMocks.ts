@@ -4,8 +4,18 @@
  */
 import * as path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
+import {
+  arnOf,
+  mockCall,
+  physicalNameOf,
+  PROJECT,
+  resolve,
+  resolveDeep,
+  setStackConfig,
+  unwrapSecrets,
+} from '../../cli/stackUnderMocks';
 
-export const PROJECT = 'dynamodb-continuous-exports';
+export { PROJECT, resolve, resolveDeep, setStackConfig, unwrapSecrets };
 export const ACCOUNT_ID = '123456789012';
 export const REGION = 'eu-west-1';
 
@@ -20,50 +30,7 @@ export interface RecordedResource {
   options: { ignoreChanges: string[]; retainOnDelete?: boolean; parentUrn: string; dependencies: string[] };
 }
 
-const SECRET_SIG = '4dabf18193072939515e22adb298388d';
-
-/** Secret inputs reach mocks wrapped in a signature object; tests want the plain value. */
-export function unwrapSecrets(value: any): any {
-  if (Array.isArray(value)) return value.map(unwrapSecrets);
-  // Asset archives carry their assets as a Promise; leave anything that is not plain data alone.
-  if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-    if (SECRET_SIG in value) return unwrapSecrets(value.value);
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
-  }
-  return value;
-}
-
-function physicalNameOf(type: string, inputs: Record<string, any>): string | undefined {
-  if (type === 'aws:s3/bucket:Bucket') return inputs.bucket;
-  if (type === 'aws:cloudwatch/dashboard:Dashboard') return inputs.dashboardName;
-  if (type === 'aws:cloudwatch/metricAlarm:MetricAlarm') return inputs.name;
-  return typeof inputs.name === 'string' ? inputs.name : undefined;
-}
-
-function arnOf(type: string, name: string | undefined): string | undefined {
-  const r = REGION;
-  const a = ACCOUNT_ID;
-  switch (type) {
-    case 'aws:lambda/function:Function':
-      return `arn:aws:lambda:${r}:${a}:function:${name}`;
-    case 'aws:sns/topic:Topic':
-      return `arn:aws:sns:${r}:${a}:${name}`;
-    case 'aws:iam/role:Role':
-      return `arn:aws:iam::${a}:role/${name}`;
-    case 'aws:sfn/stateMachine:StateMachine':
-      return `arn:aws:states:${r}:${a}:stateMachine:${name}`;
-    case 'aws:cloudwatch/logGroup:LogGroup':
-      return `arn:aws:logs:${r}:${a}:log-group:${name}`;
-    case 'aws:s3/bucket:Bucket':
-      return `arn:aws:s3:::${name}`;
-    case 'aws:scheduler/schedule:Schedule':
-      return `arn:aws:scheduler:${r}:${a}:schedule/default/${name}`;
-    case 'aws:ssm/parameter:Parameter':
-      return `arn:aws:ssm:${r}:${a}:parameter${name}`;
-    default:
-      return name ? `arn:aws:mock:${r}:${a}:${name}` : undefined;
-  }
-}
+const TARGET = { stack: 'dev', region: REGION, account: ACCOUNT_ID };
 
 /** Installs mocks that record resources into `resources`. Call inside `before()`: mocks are process-wide. */
 export async function installMocks(resources: RecordedResource[], stack: string): Promise<void> {
@@ -78,40 +45,13 @@ export async function installMocks(resources: RecordedResource[], stack: string)
           dependencies: [],
         };
         resources.push({ type: args.type, name: args.name, inputs, physicalName, options });
-        const arn = arnOf(args.type, physicalName);
+        const arn = arnOf(TARGET, args.type, physicalName);
         const state: Record<string, any> = { ...inputs, arn };
         if (args.type === 'aws:s3/bucket:Bucket') state.bucket = inputs.bucket;
         if (args.type === 'aws:cloudwatch/dashboard:Dashboard') state.dashboardName = inputs.dashboardName;
         return { id: physicalName ? `${physicalName}-id` : `${args.name}-id`, state };
       },
-      call(args) {
-        switch (args.token) {
-          case 'aws:index/getCallerIdentity:getCallerIdentity':
-            return {
-              accountId: ACCOUNT_ID,
-              arn: `arn:aws:iam::${ACCOUNT_ID}:user/test`,
-              userId: 'AIDTEST',
-              id: ACCOUNT_ID,
-            };
-          case 'aws:index/getRegion:getRegion':
-            return {
-              name: REGION,
-              region: REGION,
-              id: REGION,
-              endpoint: `ec2.${REGION}.amazonaws.com`,
-              description: '',
-            };
-          case 'aws:index/getPartition:getPartition':
-            return {
-              partition: 'aws',
-              dnsSuffix: 'amazonaws.com',
-              id: 'aws',
-              reverseDnsPrefix: 'com.amazonaws',
-            };
-          default:
-            throw new Error(`no mock answer for ${args.token}`);
-        }
-      },
+      call: (args) => mockCall(TARGET, args.token),
     },
     PROJECT,
     stack,
@@ -141,26 +81,6 @@ export async function settle(...outputs: pulumi.Input<unknown>[]): Promise<void>
   await (pulumi.runtime as any).waitForRPCs();
 }
 
-/** The value of an output (or plain value). */
-export function resolve<T>(value: pulumi.Input<T>): Promise<T> {
-  return new Promise((res) =>
-    pulumi.output(value).apply((v) => {
-      res(v as T);
-      return v;
-    }),
-  );
-}
-
-/** Sets the whole stack config (keys without the project prefix get it). */
-export function setStackConfig(config: Record<string, unknown>): void {
-  const flat: Record<string, string> = {};
-  for (const [key, value] of Object.entries(config)) {
-    const full = key.includes(':') ? key : `${PROJECT}:${key}`;
-    flat[full] = typeof value === 'string' ? value : JSON.stringify(value);
-  }
-  pulumi.runtime.setAllConfig(flat);
-}
-
 const PROGRAM = path.resolve(__dirname, '..', '..', 'index.ts');
 
 /** A finished run of the program: what registered, and the stack outputs. */
@@ -188,19 +108,6 @@ export async function runProgram(
   for (const [key, value] of Object.entries(program)) outputs[key] = await resolveDeep(value);
   await settle();
   return { resources, outputs };
-}
-
-/** Resolves outputs nested in arrays and objects. */
-export async function resolveDeep(value: unknown): Promise<any> {
-  if (pulumi.Output.isInstance(value)) return resolveDeep(await resolve(value));
-  if (Array.isArray(value)) return Promise.all(value.map(resolveDeep));
-  if (value && typeof value === 'object' && !(value instanceof pulumi.Resource)) {
-    const entries = await Promise.all(
-      Object.entries(value).map(async ([k, v]) => [k, await resolveDeep(v)] as const),
-    );
-    return Object.fromEntries(entries);
-  }
-  return value;
 }
 
 /** Reads a stack config file (Pulumi.<stack>.yaml) into the flat key -> value map Pulumi uses. */

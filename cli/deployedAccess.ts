@@ -1,0 +1,113 @@
+/**
+ * What a stack deploys, read from the program run under mocks (`cli/stackUnderMocks.ts`): every IAM
+ * role with its inline policies, and per workflow its Lambda function, state machine and schedule.
+ * The offline system runs with exactly these (`sim/simulation/deployment.ts`).
+ */
+import { LAMBDA_HANDLERS } from '../functions/lambdaHandlers';
+import type { PolicyDocument, RoleAccess } from '../sim/iam/evaluator';
+import type { DeployedWorkflow, DeploySimulation, SimulationDeployment } from '../sim/simulation/deployment';
+import { runProgramUnderMocks, type MockedResource } from './stackUnderMocks';
+
+const ROLE = 'aws:iam/role:Role';
+const ROLE_POLICY = 'aws:iam/rolePolicy:RolePolicy';
+const FUNCTION = 'aws:lambda/function:Function';
+const STATE_MACHINE = 'aws:sfn/stateMachine:StateMachine';
+const SCHEDULE = 'aws:scheduler/schedule:Schedule';
+
+const roleNameOf = (arn: string) => arn.slice(arn.indexOf(':role/') + ':role/'.length);
+const policyOf = (value: unknown): PolicyDocument =>
+  (typeof value === 'string' ? JSON.parse(value) : value) as PolicyDocument;
+
+/** Every role of the stack with its inline policies. */
+export function deployedRoles(resources: MockedResource[], account: string): RoleAccess[] {
+  return resources
+    .filter((r) => r.type === ROLE)
+    .map((role) => {
+      const name = role.physicalName ?? role.name;
+      return {
+        name,
+        arn: `arn:aws:iam::${account}:role/${name}`,
+        policies: resources
+          .filter((p) => p.type === ROLE_POLICY && (p.inputs.role === name || p.inputs.role === `${name}-id`))
+          .map((p) => ({ name: String(p.inputs.name ?? p.name), document: policyOf(p.inputs.policy) })),
+      };
+    });
+}
+
+/** The Lambda function ARNs a definition invokes. */
+function invokedFunctions(definition: unknown): string[] {
+  const text = typeof definition === 'string' ? definition : JSON.stringify(definition);
+  return [...text.matchAll(/"FunctionName"\s*:\s*"([^"]+)"/g)].map((m) => m[1]);
+}
+
+/** Every workflow of the stack: a state machine, the function it invokes and the schedule that starts it. */
+export function deployedWorkflows(
+  resources: MockedResource[],
+  target: { region: string; account: string },
+): DeployedWorkflow[] {
+  const functionArn = (name: string) => `arn:aws:lambda:${target.region}:${target.account}:function:${name}`;
+  const machineArn = (name: string) =>
+    `arn:aws:states:${target.region}:${target.account}:stateMachine:${name}`;
+  return resources
+    .filter((r) => r.type === STATE_MACHINE)
+    .map((machine) => {
+      const name = machine.physicalName ?? machine.name;
+      const invoked = invokedFunctions(machine.inputs.definition);
+      const fn = resources.find(
+        (r) => r.type === FUNCTION && invoked.includes(functionArn(r.physicalName ?? r.name)),
+      );
+      if (!fn) throw new Error(`state machine ${name} invokes no deployed function (${invoked.join(', ')})`);
+      const schedule = resources.find(
+        (r) => r.type === SCHEDULE && r.inputs.target?.arn === machineArn(name),
+      );
+      if (!schedule) throw new Error(`no schedule starts state machine ${name}`);
+      return {
+        functionName: fn.physicalName ?? fn.name,
+        functionArn: functionArn(fn.physicalName ?? fn.name),
+        functionRole: roleNameOf(String(fn.inputs.role)),
+        environment: (fn.inputs.environment?.variables ?? {}) as Record<string, string>,
+        timeoutSeconds: Number(fn.inputs.timeout),
+        memorySizeMb: Number(fn.inputs.memorySize),
+        stateMachineName: name,
+        stateMachineArn: machineArn(name),
+        stateMachineRole: roleNameOf(String(machine.inputs.roleArn)),
+        schedulerRole: roleNameOf(String(schedule.inputs.target.roleArn)),
+      };
+    });
+}
+
+/** The export chain's and the replicas' workflows of one table's deployment. */
+export function simulationDeployment(
+  resources: MockedResource[],
+  target: { region: string; account: string },
+): SimulationDeployment {
+  const workflows = deployedWorkflows(resources, target);
+  const tick = LAMBDA_HANDLERS.find((h) => h.name === 'export-tick')!;
+  const isChain = (w: DeployedWorkflow) => w.functionName.endsWith(`-${tick.name}`);
+  const exportChain = workflows.find(isChain);
+  if (!exportChain) throw new Error('the stack deploys no export chain');
+  // Every other workflow of a table is one of its replicas'.
+  return {
+    roles: deployedRoles(resources, target.account),
+    exportChain,
+    replicas: workflows.filter((w) => !isChain(w)),
+  };
+}
+
+const rendered = new Map<string, Promise<SimulationDeployment>>();
+
+/**
+ * Renders the program for `config` under mocks and reads the simulated table's deployment. The same
+ * config renders the same stack, so each is rendered once per process.
+ */
+export const deploySimulation: DeploySimulation = (config, target) => {
+  const key = JSON.stringify([config, target]);
+  let deployment = rendered.get(key);
+  if (!deployment) {
+    deployment = runProgramUnderMocks(config, target).then(({ resources }) =>
+      simulationDeployment(resources, target),
+    );
+    rendered.set(key, deployment);
+  }
+  return deployment;
+};

@@ -1,0 +1,171 @@
+/**
+ * What IAM evaluates for one AWS SDK v3 command: its actions, the resource ARN of each, and the
+ * condition keys the request carries (`s3:prefix` for a listing). One function for every command the
+ * code sends; a command it does not know is refused (`UnmappedCommandError`) rather than allowed, so a
+ * new call cannot slip past the evaluation.
+ *
+ * The action and resource of each command follow the Service Authorization Reference (the "Actions,
+ * resources, and condition keys" page of each service). Where a command makes the service act with
+ * the caller's permissions on another resource (an export writes to S3, an import reads from S3), the
+ * service's documented caller permissions are requested too.
+ */
+
+/** Where the caller's client points: ARNs of regional resources are built with these. */
+export interface CallScope {
+  partition: string;
+  region: string;
+  account: string;
+}
+
+/** One request as IAM evaluates it. */
+export interface IamRequest {
+  /** `service:Action`, as in a policy. */
+  action: string;
+  /** The resource ARN, or `*` for an action that supports no resource type. */
+  resource: string;
+  /** Condition keys of the request, e.g. `s3:prefix`. */
+  context?: Record<string, string>;
+}
+
+/** A command no mapping exists for: add it here before the code may send it. */
+export class UnmappedCommandError extends Error {
+  constructor(readonly command: string) {
+    super(`no IAM mapping for ${command}: add it to sim/iam/requests.ts`);
+    this.name = 'UnmappedCommandError';
+  }
+}
+
+/** The SDK command class name without its `Command` suffix (`GetObjectCommand` -> `GetObject`). */
+export function commandName(command: object): string {
+  return command.constructor.name.replace(/Command$/, '');
+}
+
+// Each command's input has its own SDK type; only the fields IAM looks at are read.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Input = Record<string, any>;
+
+const s3Object = (s: CallScope, bucket: string, key: string) => `arn:${s.partition}:s3:::${bucket}/${key}`;
+const s3Bucket = (s: CallScope, bucket: string) => `arn:${s.partition}:s3:::${bucket}`;
+const dynamoTable = (s: CallScope, name: string) =>
+  name.startsWith('arn:') ? name : `arn:${s.partition}:dynamodb:${s.region}:${s.account}:table/${name}`;
+const parameter = (s: CallScope, name: string) =>
+  `arn:${s.partition}:ssm:${s.region}:${s.account}:parameter${name.startsWith('/') ? '' : '/'}${name}`;
+
+/**
+ * The export objects DynamoDB writes with the caller's permissions, before their export id is known:
+ * `<prefix>/AWSDynamoDB/<export id>/...`. One representative key stands for all of them.
+ */
+export function exportObjectKey(prefix: string | undefined): string {
+  const base = prefix ? `${prefix.replace(/\/+$/, '')}/` : '';
+  return `${base}AWSDynamoDB/01700000000000-00000000/manifest-summary.json`;
+}
+
+/** The IAM requests of `command` sent to `service` by a client scoped to `scope`. */
+export function iamRequestsOf(service: string, command: object, scope: CallScope): IamRequest[] {
+  const name = commandName(command);
+  const input = ((command as { input?: Input }).input ?? {}) as Input;
+  const requests = mapping(service, name, input, scope);
+  if (!requests) throw new UnmappedCommandError(`${service}:${name}`);
+  return requests;
+}
+
+function mapping(service: string, name: string, input: Input, s: CallScope): IamRequest[] | undefined {
+  switch (`${service}:${name}`) {
+    // ---- S3
+    case 's3:GetObject':
+    case 's3:HeadObject':
+      return [{ action: 's3:GetObject', resource: s3Object(s, input.Bucket, input.Key) }];
+    case 's3:PutObject':
+      return [{ action: 's3:PutObject', resource: s3Object(s, input.Bucket, input.Key) }];
+    case 's3:DeleteObject':
+      return [{ action: 's3:DeleteObject', resource: s3Object(s, input.Bucket, input.Key) }];
+    case 's3:ListObjectsV2':
+      return [
+        {
+          action: 's3:ListBucket',
+          resource: s3Bucket(s, input.Bucket),
+          context: { 's3:prefix': String(input.Prefix ?? '') },
+        },
+      ];
+    // ---- DynamoDB
+    case 'dynamodb:DescribeContinuousBackups':
+    case 'dynamodb:DescribeTable':
+    case 'dynamodb:Scan':
+      return [{ action: `dynamodb:${name}`, resource: dynamoTable(s, input.TableName) }];
+    case 'dynamodb:BatchWriteItem':
+      return Object.keys(input.RequestItems ?? {}).map((table) => ({
+        action: 'dynamodb:BatchWriteItem',
+        resource: dynamoTable(s, table),
+      }));
+    case 'dynamodb:ExportTableToPointInTime': {
+      // The export writes its objects with the caller's permissions (and its KMS key, if any).
+      const out: IamRequest[] = [
+        { action: 'dynamodb:ExportTableToPointInTime', resource: input.TableArn },
+        { action: 's3:PutObject', resource: s3Object(s, input.S3Bucket, exportObjectKey(input.S3Prefix)) },
+      ];
+      if (input.S3SseKmsKeyId) out.push({ action: 'kms:GenerateDataKey', resource: input.S3SseKmsKeyId });
+      return out;
+    }
+    case 'dynamodb:DescribeExport':
+      return [{ action: 'dynamodb:DescribeExport', resource: input.ExportArn }];
+    case 'dynamodb:ImportTable': {
+      // ImportTable reads its source with the caller's permissions and writes CloudWatch logs for it.
+      const bucket = input.S3BucketSource?.S3Bucket;
+      const prefix = String(input.S3BucketSource?.S3KeyPrefix ?? '');
+      const table = dynamoTable(s, input.TableCreationParameters?.TableName);
+      return [
+        { action: 'dynamodb:ImportTable', resource: table },
+        { action: 's3:GetObject', resource: s3Object(s, bucket, joinKey(prefix, 'data-file.json.gz')) },
+        { action: 's3:ListBucket', resource: s3Bucket(s, bucket), context: { 's3:prefix': prefix } },
+        { action: 'logs:CreateLogGroup', resource: importLogGroup(s) },
+        { action: 'logs:CreateLogStream', resource: `${importLogGroup(s)}:log-stream:import` },
+        { action: 'logs:PutLogEvents', resource: `${importLogGroup(s)}:log-stream:import` },
+        // Takes no resource type: IAM evaluates it against `*` only.
+        { action: 'logs:DescribeLogGroups', resource: '*' },
+      ];
+    }
+    case 'dynamodb:DescribeImport':
+      return [{ action: 'dynamodb:DescribeImport', resource: input.ImportArn }];
+    case 'dynamodb:ListImports':
+      // [U] Whether IAM evaluates ListImports filtered by TableArn against the table or against `*`:
+      // both are requested, so the grants must satisfy either reading.
+      return [
+        { action: 'dynamodb:ListImports', resource: '*' },
+        ...(input.TableArn ? [{ action: 'dynamodb:ListImports', resource: input.TableArn as string }] : []),
+      ];
+    // ---- SSM
+    case 'ssm:GetParameters':
+      return (input.Names as string[]).map((n) => ({
+        action: 'ssm:GetParameters',
+        resource: parameter(s, n),
+      }));
+    case 'ssm:GetParameter':
+    case 'ssm:PutParameter':
+    case 'ssm:DeleteParameter':
+      return [{ action: `ssm:${name}`, resource: parameter(s, input.Name) }];
+    // ---- SNS, STS, Step Functions, Lambda
+    case 'sns:Publish':
+      return [{ action: 'sns:Publish', resource: input.TopicArn ?? input.TargetArn }];
+    case 'sts:AssumeRole':
+      return [{ action: 'sts:AssumeRole', resource: input.RoleArn }];
+    case 'states:DescribeExecution':
+    case 'states:StopExecution':
+      return [{ action: `states:${name}`, resource: input.executionArn }];
+    case 'states:StartExecution':
+      return [{ action: 'states:StartExecution', resource: input.stateMachineArn }];
+    case 'lambda:Invoke':
+      return [{ action: 'lambda:InvokeFunction', resource: input.FunctionName }];
+    default:
+      return undefined;
+  }
+}
+
+/** `prefix/name`, or `name` under an empty prefix. */
+function joinKey(prefix: string, name: string): string {
+  return prefix === '' || prefix.endsWith('/') ? `${prefix}${name}` : `${prefix}/${name}`;
+}
+
+/** The log group ImportTable writes to (`/aws-dynamodb/imports`). */
+function importLogGroup(s: CallScope): string {
+  return `arn:${s.partition}:logs:${s.region}:${s.account}:log-group:/aws-dynamodb/imports`;
+}

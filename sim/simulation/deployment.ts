@@ -1,0 +1,92 @@
+/**
+ * The simulated table as `pulumi up` deploys it: the stack config a run stands for, and what the
+ * deployment gives the run (each workflow's function, state machine, schedule and their roles, every
+ * role's policies). The run takes its settings from the deployed Lambda environments and evaluates
+ * every AWS call against the deployed roles (`sim/iam/`), so what it runs is what deploys.
+ *
+ * Rendering the program needs the Pulumi runtime and `components/`, which `sim/` does not import: the
+ * command that runs the simulation passes the renderer (`OperatorTools.deploy`, filled by
+ * `cli/simulate.ts` with `cli/deployedAccess.ts`).
+ */
+import type { RoleAccess } from '../iam/evaluator';
+import { EXPORT_FORMAT_OF_FLAG, type SimulateOptions } from './options';
+
+export const SIMULATION_REGION = 'us-east-1';
+export const SIMULATION_STACK = 'simulation';
+export const SIMULATION_ALIAS = 'orders';
+export const SIMULATION_BUCKET = 'dce-simulation-exports';
+export const SIMULATION_PREFIX = `exports/${SIMULATION_ALIAS}`;
+export const SIMULATION_REPLICA_ALIAS = 'copy';
+export const SIMULATION_REPLICA_TABLE = `${SIMULATION_ALIAS}-replica`;
+
+/** One deployed workflow: its Lambda function, state machine and schedule, with their roles. */
+export interface DeployedWorkflow {
+  functionName: string;
+  functionArn: string;
+  functionRole: string;
+  /** The function's environment: the settings it runs with. */
+  environment: Record<string, string>;
+  timeoutSeconds: number;
+  memorySizeMb: number;
+  stateMachineName: string;
+  stateMachineArn: string;
+  stateMachineRole: string;
+  schedulerRole: string;
+}
+
+/** What the run needs of the deployment. */
+export interface SimulationDeployment {
+  /** Every IAM role the stack deploys, with its inline policies as rendered. */
+  roles: RoleAccess[];
+  exportChain: DeployedWorkflow;
+  /** The replicas of the table, in config order. */
+  replicas: DeployedWorkflow[];
+}
+
+/** Where the simulated stack is deployed. */
+export interface DeploymentTarget {
+  stack: string;
+  region: string;
+  account: string;
+}
+
+/** Renders the stack for `config` (a Pulumi stack config, keys without the project's namespace). */
+export type DeploySimulation = (
+  config: Record<string, unknown>,
+  target: DeploymentTarget,
+) => Promise<SimulationDeployment>;
+
+/** Pure: the stack config the simulated table stands for, from the run's flags. */
+export function simulationStackConfig(
+  options: Pick<SimulateOptions, 'window' | 'format' | 'replicaOnNewEpoch' | 'replicaBootstrap'>,
+): Record<string, unknown> {
+  return {
+    'aws:region': SIMULATION_REGION,
+    tables: [
+      {
+        tableName: SIMULATION_ALIAS,
+        bucket: { existingName: SIMULATION_BUCKET, prefix: SIMULATION_PREFIX },
+        exportFormat: EXPORT_FORMAT_OF_FLAG[options.format ?? 'json'],
+        exportViewType: 'NEW_AND_OLD_IMAGES',
+        windowMinutes: options.window,
+        maxCatchUpWindowMinutes: 1440,
+        restorableMarginSeconds: 60,
+        maxInFlight: 4,
+        onPitrGap: 'alert',
+        notifyOnSuccess: false,
+        replicas: [
+          {
+            tableName: SIMULATION_REPLICA_TABLE,
+            alias: SIMULATION_REPLICA_ALIAS,
+            bootstrap: options.replicaBootstrap ?? 'write',
+            // A RESET in the run (--faults chaos) halts the replica with one alert, as deployed by
+            // default, or (--replica-on-new-epoch rebaseline) empties it and follows the new epoch.
+            onNewEpoch: options.replicaOnNewEpoch ?? 'halt',
+            maxWritesPerSecond: 1000,
+            concurrency: 2,
+          },
+        ],
+      },
+    ],
+  };
+}
