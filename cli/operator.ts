@@ -1,10 +1,25 @@
 /**
  * `dce pause | resume | reset`: the operator writes the action parameter; the next export tick reads
  * it. PAUSE stops new exports (in-flight ones are still tracked and committed), RUN resumes, RESET
- * starts a new epoch with a full export (the tick sets the parameter back to RUN once it has done so).
+ * starts a new epoch with a full export. The tick never writes the parameter back: `dce reset` writes
+ * `RESET:<nonce>` with a fresh nonce, and the chain state records the RESET carried out, so a RESET
+ * stays in the parameter after it was done (functions/operatorAction.ts has the rule).
+ *
+ * SSM calls go through the workflow's one retry policy (functions/retry.ts), so a throttled
+ * PutParameter is tried again with backoff instead of failing the command; the simulation's operators
+ * run this same code.
  */
+import { randomBytes } from 'node:crypto';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import type { SsmSender } from '../functions/awsClients';
+import {
+  parseAction,
+  resetCarriedOut,
+  resetValue,
+  type ActionObservation,
+  type ResetRecord,
+} from '../functions/operatorAction';
+import { withRetry, type RetryOptions } from '../functions/retry';
 import { readParameter, readParameterVersion } from './status';
 import { UsageError } from './target';
 import type { Action } from './status';
@@ -22,6 +37,8 @@ export interface ActionResult {
   parameterName: string;
   previous: string | null;
   action: Action;
+  /** The parameter's value afterwards (a RESET with its nonce). */
+  value: string;
   /** False when the parameter already held this action (nothing written). */
   changed: boolean;
   /** A RESET not yet carried out was overwritten (with --force). */
@@ -70,28 +87,39 @@ export async function confirmReset(options: {
   }
 }
 
-/**
- * Whether the action parameter holds a RESET the workflow has not carried out yet. The workflow never
- * writes the action back: it records the version of the RESET it carried out in the chain state, so
- * a RESET whose version the state names is done.
- */
-export function isPendingReset(
-  action: { value: string | null; version: number | null },
-  stateText: string | null,
-): boolean {
-  if (action.value?.trim() !== 'RESET') return false;
-  if (stateText === null || action.version === null) return true;
-  try {
-    const consumed = (JSON.parse(stateText) as { resetVersion?: unknown }).resetVersion;
-    return consumed !== action.version;
-  } catch {
-    return true; // an unreadable state cannot have carried it out
-  }
+/** What a state parameter's JSON records of its last RESET; read loosely, whatever else it holds. */
+function resetRecordOf(json: unknown): ResetRecord {
+  const o = typeof json === 'object' && json !== null ? (json as Record<string, unknown>) : {};
+  return {
+    lastReset: typeof o.lastReset === 'string' ? o.lastReset : null,
+    resetVersion: typeof o.resetVersion === 'number' ? o.resetVersion : null,
+  };
 }
 
 /**
- * Writes the action parameter (overwriting it), unless it already holds the action. A RESET is
- * written again when the one in the parameter was already carried out (a new version is a new reset).
+ * Whether the action parameter holds a RESET the workflow has not carried out yet, by the rule the
+ * workflow and `dce status` use (functions/operatorAction.ts).
+ */
+export function isPendingReset(action: ActionObservation, stateText: string | null): boolean {
+  if (parseAction(action.value).kind !== 'RESET') return false;
+  if (stateText === null) return true;
+  let record: ResetRecord;
+  try {
+    record = resetRecordOf(JSON.parse(stateText));
+  } catch {
+    return true; // an unreadable state cannot have carried it out
+  }
+  return !resetCarriedOut(action, record);
+}
+
+/** A fresh RESET nonce: 96 random bits, URL-safe base64 (16 characters). */
+export function newResetNonce(): string {
+  return randomBytes(12).toString('base64url');
+}
+
+/**
+ * Writes the action parameter (overwriting it), unless it already holds the action. A RESET is written
+ * again, with a new nonce, when the one in the parameter was already carried out.
  */
 export async function setAction(options: {
   ssm: SsmSender;
@@ -102,9 +130,15 @@ export async function setAction(options: {
   action: Action;
   /** Overwrite a pending RESET with PAUSE or RUN (which cancels the reset). */
   force?: boolean;
+  /** How transient errors are waited out; the simulation waits on its own clock. */
+  retry?: RetryOptions;
 }): Promise<ActionResult> {
-  const { ssm, alias, parameterName, action } = options;
-  const current = await readParameterVersion(ssm, parameterName);
+  const { ssm, alias, parameterName, action, retry } = options;
+  const current = await withRetry(
+    'GetParameter(action)',
+    () => readParameterVersion(ssm, parameterName),
+    retry,
+  );
   const previous = current.value;
   if (previous === null) {
     // The parameter is created by `pulumi up`; creating it here could mask a wrong stack or alias.
@@ -112,9 +146,16 @@ export async function setAction(options: {
       `the action parameter ${parameterName} does not exist: check --stack/--alias (or --stack-output), or run 'pulumi up'`,
     );
   }
-  const pending = isPendingReset(current, await readParameter(ssm, options.stateParameterName));
-  const same = previous.trim() === action && (action !== 'RESET' || pending);
-  if (same) return { alias, parameterName, previous, action, changed: false, cancelledReset: false };
+  const stateText = await withRetry(
+    'GetParameter(state)',
+    () => readParameter(ssm, options.stateParameterName),
+    retry,
+  );
+  const pending = isPendingReset(current, stateText);
+  const same = parseAction(previous).kind === action && (action !== 'RESET' || pending);
+  if (same) {
+    return { alias, parameterName, previous, action, value: previous, changed: false, cancelledReset: false };
+  }
   if (pending && !options.force) {
     // A RESET waits for the next tick; overwriting it would silently cancel the new epoch asked for.
     throw new UsageError(
@@ -122,10 +163,18 @@ export async function setAction(options: {
         `Setting ${action} now would cancel that reset; pass --force to cancel it, or wait until 'dce status' no longer shows RESET_PENDING`,
     );
   }
-  await ssm.send(
-    new PutParameterCommand({ Name: parameterName, Value: action, Type: 'String', Overwrite: true }),
+  // A new nonce for every RESET written: it is what the workflow and `dce status` recognise it by.
+  const value = action === 'RESET' ? resetValue(newResetNonce()) : action;
+  // Overwriting with the same value is harmless, so a try that failed after SSM applied it may repeat.
+  await withRetry(
+    'PutParameter(action)',
+    () =>
+      ssm.send(
+        new PutParameterCommand({ Name: parameterName, Value: value, Type: 'String', Overwrite: true }),
+      ),
+    retry,
   );
-  return { alias, parameterName, previous, action, changed: true, cancelledReset: pending };
+  return { alias, parameterName, previous, action, value, changed: true, cancelledReset: pending };
 }
 
 /** The human text of an operator result. */
@@ -138,5 +187,5 @@ export function formatActionResult(result: ActionResult): string {
       : result.action === 'RUN'
         ? 'the next tick resumes the chain where it stopped'
         : 'the next tick starts a new epoch with a full export';
-  return `${result.alias}: action ${result.previous} -> ${result.action} (${result.parameterName}); ${effect}${cancelled}`;
+  return `${result.alias}: action ${result.previous} -> ${result.value} (${result.parameterName}); ${effect}${cancelled}`;
 }

@@ -8,6 +8,7 @@ import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import type { S3Sender, SsmSender } from '../functions/awsClients';
 import { ChainStateCorruptError, parseState, type ChainState } from '../functions/state';
 import { chainCurrentKey, chainHeadKey, type ChainHead } from '../functions/chainManifest';
+import { parseAction, resetCarriedOut } from '../functions/operatorAction';
 import { iso } from '../functions/time';
 import { formatDuration, table } from './output';
 import {
@@ -51,8 +52,12 @@ export type Action = 'RUN' | 'PAUSE' | 'RESET';
 export interface StatusInput {
   /** Raw value of the action parameter, or null when it does not exist. */
   action: string | null;
-  /** Version of the action parameter, when known: a RESET of the version the state consumed is done. */
+  /**
+   * Version of the action parameter, and when SSM last modified it (epoch ms), when known: with the
+   * value, what tells whether the RESET it holds was carried out (functions/operatorAction.ts).
+   */
   actionVersion?: number | null;
+  actionModifiedAtMs?: number | null;
   /** Raw value of the state parameter, or null when it does not exist. */
   stateText: string | null;
   stateParameterName: string;
@@ -169,21 +174,10 @@ function notDeployedReport(alias: string, action: string | null): StatusReport {
   };
 }
 
-/**
- * A RESET the workflow carried out stays in the parameter (it is never written back): it is done, and
- * the chain runs, once the state records that version as consumed.
- */
-function resetCarriedOut(
-  action: string | null,
-  actionVersion: number | null | undefined,
-  state: ChainState,
-): boolean {
-  return (
-    action === 'RESET' &&
-    actionVersion !== undefined &&
-    actionVersion !== null &&
-    state.resetVersion === actionVersion
-  );
+/** The action a raw value asks for; null for one the workflow rejects (it raises ACTION_INVALID). */
+function actionKind(raw: string | null): Action | null {
+  const parsed = parseAction(raw);
+  return parsed.kind === 'INVALID' ? null : parsed.kind;
 }
 
 /**
@@ -192,7 +186,7 @@ function resetCarriedOut(
  */
 function chainPhase(
   state: ChainState,
-  action: string | null,
+  action: Action | null,
   lag: number | null,
   windowSeconds: number,
 ): Phase {
@@ -210,7 +204,7 @@ function chainPhase(
 /** The window after the last one requested, unless the chain is paused, reset or not started. */
 function nextWindowOf(
   state: ChainState,
-  action: string | null,
+  action: Action | null,
   windowSeconds: number,
 ): StatusReport['nextWindow'] {
   if (state.watermark === null || action === 'PAUSE' || action === 'RESET') return null;
@@ -280,14 +274,19 @@ function deriveChainStatus(alias: string, input: StatusInput): StatusReport {
     if (!(error instanceof ChainStateCorruptError)) throw error;
     return { ...notDeployedReport(alias, action), phase: 'STATE_CORRUPT', stateError: error.message };
   }
-  const resetDone = resetCarriedOut(action, input.actionVersion, state);
-  const effectiveAction = resetDone ? 'RUN' : action;
+  // A RESET the workflow carried out stays in the parameter (it is never written back): it is done,
+  // and the chain runs, once the state records it, by the rule the workflow decides with.
+  const resetDone = resetCarriedOut(
+    { value: input.action, version: input.actionVersion ?? null, modifiedAtMs: input.actionModifiedAtMs },
+    state,
+  );
+  const effectiveAction = resetDone ? 'RUN' : actionKind(input.action);
   const windowSeconds = (input.windowMinutes ?? 15) * 60;
   const lag = state.watermark === null ? null : Math.max(0, input.now - state.watermark);
   const report: StatusReport = {
     alias,
     phase: chainPhase(state, effectiveAction, lag, windowSeconds),
-    action: resetDone ? 'RESET (carried out)' : action,
+    action: resetDone ? `${action} (carried out)` : action,
     epoch: state.epoch,
     chainStart: state.chainStart === null ? null : iso(state.chainStart),
     watermark: state.watermark === null ? null : iso(state.watermark),
@@ -386,13 +385,18 @@ export async function readParameter(ssm: SsmSender, name: string): Promise<strin
 export async function readParameterVersion(
   ssm: SsmSender,
   name: string,
-): Promise<{ value: string | null; version: number | null }> {
+): Promise<{ value: string | null; version: number | null; modifiedAtMs: number | null }> {
   try {
     const out = await ssm.send(new GetParameterCommand({ Name: name }));
     const version = out.Parameter?.Version;
-    return { value: out.Parameter?.Value ?? null, version: typeof version === 'number' ? version : null };
+    const modified = out.Parameter?.LastModifiedDate;
+    return {
+      value: out.Parameter?.Value ?? null,
+      version: typeof version === 'number' ? version : null,
+      modifiedAtMs: modified ? new Date(modified).getTime() : null,
+    };
   } catch (error) {
-    if (isNotFound(error)) return { value: null, version: null };
+    if (isNotFound(error)) return { value: null, version: null, modifiedAtMs: null };
     throw error;
   }
 }
@@ -425,6 +429,7 @@ export async function readStatus(options: {
   const input: StatusInput = {
     action: action.value,
     actionVersion: action.version,
+    actionModifiedAtMs: action.modifiedAtMs,
     stateText,
     stateParameterName: parameters.state,
     now,

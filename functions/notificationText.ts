@@ -167,8 +167,8 @@ const TEXT: Record<NotificationEvent, Render> = {
     title: `invalid action ${JSON.stringify(f.code ?? '').slice(0, 40)}`,
     message:
       `The action parameter ${s.actionParameterName} holds ${JSON.stringify(f.code ?? '')}, ` +
-      'which is not one of RUN, PAUSE, RESET. The chain behaves as paused: in-flight exports are still ' +
-      'tracked and committed, no new export is requested.',
+      'which is not one of RUN, PAUSE, RESET, RESET:<nonce>. The chain behaves as paused: in-flight ' +
+      'exports are still tracked and committed, no new export is requested.',
     hint: `Set ${s.actionParameterName} to RUN, PAUSE or RESET (for example with 'dce resume').`,
   }),
   INCIDENT_RESOLVED: (f) => ({

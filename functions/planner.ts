@@ -35,6 +35,7 @@ import {
   type TickCounters,
   type Work,
 } from './planWork';
+import { parseAction, recordReset, resetCarriedOut, type ActionObservation } from './operatorAction';
 import type { WorkflowSettings } from './settings';
 import type { ChainState, TrackedExport } from './state';
 import {
@@ -86,13 +87,7 @@ export type DescribeObservation =
   /** The call itself failed (after retries); the export is read again on the next tick. */
   | { arn: string; status: 'UNREADABLE'; code: string; message: string };
 
-/** The operator action parameter as read. */
-export interface ActionObservation {
-  /** Raw value; null when the parameter is absent (treated as RUN). */
-  value: string | null;
-  /** Its version, when known: a RESET is carried out once per version. */
-  version: number | null;
-}
+export type { ActionObservation };
 
 export interface TickInput {
   state: ChainState;
@@ -301,19 +296,18 @@ function planStarts(w: Work, pitr: PitrObservation): TrackedExport[] {
   return starts;
 }
 
-/** Operator action: RUN, PAUSE or RESET (carried out once per parameter version). */
+/** Operator action: RUN, PAUSE or RESET (each RESET carried out once: see operatorAction.ts). */
 function applyAction(w: Work, action: ActionObservation): { mode: 'RUN' | 'PAUSE'; reset: boolean } {
-  const raw = action.value === null ? 'RUN' : action.value.trim();
-  if (raw !== 'RUN' && raw !== 'PAUSE' && raw !== 'RESET') {
-    raise(w, 'ACTION_INVALID', {}, () => ({ event: 'ACTION_INVALID', code: raw.slice(0, 100) }));
+  const parsed = parseAction(action.value);
+  if (parsed.kind === 'INVALID') {
+    const code = parsed.value.slice(0, 100);
+    raise(w, 'ACTION_INVALID', {}, () => ({ event: 'ACTION_INVALID', code }));
     return { mode: 'PAUSE', reset: false };
   }
   clear(w, keyIs('ACTION_INVALID'));
-  if (raw !== 'RESET') return { mode: raw, reset: false };
-  // Without a version (never seen from SSM) a RESET is carried out once, recorded as version -1.
-  const version = action.version ?? -1;
-  if (w.state.resetVersion === version) return { mode: 'RUN', reset: false };
-  w.state.resetVersion = version;
+  if (parsed.kind !== 'RESET') return { mode: parsed.kind, reset: false };
+  if (resetCarriedOut(action, w.state)) return { mode: 'RUN', reset: false };
+  Object.assign(w.state, recordReset(action));
   return { mode: 'RUN', reset: true };
 }
 

@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { NotificationFactSchema } from './notificationFacts';
+import { MAX_RESET_ID_LENGTH } from './operatorAction';
 
 export const STATE_SCHEMA_VERSION = 1;
 
@@ -116,9 +117,13 @@ export const ChainStateSchema = z.object({
    */
   outbox: z.array(NotificationFactSchema).default([]),
   /**
-   * Version of the action parameter whose RESET was carried out. A RESET is consumed by version rather
-   * than by writing RUN back, so the tick never overwrites what an operator wrote meanwhile.
+   * The RESET carried out last, by its identity (its nonce, or for a plain RESET its version and
+   * modification time: see operatorAction.ts). A RESET is consumed by recording it rather than by
+   * writing RUN back, so the tick never overwrites what an operator wrote meanwhile. Null before any,
+   * and in a state written before it was recorded.
    */
+  lastReset: z.string().min(1).max(MAX_RESET_ID_LENGTH).nullable().default(null),
+  /** Version of the action parameter at that RESET (all an older state records of it). */
   resetVersion: z.number().int().nullable().default(null),
 });
 export type ChainState = z.infer<typeof ChainStateSchema>;
@@ -137,6 +142,7 @@ export function initialState(): ChainState {
     lastRun: null,
     profiles: [],
     outbox: [],
+    lastReset: null,
     resetVersion: null,
   };
 }

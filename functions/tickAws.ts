@@ -149,7 +149,7 @@ function fitsParameter(state: ChainState): boolean {
 function paramOf(
   result: GetParametersCommandOutput | undefined,
   name: string,
-): { Value?: string; Version?: number } | undefined {
+): { Value?: string; Version?: number; LastModifiedDate?: Date } | undefined {
   return (result?.Parameters ?? []).find((x) => x?.Name === name);
 }
 
@@ -221,6 +221,8 @@ export class TickAws {
       action: {
         value: action?.Value ?? null,
         version: typeof action?.Version === 'number' ? action.Version : null,
+        // With the version, what tells a plain RESET from an earlier one (functions/operatorAction.ts).
+        modifiedAtMs: action?.LastModifiedDate ? new Date(action.LastModifiedDate).getTime() : null,
       },
     };
   }

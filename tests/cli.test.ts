@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { runDce } from '../cli/dce';
 import type { Io } from '../cli/output';
 import { formatDuration } from '../cli/output';
-import { resetDecision } from '../cli/operator';
+import { resetDecision, setAction } from '../cli/operator';
+import { TransientAwsError } from '../functions/retry';
 import { deriveStatus } from '../cli/status';
 import { parseStackOutput, resolveTarget, UsageError } from '../cli/target';
 import { initialState, serializeState, type ChainState } from '../functions/state';
@@ -26,6 +27,8 @@ import { contiguousWindows, MemoryS3, writeChain } from './helpers/exportChain';
 class ParameterStore {
   readonly values = new Map<string, string>();
   puts = 0;
+  /** PutParameter calls still to be throttled. */
+  throttlePuts = 0;
   async send(command: any): Promise<any> {
     const { Name, Value, Overwrite } = command.input;
     switch (command.constructor.name) {
@@ -35,6 +38,10 @@ class ParameterStore {
         }
         return { Parameter: { Name, Value: this.values.get(Name), Type: 'String', Version: 1 } };
       case 'PutParameterCommand':
+        if (this.throttlePuts > 0) {
+          this.throttlePuts -= 1;
+          throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+        }
         if (this.values.has(Name) && !Overwrite) {
           throw Object.assign(new Error('exists'), { name: 'ParameterAlreadyExists' });
         }
@@ -313,6 +320,51 @@ describe('formatDuration', () => {
   });
 });
 
+describe('dce pause | resume | reset under throttling (cli/operator.ts: setAction)', () => {
+  const ACTION = '/p/action';
+  const STATE = '/p/state';
+  const write = (store: ParameterStore, action: 'RUN' | 'PAUSE' | 'RESET', sleeps: number[]) =>
+    setAction({
+      ssm: store,
+      alias: 'orders',
+      parameterName: ACTION,
+      stateParameterName: STATE,
+      action,
+      retry: { sleep: async (ms) => void sleeps.push(ms), random: () => 0.5 },
+    });
+
+  it('tries a throttled PutParameter again after a backoff, as the workflow does, and writes the action', async () => {
+    for (const action of ['PAUSE', 'RESET'] as const) {
+      const store = new ParameterStore();
+      store.values.set(ACTION, 'RUN');
+      store.values.set(STATE, serializeState(initialState()));
+      store.throttlePuts = 2;
+      const sleeps: number[] = [];
+      const result = await write(store, action, sleeps);
+      expect(result.changed, action).to.equal(true);
+      expect(store.values.get(ACTION)).to.equal(result.value);
+      expect(result.value).to.match(action === 'PAUSE' ? /^PAUSE$/ : /^RESET:/);
+      expect(store.puts).to.equal(1);
+      // Exponential backoff with jitter (functions/retry.ts): half of 200 ms, then half of 400 ms.
+      expect(sleeps).to.deep.equal([100, 200]);
+    }
+  });
+
+  it('gives up after the retry policy tries with a transient error and leaves the parameter as it was', async () => {
+    const store = new ParameterStore();
+    store.values.set(ACTION, 'RUN');
+    store.values.set(STATE, serializeState(initialState()));
+    store.throttlePuts = Infinity;
+    const sleeps: number[] = [];
+    let error: unknown;
+    await write(store, 'PAUSE', sleeps).catch((e: unknown) => (error = e));
+    expect(error).to.be.instanceOf(TransientAwsError);
+    expect((error as Error).message).to.match(/PutParameter\(action\) failed 4 times.*ThrottlingException/);
+    expect(sleeps).to.have.length(3);
+    expect(store.values.get(ACTION)).to.equal('RUN');
+  });
+});
+
 describe('dce commands against the local SSM endpoint', () => {
   const ACTION = '/dynamodb-continuous-exports/test/orders/action';
   const STATE = '/dynamodb-continuous-exports/test/orders/state';
@@ -426,7 +478,7 @@ describe('dce commands against the local SSM endpoint', () => {
     expect(questions[0]).to.contain('orders');
     const right = capture({ stdinIsTTY: true, prompt: async () => 'orders\n' });
     expect(await runDce(['reset', '--stack-output', stackOutputFile, ...flags()], right.io)).to.equal(0);
-    expect(store.values.get(ACTION)).to.equal('RESET');
+    expect(store.values.get(ACTION)).to.match(/^RESET:[A-Za-z0-9_-]{16}$/);
   });
 
   it('reset --yes needs no terminal', async () => {
@@ -440,7 +492,7 @@ describe('dce commands against the local SSM endpoint', () => {
         },
       }),
     ).to.equal(0);
-    expect(store.values.get(ACTION)).to.equal('RESET');
+    expect(store.values.get(ACTION)).to.match(/^RESET:[A-Za-z0-9_-]{16}$/);
   });
 
   it('refuses to create a missing action parameter (a wrong stack or alias)', async () => {

@@ -370,13 +370,13 @@ describe('export tick handler', () => {
     world.params.set(settings.stateParameterName, serializeState(s));
     world.params.set(settings.actionParameterName, 'RESET');
     await handler(tickEvent());
-    // Consumed by version, never written back: an operator's later PAUSE cannot be overwritten.
+    // Recorded in the state, never written back: an operator's later PAUSE cannot be overwritten.
     expect(world.params.get(settings.actionParameterName)).to.equal('RESET');
     expect(
       world.calls.some((c) => c.command === 'PutParameter' && c.input.Name === settings.actionParameterName),
     ).to.equal(false);
     const state = world.state();
-    expect(state.resetVersion).to.not.equal(null);
+    expect(state.lastReset).to.not.equal(null);
     expect(state.epoch).to.equal('20261124T100000Z');
     expect(state.chainStart).to.equal(null);
     expect(state.exports.map((e) => [e.type, e.status])).to.deep.equal([['FULL', 'IN_PROGRESS']]);
@@ -392,7 +392,7 @@ describe('export tick handler', () => {
       (c) => c.command === 'PutParameter' && c.input.Name === settings.stateParameterName,
     );
     expect(world.calls.indexOf(publish!)).to.be.greaterThan(saveIndex);
-    // The same RESET (same version) is not carried out twice.
+    // The same RESET is not carried out twice.
     clock.setSystemTime(T0 + 60_000);
     await handler(tickEvent('exec-1', T0));
     expect(world.state().epoch).to.equal('20261124T100000Z');

@@ -4,7 +4,9 @@ import { CLI_OPERATOR_TOOLS } from '../cli/simulate';
 import { estimateMonthlyCost } from '../sim/simulation/cost';
 import { runSimulation } from '../sim/simulation/engine';
 import { faultPlan, faultRandom } from '../sim/simulation/faults';
+import type { OperatorTools } from '../sim/simulation/operatorTools';
 import { tableDifferences, type SimulationReport } from '../sim/simulation/report';
+import type { SendClient } from '../sim/localRun';
 
 describe('npm run simulate (sim/simulation/engine.ts)', () => {
   describe('one simulated day with faults, on the local S3 server', function () {
@@ -121,6 +123,52 @@ describe('npm run simulate (sim/simulation/engine.ts)', () => {
       // Halted at the RESET: its watermark is before it.
       expect(Date.parse(r.watermark!)).to.be.at.most(Date.parse(report.faults.resets[0]));
       expect(r.ok).to.equal(true);
+    });
+
+    it('samples the phase as dce status does: RESET_PENDING only until the RESET is carried out', () => {
+      const resetAt = report.faults.resets[0];
+      const pending = report.phases.filter((p) => p.phase === 'RESET_PENDING');
+      expect(pending.map((p) => p.at)).to.deep.equal([resetAt]);
+      const after = report.phases.filter((p) => Date.parse(p.at) > Date.parse(resetAt));
+      expect(after, 'a phase after the RESET was carried out').not.to.be.empty;
+      expect(Date.parse(after[0].at) - Date.parse(resetAt)).to.be.at.most(3600_000);
+      expect(report.finalPhase).to.be.oneOf(['CHAINING', 'CATCHING_UP']);
+    });
+  });
+
+  describe("the simulated operator's PutParameter throttled", function () {
+    this.timeout(180_000);
+
+    it('is tried again as dce does, and the run goes on with the pause it asked for', async () => {
+      // Every first PutParameter of an operator command is throttled, as `--faults chaos` may.
+      let throttled = 0;
+      const tools: OperatorTools = {
+        ...CLI_OPERATOR_TOOLS,
+        setAction(options) {
+          let first = true;
+          const ssm: SendClient = {
+            send(command) {
+              if (first && command.constructor.name === 'PutParameterCommand') {
+                first = false;
+                throttled += 1;
+                return Promise.reject(
+                  Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }),
+                );
+              }
+              return options.ssm.send(command);
+            },
+          };
+          return CLI_OPERATOR_TOOLS.setAction({ ...options, ssm });
+        },
+      };
+      const report = await runSimulation(
+        { days: 0.3, rate: 4, window: 15, seed: 5, faults: 'some', s3: 'memory', ssm: 'memory' },
+        tools,
+      );
+      expect(throttled).to.equal(2);
+      expect(report.faults.pauses).to.have.length(1);
+      expect(report.phases.map((p) => p.phase)).to.include('PAUSED');
+      expect(report.chain.ok).to.equal(true);
     });
   });
 

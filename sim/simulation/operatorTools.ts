@@ -54,6 +54,12 @@ export interface OperatorTools {
     alias: string,
     input: {
       action: string | null;
+      /**
+       * The action parameter's version and modification time (epoch ms): required, since without them
+       * a RESET the workflow carried out cannot be told from a pending one.
+       */
+      actionVersion: number | null;
+      actionModifiedAtMs: number | null;
       stateText: string | null;
       stateParameterName: string;
       now: number;
@@ -64,9 +70,11 @@ export interface OperatorTools {
     ssm: SendClient;
     alias: string;
     parameterName: string;
-    /** The chain state parameter: a RESET is pending until the state records its version. */
+    /** The chain state parameter: a RESET is pending until the state records it. */
     stateParameterName: string;
     action: 'RUN' | 'PAUSE' | 'RESET';
+    /** How `dce` waits out transient errors; the simulation waits on its own clock, with its seeded jitter. */
+    retry: { sleep: (ms: number) => Promise<void>; random: () => number };
   }): Promise<unknown>;
   verifyChain(options: {
     s3: SendClient;

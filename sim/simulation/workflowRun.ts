@@ -84,14 +84,19 @@ export async function runWorkflow(params: {
     const resets: string[] = [];
     const events = operatorEvents(plan, start, totalSeconds);
     let pauseStartedAt: number | null = null;
-    const status = (now: number): StatusView =>
-      tools.deriveStatus(settings.alias, {
-        action: aws.ssm.get(settings.actionParameterName) ?? null,
+    // The action parameter as `dce status` reads it: value, version and modification time.
+    const status = (now: number): StatusView => {
+      const action = aws.ssm.parameters.get(settings.actionParameterName);
+      return tools.deriveStatus(settings.alias, {
+        action: action?.Value ?? null,
+        actionVersion: action?.Version ?? null,
+        actionModifiedAtMs: action ? action.LastModifiedDate.getTime() : null,
         stateText: aws.ssm.get(settings.stateParameterName) ?? null,
         stateParameterName: settings.stateParameterName,
         now,
         windowMinutes: params.windowMinutes,
       });
+    };
     const sample = (now: number): StatusView => {
       const report = status(now);
       if (phases.length === 0 || phases[phases.length - 1].phase !== report.phase) {
@@ -110,6 +115,8 @@ export async function runWorkflow(params: {
           parameterName: settings.actionParameterName,
           stateParameterName: settings.stateParameterName,
           action: e.action,
+          // The operator waits between tries as `dce` does, while the workflow runs on.
+          retry: { sleep: (ms) => run.runFor(ms), random },
         });
         if (e.action === 'PAUSE') pauseStartedAt = t;
         if (e.action === 'RUN' && pauseStartedAt !== null) {
