@@ -5,6 +5,7 @@ import { REPLICA_APPLY_HANDLER } from '../functions/lambdaHandlers';
 import { targetClient } from '../functions/replicaHandler';
 import { renderReplicaDefinitionString } from '../statemachine/render';
 import { ACCOUNT_ID, REGION, ofType, policyOf, runProgram, type ProgramRun } from './helpers/pulumiMocks';
+import { allows } from './helpers/iamDecisions';
 
 const STACK = 'dev';
 const ROLE = 'arn:aws:iam::210987654321:role/dce-replica-writer';
@@ -47,16 +48,6 @@ describe('TableReplica under Pulumi mocks (a stack config with replicas)', () =>
     expect(policy, `policy of ${roleName}`).to.not.equal(undefined);
     return policyOf(policy!.inputs.policy);
   };
-  const allows = (policy: any, action: string, resource: string) =>
-    policy.Statement.some(
-      (s: any) =>
-        s.Effect === 'Allow' &&
-        s.Action.includes(action) &&
-        s.Resource.some((r: string) =>
-          new RegExp(`^${r.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`).test(resource),
-        ),
-    );
-
   before(async () => {
     run = await runProgram(CONFIG, STACK);
   });
@@ -68,7 +59,7 @@ describe('TableReplica under Pulumi mocks (a stack config with replicas)', () =>
   });
 
   for (const alias of ['orders-copy', 'dr']) {
-    it(`replica ${alias}: state machine from the template, apply Lambda, state parameter, schedule and lag alarm`, () => {
+    it(`replica ${alias}: state machine from the template, apply Lambda, state parameter, schedule and lag alarm`, async () => {
       const base = `dev-orders-${alias}`;
       const fn = named('aws:lambda/function:Function', `${base}-apply`);
       expect(fn.inputs.timeout).to.equal(900);
@@ -103,8 +94,8 @@ describe('TableReplica under Pulumi mocks (a stack config with replicas)', () =>
       expect(action.options.ignoreChanges).to.include('value');
       const applyPolicy = rolePolicy(`${base}-apply-role`);
       const actionArn = `arn:aws:ssm:${REGION}:${ACCOUNT_ID}:parameter${actionName}`;
-      expect(allows(applyPolicy, 'ssm:GetParameters', actionArn)).to.equal(true);
-      expect(allows(applyPolicy, 'ssm:PutParameter', actionArn)).to.equal(false);
+      expect(await allows(applyPolicy, 'ssm:GetParameters', actionArn)).to.equal(true);
+      expect(await allows(applyPolicy, 'ssm:PutParameter', actionArn)).to.equal(false);
       const schedule = named('aws:scheduler/schedule:Schedule', `${base}-replica`);
       expect(schedule.inputs.target.arn).to.equal(
         `arn:aws:states:${REGION}:${ACCOUNT_ID}:stateMachine:${base}-replica`,
@@ -134,34 +125,34 @@ describe('TableReplica under Pulumi mocks (a stack config with replicas)', () =>
     expect(arns).to.include(`arn:aws:cloudwatch:${REGION}:${ACCOUNT_ID}:alarm:dev-orders-dr-replica-lag`);
   });
 
-  it('apply role: the target table in the same account without a role; only sts:AssumeRole on the role with one', () => {
+  it('apply role: the target table in the same account without a role; only sts:AssumeRole on the role with one', async () => {
     const same = rolePolicy('dev-orders-orders-copy-apply-role');
     const copy = `arn:aws:dynamodb:${REGION}:${ACCOUNT_ID}:table/orders-copy`;
-    expect(allows(same, 'dynamodb:BatchWriteItem', copy)).to.equal(true);
-    expect(allows(same, 'dynamodb:DescribeTable', copy)).to.equal(true);
+    expect(await allows(same, 'dynamodb:BatchWriteItem', copy)).to.equal(true);
+    expect(await allows(same, 'dynamodb:DescribeTable', copy)).to.equal(true);
     expect(same.Statement.some((s: any) => s.Action.includes('sts:AssumeRole'))).to.equal(false);
     const other = rolePolicy('dev-orders-dr-apply-role');
-    expect(allows(other, 'sts:AssumeRole', ROLE)).to.equal(true);
+    expect(await allows(other, 'sts:AssumeRole', ROLE)).to.equal(true);
     expect(
       other.Statement.some((s: any) => s.Action.some((a: string) => a.startsWith('dynamodb:'))),
     ).to.equal(false);
     for (const policy of [same, other]) {
       expect(
-        allows(
+        await allows(
           policy,
           's3:GetObject',
           'arn:aws:s3:::dev-orders-exports-123456789012/orders/AWSDynamoDB/x/data/y.json.gz',
         ),
       ).to.equal(true);
       expect(
-        allows(
+        await allows(
           policy,
           's3:GetObject',
           'arn:aws:s3:::dev-orders-exports-123456789012/orders/chain/CURRENT.json',
         ),
       ).to.equal(true);
       expect(
-        allows(
+        await allows(
           policy,
           's3:PutObject',
           'arn:aws:s3:::dev-orders-exports-123456789012/orders/chain/CURRENT.json',
@@ -189,33 +180,33 @@ describe('TableReplica under Pulumi mocks (a stack config with replicas)', () =>
     }
   });
 
-  it('state machine role: invoke its own apply function, read the manifests, run its Distributed Map children', () => {
+  it('state machine role: invoke its own apply function, read the manifests, run its Distributed Map children', async () => {
     for (const alias of ['orders-copy', 'dr']) {
       const base = `dev-orders-${alias}`;
       const policy = rolePolicy(`${base}-replica-role`);
       expect(
-        allows(
+        await allows(
           policy,
           'lambda:InvokeFunction',
           `arn:aws:lambda:${REGION}:${ACCOUNT_ID}:function:${base}-apply`,
         ),
       ).to.equal(true);
       expect(
-        allows(
+        await allows(
           policy,
           'lambda:InvokeFunction',
           `arn:aws:lambda:${REGION}:${ACCOUNT_ID}:function:dev-orders-export-tick`,
         ),
       ).to.equal(false);
       expect(
-        allows(
+        await allows(
           policy,
           's3:GetObject',
           'arn:aws:s3:::dev-orders-exports-123456789012/orders/AWSDynamoDB/01/manifest-files.json',
         ),
       ).to.equal(true);
       expect(
-        allows(
+        await allows(
           policy,
           'states:StartExecution',
           `arn:aws:states:${REGION}:${ACCOUNT_ID}:stateMachine:${base}-replica`,
@@ -223,7 +214,11 @@ describe('TableReplica under Pulumi mocks (a stack config with replicas)', () =>
       ).to.equal(true);
       for (const action of ['states:DescribeExecution', 'states:StopExecution'])
         expect(
-          allows(policy, action, `arn:aws:states:${REGION}:${ACCOUNT_ID}:execution:${base}-replica/map:1`),
+          await allows(
+            policy,
+            action,
+            `arn:aws:states:${REGION}:${ACCOUNT_ID}:execution:${base}-replica/map:1`,
+          ),
         ).to.equal(true);
     }
   });

@@ -7,9 +7,9 @@ import {
   ImportConflictException,
   ImportTableCommand,
   ListImportsCommand,
+  ScanCommand,
   type ImportTableInput,
 } from '@aws-sdk/client-dynamodb';
-import { GetParametersCommand } from '@aws-sdk/client-ssm';
 import { CallLog } from '../sim/fakeAws/service';
 import { FakeSSM } from '../sim/fakeAws/ssm';
 import {
@@ -25,6 +25,8 @@ import { replicaActionParameterName } from '../functions/replicaSettings';
 import { getText } from '../format/s3io';
 import { generateWorkload, WORKLOAD_KEY_SCHEMA, WORKLOAD_ATTRIBUTE_DEFINITIONS } from '../sim/workload';
 import { MemoryS3, contiguousWindows, writeChain } from './helpers/exportChain';
+import { iamRequestsOf, type CallScope, type IamRequest } from '../sim/iam/requests';
+import { allows, deniedRequests, roleWith, type Policy } from './helpers/iamDecisions';
 
 const REGION = 'eu-west-1';
 const ACCOUNT = '123456789012';
@@ -40,29 +42,26 @@ const SETTINGS = testReplicaSettings({
   notificationTopicArn: TOPIC,
 });
 
-/** One AWS call as IAM sees it: the action's command and the ARN it touches. */
+const SCOPE: CallScope = { partition: 'aws', region: REGION, account: ACCOUNT };
+
+/** One AWS call as IAM sees it: the SDK command and the requests IAM evaluates for it. */
 interface Call {
   command: string;
-  arn: string;
-  /** ListObjectsV2 only: the prefix listed (checked against the s3:prefix condition). */
-  prefix?: string;
+  requests: IamRequest[];
 }
 
-function iamMatch(pattern: string, value: string): boolean {
-  return new RegExp(
-    `^${pattern
-      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-      .replace(/\*/g, '.*')
-      .replace(/\?/g, '.')}$`,
-  ).test(value);
+/** `command`, sent to `service` by a client in this account and Region, as IAM evaluates it. */
+function call(service: string, command: object): Call {
+  return { command: command.constructor.name, requests: iamRequestsOf(service, command, SCOPE) };
 }
 
-function allows(policy: any, action: string, call: Call): boolean {
-  return policy.Statement.some((s: any) => {
-    if (!s.Action.includes(action) || !s.Resource.some((r: string) => iamMatch(r, call.arn))) return false;
-    const like = s.Condition?.StringLike?.['s3:prefix'];
-    return !like || (call.prefix !== undefined && like.some((p: string) => iamMatch(p, call.prefix!)));
-  });
+/** The requests of `calls` that `policy` refuses, each named with its command; empty when all are allowed. */
+async function deniedCalls(policy: Policy, calls: Call[], account = ACCOUNT): Promise<string[]> {
+  const role = roleWith(policy, account);
+  const denied: string[] = [];
+  for (const c of calls)
+    for (const d of await deniedRequests(role, c.requests)) denied.push(`${c.command}: ${d}`);
+  return denied;
 }
 
 /**
@@ -90,10 +89,7 @@ async function recordingAccount(calls: Call[], seed: number, state?: object) {
   });
   const recordingS3 = {
     send: async (c: any) => {
-      const name = c.constructor.name;
-      if (name === 'ListObjectsV2Command')
-        calls.push({ command: name, arn: `arn:aws:s3:::${c.input.Bucket}`, prefix: c.input.Prefix });
-      else calls.push({ command: name, arn: `arn:aws:s3:::${c.input.Bucket}/${c.input.Key}` });
+      calls.push(call('s3', c));
       return s3.send(c);
     },
   };
@@ -103,14 +99,12 @@ async function recordingAccount(calls: Call[], seed: number, state?: object) {
   memorySsm.set(ACTION_PARAMETER, initial.action);
   const ssm = {
     send: async (c: any) => {
-      const names: string[] = c instanceof GetParametersCommand ? c.input.Names! : [c.input.Name];
-      for (const n of names)
-        calls.push({ command: c.constructor.name, arn: `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter${n}` });
+      calls.push(call('ssm', c));
       return memorySsm.send(c);
     },
   };
   const sns = {
-    send: async (c: any) => void calls.push({ command: c.constructor.name, arn: c.input.TopicArn }),
+    send: async (c: any) => void calls.push(call('sns', c)),
   };
   return { s3, chain, recordingS3, memorySsm, ssm, sns };
 }
@@ -140,17 +134,7 @@ async function recordImportRun(targetTable: string): Promise<ImportRun> {
   let described = 0;
   const target = {
     send: async (c: any) => {
-      const arn =
-        c instanceof BatchWriteItemCommand
-          ? `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${Object.keys(c.input.RequestItems!)[0]}`
-          : c instanceof ImportTableCommand
-            ? `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${c.input.TableCreationParameters!.TableName}`
-            : c instanceof DescribeImportCommand
-              ? c.input.ImportArn!
-              : c instanceof ListImportsCommand
-                ? c.input.TableArn!
-                : `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${c.input.TableName}`;
-      calls.push({ command: c.constructor.name, arn });
+      calls.push(call('dynamodb', c));
       if (c instanceof ImportTableCommand) {
         request = c.input;
         throw new ImportConflictException({ message: 'token in use', $metadata: {} });
@@ -171,10 +155,7 @@ async function recordImportRun(targetTable: string): Promise<ImportRun> {
   };
   const sourceDynamoDb = {
     send: async (c: any) => {
-      calls.push({
-        command: c.constructor.name,
-        arn: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${c.input.TableName}`,
-      });
+      calls.push(call('dynamodb', c));
       return {
         Table: {
           ...keys,
@@ -223,18 +204,13 @@ describe('replica IAM covers exactly the calls its code makes (recorded from a r
     });
     const states = {
       send: async (c: any) => {
-        calls.push({ command: c.constructor.name, arn: c.input.executionArn });
+        calls.push(call('states', c));
         return { executionArn: c.input.executionArn, status: 'FAILED' };
       },
     };
     const target = {
       send: async (c: any) => {
-        const table =
-          c instanceof BatchWriteItemCommand ? Object.keys(c.input.RequestItems!)[0] : c.input.TableName;
-        calls.push({
-          command: c.constructor.name,
-          arn: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${table}`,
-        });
+        calls.push(call('dynamodb', c));
         if (c instanceof DescribeTableCommand)
           return {
             Table: {
@@ -316,68 +292,49 @@ describe('replica IAM covers exactly the calls its code makes (recorded from a r
     expect([...made, 'AssumeRoleCommand'].sort()).to.deep.equal(Object.keys(REPLICA_SDK_CALLS).sort());
   });
 
-  it('the apply role allows each recorded call on exactly the resource it touched', () => {
-    const policy = replicaLambdaPolicy(facts(), `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/x`);
-    for (const call of calls) {
-      const grants = REPLICA_SDK_CALLS[call.command].filter((g) => g.resource !== 'exportKmsKey');
-      const actions = [...new Set(grants.flatMap((g) => g.actions))];
-      expect(
-        actions.some((action) => allows(policy, action, call)),
-        `${call.command} ${call.arn} ${call.prefix ?? ''}`,
-      ).to.equal(true);
-    }
+  const logGroup = `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/x`;
+  const tableIn = (region: string, account: string, name: string) =>
+    `arn:aws:dynamodb:${region}:${account}:table/${name}`;
+
+  it('the apply role allows each recorded call on exactly the resource it touched', async () => {
+    const policy = replicaLambdaPolicy(facts(), logGroup);
+    expect(calls.length).to.be.greaterThan(0);
+    expect(await deniedCalls(policy, calls)).to.deep.equal([]);
   });
 
-  it('the apply role allows nothing else: each action is one a recorded call needs, on no other table or prefix', () => {
-    const policy = replicaLambdaPolicy(facts(), `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/x`);
+  it('the apply role allows nothing else: each action is one a recorded call needs, on no other table or prefix', async () => {
+    const policy = replicaLambdaPolicy(facts(), logGroup);
     const needed = new Set(calls.flatMap((c) => REPLICA_SDK_CALLS[c.command].flatMap((g) => g.actions)));
     for (const s of policy.Statement)
       for (const a of s.Action) if (!a.startsWith('logs:')) expect(needed, a).to.include(a);
-    expect(
-      allows(policy, 'dynamodb:BatchWriteItem', {
-        command: '',
-        arn: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/orders`,
-      }),
-    ).to.equal(false);
-    expect(
-      allows(policy, 's3:GetObject', {
-        command: '',
-        arn: `arn:aws:s3:::${BUCKET}/dynamodb/other/chain/CURRENT.json`,
-      }),
-    ).to.equal(false);
-    expect(
-      allows(policy, 's3:ListBucket', {
-        command: '',
-        arn: `arn:aws:s3:::${BUCKET}`,
-        prefix: 'dynamodb/other/chain/',
-      }),
-    ).to.equal(false);
+    const orders = tableIn(REGION, ACCOUNT, 'orders');
+    expect(await allows(policy, 'dynamodb:BatchWriteItem', orders)).to.equal(false);
+    const otherChain = `arn:aws:s3:::${BUCKET}/dynamodb/other/chain/CURRENT.json`;
+    expect(await allows(policy, 's3:GetObject', otherChain)).to.equal(false);
+    const listing = (prefix: string) =>
+      allows(policy, 's3:ListBucket', `arn:aws:s3:::${BUCKET}`, { 's3:prefix': prefix });
+    expect(await listing(`${PREFIX}/chain/`)).to.equal(true);
+    expect(await listing('dynamodb/other/chain/')).to.equal(false);
     expect(policy.Statement.some((s: any) => s.Action.includes('sts:AssumeRole'))).to.equal(false);
   });
 
-  it('the apply role reads the action parameter and cannot write it; the run never tried to', () => {
-    const policy = replicaLambdaPolicy(facts(), `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/x`);
+  it('the apply role reads the action parameter and cannot write it; the run never tried to', async () => {
+    const policy = replicaLambdaPolicy(facts(), logGroup);
     const arn = `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter${ACTION_PARAMETER}`;
-    expect(calls.some((c) => c.command === 'GetParametersCommand' && c.arn === arn)).to.equal(true);
-    expect(calls.filter((c) => c.command !== 'GetParametersCommand' && c.arn === arn)).to.deep.equal([]);
-    expect(allows(policy, 'ssm:GetParameters', { command: '', arn })).to.equal(true);
+    const touches = (c: Call) => c.requests.some((r) => r.resource === arn);
+    expect(calls.some((c) => c.command === 'GetParametersCommand' && touches(c))).to.equal(true);
+    expect(calls.filter((c) => c.command !== 'GetParametersCommand' && touches(c))).to.deep.equal([]);
+    expect(await allows(policy, 'ssm:GetParameters', arn)).to.equal(true);
     for (const write of ['ssm:PutParameter', 'ssm:DeleteParameter'])
-      expect(allows(policy, write, { command: '', arn }), write).to.equal(false);
+      expect(await allows(policy, write, arn), write).to.equal(false);
     // and the state parameter stays writable, by the Lambda alone
-    expect(
-      allows(policy, 'ssm:PutParameter', {
-        command: '',
-        arn: `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter${PARAMETER}`,
-      }),
-    ).to.equal(true);
+    const state = `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter${PARAMETER}`;
+    expect(await allows(policy, 'ssm:PutParameter', state)).to.equal(true);
   });
 
   it('with a target role: sts:AssumeRole on that role only, and the table grants move to the role', () => {
     const role = 'arn:aws:iam::210987654321:role/dce-replica-writer';
-    const policy = replicaLambdaPolicy(
-      facts(role),
-      `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/x`,
-    );
+    const policy = replicaLambdaPolicy(facts(role), logGroup);
     const assume = policy.Statement.filter((s: any) => s.Action.includes('sts:AssumeRole'));
     expect(assume).to.have.length(1);
     expect(assume[0].Resource).to.deep.equal([role]);
@@ -386,14 +343,13 @@ describe('replica IAM covers exactly the calls its code makes (recorded from a r
     ).to.equal(false);
   });
 
-  const logGroup = `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/x`;
-  /** What ImportTable itself reads, with its caller's permissions: the data file and the data folder listing. */
-  const importReads = (): Call[] => [
-    { command: 'ImportTableCommand', arn: `arn:aws:s3:::${BUCKET}/${importRun.dataFileKey}` },
+  /** What ImportTable itself reads, with its caller's permissions: a data file and the data folder listing. */
+  const importReads = (): IamRequest[] => [
+    { action: 's3:GetObject', resource: `arn:aws:s3:::${BUCKET}/${importRun.dataFileKey}` },
     {
-      command: 'ImportTableCommand',
-      arn: `arn:aws:s3:::${BUCKET}`,
-      prefix: importRun.request.S3BucketSource!.S3KeyPrefix,
+      action: 's3:ListBucket',
+      resource: `arn:aws:s3:::${BUCKET}`,
+      context: { 's3:prefix': importRun.request.S3BucketSource!.S3KeyPrefix! },
     },
   ];
 
@@ -410,32 +366,16 @@ describe('replica IAM covers exactly the calls its code makes (recorded from a r
     expect(importRun.dataFileKey.startsWith(importRun.request.S3BucketSource!.S3KeyPrefix!)).to.equal(true);
   });
 
-  it('an import replica: its role allows each recorded call, and what ImportTable reads', () => {
+  it('an import replica: its role allows each recorded call, and what ImportTable reads', async () => {
     const policy = replicaLambdaPolicy(facts(undefined, 'import'), logGroup);
-    for (const call of importRun.calls) {
-      const actions = [
-        ...new Set(
-          REPLICA_SDK_CALLS[call.command]
-            .filter((g) => g.resource !== 'exportKmsKey')
-            .flatMap((g) => g.actions),
-        ),
-      ];
-      expect(
-        actions.some((a) => allows(policy, a, call)),
-        `${call.command} ${call.arn}`,
-      ).to.equal(true);
-    }
-    expect(allows(policy, 's3:GetObject', importReads()[0])).to.equal(true);
-    expect(allows(policy, 's3:ListBucket', importReads()[1])).to.equal(true);
-    expect(
-      allows(policy, 'logs:CreateLogGroup', {
-        command: '',
-        arn: `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws-dynamodb/imports`,
-      }),
-    ).to.equal(true);
+    // ImportTable's requests include its S3 reads and its log group (sim/iam/requests.ts).
+    expect(await deniedCalls(policy, importRun.calls)).to.deep.equal([]);
+    expect(await deniedRequests(roleWith(policy), importReads())).to.deep.equal([]);
+    const importLogs = `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws-dynamodb/imports`;
+    expect(await allows(policy, 'logs:CreateLogGroup', importLogs)).to.equal(true);
   });
 
-  it('an import replica: nothing else, and no import grant for a write replica', () => {
+  it('an import replica: nothing else, and no import grant for a write replica', async () => {
     const policy = replicaLambdaPolicy(facts(undefined, 'import'), logGroup);
     // Both runs: the halt alert (Publish) and the file checks are recorded in the write run. Scan is
     // granted to every replica (the grants are per call), though only a write bootstrap makes it.
@@ -445,25 +385,11 @@ describe('replica IAM covers exactly the calls its code makes (recorded from a r
     for (const s of policy.Statement)
       for (const a of s.Action) if (!a.startsWith('logs:')) expect(needed, a).to.include(a);
     // DescribeTable of the source, ImportTable on the target only: not on other tables.
-    expect(
-      allows(policy, 'dynamodb:DescribeTable', {
-        command: '',
-        arn: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/orders`,
-      }),
-    ).to.equal(true);
-    expect(
-      allows(policy, 'dynamodb:ImportTable', {
-        command: '',
-        arn: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/orders`,
-      }),
-    ).to.equal(false);
-    expect(
-      allows(policy, 's3:ListBucket', {
-        command: '',
-        arn: `arn:aws:s3:::${BUCKET}`,
-        prefix: 'dynamodb/other/AWSDynamoDB/',
-      }),
-    ).to.equal(false);
+    const orders = tableIn(REGION, ACCOUNT, 'orders');
+    expect(await allows(policy, 'dynamodb:DescribeTable', orders)).to.equal(true);
+    expect(await allows(policy, 'dynamodb:ImportTable', orders)).to.equal(false);
+    const otherExports = { 's3:prefix': 'dynamodb/other/AWSDynamoDB/' };
+    expect(await allows(policy, 's3:ListBucket', `arn:aws:s3:::${BUCKET}`, otherExports)).to.equal(false);
     const write = replicaLambdaPolicy(facts(), logGroup);
     const importOnly = [
       'dynamodb:ImportTable',
@@ -472,28 +398,22 @@ describe('replica IAM covers exactly the calls its code makes (recorded from a r
       'dynamodb:CreateTable',
     ];
     for (const s of write.Statement) for (const a of importOnly) expect(s.Action, s.Sid).to.not.include(a);
-    expect(
-      allows(write, 'dynamodb:DescribeTable', {
-        command: '',
-        arn: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/orders`,
-      }),
-    ).to.equal(false);
+    expect(await allows(write, 'dynamodb:DescribeTable', orders)).to.equal(false);
   });
 
-  it('an import replica with a target role: the target side moves to the role, the source DescribeTable stays', () => {
-    const role = 'arn:aws:iam::210987654321:role/dce-replica-writer';
-    const f = { ...facts(role, 'import'), targetRegion: 'us-east-1' };
+  const TARGET_ROLE = 'arn:aws:iam::210987654321:role/dce-replica-writer';
+  const TARGET: CallScope = { partition: 'aws', region: 'us-east-1', account: '210987654321' };
+
+  it('an import replica with a target role: the target side moves to the role, the source DescribeTable stays', async () => {
+    const f = { ...facts(TARGET_ROLE, 'import'), targetRegion: TARGET.region };
     const lambda = replicaLambdaPolicy(f, logGroup);
     const dynamodb = lambda.Statement.filter((s: any) =>
       s.Action.some((a: string) => a.startsWith('dynamodb:')),
     );
     expect(dynamodb.map((s: any) => [s.Action, s.Resource])).to.deep.equal([
-      [['dynamodb:DescribeTable'], [`arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/orders`]],
+      [['dynamodb:DescribeTable'], [tableIn(REGION, ACCOUNT, 'orders')]],
     ]);
-    const rolePolicy = replicaTargetRoleDocuments(
-      f,
-      'arn:aws:iam::123456789012:role/apply',
-    ).permissionsPolicy;
+    const rolePolicy = replicaTargetRoleDocuments(f, `arn:aws:iam::${ACCOUNT}:role/apply`).permissionsPolicy;
     // The recorded target calls, as they are made in the role's account and the target Region.
     const targetSide = new Set([
       'ImportTableCommand',
@@ -501,33 +421,69 @@ describe('replica IAM covers exactly the calls its code makes (recorded from a r
       'ListImportsCommand',
       'BatchWriteItemCommand',
     ]);
+    const here = `:${REGION}:${ACCOUNT}:`;
+    const there = `:${TARGET.region}:${TARGET.account}:`;
     const moved = importRun.calls
       .filter(
         (c) =>
           targetSide.has(c.command) ||
-          (c.command === 'DescribeTableCommand' && c.arn.endsWith(`/${targetTable}`)),
+          (c.command === 'DescribeTableCommand' && c.requests[0].resource.endsWith(`/${targetTable}`)),
       )
-      .map((c) => ({ ...c, arn: c.arn.replace(`:${REGION}:${ACCOUNT}:`, ':us-east-1:210987654321:') }));
+      .map((c) => ({
+        ...c,
+        requests: c.requests.map((r) => ({ ...r, resource: r.resource.replace(here, there) })),
+      }));
     expect(moved.length).to.be.greaterThan(4);
-    for (const call of moved) {
-      const actions = REPLICA_SDK_CALLS[call.command].flatMap((g) => g.actions);
-      expect(
-        actions.some((a) => allows(rolePolicy, a, call)),
-        `${call.command} ${call.arn}`,
-      ).to.equal(true);
-    }
-    expect(allows(rolePolicy, 's3:GetObject', importReads()[0])).to.equal(true);
-    expect(allows(rolePolicy, 's3:ListBucket', importReads()[1])).to.equal(true);
-    expect(
-      allows(rolePolicy, 'logs:PutLogEvents', {
-        command: '',
-        arn: 'arn:aws:logs:us-east-1:210987654321:log-group:/aws-dynamodb/imports:log-stream:x',
-      }),
-    ).to.equal(true);
+    expect(await deniedCalls(rolePolicy, moved, TARGET.account)).to.deep.equal([]);
+    expect(await deniedRequests(roleWith(rolePolicy, TARGET.account), importReads())).to.deep.equal([]);
+    const stream = `arn:aws:logs:${TARGET.region}:${TARGET.account}:log-group:/aws-dynamodb/imports:log-stream:x`;
+    expect(await allows(rolePolicy, 'logs:PutLogEvents', stream)).to.equal(true);
     // The write replica's role document is unchanged by the import grants.
     expect(
-      replicaTargetRoleDocuments(facts(role), 'arn:aws:iam::123456789012:role/apply').permissionsPolicy
+      replicaTargetRoleDocuments(facts(TARGET_ROLE), `arn:aws:iam::${ACCOUNT}:role/apply`).permissionsPolicy
         .Statement,
     ).to.have.length(1);
   });
+
+  for (const bootstrap of ['write', 'import'] as const) {
+    it(`cross-account, bootstrap ${bootstrap}: the target role the stack outputs may use its table only`, async () => {
+      const f = { ...facts(TARGET_ROLE, bootstrap), targetRegion: TARGET.region };
+      const { permissionsPolicy } = replicaTargetRoleDocuments(f, `arn:aws:iam::${ACCOUNT}:role/apply`);
+      const role = roleWith(permissionsPolicy, TARGET.account, 'dce-replica-writer');
+      const denied = (command: object, scope = TARGET) =>
+        deniedRequests(role, iamRequestsOf('dynamodb', command, scope));
+      const put = { PutRequest: { Item: { pk: { S: 'k' }, sk: { S: 's' } } } };
+      const tableCalls = (name: string) => [
+        new DescribeTableCommand({ TableName: name }),
+        new ScanCommand({ TableName: name, Limit: 1 }),
+        new BatchWriteItemCommand({ RequestItems: { [name]: [put] } }),
+      ];
+      const importOf = (name: string) =>
+        new ImportTableCommand({
+          ...importRun.request,
+          TableCreationParameters: { ...importRun.request.TableCreationParameters!, TableName: name },
+        });
+      for (const c of tableCalls(targetTable)) expect(await denied(c), c.constructor.name).to.deep.equal([]);
+      // The recorded ImportTable request, made by the target role: allowed only to an import replica.
+      const imported = await denied(importOf(targetTable));
+      if (bootstrap === 'import') expect(imported).to.deep.equal([]);
+      else
+        expect(imported).to.include(
+          `dynamodb:ImportTable on ${tableIn(TARGET.region, TARGET.account, targetTable)}: ImplicitlyDenied`,
+        );
+      // Another table of the target account, and the same table name in another Region.
+      const elsewhere = { ...TARGET, region: 'us-west-2' };
+      for (const [name, scope] of [
+        ['orders', TARGET],
+        [targetTable, elsewhere],
+      ] as const) {
+        for (const c of tableCalls(name))
+          expect(await denied(c, scope), `${c.constructor.name} ${scope.region} ${name}`).to.have.length(1);
+        const table = tableIn(scope.region, TARGET.account, name);
+        expect(await denied(importOf(name), scope)).to.include(
+          `dynamodb:ImportTable on ${table}: ImplicitlyDenied`,
+        );
+      }
+    });
+  }
 });
