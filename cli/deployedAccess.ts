@@ -3,7 +3,9 @@
  * role with its inline policies, and per workflow its Lambda function, state machine and schedule.
  * The offline system runs with exactly these (`sim/simulation/deployment.ts`).
  */
+import { lambdaPolicy, type TableResourceFacts } from '../components/permissions';
 import { LAMBDA_HANDLERS } from '../functions/lambdaHandlers';
+import type { WorkflowSettings } from '../functions/settings';
 import type { PolicyDocument, RoleAccess } from '../sim/iam/evaluator';
 import type { DeployedWorkflow, DeploySimulation, SimulationDeployment } from '../sim/simulation/deployment';
 import { runProgramUnderMocks, type MockedResource } from './stackUnderMocks';
@@ -111,3 +113,36 @@ export const deploySimulation: DeploySimulation = (config, target) => {
   }
   return deployment;
 };
+
+/**
+ * The export tick's role for a table whose tick runs with `settings`, as the component renders it
+ * (`lambdaPolicy` over the same facts): for offline runs that build their settings directly rather
+ * than through a stack config (the workflow tests' scenarios, the bench).
+ */
+export function tickRoleForSettings(
+  settings: WorkflowSettings,
+  where: { region: string; account: string; partition?: string },
+): RoleAccess {
+  const partition = where.partition ?? 'aws';
+  const functionName = `${settings.alias}-export-tick`;
+  const facts: TableResourceFacts = {
+    partition,
+    region: where.region,
+    accountId: where.account,
+    tableName: settings.tableName,
+    bucket: settings.bucket,
+    prefix: settings.prefix,
+    stateParameterName: settings.stateParameterName,
+    actionParameterName: settings.actionParameterName,
+    lockParameterName: settings.lockParameterName,
+    notificationTopicArn: settings.notificationTopicArn,
+    kmsKeyArn: settings.kmsKeyArn,
+    tickFunctionArn: `arn:${partition}:lambda:${where.region}:${where.account}:function:${functionName}`,
+  };
+  const logGroup = `arn:${partition}:logs:${where.region}:${where.account}:log-group:/aws/lambda/${functionName}`;
+  return {
+    name: functionName,
+    arn: `arn:${partition}:iam::${where.account}:role/${functionName}`,
+    policies: [{ name: 'workflow', document: lambdaPolicy(facts, logGroup) as unknown as PolicyDocument }],
+  };
+}

@@ -10,6 +10,8 @@ import { workflowSettings, type WorkflowSettings } from '../functions/settings';
 import { initialStateJson } from '../functions/state';
 import type { ExportSink, TableSource } from './contracts';
 import { createFakeAws, type ExportRequestInfo, type FakeAws } from './fakeAws';
+import { AccessEvaluator, type RoleAccess } from './iam/evaluator';
+import { guardClient, type IamService } from './iam/guard';
 import { LocalRun, type LocalRunOptions, type TickClients, type TickHandler } from './localRun';
 import type { SchedulerOptions } from './scheduler';
 import { withLatency } from './latency';
@@ -51,6 +53,12 @@ export function scenarioSettings(overrides: Partial<WorkflowSettings> = {}): Wor
 }
 
 export interface ScenarioOptions {
+  /**
+   * The export tick's deployed role for the scenario's settings (`tickRoleForSettings` in
+   * cli/deployedAccess.ts renders it as the component does): every call of the tick is evaluated
+   * against it, and a denied call fails as AWS fails it.
+   */
+  tickRole: (settings: WorkflowSettings) => RoleAccess;
   settings?: Partial<WorkflowSettings>;
   /** Simulated start. @default 2026-03-02T00:00:00Z */
   start?: string | number;
@@ -72,6 +80,8 @@ export interface ScenarioOptions {
 
 export interface Scenario {
   aws: FakeAws;
+  /** IAM's evaluation of the tick's calls: counts and denials. */
+  access: AccessEvaluator;
   run: LocalRun;
   settings: WorkflowSettings;
   table: TableSource;
@@ -82,8 +92,17 @@ export interface Scenario {
 
 export const DEFAULT_START = '2026-03-02T00:00:00Z';
 
-export async function startScenario(options: ScenarioOptions = {}): Promise<Scenario> {
+export async function startScenario(options: ScenarioOptions): Promise<Scenario> {
   const settings = scenarioSettings(options.settings);
+  const role = options.tickRole(settings);
+  const access = new AccessEvaluator([role]);
+  const asTick = <C extends TickClients[keyof TickClients]>(client: C, service: IamService): C =>
+    guardClient(client, {
+      service,
+      role: role.name,
+      scope: { partition: 'aws', region: REGION, account: ACCOUNT },
+      evaluator: access,
+    }) as C;
   const start = new Date(options.start ?? DEFAULT_START).getTime();
   // The fakes read the global clock, which the runner replaces with the simulated one.
   const aws = createFakeAws({
@@ -102,10 +121,16 @@ export async function startScenario(options: ScenarioOptions = {}): Promise<Scen
   aws.s3.createBucket(settings.bucket);
   aws.sns.topics.add(settings.notificationTopicArn);
   const metricLines: string[] = [];
+  const clients = { dynamodb: aws.dynamodb, ssm: aws.ssm, s3: aws.s3, sns: aws.sns, ...options.clients };
   const run = await LocalRun.create({
     settings,
     aws,
-    clients: options.clients,
+    clients: {
+      dynamodb: asTick(clients.dynamodb, 'dynamodb'),
+      ssm: asTick(clients.ssm, 'ssm'),
+      s3: asTick(clients.s3, 's3'),
+      sns: asTick(clients.sns, 'sns'),
+    },
     start,
     scheduler: options.scheduler,
     onProgress: options.onProgress,
@@ -123,5 +148,5 @@ export async function startScenario(options: ScenarioOptions = {}): Promise<Scen
   // What `pulumi up` creates; written after the clock is installed so versions carry simulated times.
   aws.ssm.set(settings.stateParameterName, initialStateJson());
   aws.ssm.set(settings.actionParameterName, 'RUN');
-  return { aws, run, settings, table, metricLines, dispose: () => run.dispose() };
+  return { aws, access, run, settings, table, metricLines, dispose: () => run.dispose() };
 }

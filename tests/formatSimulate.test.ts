@@ -10,6 +10,7 @@ import { replayChain } from '../cli/replay';
 import { verifyChain } from '../cli/verify';
 import { S3ExportSink, type Item, type S3Sender } from '../format';
 import { startScenario } from '../sim/scenario';
+import { withDeployedRole } from './helpers/chainAssertions';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../sim/servers';
 import { canonicalTable, generateWorkload } from '../sim/workload';
 import { newWorkloadTable } from './helpers/localTables';
@@ -43,12 +44,9 @@ describe('export formats end to end: simulated workflow, verify --deep and repla
         { send: (command: any) => s3Ref.s3!.send(command) },
         { itemsPerFile: 25 },
       );
-      const scenario = await startScenario({
-        start: START,
-        table: source,
-        sink,
-        settings: { exportFormat: format },
-      });
+      const scenario = await startScenario(
+        withDeployedRole({ start: START, table: source, sink, settings: { exportFormat: format } }),
+      );
       s3Ref.s3 = scenario.aws.s3;
       const { settings } = scenario;
       try {

@@ -9,7 +9,12 @@ import '../sim/polyfills';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 import { chainEpochPrefix, chainHeadKey, type ChainEntry } from '../functions/chainManifest';
 import { parseState } from '../functions/state';
-import { startScenario, type Scenario } from '../sim/scenario';
+import { tickRoleForSettings } from '../cli/deployedAccess';
+import { ACCOUNT, REGION, startScenario, type Scenario } from '../sim/scenario';
+
+/** The tick runs under the role the component deploys: every call is evaluated as AWS would. */
+const tickRole = (settings: Parameters<typeof tickRoleForSettings>[0]) =>
+  tickRoleForSettings(settings, { region: REGION, account: ACCOUNT });
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -109,6 +114,7 @@ async function steadyDay(
   apiLatencyMs = 0,
 ): Promise<SteadyFigures> {
   const scenario = await startScenario({
+    tickRole,
     exportDurationSeconds: (r) => (r.type === 'FULL_EXPORT' ? 600 : incrementalSeconds()),
     restorableLagSeconds: 300,
     apiLatencyMs,
@@ -198,7 +204,7 @@ async function steadyDay(
 }
 
 async function pauseCatchUp(): Promise<void> {
-  const scenario: Scenario = await startScenario({});
+  const scenario: Scenario = await startScenario({ tickRole });
   const { aws, run, settings } = scenario;
   try {
     await run.runFor(2 * HOUR);

@@ -59,9 +59,37 @@ function resourceAccount(resource: string, callerAccount: string): string {
   return account && /^\d{12}$/.test(account) ? account : callerAccount;
 }
 
+/**
+ * A KMS key is used only when its key policy allows it too. The stack takes keys it does not create,
+ * whose policies it cannot see; a key policy that delegates to IAM stands in (the default key policy,
+ * plus the caller's account for a key of another account, as docs/deploy.md asks the key's owner to
+ * grant), so the role's own policy decides. Whether the real key policy grants it is the operator's
+ * to check; the offline AWS cannot.
+ */
+function delegatingKeyPolicy(resource: string, callerAccount: string): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'Enable IAM User Permissions',
+        Effect: 'Allow',
+        Principal: {
+          AWS: [...new Set([accountOf(resource), callerAccount])].map((a) => `arn:aws:iam::${a}:root`),
+        },
+        Action: 'kms:*',
+        Resource: '*',
+      },
+    ],
+  };
+}
+
 /** Pure apart from the evaluator: IAM's decision for `role` on `request`. */
 export async function decide(role: RoleAccess, request: IamRequest): Promise<Decision> {
+  const keyPolicy = request.action.startsWith('kms:')
+    ? { resourcePolicy: delegatingKeyPolicy(request.resource, accountOf(role.arn)) }
+    : {};
   const simulation: Simulation = {
+    ...keyPolicy,
     identityPolicies: role.policies.map((p) => ({ name: p.name, policy: p.document })),
     serviceControlPolicies: [],
     resourceControlPolicies: [],

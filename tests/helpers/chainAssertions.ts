@@ -18,7 +18,8 @@ import type { FakeAws } from '../../sim/fakeAws';
 import type { FakeExport } from '../../sim/fakeAws/dynamodb';
 import type { LocalRun } from '../../sim/localRun';
 import { MemorySink } from '../../sim/memorySink';
-import { startScenario, type Scenario, type ScenarioOptions } from '../../sim/scenario';
+import { tickRoleForSettings } from '../../cli/deployedAccess';
+import { ACCOUNT, REGION, startScenario, type Scenario, type ScenarioOptions } from '../../sim/scenario';
 
 export interface ChainSummary {
   state: ChainState;
@@ -175,14 +176,30 @@ export function alertEvents(aws: FakeAws): string[] {
     .map((n) => `${n.status}:${n.event}`);
 }
 
-/** Runs a scenario and always disposes of it (restoring the real clock). */
+/** A scenario's options; the tick's role defaults to the one the component deploys for its settings. */
+export type TestScenarioOptions = Omit<ScenarioOptions, 'tickRole'> &
+  Partial<Pick<ScenarioOptions, 'tickRole'>>;
+
+/** The options with the deployed tick role filled in. */
+export function withDeployedRole(options: TestScenarioOptions): ScenarioOptions {
+  return {
+    tickRole: (settings) => tickRoleForSettings(settings, { region: REGION, account: ACCOUNT }),
+    ...options,
+  };
+}
+
+/**
+ * Runs a scenario and always disposes of it (restoring the real clock). Every call of the tick is
+ * evaluated against its deployed role; the scenario fails if IAM denied any.
+ */
 export async function withScenario(
-  options: ScenarioOptions,
+  options: TestScenarioOptions,
   body: (scenario: Scenario) => Promise<void>,
 ): Promise<void> {
-  const scenario = await startScenario(options);
+  const scenario = await startScenario(withDeployedRole(options));
   try {
     await body(scenario);
+    expect(scenario.access.denials, 'calls IAM denied to the export tick').to.deep.equal([]);
   } finally {
     await scenario.dispose();
   }
