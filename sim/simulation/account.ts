@@ -75,6 +75,33 @@ export interface SimulationAccount {
   stop(): Promise<void>;
 }
 
+/**
+ * The stack as deployed into the fake account: its settings (from the export tick's environment),
+ * and IAM's evaluation against its roles.
+ */
+async function deployedAccount(
+  deploy: DeploySimulation,
+  options: SimulateOptions,
+  aws: FakeAws,
+  tableArn: string,
+): Promise<Pick<SimulationAccount, 'deployment' | 'settings' | 'access' | 'asRole'>> {
+  const deployment = await deploy(simulationStackConfig(options), {
+    stack: SIMULATION_STACK,
+    region: SIMULATION_REGION,
+    account: aws.account,
+  });
+  const settings = fromEnvironment(deployment.exportChain.environment);
+  if (settings.tableArn !== tableArn)
+    throw new Error(
+      `the deployed export tick exports ${settings.tableArn}, the simulated table is ${tableArn}`,
+    );
+  const access = new AccessEvaluator(deployment.roles);
+  const scope = { partition: 'aws', region: SIMULATION_REGION, account: aws.account };
+  const asRole = (client: SendClient, service: IamService, role: string): SendClient =>
+    guardClient(client, { service, role, scope, evaluator: access });
+  return { deployment, settings, access, asRole };
+}
+
 /** Opens the account; on failure what was started is stopped again. */
 export async function openSimulationAccount(params: {
   options: SimulateOptions;
@@ -131,20 +158,12 @@ export async function openSimulationAccount(params: {
       source: params.source,
       pitrEnabledAt: (params.start - 86400) * 1000,
     });
-    const deployment = await params.deploy(simulationStackConfig(options), {
-      stack: SIMULATION_STACK,
-      region: SIMULATION_REGION,
-      account: aws.account,
-    });
-    const settings = fromEnvironment(deployment.exportChain.environment);
-    if (settings.tableArn !== tableArn)
-      throw new Error(
-        `the deployed export tick exports ${settings.tableArn}, the simulated table is ${tableArn}`,
-      );
-    const access = new AccessEvaluator(deployment.roles);
-    const scope = { partition: 'aws', region: SIMULATION_REGION, account: aws.account };
-    const asRole = (client: SendClient, service: IamService, role: string): SendClient =>
-      guardClient(client, { service, role, scope, evaluator: access });
+    const { deployment, settings, access, asRole } = await deployedAccount(
+      params.deploy,
+      options,
+      aws,
+      tableArn,
+    );
     const tickRole = deployment.exportChain.functionRole;
 
     const ssmServer = await startSsmServer(aws.ssm);
