@@ -102,6 +102,21 @@ async function deployedAccount(
   return { deployment, settings, access, asRole };
 }
 
+/** The fake parameter store served over HTTP, and a real SSMClient for it (stopped by `cleanup`). */
+async function localSsm(aws: FakeAws, cleanup: (() => Promise<void>)[]) {
+  const ssmServer = await startSsmServer(aws.ssm);
+  cleanup.push(() => ssmServer.close());
+  const ssmClient = new SSMClient({
+    endpoint: ssmServer.endpoint,
+    region: SIMULATION_REGION,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 1,
+    cacheMiddleware: true,
+  });
+  cleanup.push(async () => ssmClient.destroy());
+  return { ssmServer, ssmClient };
+}
+
 /** Opens the account; on failure what was started is stopped again. */
 export async function openSimulationAccount(params: {
   options: SimulateOptions;
@@ -166,16 +181,7 @@ export async function openSimulationAccount(params: {
     );
     const tickRole = deployment.exportChain.functionRole;
 
-    const ssmServer = await startSsmServer(aws.ssm);
-    cleanup.push(() => ssmServer.close());
-    const ssmClient = new SSMClient({
-      endpoint: ssmServer.endpoint,
-      region: SIMULATION_REGION,
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-      maxAttempts: 1,
-      cacheMiddleware: true,
-    });
-    cleanup.push(async () => ssmClient.destroy());
+    const { ssmServer, ssmClient } = await localSsm(aws, cleanup);
 
     const rawSsm: SendClient = options.ssm === 'memory' ? aws.ssm : ssmClient;
     // What `pulumi up` creates.
