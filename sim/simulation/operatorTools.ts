@@ -7,6 +7,7 @@
  * `cli/simulate.ts` passes the real functions: the engine never imports `cli/`.
  */
 import type { SendClient } from '../localRun';
+import type { DeploySimulation } from './deployment';
 
 /** `dce status`'s view of the workflow, from the parameters as they are. */
 export interface StatusView {
@@ -50,6 +51,8 @@ export interface ReplayResult {
 }
 
 export interface OperatorTools {
+  /** The stack the run stands for, as `pulumi up` deploys it (rendered under Pulumi's mocks). */
+  deploy: DeploySimulation;
   deriveStatus(
     alias: string,
     input: {

@@ -110,7 +110,7 @@ export async function runWorkflow(params: {
       for (const e of events.filter((x) => x.at === t)) {
         // The operator's command, through the same code and the same SSM endpoint as `dce pause`.
         await tools.setAction({
-          ssm: account.tickClients.ssm,
+          ssm: account.operatorSsm,
           alias: settings.alias,
           parameterName: settings.actionParameterName,
           stateParameterName: settings.stateParameterName,
