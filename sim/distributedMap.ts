@@ -2,7 +2,8 @@
  * The one place where a Distributed Map is emulated. aws-local-stepfunctions does not run Distributed
  * Map (docs in ../shared/reference: local-asl-interpreter.md), so before a definition is loaded each
  * Map state whose ItemProcessor runs in `DISTRIBUTED` mode becomes a Task state with the same InputPath,
- * ResultSelector, ResultPath, Retry, Catch and Next, served locally by `runDistributedMap`, which does
+ * ResultSelector, ResultPath, Retry, Catch and Next (and no timeout of its own), served locally by
+ * `runDistributedMap`, which does
  * what Step Functions does for the fields the project's definitions use:
  *
  * - ItemReader: `arn:aws:states:::s3:getObject` with ReaderConfig InputType `JSONL` (one item per
@@ -15,7 +16,13 @@
  *   `States.ExceedToleratedFailureThreshold`, which the state's Catch sees. No new child starts after
  *   that; children already running finish (AWS stops them);
  * - children: the definition's own ItemProcessor, run by the interpreter as a separate execution
- *   with the machine's Lambda handler; the state's output is the array of the children's outputs.
+ *   (of the ProcessorConfig's ExecutionType) with the machine's Lambda handler; the state's output is
+ *   the array of the children's outputs.
+ *
+ * And Step Functions' limits (sim/limits.ts): an item source that cannot be read (a missing or denied
+ * object, a line or document that is not JSON, not an array) fails the state with
+ * `States.ItemReaderFailed`, which its Catch sees; children's outputs that together pass 256 KiB fail
+ * the execution with `States.DataLimitExceeded` (terminal, as the Map has no ResultWriter).
  *
  * Anything else (another reader, ResultWriter, a path that is not a plain dotted path) is refused
  * with an error naming the field, so a template change that needs more fails here loudly instead of
@@ -23,6 +30,8 @@
  * against AWS's rules by asl-validator in tests/replicaDefinition.test.ts.
  */
 import type { StateMachine, StateMachineDefinition } from 'aws-local-stepfunctions';
+import type { ExecutionType } from './executionLimits';
+import { checkStatesPayload, itemReaderFailed } from './limits';
 
 /** Resource of the Task that stands in for a Distributed Map while the definition runs locally. */
 export const LOCAL_DISTRIBUTED_MAP_RESOURCE = 'arn:aws:states:::local:distributedMap';
@@ -36,6 +45,8 @@ export interface DistributedMapState {
   state: StateJson;
   /** The ItemProcessor as a definition of its own: `{ StartAt, States }`. */
   processor: { StartAt: string; States: Record<string, StateJson> };
+  /** The children's type (ProcessorConfig.ExecutionType). */
+  executionType: ExecutionType;
   /** The processor's machine, validated once. */
   machine(interpreter: typeof import('aws-local-stepfunctions')): StateMachine;
 }
@@ -48,6 +59,14 @@ export interface DistributedMapContext {
   readObject: (bucket: string, key: string) => Promise<string>;
   runChild: (input: unknown, childName: string) => Promise<ChildRun>;
 }
+
+/**
+ * The stand-in Task's timeout. A Map state has none (only its children and the execution do), but
+ * the interpreter times a Task out after 60 s unless it says otherwise: this is the longest its
+ * timer can hold (2^31 - 1 ms, about 24.8 days; a longer delay would fire at once), so a long Map run
+ * is not cut short.
+ */
+export const MAP_STAND_IN_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 
 /** The fields of a Map state that are carried over to its stand-in Task unchanged. */
 const CARRIED = [
@@ -75,22 +94,35 @@ export function localDistributedMaps(definition: Record<string, unknown>): {
   const replaced: Record<string, StateJson> = {};
   for (const [name, state] of Object.entries(states)) {
     const processor = state.ItemProcessor as
-      { ProcessorConfig?: { Mode?: string }; StartAt: string; States: Record<string, StateJson> } | undefined;
+      | {
+          ProcessorConfig?: { Mode?: string; ExecutionType?: string };
+          StartAt: string;
+          States: Record<string, StateJson>;
+        }
+      | undefined;
     if (state.Type !== 'Map' || processor?.ProcessorConfig?.Mode !== 'DISTRIBUTED') {
       replaced[name] = state;
       continue;
     }
     if (state.ResultWriter) throw unsupported(name, 'ResultWriter');
     if (state.ItemsPath) throw unsupported(name, 'ItemsPath (a Distributed Map here reads with ItemReader)');
-    const task: StateJson = { Type: 'Task', Resource: LOCAL_DISTRIBUTED_MAP_RESOURCE };
+    const task: StateJson = {
+      Type: 'Task',
+      Resource: LOCAL_DISTRIBUTED_MAP_RESOURCE,
+      TimeoutSeconds: MAP_STAND_IN_TIMEOUT_SECONDS,
+    };
     for (const field of CARRIED) if (field in state) task[field] = state[field];
     replaced[name] = task;
+    const executionType = processor.ProcessorConfig?.ExecutionType;
+    if (executionType !== 'STANDARD' && executionType !== 'EXPRESS')
+      throw unsupported(name, `ProcessorConfig.ExecutionType ${String(executionType)}`);
     const processorDefinition = { StartAt: processor.StartAt, States: processor.States };
     let machine: StateMachine | undefined;
     maps.set(name, {
       name,
       state,
       processor: processorDefinition,
+      executionType,
       machine: (interpreter) =>
         (machine ??= new interpreter.StateMachine(processorDefinition as unknown as StateMachineDefinition)),
     });
@@ -148,19 +180,44 @@ async function readItems(map: DistributedMapState, input: Json, ctx: Distributed
   if (typeof params.Bucket !== 'string' || typeof params.Key !== 'string') {
     throw new Error(`${where}: Bucket and Key must resolve to strings`);
   }
-  const text = await ctx.readObject(params.Bucket, params.Key);
   const type = reader.ReaderConfig?.InputType;
-  let items: Json[];
-  if (type === 'JSONL')
-    items = text
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => JSON.parse(line) as Json);
-  else if (type === 'JSON') items = JSON.parse(text) as Json[];
-  else throw unsupported(map.name, `ReaderConfig.InputType ${String(type)}`);
-  if (!Array.isArray(items)) throw new Error(`${map.name}: the item reader did not find an array`);
+  if (type !== 'JSONL' && type !== 'JSON')
+    throw unsupported(map.name, `ReaderConfig.InputType ${String(type)}`);
+  const source = `s3://${params.Bucket}/${params.Key}`;
+  let text: string;
+  try {
+    text = await ctx.readObject(params.Bucket, params.Key);
+  } catch (error) {
+    const e = error as Error;
+    throw itemReaderFailed(map.name, `${source}: ${e?.name ?? 'Error'}: ${e?.message ?? String(error)}`);
+  }
+  const items = type === 'JSONL' ? parseJsonLines(map.name, source, text) : parseJson(map.name, source, text);
+  if (!Array.isArray(items)) throw itemReaderFailed(map.name, `${source}: the document is not a JSON array`);
   const max = reader.ReaderConfig?.MaxItems;
   return typeof max === 'number' && max > 0 ? items.slice(0, max) : items;
+}
+
+/** One item per non-empty line; a line that is not JSON fails the reader. */
+function parseJsonLines(state: string, source: string, text: string): Json[] {
+  const items: Json[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i].trim() === '') continue;
+    try {
+      items.push(JSON.parse(lines[i]) as Json);
+    } catch (error) {
+      throw itemReaderFailed(state, `${source}: line ${i + 1} is not JSON (${(error as Error).message})`);
+    }
+  }
+  return items;
+}
+
+function parseJson(state: string, source: string, text: string): Json {
+  try {
+    return JSON.parse(text) as Json;
+  } catch (error) {
+    throw itemReaderFailed(state, `${source}: not JSON (${(error as Error).message})`);
+  }
 }
 
 /** Groups selected items into the children's inputs, as ItemBatcher does (pure). */
@@ -249,5 +306,7 @@ export async function runDistributedMap(
     error.name = 'States.ExceedToleratedFailureThreshold';
     throw error;
   }
+  // Without a ResultWriter the children's outputs are the state's result, under the payload limit.
+  checkStatesPayload('result', map.name, outputs);
   return outputs;
 }

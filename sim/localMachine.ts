@@ -3,23 +3,37 @@
  * simulated clock of a host (`sim/localRun.ts`), with its own EventBridge Scheduler schedule.
  *
  * - Each Task whose Resource is `arn:aws:states:::lambda:invoke` is served by the machine's handler,
- *   wrapped the way Lambda's invoke result looks (`{ Payload, StatusCode, ExecutedVersion }`); an
- *   invocation running past the function's timeout fails with `Sandbox.Timedout`.
+ *   wrapped the way Lambda's invoke result looks (`{ Payload, StatusCode, ExecutedVersion }`), under
+ *   the function's limits (`sim/lambdaSandbox.ts`: timeout, memory size, 6 MB payloads).
  * - A Distributed Map (which the interpreter does not run) is emulated by `sim/distributedMap.ts`:
- *   its item reader reads the host's S3, and its children run the definition's own ItemProcessor.
+ *   its item reader reads the host's S3, and its children run the definition's own ItemProcessor;
+ *   an Express child running past 5 minutes fails with `States.Timeout`.
+ * - Every execution, children included, runs under the Step Functions limits
+ *   (`sim/executionLimits.ts`: 256 KiB state input and output, 25,000 history events for Standard);
+ *   a Lambda task's parameters and result over 256 KiB fail with `States.DataLimitExceeded` too.
  * - Several machines share one host: the export chain and a replica's apply workflow run side by side
  *   on the same clock.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { StateMachine, StateMachineDefinition, RunOptions } from 'aws-local-stepfunctions';
+import { LAMBDA_HANDLERS, REPLICA_APPLY_HANDLER } from '../functions/lambdaHandlers';
 import {
   localDistributedMaps,
   runDistributedMap,
   type ChildRun,
   type DistributedMapState,
 } from './distributedMap';
+import { ExecutionLimits, runWithLimits, type ExecutionType } from './executionLimits';
+import { invokeInProcess } from './lambdaSandbox';
+import {
+  EXPRESS_MAX_DURATION_MS,
+  EXPRESS_TIMEOUT,
+  LAMBDA_DEFAULT_MEMORY_MB,
+  checkStatesPayload,
+} from './limits';
 import { Scheduler, type SchedulerOptions } from './scheduler';
-import type { SimulatedClock, SimulatedTimerId } from './simulatedClock';
+import type { SimulatedClock } from './simulatedClock';
+
+export { simulatedSleep } from './lambdaSandbox';
 
 /** A JSON value, as executions take and return them. */
 export type JsonValue = Parameters<StateMachine['run']>[0];
@@ -46,6 +60,8 @@ export interface ExecutionRecord {
   output?: JsonValue;
   /** Billable state transitions: states entered plus retries (child executions not included). */
   transitions: number;
+  /** History events AWS would record (estimated, see `HISTORY_EVENTS` in sim/limits.ts), once ended. */
+  historyEvents?: number;
   retries: number;
   statesEntered: Record<string, number>;
   /** States whose Catch caught an error, in order. */
@@ -95,37 +111,8 @@ export interface MachineHost {
   /** Work in progress that the clock must wait for (counted like a pending client call). */
   ioStarted(): void;
   ioEnded(): void;
-}
-
-/** An invocation that holds the clock while it runs (`MachineSpec.holdClockWhileRunning`). */
-interface ClockHold {
-  host: MachineHost;
-  holding: boolean;
-  finished: boolean;
-}
-
-const currentHold = new AsyncLocalStorage<ClockHold>();
-
-/**
- * Sleeps on the simulated clock. Inside an invocation that holds the clock, the hold is let go for
- * the sleep, so simulated time passes only while the handler sleeps: the handler's own work
- * (reading, decompressing, parsing) takes no simulated time however long it takes for real.
- */
-export async function simulatedSleep(ms: number): Promise<void> {
-  const hold = currentHold.getStore();
-  const release = hold?.holding === true;
-  if (release) {
-    hold.holding = false;
-    hold.host.ioEnded();
-  }
-  try {
-    await new Promise<void>((resolve) => setTimeout(resolve, ms));
-  } finally {
-    if (release && !hold.finished) {
-      hold.holding = true;
-      hold.host.ioStarted();
-    }
-  }
+  /** The host has been disposed (see `SandboxHost.stopped`). */
+  readonly stopped?: boolean;
 }
 
 export interface MachineSpec {
@@ -137,6 +124,15 @@ export interface MachineSpec {
   functionArn: string;
   handler: MachineHandler;
   lambdaTimeoutSeconds: number;
+  /**
+   * The function's memory size: an invocation whose heap grows past it fails with
+   * `Runtime.OutOfMemory`. @default the deployed value of the function the ARN names (functions/lambdaHandlers.ts)
+   */
+  memorySizeMb?: number;
+  /** Real seconds a handler holding the clock may work before it times out (see `LambdaLimits`). @default min(timeout, 60) */
+  lambdaRealTimeLimitSeconds?: number;
+  /** The state machine's type. @default STANDARD */
+  type?: ExecutionType;
   /** Period of its schedule, and how deliveries go. */
   schedulePeriodMinutes: number;
   scheduler?: SchedulerOptions;
@@ -168,6 +164,18 @@ interface LambdaInvokeParameters {
 
 type LocalHandlers = Record<string, (params: JsonValue) => Promise<JsonValue>>;
 
+/**
+ * The deployed memory size of the function an ARN names (`<prefix>-<handler name>`, as the
+ * component names functions), else the project's default.
+ */
+export function deployedMemorySizeMb(functionArn: string): number {
+  const name = functionArn.split(':function:')[1]?.split(':')[0] ?? '';
+  const spec = [...LAMBDA_HANDLERS, REPLICA_APPLY_HANDLER].find(
+    (h) => name === h.name || name.endsWith(`-${h.name}`),
+  );
+  return spec?.memorySizeMb ?? LAMBDA_DEFAULT_MEMORY_MB;
+}
+
 /** Names of the Lambda task states among `states`. */
 function lambdaTaskStates(states: Record<string, Record<string, unknown>>): string[] {
   return Object.entries(states)
@@ -185,12 +193,14 @@ export class LocalMachine {
   private readonly maps: Map<string, DistributedMapState>;
   private readonly aborts = new Set<() => void>();
   private executionCounter = 0;
+  private readonly memorySizeMb: number;
 
   constructor(
     private readonly host: MachineHost,
     readonly spec: MachineSpec,
   ) {
     this.arn = `arn:aws:states:${host.region}:${host.account}:stateMachine:${spec.name}`;
+    this.memorySizeMb = spec.memorySizeMb ?? deployedMemorySizeMb(spec.functionArn);
     const { definition, maps } = localDistributedMaps(spec.definition);
     this.maps = maps;
     this.lambdaStates = lambdaTaskStates(definition.States as Record<string, Record<string, unknown>>);
@@ -282,21 +292,27 @@ export class LocalMachine {
           runChild: (childInput, childName) => this.runChild(record, map, childInput, childName),
         })) as JsonValue;
     }
-    const execution = this.machine.run(input as JsonValue, {
-      overrides: { taskResourceLocalHandlers: localHandlers },
-      // AWS fills the context object; the interpreter only sets Input and StartTime itself.
-      context: {
-        Execution: {
-          Id: id,
-          Name: name,
-          Input: input as JsonValue,
-          StartTime: new Date(clock.now).toISOString(),
-          RoleArn: `arn:aws:iam::${this.host.account}:role/${this.spec.name}-states`,
-        },
-        StateMachine: { Id: this.arn, Name: this.spec.name },
-      } satisfies RunOptions['context'],
-      noThrowOnAbort: true,
-    });
+    const limits = new ExecutionLimits(this.spec.type ?? 'STANDARD');
+    const execution = runWithLimits(
+      this.machine,
+      input as JsonValue,
+      {
+        overrides: { taskResourceLocalHandlers: localHandlers },
+        // AWS fills the context object; the interpreter only sets Input and StartTime itself.
+        context: {
+          Execution: {
+            Id: id,
+            Name: name,
+            Input: input as JsonValue,
+            StartTime: new Date(clock.now).toISOString(),
+            RoleArn: `arn:aws:iam::${this.host.account}:role/${this.spec.name}-states`,
+          },
+          StateMachine: { Id: this.arn, Name: this.spec.name },
+        } satisfies RunOptions['context'],
+        noThrowOnAbort: true,
+      },
+      limits,
+    );
     this.aborts.add(execution.abort);
     const done = (async () => {
       try {
@@ -316,6 +332,7 @@ export class LocalMachine {
         this.aborts.delete(execution.abort);
       }
       await countEvents(execution.eventLogs, record);
+      record.historyEvents = limits.historyEvents;
     })();
     this.host.trackExecution(done);
     return record;
@@ -349,21 +366,38 @@ export class LocalMachine {
     const localHandlers: LocalHandlers = {};
     for (const state of lambdaTaskStates(map.processor.States))
       localHandlers[state] = (params) => this.invoke(parent, state, params, child.name);
-    const execution = map.machine(this.host.interpreter).run(input as JsonValue, {
-      overrides: { taskResourceLocalHandlers: localHandlers },
-      context: {
-        Execution: {
-          Id: `${parent.id}/${childName}`,
-          Name: childName,
-          Input: input as JsonValue,
-          StartTime: new Date(this.host.clock.now).toISOString(),
+    const clock = this.host.clock;
+    const limits = new ExecutionLimits(map.executionType);
+    const execution = runWithLimits(
+      map.machine(this.host.interpreter),
+      input as JsonValue,
+      {
+        overrides: { taskResourceLocalHandlers: localHandlers },
+        context: {
+          Execution: {
+            Id: `${parent.id}/${childName}`,
+            Name: childName,
+            Input: input as JsonValue,
+            StartTime: new Date(clock.now).toISOString(),
+          },
         },
       },
-    });
+      limits,
+    );
+    // An Express child ends at 5 minutes (TIMED_OUT); a Lambda invocation it started runs on, as in AWS.
+    let timedOut = false;
+    const expressTimer =
+      map.executionType === 'EXPRESS'
+        ? clock.setTimeout(() => {
+            timedOut = true;
+            execution.abort();
+          }, EXPRESS_MAX_DURATION_MS)
+        : undefined;
     try {
       return { ok: true, output: await execution.result };
     } catch (error) {
       parent.children.failed += 1;
+      if (timedOut) return { ok: false, ...EXPRESS_TIMEOUT };
       const cause = ((error as ErrorLike | undefined)?.cause ?? error) as ErrorLike | undefined;
       return {
         ok: false,
@@ -371,7 +405,9 @@ export class LocalMachine {
         cause: String(cause?.cause ?? cause?.message ?? ''),
       };
     } finally {
+      if (expressTimer !== undefined) clock.clearTimeout(expressTimer);
       await countEvents(execution.eventLogs, child);
+      child.historyEvents = limits.historyEvents;
       parent.children.transitions += child.transitions;
     }
   }
@@ -389,59 +425,54 @@ export class LocalMachine {
       error.name = 'Lambda.ResourceNotFoundException';
       throw error;
     }
+    // Step Functions measures the task's input after Parameters before it calls Lambda.
+    checkStatesPayload('input', state, input);
     record.invocations += 1;
-    // Lambda serialises the event and the result as JSON. The event is what the definition builds.
-    const event = JSON.parse(JSON.stringify(params.Payload ?? {})) as Record<string, unknown>;
+    const payloadIn = (params.Payload ?? {}) as Record<string, unknown>;
     const clock = this.host.clock;
     const inv: InvocationRecord = {
       execution: executionName,
       state,
-      mode: String(event.mode ?? event.step ?? ''),
+      mode: String(payloadIn.mode ?? payloadIn.step ?? ''),
       at: clock.now,
       outcome: 'ok',
     };
     this.invocations.push(inv);
-    const timeoutSeconds = this.spec.lambdaTimeoutSeconds;
     const realStart = performance.now();
-    const hold: ClockHold | undefined = this.spec.holdClockWhileRunning
-      ? { host: this.host, holding: true, finished: false }
-      : undefined;
-    if (hold) this.host.ioStarted();
-    let timer: SimulatedTimerId | undefined;
+    let payload: JsonValue;
     try {
-      const timeout = new Promise<never>((_, reject) => {
-        timer = clock.setTimeout(() => {
-          const error = new Error(`Task timed out after ${timeoutSeconds.toFixed(2)} seconds`);
-          error.name = 'Sandbox.Timedout';
-          reject(error);
-        }, timeoutSeconds * 1000);
-      });
-      const handler = this.spec.handler as (event: unknown) => Promise<unknown>;
-      const running = hold ? currentHold.run(hold, () => handler(event)) : handler(event);
-      const result = await Promise.race([running, timeout]);
-      const payload = JSON.parse(JSON.stringify(result ?? null)) as JsonValue;
-      inv.result = payload as HandlerAnswer | null;
-      return { ExecutedVersion: '$LATEST', Payload: payload, StatusCode: 200 };
+      payload = (await invokeInProcess({
+        host: this.host,
+        limits: {
+          timeoutSeconds: this.spec.lambdaTimeoutSeconds,
+          memorySizeMb: this.memorySizeMb,
+          realTimeLimitSeconds: this.spec.lambdaRealTimeLimitSeconds,
+        },
+        holdClock: this.spec.holdClockWhileRunning === true,
+        handler: this.spec.handler as (event: unknown) => Promise<unknown>,
+        event: params.Payload ?? {},
+      })) as JsonValue;
     } catch (error) {
       const e = error as Error;
       inv.outcome = e?.name ?? 'Error';
       inv.errorMessage = e?.message;
-      // Step Functions sees the function error as Error = errorType and Cause = Lambda's JSON error.
+      // An Invoke API error (`Lambda.*`) reaches Step Functions as it is.
+      if (inv.outcome.startsWith('Lambda.')) throw e;
+      // A function error: Error = errorType and Cause = Lambda's JSON error.
       const mapped = new Error(
         JSON.stringify({ errorType: inv.outcome, errorMessage: e?.message ?? String(error), trace: [] }),
       );
       mapped.name = inv.outcome;
       throw mapped;
     } finally {
-      if (hold) {
-        hold.finished = true;
-        if (hold.holding) this.host.ioEnded();
-        hold.holding = false;
-      }
-      if (timer !== undefined) clock.clearTimeout(timer);
       inv.endedAt = clock.now;
       inv.realMs = performance.now() - realStart;
     }
+    inv.result = payload as HandlerAnswer | null;
+    const result = { ExecutedVersion: '$LATEST', Payload: payload, StatusCode: 200 };
+    // The task's result, before ResultSelector and ResultPath (its output is checked as it exits).
+    checkStatesPayload('result', state, result);
+    return result;
   }
 }
 

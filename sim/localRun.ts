@@ -19,6 +19,7 @@ import type { WorkflowSettings } from '../functions/settings';
 import { LAMBDA_HANDLERS } from '../functions/lambdaHandlers';
 import { renderDefinition } from '../statemachine/render';
 import type { FakeAws } from './fakeAws';
+import { callStarted, invocationKilled } from './lambdaSandbox';
 import {
   LocalMachine,
   type ExecutionInput,
@@ -63,6 +64,8 @@ export interface LocalRunOptions {
   stateMachineName?: string;
   /** Lambda's timeout; an invocation running longer fails with `Sandbox.Timedout`. @default from LAMBDA_HANDLERS */
   lambdaTimeoutSeconds?: number;
+  /** Lambda's memory size; an invocation growing past it fails with `Runtime.OutOfMemory`. @default from LAMBDA_HANDLERS */
+  lambdaMemorySizeMb?: number;
   /** Called at most once per simulated hour while running. */
   onProgress?: (progress: RunProgress) => void;
 }
@@ -120,6 +123,13 @@ function isStream(value: unknown): value is NodeJS.ReadableStream & {
 
 type Interpreter = typeof import('aws-local-stepfunctions');
 
+/** The export tick's deployed configuration (timeout, memory size). */
+const EXPORT_TICK = (() => {
+  const spec = LAMBDA_HANDLERS.find((h) => h.name === 'export-tick');
+  if (!spec) throw new Error('functions/lambdaHandlers.ts: no export-tick function');
+  return spec;
+})();
+
 export class LocalRun implements MachineHost {
   readonly clients: TickClients;
   readonly start: number;
@@ -169,10 +179,8 @@ export class LocalRun implements MachineHost {
       definition: renderDefinition({ TickFunctionArn: functionArn }),
       functionArn,
       handler: options.createHandler(this.clients, options.settings),
-      lambdaTimeoutSeconds:
-        options.lambdaTimeoutSeconds ??
-        LAMBDA_HANDLERS.find((h) => h.name === 'export-tick')?.timeoutSeconds ??
-        120,
+      lambdaTimeoutSeconds: options.lambdaTimeoutSeconds ?? EXPORT_TICK.timeoutSeconds,
+      memorySizeMb: options.lambdaMemorySizeMb ?? EXPORT_TICK.memorySizeMb,
       schedulePeriodMinutes: options.settings.schedulePeriodMinutes,
       scheduler: options.scheduler,
     });
@@ -226,6 +234,11 @@ export class LocalRun implements MachineHost {
 
   get now(): number {
     return this.clock.now;
+  }
+
+  /** Disposed: its clock is uninstalled and nothing on it runs any more. */
+  get stopped(): boolean {
+    return this.disposed;
   }
 
   trackExecution(done: Promise<void>): void {
@@ -313,15 +326,21 @@ export class LocalRun implements MachineHost {
 
   // ---- internals ---------------------------------------------------------------------------------
 
-  /** Counts client calls in progress so the clock waits for real I/O. */
+  /**
+   * Counts client calls in progress so the clock waits for real I/O. A call made by a Lambda
+   * invocation that a limit has ended (timeout, memory) never happens: Lambda froze its sandbox.
+   */
   track(client: SendClient): SendClient {
     return {
       send: async (command) => {
+        if (invocationKilled()) return new Promise<never>(() => undefined);
         this.ioStarted();
+        const callEnded = callStarted();
         let result;
         try {
           result = await client.send(command);
         } catch (error) {
+          callEnded();
           this.ioEnded();
           throw error;
         }
@@ -333,12 +352,14 @@ export class LocalRun implements MachineHost {
           const release = () => {
             if (released) return;
             released = true;
+            callEnded();
             this.ioEnded();
           };
           body.once('close', release);
           body.once('end', release);
           body.once('error', release);
         } else {
+          callEnded();
           this.ioEnded();
         }
         return result;

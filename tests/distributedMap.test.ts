@@ -10,6 +10,7 @@ import {
   batchItems,
   localDistributedMaps,
   LOCAL_DISTRIBUTED_MAP_RESOURCE,
+  MAP_STAND_IN_TIMEOUT_SECONDS,
   resolvePath,
   resolveTemplate,
 } from '../sim/distributedMap';
@@ -92,6 +93,7 @@ describe('Distributed Map emulation (sim/distributedMap.ts)', () => {
       expect(local[name]).to.deep.equal({
         Type: 'Task',
         Resource: LOCAL_DISTRIBUTED_MAP_RESOURCE,
+        TimeoutSeconds: MAP_STAND_IN_TIMEOUT_SECONDS,
         Comment: original[name].Comment,
         ResultPath: null,
         Catch: original[name].Catch,
