@@ -17,3 +17,26 @@ export class EntryFilesMissingError extends Error {
     this.name = 'EntryFilesMissingError';
   }
 }
+
+/**
+ * The target refused one write for good (a ValidationException for that write alone: an attribute
+ * whose type conflicts with an index key, an item over 400 KB, a key that does not match the table's).
+ * Writing it again fails the same way, so the caller stops (the replica halts, replay fails) instead
+ * of retrying. Names the write's key and DynamoDB's message.
+ */
+export class WriteRejectedError extends Error {
+  constructor(
+    /** The write's key attributes (the whole item when the key attributes are not known), DynamoDB JSON. */
+    readonly key: string,
+    /** DynamoDB's error name and message. */
+    readonly reason: string,
+  ) {
+    super(`the target rejected the write of ${key}: ${reason}`);
+    this.name = 'WriteRejectedError';
+  }
+}
+
+/** Errors that mean "this request is wrong": sending it again cannot succeed. */
+export function isRejection(error: unknown): boolean {
+  return (error as { name?: unknown } | null)?.name === 'ValidationException';
+}

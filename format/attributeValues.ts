@@ -12,7 +12,7 @@
  * does not check a value against DynamoDB's number rules or name the path of a bad one.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { parseDynamoDbNumber } from './numbers';
+import { canonicalNumber, parseDynamoDbNumber } from './numbers';
 import type { Item } from './types';
 
 export const ATTRIBUTE_TYPES = ['S', 'N', 'B', 'BOOL', 'NULL', 'M', 'L', 'SS', 'NS', 'BS'] as const;
@@ -256,12 +256,17 @@ export function canonicalItem(item: Item): string {
   return `{${names.map((n) => `${JSON.stringify(n)}:${canonicalAttribute(item[n])}`).join(',')}}`;
 }
 
-/** Identity of an item by its key attributes, usable as a Map key. */
+/**
+ * Identity of an item by its key attributes, usable as a Map key. A number key is identified by its
+ * value, not its spelling (`canonicalNumber`): DynamoDB holds `10` and `1E+1` as one item, so every
+ * comparison and de-duplication of keys must too.
+ */
 export function keyString(item: Item, keyAttributes: readonly string[]): string {
   return keyAttributes
     .map((name) => {
       const value = item[name];
       if (!value) throw new Error(`item has no key attribute ${name}`);
+      if (typeof value.N === 'string') return JSON.stringify({ N: canonicalNumber(value.N) });
       return canonicalAttribute(value);
     })
     .join('|');

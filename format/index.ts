@@ -5,6 +5,7 @@
  */
 export * from './types';
 export * from './errors';
+export * from './transientErrors';
 export * from './numbers';
 export * from './attributeValues';
 export * from './layout';

@@ -71,3 +71,20 @@ export function parseNumberAttribute(text: string, path: string): DecimalParts {
     });
   }
 }
+
+/**
+ * One text for every spelling of a DynamoDB number (`10`, `1E+1`, `10.0`; `2.50`, `2.5`), as DynamoDB
+ * compares them: keys that differ only in how their numbers are written are one key to DynamoDB, and
+ * BatchWriteItem refuses a batch that holds both. Text that is not a valid number is returned as it is
+ * (DynamoDB rejects the write that carries it).
+ */
+export function canonicalNumber(text: string): string {
+  let parts: DecimalParts;
+  try {
+    parts = parseDynamoDbNumber(text);
+  } catch {
+    return text;
+  }
+  if (parts.coefficient === 0n) return '0';
+  return `${parts.negative ? '-' : ''}${parts.coefficient}E${parts.exponent}`;
+}
