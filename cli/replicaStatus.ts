@@ -119,11 +119,12 @@ export interface ReplicaStatusReport {
   targetTableName: string | null;
   targetRegion: string | null;
   /**
-   * HALTED (the state), else PAUSED (the action pauses it, as the workflow reads it) or RUNNING;
+   * HALTED (the state), else PAUSED (the action pauses it, as the workflow reads it) or ACTIVE (the
+   * state's own word for a replica that applies the chain);
    * NOT_DEPLOYED without a state parameter, STATE_CORRUPT when it holds something that is not a replica
    * state.
    */
-  status: 'RUNNING' | 'PAUSED' | 'HALTED' | 'NOT_DEPLOYED' | 'STATE_CORRUPT';
+  status: 'ACTIVE' | 'PAUSED' | 'HALTED' | 'NOT_DEPLOYED' | 'STATE_CORRUPT';
   stateError?: string;
   /**
    * The operator's action parameter: its value (null when it does not exist: read as RUN), its SSM
@@ -224,7 +225,7 @@ export function deriveReplicaStatus(input: ReplicaStatusInput): ReplicaStatusRep
   return {
     ...empty,
     action: { ...empty.action, pendingRebuild },
-    status: state.status === 'HALTED' ? 'HALTED' : paused ? 'PAUSED' : 'RUNNING',
+    status: state.status === 'HALTED' ? 'HALTED' : paused ? 'PAUSED' : 'ACTIVE',
     halt: state.halt,
     epoch: state.epoch,
     lastAppliedSequence: state.lastAppliedSequence,

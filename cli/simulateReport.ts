@@ -165,7 +165,7 @@ export function formatKeptServers(servers: KeptServers, pid: number): string {
         ['SSM', `${servers.endpoints.ssm} (parameters of stack ${servers.stack}, alias ${servers.alias})`],
         [
           'DynamoDB',
-          `${servers.endpoints.dynamodb} (table ${servers.replayedTable}: the replayed chain; table ${servers.replicaTable}: the replica; table ${servers.emptyTable}: empty, for a replay)`,
+          `${servers.endpoints.dynamodb} (table ${servers.replayedTable}: the replayed chain; table ${servers.replicaTable}: the replica ${servers.replicaAlias}; table ${servers.emptyTable}: empty, for a replay)`,
         ],
       ],
       '  ',
@@ -174,6 +174,9 @@ export function formatKeptServers(servers: KeptServers, pid: number): string {
     `  npx dce status ${target} --replica-state ${shellWord(servers.replicaStateParameter)}`,
     `  npx dce verify --deep ${target}`,
     `  npx dce replay --target-table ${shellWord(servers.emptyTable)} ${target}`,
+    // The replica is named by its alias, not by its table.
+    `  npx dce replica pause --replica ${shellWord(servers.replicaAlias)} ${target}`,
+    `  npx dce replica resume --replica ${shellWord(servers.replicaAlias)} ${target}`,
     `stop them with Ctrl-C here, or: kill ${pid}`,
   ].join('\n');
 }

@@ -23,11 +23,20 @@ export interface HandlerBundle {
 }
 
 /**
+ * The packages left to the nodejs22.x runtime: the AWS SDK v3 service clients, which the Lambda
+ * documentation says the Node.js runtimes include. Every other package is bundled, the SDK's other
+ * packages included (`@aws-sdk/credential-providers`, which the replica's target client assumes its
+ * role with): whether the runtime ships them is not documented, and a missing one would fail every
+ * invocation at its first `require`.
+ */
+export const RUNTIME_PROVIDED_PACKAGES = ['@aws-sdk/client-*'] as const;
+
+/**
  * Bundles `entry` (relative to the repository root) for Node.js 22 on Lambda.
  *
- * `@aws-sdk/*` stays external because the nodejs22.x runtime provides AWS SDK v3. Everything else,
- * zod included, is bundled: the runtime does not provide it. Note that the runtime's SDK version is
- * whatever AWS ships at the time; the handler only uses long-stable commands.
+ * The AWS SDK clients stay external (`RUNTIME_PROVIDED_PACKAGES`); everything else, zod and the
+ * credential providers included, is bundled. Note that the runtime's SDK version is whatever AWS
+ * ships at the time; the handler only uses long-stable commands.
  */
 export function bundleHandler(entry: string): HandlerBundle {
   const result = buildSync({
@@ -37,7 +46,7 @@ export function bundleHandler(entry: string): HandlerBundle {
     platform: 'node',
     target: 'node22',
     format: 'cjs',
-    external: ['@aws-sdk/*'],
+    external: [...RUNTIME_PROVIDED_PACKAGES],
     write: false,
     minify: false,
     sourcemap: false,

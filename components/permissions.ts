@@ -395,7 +395,10 @@ export interface ReplicaResourceFacts {
   roleArn?: string;
   /** The replica's bootstrap; the import grants exist only for `import`. @default 'write' */
   bootstrap?: 'write' | 'import';
-  /** The source table (in `region` and `accountId`), described by an `import` bootstrap. */
+  /**
+   * The source table (in `region` and `accountId`), described to check the target's key schema, and by
+   * an `import` bootstrap.
+   */
   sourceTableName?: string;
 }
 
@@ -458,10 +461,7 @@ export function replicaResourceArns(f: ReplicaResourceFacts): Partial<Record<Rep
     replicaParentExecutions: [
       `arn:${f.partition}:states:${f.region}:${f.accountId}:execution:${f.stateMachineName}:*`,
     ],
-    importSourceTable:
-      f.bootstrap === 'import' && f.sourceTableName
-        ? [tableArn(f.partition, f.region, f.accountId, f.sourceTableName)]
-        : [],
+    sourceTable: f.sourceTableName ? [tableArn(f.partition, f.region, f.accountId, f.sourceTableName)] : [],
     // With a role, ImportTable runs as that role: the target side belongs to it (replicaTargetRoleDocuments).
     ...(f.roleArn ? {} : replicaImportTargetArns(f)),
   };

@@ -103,10 +103,13 @@ export type ReplicaResourceKind =
   | 'replicaExecutions'
   /** The replica's own (parent) executions, whose status tells a claim left by an ended execution. */
   | 'replicaParentExecutions'
+  /**
+   * The source table (stack account and Region), described before a write to check the target's key
+   * schema against it, and by an `import` bootstrap to shape the new table.
+   */
+  | 'sourceTable'
   // The kinds below resolve to ARNs only for a replica whose bootstrap is `import`; with `roleArn`,
-  // those on the target side (all but `importSourceTable`) belong to the target role, not the Lambda.
-  /** The source table (stack account and Region), described to shape the import. */
-  | 'importSourceTable'
+  // they belong to the target role, not the Lambda.
   /** The target table ImportTable creates. */
   | 'importTargetTable'
   /** Imports into it: `<target table ARN>/import/*`. */
@@ -159,7 +162,7 @@ export const REPLICA_SDK_CALLS: Record<string, ReplicaGrant[]> = {
   PublishCommand: [{ actions: ['sns:Publish'], resource: 'notificationTopic' }],
   DescribeTableCommand: [
     { actions: ['dynamodb:DescribeTable'], resource: 'targetTable' },
-    { actions: ['dynamodb:DescribeTable'], resource: 'importSourceTable' },
+    { actions: ['dynamodb:DescribeTable'], resource: 'sourceTable' },
   ],
   // One item at most, before a `write` bootstrap: the target must be empty.
   ScanCommand: [{ actions: ['dynamodb:Scan'], resource: 'targetTable' }],

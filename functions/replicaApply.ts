@@ -7,8 +7,12 @@
  * - `applyGroup`: applies several small consecutive entries together (latest record per key wins).
  * - `applyFiles`: a Distributed Map child: applies its batch of one export's data files.
  * - `commit`: records an entry applied by the Distributed Map.
- * - `checkFailedEntry`: after a failed Distributed Map, tells "files gone" (halt, alert) from any other
- *   failure (the execution fails; the next one applies the entry again, which is harmless).
+ * - `checkFailedEntry`: after a failed Distributed Map, tells a rejected write or files gone (halt,
+ *   alert) from any other failure (the execution fails; the next one applies the entry again, which is
+ *   harmless, once its backoff has passed).
+ *
+ * Before a write the target's key schema is checked against the source's; a failed apply halts or is
+ * counted for the plan's backoff (functions/replicaFailureSteps.ts).
  *
  * All writes go through the one apply engine (apply/), shared with `dce replay`.
  */
@@ -24,7 +28,6 @@ import {
   targetKeyAttributes,
   type ApplyOptions,
 } from '../apply';
-import { objectExists } from '../format/s3io';
 import { acquireLease, releaseLease, type SsmCall } from './lease';
 import { DEFAULT_METRIC_NAMESPACE, METRIC_DIMENSION } from './metrics';
 import { haltAlert } from './replicaAlert';
@@ -40,6 +43,14 @@ import {
 } from './replicaContract';
 import { readChainView } from './replicaChain';
 import { clearTarget } from './replicaClear';
+import {
+  afterChildFailed,
+  afterGroupFailed,
+  checkFailedEntry,
+  targetSchemaProblem,
+  type FailureStepDeps,
+} from './replicaFailureSteps';
+import { withoutFailures } from './replicaFailures';
 import { checkImport, startImport, type ImportBootstrapDeps } from './replicaImport';
 import {
   claimIsLive,
@@ -223,7 +234,7 @@ class ReplicaApply {
     if (state.epoch !== null && state.epoch !== epoch) return state;
     if (state.lastAppliedSequence >= last.sequence) return state;
     const next: ReplicaState = {
-      ...state,
+      ...withoutFailures(state),
       epoch,
       lastAppliedSequence: last.sequence,
       watermark: last.to,
@@ -296,6 +307,22 @@ class ReplicaApply {
     }
   }
 
+  /** What the failure and schema steps (functions/replicaFailureSteps.ts) use of this Lambda. */
+  private failureDeps(): FailureStepDeps {
+    return {
+      settings: this.settings,
+      s3: this.clients.s3,
+      target: this.clients.target,
+      source: this.clients.source,
+      now: this.now,
+      sleep: this.options.sleep,
+      info: (line) => this.info(line),
+      readState: () => this.readState(),
+      saveState: (state) => this.saveState(state),
+      halt: (state, reason, detail) => this.halt(state, reason, detail),
+    };
+  }
+
   /** What the `import` bootstrap (functions/replicaImport.ts) uses of this Lambda. */
   private importDeps(executionId: string): ImportBootstrapDeps {
     const source = this.clients.source;
@@ -339,6 +366,12 @@ class ReplicaApply {
     const sequences = entries.map((e) => e.sequence);
     if (!(await this.claim(state, executionId, decided.epoch, sequences, mode, read)))
       return { action: 'BUSY', detail: 'another execution claimed the replica' };
+    // Checked under the claim, so one execution halts and alerts.
+    const mismatch = await targetSchemaProblem(this.failureDeps());
+    if (mismatch) {
+      await this.halt(state, 'TARGET_SCHEMA_MISMATCH', mismatch);
+      return { action: 'HALT', detail: mismatch };
+    }
     const notEmpty = await this.bootstrapTargetNotEmpty(state, entries[0].sequence);
     if (notEmpty) return notEmpty;
     if (decided.action === 'APPLY_GROUP' || !files)
@@ -439,7 +472,7 @@ class ReplicaApply {
       case 'REBASELINE':
         // The target is emptied (CLEAR), then the new epoch's full export is applied into it.
         await this.saveState({
-          ...state,
+          ...withoutFailures(state),
           epoch: decided.toEpoch,
           lastAppliedSequence: -1,
           watermark: null,
@@ -484,13 +517,7 @@ class ReplicaApply {
             records: result.records,
           };
         } catch (err) {
-          if (!(err instanceof EntryFilesMissingError)) throw err;
-          const state = await this.readState();
-          // Without its claim (taken over, or reset by a rebuild) the execution halts nothing.
-          if (state.inProgress?.executionId !== event.executionId)
-            return { halted: false, detail: err.message };
-          await this.halt(state, 'FILES_MISSING', err.message);
-          return { halted: true, detail: err.message };
+          return afterGroupFailed(this.failureDeps(), event, err);
         }
       }
       case 'applyFiles': {
@@ -500,55 +527,23 @@ class ReplicaApply {
           1,
           Math.floor(this.settings.maxWritesPerSecond / this.settings.concurrency),
         );
-        const result = await applyDataFiles(
-          items[0].entry,
-          items.map((i) => i.file),
-          items[0].format,
-          await this.applyOptions(perChild),
-        );
-        return { files: result.filesApplied, writes: result.writes };
+        try {
+          const result = await applyDataFiles(
+            items[0].entry,
+            items.map((i) => i.file),
+            items[0].format,
+            await this.applyOptions(perChild),
+          );
+          return { files: result.filesApplied, writes: result.writes };
+        } catch (err) {
+          return afterChildFailed(this.failureDeps(), items[0].entry, err);
+        }
       }
       case 'commit':
         await this.recordApplied(event.executionId, event.epoch, event.entry);
         return { applied: [event.entry.sequence] };
-      case 'checkFailedEntry': {
-        const state = await this.readState();
-        let missing: string | undefined;
-        try {
-          const { files } = await entryDataFiles(this.clients.s3, event.entry);
-          for (const f of files) {
-            if (!(await objectExists(this.clients.s3, event.entry.bucket, f.dataFileS3Key))) {
-              missing = new EntryFilesMissingError(
-                event.entry.sequence,
-                event.entry.exportArn,
-                f.dataFileS3Key,
-              ).message;
-              break;
-            }
-          }
-        } catch (err) {
-          if (!(err instanceof EntryFilesMissingError)) throw err;
-          missing = err.message;
-        }
-        if (missing && state.inProgress?.executionId === event.executionId) {
-          await this.halt(state, 'FILES_MISSING', missing);
-          return { halted: true, detail: missing };
-        }
-        // Not a missing file: release the claim so the next execution applies the entry again at once,
-        // in Standard children (no 5-minute limit) in case an Express child ran out of time.
-        // Only the claim's holder writes: without it (taken over, or reset by a rebuild) nothing is written.
-        if (state.inProgress?.executionId === event.executionId)
-          await this.saveState({
-            ...state,
-            inProgress: null,
-            failedDistributedSequence: event.entry.sequence,
-          });
-        const error = new Error(
-          `applying chain entry ${event.entry.sequence} failed; the next execution applies it again`,
-        );
-        error.name = 'ReplicaApplyFailed';
-        throw error;
-      }
+      case 'checkFailedEntry':
+        return checkFailedEntry(this.failureDeps(), event);
     }
   }
 }

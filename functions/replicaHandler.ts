@@ -2,10 +2,9 @@
  * Lambda entry of a replica's apply function. Settings come from the environment
  * (`toReplicaEnvironment`); clients are created once per container. The target client writes in the
  * target's Region and, with a role, with credentials of that role in the target account (assumed
- * through STS and refreshed by the credential provider; [U] that the Lambda runtime's bundled SDK
- * includes `@aws-sdk/credential-providers`, as it does the clients: the bundle keeps `@aws-sdk/*`
- * external). SDK retries are off on the target: the apply engine retries throttling itself, with
- * backoff, and never gives up on it.
+ * through STS and refreshed by the credential provider, which is bundled with this handler: only the
+ * SDK clients are left to the runtime, components/bundle.ts). SDK retries are off on the target: the
+ * apply engine retries throttling itself, with backoff, and never gives up on it.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';

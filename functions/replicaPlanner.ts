@@ -13,10 +13,13 @@
  *    the one after the last applied; a missing entry below HEAD halts, never skips.
  *    An `import` bootstrap starts ImportTable from the full export instead of writing it, and while
  *    that import runs, its description alone decides (functions/replicaBootstrap.ts).
- * 5. A large entry is applied alone by the Distributed Map; consecutive small entries are applied
+ * 5. An entry whose apply failed is applied again only once its backoff has passed
+ *    (functions/replicaFailures.ts), so one that keeps failing is not retried every period.
+ * 6. A large entry is applied alone by the Distributed Map; consecutive small entries are applied
  *    together by one Lambda (latest record per key wins), bounded in records and entries so one
  *    invocation stays well inside its timeout.
  */
+import { heldBackBy } from './replicaFailures';
 import type { ReplicaHaltReason, ReplicaImport, ReplicaInProgress, ReplicaState } from './replicaState';
 
 /** A committed chain entry as the planner sees it (the fields of the chain manifest it needs). */
@@ -157,6 +160,13 @@ export function planReplica(state: ReplicaState, chain: ChainView, context: Plan
       action: 'HALT',
       reason: 'ENTRY_MISSING',
       detail: `chain entry ${expected} of epoch ${epoch} is missing while HEAD is at sequence ${chain.head.lastSequence}`,
+    };
+  }
+  const held = heldBackBy(state, epoch, expected, context.now);
+  if (held) {
+    return {
+      action: 'IDLE',
+      reason: `chain entry ${expected} failed ${held.failures} time${held.failures === 1 ? '' : 's'} (last: ${held.error}); applied again from ${held.retryAt}`,
     };
   }
   if (expected === 0 && context.bootstrap === 'import')

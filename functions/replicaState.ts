@@ -26,7 +26,14 @@ export type ReplicaHaltReason =
   /** The import bootstrap's ImportTable ended FAILED or CANCELLED (its FailureCode in the detail). */
   | 'IMPORT_FAILED'
   /** An `import` bootstrap found its target table already there: ImportTable only creates tables. */
-  | 'TARGET_EXISTS';
+  | 'TARGET_EXISTS'
+  /**
+   * The target's key schema is not the source's (names, types, HASH/RANGE), or one of its index keys
+   * has another type than the source gives that attribute: writes would merge items or be rejected.
+   */
+  | 'TARGET_SCHEMA_MISMATCH'
+  /** The target rejected a write for good (a ValidationException for that write alone). */
+  | 'WRITE_REJECTED';
 
 /**
  * The ImportTable of an `import` bootstrap, recorded once it is sent and until it ends: the replica has
@@ -45,6 +52,23 @@ export interface ReplicaImport {
   /** Items of the full export: an import that brings fewer halts the replica. */
   itemCount: number;
   startedAt: string;
+}
+
+/**
+ * Failed attempts at the entry after the last applied (functions/replicaFailures.ts): the plan applies
+ * it again only from `retryAt` on, so an entry that keeps failing is tried less and less often.
+ * Cleared when an entry is recorded applied.
+ */
+export interface ReplicaEntryFailure {
+  epoch: string | null;
+  /** The first entry of the apply that failed. */
+  sequence: number;
+  /** Consecutive failed attempts. */
+  failures: number;
+  /** The last error, `name: message`, bounded. */
+  error: string;
+  at: string;
+  retryAt: string;
 }
 
 export interface ReplicaInProgress {
@@ -72,6 +96,8 @@ export const REPLICA_HALT_REASONS = [
   'TARGET_NOT_EMPTY',
   'IMPORT_FAILED',
   'TARGET_EXISTS',
+  'TARGET_SCHEMA_MISMATCH',
+  'WRITE_REJECTED',
 ] as const satisfies readonly ReplicaHaltReason[];
 
 export interface ReplicaState {
@@ -90,6 +116,13 @@ export interface ReplicaState {
    * throttled target) would fail the same way every time. Absent in states written before it existed.
    */
   failedDistributedSequence?: number | null;
+  /** Failed attempts at the next entry; absent in states written before it existed. */
+  failure?: ReplicaEntryFailure | null;
+  /**
+   * A write the target rejected in a Distributed Map child, left for the step after the Map to halt
+   * on (the Map's own failure does not carry its children's errors). Absent when there is none.
+   */
+  rejectedWrite?: { sequence: number; detail: string } | null;
   /**
    * Why and when it halted. `alerted` is false while the REPLICA_HALTED alert waits to be delivered
    * (sent again by the next execution); absent in states written before it existed.
@@ -162,6 +195,21 @@ const StateSchema = z.object({
     })
     .nullable(),
   failedDistributedSequence: z.number().int().min(0).nullable().optional(),
+  failure: z
+    .object({
+      epoch: z.string().nullable(),
+      sequence: z.number().int().min(0),
+      failures: z.number().int().min(1),
+      error: z.string(),
+      at: z.string(),
+      retryAt: z.string(),
+    })
+    .nullable()
+    .optional(),
+  rejectedWrite: z
+    .object({ sequence: z.number().int().min(0), detail: z.string() })
+    .nullable()
+    .optional(),
   import: z
     .object({
       importArn: z.string(),

@@ -1,11 +1,15 @@
 /**
- * `npm ci --omit=dev` must be enough to run `dce` and the Pulumi program: the packages they load at
- * run time are dependencies, not devDependencies.
+ * What runs where it is deployed. `npm ci --omit=dev` must be enough to run `dce` and the Pulumi
+ * program: the packages they load at run time are dependencies, not devDependencies. A Lambda bundle
+ * must load with what the Lambda runtime provides.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { bundleHandler } from '../components/bundle';
+import { LAMBDA_HANDLERS, REPLICA_APPLY_HANDLER } from '../functions/lambdaHandlers';
 
 const ROOT = join(__dirname, '..');
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
@@ -67,5 +71,68 @@ describe('production dependencies', () => {
     const needed = ['typescript', 'tsx', ...tsconfig.compilerOptions.types.map((t: string) => `@types/${t}`)];
     for (const name of needed) expect(pkg.dependencies, name).to.have.property(name);
     for (const name of needed) expect(devOnlyPackages(), name).not.to.include(name);
+  });
+});
+
+describe('Lambda bundles', () => {
+  /**
+   * Loads `code` in a fresh process as the Lambda runtime would, where the bundle may require only
+   * Node built-ins and the AWS SDK clients the runtime is documented to include: any other package it
+   * requires (`@aws-sdk/credential-providers` among them) fails as if the runtime did not ship it.
+   * Calls `probe` on the module's exports and prints its result.
+   */
+  function loadAsOnLambda(code: string, probe: string) {
+    const dir = mkdtempSync(join(tmpdir(), 'dce-bundle-'));
+    const file = join(dir, 'index.js');
+    writeFileSync(file, code);
+    const script = `
+      const Module = require('node:module');
+      const resolve = Module._resolveFilename;
+      const bundle = ${JSON.stringify(file)};
+      Module._resolveFilename = function (request, parent, ...rest) {
+        const fromBundle = parent && parent.filename === bundle;
+        if (fromBundle && !request.startsWith('node:') && !Module.isBuiltin(request) && !/^@aws-sdk\\/client-[a-z0-9-]+$/.test(request)) {
+          throw Object.assign(new Error("Cannot find module '" + request + "' (not in the Lambda runtime)"), { code: 'MODULE_NOT_FOUND' });
+        }
+        return resolve.call(this, request, parent, ...rest);
+      };
+      const loaded = new Module(bundle);
+      loaded.filename = bundle;
+      // The runtime's own SDK clients: here, this repository's.
+      loaded.paths = Module._nodeModulePaths(${JSON.stringify(ROOT)});
+      loaded._compile(require('node:fs').readFileSync(bundle, 'utf8'), bundle);
+      Promise.resolve((${probe})(loaded.exports)).then((out) => console.log(JSON.stringify(out)));
+    `;
+    try {
+      return spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', cwd: dir });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('the replica apply bundle needs no AWS SDK package but the clients at run time: its target client assumes a role with the bundled credential provider', async () => {
+    const bundle = bundleHandler(REPLICA_APPLY_HANDLER.entry);
+    expect(bundle.code).not.to.include('require("@aws-sdk/credential-providers")');
+    const out = loadAsOnLambda(
+      bundle.code,
+      `async (m) => {
+        const client = m.targetClient({ replicaAlias: 'dr', targetRegion: 'us-east-1', roleArn: 'arn:aws:iam::210987654321:role/w' });
+        return { handler: typeof m.handler, region: await client.config.region(), credentials: typeof client.config.credentials };
+      }`,
+    );
+    expect(out.stderr).to.equal('');
+    expect(JSON.parse(out.stdout)).to.deep.equal({
+      handler: 'function',
+      region: 'us-east-1',
+      credentials: 'function',
+    });
+  });
+
+  it('every Lambda bundle loads with only the AWS SDK clients of the runtime', () => {
+    for (const spec of LAMBDA_HANDLERS) {
+      const out = loadAsOnLambda(bundleHandler(spec.entry).code, '(m) => typeof m.handler');
+      expect(out.stderr, spec.name).to.equal('');
+      expect(JSON.parse(out.stdout), spec.name).to.equal('function');
+    }
   });
 });

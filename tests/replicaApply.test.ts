@@ -2,7 +2,13 @@ import { CallLog } from '../sim/fakeAws/service';
 import { FakeSSM } from '../sim/fakeAws/ssm';
 import { expect } from 'chai';
 import { testReplicaSettings } from './helpers/replicaSettings';
-import { BatchWriteItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  BatchWriteItemCommand,
+  CreateTableCommand,
+  waitUntilTableExists,
+  type CreateTableCommandInput,
+  type TableDescription,
+} from '@aws-sdk/client-dynamodb';
 import { chainHeadKey, chainObjectBody, CHAIN_SCHEMA_VERSION } from '../functions/chainManifest';
 import {
   createReplicaHandler,
@@ -15,7 +21,12 @@ import { initialReplicaState, parseReplicaState, type ReplicaState } from '../fu
 import type { Item } from '../format';
 import { getText, putObject } from '../format/s3io';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../sim/servers';
-import { canonicalTable, generateWorkload } from '../sim/workload';
+import {
+  canonicalTable,
+  generateWorkload,
+  WORKLOAD_ATTRIBUTE_DEFINITIONS,
+  WORKLOAD_KEY_SCHEMA,
+} from '../sim/workload';
 import { MemoryS3, contiguousWindows, writeChain } from './helpers/exportChain';
 import { newWorkloadTable, scanTable } from './helpers/localTables';
 
@@ -106,18 +117,39 @@ describe('replica apply Lambda (functions/replicaApply.ts) against dynalite', ()
     plans: PlanOutput[];
   }
 
+  /** A target table created with `input` (its name is made up here). */
+  const tableWith = async (input: Omit<CreateTableCommandInput, 'TableName'>): Promise<string> => {
+    const name = `replica-${++counter}`;
+    await ddb.client.send(
+      new CreateTableCommand({ ...input, TableName: name, BillingMode: 'PAY_PER_REQUEST' }),
+    );
+    await waitUntilTableExists({ client: ddb.client, maxWaitTime: 30, minDelay: 1 }, { TableName: name });
+    return name;
+  };
+
+  /** DescribeTable of the source: the workload's keys (pk S, sk N). */
+  const WORKLOAD_SOURCE: TableDescription = {
+    TableName: 'orders',
+    KeySchema: WORKLOAD_KEY_SCHEMA,
+    AttributeDefinitions: WORKLOAD_ATTRIBUTE_DEFINITIONS,
+  };
+
   async function replica(
     over: Partial<ReplicaSettings> & {
       limits?: any;
       targetSender?: (send: (c: any) => Promise<any>) => any;
       sleep?: (ms: number) => Promise<void>;
+      /** The target table; a new one with the workload's keys by default. */
+      table?: () => Promise<string>;
+      /** What DescribeTable of the source answers. */
+      source?: TableDescription;
     } = {},
   ): Promise<Replica> {
     const s3 = new MemoryS3();
     for (const [k, v] of pristine.objects) s3.objects.set(k, v);
     const ssm = new FakeSsm();
     const sns = new FakeSns();
-    const target = await newTable();
+    const target = await (over.table ?? newTable)();
     const settings = testReplicaSettings({
       bucket: BUCKET,
       prefix: PREFIX,
@@ -138,9 +170,10 @@ describe('replica apply Lambda (functions/replicaApply.ts) against dynalite', ()
     };
     const metrics: any[] = [];
     const clock = { now: (END + 600) * 1000 };
+    const source = { send: async () => ({ Table: over.source ?? WORKLOAD_SOURCE }) };
     const handler = createReplicaHandler(
       settings,
-      { s3, ssm, sns, target: counting },
+      { s3, ssm, sns, target: counting, source: source as any },
       {
         now: () => clock.now,
         log: (line) => metrics.push(JSON.parse(line)),
@@ -453,5 +486,151 @@ describe('replica apply Lambda (functions/replicaApply.ts) against dynalite', ()
       // Everything before the entry is applied and recorded; nothing after it is recorded.
       expect(r.state().lastAppliedSequence).to.equal(3);
     }
+  });
+
+  /** One execution that may fail, as the state machine's would: its steps, or the error it failed with. */
+  async function failingExecution(r: Replica, executionId: string): Promise<string[] | Error> {
+    try {
+      return await execution(r, executionId);
+    } catch (err) {
+      return err as Error;
+    }
+  }
+
+  it('a target keyed on pk alone for a pk+sk source halts TARGET_SCHEMA_MISMATCH before any write, naming both schemas, with one alert', async () => {
+    const r = await replica({
+      table: () =>
+        tableWith({
+          KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+          AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+        }),
+    });
+    await commitUpTo(r.s3, 3);
+    expect(await execution(r, 'exec-1')).to.deep.equal(['HALT']);
+    expect(await execution(r, 'exec-2')).to.deep.equal(['HALTED']);
+    expect(r.writes()).to.equal(0);
+    expect(await scanAll(r.target)).to.deep.equal([]);
+    expect(r.state()).to.include({ status: 'HALTED', lastAppliedSequence: -1, watermark: null });
+    expect(r.state().halt!.reason).to.equal('TARGET_SCHEMA_MISMATCH');
+    expect(r.state().halt!.detail).to.contain(`target table ${r.target} is keyed pk (S, HASH),`);
+    expect(r.state().halt!.detail).to.contain('source table orders is keyed pk (S, HASH), sk (N, RANGE)');
+    expect(r.sns.published).to.have.length(1);
+    expect(JSON.parse(r.sns.published[0].Message)).to.include({ reason: 'TARGET_SCHEMA_MISMATCH' });
+  });
+
+  it("a target index keying an attribute as another type than the source's halts TARGET_SCHEMA_MISMATCH naming the index, also after a clean start", async () => {
+    const gsi = (type: 'S' | 'N'): Omit<CreateTableCommandInput, 'TableName'> => ({
+      KeySchema: WORKLOAD_KEY_SCHEMA,
+      AttributeDefinitions: [
+        ...WORKLOAD_ATTRIBUTE_DEFINITIONS,
+        { AttributeName: 'kind', AttributeType: type },
+      ],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: 'by-kind',
+          KeySchema: [{ AttributeName: 'kind', KeyType: 'HASH' }],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
+    });
+    const source: TableDescription = {
+      ...WORKLOAD_SOURCE,
+      AttributeDefinitions: [
+        ...WORKLOAD_ATTRIBUTE_DEFINITIONS,
+        { AttributeName: 'kind', AttributeType: 'S' },
+      ],
+      GlobalSecondaryIndexes: [
+        { IndexName: 'kinds', KeySchema: [{ AttributeName: 'kind', KeyType: 'HASH' }] },
+      ],
+    };
+    const same = await replica({ source, table: () => tableWith(gsi('S')) });
+    await commitUpTo(same.s3, 2);
+    await execution(same, 'exec-1');
+    await expectIdentical(same, 2);
+    const other = await replica({ source, table: () => tableWith(gsi('N')) });
+    await commitUpTo(other.s3, 2);
+    expect(await execution(other, 'exec-1')).to.deep.equal(['HALT']);
+    expect(other.writes()).to.equal(0);
+    expect(other.state().halt!.detail).to.equal(
+      `index by-kind of target table ${other.target} keys kind as N, source table orders defines kind as S: every item carrying kind would be rejected`,
+    );
+    expect(other.sns.published).to.have.length(1);
+  });
+
+  /** A target with an index on `version` as a string: the source's items carry it as a number. */
+  const versionAsString = () =>
+    tableWith({
+      KeySchema: WORKLOAD_KEY_SCHEMA,
+      AttributeDefinitions: [
+        ...WORKLOAD_ATTRIBUTE_DEFINITIONS,
+        { AttributeName: 'version', AttributeType: 'S' },
+      ],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: 'by-version',
+          KeySchema: [{ AttributeName: 'version', KeyType: 'HASH' }],
+          Projection: { ProjectionType: 'KEYS_ONLY' },
+        },
+      ],
+    });
+
+  it('a write the target rejects halts WRITE_REJECTED with one alert naming the key and the message; later executions write nothing (group and Distributed Map)', async () => {
+    for (const distributedMinItems of [1_000_000, 1]) {
+      const r = await replica({ table: versionAsString, limits: { distributedMinItems } });
+      await commitUpTo(r.s3, 3);
+      const outcomes = [];
+      for (let i = 1; i <= 4; i++) {
+        outcomes.push(await failingExecution(r, `exec-${i}`));
+        r.clock.now += 15 * 60_000;
+      }
+      const label = `distributedMinItems ${distributedMinItems}`;
+      expect(r.state().status, label).to.equal('HALTED');
+      expect(r.state().halt!.reason, label).to.equal('WRITE_REJECTED');
+      expect(r.state().halt!.detail, label).to.match(
+        /^applying chain entr(y|ies) 0.*: target rejected the write of key \{"pk":\{"S":"item#\d+"\},"sk":\{"N":"\d"\}\}: ValidationException: .*Type mismatch for Index Key version/,
+      );
+      expect(r.sns.published, label).to.have.length(1);
+      expect(JSON.parse(r.sns.published[0].Message), label).to.include({ reason: 'WRITE_REJECTED' });
+      expect(outcomes.slice(1), label).to.deep.equal([['HALTED'], ['HALTED'], ['HALTED']]);
+      expect(r.state().lastAppliedSequence, label).to.equal(-1);
+    }
+  });
+
+  it('an apply that keeps failing otherwise is tried again at the next execution, then only after a backoff that doubles; it resumes when the target recovers', async () => {
+    let denied = true;
+    let attempts = 0;
+    const r = await replica({
+      targetSender: (send) => ({
+        send: (c: any) => {
+          if (!(c instanceof BatchWriteItemCommand)) return send(c);
+          attempts++;
+          if (denied)
+            throw Object.assign(new Error('not authorized to write'), { name: 'AccessDeniedException' });
+          return send(c);
+        },
+      }),
+    });
+    await commitUpTo(r.s3, 3);
+    const period = 15 * 60_000;
+    const tried: boolean[] = [];
+    for (let i = 1; i <= 8; i++) {
+      const before = attempts;
+      const outcome = await failingExecution(r, `exec-${i}`);
+      tried.push(attempts > before);
+      if (attempts > before) expect((outcome as Error).name).to.equal('AccessDeniedException');
+      else expect(outcome).to.deep.equal(['IDLE']);
+      r.clock.now += period;
+    }
+    // Failures 1 and 2 are retried at the next execution, 3 after 10 minutes, 4 after 20, 5 after 40.
+    expect(tried).to.deep.equal([true, true, true, true, false, true, false, false]);
+    expect(r.state().failure).to.include({ sequence: 0, failures: 5 });
+    expect(r.state().failure!.error).to.equal('AccessDeniedException: not authorized to write');
+    expect(r.state().status).to.equal('ACTIVE');
+    expect(r.sns.published).to.have.length(0);
+    denied = false;
+    r.clock.now += 6 * 3600_000;
+    expect(await execution(r, 'exec-recovered')).to.deep.equal(['APPLY_GROUP', 'IDLE']);
+    expect(r.state().failure).to.equal(undefined);
+    await expectIdentical(r, 3);
   });
 });

@@ -220,10 +220,19 @@ describe('replica IAM covers exactly the calls its code makes (recorded from a r
         return {};
       },
     };
+    // DescribeTable of the source, whose key schema the target's is checked against before a write.
+    const source = {
+      send: async (c: any) => {
+        calls.push(call('dynamodb', c));
+        return {
+          Table: { KeySchema: WORKLOAD_KEY_SCHEMA, AttributeDefinitions: WORKLOAD_ATTRIBUTE_DEFINITIONS },
+        };
+      },
+    };
     const settings: ReplicaSettings = { ...SETTINGS, targetTableName: targetTable };
     const handler = createReplicaHandler(
       settings,
-      { s3: recordingS3, ssm, sns, target, states },
+      { s3: recordingS3, ssm, sns, target, states, source },
       { log: () => undefined, info: () => undefined, limits: { distributedMinItems: 30 } },
     );
     // Every step: plans, grouped applies, Distributed Map children and commits, then a failed entry
@@ -332,15 +341,17 @@ describe('replica IAM covers exactly the calls its code makes (recorded from a r
     expect(await allows(policy, 'ssm:PutParameter', state)).to.equal(true);
   });
 
-  it('with a target role: sts:AssumeRole on that role only, and the table grants move to the role', () => {
+  it('with a target role: sts:AssumeRole on that role only, and the table grants move to the role (the source DescribeTable stays)', () => {
     const role = 'arn:aws:iam::210987654321:role/dce-replica-writer';
     const policy = replicaLambdaPolicy(facts(role), logGroup);
     const assume = policy.Statement.filter((s: any) => s.Action.includes('sts:AssumeRole'));
     expect(assume).to.have.length(1);
     expect(assume[0].Resource).to.deep.equal([role]);
     expect(
-      policy.Statement.some((s: any) => s.Action.some((a: string) => a.startsWith('dynamodb:'))),
-    ).to.equal(false);
+      policy.Statement.filter((s: any) => s.Action.some((a: string) => a.startsWith('dynamodb:'))).map(
+        (s: any) => [s.Action, s.Resource],
+      ),
+    ).to.deep.equal([[['dynamodb:DescribeTable'], [tableIn(REGION, ACCOUNT, 'orders')]]]);
   });
 
   /** What ImportTable itself reads, with its caller's permissions: a data file and the data folder listing. */
@@ -375,7 +386,7 @@ describe('replica IAM covers exactly the calls its code makes (recorded from a r
     expect(await allows(policy, 'logs:CreateLogGroup', importLogs)).to.equal(true);
   });
 
-  it('an import replica: nothing else, and no import grant for a write replica', async () => {
+  it('an import replica: nothing else, and no import grant for a write replica (both describe the source)', async () => {
     const policy = replicaLambdaPolicy(facts(undefined, 'import'), logGroup);
     // Both runs: the halt alert (Publish) and the file checks are recorded in the write run. Scan is
     // granted to every replica (the grants are per call), though only a write bootstrap makes it.
@@ -398,7 +409,9 @@ describe('replica IAM covers exactly the calls its code makes (recorded from a r
       'dynamodb:CreateTable',
     ];
     for (const s of write.Statement) for (const a of importOnly) expect(s.Action, s.Sid).to.not.include(a);
-    expect(await allows(write, 'dynamodb:DescribeTable', orders)).to.equal(false);
+    // Every replica describes the source before it writes: the target's key schema must be the source's.
+    expect(await allows(write, 'dynamodb:DescribeTable', orders)).to.equal(true);
+    expect(await allows(write, 'dynamodb:DescribeTable', tableIn(REGION, ACCOUNT, 'other'))).to.equal(false);
   });
 
   const TARGET_ROLE = 'arn:aws:iam::210987654321:role/dce-replica-writer';

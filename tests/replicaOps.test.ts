@@ -224,7 +224,7 @@ describe('replicas in dce status (cli/replicaStatus.ts)', () => {
     expect(r).to.deep.include({
       alias: 'dr',
       targetTableName: 'orders-dr',
-      status: 'RUNNING',
+      status: 'ACTIVE',
       epoch: EPOCH,
       lastAppliedSequence: 7,
       watermark: state.watermark,
@@ -291,7 +291,7 @@ describe('replicas in dce status (cli/replicaStatus.ts)', () => {
       pendingRebuild: false,
     });
     expect(text(paused)).to.match(/action: +PAUSE\n/);
-    expect(show(active, { value: 'RUN', version: 3 }).status).to.equal('RUNNING');
+    expect(show(active, { value: 'RUN', version: 3 }).status).to.equal('ACTIVE');
     const halted = replicaState({
       status: 'HALTED',
       halt: { reason: 'NEW_EPOCH', detail: 'moved', at: isoAt(T0), epoch: EPOCH },
@@ -301,7 +301,7 @@ describe('replicas in dce status (cli/replicaStatus.ts)', () => {
     expect(pending.action.pendingRebuild).to.equal(true);
     expect(text(pending)).to.match(/action: +REBUILD \(pending: the next execution starts the replica over/);
     const done = show({ ...active, rebuildVersion: 5 }, { value: 'REBUILD', version: 5 });
-    expect(done).to.deep.include({ status: 'RUNNING' });
+    expect(done).to.deep.include({ status: 'ACTIVE' });
     expect(text(done)).to.match(/action: +REBUILD \(carried out: acts as RUN\)/);
     expect(text(show(active))).to.match(/action: +- \(no parameter \/p\/dr\/action: read as RUN/);
     const invalid = show(active, { value: 'STOP', version: 2 });
@@ -309,7 +309,7 @@ describe('replicas in dce status (cli/replicaStatus.ts)', () => {
     expect(text(invalid)).to.match(/action: +"STOP" \(not RUN, PAUSE or REBUILD: applies nothing\)/);
     // A state paused by an earlier release: paused until the action is written after the upgrade.
     expect(show(replicaState({ status: 'PAUSED' }), { value: 'RUN', version: 1 }).status).to.equal('PAUSED');
-    expect(show(replicaState({ status: 'PAUSED' }), { value: 'RUN', version: 2 }).status).to.equal('RUNNING');
+    expect(show(replicaState({ status: 'PAUSED' }), { value: 'RUN', version: 2 }).status).to.equal('ACTIVE');
   });
 
   it('deriveStatus measures replicas against HEAD when it was read, else against the chain state', () => {

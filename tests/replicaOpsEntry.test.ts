@@ -159,7 +159,7 @@ describe('dce replica commands and replica status (bin/dce.js, local SSM endpoin
     const version = ssm.parameters.get(REPLICA_ACTION)!.Version;
     ssm.set(REPLICA_STATE, JSON.stringify(rebuiltReplicaState(version)));
     const done = await dce(['status', ...flags]);
-    expect(done.stdout).to.match(/status: +RUNNING\n/);
+    expect(done.stdout).to.match(/status: +ACTIVE\n/);
     expect(done.stdout).to.match(/action: +REBUILD \(carried out: acts as RUN\)/);
 
     const paused = await dce(['replica', 'pause', ...flags, '--replica', 'dr']);
@@ -178,7 +178,7 @@ describe('dce replica commands and replica status (bin/dce.js, local SSM endpoin
     });
     expect(ssm.get(REPLICA_ACTION)).to.equal('RUN');
     expect(JSON.parse((await dce(['status', ...flags, '--json'])).stdout).replicas[0].status).to.equal(
-      'RUNNING',
+      'ACTIVE',
     );
   });
 

@@ -83,12 +83,13 @@ describe('simulate command (cli/simulate.ts, sim/simulation/options.ts)', () => 
       expect(stderr()).to.contain('--keep-servers needs the local S3 server');
     });
 
-    it('leaves the servers running, prints dce commands that read them, and stops them when told', async function () {
+    it('leaves the servers running, prints dce commands that read them (and operate the replica by its alias), and stops them when told', async function () {
       this.timeout(180_000);
       const { io, stdout, stderr } = capture();
       let statusCode: number | undefined;
       let statusJson = '';
       let endpoint = '';
+      const replicaRuns: { code: number; json: string }[] = [];
       const code = await simulateCommand({ days: 0.25, faults: 'none', keepServers: true, json: true }, io, {
         untilStopped: async () => {
           // The line printed for a person to paste, run as it stands.
@@ -101,6 +102,16 @@ describe('simulate command (cli/simulate.ts, sim/simulation/options.ts)', () => 
           const status = capture();
           statusCode = await runDce([...argv, '--json'], status.io);
           statusJson = status.stdout();
+          // The replica lines, pause then resume, run as they stand.
+          for (const command of ['pause', 'resume']) {
+            const replicaLine = stderr()
+              .split('\n')
+              .find((l) => l.trim().startsWith(`npx dce replica ${command} `));
+            expect(replicaLine, stderr()).to.be.a('string');
+            const run = capture();
+            const runCode = await runDce([...replicaLine!.trim().split(/\s+/).slice(2), '--json'], run.io);
+            replicaRuns.push({ code: runCode, json: run.stdout() || run.stderr() });
+          }
         },
       });
       expect(code).to.equal(0);
@@ -111,6 +122,22 @@ describe('simulate command (cli/simulate.ts, sim/simulation/options.ts)', () => 
       const status = JSON.parse(statusJson);
       expect(status.alias).to.equal('orders');
       expect(status.lastSequence).to.be.greaterThan(10);
+      expect(
+        status.replicas.map((r: { alias: string; status: string }) => [r.alias, r.status]),
+      ).to.deep.equal([['copy', 'ACTIVE']]);
+      expect(
+        replicaRuns.map((r) => r.code),
+        JSON.stringify(replicaRuns),
+      ).to.deep.equal([0, 0]);
+      expect(
+        replicaRuns.map((r) => {
+          const { replica, action, changed } = JSON.parse(r.json);
+          return { replica, action, changed };
+        }),
+      ).to.deep.equal([
+        { replica: 'copy', action: 'PAUSE', changed: true },
+        { replica: 'copy', action: 'RUN', changed: true },
+      ]);
       // Stopped once told to: the S3 endpoint no longer answers.
       let refused = false;
       await fetch(endpoint).catch(() => (refused = true));

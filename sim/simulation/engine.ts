@@ -48,7 +48,8 @@ export interface KeptServers {
   prefix: string;
   /** The table the chain was replayed into, on the local DynamoDB. */
   replayedTable: string;
-  /** The replica's table on the local DynamoDB, and its state parameter. */
+  /** The replica's alias (`dce replica --replica`), its table on the local DynamoDB, and its state parameter. */
+  replicaAlias: string;
   replicaTable: string;
   replicaStateParameter: string;
   /** An empty table with the same keys on the local DynamoDB, for a `dce replay` by hand. */
@@ -157,6 +158,7 @@ export async function runSimulation(
         bucket: account.settings.bucket,
         prefix: account.settings.prefix,
         replayedTable: replayTableName(account.settings.alias),
+        replicaAlias: replica.settings.replicaAlias,
         replicaTable: replica.settings.targetTableName,
         replicaStateParameter: replica.settings.stateParameterName,
         emptyTable,
