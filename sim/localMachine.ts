@@ -16,6 +16,7 @@
  */
 import type { StateMachine, StateMachineDefinition, RunOptions } from 'aws-local-stepfunctions';
 import { LAMBDA_HANDLERS, REPLICA_APPLY_HANDLER } from '../functions/lambdaHandlers';
+import { authorizeMachineCall, type MachineAccess } from './machineAccess';
 import {
   localDistributedMaps,
   runDistributedMap,
@@ -145,6 +146,11 @@ export interface MachineSpec {
   holdClockWhileRunning?: boolean;
   /** Reads an S3 object as text, for Distributed Map item readers (the state machine's own S3 access). */
   readObject?: (bucket: string, key: string) => Promise<string>;
+  /**
+   * The deployed roles of the state machine and its schedule: invoking the function, starting
+   * Distributed Map children and the schedule's StartExecution are evaluated against them.
+   */
+  access?: MachineAccess;
 }
 
 const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
@@ -211,7 +217,7 @@ export class LocalMachine {
       spec.scheduler ?? {},
       spec.schedulePeriodMinutes,
       host.clock.now,
-      (input, kind) => this.startExecution(input, { kind }),
+      (input, kind) => void this.scheduledStart(input, kind),
     );
   }
 
@@ -351,6 +357,22 @@ export class LocalMachine {
   }
 
   /** One child execution of a Distributed Map: the definition's ItemProcessor, with the same function. */
+  /** A delivery of the schedule: started only if the scheduler's role may start this state machine. */
+  private async scheduledStart(input: ExecutionInput, kind: ExecutionRecord['kind']): Promise<void> {
+    this.host.ioStarted();
+    try {
+      await authorizeMachineCall(this.spec.access, 'scheduledStart', {
+        action: 'states:StartExecution',
+        resource: this.arn,
+      });
+      this.startExecution(input, { kind });
+    } catch {
+      // The evaluator recorded the denial; the delivery starts nothing, as Scheduler drops it.
+    } finally {
+      this.host.ioEnded();
+    }
+  }
+
   private async runChild(
     parent: ExecutionRecord,
     map: DistributedMapState,
@@ -358,6 +380,15 @@ export class LocalMachine {
     childName: string,
   ): Promise<ChildRun> {
     parent.children.executions += 1;
+    try {
+      await authorizeMachineCall(this.spec.access, 'startChild', {
+        action: 'states:StartExecution',
+        resource: this.arn,
+      });
+    } catch (error) {
+      parent.children.failed += 1;
+      return { ok: false, error: (error as Error).name, cause: (error as Error).message };
+    }
     const child: ExecutionRecord = {
       ...parent,
       name: `${parent.name}/${childName}`,
@@ -427,6 +458,10 @@ export class LocalMachine {
     }
     // Step Functions measures the task's input after Parameters before it calls Lambda.
     checkStatesPayload('input', state, input);
+    await authorizeMachineCall(this.spec.access, 'invoke', {
+      action: 'lambda:InvokeFunction',
+      resource: this.spec.functionArn,
+    });
     record.invocations += 1;
     const payloadIn = (params.Payload ?? {}) as Record<string, unknown>;
     const clock = this.host.clock;

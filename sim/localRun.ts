@@ -68,6 +68,8 @@ export interface LocalRunOptions {
   lambdaMemorySizeMb?: number;
   /** Called at most once per simulated hour while running. */
   onProgress?: (progress: RunProgress) => void;
+  /** The deployed roles of the export chain's state machine and schedule (see `MachineSpec.access`). */
+  access?: MachineSpec['access'];
 }
 
 export interface RunProgress {
@@ -183,6 +185,7 @@ export class LocalRun implements MachineHost {
       memorySizeMb: options.lambdaMemorySizeMb ?? EXPORT_TICK.memorySizeMb,
       schedulePeriodMinutes: options.settings.schedulePeriodMinutes,
       scheduler: options.scheduler,
+      access: options.access,
     });
   }
 

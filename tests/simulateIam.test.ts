@@ -88,4 +88,41 @@ describe('npm run simulate under the deployed IAM policies', function () {
     });
     expect(report.iam.denials[0].resource).to.match(/replicas\/copy\/state$/);
   });
+
+  it("fails when the state machine's role may not invoke its function: the task fails as Step Functions reports it", async () => {
+    const report = await simulateWith(
+      withoutStatement((d) => d.exportChain.stateMachineRole, 'TickFunction'),
+    );
+    expect(report.ok).to.equal(false);
+    expect(report.iam.denials[0]).to.include({
+      role: 'simulation-orders-states',
+      action: 'lambda:InvokeFunction',
+      resource: 'arn:aws:lambda:us-east-1:123456789012:function:simulation-orders-export-tick',
+    });
+    expect(report.executions.failed).to.be.greaterThan(0);
+  });
+
+  it("starts nothing when the schedule's role may not start the state machine", async () => {
+    const report = await simulateWith(
+      withoutStatement((d) => d.exportChain.schedulerRole, 'StartThisStateMachine'),
+    );
+    expect(report.ok).to.equal(false);
+    expect(report.iam.denials[0]).to.include({
+      role: 'simulation-orders-scheduler',
+      action: 'states:StartExecution',
+    });
+    expect(report.executions.total).to.equal(0);
+  });
+
+  it("fails the Distributed Map's children when the replica's state machine may not start them", async () => {
+    const report = await simulateWith(
+      withoutStatement((d) => d.replicas[0].stateMachineRole, 'ReplicaStateMachine'),
+    );
+    expect(report.ok).to.equal(false);
+    expect(report.iam.denials[0]).to.include({
+      role: 'simulation-orders-copy-replica-role',
+      action: 'states:StartExecution',
+    });
+    expect(report.replica.distributedMap.children).to.be.greaterThan(0);
+  });
 });

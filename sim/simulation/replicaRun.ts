@@ -149,10 +149,16 @@ export class SimulationReplica {
       functionArn,
       handler,
       lambdaTimeoutSeconds: this.deployed.timeoutSeconds,
+      memorySizeMb: this.deployed.memorySizeMb,
       holdClockWhileRunning: true,
       schedulePeriodMinutes: account.settings.schedulePeriodMinutes,
       // The state machine reads the export's manifest-files.json itself (the Distributed Map's reader).
       readObject: (bucket, key) => getText(readerS3, bucket, key),
+      access: {
+        evaluator: account.access,
+        stateMachineRole: this.deployed.stateMachineRole,
+        schedulerRole: this.deployed.schedulerRole,
+      },
     });
     this.machine = machine;
     states.machine = machine;

@@ -69,6 +69,16 @@ export async function runWorkflow(params: {
     settings,
     aws,
     clients: account.tickClients,
+    // As deployed: the function and state machine names, and the roles that invoke and start them.
+    functionArn: account.deployment.exportChain.functionArn,
+    stateMachineName: account.deployment.exportChain.stateMachineName,
+    lambdaTimeoutSeconds: account.deployment.exportChain.timeoutSeconds,
+    lambdaMemorySizeMb: account.deployment.exportChain.memorySizeMb,
+    access: {
+      evaluator: account.access,
+      stateMachineRole: account.deployment.exportChain.stateMachineRole,
+      schedulerRole: account.deployment.exportChain.schedulerRole,
+    },
     createHandler: (clients, s) => createExportTickHandler({ clients, settings: s, log: () => undefined }),
     start: start * 1000,
     scheduler: {
