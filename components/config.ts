@@ -348,6 +348,7 @@ function resolveTable(
       tableName: input.tableName,
       component: context.nameOf(alias),
       stackRegion: context.region,
+      bucketOwnerAccountId: input.bucket?.ownerAccountId,
     }),
   );
   if (context.problems.length > before) return undefined;

@@ -196,11 +196,18 @@ export function replicaTargetKey(
 /**
  * Problems of one table's replicas that no single field shows: two replicas with one alias or one
  * target, a replica that is the source table itself, a rebaseline that an import bootstrap cannot do,
- * and names too long for AWS.
+ * a replica of exports in another account's bucket, and names too long for AWS.
  */
 export function replicaProblems(
   replicas: readonly ReplicaFields[],
-  source: { index: number; tableName: string; component: string; stackRegion?: string },
+  source: {
+    index: number;
+    tableName: string;
+    component: string;
+    stackRegion?: string;
+    /** `bucket.ownerAccountId`: the exports are in a bucket of another account. */
+    bucketOwnerAccountId?: string;
+  },
 ): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const table = { index: source.index, name: source.tableName };
@@ -241,6 +248,27 @@ export function replicaProblems(
         value: replica.tableName,
         message:
           'is the source table itself; allowed: another table, or the same name in another Region or account',
+      });
+    }
+    if (source.bucketOwnerAccountId !== undefined) {
+      // Refused rather than supported: the replica reads the chain with the apply Lambda's role, its
+      // Distributed Map reads each large entry's file list with the state machine's role (an ItemReader,
+      // which Step Functions documents for a bucket in the state machine's own account and Region), and
+      // an import reads the export as the target role. In another account's bucket every one of them
+      // needs a statement in a bucket policy (and with SSE-KMS a key policy) the stack neither owns nor
+      // can check; the Distributed Map's would fail only at the first large entry, a replica that stops
+      // long after it was deployed. Checked here, before any resource exists: the stack's account is
+      // not known yet, and bucket.ownerAccountId is set only for a bucket of another account.
+      problems.push({
+        path: `tables[${source.index}].replicas[${r}]`,
+        table,
+        value: alias,
+        message:
+          `replica "${alias}" of table "${source.tableName}" cannot read its exports: ` +
+          `bucket.ownerAccountId puts them in a bucket of account ${source.bucketOwnerAccountId}, whose policy this ` +
+          'stack cannot set for the roles that read them (the apply Lambda, the Distributed Map reader, an import role); ' +
+          'allowed: replicas only of a table whose bucket is in the stack account (created here, or ' +
+          'bucket.existingName without bucket.ownerAccountId)',
       });
     }
     if (replica.onNewEpoch === 'rebaseline' && replica.bootstrap === 'import') {

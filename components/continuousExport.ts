@@ -36,6 +36,7 @@ import {
 import { schedule } from './schedule';
 import { stateMachine } from './stateMachine';
 import { replicaPhysicalNames } from './configChecks';
+import { replicaImportBucketStatements } from './replicaBucketAccess';
 import { TableReplica } from './tableReplica';
 
 export const CONTINUOUS_EXPORT_TYPE = 'dynamodb-continuous-exports:index:ContinuousExport';
@@ -211,6 +212,19 @@ export class ContinuousExport extends pulumi.ComponentResource {
         retainOnDelete: retainBucketOnDelete ?? true,
         partition: partition.partition,
         tags,
+        // A cross-account import replica's target role reads the full export with ImportTable.
+        statements: (p, b) =>
+          config.replicas.flatMap((replica) =>
+            replicaImportBucketStatements({
+              partition: p,
+              bucket: b,
+              prefix: config.bucket.prefix,
+              tableAlias: config.alias,
+              replicaAlias: replica.alias,
+              roleArn: replica.roleArn,
+              bootstrap: replica.bootstrap,
+            }),
+          ),
       },
       this,
     );
@@ -417,6 +431,8 @@ export class ContinuousExport extends pulumi.ComponentResource {
             sourceTableName: config.tableName,
             bucket: bucketName,
             prefix: config.bucket.prefix,
+            // A created bucket's policy already holds what the replica needs of it (bucket() above).
+            bucketPolicyManaged: config.bucket.existingName === undefined,
             kmsKeyArn: config.kmsKeyArn,
             notificationTopicArn: topics.notificationTopic.arn,
             alarmTopicArn: topics.alarmTopic.arn,

@@ -7,7 +7,7 @@
  */
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { denyInsecureTransportPolicy } from './permissions';
+import { denyInsecureTransportPolicy, type PolicyStatement } from './permissions';
 
 /** Inputs of `exportBucket`. */
 export interface ExportBucketArgs {
@@ -23,6 +23,12 @@ export interface ExportBucketArgs {
   retainOnDelete: boolean;
   partition: pulumi.Input<string>;
   tags: Record<string, string>;
+  /**
+   * Statements a created bucket's policy holds besides the TLS-only rule (a cross-account import
+   * replica's reads), from the partition and the bucket's name. Kept in the one policy the stack
+   * manages: a statement added to it by hand would be lost the next time Pulumi writes the policy.
+   */
+  statements?: (partition: string, bucket: string) => PolicyStatement[];
 }
 
 /** The bucket, and the resources created for it (none for an existing bucket). */
@@ -79,9 +85,11 @@ export function exportBucket(name: string, args: ExportBucketArgs, parent: pulum
     `${name}-bucket-policy`,
     {
       bucket: bucket.id,
-      policy: pulumi
-        .all([args.partition, bucket.bucket])
-        .apply(([partition, b]) => JSON.stringify(denyInsecureTransportPolicy(partition, b))),
+      policy: pulumi.all([args.partition, bucket.bucket]).apply(([partition, b]) => {
+        const policy = denyInsecureTransportPolicy(partition, b);
+        policy.Statement.push(...(args.statements?.(partition, b) ?? []));
+        return JSON.stringify(policy);
+      }),
     },
     { ...keep, dependsOn: [publicAccessBlock] },
   );

@@ -429,6 +429,8 @@ export function replicaImportTargetArns(
     ],
     // Actions that take no resource type: IAM evaluates them against `*` only.
     importUnscoped: ['*'],
+    // An SSE-KMS export is decrypted with the caller's permissions (the key's policy must allow it too).
+    exportKmsKey: f.kmsKeyArn ? [f.kmsKeyArn] : [],
   };
 }
 

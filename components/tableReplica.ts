@@ -41,6 +41,7 @@ import {
   serviceTrustPolicy,
   type ReplicaResourceFacts,
 } from './permissions';
+import { importsAsTargetRole, replicaImportBucketStatements } from './replicaBucketAccess';
 import { rateExpression, SCHEDULE_RETRY_POLICY } from './schedule';
 
 export const TABLE_REPLICA_TYPE = 'dynamodb-continuous-exports:index:TableReplica';
@@ -58,6 +59,12 @@ export interface TableReplicaArgs {
   bucket: pulumi.Input<string>;
   /** Key prefix of the source chain, without leading or trailing '/'. */
   prefix: string;
+  /**
+   * Whether the stack writes the bucket's policy (a created bucket): then it holds the statements a
+   * cross-account import needs; otherwise they are output for the bucket's owner.
+   * @default false
+   */
+  bucketPolicyManaged?: boolean;
   /** KMS key of export objects, when configured. */
   kmsKeyArn?: string;
   notificationTopicArn: pulumi.Input<string>;
@@ -100,6 +107,11 @@ export interface ReplicaOutput {
    */
   targetRoleTrustPolicy?: pulumi.Output<string>;
   targetRolePermissions?: pulumi.Output<string>;
+  /**
+   * With `roleArn`, an `import` bootstrap and an existing bucket: the statements (a JSON array) the
+   * bucket's owner adds to its policy so that the target role can read the full export.
+   */
+  importBucketPolicyStatements?: pulumi.Output<string>;
 }
 
 export class TableReplica extends pulumi.ComponentResource {
@@ -169,6 +181,20 @@ export class TableReplica extends pulumi.ComponentResource {
     const targetRole = replica.roleArn
       ? pulumi.all([facts, apply.role.arn]).apply(([f, roleArn]) => replicaTargetRoleDocuments(f, roleArn))
       : undefined;
+    const importBucketStatements =
+      !args.bucketPolicyManaged && importsAsTargetRole(replica)
+        ? facts.apply((f) =>
+            replicaImportBucketStatements({
+              partition: f.partition,
+              bucket: f.bucket,
+              prefix: args.prefix,
+              tableAlias: args.sourceAlias,
+              replicaAlias: replica.alias,
+              roleArn: replica.roleArn,
+              bootstrap: replica.bootstrap,
+            }),
+          )
+        : undefined;
     this.output = {
       alias: replica.alias,
       targetTableName: replica.tableName,
@@ -188,6 +214,9 @@ export class TableReplica extends pulumi.ComponentResource {
             targetRoleTrustPolicy: targetRole.apply((d) => JSON.stringify(d.trustPolicy, null, 2)),
             targetRolePermissions: targetRole.apply((d) => JSON.stringify(d.permissionsPolicy, null, 2)),
           }
+        : {}),
+      ...(importBucketStatements
+        ? { importBucketPolicyStatements: importBucketStatements.apply((s) => JSON.stringify(s, null, 2)) }
         : {}),
     };
     this.registerOutputs({ ...this.output });

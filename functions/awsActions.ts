@@ -192,6 +192,8 @@ export const REPLICA_SDK_CALLS: Record<string, ReplicaGrant[]> = {
       resource: 'importLogs',
     },
     { actions: ['logs:DescribeLogGroups'], resource: 'importUnscoped' },
+    // S3 decrypts an SSE-KMS export for ImportTable with the caller's permissions, as for GetObject.
+    { actions: ['kms:Decrypt'], resource: 'exportKmsKey' },
   ],
   DescribeImportCommand: [{ actions: ['dynamodb:DescribeImport'], resource: 'importTargetImports' }],
   // Only after a crash between ImportTable and the state save, to find the import already started.
@@ -218,8 +220,13 @@ export const REPLICA_TARGET_ROLE_IMPORT_CALLS = [
   'ListImportsCommand',
 ] as const;
 
-/** Resource kinds on the target side of an import: the target role's when `roleArn` is set. */
+/**
+ * Resource kinds on the target side of an import: the target role's when `roleArn` is set. The export's
+ * KMS key is here too: the role decrypts what ImportTable reads (the apply Lambda keeps its own grant on
+ * the key for the files it reads).
+ */
 export const REPLICA_IMPORT_TARGET_KINDS: readonly ReplicaResourceKind[] = [
+  'exportKmsKey',
   'importTargetTable',
   'importTargetImports',
   'importExportObjects',

@@ -171,6 +171,36 @@ describe('stack config: replicas (components/config.ts)', () => {
     expect(problems[0]).to.include({ path: 'tables[0].replicas[0].onNewEpoch', value: 'rebaseline' });
   });
 
+  it('rejects every replica of a table whose bucket is in another account (defaults included), and accepts an existing bucket of the stack account', () => {
+    const problems = problemsOf({
+      tables: [
+        {
+          tableName: 'orders',
+          replicas: [{ tableName: 'copy' }, { tableName: 'orders-dr', alias: 'dr', region: 'us-east-1' }],
+        },
+      ],
+      defaults: { bucket: { existingName: 'lake', ownerAccountId: '111122223333' } },
+    });
+    expect(problems.map((p) => formatProblem(p))).to.deep.equal(
+      ['copy', 'dr'].map(
+        (alias, r) =>
+          `tables[0].replicas[${r}] (table 0 "orders"): got "${alias}"; replica "${alias}" of table "orders" cannot read its exports: ` +
+          'bucket.ownerAccountId puts them in a bucket of account 111122223333, whose policy this stack cannot set for the roles ' +
+          'that read them (the apply Lambda, the Distributed Map reader, an import role); allowed: replicas only of a table ' +
+          'whose bucket is in the stack account (created here, or bucket.existingName without bucket.ownerAccountId)',
+      ),
+    );
+    const [t] = validateConfig(
+      {
+        tables: [
+          { tableName: 'orders', bucket: { existingName: 'lake' }, replicas: [{ tableName: 'copy' }] },
+        ],
+      },
+      STACK,
+    );
+    expect(t.replicas.map((r) => r.alias)).to.deep.equal(['copy']);
+  });
+
   it('rejects a replica alias that makes a resource name longer than AWS allows', () => {
     const longAlias = 'a'.repeat(30);
     const problems = problemsOf({

@@ -83,13 +83,31 @@ function delegatingKeyPolicy(resource: string, callerAccount: string): PolicyDoc
   };
 }
 
-/** Pure apart from the evaluator: IAM's decision for `role` on `request`. */
-export async function decide(role: RoleAccess, request: IamRequest): Promise<Decision> {
-  const keyPolicy = request.action.startsWith('kms:')
-    ? { resourcePolicy: delegatingKeyPolicy(request.resource, accountOf(role.arn)) }
-    : {};
+/**
+ * The resource's own policy (a bucket policy) and the account that owns the resource. S3 ARNs name no
+ * account: a bucket in another account than the caller's is only known to be so from here.
+ */
+export interface ResourceAccess {
+  policy: PolicyDocument;
+  account: string;
+}
+
+/**
+ * Pure apart from the evaluator: IAM's decision for `role` on `request`, with `resource`'s policy when
+ * given (across accounts both the role's policy and the resource's must allow the request).
+ */
+export async function decide(
+  role: RoleAccess,
+  request: IamRequest,
+  resource?: ResourceAccess,
+): Promise<Decision> {
+  const resourcePolicy = resource
+    ? { resourcePolicy: resource.policy }
+    : request.action.startsWith('kms:')
+      ? { resourcePolicy: delegatingKeyPolicy(request.resource, accountOf(role.arn)) }
+      : {};
   const simulation: Simulation = {
-    ...keyPolicy,
+    ...resourcePolicy,
     identityPolicies: role.policies.map((p) => ({ name: p.name, policy: p.document })),
     serviceControlPolicies: [],
     resourceControlPolicies: [],
@@ -98,9 +116,10 @@ export async function decide(role: RoleAccess, request: IamRequest): Promise<Dec
       principal: role.arn,
       resource: {
         resource: request.resource,
-        accountId: resourceAccount(request.resource, accountOf(role.arn)),
+        accountId: resource?.account ?? resourceAccount(request.resource, accountOf(role.arn)),
       },
-      contextVariables: request.context ?? {},
+      // AWS puts the caller's ARN in every request; a resource policy may name the caller by it.
+      contextVariables: { 'aws:PrincipalArn': role.arn, ...request.context },
     },
   } as Simulation;
   const answer = await runSimulation(simulation, {});

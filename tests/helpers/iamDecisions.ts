@@ -48,6 +48,23 @@ export async function allows(
   return decision.allowed;
 }
 
+/**
+ * Whether `role` may make `request` on a bucket of `bucketAccount` whose policy is `bucketPolicy`: for a
+ * role of another account, both its own policy and the bucket's must allow it.
+ */
+export async function bucketAllows(
+  role: RoleAccess,
+  bucketPolicy: Policy,
+  bucketAccount: string,
+  request: IamRequest,
+): Promise<boolean> {
+  const decision = await decide(role, request, {
+    policy: bucketPolicy as PolicyDocument,
+    account: bucketAccount,
+  });
+  return decision.allowed;
+}
+
 /** The requests `role` is refused, each as `action on resource (result)`; empty when all are allowed. */
 export async function deniedRequests(role: RoleAccess, requests: IamRequest[]): Promise<string[]> {
   const denied: string[] = [];
