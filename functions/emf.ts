@@ -3,7 +3,7 @@
  * and no extra IAM permission is needed. Metric names come from `metrics.ts`.
  *
  * Kept by hand rather than `aws-embedded-metrics` or `@aws-lambda-powertools/metrics`: one record of
- * five numbers per tick is 40 lines, the bundle stays free of runtime dependencies (only the SDK,
+ * a few numbers per tick is 40 lines, the bundle stays free of runtime dependencies (only the SDK,
  * which Lambda provides), and the record is a pure function that the component tests check against
  * the alarms (namespace, dimension, metric names) without a library's buffering or environment.
  */
@@ -16,6 +16,7 @@ export interface TickMetrics {
   exportsCompleted: number;
   exportsFailed: number;
   notificationsPending: number;
+  notificationsDropped: number;
 }
 
 const UNITS: Record<keyof TickMetrics, string> = {
@@ -25,6 +26,7 @@ const UNITS: Record<keyof TickMetrics, string> = {
   exportsCompleted: 'Count',
   exportsFailed: 'Count',
   notificationsPending: 'Count',
+  notificationsDropped: 'Count',
 };
 
 /** The EMF record for one tick. */

@@ -126,8 +126,7 @@ async function sendStarts(
     // Throttled or unanswered: the rest waits for the back-off rather than adding to the pressure.
     if (outcome.kind === 'THROTTLED') break;
   }
-  state = finishTick(state, settings, nowSeconds()).state;
-  await aws.saveState(state);
+  state = await aws.saveState(finishTick(state, settings, nowSeconds()).state);
   return { state, lines, counters };
 }
 
@@ -144,8 +143,7 @@ async function deliverNotifications(
   if (r.delivered.length === 0) return { state, delivered: 0, error: r.error };
   const next = { ...state, outbox: removeDelivered(state.outbox, r.delivered) };
   try {
-    await aws.saveState(next);
-    return { state: next, delivered: r.delivered.length, error: r.error };
+    return { state: await aws.saveState(next), delivered: r.delivered.length, error: r.error };
   } catch (error) {
     // The delivered ones are sent again next time, with the same notificationId (at least once).
     console.error(`could not record delivered notifications: ${(error as Error).message}`);
@@ -194,7 +192,7 @@ async function tick(ctx: TickContext, event: ExportTickEvent): Promise<ExportTic
     await aws.writeChainManifest(plan.commits);
     let state: ChainState = { ...plan.state, lastRun: { at: now, outcome: 'OK' } };
     if (plan.starts.length === 0) state = finishTick(state, settings, now).state;
-    await aws.saveState(state);
+    state = await aws.saveState(state);
     const sent = await sendStarts(aws, settings, plan, state);
     const delivery = await deliverNotifications(aws, sent.state, nowSeconds());
     state = delivery.state;
@@ -222,6 +220,7 @@ async function tick(ctx: TickContext, event: ExportTickEvent): Promise<ExportTic
         exportsCompleted: plan.counters.completed,
         exportsFailed: plan.counters.failed + sent.counters.failed,
         notificationsPending: state.outbox.length,
+        notificationsDropped: state.notificationsDropped - loaded.state.notificationsDropped,
       },
       Date.now(),
     );
@@ -305,8 +304,7 @@ async function reportFailure(ctx: TickContext, event: ExportTickEvent): Promise<
         ));
       return done({ outcome: 'FAILURE_RECORDED', error: name, notified, saved: false });
     }
-    const recorded = recordRunFailure(state, settings, now, { name, cause }).state;
-    await aws.saveState(recorded);
+    const recorded = await aws.saveState(recordRunFailure(state, settings, now, { name, cause }).state);
     const delivery = await deliverNotifications(aws, recorded, now);
     return done({
       outcome: 'FAILURE_RECORDED',

@@ -55,6 +55,9 @@ const KINDS: IncidentKind[] = [
   { kind: 'RUN_FAILED', remind: true, resolvedEvent: 'RUN_RECOVERED', epochBound: false },
 ];
 
+/** The events that resolve an incident: each closes an alert someone received. */
+export const RESOLUTION_EVENTS: ReadonlySet<NotificationEvent> = new Set(KINDS.map((k) => k.resolvedEvent));
+
 export type IncidentKindName =
   | 'EXPORT_FAILED'
   | 'START_REFUSED'

@@ -18,6 +18,11 @@ export const METRICS = {
    * permission); the chain itself is not held back by it.
    */
   notificationsPending: 'NotificationsPending',
+  /**
+   * Notifications this tick had to drop from the bounded outbox (SNS refusing them for long). Each is
+   * also counted in the NOTIFICATIONS_DROPPED message sent first once SNS accepts messages again.
+   */
+  notificationsDropped: 'NotificationsDropped',
 } as const;
 
 /** Default namespace; settings.metricNamespace overrides it. */

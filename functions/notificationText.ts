@@ -177,8 +177,8 @@ const TEXT: Record<NotificationEvent, Render> = {
     hint: null,
   }),
   NOTIFICATIONS_DROPPED: (f) => ({
-    title: `${f.count ?? 0} alert(s) could not be kept`,
-    message: `${f.count ?? 0} failure or warning message(s) recorded${since(f)} were dropped because notifications could not be delivered for a long time and the outbox is bounded. The chain state and 'dce status' show the open incidents.`,
+    title: `${f.count ?? 0} notification(s) could not be kept`,
+    message: `${f.count ?? 0} message(s) recorded${since(f)} were dropped because notifications could not be delivered for a long time and the outbox is bounded (routine successes went first, resolutions last). The chain state and 'dce status' show the open incidents.`,
     hint: 'Check the notification topic, its KMS key and the function role (sns:Publish); see the undelivered notifications alarm.',
   }),
 };

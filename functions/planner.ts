@@ -18,7 +18,7 @@ import { commitCompleted, defaultManifestSummaryKey, droppedIds, type CommitPlan
 import { compactTime } from './chainManifest';
 import { dropEpochIncidents, incidentKey } from './incidents';
 import { clip, type NotificationFact } from './notificationFacts';
-import { addToOutbox, bound, withoutDetails } from './outbox';
+import { addFacts, boundState, withoutDetails } from './outbox';
 import {
   clear,
   keyIs,
@@ -124,9 +124,9 @@ export function fitState(state: ChainState, fits: (s: ChainState) => boolean): C
   if (fits(state)) return state;
   let s: ChainState = { ...state, exports: state.exports.map((e) => ({ ...e, lastError: undefined })) };
   if (!fits(s)) s = { ...s, outbox: withoutDetails(s.outbox) };
-  // Fewer waiting messages; a dropped failure is counted in a NOTIFICATIONS_DROPPED message.
+  // Fewer waiting messages; every dropped one is counted (NOTIFICATIONS_DROPPED, notificationsDropped).
   for (let max = s.outbox.length - 1; !fits(s) && max >= 1; max--) {
-    s = { ...s, outbox: bound(s.outbox, max, s.lastRun?.at ?? 0) };
+    s = boundState(s, max, s.lastRun?.at ?? 0);
   }
   while (!fits(s) && s.incidents.some((i) => i.clearedAt !== undefined)) {
     const i = s.incidents.findIndex((x) => x.clearedAt !== undefined);
@@ -406,9 +406,8 @@ export function planTick(input: TickInput): TickPlan {
   }
 
   pruneProfiles(s);
-  s.outbox = addToOutbox(s.outbox, w.facts, now);
   return {
-    state: s,
+    state: addFacts(s, w.facts, now),
     commits,
     notifications: w.facts,
     starts,
@@ -524,8 +523,7 @@ export function applyStartOutcome(
       recordFailure(w, e, outcome.code, outcome.message, true);
       break;
   }
-  w.state.outbox = addToOutbox(w.state.outbox, w.facts, now);
-  return { state: w.state, notifications: w.facts, counters: w.counters };
+  return { state: addFacts(w.state, w.facts, now), notifications: w.facts, counters: w.counters };
 }
 
 /**
@@ -536,8 +534,7 @@ export function finishTick(state: ChainState, settings: WorkflowSettings, now: n
   const w = newWork(state, settings, now);
   clear(w, kindIs('RUN_FAILED'));
   settle(w);
-  w.state.outbox = addToOutbox(w.state.outbox, w.facts, now);
-  return { state: w.state, notifications: w.facts, counters: w.counters };
+  return { state: addFacts(w.state, w.facts, now), notifications: w.facts, counters: w.counters };
 }
 
 /** Records a failed tick as an incident keyed by its error; alerts once, then with back-off. */
@@ -553,7 +550,6 @@ export function recordRunFailure(
     code: error.name.slice(0, 120),
     detail: clip(error.cause || 'no cause given'),
   }));
-  w.state.outbox = addToOutbox(w.state.outbox, w.facts, now);
   w.state.lastRun = { at: now, outcome: 'FAILED', error: error.name.slice(0, 100) };
-  return { state: w.state, notifications: w.facts, counters: w.counters };
+  return { state: addFacts(w.state, w.facts, now), notifications: w.facts, counters: w.counters };
 }

@@ -117,6 +117,11 @@ export const ChainStateSchema = z.object({
    */
   outbox: z.array(NotificationFactSchema).default([]),
   /**
+   * Notifications dropped from the bounded outbox so far, of every kind (see outbox.ts): each drop is
+   * also counted in the NOTIFICATIONS_DROPPED message sent first once SNS accepts messages again.
+   */
+  notificationsDropped: z.number().int().nonnegative().default(0),
+  /**
    * The RESET carried out last, by its identity (its nonce, or for a plain RESET its version and
    * modification time: see operatorAction.ts). A RESET is consumed by recording it rather than by
    * writing RUN back, so the tick never overwrites what an operator wrote meanwhile. Null before any,
@@ -142,6 +147,7 @@ export function initialState(): ChainState {
     lastRun: null,
     profiles: [],
     outbox: [],
+    notificationsDropped: 0,
     lastReset: null,
     resetVersion: null,
   };

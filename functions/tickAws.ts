@@ -227,17 +227,20 @@ export class TickAws {
     };
   }
 
-  async saveState(state: ChainState): Promise<void> {
+  /** Saves the state, first made to fit the parameter; returns it as saved. */
+  async saveState(state: ChainState): Promise<ChainState> {
+    const fitted = fitState(state, fitsParameter);
     await this.call(
       'PutParameter(state)',
       this.clients.ssm,
       new PutParameterCommand({
         Name: this.settings.stateParameterName,
-        Value: serializeState(fitState(state, fitsParameter)),
+        Value: serializeState(fitted),
         Type: 'String',
         Overwrite: true,
       }),
     );
+    return fitted;
   }
 
   async readPitr(): Promise<PitrObservation> {

@@ -565,6 +565,7 @@ describe('Pulumi program with the example stack (Pulumi.dev.yaml)', () => {
             exportsCompleted: 0,
             exportsFailed: 0,
             notificationsPending: 0,
+            notificationsDropped: 0,
           },
           0,
         ) as any;

@@ -218,6 +218,7 @@ describe('EMF record', () => {
         exportsCompleted: 2,
         exportsFailed: 0,
         notificationsPending: 0,
+        notificationsDropped: 0,
       },
       1_795_478_400_000,
     ) as any;

@@ -37,6 +37,12 @@ function messagesOf(aws: Parameters<typeof notifications>[0], event: string, fro
   );
 }
 
+/** The topic is deleted: every Publish is refused (NotFound), not throttled. */
+function breakTopic(aws: Parameters<typeof notifications>[0], topicArn: string): void {
+  aws.sns.topics.delete(topicArn);
+  aws.sns.topics.add(`${topicArn}-other`); // only another topic exists now
+}
+
 /** The tick logs each undelivered batch on stderr (as it does in Lambda); keep the test output readable. */
 function quietUndelivered(): void {
   const consoleError = console.error;
@@ -89,6 +95,89 @@ describe('hardening: notifications off the critical path', () => {
         const commits = after.filter((n) => n.event === 'EXPORT_COMMITTED');
         for (let i = 1; i < commits.length; i++)
           expect(commits[i].window.from).to.equal(commits[i - 1].window.to);
+        assertNotificationIds(aws);
+      },
+    );
+  });
+
+  it('SNS broken for 6 hours with two different export failures: both alerts, both recoveries and every commit arrive after', async () => {
+    await withScenario(
+      { settings: { notifyOnSuccess: true } },
+      async ({ aws, run, settings, metricLines }) => {
+        await run.runFor(2 * HOUR);
+        const outageStart = run.now;
+        breakTopic(aws, settings.notificationTopicArn);
+        aws.dynamodb.failNextExports(1, 'S3AccessDenied');
+        await run.runFor(2 * HOUR);
+        aws.dynamodb.failNextExports(1, 'KMS.DisabledException');
+        await run.runFor(4 * HOUR);
+        expect(
+          messagesOf(aws, 'EXPORT_FAILED', outageStart, run.now),
+          'nothing during the outage',
+        ).to.have.length(0);
+        aws.sns.topics.add(settings.notificationTopicArn);
+        await run.runFor(HOUR);
+
+        const after = notifications(aws).filter((n) => Date.parse(n.time) >= outageStart);
+        const failed = after.filter((n) => n.event === 'EXPORT_FAILED');
+        const recovered = after.filter((n) => n.event === 'EXPORT_RECOVERED');
+        expect(failed.map((n) => n.notificationId).sort()).to.have.length(2);
+        // Each alert is closed by exactly one recovery of the same cause.
+        expect(recovered.map((n) => n.notificationId).sort()).to.deep.equal(
+          failed.map((n) => n.notificationId.replace(/#0$/, '#resolved')).sort(),
+        );
+        expect(after.map((n) => n.event)).to.not.include('NOTIFICATIONS_DROPPED');
+        // Every commit made during the outage is reported, merged, with no window missing.
+        const commits = after.filter((n) => n.event === 'EXPORT_COMMITTED');
+        for (let i = 1; i < commits.length; i++)
+          expect(commits[i].window.from).to.equal(commits[i - 1].window.to);
+        expect(commits[commits.length - 1].window.to).to.equal(
+          new Date(assertChain(aws, settings).watermark! * 1000).toISOString(),
+        );
+        expect(readState(aws, settings).notificationsDropped).to.equal(0);
+        expect(metricLines.map((l) => JSON.parse(l).NotificationsDropped)).to.satisfy((v: number[]) =>
+          v.every((n) => n === 0),
+        );
+        assertNotificationIds(aws);
+      },
+    );
+  });
+
+  it('SNS broken for 20 hours with five export failures: every recovery arrives, and what had to go is counted in the state, the metric and the first message', async () => {
+    await withScenario(
+      { settings: { notifyOnSuccess: true } },
+      async ({ aws, run, settings, metricLines }) => {
+        await run.runFor(2 * HOUR);
+        const outageStart = run.now;
+        const metricsFrom = metricLines.length;
+        breakTopic(aws, settings.notificationTopicArn);
+        for (const code of ['Code1', 'Code2', 'Code3', 'Code4', 'Code5']) {
+          aws.dynamodb.failNextExports(1, code);
+          await run.runFor(4 * HOUR);
+        }
+        expect(
+          readState(aws, settings).notificationsDropped,
+          'the outbox had to drop messages',
+        ).to.be.greaterThan(0);
+        aws.sns.topics.add(settings.notificationTopicArn);
+        await run.runFor(HOUR);
+        const dropped = readState(aws, settings).notificationsDropped;
+        const droppedByMetric = metricLines
+          .slice(metricsFrom)
+          .reduce((sum, l) => sum + JSON.parse(l).NotificationsDropped, 0);
+        expect(droppedByMetric).to.equal(dropped);
+        const after = notifications(aws).filter((n) => Date.parse(n.time) >= outageStart);
+        const firstDelivered = notifications(aws).find((n) => Date.parse(n.time) >= outageStart);
+        expect(firstDelivered.event).to.equal('NOTIFICATIONS_DROPPED');
+        expect(after.filter((n) => n.event === 'NOTIFICATIONS_DROPPED')).to.have.length(1);
+        expect(firstDelivered.message).to.include(`${dropped} message(s)`);
+        const recovered = after.filter((n) => n.event === 'EXPORT_RECOVERED').map((n) => n.notificationId);
+        expect(recovered.sort()).to.have.length(5);
+        for (const code of ['Code1', 'Code2', 'Code3', 'Code4', 'Code5'])
+          expect(
+            recovered.some((id) => id.includes(`EXPORT_FAILED:${code}@`)),
+            code,
+          ).to.equal(true);
         assertNotificationIds(aws);
       },
     );
