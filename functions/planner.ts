@@ -18,6 +18,7 @@ import { commitCompleted, defaultManifestSummaryKey, droppedIds, type CommitPlan
 import { compactTime } from './chainManifest';
 import { dropEpochIncidents, incidentKey } from './incidents';
 import { clip, type NotificationFact } from './notificationFacts';
+import { learnDuration } from './durations';
 import { addFacts, boundState, withoutDetails } from './outbox';
 import {
   clear,
@@ -167,7 +168,11 @@ function applyDescribe(w: Work, obs: DescribeObservation): void {
   const checks = e.checks + 1;
   switch (obs.status) {
     case 'IN_PROGRESS':
-      replaceExport(w, e, { ...e, checks, nextCheckAt: w.now + recheckSeconds(w.state, e.type) });
+      replaceExport(w, e, {
+        ...e,
+        checks,
+        nextCheckAt: w.now + recheckSeconds(w.state, e.type, w.now - (e.startedAt ?? w.now)),
+      });
       return;
     case 'UNREADABLE':
       replaceExport(w, e, {
@@ -182,9 +187,7 @@ function applyDescribe(w: Work, obs: DescribeObservation): void {
       return;
     case 'COMPLETED': {
       const duration = obs.durationSeconds ?? obs.endTime - (obs.startTime ?? e.startedAt ?? obs.endTime);
-      if (e.type === 'FULL')
-        w.state.stats.fullExportSeconds = ewma(w.state.stats.fullExportSeconds, duration);
-      else w.state.stats.incrementalExportSeconds = ewma(w.state.stats.incrementalExportSeconds, duration);
+      w.state.stats = learnDuration(w.state.stats, e.type, duration);
       const defaultKey = defaultManifestSummaryKey(profileOf(w.state, e, w.settings).prefix, obs.arn);
       replaceExport(w, e, {
         ...e,

@@ -7,6 +7,7 @@
  * Times are whole epoch seconds.
  */
 import { z } from 'zod';
+import { DURATION_SAMPLES } from './durations';
 import { NotificationFactSchema } from './notificationFacts';
 import { MAX_RESET_ID_LENGTH } from './operatorAction';
 
@@ -102,10 +103,14 @@ export const ChainStateSchema = z.object({
   incidents: z.array(IncidentSchema),
   /** The execution currently driving the chain; others exit without side effects. */
   driver: z.object({ executionId: z.string(), scheduledAt: seconds, leaseUntil: seconds }).nullable(),
-  /** Learned figures that make the timing better: typical export duration, PITR lag. */
+  /** Learned figures that make the timing better: expected export durations, PITR lag. */
   stats: z.object({
+    /** Expected durations, learned from the samples below (see durations.ts). */
     fullExportSeconds: z.number().nonnegative(),
     incrementalExportSeconds: z.number().nonnegative(),
+    /** The last few observed export durations of each type, oldest first. */
+    fullExportSamples: z.array(seconds).max(DURATION_SAMPLES).default([]),
+    incrementalExportSamples: z.array(seconds).max(DURATION_SAMPLES).default([]),
     restorableLagSeconds: z.number().nonnegative(),
   }),
   lastRun: z.object({ at: seconds, outcome: z.string(), error: z.string().optional() }).nullable(),
@@ -143,7 +148,13 @@ export function initialState(): ChainState {
     exports: [],
     incidents: [],
     driver: null,
-    stats: { fullExportSeconds: 900, incrementalExportSeconds: 360, restorableLagSeconds: 300 },
+    stats: {
+      fullExportSeconds: 900,
+      incrementalExportSeconds: 360,
+      fullExportSamples: [],
+      incrementalExportSamples: [],
+      restorableLagSeconds: 300,
+    },
     lastRun: null,
     profiles: [],
     outbox: [],

@@ -25,23 +25,42 @@ export const NOT_YET_WARN_AFTER_SECONDS = 30 * 60;
  * fraction of a second early and cost a second check one recheck interval later.
  */
 export const CHECK_SLACK_SECONDS = 2;
+/**
+ * No export waits longer than this past its expected end (StartTime + expected duration) for its first
+ * DescribeExport: the slack, plus the shortest gap between two ticks when another tick just ran.
+ */
+export const FIRST_CHECK_BOUND_SECONDS = CHECK_SLACK_SECONDS + MIN_WAKE_SECONDS;
 /** Throttled start requests are sent again after this long, doubling up to the maximum. */
 export const THROTTLE_RETRY_SECONDS = 60;
 export const THROTTLE_RETRY_MAX_SECONDS = 900;
 
-/** Typical duration of an export of this type, learned (EWMA). */
+/**
+ * Expected duration of an export of this type: the median of its last few observed durations
+ * (`durations.ts`), so that one slow export does not delay the checks of the ones after it.
+ */
 export function typicalSeconds(state: ChainState, type: TrackedExport['type']): number {
   return type === 'FULL' ? state.stats.fullExportSeconds : state.stats.incrementalExportSeconds;
 }
 
-/** Interval between DescribeExport calls once the export has taken longer than typical. */
-export function recheckSeconds(state: ChainState, type: TrackedExport['type']): number {
-  return Math.max(60, Math.round(0.25 * typicalSeconds(state, type)));
+/** The interval between completion checks of one export never grows past this. */
+export const MAX_RECHECK_SECONDS = 900;
+
+/**
+ * Interval between DescribeExport calls once an export has run past its expected duration: a quarter
+ * of how long it has run so far (or of the expected duration, when that is more), at least 60 s and at
+ * most `MAX_RECHECK_SECONDS`. Checks thin out as an export runs long (a day-long export costs about a
+ * hundred checks, not a thousand), and none is seen done more than a quarter of its run time, nor
+ * 15 minutes, after it ended.
+ */
+export function recheckSeconds(state: ChainState, type: TrackedExport['type'], elapsedSeconds = 0): number {
+  const base = Math.max(typicalSeconds(state, type), elapsedSeconds);
+  return Math.min(MAX_RECHECK_SECONDS, Math.max(60, Math.round(0.25 * base)));
 }
 
 /**
  * First completion check of an export DynamoDB accepted at `startTimeMs` (its StartTime, to the
- * millisecond when the answer carries it): when it should have finished, plus a small slack.
+ * millisecond when the answer carries it): when it should have finished, plus `CHECK_SLACK_SECONDS`
+ * (the tick comes within `FIRST_CHECK_BOUND_SECONDS` of that end).
  */
 export function firstCheckAt(state: ChainState, type: TrackedExport['type'], startTimeMs: number): number {
   return Math.ceil(startTimeMs / 1000 + typicalSeconds(state, type)) + CHECK_SLACK_SECONDS;
