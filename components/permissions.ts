@@ -281,7 +281,8 @@ export function denyInsecureTransportPolicy(partition: string, bucket: string): 
 
 /**
  * The statement the owner of a bucket in another account must add to its bucket policy so that the
- * export tick's role can write the exports and the chain manifest under the prefix.
+ * export tick's role can write the exports and the chain manifest under the prefix (and read back the
+ * run-failure marker it keeps beside the chain).
  */
 export function crossAccountBucketStatement(
   partition: string,
@@ -292,6 +293,7 @@ export function crossAccountBucketStatement(
   const grants = [
     ...(SDK_CALLS.ExportTableToPointInTimeCommand ?? []),
     ...(SDK_CALLS.PutObjectCommand ?? []),
+    ...(SDK_CALLS.GetObjectCommand ?? []),
   ];
   const s3Actions = [...new Set(grants.flatMap((g) => g.actions).filter((a) => a.startsWith('s3:')))].sort();
   return {

@@ -16,7 +16,10 @@ export type ResourceKind =
   | 'tableExports'
   /** Objects DynamoDB writes for an export: `arn:aws:s3:::<bucket>/<prefix>/AWSDynamoDB/*`. */
   | 'exportObjects'
-  /** The chain manifest the workflow maintains: `arn:aws:s3:::<bucket>/<prefix>/chain/*`. */
+  /**
+   * The chain manifest the workflow maintains, and its run-failure marker:
+   * `arn:aws:s3:::<bucket>/<prefix>/chain/*`.
+   */
   | 'chainObjects'
   /** The SSM parameters the workflow reads: state, operator action, lock and its takeover markers. */
   | 'readParameters'
@@ -59,6 +62,8 @@ export const SDK_CALLS: Record<string, Grant[]> = {
   PutParameterCommand: [{ actions: ['ssm:PutParameter'], resource: 'writeParameters' }],
   DeleteParameterCommand: [{ actions: ['ssm:DeleteParameter'], resource: 'lockParameter' }],
   PutObjectCommand: [{ actions: ['s3:PutObject'], resource: 'chainObjects' }],
+  /** Only the run-failure marker beside the chain is read (functions/runFailureMarker.ts). */
+  GetObjectCommand: [{ actions: ['s3:GetObject'], resource: 'chainObjects' }],
   PublishCommand: [{ actions: ['sns:Publish'], resource: 'notificationTopic' }],
 };
 

@@ -5,6 +5,8 @@
  *   <prefix>/chain/CURRENT.json                      { schemaVersion, epoch } of the live epoch
  *   <prefix>/chain/<epoch>/HEAD.json                 the committed watermark of that epoch
  *   <prefix>/chain/<epoch>/<seq>_<from>_<to>.json    one entry per COMPLETED export, in chain order
+ *   <prefix>/chain/run-failures.json                 the workflow's own note, not the chain's
+ *                                                    (`runFailureMarker.ts`)
  *
  * `<seq>` is zero-padded so that a plain lexicographic listing is the chain order; sequence 0 is the
  * full export (its from and to are both its export time). Every key and body is a pure function of

@@ -4,12 +4,13 @@
  *
  * Order within a tick, chosen so that a crash at any point is repaired by the next tick:
  *   1. take the lease (`lease.ts`); 2. load state + action; 3. driver check (another execution may
- *   own the chain); 4. observe: DescribeContinuousBackups once, DescribeExport for in-flight exports
- *   that are due; 5. plan; 6. write the chain manifest for newly committed exports (S3 first:
- *   rewriting identical bytes is harmless); 7. save the state: new requests recorded as STARTING, new
- *   notifications in its outbox; 8. send the requests (the same ClientToken on a resend) and save
- *   their answers; 9. publish the outbox, best effort, and save what SNS accepted; 10. metrics;
- *   release the lease.
+ *   own the chain), and in an execution's first tick the run failures alerted while the state could
+ *   not be written (`runFailureMarker.ts`); 4. observe: DescribeContinuousBackups once,
+ *   DescribeExport for in-flight exports that are due; 5. plan; 6. write the chain manifest for
+ *   newly committed exports (S3 first: rewriting identical bytes is harmless); 7. save the state:
+ *   new requests recorded as STARTING, new notifications in its outbox; 8. send the requests (the
+ *   same ClientToken on a resend) and save their answers; 9. publish the outbox, best effort, and
+ *   save what SNS accepted; 10. metrics; release the lease.
  *
  * Notifications are never on the chain's path: they are saved with the decisions that caused them and
  * published afterwards; a publish failure leaves them in the outbox for the next tick.
@@ -27,6 +28,7 @@ import {
   type TickPlan,
 } from './planner';
 import type { RetryOptions } from './retry';
+import { adoptRunFailures, EMPTY_MARKER, withAlert } from './runFailureMarker';
 import type { WorkflowSettings } from './settings';
 import { ChainStateCorruptError, ChainStateMissingError, type ChainState } from './state';
 import { chainContext, TickAws, type ExportTickClients } from './tickAws';
@@ -130,6 +132,21 @@ async function sendStarts(
   return { state, lines, counters };
 }
 
+/**
+ * Step 3b, in the first tick of an execution only: run failures alerted while the state could not be
+ * written (`runFailureMarker.ts`), adopted into the state as alerted incidents; null when there are
+ * none. A marker that cannot be read now is read by the next execution.
+ */
+async function unrecordedFailures(aws: TickAws, state: ChainState): Promise<ChainState | null> {
+  try {
+    const marker = await aws.readRunFailures();
+    return marker && marker.failures.length > 0 ? adoptRunFailures(state, marker) : null;
+  } catch (error) {
+    console.error(`run failure marker not readable (read again next time): ${(error as Error).message}`);
+    return null;
+  }
+}
+
 /** Step 9: publishes the outbox; saves the state without what SNS accepted. Never throws. */
 async function deliverNotifications(
   aws: TickAws,
@@ -176,12 +193,14 @@ async function tick(ctx: TickContext, event: ExportTickEvent): Promise<ExportTic
     if (driver.kind === 'STAND_DOWN') {
       return { next: 'DONE', wakeAt: iso(now), summary: { outcome: 'NOT_DRIVER', reason: driver.reason } };
     }
+    const firstTick = loaded.state.driver?.executionId !== exec.executionId;
+    const adopted = firstTick ? await unrecordedFailures(aws, loaded.state) : null;
     const pitr = await aws.readPitr();
     const describes = [];
     for (const arn of exportsToDescribe(loaded.state, now))
       describes.push(await aws.describe(loaded.state, arn));
     const plan = planTick({
-      state: { ...loaded.state, driver: driver.driver },
+      state: { ...(adopted ?? loaded.state), driver: driver.driver },
       settings,
       now,
       action: loaded.action,
@@ -193,6 +212,8 @@ async function tick(ctx: TickContext, event: ExportTickEvent): Promise<ExportTic
     let state: ChainState = { ...plan.state, lastRun: { at: now, outcome: 'OK' } };
     if (plan.starts.length === 0) state = finishTick(state, settings, now).state;
     state = await aws.saveState(state);
+    // Emptied only once the state holds the adopted failures: a crash before reads them again.
+    if (adopted) await aws.writeRunFailures(EMPTY_MARKER).catch((e: Error) => console.error(e.message));
     const sent = await sendStarts(aws, settings, plan, state);
     const delivery = await deliverNotifications(aws, sent.state, nowSeconds());
     state = delivery.state;
@@ -289,6 +310,13 @@ async function reportFailure(ctx: TickContext, event: ExportTickEvent): Promise<
     }
     if (!locked || state === null) {
       // Nowhere to record the incident: the stateless hourly rule keeps this to about one alert an hour.
+      // Each alert is first noted in S3, so the next run that gets through its state resolves it.
+      if (firstPeriodOfHour) {
+        await aws
+          .readRunFailures()
+          .then((marker) => aws.writeRunFailures(withAlert(marker, name, now)))
+          .catch((e: Error) => console.error(`run failure marker not written: ${e.message}`));
+      }
       const notified =
         firstPeriodOfHour &&
         (await stateless(

@@ -9,7 +9,7 @@ import {
   type ExportTableToPointInTimeCommandInput,
   type __MetadataBearer,
 } from '@aws-sdk/client-dynamodb';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import {
   GetParametersCommand,
@@ -37,6 +37,7 @@ import {
   type StartOutcome,
 } from './planner';
 import { errorMessage, errorName, isTransientError, withRetry, type RetryOptions } from './retry';
+import { parseMarker, runFailureMarkerKey, type RunFailureMarker } from './runFailureMarker';
 import type { WorkflowSettings } from './settings';
 import {
   ChainStateMissingError,
@@ -354,6 +355,34 @@ export class TickAws {
       );
     if (commits.current)
       await this.putObject(chainCurrentKey(this.settings.prefix), chainObjectBody(commits.current));
+  }
+
+  /** The run-failure marker (`runFailureMarker.ts`); null when there is none. */
+  async readRunFailures(): Promise<RunFailureMarker | null> {
+    try {
+      const result = await this.call(
+        'GetObject(run failures)',
+        this.clients.s3,
+        new GetObjectCommand({
+          Bucket: this.settings.bucket,
+          Key: runFailureMarkerKey(this.settings.prefix),
+          ...(this.settings.bucketOwnerAccountId
+            ? { ExpectedBucketOwner: this.settings.bucketOwnerAccountId }
+            : {}),
+        }),
+      );
+      const text = await result?.Body?.transformToString();
+      return text === undefined ? null : parseMarker(text);
+    } catch (error) {
+      // Without s3:ListBucket, S3 answers a missing key with AccessDenied rather than NoSuchKey. The
+      // role that reads the marker is the one that writes it, so both mean none was written.
+      if (['NoSuchKey', 'NotFound', 'AccessDenied'].includes(errorName(error))) return null;
+      throw error;
+    }
+  }
+
+  async writeRunFailures(marker: RunFailureMarker): Promise<void> {
+    await this.putObject(runFailureMarkerKey(this.settings.prefix), `${JSON.stringify(marker)}\n`);
   }
 
   /**

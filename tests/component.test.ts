@@ -761,8 +761,14 @@ describe('ContinuousExport variants', () => {
       'arn:aws:s3:::central-lake/ddb/events/chain/*',
     ]);
     // The DynamoDB developer guide's bucket policy for exports to another account's bucket: exactly
-    // these three object actions (PutObject also covers the chain manifest), nothing on the bucket.
-    expect(statement.Action).to.have.members(['s3:AbortMultipartUpload', 's3:PutObject', 's3:PutObjectAcl']);
+    // these three object actions (PutObject also covers the chain manifest), plus reading back the
+    // run-failure marker beside the chain, nothing on the bucket.
+    expect(statement.Action).to.have.members([
+      's3:AbortMultipartUpload',
+      's3:GetObject',
+      's3:PutObject',
+      's3:PutObjectAcl',
+    ]);
     expect(statement.Effect).to.equal('Allow');
     const env = fromEnvironment(one(r, T.fn).inputs.environment.variables);
     expect(env.bucketOwnerAccountId).to.equal('999988887777');

@@ -312,6 +312,56 @@ describe('hardening: one alert per cause', () => {
     });
   });
 
+  it('SSM failing for hours, twice: the hourly RUN_FAILED alerts, and exactly one RUN_RECOVERED after each outage', async () => {
+    await withScenario({}, async ({ aws, run, settings }) => {
+      const ssmDown = async (ms: number) => {
+        for (const command of ['GetParameters', 'PutParameter', 'DeleteParameter'])
+          aws.ssm.injectFault({ command, error: 'ServiceUnavailable', times: Infinity });
+        const quiet = console.error;
+        console.error = () => {};
+        try {
+          await run.runFor(ms);
+        } finally {
+          console.error = quiet;
+        }
+        aws.ssm.clearFaults();
+      };
+      await run.runFor(2 * HOUR + 20 * MINUTE);
+      const start = run.now;
+      await ssmDown(5 * HOUR);
+      const alerts = messagesOf(aws, 'RUN_FAILED', start, run.now);
+      // Nothing can be recorded: the stateless rule alerts about once an hour.
+      expect(alerts.length).to.be.within(4, 6);
+      expect(messagesOf(aws, 'RUN_RECOVERED', start, run.now)).to.have.length(0);
+      const back = run.now;
+      await run.runFor(3 * HOUR);
+      expect(messagesOf(aws, 'RUN_FAILED', back, run.now), 'no alert once SSM is back').to.have.length(0);
+      const recovered = messagesOf(aws, 'RUN_RECOVERED', start, run.now).map((m) => JSON.parse(m.Message));
+      expect(recovered).to.have.length(1);
+      // It closes the alerts sent: the same cause, failing since the first of them.
+      const firstAlertAt = Date.parse(JSON.parse(alerts[0].Message).time) / 1000;
+      expect(recovered[0].notificationId).to.equal(
+        `${settings.alias}/RUN_FAILED:TransientAwsError@${firstAlertAt}#resolved`,
+      );
+      expect(readState(aws, settings).incidents.map((i) => i.key)).to.not.include(
+        'RUN_FAILED:TransientAwsError',
+      );
+      expect(run.now / 1000 - assertChain(aws, settings).watermark!).to.be.at.most(STEADY_LAG_SECONDS);
+
+      // A second outage is alerted and resolved on its own; the first one is not resolved again.
+      const second = run.now;
+      await ssmDown(2 * HOUR);
+      await run.runFor(3 * HOUR);
+      const alerts2 = messagesOf(aws, 'RUN_FAILED', second, run.now);
+      expect(alerts2.length).to.be.within(1, 3);
+      const recovered2 = messagesOf(aws, 'RUN_RECOVERED', second, run.now);
+      expect(recovered2).to.have.length(1);
+      expect(messagesOf(aws, 'RUN_RECOVERED', start, run.now)).to.have.length(2);
+      assertNotificationIds(aws);
+      expect(failedExecutions(run).length).to.be.greaterThan(0);
+    });
+  });
+
   it('a PITR gap waiting for the operator for a day: at most 6 messages, not 24', async () => {
     await withScenario({}, async ({ aws, run, settings }) => {
       await run.runFor(2 * HOUR);
