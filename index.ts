@@ -84,8 +84,8 @@ function tableOutput(e: ContinuousExport) {
     dashboardName: e.dashboardName,
     tickFunctionName: e.tickFunctionName,
     windowMinutes: e.config.windowMinutes,
-    ...(e.crossAccountBucketPolicyStatement
-      ? { crossAccountBucketPolicyStatement: e.crossAccountBucketPolicyStatement }
+    ...(e.crossAccountBucketPolicyStatements
+      ? { crossAccountBucketPolicyStatements: e.crossAccountBucketPolicyStatements }
       : {}),
     ...(e.replicas.length > 0 ? { replicas: e.replicas.map((r) => r.output) } : {}),
   };

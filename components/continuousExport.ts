@@ -25,7 +25,7 @@ import { physicalNames } from './names';
 import { notifications } from './notifications';
 import { parameters } from './parameters';
 import {
-  crossAccountBucketStatement,
+  crossAccountBucketStatements,
   lambdaPolicy,
   resourceArns,
   stateMachinePolicy,
@@ -102,7 +102,7 @@ export class ContinuousExport extends pulumi.ComponentResource {
   /** The settings the export tick runs with (its environment). */
   public readonly settings: pulumi.Output<WorkflowSettings>;
   /** For a bucket in another account: the statement its owner must add to the bucket policy (JSON). */
-  public readonly crossAccountBucketPolicyStatement?: pulumi.Output<string>;
+  public readonly crossAccountBucketPolicyStatements?: pulumi.Output<string>;
   /** One per configured replica (components/tableReplica.ts). */
   public readonly replicas: TableReplica[];
 
@@ -172,10 +172,10 @@ export class ContinuousExport extends pulumi.ComponentResource {
     this.dashboardName = this.monitoring(ctx, machine.stateMachine.arn, topics).dashboard.dashboardName;
 
     if (config.bucket.ownerAccountId !== undefined) {
-      this.crossAccountBucketPolicyStatement = pulumi
+      this.crossAccountBucketPolicyStatements = pulumi
         .all([partition.partition, bucket.name, tick.role.arn])
         .apply(([p, b, roleArn]) =>
-          JSON.stringify(crossAccountBucketStatement(p, b, config.bucket.prefix, roleArn), null, 2),
+          JSON.stringify(crossAccountBucketStatements(p, b, config.bucket.prefix, roleArn), null, 2),
         );
     }
     this.replicas = this.tableReplicas(ctx, bucket.name, topics, bundles);
@@ -195,7 +195,7 @@ export class ContinuousExport extends pulumi.ComponentResource {
       scheduleName: this.scheduleName,
       dashboardName: this.dashboardName,
       tickFunctionName: this.tickFunctionName,
-      crossAccountBucketPolicyStatement: this.crossAccountBucketPolicyStatement,
+      crossAccountBucketPolicyStatements: this.crossAccountBucketPolicyStatements,
     });
   }
 

@@ -21,6 +21,7 @@ import {
   STATE_MACHINE_TASKS,
 } from '../functions/awsActions';
 import { replicaActionParameterName } from '../functions/replicaSettings';
+import { runFailureMarkerKey } from '../functions/runFailureMarker';
 
 /** One IAM policy statement. */
 export interface PolicyStatement {
@@ -89,6 +90,7 @@ export function resourceArns(f: TableResourceFacts): ResourceArns {
     tableExports: [`${table}/export/*`],
     exportObjects: [object('AWSDynamoDB/*')],
     chainObjects: [object('chain/*')],
+    runFailureListing: [`arn:${f.partition}:s3:::${f.bucket}`],
     readParameters: [state, action, lock, markers],
     // The action parameter is the operator's: the workflow only reads it (a RESET is consumed by its
     // version, never by writing RUN back over what an operator may have written since).
@@ -153,9 +155,14 @@ export function lambdaLoggingStatement(logGroupArn: string): PolicyStatement {
 /** The export tick's policy: every SDK call in `SDK_CALLS`, scoped to this table, plus its own logs. */
 export function lambdaPolicy(facts: TableResourceFacts, logGroupArn: string): PolicyDocument {
   const grants = Object.values(SDK_CALLS).flat();
+  // The listing is limited to the run-failure note's own key.
+  const listing = (kind: ResourceKind) =>
+    kind === 'runFailureListing'
+      ? { StringEquals: { 's3:prefix': [runFailureMarkerKey(facts.prefix)] } }
+      : undefined;
   return {
     Version: '2012-10-17',
-    Statement: [...statementsFor(grants, resourceArns(facts)), lambdaLoggingStatement(logGroupArn)],
+    Statement: [...statementsFor(grants, resourceArns(facts), listing), lambdaLoggingStatement(logGroupArn)],
   };
 }
 
@@ -280,32 +287,47 @@ export function denyInsecureTransportPolicy(partition: string, bucket: string): 
 }
 
 /**
- * The statement the owner of a bucket in another account must add to its bucket policy so that the
- * export tick's role can write the exports and the chain manifest under the prefix (and read back the
- * run-failure marker it keeps beside the chain).
+ * The statements the owner of a bucket in another account must add to its bucket policy so that the
+ * export tick's role can write the exports and the chain manifest under the prefix, read back the
+ * run-failure note it keeps beside the chain, and list that note's key (without the listing, S3
+ * answers 403 instead of 404 for a note that was never written).
  */
-export function crossAccountBucketStatement(
+export function crossAccountBucketStatements(
   partition: string,
   bucket: string,
   prefix: string,
   roleArn: string,
-): PolicyStatement {
+): PolicyStatement[] {
   const grants = [
     ...(SDK_CALLS.ExportTableToPointInTimeCommand ?? []),
     ...(SDK_CALLS.PutObjectCommand ?? []),
     ...(SDK_CALLS.GetObjectCommand ?? []),
   ];
-  const s3Actions = [...new Set(grants.flatMap((g) => g.actions).filter((a) => a.startsWith('s3:')))].sort();
-  return {
-    Sid: 'DynamoDBContinuousExportsWrite',
-    Effect: 'Allow',
-    Principal: { AWS: roleArn },
-    Action: s3Actions,
-    Resource: [
-      `arn:${partition}:s3:::${bucket}/${underPrefix(prefix, 'AWSDynamoDB/*')}`,
-      `arn:${partition}:s3:::${bucket}/${underPrefix(prefix, 'chain/*')}`,
-    ],
-  };
+  const objectActions = (kind: ResourceKind) =>
+    grants.filter((g) => g.resource === kind).flatMap((g) => g.actions.filter((a) => a.startsWith('s3:')));
+  const s3Actions = [
+    ...new Set([...objectActions('exportObjects'), ...objectActions('chainObjects')]),
+  ].sort();
+  return [
+    {
+      Sid: 'DynamoDBContinuousExportsWrite',
+      Effect: 'Allow',
+      Principal: { AWS: roleArn },
+      Action: s3Actions,
+      Resource: [
+        `arn:${partition}:s3:::${bucket}/${underPrefix(prefix, 'AWSDynamoDB/*')}`,
+        `arn:${partition}:s3:::${bucket}/${underPrefix(prefix, 'chain/*')}`,
+      ],
+    },
+    {
+      Sid: 'DynamoDBContinuousExportsRunFailureListing',
+      Effect: 'Allow',
+      Principal: { AWS: roleArn },
+      Action: [...new Set(objectActions('runFailureListing'))].sort(),
+      Resource: [`arn:${partition}:s3:::${bucket}`],
+      Condition: { StringEquals: { 's3:prefix': [runFailureMarkerKey(prefix)] } },
+    },
+  ];
 }
 
 /** What the account that owns a topic may do with it: the actions of the topic's default policy. */

@@ -21,6 +21,12 @@ export type ResourceKind =
    * `arn:aws:s3:::<bucket>/<prefix>/chain/*`.
    */
   | 'chainObjects'
+  /**
+   * Listing of the run-failure note beside the chain: the bucket, with an `s3:prefix` condition on
+   * that one key. S3 answers 404 for a missing key only to a caller that may list it (403 otherwise),
+   * so a note that was never written is told from a read the role may not make.
+   */
+  | 'runFailureListing'
   /** The SSM parameters the workflow reads: state, operator action, lock and its takeover markers. */
   | 'readParameters'
   /** The SSM parameters the workflow writes: state, lock and takeover markers (never the action). */
@@ -63,7 +69,10 @@ export const SDK_CALLS: Record<string, Grant[]> = {
   DeleteParameterCommand: [{ actions: ['ssm:DeleteParameter'], resource: 'lockParameter' }],
   PutObjectCommand: [{ actions: ['s3:PutObject'], resource: 'chainObjects' }],
   /** Only the run-failure marker beside the chain is read (functions/runFailureMarker.ts). */
-  GetObjectCommand: [{ actions: ['s3:GetObject'], resource: 'chainObjects' }],
+  GetObjectCommand: [
+    { actions: ['s3:GetObject'], resource: 'chainObjects' },
+    { actions: ['s3:ListBucket'], resource: 'runFailureListing' },
+  ],
   PublishCommand: [{ actions: ['sns:Publish'], resource: 'notificationTopic' }],
 };
 

@@ -374,9 +374,9 @@ export class TickAws {
       const text = await result?.Body?.transformToString();
       return text === undefined ? null : parseMarker(text);
     } catch (error) {
-      // Without s3:ListBucket, S3 answers a missing key with AccessDenied rather than NoSuchKey. The
-      // role that reads the marker is the one that writes it, so both mean none was written.
-      if (['NoSuchKey', 'NotFound', 'AccessDenied'].includes(errorName(error))) return null;
+      // The role may list the note's key, so S3 answers a missing note with 404; AccessDenied is a
+      // permission the role lacks, and is reported like any other failure.
+      if (['NoSuchKey', 'NotFound'].includes(errorName(error))) return null;
       throw error;
     }
   }

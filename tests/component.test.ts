@@ -720,7 +720,7 @@ describe('ContinuousExport variants', () => {
       versioned.urn,
       crossAccount.urn,
       versioned.stateMachineArn,
-      crossAccount.crossAccountBucketPolicyStatement!,
+      crossAccount.crossAccountBucketPolicyStatements!,
     );
   });
 
@@ -751,7 +751,7 @@ describe('ContinuousExport variants', () => {
     const r = mine('prod-events');
     expect(ofType(r, T.bucket)).to.have.length(0);
     expect(ofType(r, T.bucketPolicy)).to.have.length(0);
-    const statement = JSON.parse(await resolve(crossAccount.crossAccountBucketPolicyStatement!));
+    const [statement, listing] = JSON.parse(await resolve(crossAccount.crossAccountBucketPolicyStatements!));
     const role = ofType(r, T.role).find((x) => x.physicalName!.endsWith('-export-tick'))!;
     expect(statement.Principal).to.deep.equal({
       AWS: `arn:aws:iam::${ACCOUNT_ID}:role/${role.physicalName}`,
@@ -770,9 +770,16 @@ describe('ContinuousExport variants', () => {
       's3:PutObjectAcl',
     ]);
     expect(statement.Effect).to.equal('Allow');
+    // Listing the run-failure note's key alone, so that a note never written answers 404, not 403.
+    expect(listing).to.deep.include({
+      Principal: statement.Principal,
+      Action: ['s3:ListBucket'],
+      Resource: ['arn:aws:s3:::central-lake'],
+      Condition: { StringEquals: { 's3:prefix': ['ddb/events/chain/run-failures.json'] } },
+    });
     const env = fromEnvironment(one(r, T.fn).inputs.environment.variables);
     expect(env.bucketOwnerAccountId).to.equal('999988887777');
-    expect(versioned.crossAccountBucketPolicyStatement).to.equal(undefined);
+    expect(versioned.crossAccountBucketPolicyStatements).to.equal(undefined);
   });
 
   it('refuses invalid arguments before creating any child resource', () => {

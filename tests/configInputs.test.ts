@@ -86,7 +86,7 @@ describe('stack config inputs through the Pulumi program', () => {
           `pulumi config set --path 'tables[0].bucket.ownerAccountId' 011122223333 --type string`,
         ]),
       );
-      expect(run.outputs.tables.orders.crossAccountBucketPolicyStatement).to.be.a('string');
+      expect(run.outputs.tables.orders.crossAccountBucketPolicyStatements).to.be.a('string');
     });
   });
 

@@ -73,6 +73,11 @@ const CUSTOMERS: Table = {
 };
 
 /** The ARNs each resource kind must mean for a table, written out independently of components/. */
+/** The key of the run-failure note beside the chain. */
+function runFailureNote(t: Table): string {
+  return `${t.prefix}/chain/run-failures.json`;
+}
+
 function expectedArns(t: Table): Record<string, string[]> {
   const table = `arn:aws:dynamodb:${REGION}:${ACCOUNT_ID}:table/${t.tableName}`;
   const param = (n: string) =>
@@ -84,6 +89,7 @@ function expectedArns(t: Table): Record<string, string[]> {
       `arn:aws:s3:::${t.bucket}/${t.prefix}/AWSDynamoDB/01700000000000-abcdef12/manifest-summary.json`,
     ],
     chainObjects: [`arn:aws:s3:::${t.bucket}/${t.prefix}/chain/CURRENT.json`],
+    runFailureListing: [`arn:aws:s3:::${t.bucket}`],
     readParameters: [
       param('state'),
       param('action'),
@@ -145,7 +151,13 @@ describe('IAM policies derived from functions/awsActions.ts', () => {
           for (const grant of SDK_CALLS[command]) {
             for (const action of grant.actions) {
               for (const arn of arns[grant.resource]) {
-                expect(await allows(policy, action, arn), `${command}: ${action} on ${arn}`).to.equal(true);
+                // The listing is allowed for the run-failure note's key only.
+                const context =
+                  grant.resource === 'runFailureListing' ? { 's3:prefix': runFailureNote(t) } : undefined;
+                expect(
+                  await allows(policy, action, arn, context),
+                  `${command}: ${action} on ${arn}`,
+                ).to.equal(true);
               }
             }
           }
@@ -225,13 +237,27 @@ describe('IAM policies derived from functions/awsActions.ts', () => {
     ).to.equal(false);
   });
 
-  it("scopes the existing bucket's permissions to its prefix", () => {
+  it("scopes the existing bucket's permissions to its prefix", async () => {
     const policy = rolePolicy(CUSTOMERS, 'export-tick');
     const s3 = policy.Statement.filter((s: any) => s.Action.some((a: string) => a.startsWith('s3:')));
     expect(s3.flatMap((s: any) => s.Resource)).to.have.members([
       `arn:aws:s3:::${CUSTOMERS.bucket}/${CUSTOMERS.prefix}/AWSDynamoDB/*`,
       `arn:aws:s3:::${CUSTOMERS.bucket}/${CUSTOMERS.prefix}/chain/*`,
+      `arn:aws:s3:::${CUSTOMERS.bucket}`,
     ]);
+    // The bucket itself only to list the run-failure note's key: nothing else of the prefix, nor
+    // another prefix.
+    const bucket = `arn:aws:s3:::${CUSTOMERS.bucket}`;
+    expect(
+      await allows(policy, 's3:ListBucket', bucket, { 's3:prefix': runFailureNote(CUSTOMERS) }),
+    ).to.equal(true);
+    for (const prefix of [
+      `${CUSTOMERS.prefix}/chain/`,
+      `${CUSTOMERS.prefix}/`,
+      '',
+      'other/chain/run-failures.json',
+    ])
+      expect(await allows(policy, 's3:ListBucket', bucket, { 's3:prefix': prefix }), prefix).to.equal(false);
   });
 
   for (const t of [ORDERS, CUSTOMERS]) {
