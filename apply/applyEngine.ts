@@ -14,6 +14,8 @@
  *   just before the bad file); the replica drops it (it applies the entry again from its last saved
  *   position).
  * - read-ahead depths and `typedMissingFiles` (a missing file as `EntryFilesMissingError`).
+ * - `memorySizeMb`: the memory of the process it runs in; what the engine holds of files, groups and
+ *   read-ahead is bounded by a share of it, in bytes (memoryBudget.ts).
  */
 import {
   streamDataFile,
@@ -23,8 +25,18 @@ import {
   type S3Sender,
 } from '../format';
 import type { BatchWriterOptions } from './batchWriter';
-import { DEFAULT_IN_MEMORY_RECORDS, namingMissingFiles, type ApplyEntry } from './entryFiles';
+import { namingMissingFiles, type ApplyEntry } from './entryFiles';
+import {
+  BufferedBytes,
+  bufferBudgetBytes,
+  bufferShares,
+  flushBeforeAdding,
+  groupIsFull,
+  heapLimitMb,
+  type BufferShares,
+} from './memoryBudget';
 import { DataFileReadAhead, type EntryToApply } from './readAhead';
+import { writeBytes } from './recordBytes';
 import { WriteGroups, type GroupWrites } from './writeGroups';
 import { recordsToWrites } from './writes';
 
@@ -44,7 +56,10 @@ export interface ApplyEngineOptions<E extends ApplyEntry> extends Omit<
   /** The target's key attributes, partition key first (see `targetKeyAttributes`). */
   keyAttributes: readonly string[];
   keep: GroupWrites;
-  /** Writes gathered (distinct keys under `latest-per-key`) before a group is written. */
+  /**
+   * Writes gathered (distinct keys under `latest-per-key`) before a group is written; a group is
+   * written sooner when its bytes reach its share of the memory budget.
+   */
   groupWrites: number;
   /** Data files per group at most. @default Infinity */
   filesPerGroup?: number;
@@ -52,8 +67,12 @@ export interface ApplyEngineOptions<E extends ApplyEntry> extends Omit<
   endGroupAtEntry?: boolean;
   /** What a failed read does to the writes gathered before it. */
   onReadFailure: 'write-gathered' | 'drop-gathered';
-  /** Data files listing more records are checked by one streamed read and applied during a second. @default 20000 */
-  maxRecordsInMemory?: number;
+  /**
+   * The memory size of the process, in MB: files, groups and read-ahead together hold at most a
+   * quarter of it in records (memoryBudget.ts). A data file whose records do not fit its share is
+   * checked by one streamed read and applied during a second. @default the V8 heap limit
+   */
+  memorySizeMb?: number;
   /** @default 0 */
   manifestReadAhead?: number;
   /** @default 0 */
@@ -80,6 +99,11 @@ export interface ApplyEngineResult {
   filesApplied: number;
   batchWriteCalls: number;
   retries: number;
+  /**
+   * The most bytes of records held at once (estimated): within the budget, unless one streamed batch
+   * of records alone is larger than a group's share.
+   */
+  peakBufferedBytes: number;
 }
 
 /** Applies `entries` in chain order; see the module comment. */
@@ -100,7 +124,10 @@ class EngineRun<E extends ApplyEntry> {
     filesApplied: 0,
     batchWriteCalls: 0,
     retries: 0,
+    peakBufferedBytes: 0,
   };
+  private readonly buffered = new BufferedBytes();
+  private readonly shares: BufferShares;
   private readonly groups: WriteGroups<GroupLabel>;
   private readonly reads: DataFileReadAhead<E>;
   /** Data files gathered into the group being gathered. */
@@ -110,19 +137,27 @@ class EngineRun<E extends ApplyEntry> {
     private readonly entries: readonly EntryToApply<E>[],
     private readonly options: ApplyEngineOptions<E>,
   ) {
+    const manifestReadAhead = options.manifestReadAhead ?? 0;
+    const dataFileReadAhead = options.dataFileReadAhead ?? 0;
+    this.shares = bufferShares(bufferBudgetBytes(options.memorySizeMb ?? heapLimitMb()), {
+      manifestReadAhead,
+      dataFileReadAhead,
+    });
     this.groups = new WriteGroups<GroupLabel>(
       {
         ...options,
         tableName: options.targetTable,
+        buffered: this.buffered,
         onWritten: (count) => options.onWritten?.(count, this.groups.writingLabel),
       },
       { sequence: entries[0]?.entry.sequence ?? -1 },
     );
     this.reads = new DataFileReadAhead(entries, {
       s3: options.s3,
-      maxRecordsInMemory: options.maxRecordsInMemory ?? DEFAULT_IN_MEMORY_RECORDS,
-      manifestReadAhead: options.manifestReadAhead ?? 0,
-      dataFileReadAhead: options.dataFileReadAhead ?? 0,
+      shares: this.shares,
+      buffered: this.buffered,
+      manifestReadAhead,
+      dataFileReadAhead,
       typedMissingFiles: options.typedMissingFiles ?? false,
     });
   }
@@ -139,6 +174,7 @@ class EngineRun<E extends ApplyEntry> {
     this.result.writes = this.groups.sent;
     this.result.batchWriteCalls = this.groups.stats.calls;
     this.result.retries = this.groups.stats.retries;
+    this.result.peakBufferedBytes = this.buffered.peak;
     return this.result;
   }
 
@@ -147,15 +183,19 @@ class EngineRun<E extends ApplyEntry> {
     const { files } = await this.orStop(() => this.reads.manifest(index));
     for (let i = skipFiles; i < files.length; i++) {
       const read = await this.orStop(() => this.reads.nextDataFile());
-      this.groups.label = { sequence: entry.sequence, file: files[i].dataFileS3Key };
-      if ('records' in read) this.add(read.records);
-      else await this.orStop(() => this.streamAgain(entry, read.stream));
+      const label = { sequence: entry.sequence, file: files[i].dataFileS3Key };
+      if ('records' in read) {
+        await this.gather(read.records, label);
+        this.buffered.change(-read.bytes); // its records are the group's now
+      } else {
+        await this.orStop(() => this.streamAgain(entry, read.stream, label));
+      }
       this.result.filesApplied += 1;
       const { onFileApplied } = this.options;
       if (onFileApplied) this.groups.then(() => onFileApplied(entry, i + 1));
       this.filesInGroup += 1;
       if (this.filesInGroup >= (this.options.filesPerGroup ?? Infinity)) await this.flush();
-      else if (this.groups.size >= this.options.groupWrites) await this.flush();
+      else if (this.groupIsFull()) await this.flush();
     }
     const { onEntryApplied } = this.options;
     if (onEntryApplied) this.groups.then(() => onEntryApplied(entry));
@@ -169,26 +209,43 @@ class EngineRun<E extends ApplyEntry> {
    * (the object changed, the connection broke), what was written is a prefix of the file in order,
    * and applying the whole file again leaves each key at the file's last write for it.
    */
-  private async streamAgain(entry: E, at: { bucket: string; file: DataFileEntry; format: ExportFormatName }) {
+  private async streamAgain(
+    entry: E,
+    at: { bucket: string; file: DataFileEntry; format: ExportFormatName },
+    label: GroupLabel,
+  ) {
     const stream = () =>
       streamDataFile(this.options.s3, at.bucket, at.file, { verifyChecksums: true, format: at.format });
     const work = async () => {
       for await (const batch of stream()) {
-        this.add(batch);
-        if (this.groups.size >= this.options.groupWrites) await this.flush();
+        await this.gather(batch, label);
+        if (this.groupIsFull()) await this.flush();
       }
     };
     await (this.options.typedMissingFiles ? namingMissingFiles(entry, work) : work());
   }
 
-  private add(records: ExportRecord[]): void {
+  /**
+   * Adds records (a held file, or a streamed batch) to the group gathered, written first when they
+   * would take it past its share: so neither the group gathered nor the one written ever holds more
+   * than its share, unless one batch alone does.
+   */
+  private async gather(records: ExportRecord[], label: GroupLabel): Promise<void> {
     const ops = recordsToWrites(records, this.options.keyAttributes);
+    const bytes = ops.reduce((sum, op) => sum + writeBytes(op), 0);
+    if (flushBeforeAdding(this.groups.bytes, bytes, this.shares)) await this.flush();
+    this.groups.label = label;
     for (const op of ops) {
       if (op.request.PutRequest) this.result.puts++;
       else this.result.deletes++;
     }
     this.result.records += ops.length;
     this.groups.add(ops);
+  }
+
+  private groupIsFull(): boolean {
+    const gathered = { writes: this.groups.size, bytes: this.groups.bytes };
+    return groupIsFull(gathered, this.options.groupWrites, this.shares);
   }
 
   private async flush(): Promise<void> {

@@ -8,6 +8,10 @@
  * Re-applying an entry, or any suffix of the entries, gives the same table: puts write whole images
  * and deletes of absent items are no-ops, so a crash anywhere is repaired by applying again from the
  * last saved position. Reads are not run ahead (a worker's memory holds one data file at a time).
+ *
+ * What the engine holds is bounded by the function's memory size (memoryBudget.ts): the Lambda runtime
+ * gives it in `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`; elsewhere (the simulation, tests) the apply Lambda's
+ * deployed size is assumed.
  */
 import type { DataFileEntry, ExportFormatName, S3Sender } from '../format';
 import { applyChainEntries, type ApplyEngineOptions } from './applyEngine';
@@ -24,8 +28,11 @@ export interface ApplyOptions extends Omit<BatchWriterOptions, 'tableName'> {
   keyAttributes: readonly string[];
   /** Distinct keys gathered before they are written. @default 2000 */
   groupWrites?: number;
-  /** Data files listing more records are checked by one streamed read and applied during a second. @default 20000 */
-  maxRecordsInMemory?: number;
+  /**
+   * The function's memory size in MB; the engine holds at most a quarter of it in records.
+   * @default `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`, else `REPLICA_MEMORY_SIZE_MB`
+   */
+  memorySizeMb?: number;
   /** Called after each entry is completely written, in chain order. */
   onEntryApplied?: (entry: ApplyEntry) => void | Promise<void>;
 }
@@ -43,9 +50,20 @@ export interface ApplyResult {
   lastSequence?: number;
   batchWriteCalls: number;
   retries: number;
+  /** The most bytes of records held at once (estimated; see `ApplyEngineResult`). */
+  peakBufferedBytes: number;
 }
 
 const DEFAULT_GROUP_WRITES = 2000;
+
+/** The replica apply Lambda's memory size as deployed (functions/lambdaHandlers.ts), in MB. */
+export const REPLICA_MEMORY_SIZE_MB = 1024;
+
+/** The memory size the Lambda runtime reports for the function, else the apply Lambda's deployed size. */
+export function lambdaMemorySizeMb(env: Record<string, string | undefined>): number {
+  const reported = Number(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE);
+  return reported > 0 ? reported : REPLICA_MEMORY_SIZE_MB;
+}
 
 async function applyForReplica(
   entries: readonly EntryToApply[],
@@ -53,9 +71,10 @@ async function applyForReplica(
 ): Promise<ApplyResult> {
   let entriesApplied = 0;
   let lastSequence: number | undefined;
-  const { onEntryApplied, onWritten, groupWrites, ...rest } = options;
+  const { onEntryApplied, onWritten, groupWrites, memorySizeMb, ...rest } = options;
   const engineOptions: ApplyEngineOptions<ApplyEntry> = {
     ...rest,
+    memorySizeMb: memorySizeMb ?? lambdaMemorySizeMb(process.env),
     keep: 'latest-per-key',
     groupWrites: groupWrites ?? DEFAULT_GROUP_WRITES,
     // Groups span entries unless the caller observes each entry's end.

@@ -1,14 +1,14 @@
 /**
  * An entry's data files: its manifests read and checked, and each data file read and checked
- * completely before any of it is applied (held in memory when small; checked by one streamed read
- * and streamed again while applied when large, so memory stays bounded whatever a file's size).
+ * completely before any of it is applied (held in memory when its records fit the file's share of the
+ * memory budget; otherwise checked by that same read and streamed again while applied, so memory stays
+ * bounded whatever a file's size or its items' sizes).
  */
 import {
   ExportFormatError,
-  checkDataFile,
   listExportDataFiles,
-  readDataFile,
   readExportSummary,
+  streamDataFile,
   summaryFormat,
   type DataFileEntry,
   type ExportFormatName,
@@ -16,6 +16,8 @@ import {
   type S3Sender,
 } from '../format';
 import { EntryFilesMissingError } from './errors';
+import { holdsFile, type BufferedBytes, type BufferShares } from './memoryBudget';
+import { recordBytes } from './recordBytes';
 
 /** What the engine needs of a chain entry (a subset of the chain manifest's entry). */
 export interface ApplyEntry {
@@ -32,14 +34,13 @@ export interface EntryDataFiles {
 }
 
 /**
- * A data file read and checked: its records, or (for a file listing more than the in-memory limit)
- * where to stream it from again, its check already passed.
+ * A data file read and checked: its records and the bytes they take (counted in the engine's
+ * `BufferedBytes` until the engine lets go of them), or (for a file whose records take more than the
+ * file's share of the budget) where to stream it from again, its check already passed.
  */
 export type CheckedDataFile =
-  { records: ExportRecord[] } | { stream: { bucket: string; file: DataFileEntry; format: ExportFormatName } };
-
-/** Data files listing more records than this are streamed twice rather than held. */
-export const DEFAULT_IN_MEMORY_RECORDS = 20_000;
+  | { records: ExportRecord[]; bytes: number }
+  | { stream: { bucket: string; file: DataFileEntry; format: ExportFormatName } };
 
 /** Turns a missing export file into the typed error callers halt on; other errors pass through. */
 export async function namingMissingFiles<T>(entry: ApplyEntry, work: () => Promise<T>): Promise<T> {
@@ -79,18 +80,39 @@ export async function entryDataFiles(
   });
 }
 
-/** Reads and checks one data file completely; see `CheckedDataFile`. */
+/**
+ * Reads and checks one data file completely, in one read: its records are kept while they fit
+ * `shares.fileBytes`, and dropped as soon as they do not (the read goes on, to check the rest); see
+ * `CheckedDataFile`. The size of a file's records is known only by reading it (a manifest gives a
+ * count of records, not their size), hence the decision as the read goes.
+ */
 export async function readCheckedDataFile(
   s3: S3Sender,
   bucket: string,
   file: DataFileEntry,
   format: ExportFormatName,
-  maxRecordsInMemory: number,
+  shares: Pick<BufferShares, 'fileBytes'>,
+  buffered?: BufferedBytes,
 ): Promise<CheckedDataFile> {
-  const readOptions = { verifyChecksums: true, format };
-  if (file.itemCount <= maxRecordsInMemory) {
-    return { records: await readDataFile(s3, bucket, file, readOptions) };
+  let records: ExportRecord[] | undefined = [];
+  let bytes = 0;
+  try {
+    for await (const batch of streamDataFile(s3, bucket, file, { verifyChecksums: true, format })) {
+      if (!records) continue;
+      const batchBytes = batch.reduce((sum, record) => sum + recordBytes(record), 0);
+      if (holdsFile(bytes + batchBytes, shares)) {
+        for (const record of batch) records.push(record);
+        bytes += batchBytes;
+        buffered?.change(batchBytes);
+      } else {
+        records = undefined;
+        buffered?.change(-bytes);
+        bytes = 0;
+      }
+    }
+  } catch (err) {
+    buffered?.change(-bytes);
+    throw err;
   }
-  await checkDataFile(s3, bucket, file, readOptions);
-  return { stream: { bucket, file, format } };
+  return records ? { records, bytes } : { stream: { bucket, file, format } };
 }

@@ -6,6 +6,7 @@
  */
 import type { WriteRequest } from '@aws-sdk/client-dynamodb';
 import { ExportFormatError, keyOf, keyString, type ExportRecord, type Item } from '../format';
+import { writeBytes } from './recordBytes';
 
 /** A put or delete derived from one export record. */
 export interface WriteOp {
@@ -61,15 +62,21 @@ export function writeRounds(ops: WriteOp[]): WriteRequest[][] {
  * the table exactly as applying every write in order would, with one write per key.
  */
 export class LatestWritePerKey {
-  private readonly writes = new Map<string, WriteRequest>();
+  private readonly writes = new Map<string, { request: WriteRequest; bytes: number }>();
   /** Writes added, including those a later write of the same key replaced. */
   added = 0;
+  /** Estimated bytes of the writes held (recordBytes.ts): a replaced write no longer counts. */
+  bytes = 0;
 
   add(ops: readonly WriteOp[]): void {
     for (const op of ops) {
+      const replaced = this.writes.get(op.key);
+      if (replaced) this.bytes -= replaced.bytes;
+      const bytes = writeBytes(op);
+      this.bytes += bytes;
       // Delete first so the key moves to the end: the map's order stays the order of last writes.
       this.writes.delete(op.key);
-      this.writes.set(op.key, op.request);
+      this.writes.set(op.key, { request: op.request, bytes });
       this.added += 1;
     }
   }
@@ -80,9 +87,10 @@ export class LatestWritePerKey {
 
   /** The writes held, one per key, and empties the accumulator. */
   take(): WriteRequest[] {
-    const out = [...this.writes.values()];
+    const out = [...this.writes.values()].map((w) => w.request);
     this.writes.clear();
     this.added = 0;
+    this.bytes = 0;
     return out;
   }
 }

@@ -5,11 +5,12 @@
  * file and progress.
  *
  * Each data file is read and checked completely (checksum, gzip, every line) before any of it is
- * written, so a bad file is never half-applied; large files are streamed twice, so memory stays
- * bounded. A checkpoint is written after every data file and every export, so an interrupted replay
- * continues where it stopped with `resume`. Without a checkpoint file, consecutive small data files
- * are applied together (each key's writes still in chain order), which makes a long chain of small
- * incremental exports much faster to replay.
+ * written, so a bad file is never half-applied; a file whose records do not fit the memory budget is
+ * streamed twice, so memory stays bounded (a quarter of `memorySizeMb`, by default of the Node.js
+ * heap limit, apply/memoryBudget.ts). A checkpoint is written after every data file and every
+ * export, so an interrupted replay continues where it stopped with `resume`. Without a checkpoint
+ * file, consecutive small data files are applied together (each key's writes still in chain order),
+ * which makes a long chain of small incremental exports much faster to replay.
  */
 import { readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
 import type { S3Sender } from '../format';
@@ -74,10 +75,11 @@ export interface ReplayOptions {
   concurrency?: number;
   onProgress?: (progress: ReplayProgress) => void;
   /**
-   * Data files listing more records than this are not held in memory between their check and their
-   * writes: they are streamed twice instead (default 20,000).
+   * The memory the replay may use, in MB: data files, write groups and read-ahead hold at most a
+   * quarter of it in records; a data file whose records do not fit its share is streamed twice
+   * instead of held (default: the Node.js heap limit, `--max-old-space-size`).
    */
-  maxRecordsInMemory?: number;
+  memorySizeMb?: number;
   /** Attempts per batch before giving up on unprocessed items or throttling (default 10). */
   maxAttempts?: number;
   /** First backoff delay in ms, doubled per attempt (default 50). */
@@ -131,11 +133,6 @@ const MANIFEST_READ_AHEAD = 8;
 const GROUP_WRITES = 2000;
 /** Data files read (and checked) ahead of the one being written. */
 const DATA_FILE_READ_AHEAD = 4;
-/**
- * Data files listing more records than this are not held in memory: they are checked by one
- * streamed read and applied during a second (see the module comment).
- */
-const IN_MEMORY_FILE_RECORDS = 20_000;
 
 type ChainEntry = ChainEntryObject['entry'];
 
@@ -234,7 +231,7 @@ export async function replayChain(options: ReplayOptions): Promise<ReplayReport>
     concurrency: Math.max(1, options.concurrency ?? 4),
     maxAttempts: options.maxAttempts ?? 10,
     baseDelayMs: options.baseDelayMs ?? 50,
-    maxRecordsInMemory: options.maxRecordsInMemory ?? IN_MEMORY_FILE_RECORDS,
+    memorySizeMb: options.memorySizeMb,
     // Every record is written (the report counts each), in rounds that keep each key's order.
     keep: 'every-write',
     groupWrites: GROUP_WRITES,

@@ -50,12 +50,18 @@ export async function* gzipLineBatches(
   pipeline(Readable.from(tap(body)), gunzip, () => undefined); // errors surface in the loop below
   const decoder = new StringDecoder('utf8');
   let uncompressed = 0;
-  let partial = '';
+  // The pieces of a line not yet ended. A line of a large item spans many decoded chunks (16 KB
+  // each): they are joined once, when its end arrives, rather than copied again with every chunk.
+  let partial: string[] = [];
   let lineNo = 0;
   let lines = 0;
   const split = (text: string, final: boolean): TextLine[] => {
-    const parts = (partial + text).split('\n');
-    partial = final ? '' : parts.pop()!;
+    if (!final && !text.includes('\n')) {
+      if (text !== '') partial.push(text);
+      return [];
+    }
+    const parts = (partial.join('') + text).split('\n');
+    partial = final ? [] : [parts.pop()!];
     const out: TextLine[] = [];
     for (const part of parts) {
       lineNo += 1;

@@ -86,7 +86,8 @@ describe('apply engine (apply/applyEngine.ts): every option of its callers gives
           endGroupAtEntry: fc.boolean(),
           manifestReadAhead: fc.integer({ min: 0, max: 8 }),
           dataFileReadAhead: fc.integer({ min: 0, max: 6 }),
-          maxRecordsInMemory: fc.integer({ min: 1, max: 40 }),
+          // From a budget of 2.5 KB (every data file streamed, a group per batch) to one holding everything.
+          memorySizeMb: fc.constantFrom(0.01, 0.05, 0.2, 64),
           concurrency: fc.integer({ min: 1, max: 4 }),
         }),
         async (variant) => {

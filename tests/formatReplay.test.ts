@@ -20,6 +20,8 @@ import {
 } from './helpers/replayChain';
 
 const source = replaySource();
+/** A memory budget of 25 KB (apply/memoryBudget.ts): a data file of a few records does not fit its share. */
+const TINY_MEMORY_MB = 0.1;
 
 describe('replay (cli/replay.ts) across export formats and file sizes, into dynalite', () => {
   const dynalite = useReplayTarget('format-replay-');
@@ -61,9 +63,7 @@ describe('replay (cli/replay.ts) across export formats and file sizes, into dyna
       sink: { itemsPerFile: 7 },
     });
     const target = await newTable();
-    const report = await replayInto(s3, target, {
-      maxRecordsInMemory: 3,
-    });
+    const report = await replayInto(s3, target, { memorySizeMb: TINY_MEMORY_MB });
     expect(report.entriesApplied).to.equal(7);
     expect(canonicalTable(await scanAll(target))).to.deep.equal(canonicalTable(source.snapshotBefore(END)));
 
@@ -92,7 +92,7 @@ describe('replay (cli/replay.ts) across export formats and file sizes, into dyna
         bucket: BUCKET,
         prefix: PREFIX,
         targetTable: empty,
-        maxRecordsInMemory: 3,
+        memorySizeMb: TINY_MEMORY_MB,
       });
     } catch (err) {
       caught = err;

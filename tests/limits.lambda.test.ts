@@ -6,18 +6,23 @@
  */
 import { expect } from 'chai';
 import path from 'node:path';
+import { MIB, bufferBudgetBytes } from '../apply';
 import { LAMBDA_HANDLERS, REPLICA_APPLY_HANDLER } from '../functions/lambdaHandlers';
 import { createFakeAws } from '../sim/fakeAws';
 import { invokeInProcess, type SandboxHost } from '../sim/lambdaSandbox';
 import { invokeInWorker } from '../sim/lambdaWorker';
+import type { LargeItemsApplyEvent, LargeItemsApplyResult } from '../sim/largeItemsApply';
+import { largeItem } from '../sim/largeItemsExport';
 import { LAMBDA_SYNC_PAYLOAD_LIMIT_BYTES } from '../sim/limits';
 import { deployedMemorySizeMb } from '../sim/localMachine';
 import { LocalRun, type MachineSpec, type SendClient } from '../sim/localRun';
 import { scenarioSettings } from '../sim/scenario';
+import { itemDigest, startDiscardingTable, type DiscardingTable } from './helpers/discardingTable';
 
 const FUNCTION = 'arn:aws:lambda:eu-west-1:123456789012:function:dev-orders-limits';
 const START = Date.parse('2026-05-01T00:00:00Z');
 const WORKER_FUNCTIONS = path.join(__dirname, 'helpers', 'lambdaWorkerFunctions.ts');
+const LARGE_ITEMS_APPLY = path.join(__dirname, '..', 'sim', 'largeItemsApply.ts');
 
 /** One Lambda task, no Retry and no Catch: the execution fails with the task's error. */
 const ONE_TASK = {
@@ -234,7 +239,8 @@ describe('Lambda limits (sim/limits.ts)', () => {
     it('the apply engine holding a data file of large items in memory runs out of a small memory size; streamed it fits', async () => {
       // 300 items of 350 KB: about 105 MB held, streamed a few of them at a time.
       const event = { items: 300, itemKb: 350 };
-      const held = await run('readLargeItems', { ...event, maxRecordsInMemory: 20_000 }, 64);
+      // The budget of a 16 GB function holds the whole file, as a bound of 20,000 records did.
+      const held = await run('readLargeItems', { ...event, budgetMemorySizeMb: 16_384 }, 64);
       expect(held).to.deep.equal({
         error: {
           name: 'Runtime.OutOfMemory',
@@ -242,17 +248,77 @@ describe('Lambda limits (sim/limits.ts)', () => {
             'Runtime exited with error: signal: killed (memory size 64 MB; JavaScript heap out of memory)',
         },
       });
-      expect(await run('readLargeItems', { ...event, maxRecordsInMemory: 100 }, 64)).to.deep.equal({
+      expect(await run('readLargeItems', { ...event, budgetMemorySizeMb: 64 }, 64)).to.deep.equal({
         response: { streamed: 300 },
       });
-      // The replica's apply Lambda, at its deployed memory size, holds it.
+      // At the replica apply Lambda's memory size a file's share is a third of a quarter of it (85 MB):
+      // 105 MB of records are streamed, 70 MB held.
+      const replica = REPLICA_APPLY_HANDLER.memorySizeMb;
+      expect(await run('readLargeItems', { ...event, budgetMemorySizeMb: replica }, replica)).to.deep.equal({
+        response: { streamed: 300 },
+      });
       expect(
-        await run(
-          'readLargeItems',
-          { ...event, maxRecordsInMemory: 20_000 },
-          REPLICA_APPLY_HANDLER.memorySizeMb,
-        ),
-      ).to.deep.equal({ response: { held: 300 } });
+        await run('readLargeItems', { ...event, items: 200, budgetMemorySizeMb: replica }, replica),
+      ).to.deep.equal({ response: { held: 200 } });
+    });
+
+    describe('an export of 400 KB items applied by the replica apply path into a target over HTTP', () => {
+      const MEMORY_MB = 128;
+      const ITEM_KB = 399;
+      let target: DiscardingTable;
+      beforeEach(async () => (target = await startDiscardingTable()));
+      afterEach(() => target.stop());
+      const apply = (event: Omit<LargeItemsApplyEvent, 'endpoint' | 'table'>) =>
+        invokeInWorker({
+          module: LARGE_ITEMS_APPLY,
+          exportName: 'applyLargeItemsExport',
+          event: { ...event, endpoint: target.endpoint, table: 'large-items' },
+          memorySizeMb: MEMORY_MB,
+          timeoutSeconds: 100,
+        }).then(
+          (response) => ({ response: response as LargeItemsApplyResult }),
+          (error: Error) => ({ error: { name: error.name, message: error.message } }),
+        );
+      /** Every item put once, as its last image. */
+      const expectAllPut = (items: number) => {
+        expect(target.puts.size).to.equal(items);
+        for (let i = 0; i < items; i++) {
+          expect(target.puts.get(`item#${i}`)).to.deep.equal({
+            count: 1,
+            digest: itemDigest(largeItem(i, ITEM_KB, 'new')),
+          });
+        }
+      };
+
+      it('a full export of 240 MB is applied within a 128 MB memory; bounded by counts as before (data files held whole, groups of 2,000 keys) it runs out', async () => {
+        // 600 items of 399 KB: 240 MB of items in 3 data files of 80 MB each.
+        const event = { items: 600, itemKb: ITEM_KB, itemsPerFile: 200, type: 'FULL_EXPORT' as const };
+        const bounded = await apply({ ...event, budgetMemorySizeMb: MEMORY_MB });
+        if ('error' in bounded) expect.fail(`${bounded.error.name}: ${bounded.error.message}`);
+        const { response } = bounded;
+        expect(response).to.include({ records: 600, writes: 600, filesApplied: 3 });
+        expectAllPut(600);
+        expect(response.peakBufferedBytes).to.be.at.most(bufferBudgetBytes(MEMORY_MB));
+        expect(response.peakHeapBytes).to.be.below(MEMORY_MB * MIB);
+
+        // A budget that never binds, as counting records did: a data file of 200 records is held.
+        target.puts.clear();
+        expect(await apply({ ...event, budgetMemorySizeMb: 16_384 })).to.deep.equal({
+          error: {
+            name: 'Runtime.OutOfMemory',
+            message: `Runtime exited with error: signal: killed (memory size ${MEMORY_MB} MB; JavaScript heap out of memory)`,
+          },
+        });
+      });
+
+      it('NEW_AND_OLD_IMAGES changes holding two 400 KB images each (160 MB) are applied within 128 MB', async () => {
+        const event = { items: 200, itemKb: ITEM_KB, itemsPerFile: 100, type: 'INCREMENTAL_EXPORT' as const };
+        const bounded = await apply({ ...event, budgetMemorySizeMb: MEMORY_MB });
+        if ('error' in bounded) expect.fail(`${bounded.error.name}: ${bounded.error.message}`);
+        expect(bounded.response).to.include({ records: 200, writes: 200, filesApplied: 2 });
+        expectAllPut(200);
+        expect(bounded.response.peakBufferedBytes).to.be.at.most(bufferBudgetBytes(MEMORY_MB));
+      });
     });
 
     it('stops a handler that never yields at its timeout, and reports payload and handler errors as Lambda does', async () => {

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
-import { readCheckedDataFile } from '../../apply';
+import { bufferBudgetBytes, bufferShares, readCheckedDataFile } from '../../apply';
 import type { DataFileEntry, S3Sender } from '../../format';
 
 const KEY = 'exports/AWSDynamoDB/01/data/large-items.json.gz';
@@ -27,17 +27,21 @@ async function largeItemsFile(items: number, itemKb: number): Promise<{ gz: Buff
 
 /**
  * The apply engine's read of one data file (apply/entryFiles.ts `readCheckedDataFile`), as the
- * replica's apply Lambda does it: held in memory when the file lists at most `maxRecordsInMemory`
- * records, else checked by a streamed read.
+ * replica's apply Lambda does it (no read-ahead): held in memory while its records fit the file's
+ * share of the budget of a function of `budgetMemorySizeMb`, else checked by a streamed read.
  */
 export async function readLargeItems(event: {
   items: number;
   itemKb: number;
-  maxRecordsInMemory: number;
+  budgetMemorySizeMb: number;
 }): Promise<{ held: number } | { streamed: number }> {
   const { gz, entry } = await largeItemsFile(event.items, event.itemKb);
   const s3: S3Sender = { send: async () => ({ Body: Readable.from([gz]) }) };
-  const read = await readCheckedDataFile(s3, 'bucket', entry, 'DYNAMODB_JSON', event.maxRecordsInMemory);
+  const shares = bufferShares(bufferBudgetBytes(event.budgetMemorySizeMb), {
+    manifestReadAhead: 0,
+    dataFileReadAhead: 0,
+  });
+  const read = await readCheckedDataFile(s3, 'bucket', entry, 'DYNAMODB_JSON', shares);
   return 'records' in read ? { held: read.records.length } : { streamed: read.stream.file.itemCount };
 }
 
