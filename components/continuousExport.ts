@@ -24,8 +24,8 @@ import { monitoring } from './monitoring';
 import { physicalNames } from './names';
 import { notifications } from './notifications';
 import { parameters } from './parameters';
+import { crossAccountBucketStatements } from './bucketPolicies';
 import {
-  crossAccountBucketStatements,
   lambdaPolicy,
   resourceArns,
   stateMachinePolicy,

@@ -7,7 +7,8 @@
  */
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { denyInsecureTransportPolicy, type PolicyStatement } from './permissions';
+import { denyInsecureTransportPolicy } from './bucketPolicies';
+import type { PolicyStatement } from './permissions';
 
 /** Inputs of `exportBucket`. */
 export interface ExportBucketArgs {
