@@ -35,6 +35,11 @@ export interface ApplyOptions extends Omit<BatchWriterOptions, 'tableName'> {
   memorySizeMb?: number;
   /** Called after each entry is completely written, in chain order. */
   onEntryApplied?: (entry: ApplyEntry) => void | Promise<void>;
+  /**
+   * Called once everything up to the end of a data file is written: `filesApplied` of `entry`, in
+   * manifest order (where an apply stopped before its end can go on from). Groups still span files.
+   */
+  onFileApplied?: (entry: ApplyEntry, filesApplied: number) => void | Promise<void>;
 }
 
 export interface ApplyResult {

@@ -4,6 +4,7 @@ export * from './applyEntries';
 export * from './batchWriter';
 export * from './entryFiles';
 export * from './errors';
+export * from './fileCursor';
 export * from './memoryBudget';
 export * from './rateLimiter';
 export * from './readAhead';
