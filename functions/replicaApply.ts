@@ -4,8 +4,10 @@
  *
  * - `plan`: reads the replica state and the chain, decides what to do next (functions/replicaPlanner.ts),
  *   records the claim or the halt, publishes the halt alert once, and emits the replica lag metric.
- * - `applyGroup`: applies several small consecutive entries together (latest record per key wins).
- * - `applyFiles`: a Distributed Map child: applies its batch of one export's data files.
+ * - `applyGroup`: applies several small consecutive entries together (latest record per key wins),
+ *   for at most its time budget (functions/replicaTimedApply.ts).
+ * - `applyFiles`: a Distributed Map child's invocation: applies its batch of one export's data files
+ *   from where the child's previous invocation stopped, for at most its time budget.
  * - `commit`: records an entry applied by the Distributed Map.
  * - `checkFailedEntry`: after a failed Distributed Map, tells a rejected write or files gone (halt,
  *   alert) from any other failure (the execution fails; the next one applies the entry again, which is
@@ -21,18 +23,16 @@ import { GetParametersCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import {
   EntryFilesMissingError,
-  applyDataFiles,
-  applyEntries,
   entryDataFiles,
   targetIsEmpty,
   targetKeyAttributes,
   type ApplyOptions,
+  type DynamoDbSender,
 } from '../apply';
 import { acquireLease, releaseLease, type SsmCall } from './lease';
 import { DEFAULT_METRIC_NAMESPACE, METRIC_DIMENSION } from './metrics';
 import { haltAlert } from './replicaAlert';
 import {
-  EXPRESS_CHILD_BUDGET_SECONDS,
   REPLICA_DIMENSION,
   REPLICA_LAG_METRIC,
   replicaLockName,
@@ -43,13 +43,7 @@ import {
 } from './replicaContract';
 import { readChainView } from './replicaChain';
 import { clearTarget } from './replicaClear';
-import {
-  afterChildFailed,
-  afterGroupFailed,
-  checkFailedEntry,
-  targetSchemaProblem,
-  type FailureStepDeps,
-} from './replicaFailureSteps';
+import { checkFailedEntry, targetSchemaProblem, type FailureStepDeps } from './replicaFailureSteps';
 import { withoutFailures } from './replicaFailures';
 import { checkImport, startImport, type ImportBootstrapDeps } from './replicaImport';
 import {
@@ -64,6 +58,9 @@ import { ReplicaActionSteps } from './replicaActionSteps';
 import type { ReplicaSettings } from './replicaSettings';
 import { parseReplicaState, type ReplicaHaltReason, type ReplicaState } from './replicaState';
 import { withRetry } from './retry';
+import { applyChildBatch, applyGroupInTime, type TimedApplyDeps } from './replicaTimedApply';
+import { claimHolderEndedAt } from './replicaWriteGuard';
+import { planDistributedWork } from './replicaWorkSizing';
 
 export {
   replicaLockName,
@@ -200,10 +197,10 @@ class ReplicaApply {
     );
   }
 
-  private async applyOptions(maxWritesPerSecond: number): Promise<ApplyOptions> {
+  private async applyOptions(maxWritesPerSecond: number, dynamodb: DynamoDbSender): Promise<ApplyOptions> {
     return {
       s3: this.clients.s3,
-      dynamodb: this.clients.target,
+      dynamodb,
       targetTable: this.settings.targetTableName,
       keyAttributes: await targetKeyAttributes(this.clients.target, this.settings.targetTableName),
       maxWritesPerSecond,
@@ -239,6 +236,7 @@ class ReplicaApply {
       lastAppliedSequence: last.sequence,
       watermark: last.to,
       inProgress: null,
+      partial: state.partial && state.partial.sequence > last.sequence ? state.partial : null,
     };
     await this.saveState(next);
     return next;
@@ -298,7 +296,7 @@ class ReplicaApply {
       const out = await this.clients.states.send(
         new DescribeExecutionCommand({ executionArn: claim.executionId }),
       );
-      return out.status !== undefined && out.status !== 'RUNNING';
+      return claimHolderEndedAt(out, this.now());
     } catch (err) {
       // An execution Step Functions no longer knows (older than its 90-day history) has ended.
       if ((err as { name?: string }).name === 'ExecutionDoesNotExist') return true;
@@ -320,6 +318,23 @@ class ReplicaApply {
       readState: () => this.readState(),
       saveState: (state) => this.saveState(state),
       halt: (state, reason, detail) => this.halt(state, reason, detail),
+    };
+  }
+
+  /** What the time-bounded apply steps (functions/replicaTimedApply.ts) use of this Lambda. */
+  private timedDeps(): TimedApplyDeps {
+    return {
+      settings: this.settings,
+      s3: this.clients.s3,
+      target: this.clients.target,
+      now: this.now,
+      info: (line) => this.info(line),
+      claimConfirmMs: this.options.claimConfirmMs,
+      readState: () => this.readState(),
+      saveState: (state) => this.saveState(state),
+      applyOptions: (rate, target) => this.applyOptions(rate, target),
+      recordApplied: (executionId, epoch, entry) => this.recordApplied(executionId, epoch, entry),
+      failureDeps: () => this.failureDeps(),
     };
   }
 
@@ -353,6 +368,7 @@ class ReplicaApply {
     const { state, read, executionId } = planned;
     const entries = decided.action === 'APPLY_GROUP' ? decided.entries : [decided.entry];
     let files: Awaited<ReturnType<typeof entryDataFiles>> | undefined;
+    let sized: ReturnType<typeof planDistributedWork> | undefined;
     if (decided.action === 'APPLY_DISTRIBUTED') {
       try {
         files = await entryDataFiles(this.clients.s3, decided.entry);
@@ -360,6 +376,18 @@ class ReplicaApply {
         if (!(err instanceof EntryFilesMissingError)) throw err;
         await this.halt(state, 'FILES_MISSING', err.message);
         return { action: 'HALT', detail: err.message };
+      }
+      sized = planDistributedWork({
+        files: files.files,
+        maxWritesPerSecond: this.settings.maxWritesPerSecond,
+        concurrency: this.settings.concurrency,
+        standardOnly: state.failedDistributedSequence === decided.entry.sequence,
+        maxBatchRecords: this.limits.distributedBatchMaxItems,
+      });
+      if (!sized.ok) {
+        const detail = `chain entry ${decided.entry.sequence}: ${sized.detail}`;
+        await this.halt(state, 'WORK_UNIT_TOO_LARGE', detail);
+        return { action: 'HALT', detail };
       }
     }
     const mode = decided.action === 'APPLY_GROUP' ? 'group' : 'distributed';
@@ -374,23 +402,28 @@ class ReplicaApply {
     }
     const notEmpty = await this.bootstrapTargetNotEmpty(state, entries[0].sequence);
     if (notEmpty) return notEmpty;
-    if (decided.action === 'APPLY_GROUP' || !files)
-      return { action: 'APPLY_GROUP', epoch: decided.epoch, entries };
-    const perChild = Math.max(1, Math.floor(this.settings.maxWritesPerSecond / this.settings.concurrency));
-    const largest = Math.max(0, ...files.files.map((f) => f.itemCount));
+    if (decided.action === 'APPLY_GROUP' || !files || !sized?.ok)
+      return {
+        action: 'APPLY_GROUP',
+        epoch: decided.epoch,
+        entries,
+        resume: decided.action === 'APPLY_GROUP' ? (decided.resume ?? null) : null,
+      };
+    const { work } = sized;
     return {
       action: decided.action,
       epoch: decided.epoch,
       entry: decided.entry,
       reader: { Bucket: decided.entry.bucket, Key: files.manifestFilesKey },
       format: files.format,
-      // A batch holds up to 4 data files (the definition's ItemBatcher).
-      childType:
-        state.failedDistributedSequence !== decided.entry.sequence &&
-        (4 * largest) / perChild <= EXPRESS_CHILD_BUDGET_SECONDS
-          ? 'EXPRESS'
-          : 'STANDARD',
-      concurrency: this.settings.concurrency,
+      childType: work.childType,
+      concurrency: work.children,
+      filesPerBatch: work.filesPerBatch,
+      child: {
+        claim: executionId,
+        writesPerSecond: work.childWritesPerSecond,
+        budgetSeconds: work.budgetSeconds,
+      },
     };
   }
 
@@ -464,6 +497,7 @@ class ReplicaApply {
       leaseSeconds: this.settings.leaseSeconds,
       limits: this.limits,
       pausedBecause,
+      maxWritesPerSecond: this.settings.maxWritesPerSecond,
     });
     switch (decided.action) {
       case 'HALT':
@@ -477,6 +511,7 @@ class ReplicaApply {
           lastAppliedSequence: -1,
           watermark: null,
           inProgress: null,
+          partial: null,
           clearing: { cursor: null, deleted: 0, startedAt: this.iso() },
         });
         return { action: 'REBASELINE', epoch: decided.toEpoch };
@@ -504,41 +539,10 @@ class ReplicaApply {
     switch (event.step) {
       case 'plan':
         return this.plan(event.executionId);
-      case 'applyGroup': {
-        try {
-          const result = await applyEntries(
-            event.entries,
-            await this.applyOptions(this.settings.maxWritesPerSecond),
-          );
-          await this.recordApplied(event.executionId, event.epoch, event.entries[event.entries.length - 1]);
-          return {
-            applied: event.entries.map((e) => e.sequence),
-            writes: result.writes,
-            records: result.records,
-          };
-        } catch (err) {
-          return afterGroupFailed(this.failureDeps(), event, err);
-        }
-      }
-      case 'applyFiles': {
-        const items = event.Items;
-        if (items.length === 0) return { files: 0 };
-        const perChild = Math.max(
-          1,
-          Math.floor(this.settings.maxWritesPerSecond / this.settings.concurrency),
-        );
-        try {
-          const result = await applyDataFiles(
-            items[0].entry,
-            items.map((i) => i.file),
-            items[0].format,
-            await this.applyOptions(perChild),
-          );
-          return { files: result.filesApplied, writes: result.writes };
-        } catch (err) {
-          return afterChildFailed(this.failureDeps(), items[0].entry, err);
-        }
-      }
+      case 'applyGroup':
+        return applyGroupInTime(this.timedDeps(), event);
+      case 'applyFiles':
+        return applyChildBatch(this.timedDeps(), event);
       case 'commit':
         await this.recordApplied(event.executionId, event.epoch, event.entry);
         return { applied: [event.entry.sequence] };

@@ -15,6 +15,7 @@ import { schemaMismatch, tableKeys } from './replicaSchema';
 import type { ReplicaSettings } from './replicaSettings';
 import type { ReplicaHaltReason, ReplicaState } from './replicaState';
 import { withRetry } from './retry';
+import { CLAIM_SUCCESSOR_WAIT_SECONDS } from './replicaWriteGuard';
 
 export interface FailureStepDeps {
   settings: ReplicaSettings;
@@ -167,7 +168,16 @@ export async function checkFailedEntry(
       error: 'ReplicaApplyFailed: the Distributed Map failed',
       now: deps.now() / 1000,
     });
-    await deps.saveState({ ...failed, inProgress: null, failedDistributedSequence: entry.sequence });
+    // Children of the failed Map Run may still be writing until they see the claim released: the
+    // entry is applied again only once they have stopped (functions/replicaWriteGuard.ts).
+    const notBefore = new Date(deps.now() + CLAIM_SUCCESSOR_WAIT_SECONDS * 1000).toISOString();
+    const failure = failed.failure!;
+    await deps.saveState({
+      ...failed,
+      failure: { ...failure, retryAt: failure.retryAt < notBefore ? notBefore : failure.retryAt },
+      inProgress: null,
+      failedDistributedSequence: entry.sequence,
+    });
   }
   const error = new Error(message);
   error.name = 'ReplicaApplyFailed';

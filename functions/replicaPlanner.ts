@@ -15,12 +15,16 @@
  *    that import runs, its description alone decides (functions/replicaBootstrap.ts).
  * 5. An entry whose apply failed is applied again only once its backoff has passed
  *    (functions/replicaFailures.ts), so one that keeps failing is not retried every period.
- * 6. A large entry is applied alone by the Distributed Map; consecutive small entries are applied
- *    together by one Lambda (latest record per key wins), bounded in records and entries so one
- *    invocation stays well inside its timeout.
+ * 6. An entry a grouped apply left part-way (its invocation ran out of time) is applied alone next,
+ *    from where it stopped.
+ * 7. A large entry is applied alone by the Distributed Map; consecutive small entries are applied
+ *    together by one Lambda (latest record per key wins), bounded in records and entries, and in
+ *    records by what the write rate writes in one invocation's budget (functions/replicaWorkSizing.ts),
+ *    so one invocation normally finishes them; an entry larger than that goes to the Distributed Map.
  */
 import { heldBackBy } from './replicaFailures';
 import type { ReplicaHaltReason, ReplicaImport, ReplicaInProgress, ReplicaState } from './replicaState';
+import { groupRecordCap } from './replicaWorkSizing';
 
 /** A committed chain entry as the planner sees it (the fields of the chain manifest it needs). */
 export interface PlannedEntry {
@@ -51,6 +55,11 @@ export interface PlannerLimits {
   groupMaxItems: number;
   /** Entries applied together by one Lambda at most. @default 96 (a day of 15-minute windows) */
   groupMaxEntries: number;
+  /**
+   * Records of one Distributed Map child's batch at most, below what one invocation writes at the
+   * child's rate (functions/replicaWorkSizing.ts). @default Infinity (that alone decides)
+   */
+  distributedBatchMaxItems: number;
 }
 
 /**
@@ -64,6 +73,7 @@ export const DEFAULT_PLANNER_LIMITS: PlannerLimits = {
   distributedMinItems: 100_000,
   groupMaxItems: 50_000,
   groupMaxEntries: 96,
+  distributedBatchMaxItems: Infinity,
 };
 
 export interface PlanContext {
@@ -82,6 +92,14 @@ export interface PlanContext {
   limits?: Partial<PlannerLimits>;
   /** Why the replica is paused, when the operator's action pauses it (functions/replicaAction.ts). */
   pausedBecause?: string;
+  /** The replica's write rate: a group holds at most what it writes in one invocation's budget. */
+  maxWritesPerSecond?: number;
+}
+
+/** Where an entry's apply goes on from: its data files before `file`, and `record` records of `file`, are written. */
+export interface ResumeAt {
+  file: number;
+  record: number;
 }
 
 export type ReplicaPlan =
@@ -92,7 +110,7 @@ export type ReplicaPlan =
   | { action: 'REBASELINE'; fromEpoch: string; toEpoch: string }
   /** A rebaseline empties the target before the new epoch's full export: delete its next items. */
   | { action: 'CLEAR'; epoch: string }
-  | { action: 'APPLY_GROUP'; epoch: string; entries: PlannedEntry[] }
+  | { action: 'APPLY_GROUP'; epoch: string; entries: PlannedEntry[]; resume?: ResumeAt }
   | { action: 'APPLY_DISTRIBUTED'; epoch: string; entry: PlannedEntry }
   /** Bootstrap by ImportTable from the epoch's full export (`entry`, sequence 0). */
   | { action: 'START_IMPORT'; epoch: string; entry: PlannedEntry }
@@ -171,14 +189,26 @@ export function planReplica(state: ReplicaState, chain: ChainView, context: Plan
   }
   if (expected === 0 && context.bootstrap === 'import')
     return { action: 'START_IMPORT', epoch, entry: first };
-  if (first.itemCount >= limits.distributedMinItems)
-    return { action: 'APPLY_DISTRIBUTED', epoch, entry: first };
+  const partial = state.partial;
+  if (partial && partial.epoch === epoch && partial.sequence === expected) {
+    return {
+      action: 'APPLY_GROUP',
+      epoch,
+      entries: [first],
+      resume: { file: partial.file, record: partial.record },
+    };
+  }
+  const cap =
+    context.maxWritesPerSecond === undefined ? Infinity : groupRecordCap(context.maxWritesPerSecond);
+  const distributed = (e: PlannedEntry) => e.itemCount >= limits.distributedMinItems || e.itemCount > cap;
+  if (distributed(first)) return { action: 'APPLY_DISTRIBUTED', epoch, entry: first };
+  const maxItems = Math.min(limits.groupMaxItems, cap);
   const group: PlannedEntry[] = [first];
   let items = first.itemCount;
   for (const next of committed.slice(1)) {
     if (next.sequence !== group[group.length - 1].sequence + 1) break;
-    if (next.itemCount >= limits.distributedMinItems) break;
-    if (group.length >= limits.groupMaxEntries || items + next.itemCount > limits.groupMaxItems) break;
+    if (distributed(next)) break;
+    if (group.length >= limits.groupMaxEntries || items + next.itemCount > maxItems) break;
     group.push(next);
     items += next.itemCount;
   }

@@ -33,7 +33,12 @@ export type ReplicaHaltReason =
    */
   | 'TARGET_SCHEMA_MISMATCH'
   /** The target rejected a write for good (a ValidationException for that write alone). */
-  | 'WRITE_REJECTED';
+  | 'WRITE_REJECTED'
+  /**
+   * A data file holds more records than one Distributed Map child can apply at the configured rate in
+   * the invocations its history allows (functions/replicaWorkSizing.ts): retrying would never end.
+   */
+  | 'WORK_UNIT_TOO_LARGE';
 
 /**
  * The ImportTable of an `import` bootstrap, recorded once it is sent and until it ends: the replica has
@@ -71,6 +76,19 @@ export interface ReplicaEntryFailure {
   retryAt: string;
 }
 
+/**
+ * How far a grouped apply that ran out of its invocation's time got into the entry after the last
+ * applied: data files before `file`, and the first `record` records of `file`, are written. The next
+ * apply of that entry goes on from there; cleared when the entry is recorded applied.
+ */
+export interface ReplicaPartial {
+  epoch: string;
+  sequence: number;
+  file: number;
+  record: number;
+  at: string;
+}
+
 export interface ReplicaInProgress {
   executionId: string;
   /** Sequences being applied, in chain order. */
@@ -98,6 +116,7 @@ export const REPLICA_HALT_REASONS = [
   'TARGET_EXISTS',
   'TARGET_SCHEMA_MISMATCH',
   'WRITE_REJECTED',
+  'WORK_UNIT_TOO_LARGE',
 ] as const satisfies readonly ReplicaHaltReason[];
 
 export interface ReplicaState {
@@ -143,6 +162,8 @@ export interface ReplicaState {
   clearing?: ReplicaClearing | null;
   /** The import bootstrap in flight (functions/replicaBootstrap.ts). Absent in states written before it existed. */
   import?: ReplicaImport | null;
+  /** An entry applied in part by an invocation that ran out of time. Absent when there is none. */
+  partial?: ReplicaPartial | null;
   updatedAt: string | null;
   /**
    * SSM Version of the action parameter whose REBUILD this state carried out (functions/replicaAction.ts);
@@ -220,6 +241,16 @@ const StateSchema = z.object({
       watermark: z.string(),
       itemCount: z.number().int().min(0),
       startedAt: z.string(),
+    })
+    .nullable()
+    .optional(),
+  partial: z
+    .object({
+      epoch: z.string(),
+      sequence: z.number().int().min(0),
+      file: z.number().int().min(0),
+      record: z.number().int().min(0),
+      at: z.string(),
     })
     .nullable()
     .optional(),

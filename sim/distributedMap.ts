@@ -9,8 +9,8 @@
  * - ItemReader: `arn:aws:states:::s3:getObject` with ReaderConfig InputType `JSONL` (one item per
  *   non-empty line) or `JSON` (an array), Parameters resolved against the state input, MaxItems;
  * - ItemSelector: a payload template resolved per item, with `$$.Map.Item.Value` and `$$.Map.Item.Index`;
- * - ItemBatcher: MaxItemsPerBatch and MaxInputBytesPerBatch; each child gets `{ "Items": [...] }`
- *   (plus BatchInput);
+ * - ItemBatcher: MaxItemsPerBatch and MaxInputBytesPerBatch, or their `…Path` read from the state
+ *   input; each child gets `{ "Items": [...] }` (plus BatchInput);
  * - MaxConcurrency / MaxConcurrencyPath (0 = no limit);
  * - ToleratedFailurePercentage / ToleratedFailureCount: beyond them the state fails with
  *   `States.ExceedToleratedFailureThreshold`, which the state's Catch sees. No new child starts after
@@ -247,6 +247,31 @@ export function batchItems(
   return batches.map((Items) => (batchInput === undefined ? { Items } : { BatchInput: batchInput, Items }));
 }
 
+/** ItemBatcher with its `MaxItemsPerBatchPath` and `MaxInputBytesPerBatchPath` read from `input`. */
+export function resolveBatcher(
+  state: string,
+  batcher: Record<string, unknown> | undefined,
+  input: Json,
+): Record<string, unknown> | undefined {
+  if (!batcher) return batcher;
+  const resolved = { ...batcher };
+  for (const field of ['MaxItemsPerBatch', 'MaxInputBytesPerBatch']) {
+    const path = batcher[`${field}Path`];
+    if (path === undefined) continue;
+    if (typeof path !== 'string') throw new Error(`${state}.ItemBatcher.${field}Path must be a path`);
+    const value = resolvePath(path, input, {}, `${state}.ItemBatcher.${field}Path`);
+    // As in Step Functions: the value a path selects must be a positive integer.
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+      const error = new Error(`${state}.ItemBatcher.${field}Path: ${path} is not a positive integer`);
+      error.name = 'States.Runtime';
+      throw error;
+    }
+    resolved[field] = value;
+    delete resolved[`${field}Path`];
+  }
+  return resolved;
+}
+
 /** Runs one Distributed Map state for `input` (the state's effective input); resolves to its output. */
 export async function runDistributedMap(
   map: DistributedMapState,
@@ -265,7 +290,7 @@ export async function runDistributedMap(
           `${map.name}.ItemSelector`,
         ),
   );
-  const batcher = state.ItemBatcher as Record<string, unknown> | undefined;
+  const batcher = resolveBatcher(map.name, state.ItemBatcher as Record<string, unknown> | undefined, input);
   const batchInput =
     batcher?.BatchInput === undefined
       ? undefined

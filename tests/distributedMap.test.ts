@@ -108,7 +108,14 @@ describe('Distributed Map emulation (sim/distributedMap.ts)', () => {
 
   describe('the rendered replica definition on the local runner (stand-in apply handler)', () => {
     /** Runs one replica execution: plan -> Distributed Map over `lines` data files -> commit or check. */
-    async function runReplica(options: { failBatch?: number; childType: 'EXPRESS' | 'STANDARD' }) {
+    async function runReplica(options: {
+      failBatch?: number;
+      childType: 'EXPRESS' | 'STANDARD';
+      /** Data files of the entry. @default 10 */
+      files?: number;
+      filesPerBatch?: number;
+      concurrency?: number;
+    }) {
       const aws = createFakeAws();
       const run = await LocalRun.create({
         settings: scenarioSettings(),
@@ -121,7 +128,7 @@ describe('Distributed Map emulation (sim/distributedMap.ts)', () => {
       let planned = 0;
       let running = 0;
       let maxRunning = 0;
-      const files = Array.from({ length: 10 }, (_, i) => ({
+      const files = Array.from({ length: options.files ?? 10 }, (_, i) => ({
         dataFileS3Key: `data/${i}.json.gz`,
         itemCount: i,
       }));
@@ -148,7 +155,9 @@ describe('Distributed Map emulation (sim/distributedMap.ts)', () => {
                 reader: { Bucket: 'b', Key: 'exports/manifest-files.json' },
                 format: 'DYNAMODB_JSON',
                 childType: options.childType,
-                concurrency: 2,
+                concurrency: options.concurrency ?? 2,
+                filesPerBatch: options.filesPerBatch ?? 4,
+                child: { claim: 'exec', writesPerSecond: 500, budgetSeconds: 200 },
               };
             }
             if (event.step === 'applyFiles') {
@@ -161,7 +170,8 @@ describe('Distributed Map emulation (sim/distributedMap.ts)', () => {
                 error.name = 'Boom';
                 throw error;
               }
-              return { files: event.Items.length };
+              // What the apply Lambda answers a child: done, and what it wrote.
+              return { done: true, resume: null, files: event.Items.length, writes: 64_000 };
             }
             if (event.step === 'checkFailedEntry') {
               const error = new Error('applying chain entry 4 failed');
@@ -191,10 +201,15 @@ describe('Distributed Map emulation (sim/distributedMap.ts)', () => {
         [8, 9],
       ]);
       // Each item carries the entry and format, as the definition's ItemSelector adds them.
-      expect(events.find((e) => e.step === 'applyFiles')!.Items[0]).to.deep.equal({
-        file: { dataFileS3Key: 'data/0.json.gz', itemCount: 0 },
-        entry: { sequence: 4 },
-        format: 'DYNAMODB_JSON',
+      expect(events.find((e) => e.step === 'applyFiles')).to.deep.equal({
+        step: 'applyFiles',
+        from: null,
+        Items: [0, 1, 2, 3].map((i) => ({
+          file: { dataFileS3Key: `data/${i}.json.gz`, itemCount: i },
+          entry: { sequence: 4 },
+          format: 'DYNAMODB_JSON',
+          child: { claim: 'exec', writesPerSecond: 500, budgetSeconds: 200 },
+        })),
       });
       expect(maxRunning).to.equal(2);
       expect(events.map((e) => e.step)).to.deep.equal([
@@ -206,7 +221,20 @@ describe('Distributed Map emulation (sim/distributedMap.ts)', () => {
         'plan',
       ]);
       expect(record.statesEntered['Apply data files in Express children']).to.equal(1);
-      expect(record.children).to.deep.equal({ executions: 3, failed: 0, transitions: 3 });
+      // Each child: start, apply, is it applied?, applied.
+      expect(record.children).to.deep.equal({ executions: 3, failed: 0, transitions: 12 });
+    });
+
+    it("8,000 children's answers do not accumulate: the Map's collected results stay far under 256 KiB", async () => {
+      const { record, events } = await runReplica({
+        childType: 'EXPRESS',
+        files: 32_000,
+        filesPerBatch: 4,
+        concurrency: 1_000,
+      });
+      expect(record.status, record.cause).to.equal('SUCCEEDED');
+      expect(record.children).to.include({ executions: 8_000, failed: 0 });
+      expect(events.filter((e) => e.step === 'commit')).to.have.length(1);
     });
 
     it('a child that keeps failing fails the Map past its tolerance; the Catch checks the entry and the execution fails', async () => {

@@ -191,16 +191,58 @@ describe('Step Functions limits (sim/limits.ts)', () => {
     }));
     const MANIFEST = FILES.map((f) => JSON.stringify(f)).join('\n') + '\n';
 
+    /**
+     * A Distributed Map whose children return their Lambda's answer, so the collected results grow
+     * with it (the replica's own children return nothing, tests/distributedMap.test.ts).
+     */
+    function collectingDefinition(childType: 'EXPRESS' | 'STANDARD') {
+      const replica = renderReplicaDefinition({ ReplicaFunctionArn: FUNCTION }) as any;
+      const kind = childType === 'EXPRESS' ? 'Express' : 'Standard';
+      const map = replica.States[`Apply data files in ${kind} children`];
+      return {
+        StartAt: 'Plan the next step',
+        States: {
+          'Plan the next step': { ...replica.States['Plan the next step'], Next: 'Map' },
+          Map: {
+            ...map,
+            ItemBatcher: { MaxItemsPerBatch: 4 },
+            ItemProcessor: {
+              ProcessorConfig: map.ItemProcessor.ProcessorConfig,
+              StartAt: 'Apply',
+              States: {
+                Apply: {
+                  Type: 'Task',
+                  Resource: LAMBDA,
+                  TimeoutSeconds: 960,
+                  Parameters: {
+                    FunctionName: FUNCTION,
+                    Payload: { step: 'applyFiles', 'Items.$': '$.Items' },
+                  },
+                  ResultSelector: { 'value.$': '$.Payload' },
+                  End: true,
+                },
+              },
+            },
+            Next: 'Record the entry applied',
+          },
+          'Record the entry applied': { ...replica.States['Record the entry applied'], Next: 'Done' },
+          'Check the failed entry': { ...replica.States['Check the failed entry'], Next: 'Done' },
+          Done: { Type: 'Succeed' },
+        },
+      };
+    }
+
     /** One replica execution: plan -> Distributed Map over FILES (3 children) -> commit, or check. */
     async function runReplica(options: {
       childType: 'EXPRESS' | 'STANDARD';
       applyFiles?: (event: any) => Promise<unknown>;
       readObject?: () => Promise<string>;
+      definition?: Record<string, unknown>;
     }) {
       const steps: string[] = [];
       let planned = 0;
       const { record } = await runOnce(
-        renderReplicaDefinition({ ReplicaFunctionArn: FUNCTION }),
+        options.definition ?? renderReplicaDefinition({ ReplicaFunctionArn: FUNCTION }),
         {},
         async (event) => {
           steps.push(event.step);
@@ -215,9 +257,12 @@ describe('Step Functions limits (sim/limits.ts)', () => {
               format: 'DYNAMODB_JSON',
               childType: options.childType,
               concurrency: 2,
+              filesPerBatch: 4,
+              child: { claim: 'exec', writesPerSecond: 500, budgetSeconds: 200 },
             };
           }
-          if (event.step === 'applyFiles') return (options.applyFiles ?? (async () => ({ files: 1 })))(event);
+          if (event.step === 'applyFiles')
+            return (options.applyFiles ?? (async () => ({ done: true, resume: null, files: 1 })))(event);
           if (event.step === 'checkFailedEntry') {
             throw Object.assign(new Error('applying chain entry 4 failed'), { name: 'ReplicaApplyFailed' });
           }
@@ -229,7 +274,7 @@ describe('Step Functions limits (sim/limits.ts)', () => {
     }
     const sixMinutes = async () => {
       await new Promise((resolve) => setTimeout(resolve, 6 * 60_000));
-      return { files: 4 };
+      return { done: true, resume: null, files: 4 };
     };
 
     it('an Express child running past 5 minutes fails with States.Timeout; the Map fails past its tolerance', async () => {
@@ -251,14 +296,22 @@ describe('Step Functions limits (sim/limits.ts)', () => {
     });
 
     it("children's outputs over 256 KiB together fail the execution with States.DataLimitExceeded, past the Map's Catch", async () => {
-      const large = await runReplica({ childType: 'EXPRESS', applyFiles: async () => ({ note: blob(100) }) });
+      const large = await runReplica({
+        childType: 'EXPRESS',
+        definition: collectingDefinition('EXPRESS'),
+        applyFiles: async () => ({ note: blob(100) }),
+      });
       expect(large.record.status).to.equal('FAILED');
       expect(large.record.error).to.equal('States.DataLimitExceeded');
-      expect(large.record.cause).to.include("'Apply data files in Express children' returned a result");
+      expect(large.record.cause).to.include("'Map' returned a result");
       expect(large.record.caught).to.deep.equal([]);
       expect(large.record.children).to.include({ executions: 3, failed: 0 });
 
-      const small = await runReplica({ childType: 'EXPRESS', applyFiles: async () => ({ note: blob(50) }) });
+      const small = await runReplica({
+        childType: 'EXPRESS',
+        definition: collectingDefinition('EXPRESS'),
+        applyFiles: async () => ({ note: blob(50) }),
+      });
       expect(small.record.status).to.equal('SUCCEEDED');
     });
 

@@ -24,15 +24,15 @@ import { expect } from 'chai';
 import { testReplicaSettings } from './helpers/replicaSettings';
 import { BatchWriteItemCommand, DescribeTableCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
-import { createReplicaHandler, type DataFileItem, type PlanOutput } from '../functions/replicaApply';
+import { createReplicaHandler, type PlanOutput } from '../functions/replicaApply';
 import { initialReplicaParameterValues } from '../functions/replicaAction';
 import { parseReplicaState, type ReplicaState } from '../functions/replicaState';
 import type { Item } from '../format';
-import { getText } from '../format/s3io';
 import { CallLog } from '../sim/fakeAws/service';
 import { FakeSSM } from '../sim/fakeAws/ssm';
 import { canonicalTable, generateWorkload, WORKLOAD_KEY_SCHEMA } from '../sim/workload';
 import { MemoryS3, contiguousWindows, writeChain } from './helpers/exportChain';
+import { planItems, runChild } from './helpers/replicaChildren';
 
 const BUCKET = 'replica-bucket';
 const PREFIX = 'exports/orders';
@@ -187,21 +187,34 @@ describe('dce replica pause, resume and rebuild against a running execution (eve
         const plan = (await handler({ step: 'plan', executionId: id })) as PlanOutput;
         steps.push(plan.action);
         if (steps.length >= plans) return steps; // stopped from outside
-        if (plan.action === 'APPLY_GROUP') {
-          await handler({ step: 'applyGroup', executionId: id, epoch: plan.epoch!, entries: plan.entries! });
-        } else if (plan.action === 'APPLY_DISTRIBUTED') {
-          const lines = (await getText(s3, plan.reader!.Bucket, plan.reader!.Key))
-            .split('\n')
-            .filter(Boolean);
-          const items: DataFileItem[] = lines.map((l) => ({
-            file: JSON.parse(l),
-            entry: plan.entry!,
-            format: plan.format!,
-          }));
-          for (let b = 0; b < items.length; b += 2)
-            await handler({ step: 'applyFiles', Items: items.slice(b, b + 2) });
-          await handler({ step: 'commit', executionId: id, epoch: plan.epoch!, entry: plan.entry! });
-        } else if (plan.action !== 'REBASELINE' && plan.action !== 'CONTINUE') return steps;
+        // A step that fails (an apply whose claim moved writes nothing and fails) fails the execution.
+        try {
+          if (plan.action === 'APPLY_GROUP') {
+            await handler({
+              step: 'applyGroup',
+              executionId: id,
+              epoch: plan.epoch!,
+              entries: plan.entries!,
+              resume: plan.resume,
+            });
+          } else if (plan.action === 'APPLY_DISTRIBUTED') {
+            const items = await planItems(s3, plan);
+            try {
+              for (let b = 0; b < items.length; b += 2) await runChild(handler, items.slice(b, b + 2));
+            } catch {
+              await handler({
+                step: 'checkFailedEntry',
+                executionId: id,
+                epoch: plan.epoch!,
+                entry: plan.entry!,
+              });
+            }
+            await handler({ step: 'commit', executionId: id, epoch: plan.epoch!, entry: plan.entry! });
+          } else if (plan.action !== 'REBASELINE' && plan.action !== 'CONTINUE') return steps;
+        } catch {
+          steps.push('FAILED');
+          return steps;
+        }
       }
       throw new Error(`execution ${id} did not end`);
     }

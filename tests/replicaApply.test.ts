@@ -28,6 +28,7 @@ import {
   WORKLOAD_KEY_SCHEMA,
 } from '../sim/workload';
 import { MemoryS3, contiguousWindows, writeChain } from './helpers/exportChain';
+import { planItems, runChild } from './helpers/replicaChildren';
 import { newWorkloadTable, scanTable } from './helpers/localTables';
 
 const BUCKET = 'replica-bucket';
@@ -222,17 +223,11 @@ describe('replica apply Lambda (functions/replicaApply.ts) against dynalite', ()
         continue;
       }
       if (plan.action === 'APPLY_DISTRIBUTED') {
-        const text = await getText(r.s3, plan.reader!.Bucket, plan.reader!.Key);
-        const items: DataFileItem[] = text
-          .split('\n')
-          .filter((l) => l.trim() !== '')
-          .map((l) => ({ file: JSON.parse(l), entry: plan.entry!, format: plan.format! }));
+        const items = await planItems(r.s3, plan);
         const batches: DataFileItem[][] = [];
         for (let b = 0; b < items.length; b += 2) batches.push(items.slice(b, b + 2));
         onChildren?.(batches);
-        const settled = await Promise.allSettled(
-          batches.map((Items) => r.handler({ step: 'applyFiles', Items })),
-        );
+        const settled = await Promise.allSettled(batches.map((Items) => runChild(r.handler, Items)));
         if (settled.some((s) => s.status === 'rejected')) {
           steps.push('checkFailedEntry');
           await r.handler({ step: 'checkFailedEntry', executionId, epoch: plan.epoch!, entry: plan.entry! });
@@ -303,6 +298,19 @@ describe('replica apply Lambda (functions/replicaApply.ts) against dynalite', ()
     await expectIdentical(r, 6);
   });
 
+  it("a child of an execution the previous definition started (items without the child's work) applies its whole batch in one invocation", async () => {
+    const r = await replica({ limits: { distributedMinItems: 30 } });
+    await commitUpTo(r.s3, 0);
+    const plan = (await r.handler({ step: 'plan', executionId: 'exec-1' })) as PlanOutput;
+    expect(plan.action).to.equal('APPLY_DISTRIBUTED');
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars
+    const items = (await planItems(r.s3, plan)).map(({ child, ...previous }) => previous);
+    const answer = await r.handler({ step: 'applyFiles', Items: items });
+    expect(answer).to.include({ done: true, resume: null, files: items.length });
+    await r.handler({ step: 'commit', executionId: 'exec-1', epoch: plan.epoch!, entry: plan.entry! });
+    await expectIdentical(r, 0);
+  });
+
   it('a worker crash in the middle of a data file fails the execution without a halt; the next one repairs it', async () => {
     let batchCalls = 0;
     const r = await replica({
@@ -325,6 +333,9 @@ describe('replica apply Lambda (functions/replicaApply.ts) against dynalite', ()
     expect(r.state()).to.include({ status: 'ACTIVE', inProgress: null, failedDistributedSequence: 0 });
     expect(r.sns.published).to.have.length(0);
     expect(r.plans[0]).to.include({ action: 'APPLY_DISTRIBUTED', childType: 'EXPRESS' });
+    // Not before the failed Map's children can have stopped writing: at the next scheduled execution.
+    expect(await execution(r, 'exec-too-soon')).to.deep.equal(['IDLE']);
+    r.clock.now += 15 * 60_000;
     await execution(r, 'exec-2');
     // The entry that failed is applied again in Standard children (an Express child may have run
     // out of its 5 minutes); the entries after it in Express children again.

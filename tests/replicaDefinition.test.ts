@@ -80,13 +80,16 @@ describe('replica state machine definition (statemachine/replica-apply.asl.json)
         ReaderConfig: { InputType: 'JSONL' },
         Parameters: { 'Bucket.$': '$.plan.reader.Bucket', 'Key.$': '$.plan.reader.Key' },
       });
-      // Each item as the handler's DataFileItem: the data file line, its entry and the format.
+      // Each item as the handler's DataFileItem: the data file line, its entry, the format and the
+      // child's work (claim, rate, budget).
       expect(map.ItemSelector, name).to.deep.equal({
         'file.$': '$$.Map.Item.Value',
         'entry.$': '$.plan.entry',
         'format.$': '$.plan.format',
+        'child.$': '$.plan.child',
       });
-      expect(map.ItemBatcher.MaxItemsPerBatch, name).to.equal(4);
+      // Batches sized by the plan step from the files' records and the child's rate.
+      expect(map.ItemBatcher.MaxItemsPerBatchPath, name).to.equal('$.plan.filesPerBatch');
       expect(map.ItemBatcher.MaxInputBytesPerBatch, name).to.be.at.most(262_144);
       expect(map.MaxConcurrencyPath, name).to.equal('$.plan.concurrency');
       expect(map.ToleratedFailurePercentage, name).to.equal(0);
@@ -96,9 +99,31 @@ describe('replica state machine definition (statemachine/replica-apply.asl.json)
         { ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: 'Check the failed entry' },
       ]);
       expect(map.Next, name).to.equal('Record the entry applied');
-      const child = map.ItemProcessor.States[map.ItemProcessor.StartAt];
-      expect(child.Parameters.Payload).to.deep.equal({ step: 'applyFiles', 'Items.$': '$.Items' });
-      expect(child.End).to.equal(true);
+      // A child chains its invocations, each from where the previous one stopped, and returns nothing.
+      const kind = map.ItemProcessor.ProcessorConfig.ExecutionType === 'EXPRESS' ? 'Express' : 'Standard';
+      const states = map.ItemProcessor.States;
+      const start = states[map.ItemProcessor.StartAt];
+      expect(start.Parameters).to.deep.equal({ 'Items.$': '$.Items', progress: { done: false, from: null } });
+      const apply = states[start.Next];
+      expect(apply.Parameters.Payload).to.deep.equal({
+        step: 'applyFiles',
+        'Items.$': '$.Items',
+        'from.$': '$.progress.from',
+      });
+      expect(apply.ResultSelector).to.deep.equal({
+        'done.$': '$.Payload.done',
+        'from.$': '$.Payload.resume',
+      });
+      expect(apply.ResultPath).to.equal('$.progress');
+      const check = states[apply.Next];
+      expect(check.Choices).to.deep.equal([
+        { Variable: '$.progress.done', BooleanEquals: true, Next: `Batch applied (${kind})` },
+      ]);
+      expect(states[`Batch applied (${kind})`]).to.include({ Type: 'Pass', End: true });
+      expect(states[`Batch applied (${kind})`].Result).to.deep.equal({});
+      // Standard: the next invocation; Express (one invocation's time): fail, to be applied in Standard children.
+      if (kind === 'Standard') expect(check.Default).to.equal(start.Next);
+      else expect(states[check.Default]).to.include({ Type: 'Fail', Error: 'ReplicaBatchUnfinished' });
     }
   });
 

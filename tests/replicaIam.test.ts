@@ -18,13 +18,14 @@ import {
   type ReplicaResourceFacts,
 } from '../components/permissions';
 import { REPLICA_SDK_CALLS } from '../functions/awsActions';
-import { createReplicaHandler, type DataFileItem, type PlanOutput } from '../functions/replicaApply';
+import { createReplicaHandler, type PlanOutput } from '../functions/replicaApply';
 import type { ReplicaSettings } from '../functions/replicaSettings';
 import { initialReplicaParameterValues } from '../functions/replicaAction';
 import { replicaActionParameterName } from '../functions/replicaSettings';
 import { getText } from '../format/s3io';
 import { generateWorkload, WORKLOAD_KEY_SCHEMA, WORKLOAD_ATTRIBUTE_DEFINITIONS } from '../sim/workload';
 import { MemoryS3, contiguousWindows, writeChain } from './helpers/exportChain';
+import { planItems, runChild } from './helpers/replicaChildren';
 import { iamRequestsOf, type CallScope, type IamRequest } from '../sim/iam/requests';
 import { allows, deniedRequests, roleWith, type Policy } from './helpers/iamDecisions';
 
@@ -268,13 +269,7 @@ describe('replica IAM covers exactly the calls its code makes (recorded from a r
           );
           break;
         }
-        const lines = (await getText(s3, plan.reader!.Bucket, plan.reader!.Key)).split('\n').filter(Boolean);
-        const Items: DataFileItem[] = lines.map((l) => ({
-          file: JSON.parse(l),
-          entry: plan.entry!,
-          format: plan.format!,
-        }));
-        await handler({ step: 'applyFiles', Items });
+        await runChild(handler, await planItems(s3, plan));
         await handler({ step: 'commit', executionId: 'e', epoch: plan.epoch!, entry: plan.entry! });
       } else break;
     }

@@ -13,7 +13,9 @@
  * - a cost model per million applied changes and per GB bootstrapped beside global-table replicated
  *   writes for the same volume;
  * - the heap an apply takes per 1,000 items of 1 KB and of 400 KB, side by side, each in a worker
- *   capped at the apply Lambda's memory size (tools/replicaMemoryFigure.ts).
+ *   capped at the apply Lambda's memory size (tools/replicaMemoryFigure.ts);
+ * - the work one invocation takes on at the default settings, and one Distributed Map child
+ *   invocation measured on a simulated clock (tools/replicaWorkFigure.ts).
  *
  * Export files are written into an in-memory S3 by the format module's own writer; nothing touches
  * the disk or the network beyond 127.0.0.1. Figures only, no assertions. `--items N` sets the items
@@ -32,6 +34,7 @@ import type { RunOptions, StateMachineDefinition } from 'aws-local-stepfunctions
 import { renderReplicaDefinition } from '../statemachine/render';
 import { createReplayTable } from '../sim/simulation/chainChecks';
 import { measureApplyMemory, printApplyMemory } from './replicaMemoryFigure';
+import { measureWork, printWork } from './replicaWorkFigure';
 
 const CALLS_PER_WORKER = 4;
 const WORKER_COUNTS = [1, 2, 4];
@@ -210,7 +213,7 @@ interface InvokeInput {
 type TaskHandlers = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
 
 /** A Lambda invoke result as the definition's ResultSelectors read it. */
-function reply(payload: Record<string, string | string[]>) {
+function reply(payload: Record<string, string | string[] | null>) {
   return { Payload: payload };
 }
 
@@ -231,7 +234,7 @@ async function executionCounts(
       invocations += 1;
       if ((input as unknown as InvokeInput).Payload.step !== 'plan') return reply({});
       const action = actions[Math.min(planned++, actions.length - 1)];
-      return reply({ action, epoch: 'e', entries: [] });
+      return reply({ action, epoch: 'e', entries: [], resume: null });
     };
   }
   const { StateMachine } = await import('aws-local-stepfunctions');
@@ -397,9 +400,11 @@ async function main(): Promise<void> {
     const applied = await executionCounts(['APPLY_GROUP', 'IDLE']);
     const idle = await executionCounts(['IDLE']);
     const memory = await measureApplyMemory(ddb.endpoint, (name) => createReplayTable(ddb.client, name));
+    const work = await measureWork(ddb.client, s3, (name) => createReplayTable(ddb.client, name));
     printRates(count, raw, engine, applied, idle);
     printCosts(engine, applied);
     printApplyMemory(memory);
+    printWork(work);
   } finally {
     await ddb.stop();
   }

@@ -33,7 +33,8 @@ export { SIMULATION_ALIAS, SIMULATION_BUCKET, SIMULATION_REGION, SIMULATION_STAC
 /**
  * Lines per export data file. DynamoDB splits an export into many data files; the simulated table is
  * small, so a small file size gives its exports several files, as a real table's have (the replica's
- * Distributed Map then runs several children, and replay reads several files per export).
+ * Distributed Map then reads several files, batched by records and rate, and replay reads several
+ * files per export).
  */
 export const SIMULATION_ITEMS_PER_FILE = 64;
 

@@ -31,9 +31,14 @@ import type { ReplicaOutcome } from './report';
 /**
  * Entries of at least this many records go through the Distributed Map. Far below the deployed
  * default (100,000), so the bootstrap of the simulated table (a few hundred items in several data
- * files) takes the Distributed Map path a large table's would; incremental windows are grouped.
+ * files) takes the Distributed Map path a large table's would; incremental windows are grouped. Its
+ * children take batches of at most 128 records (two data files), where one invocation's worth at the
+ * simulated rate would be the whole export, so the Map runs several children as a large table's does.
  */
-export const SIMULATION_REPLICA_LIMITS: Partial<PlannerLimits> = { distributedMinItems: 100 };
+export const SIMULATION_REPLICA_LIMITS: Partial<PlannerLimits> = {
+  distributedMinItems: 100,
+  distributedBatchMaxItems: 128,
+};
 
 /** DescribeTable of the simulated source table: the workload's keys, on demand. */
 const sourceTableDescription = {
