@@ -16,7 +16,8 @@
  */
 import type { StateMachine, StateMachineDefinition, RunOptions } from 'aws-local-stepfunctions';
 import { LAMBDA_HANDLERS, REPLICA_APPLY_HANDLER } from '../functions/lambdaHandlers';
-import { authorizeMachineCall, type MachineAccess } from './machineAccess';
+import type { IamRequest } from './iam/requests';
+import { authorizeMachineCall, type MachineAccess, type MachineCall } from './machineAccess';
 import {
   localDistributedMaps,
   runDistributedMap,
@@ -357,19 +358,29 @@ export class LocalMachine {
   }
 
   /** One child execution of a Distributed Map: the definition's ItemProcessor, with the same function. */
-  /** A delivery of the schedule: started only if the scheduler's role may start this state machine. */
-  private async scheduledStart(input: ExecutionInput, kind: ExecutionRecord['kind']): Promise<void> {
+  /**
+   * IAM's decision on one of the machine's own calls. It counts as work in progress, like a client
+   * call: the evaluator may read its data asynchronously, and the clock must not move meanwhile.
+   */
+  private async authorize(call: MachineCall, request: IamRequest): Promise<void> {
     this.host.ioStarted();
     try {
-      await authorizeMachineCall(this.spec.access, 'scheduledStart', {
+      await authorizeMachineCall(this.spec.access, call, request);
+    } finally {
+      this.host.ioEnded();
+    }
+  }
+
+  /** A delivery of the schedule: started only if the scheduler's role may start this state machine. */
+  private async scheduledStart(input: ExecutionInput, kind: ExecutionRecord['kind']): Promise<void> {
+    try {
+      await this.authorize('scheduledStart', {
         action: 'states:StartExecution',
         resource: this.arn,
       });
       this.startExecution(input, { kind });
     } catch {
       // The evaluator recorded the denial; the delivery starts nothing, as Scheduler drops it.
-    } finally {
-      this.host.ioEnded();
     }
   }
 
@@ -381,7 +392,7 @@ export class LocalMachine {
   ): Promise<ChildRun> {
     parent.children.executions += 1;
     try {
-      await authorizeMachineCall(this.spec.access, 'startChild', {
+      await this.authorize('startChild', {
         action: 'states:StartExecution',
         resource: this.arn,
       });
@@ -458,7 +469,7 @@ export class LocalMachine {
     }
     // Step Functions measures the task's input after Parameters before it calls Lambda.
     checkStatesPayload('input', state, input);
-    await authorizeMachineCall(this.spec.access, 'invoke', {
+    await this.authorize('invoke', {
       action: 'lambda:InvokeFunction',
       resource: this.spec.functionArn,
     });

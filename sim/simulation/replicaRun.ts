@@ -131,7 +131,7 @@ export class SimulationReplica {
         source: run.track(
           account.asRole(sourceTableDescription as unknown as SendClient, 'dynamodb', role),
         ) as unknown as DynamoDBClient,
-        states: account.asRole(statesClient as SendClient, 'states', role) as SfnSender,
+        states: run.track(account.asRole(statesClient as SendClient, 'states', role)) as SfnSender,
       },
       {
         log: (line) => {
