@@ -8,7 +8,6 @@
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { DataFileEntry, ExportRecord, Item } from '../format';
-import type { WriteOp } from './writes';
 
 /**
  * What V8 spends on a small object beyond its contents (header, properties, the slot holding it),
@@ -59,7 +58,10 @@ export function recordBytes(record: ExportRecord): number {
 }
 
 /** A write gathered into a group: its key string and the item it puts, or the key it deletes. */
-export function writeBytes(op: WriteOp): number {
+export function writeBytes(op: {
+  key: string;
+  request: { PutRequest?: { Item?: unknown }; DeleteRequest?: { Key?: unknown } };
+}): number {
   const { PutRequest, DeleteRequest } = op.request;
   const item = (PutRequest?.Item ?? DeleteRequest?.Key ?? {}) as Item;
   return RECORD_BYTES + op.key.length + itemBytes(item);

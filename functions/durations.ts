@@ -9,10 +9,9 @@
  * end, and the chain lag with it. Here one or two outliers among five samples do not move it at all,
  * ordinary variation is smoothed as by a mean, and a lasting change is followed after three exports.
  */
-import type { ChainState, TrackedExport } from './state';
+import { DURATION_SAMPLES, type ChainState, type TrackedExport } from './state';
 
-/** How many recent durations of each type are kept. */
-export const DURATION_SAMPLES = 5;
+export { DURATION_SAMPLES };
 
 type Stats = ChainState['stats'];
 

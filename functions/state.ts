@@ -7,9 +7,11 @@
  * Times are whole epoch seconds.
  */
 import { z } from 'zod';
-import { DURATION_SAMPLES } from './durations';
 import { NotificationFactSchema } from './notificationFacts';
 import { MAX_RESET_ID_LENGTH } from './operatorAction';
+
+/** How many recent durations of each type are kept. */
+export const DURATION_SAMPLES = 5;
 
 export const STATE_SCHEMA_VERSION = 1;
 
