@@ -164,7 +164,16 @@ export interface WorkloadOptions {
   seed: number;
   /** Number of distinct item keys the traffic touches. */
   keySpace: number;
+  /** Items put at `from`, before any traffic (keys 0..n-1): a table that starts large. */
+  initialItems?: number;
+  /** How many of the initial items carry a `blob` of `LARGE_ITEM_BLOB_CHARACTERS`, near the item limit. */
+  largeItems?: number;
+  /** One update of each of `changes` distinct live items, spread over `[from, to)`: a hot window. */
+  burst?: { from: number; to: number; changes: number };
 }
+
+/** Characters of a large item's `blob`: with its other attributes the item is just under 400 KB. */
+export const LARGE_ITEM_BLOB_CHARACTERS = 395_000;
 
 const WORDS = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel', 'ümlaut', '日本'];
 
@@ -290,6 +299,14 @@ function freshItem(rng: Prng, index: number): Item {
   return item;
 }
 
+/** A blob that differs per item but compresses, so large items keep export files moderate. */
+function largeBlob(rng: Prng): AttributeValue {
+  const unit = `${rng.pick(WORDS)}-${rng.int(0, 999_999)};`;
+  return {
+    S: unit.repeat(Math.ceil(LARGE_ITEM_BLOB_CHARACTERS / unit.length)).slice(0, LARGE_ITEM_BLOB_CHARACTERS),
+  };
+}
+
 function updatedItem(rng: Prng, previous: Item): Item {
   const version = Number((previous.version as { N?: string } | undefined)?.N ?? '0');
   const removable = Object.keys(previous).filter((n) => /^a\d$/.test(n));
@@ -317,11 +334,24 @@ export function generateWorkload(options: WorkloadOptions): SyntheticTable {
   const startMicros = toMicros(from);
   const spanMicros = toMicros(to) - startMicros;
   const live = new Map<number, Item>();
+  for (let index = 0; index < (options.initialItems ?? 0); index++) {
+    const item = freshItem(rng, index);
+    if (index < (options.largeItems ?? 0)) item.blob = largeBlob(rng);
+    table.put(startMicros, item);
+    live.set(index, item);
+  }
+  let burst = options.burst;
   let lastTime = startMicros;
   for (let i = 0; i < total; i++) {
     // Evenly spread with jitter, strictly inside [from, to), never going backwards.
     const slot = Math.floor(((i + rng.next()) * spanMicros) / total);
-    const time = Math.max(lastTime, startMicros + Math.min(slot, spanMicros - 1));
+    let time = Math.max(lastTime, startMicros + Math.min(slot, spanMicros - 1));
+    if (burst && time >= toMicros(burst.from)) {
+      // The burst's writes come before this one; the traffic then goes on after the burst's last.
+      lastTime = writeBurst(table, rng, live, burst);
+      time = Math.max(lastTime, time);
+      burst = undefined;
+    }
     lastTime = time;
     const index = rng.int(0, keySpace - 1);
     const current = live.get(index);
@@ -346,6 +376,26 @@ export function generateWorkload(options: WorkloadOptions): SyntheticTable {
     }
   }
   return table;
+}
+
+/** Updates `changes` distinct live items, evenly over the burst's span; returns the last write's time. */
+function writeBurst(
+  table: SyntheticTable,
+  rng: Prng,
+  live: Map<number, Item>,
+  burst: NonNullable<WorkloadOptions['burst']>,
+): number {
+  const fromMicros = toMicros(burst.from);
+  const spanMicros = toMicros(burst.to) - fromMicros;
+  const indexes = [...live.keys()].slice(0, burst.changes);
+  let time = fromMicros;
+  indexes.forEach((index, i) => {
+    time = fromMicros + Math.floor((i * spanMicros) / indexes.length);
+    const item = updatedItem(rng, live.get(index) as Item);
+    table.put(time, item);
+    live.set(index, item);
+  });
+  return time;
 }
 
 /** Canonical texts of a list of items, sorted: two tables hold the same data iff these are equal. */

@@ -1,7 +1,13 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { canonicalItem, keyString, type Item } from '../format';
-import { Prng, SyntheticTable, canonicalTable, generateWorkload } from '../sim/workload';
+import {
+  LARGE_ITEM_BLOB_CHARACTERS,
+  Prng,
+  SyntheticTable,
+  canonicalTable,
+  generateWorkload,
+} from '../sim/workload';
 
 const T0 = Date.UTC(2026, 10, 1) / 1000;
 const KEYS = ['pk', 'sk'];
@@ -199,5 +205,29 @@ describe('synthetic source table (sim/workload.ts)', () => {
     expect(records).to.be.greaterThan(0);
     expect(snapshot.length).to.be.greaterThan(0);
     expect(elapsed, `${elapsed} ms`).to.be.below(10000);
+  });
+
+  it('loads initial items (some large) at the start and writes a burst of distinct changes in its span', () => {
+    const burst = { from: T0 + 3600, to: T0 + 3720, changes: 300 };
+    const table = generateWorkload({
+      from: T0,
+      to: T0 + 7200,
+      writesPerMinute: 2,
+      seed: 9,
+      keySpace: 500,
+      initialItems: 500,
+      largeItems: 3,
+      burst,
+    });
+    const initial = table.snapshotAt(T0);
+    expect(initial).to.have.length(500);
+    const large = initial.filter((i) => i.blob !== undefined);
+    expect(large).to.have.length(3);
+    for (const item of large)
+      expect((item.blob as { S: string }).S).to.have.length(LARGE_ITEM_BLOB_CHARACTERS);
+    // The burst's records, plus the few ordinary writes of those two minutes.
+    const changes = table.changesBetween(burst.from, burst.to);
+    expect(changes.length).to.be.within(300, 310);
+    expect(table.changesBetween(burst.from - 600, burst.from).length).to.be.below(30);
   });
 });

@@ -38,6 +38,13 @@ export { SIMULATION_ALIAS, SIMULATION_BUCKET, SIMULATION_REGION, SIMULATION_STAC
  */
 export const SIMULATION_ITEMS_PER_FILE = 64;
 
+/**
+ * Lines per export data file with --scale: few files (two for its full export), each holding more
+ * records than one replica invocation writes at the rate, so a Distributed Map child applies one
+ * file in several invocations.
+ */
+export const SCALE_ITEMS_PER_FILE = 10_000;
+
 /** The endpoints of the local servers, for `--keep-servers`. */
 export interface LocalEndpoints {
   s3: string;
@@ -165,7 +172,9 @@ export async function openSimulationAccount(params: {
     };
     const aws = createFakeAws({
       region: SIMULATION_REGION,
-      sink: new S3ExportSink(exportWriter, { itemsPerFile: SIMULATION_ITEMS_PER_FILE }),
+      sink: new S3ExportSink(exportWriter, {
+        itemsPerFile: options.scale ? SCALE_ITEMS_PER_FILE : SIMULATION_ITEMS_PER_FILE,
+      }),
       restorableLagSeconds: 300,
     });
     aws.s3.createBucket(bucket);

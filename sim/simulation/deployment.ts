@@ -56,9 +56,12 @@ export type DeploySimulation = (
   target: DeploymentTarget,
 ) => Promise<SimulationDeployment>;
 
+/** The replica's write limit in a --scale run: low, so the table's size is many invocations of work. */
+export const SCALE_REPLICA_WRITES_PER_SECOND = 10;
+
 /** Pure: the stack config the simulated table stands for, from the run's flags. */
 export function simulationStackConfig(
-  options: Pick<SimulateOptions, 'window' | 'format' | 'replicaOnNewEpoch' | 'replicaBootstrap'>,
+  options: Pick<SimulateOptions, 'window' | 'format' | 'replicaOnNewEpoch' | 'replicaBootstrap' | 'scale'>,
 ): Record<string, unknown> {
   return {
     'aws:region': SIMULATION_REGION,
@@ -82,7 +85,9 @@ export function simulationStackConfig(
             // A RESET in the run (--faults chaos) halts the replica with one alert, as deployed by
             // default, or (--replica-on-new-epoch rebaseline) empties it and follows the new epoch.
             onNewEpoch: options.replicaOnNewEpoch ?? 'halt',
-            maxWritesPerSecond: 1000,
+            // --scale: a slow replica, so the large export and the hot window each take several
+            // invocations of work (functions/replicaWorkSizing.ts).
+            maxWritesPerSecond: options.scale ? SCALE_REPLICA_WRITES_PER_SECOND : 1000,
             concurrency: 2,
           },
         ],

@@ -39,6 +39,25 @@ import { runWorkflow, type WorkflowRunResult } from './workflowRun';
 /** A fixed start keeps runs with the same flags identical (epoch ids, keys, counts). */
 export const SIMULATION_START = Date.UTC(2026, 10, 2, 0, 0, 0) / 1000;
 
+/**
+ * The large table of --scale, sized to run in about half a minute: the full export holds
+ * `initialItems` (`largeItems` of them ~395 KB) in two data files (account.ts SCALE_ITEMS_PER_FILE),
+ * each more than one replica child writes in an invocation ((10 writes/s ÷ 2 children) × 600 s =
+ * 3,000 records), so a child applies its file over several invocations; the hot window holds
+ * `burstChanges`, more than one grouped invocation takes (10 × 600 = 6,000).
+ */
+export const SCALE_WORKLOAD = { initialItems: 20_000, largeItems: 20, burstChanges: 15_000 };
+
+/** The --scale workload options: the burst two minutes long, inside the fifth 15-minute window. */
+function scaleWorkload(start: number) {
+  const burstFrom = start + 3600 + 300;
+  return {
+    initialItems: SCALE_WORKLOAD.initialItems,
+    largeItems: SCALE_WORKLOAD.largeItems,
+    burst: { from: burstFrom, to: burstFrom + 120, changes: SCALE_WORKLOAD.burstChanges },
+  };
+}
+
 /** The local servers a run left running (`keepServers`), and how to stop them. */
 export interface KeptServers {
   endpoints: LocalEndpoints;
@@ -93,7 +112,8 @@ export async function runSimulation(
     to: end + 3600,
     writesPerMinute: options.rate,
     seed: options.seed,
-    keySpace: Math.max(200, Math.round(options.rate * 100)),
+    keySpace: options.scale ? SCALE_WORKLOAD.initialItems : Math.max(200, Math.round(options.rate * 100)),
+    ...(options.scale ? scaleWorkload(start) : {}),
   });
   const account = await openSimulationAccount({ options, deploy: tools.deploy, plan, random, source, start });
   let kept = false;

@@ -34,6 +34,11 @@ export interface SimulateOptions {
   replicaOnNewEpoch?: 'halt' | 'rebaseline';
   /** How the simulated replica bootstraps: parallel writes, or ImportTable (emulated). @default 'write' */
   replicaBootstrap?: 'write' | 'import';
+  /**
+   * A large table: a bulk initial load with some ~400 KB items, few large export data files, a hot
+   * window of changes and a slow replica (`SCALE_WORKLOAD` in engine.ts). @default false
+   */
+  scale?: boolean;
 }
 
 /** The export format each `--format` word requests from DynamoDB. */
@@ -83,8 +88,13 @@ function oneOf<T extends string>(flag: string, choices: readonly T[]): (value: s
 
 /** Declares the simulate flags on a command (shared by `npm run simulate` and `dce simulate`). */
 export function addSimulateOptions(cmd: Command): Command {
+  // --days has no commander default: --scale has its own (SCALE_DAYS), filled in by simulateFlags.
   return cmd
-    .option('--days <n>', 'simulated days', positiveNumber('--days', false, 0.25, 366), 2)
+    .option(
+      '--days <n>',
+      'simulated days (default 2; 0.25 with --scale)',
+      positiveNumber('--days', false, 0.25, 366),
+    )
     .option(
       '--rate <n>',
       'writes per minute to the source table',
@@ -134,6 +144,10 @@ export function addSimulateOptions(cmd: Command): Command {
       oneOf('--replica-bootstrap', ['write', 'import']),
       'write',
     )
+    .option(
+      '--scale',
+      'a large table: 20,000 items (20 of ~395 KB) in two export data files, a hot window of 15,000 changes, a replica at 10 writes/s',
+    )
     .option('--fast', 'same as --s3 memory --ssm memory: in-process fakes for S3 and SSM, for long runs')
     .option(
       '--keep-servers',
@@ -155,6 +169,7 @@ export interface ParsedSimulateFlags {
   s3?: 'server' | 'memory';
   ssm?: 'server' | 'memory';
   fast?: boolean;
+  scale?: boolean;
   keepServers?: boolean;
   json?: boolean;
 }
@@ -164,10 +179,13 @@ export class SimulateUsageError extends Error {
   override name = 'SimulateUsageError';
 }
 
+/** Default simulated days of a --scale run: the large exports and the hot window dominate, not the chain. */
+export const SCALE_DAYS = 0.25;
+
 /** The run's options and the command's flags from parsed flags, with the defaults filled in. */
 export function simulateFlags(flags: ParsedSimulateFlags): SimulateCommandFlags {
   const options: SimulateOptions = {
-    days: flags.days ?? 2,
+    days: flags.days ?? (flags.scale ? SCALE_DAYS : 2),
     rate: flags.rate ?? 4,
     window: flags.window ?? 15,
     seed: flags.seed ?? 1,
@@ -177,6 +195,7 @@ export function simulateFlags(flags: ParsedSimulateFlags): SimulateCommandFlags 
     format: flags.format ?? 'json',
     replicaOnNewEpoch: flags.replicaOnNewEpoch ?? 'halt',
     replicaBootstrap: flags.replicaBootstrap ?? 'write',
+    scale: Boolean(flags.scale),
   };
   if (options.replicaBootstrap === 'import' && options.replicaOnNewEpoch === 'rebaseline') {
     // As the stack config refuses it: an import creates a new table, a rebaseline rewrites one.
