@@ -14,6 +14,7 @@ import { DeleteParameterCommand, GetParametersCommand, PutParameterCommand } fro
 import { ImportTableCommand, ListImportsCommand, DescribeImportCommand } from '@aws-sdk/client-dynamodb';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { deploySimulation } from '../cli/deployedAccess';
+import { stateMachineLogDeliveryStatement } from '../components/permissions';
 import { CallLog } from '../sim/fakeAws/service';
 import { FakeS3 } from '../sim/fakeAws/s3';
 import { AccessEvaluator, type RoleAccess } from '../sim/iam/evaluator';
@@ -276,16 +277,8 @@ describe('IAM evaluated on every call, against the deployed policies (sim/iam/)'
     });
 
     it('log delivery of each state machine: the actions CloudWatch Logs evaluates against "*"', async () => {
-      const actions = [
-        'logs:CreateLogDelivery',
-        'logs:GetLogDelivery',
-        'logs:UpdateLogDelivery',
-        'logs:DeleteLogDelivery',
-        'logs:ListLogDeliveries',
-        'logs:PutResourcePolicy',
-        'logs:DescribeResourcePolicies',
-        'logs:DescribeLogGroups',
-      ];
+      // The list itself is pinned by tests/iam.test.ts; here each must pass IAM's evaluation on `*`.
+      const actions = stateMachineLogDeliveryStatement().Action;
       const evaluator = new AccessEvaluator(deployment.roles);
       for (const role of [deployment.exportChain.stateMachineRole, deployment.replicas[0].stateMachineRole]) {
         for (const action of actions) {
