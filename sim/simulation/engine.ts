@@ -82,6 +82,18 @@ export interface SimulationHooks {
   keepServers?: (servers: KeptServers) => void;
 }
 
+/** The source table of a run: its writes from 6 hours before the start to an hour past the end. */
+function simulationWorkload(options: SimulateOptions, start: number, end: number) {
+  return generateWorkload({
+    from: start - 6 * 3600,
+    to: end + 3600,
+    writesPerMinute: options.rate,
+    seed: options.seed,
+    keySpace: options.scale ? SCALE_WORKLOAD.initialItems : Math.max(200, Math.round(options.rate * 100)),
+    ...(options.scale ? scaleWorkload(start) : {}),
+  });
+}
+
 /**
  * Runs one simulation. Servers are started and stopped at the end (unless handed to
  * `hooks.keepServers`); the simulated clock is installed only while the workflow runs.
@@ -107,14 +119,7 @@ export async function runSimulation(
   });
 
   progress(at({ phase: 'starting', simulatedSeconds: 0 }));
-  const source = generateWorkload({
-    from: start - 6 * 3600,
-    to: end + 3600,
-    writesPerMinute: options.rate,
-    seed: options.seed,
-    keySpace: options.scale ? SCALE_WORKLOAD.initialItems : Math.max(200, Math.round(options.rate * 100)),
-    ...(options.scale ? scaleWorkload(start) : {}),
-  });
+  const source = simulationWorkload(options, start, end);
   const account = await openSimulationAccount({ options, deploy: tools.deploy, plan, random, source, start });
   let kept = false;
   try {
