@@ -1,17 +1,16 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { gzipSync } from 'node:zlib';
-import { BatchWriteItemCommand, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import {
   EntryFilesMissingError,
   applyChainEntries,
   entryDataFiles,
   type ApplyEngineOptions,
   type ApplyEntry,
-  type DynamoDbSender,
 } from '../apply';
-import { ExportFormatError, keyString, type Item } from '../format';
+import { ExportFormatError } from '../format';
 import { WORKLOAD_KEY_ATTRIBUTES, canonicalTable, generateWorkload } from '../sim/workload';
+import { MemoryTable } from './helpers/memoryTable';
 import { MemoryS3, contiguousWindows, writeChain } from './helpers/exportChain';
 
 const BUCKET = 'engine-bucket';
@@ -26,26 +25,10 @@ const KEYS = WORKLOAD_KEY_ATTRIBUTES;
 const expectedAt = (sequence: number) =>
   canonicalTable(source.snapshotBefore(sequence === 0 ? START : WINDOWS[sequence - 1][1]));
 
-/** A DynamoDB table in memory that takes BatchWriteItem and rejects a batch writing one key twice. */
-class FakeTable implements DynamoDbSender {
-  readonly items = new Map<string, Item>();
-  writes = 0;
-  async send(command: unknown): Promise<never> {
-    if (!(command instanceof BatchWriteItemCommand)) throw new Error('unexpected command');
-    const requests: WriteRequest[] = command.input.RequestItems?.[TABLE] ?? [];
-    const keys = new Set<string>();
-    for (const r of requests) {
-      const key = keyString((r.PutRequest?.Item ?? r.DeleteRequest?.Key) as Item, KEYS);
-      if (keys.has(key)) throw new Error(`batch writes ${key} twice`);
-      keys.add(key);
-      if (r.PutRequest) this.items.set(key, r.PutRequest.Item as Item);
-      else this.items.delete(key);
-      this.writes += 1;
-    }
-    return { UnprocessedItems: {} } as never;
-  }
-  canonical(): string[] {
-    return canonicalTable([...this.items.values()]);
+/** The in-memory target, for this file's table and keys. */
+class FakeTable extends MemoryTable {
+  constructor() {
+    super(TABLE, KEYS);
   }
 }
 

@@ -5,7 +5,6 @@
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { BatchWriteItemCommand, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import {
   REPLICA_MEMORY_SIZE_MB,
   applyChainEntries,
@@ -19,7 +18,6 @@ import {
   recordsToWrites,
   writeBytes,
   type ApplyEntry,
-  type DynamoDbSender,
 } from '../apply';
 import {
   S3ExportSink,
@@ -31,6 +29,7 @@ import {
   type Item,
 } from '../format';
 import { REPLICA_APPLY_HANDLER } from '../functions/lambdaHandlers';
+import { MemoryTable } from './helpers/memoryTable';
 import { MemoryS3, exportArnFor } from './helpers/exportChain';
 
 const MIB = 1024 * 1024;
@@ -38,21 +37,10 @@ const KEYS = ['pk'];
 const BUCKET = 'memory-bucket';
 const TABLE = 'memory-target';
 
-/** A DynamoDB table in memory that takes BatchWriteItem and rejects a batch writing one key twice. */
-class FakeTable implements DynamoDbSender {
-  readonly items = new Map<string, Item>();
-  async send(command: unknown): Promise<never> {
-    if (!(command instanceof BatchWriteItemCommand)) throw new Error('unexpected command');
-    const requests: WriteRequest[] = command.input.RequestItems?.[TABLE] ?? [];
-    const keys = new Set<string>();
-    for (const r of requests) {
-      const key = keyString((r.PutRequest?.Item ?? r.DeleteRequest?.Key) as Item, KEYS);
-      if (keys.has(key)) throw new Error(`batch writes ${key} twice`);
-      keys.add(key);
-      if (r.PutRequest) this.items.set(key, r.PutRequest.Item as Item);
-      else this.items.delete(key);
-    }
-    return { UnprocessedItems: {} } as never;
+/** The in-memory target, for this file's table and keys. */
+class FakeTable extends MemoryTable {
+  constructor() {
+    super(TABLE, KEYS);
   }
 }
 

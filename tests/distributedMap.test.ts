@@ -14,9 +14,8 @@ import {
   resolvePath,
   resolveTemplate,
 } from '../sim/distributedMap';
-import { LocalRun } from '../sim/localRun';
-import { scenarioSettings } from '../sim/scenario';
 import { renderReplicaDefinition } from '../statemachine/render';
+import { hostRun } from './helpers/hostRun';
 
 const FUNCTION = 'arn:aws:lambda:eu-west-1:123456789012:function:dev-orders-copy-apply';
 const START = Date.parse('2026-05-01T00:00:00Z');
@@ -117,13 +116,7 @@ describe('Distributed Map emulation (sim/distributedMap.ts)', () => {
       concurrency?: number;
     }) {
       const aws = createFakeAws();
-      const run = await LocalRun.create({
-        settings: scenarioSettings(),
-        aws,
-        start: START,
-        scheduler: { paused: true },
-        createHandler: () => async () => ({ next: 'DONE', summary: {} }),
-      });
+      const run = await hostRun(START, aws);
       const events: Record<string, any>[] = [];
       let planned = 0;
       let running = 0;

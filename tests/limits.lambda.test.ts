@@ -8,16 +8,15 @@ import { expect } from 'chai';
 import path from 'node:path';
 import { MIB, bufferBudgetBytes } from '../apply';
 import { LAMBDA_HANDLERS, REPLICA_APPLY_HANDLER } from '../functions/lambdaHandlers';
-import { createFakeAws } from '../sim/fakeAws';
 import { invokeInProcess, type SandboxHost } from '../sim/lambdaSandbox';
 import { invokeInWorker } from '../sim/lambdaWorker';
 import type { LargeItemsApplyEvent, LargeItemsApplyResult } from '../sim/largeItemsApply';
 import { largeItem } from '../sim/largeItemsExport';
 import { LAMBDA_SYNC_PAYLOAD_LIMIT_BYTES } from '../sim/limits';
 import { deployedMemorySizeMb } from '../sim/localMachine';
-import { LocalRun, type MachineSpec, type SendClient } from '../sim/localRun';
-import { scenarioSettings } from '../sim/scenario';
+import type { MachineSpec, SendClient } from '../sim/localRun';
 import { itemDigest, startDiscardingTable, type DiscardingTable } from './helpers/discardingTable';
+import { hostRun } from './helpers/hostRun';
 
 const FUNCTION = 'arn:aws:lambda:eu-west-1:123456789012:function:dev-orders-limits';
 const START = Date.parse('2026-05-01T00:00:00Z');
@@ -42,13 +41,7 @@ async function runOnce(
   handler: (event: any, send: () => Promise<unknown>) => Promise<unknown>,
   spec: Partial<MachineSpec> = {},
 ) {
-  const run = await LocalRun.create({
-    settings: scenarioSettings(),
-    aws: createFakeAws(),
-    start: START,
-    scheduler: { paused: true },
-    createHandler: () => async () => ({ next: 'DONE', summary: {} }),
-  });
+  const run = await hostRun(START);
   let sends = 0;
   const client = run.track({ send: async () => (sends += 1) } as unknown as SendClient);
   try {
@@ -181,13 +174,7 @@ describe('Lambda limits (sim/limits.ts)', () => {
     });
 
     it('an invocation still running when the run is disposed is stopped, not sampled forever', async () => {
-      const run = await LocalRun.create({
-        settings: scenarioSettings(),
-        aws: createFakeAws(),
-        start: START,
-        scheduler: { paused: true },
-        createHandler: () => async () => ({ next: 'DONE', summary: {} }),
-      });
+      const run = await hostRun(START);
       const machine = run.addMachine({
         name: 'limits',
         definition: ONE_TASK,
@@ -212,13 +199,7 @@ describe('Lambda limits (sim/limits.ts)', () => {
       expect(deployedMemorySizeMb('arn:aws:lambda:us-east-1:1:function:orders-copy-replica-apply')).to.equal(
         REPLICA_APPLY_HANDLER.memorySizeMb,
       );
-      const run = await LocalRun.create({
-        settings: scenarioSettings(),
-        aws: createFakeAws(),
-        start: START,
-        scheduler: { paused: true },
-        createHandler: () => async () => ({ next: 'DONE', summary: {} }),
-      });
+      const run = await hostRun(START);
       try {
         expect(run.primary.spec.memorySizeMb).to.equal(tick.memorySizeMb);
         expect(run.primary.spec.lambdaTimeoutSeconds).to.equal(tick.timeoutSeconds);

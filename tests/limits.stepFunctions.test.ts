@@ -6,11 +6,10 @@
  * Functions reports it; the terminal ones are not caught by a `States.ALL` Catch.
  */
 import { expect } from 'chai';
-import { createFakeAws } from '../sim/fakeAws';
 import { STANDARD_HISTORY_EVENT_LIMIT, STATES_PAYLOAD_LIMIT_BYTES } from '../sim/limits';
-import { LocalRun, type MachineSpec } from '../sim/localRun';
-import { scenarioSettings } from '../sim/scenario';
+import type { MachineSpec } from '../sim/localRun';
 import { renderReplicaDefinition } from '../statemachine/render';
+import { hostRun } from './helpers/hostRun';
 
 const FUNCTION = 'arn:aws:lambda:eu-west-1:123456789012:function:dev-orders-copy-apply';
 const START = Date.parse('2026-05-01T00:00:00Z');
@@ -25,13 +24,7 @@ async function runOnce(
   handler: (event: any) => Promise<unknown>,
   spec: Partial<MachineSpec> = {},
 ) {
-  const run = await LocalRun.create({
-    settings: scenarioSettings(),
-    aws: createFakeAws(),
-    start: START,
-    scheduler: { paused: true },
-    createHandler: () => async () => ({ next: 'DONE', summary: {} }),
-  });
+  const run = await hostRun(START);
   try {
     const machine = run.addMachine({
       name: 'limits',

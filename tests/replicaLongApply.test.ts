@@ -14,16 +14,14 @@ import { parseReplicaState, type ReplicaState } from '../functions/replicaState'
 import { getText } from '../format/s3io';
 import { CallLog } from '../sim/fakeAws/service';
 import { FakeSSM } from '../sim/fakeAws/ssm';
-import { createFakeAws } from '../sim/fakeAws';
-import { LocalRun } from '../sim/localRun';
 import { simulatedSleep, type ExecutionRecord, type InvocationRecord } from '../sim/localMachine';
-import { scenarioSettings } from '../sim/scenario';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../sim/servers';
 import { canonicalTable, generateWorkload, type SyntheticTable } from '../sim/workload';
 import { renderReplicaDefinition } from '../statemachine/render';
 import { MemoryS3, contiguousWindows, writeChain } from './helpers/exportChain';
 import { newWorkloadTable, scanTable } from './helpers/localTables';
 import { seedReplicaParameters, testReplicaSettings } from './helpers/replicaSettings';
+import { hostRun } from './helpers/hostRun';
 
 const FUNCTION = 'arn:aws:lambda:eu-west-1:123456789012:function:dev-orders-copy-apply';
 const TIMEOUT_MS = 900_000;
@@ -72,13 +70,7 @@ describe('entries longer than one invocation at the write rate (offline runner, 
     seedReplicaParameters(ssm, settings);
     const plain = (command: any) => ddb.client.send(command);
     const send = scenario.target ? scenario.target(plain) : plain;
-    const run = await LocalRun.create({
-      settings: scenarioSettings(),
-      aws: createFakeAws(),
-      start: runStart,
-      scheduler: { paused: true },
-      createHandler: () => async () => ({ next: 'DONE', summary: {} }),
-    });
+    const run = await hostRun(runStart);
     let record: ExecutionRecord;
     let invocations: InvocationRecord[];
     try {
