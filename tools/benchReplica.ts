@@ -27,7 +27,7 @@ import { createHash } from 'node:crypto';
 import { BatchWriteItemCommand, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import { applyDataFiles, entryDataFiles, type ApplyEntry } from '../apply';
 import { BATCH_SIZE } from '../apply/batchWriter';
-import { S3ExportSink, type ChangeRecord, type DataFileEntry, type Item, type S3Sender } from '../format';
+import type { DataFileEntry, Item, S3Sender } from '../format';
 import { REPLICA_APPLY_HANDLER } from '../functions/lambdaHandlers';
 import { startLocalDynamoDb } from '../sim/servers';
 import type { RunOptions, StateMachineDefinition } from 'aws-local-stepfunctions';
@@ -35,6 +35,7 @@ import { renderReplicaDefinition } from '../statemachine/render';
 import { createReplayTable } from '../sim/simulation/chainChecks';
 import { measureApplyMemory, printApplyMemory } from './replicaMemoryFigure';
 import { measureWork, printWork } from './replicaWorkFigure';
+import { writeBenchExport } from './benchExport';
 
 const CALLS_PER_WORKER = 4;
 const WORKER_COUNTS = [1, 2, 4];
@@ -169,35 +170,6 @@ async function engineRate(
   );
   const writes = results.reduce((sum, r) => sum + r.writes, 0);
   return { rate: writes / ((performance.now() - started) / 1000), writes };
-}
-
-/** One incremental export holding a put of every item, in the AWS layout. */
-async function writeExport(s3: S3Sender, items: Item[]): Promise<ApplyEntry> {
-  const exportArn = 'arn:aws:dynamodb:us-east-1:123456789012:table/bench/export/01764460800000-bench';
-  const to = 1_764_460_800;
-  const records: ChangeRecord[] = items.map((newImage) => ({
-    keys: { pk: newImage.pk, sk: newImage.sk },
-    newImage,
-    writeTimeMicros: BigInt(to - 1) * 1_000_000n,
-  }));
-  const outcome = await new S3ExportSink(s3, { itemsPerFile: ITEMS_PER_DATA_FILE }).writeIncremental(
-    {
-      exportArn,
-      exportId: exportArn.split('/').pop()!,
-      type: 'INCREMENTAL_EXPORT',
-      tableArn: 'arn:aws:dynamodb:us-east-1:123456789012:table/bench',
-      bucket: 'bench',
-      prefix: 'chain',
-      exportFormat: 'DYNAMODB_JSON',
-      exportViewType: 'NEW_AND_OLD_IMAGES',
-      from: to - 900,
-      to,
-      startTime: to + 60,
-      endTime: to + 360,
-    },
-    records,
-  );
-  return { sequence: 1, exportArn, bucket: 'bench', manifestSummaryKey: outcome.manifestSummaryKey };
 }
 
 /** The states of the rendered replica definition, as far as this bench reads them. */
@@ -373,7 +345,11 @@ async function main(): Promise<void> {
   const count = argItems();
   const items = Array.from({ length: count }, (_, i) => item(i));
   const s3 = inMemoryObjects();
-  const entry = await writeExport(s3, items);
+  const entry = await writeBenchExport(s3, items, {
+    itemsPerFile: ITEMS_PER_DATA_FILE,
+    prefix: 'chain',
+    exportName: 'bench',
+  });
   const ddb = await startLocalDynamoDb({ childProcess: true });
   try {
     const raw = new Map<number, number>();

@@ -7,8 +7,9 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ApplyEntry } from '../apply';
-import { S3ExportSink, type ChangeRecord, type ExportFormatName, type S3Sender } from '../format';
+import type { ExportFormatName, S3Sender } from '../format';
 import { REPLICA_APPLY_HANDLER } from '../functions/lambdaHandlers';
+import { writeBenchExport } from './benchExport';
 import { DEFAULT_PLANNER_LIMITS, type PlannedEntry } from '../functions/replicaPlanner';
 import { initialReplicaState } from '../functions/replicaState';
 import { applyChildBatch } from '../functions/replicaTimedApply';
@@ -39,31 +40,16 @@ async function oneFileExport(
   s3: S3Sender,
   count: number,
 ): Promise<{ entry: ApplyEntry; format: ExportFormatName }> {
-  const exportArn = 'arn:aws:dynamodb:us-east-1:123456789012:table/bench/export/01764460800000-work';
-  const to = 1_764_460_800;
-  const records: ChangeRecord[] = Array.from({ length: count }, (_, i) => ({
-    keys: { pk: { S: `w#${i % 997}` }, sk: { N: String(i) } },
-    newImage: { pk: { S: `w#${i % 997}` }, sk: { N: String(i) }, n: { N: String(i % 101) } },
-    writeTimeMicros: BigInt(to - 1) * 1_000_000n,
+  const items = Array.from({ length: count }, (_, i) => ({
+    pk: { S: `w#${i % 997}` },
+    sk: { N: String(i) },
+    n: { N: String(i % 101) },
   }));
-  const outcome = await new S3ExportSink(s3, { itemsPerFile: count }).writeIncremental(
-    {
-      exportArn,
-      exportId: exportArn.split('/').pop()!,
-      type: 'INCREMENTAL_EXPORT',
-      tableArn: 'arn:aws:dynamodb:us-east-1:123456789012:table/bench',
-      bucket: 'bench',
-      prefix: 'work',
-      exportFormat: 'DYNAMODB_JSON',
-      exportViewType: 'NEW_AND_OLD_IMAGES',
-      from: to - 900,
-      to,
-      startTime: to + 60,
-      endTime: to + 360,
-    },
-    records,
-  );
-  const entry = { sequence: 1, exportArn, bucket: 'bench', manifestSummaryKey: outcome.manifestSummaryKey };
+  const entry = await writeBenchExport(s3, items, {
+    itemsPerFile: count,
+    prefix: 'work',
+    exportName: 'work',
+  });
   return { entry, format: 'DYNAMODB_JSON' };
 }
 
