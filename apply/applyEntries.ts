@@ -61,7 +61,7 @@ export interface ApplyResult {
 
 const DEFAULT_GROUP_WRITES = 2000;
 
-/** The replica apply Lambda's memory size as deployed (functions/lambdaHandlers.ts), in MB. */
+/** The replica apply Lambda's memory size as deployed (functions/shared/lambdaHandlers.ts), in MB. */
 export const REPLICA_MEMORY_SIZE_MB = 1024;
 
 /** The memory size the Lambda runtime reports for the function, else the apply Lambda's deployed size. */

@@ -1,5 +1,5 @@
 /**
- * Reads the chain manifest (see functions/chainManifest.ts) the way a consumer does: CURRENT.json,
+ * Reads the chain manifest (see functions/shared/chainManifest.ts) the way a consumer does: CURRENT.json,
  * then the epoch's HEAD.json and every entry in key order.
  */
 import { z } from 'zod';
@@ -11,7 +11,7 @@ import {
   type ChainCurrent,
   type ChainEntry,
   type ChainHead,
-} from '../functions/chainManifest';
+} from '../functions/shared/chainManifest';
 import { S3ObjectMissingError, getText, listAllKeys, type S3Sender } from '../format/s3io';
 
 const isoString = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'not an ISO 8601 time');

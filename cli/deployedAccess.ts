@@ -4,8 +4,8 @@
  * The offline system runs with exactly these (`sim/simulation/deployment.ts`).
  */
 import { lambdaPolicy, type TableResourceFacts } from '../components/permissions';
-import { LAMBDA_HANDLERS } from '../functions/lambdaHandlers';
-import type { WorkflowSettings } from '../functions/settings';
+import { LAMBDA_HANDLERS } from '../functions/shared/lambdaHandlers';
+import type { WorkflowSettings } from '../functions/chain/settings';
 import type { PolicyDocument, RoleAccess } from '../sim/iam/evaluator';
 import type { DeployedWorkflow, DeploySimulation, SimulationDeployment } from '../sim/simulation/deployment';
 import { runProgramUnderMocks, type MockedResource } from './stackUnderMocks';

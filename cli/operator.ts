@@ -3,23 +3,23 @@
  * it. PAUSE stops new exports (in-flight ones are still tracked and committed), RUN resumes, RESET
  * starts a new epoch with a full export. The tick never writes the parameter back: `dce reset` writes
  * `RESET:<nonce>` with a fresh nonce, and the chain state records the RESET carried out, so a RESET
- * stays in the parameter after it was done (functions/operatorAction.ts has the rule).
+ * stays in the parameter after it was done (functions/chain/operatorAction.ts has the rule).
  *
- * SSM calls go through the workflow's one retry policy (functions/retry.ts), so a throttled
+ * SSM calls go through the workflow's one retry policy (functions/shared/retry.ts), so a throttled
  * PutParameter is tried again with backoff instead of failing the command; the simulation's operators
  * run this same code.
  */
 import { randomBytes } from 'node:crypto';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
-import type { SsmSender } from '../functions/awsClients';
+import type { SsmSender } from '../functions/shared/awsClients';
 import {
   parseAction,
   resetCarriedOut,
   resetValue,
   type ActionObservation,
   type ResetRecord,
-} from '../functions/operatorAction';
-import { withRetry, type RetryOptions } from '../functions/retry';
+} from '../functions/chain/operatorAction';
+import { withRetry, type RetryOptions } from '../functions/shared/retry';
 import { readParameter, readParameterVersion } from './status';
 import { UsageError } from './target';
 import type { Action } from './status';
@@ -98,7 +98,7 @@ function resetRecordOf(json: unknown): ResetRecord {
 
 /**
  * Whether the action parameter holds a RESET the workflow has not carried out yet, by the rule the
- * workflow and `dce status` use (functions/operatorAction.ts).
+ * workflow and `dce status` use (functions/chain/operatorAction.ts).
  */
 export function isPendingReset(action: ActionObservation, stateText: string | null): boolean {
   if (parseAction(action.value).kind !== 'RESET') return false;

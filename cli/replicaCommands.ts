@@ -1,6 +1,6 @@
 /**
  * `dce replica pause | resume | rebuild`: the operator writes the replica's action parameter
- * (`.../replicas/<alias>/action`: PAUSE, RUN or REBUILD; functions/replicaAction.ts) with one
+ * (`.../replicas/<alias>/action`: PAUSE, RUN or REBUILD; functions/replica/action.ts) with one
  * PutParameter, using the operator's own credentials. The replica's workflow only reads it, and only the
  * workflow writes the state parameter: nothing a running execution does can undo the command.
  *
@@ -14,14 +14,14 @@
  * Writing PAUSE or RUN over a REBUILD not yet carried out would cancel it: refused without `--force`.
  */
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
-import type { SsmSender } from '../functions/awsClients';
+import type { SsmSender } from '../functions/shared/awsClients';
 import {
   isLegacyPause,
   isPendingRebuild,
   type ReplicaAction,
   type ReplicaActionRead,
-} from '../functions/replicaAction';
-import { parseReplicaState, type ReplicaState } from '../functions/replicaState';
+} from '../functions/replica/action';
+import { parseReplicaState, type ReplicaState } from '../functions/replica/state';
 import { resetDecision } from './operator';
 import { replicaActionParameter, type ReplicaRef } from './replicaStatus';
 import { readParameter, readParameterVersion } from './status';

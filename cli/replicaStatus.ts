@@ -3,16 +3,16 @@
  * `--replica-state`) and, from each one's state parameter, where it stands against the chain. The
  * derivation is pure (`deriveReplicaStatus`); `dce status` reads the parameters and calls it.
  */
-import { REPLICA_GROUP_LEASE_SECONDS } from '../functions/lambdaHandlers';
+import { REPLICA_GROUP_LEASE_SECONDS } from '../functions/shared/lambdaHandlers';
 import {
   isLegacyPause,
   isPendingRebuild,
   replicaActionValue,
   type ReplicaActionRead,
-} from '../functions/replicaAction';
-import { claimIsLive, claimLeaseSeconds } from '../functions/replicaPlanner';
-import { replicaActionParameterName } from '../functions/replicaSettings';
-import { parseReplicaState, type ReplicaHaltReason, type ReplicaState } from '../functions/replicaState';
+} from '../functions/replica/action';
+import { claimIsLive, claimLeaseSeconds } from '../functions/replica/planner';
+import { replicaActionParameterName } from '../functions/replica/settings';
+import { parseReplicaState, type ReplicaHaltReason, type ReplicaState } from '../functions/replica/state';
 import { formatDuration, table } from './output';
 import { PARAMETER_ROOT, UsageError, type Target } from './target';
 
@@ -216,7 +216,7 @@ export function deriveReplicaStatus(input: ReplicaStatusInput): ReplicaStatusRep
   const groupLease = input.groupLeaseSeconds ?? REPLICA_GROUP_LEASE_SECONDS;
   const action = input.action ?? { value: null, version: null };
   const pendingRebuild = isPendingRebuild(action, state);
-  // As the workflow reads the action (functions/replicaAction.ts): an invalid value pauses too.
+  // As the workflow reads the action (functions/replica/action.ts): an invalid value pauses too.
   const paused =
     !pendingRebuild &&
     (replicaActionValue(action) === 'PAUSE' ||

@@ -5,11 +5,11 @@
  * function of what was read and the current time, so it is tested directly.
  */
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
-import type { S3Sender, SsmSender } from '../functions/awsClients';
-import { ChainStateCorruptError, parseState, type ChainState } from '../functions/state';
-import { chainCurrentKey, chainHeadKey, type ChainHead } from '../functions/chainManifest';
-import { parseAction, resetCarriedOut } from '../functions/operatorAction';
-import { iso } from '../functions/time';
+import type { S3Sender, SsmSender } from '../functions/shared/awsClients';
+import { ChainStateCorruptError, parseState, type ChainState } from '../functions/chain/state';
+import { chainCurrentKey, chainHeadKey, type ChainHead } from '../functions/shared/chainManifest';
+import { parseAction, resetCarriedOut } from '../functions/chain/operatorAction';
+import { iso } from '../functions/shared/time';
 import { formatDuration, table } from './output';
 import {
   deriveReplicaStatus,
@@ -54,7 +54,7 @@ export interface StatusInput {
   action: string | null;
   /**
    * Version of the action parameter, and when SSM last modified it (epoch ms), when known: with the
-   * value, what tells whether the RESET it holds was carried out (functions/operatorAction.ts).
+   * value, what tells whether the RESET it holds was carried out (functions/chain/operatorAction.ts).
    */
   actionVersion?: number | null;
   actionModifiedAtMs?: number | null;

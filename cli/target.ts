@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import type { DynamoDBSender, S3Sender, SsmSender } from '../functions/awsClients';
+import type { DynamoDBSender, S3Sender, SsmSender } from '../functions/shared/awsClients';
 
 /** Root of every parameter the workflow keeps: `/dynamodb-continuous-exports/<stack>`. */
 export const PARAMETER_ROOT = '/dynamodb-continuous-exports';

@@ -2,7 +2,7 @@
  * `dce verify`: checks that a table's chain is complete and contiguous, and with `deep` that every
  * export it names is intact down to each data file's checksum.
  */
-import type { ChainEntry } from '../functions/chainManifest';
+import type { ChainEntry } from '../functions/shared/chainManifest';
 import {
   ExportFormatError,
   checkDataFile,

@@ -1,10 +1,10 @@
 /**
  * Bucket policies: the TLS-only rule of a bucket the stack creates, and the statements the owner of a
  * bucket in another account adds for the export tick. Derived, like the roles' policies, from the
- * one list of calls (`functions/awsActions.ts`).
+ * one list of calls (`functions/shared/awsActions.ts`).
  */
-import { SDK_CALLS, type ResourceKind } from '../functions/awsActions';
-import { runFailureMarkerKey } from '../functions/runFailureMarker';
+import { SDK_CALLS, type ResourceKind } from '../functions/shared/awsActions';
+import { runFailureMarkerKey } from '../functions/chain/runFailureMarker';
 import { underPrefix, type PolicyDocument, type PolicyStatement } from './permissions';
 
 /**

@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { buildSync } from 'esbuild';
-import { LAMBDA_HANDLERS } from '../functions/lambdaHandlers';
+import { LAMBDA_HANDLERS } from '../functions/shared/lambdaHandlers';
 
 /** Repository root: entries in LAMBDA_HANDLERS are relative to it. */
 export const REPOSITORY_ROOT = path.resolve(__dirname, '..');

@@ -10,7 +10,7 @@
  * Everything is checked before any resource is created, so a bad config never leaves a half-deployed
  * stack behind.
  */
-import { defaultLagAlertMinutes } from '../functions/settings';
+import { defaultLagAlertMinutes } from '../functions/chain/settings';
 import {
   closest,
   coerceNumbers,

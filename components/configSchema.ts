@@ -5,7 +5,7 @@
  * uses them is in config.ts.
  */
 import { z } from 'zod';
-import type { ExportFormat, ExportViewType, OnPitrGap } from '../functions/settings';
+import type { ExportFormat, ExportViewType, OnPitrGap } from '../functions/chain/settings';
 import { closest, numberHint, type ConfigProblem } from './configChecks';
 
 /** AWS allows at most 50 user tags on a resource. */

@@ -8,14 +8,14 @@
  */
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { LAMBDA_HANDLERS, REPLICA_APPLY_HANDLER } from '../functions/lambdaHandlers';
-import { DEFAULT_METRIC_NAMESPACE } from '../functions/metrics';
+import { LAMBDA_HANDLERS, REPLICA_APPLY_HANDLER } from '../functions/shared/lambdaHandlers';
+import { DEFAULT_METRIC_NAMESPACE } from '../functions/shared/metrics';
 import {
   schedulePeriodMinutes,
   toEnvironment,
   workflowSettings,
   WorkflowSettings,
-} from '../functions/settings';
+} from '../functions/chain/settings';
 import { bundleHandler, HandlerBundle } from './bundle';
 import { TableConfig, TableInput, validateTable } from './config';
 import { exportBucket } from './exportBucket';

@@ -6,7 +6,7 @@
  */
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import type { LambdaHandlerSpec } from '../functions/lambdaHandlers';
+import type { LambdaHandlerSpec } from '../functions/shared/lambdaHandlers';
 import type { HandlerBundle } from './bundle';
 import { PolicyDocument, serviceTrustPolicy } from './permissions';
 
@@ -88,7 +88,7 @@ export function lambdaFunction(
       // Text format: CloudWatch extracts embedded-metric-format lines that console.log writes in the
       // Text format (the line prefix is tolerated, as the AWS EMF libraries rely on). With the JSON
       // format Lambda wraps console output in its own envelope; the handler then writes EMF lines
-      // straight to stdout instead (functions/handlers/exportTick.ts reads AWS_LAMBDA_LOG_FORMAT), so
+      // straight to stdout instead (functions/chain/handler.ts reads AWS_LAMBDA_LOG_FORMAT), so
       // either format keeps the metrics. applicationLogLevel/systemLogLevel exist only for JSON.
       loggingConfig: { logFormat: 'Text', logGroup: logGroup.name },
       tags: args.tags,

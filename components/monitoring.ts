@@ -3,12 +3,12 @@
  * TypeScript over @pulumi/aws, so every resource is an ordinary aws resource).
  *
  * The workflow's metrics come from the export tick as embedded metric format log lines, with the
- * table's alias as the `Table` dimension (functions/metrics.ts).
+ * table's alias as the `Table` dimension (functions/shared/metrics.ts).
  */
 import * as pulumi from '@pulumi/pulumi';
 import type * as aws from '@pulumi/aws';
 import * as cloudwatch from '@pulumi/awsx/classic/cloudwatch';
-import { METRIC_DIMENSION, METRICS } from '../functions/metrics';
+import { METRIC_DIMENSION, METRICS } from '../functions/shared/metrics';
 
 /** Inputs of `monitoring`. */
 export interface MonitoringArgs {
@@ -66,7 +66,7 @@ export function chainLagAlarmSettings(schedulePeriodMinutes: number, lagAlarmMin
     // No lag data means no tick is running (schedule disabled, function broken, state machine
     // failing before the tick reports): that is exactly when the chain falls behind unseen. Every
     // tick reports lag, including while the first full export runs (then counted from the epoch
-    // start, see chainLagSeconds in functions/planner.ts), so a long first full export shows up as
+    // start, see chainLagSeconds in functions/chain/planner.ts), so a long first full export shows up as
     // real, growing lag rather than as missing data: on a large table the alarm fires during the
     // bootstrap and clears once the chain has caught up (documented in docs/deploy.md).
     // EMF metrics reach CloudWatch only after the log line is processed; two periods in a row keep

@@ -5,7 +5,7 @@
  * push any name past its limit is rejected before anything is created, instead of failing half-way
  * through `pulumi up`.
  */
-import { LAMBDA_HANDLERS } from '../functions/lambdaHandlers';
+import { LAMBDA_HANDLERS } from '../functions/shared/lambdaHandlers';
 
 /** Root of every SSM parameter path this program owns. */
 export const PARAMETER_ROOT = '/dynamodb-continuous-exports';

@@ -3,7 +3,7 @@
  *
  * - action (`RUN`): created here; operators change it (`dce pause/resume/reset`), so Pulumi ignores
  *   later changes of its value. The workflow never writes it: it records the RESET it carried out in
- *   the state (functions/operatorAction.ts), which is why a re-create at version 1 is harmless.
+ *   the state (functions/chain/operatorAction.ts), which is why a re-create at version 1 is harmless.
  * - state: created here with the initial chain state; from then on only the workflow writes it.
  *   Pulumi ignores its value and keeps it on `pulumi destroy`, so neither a later `pulumi up` nor a
  *   destroy and re-create can reset a live chain. (Re-creating over a retained parameter needs an
@@ -16,7 +16,7 @@
  */
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { initialStateJson } from '../functions/state';
+import { initialStateJson } from '../functions/chain/state';
 
 /** The action parameter's value after deployment. */
 export const INITIAL_ACTION = 'RUN';

@@ -1,5 +1,5 @@
 /**
- * IAM policy documents, derived from the one list of what the workflow does (`functions/awsActions.ts`).
+ * IAM policy documents, derived from the one list of what the workflow does (`functions/shared/awsActions.ts`).
  *
  * Each `ResourceKind` becomes concrete ARNs for one table; a grant whose resource does not exist for
  * that table (no KMS key configured) is left out. No statement has a wildcard action, and every
@@ -19,9 +19,9 @@ import {
   ResourceKind,
   SDK_CALLS,
   STATE_MACHINE_TASKS,
-} from '../functions/awsActions';
-import { replicaActionParameterName } from '../functions/replicaSettings';
-import { runFailureMarkerKey } from '../functions/runFailureMarker';
+} from '../functions/shared/awsActions';
+import { replicaActionParameterName } from '../functions/replica/settings';
+import { runFailureMarkerKey } from '../functions/chain/runFailureMarker';
 
 /** One IAM policy statement. */
 export interface PolicyStatement {
@@ -83,7 +83,7 @@ export function resourceArns(f: TableResourceFacts): ResourceArns {
   const state = parameterArn(f, f.stateParameterName);
   const action = parameterArn(f, f.actionParameterName);
   const lock = parameterArn(f, f.lockParameterName);
-  // Takeover markers of the lease (`functions/lease.ts`): `<lock>-takeover-<hash>-<n>`.
+  // Takeover markers of the lease (`functions/shared/lease.ts`): `<lock>-takeover-<hash>-<n>`.
   const markers = `${lock}-takeover-*`;
   return {
     table: [table],
@@ -193,7 +193,9 @@ export function stateMachineGrants(): Grant[] {
   return taskResources(definition).flatMap((resource) => {
     const grants = STATE_MACHINE_TASKS[resource];
     if (!grants) {
-      throw new Error(`The state machine uses Task ${resource}, which functions/awsActions.ts does not list`);
+      throw new Error(
+        `The state machine uses Task ${resource}, which functions/shared/awsActions.ts does not list`,
+      );
     }
     return grants;
   });
@@ -406,7 +408,7 @@ export function replicaResourceArns(f: ReplicaResourceFacts): Partial<Record<Rep
     exportKmsKey: f.kmsKeyArn ? [f.kmsKeyArn] : [],
     replicaStateParameter: [replicaStateArn],
     replicaActionParameter: [replicaActionArn],
-    // functions/replicaApply.ts: the lock beside the state, and the lease's takeover markers.
+    // functions/replica/apply.ts: the lock beside the state, and the lease's takeover markers.
     replicaLockParameter: [`${replicaStateArn}-lock`, `${replicaStateArn}-lock-takeover-*`],
     notificationTopic: [f.notificationTopicArn],
     // With a role, the table grants belong to the role in the target account, not to this Lambda.
@@ -470,7 +472,7 @@ export function replicaStateMachineGrants(): ReplicaGrant[] {
       const grants = REPLICA_STATE_MACHINE_TASKS[resource];
       if (!grants)
         throw new Error(
-          `The replica state machine uses ${resource}, which functions/awsActions.ts does not list`,
+          `The replica state machine uses ${resource}, which functions/shared/awsActions.ts does not list`,
         );
       return grants;
     }),
@@ -478,7 +480,7 @@ export function replicaStateMachineGrants(): ReplicaGrant[] {
       const grants = REPLICA_STATE_MACHINE_TASKS[resource];
       if (!grants)
         throw new Error(
-          `The replica state machine reads with ${resource}, which functions/awsActions.ts does not list`,
+          `The replica state machine reads with ${resource}, which functions/shared/awsActions.ts does not list`,
         );
       return grants;
     }),

@@ -6,13 +6,13 @@
  * - a Standard state machine (statemachine/replica-apply.asl.json, rendered by the one render
  *   function) that plans, applies small entries together in one Lambda and large ones with a
  *   Distributed Map over the export's data files, and loops until nothing is left;
- * - the apply Lambda (functions/replicaHandler.ts), with least-privilege IAM derived from
+ * - the apply Lambda (functions/replica/handler.ts), with least-privilege IAM derived from
  *   `REPLICA_SDK_CALLS` (sts:AssumeRole only when a target role is set, else the target table; an
  *   `import` bootstrap adds DescribeTable of the source and the ImportTable grants, those on the target
  *   side in the target role's document when a role is set);
  * - an SSM parameter holding the replica state (epoch, last applied sequence, watermark, claim, halt),
  *   written by the Lambda only, and one holding the operator's action (RUN, PAUSE, REBUILD), written by
- *   the operator only (`dce replica pause|resume|rebuild`; functions/replicaAction.ts);
+ *   the operator only (`dce replica pause|resume|rebuild`; functions/replica/action.ts);
  * - a schedule that starts the state machine once per schedule period of the table: the replica
  *   follows the chain manifest on its own, without a change to the export workflow, and a missed
  *   start is made good by the next one;
@@ -21,11 +21,11 @@
  */
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { REPLICA_APPLY_HANDLER, REPLICA_GROUP_LEASE_SECONDS } from '../functions/lambdaHandlers';
-import { DEFAULT_METRIC_NAMESPACE, METRIC_DIMENSION } from '../functions/metrics';
-import { REPLICA_DIMENSION, REPLICA_LAG_METRIC } from '../functions/replicaApply';
-import { initialReplicaParameterValues } from '../functions/replicaAction';
-import { replicaActionParameterName, toReplicaEnvironment } from '../functions/replicaSettings';
+import { REPLICA_APPLY_HANDLER, REPLICA_GROUP_LEASE_SECONDS } from '../functions/shared/lambdaHandlers';
+import { DEFAULT_METRIC_NAMESPACE, METRIC_DIMENSION } from '../functions/shared/metrics';
+import { REPLICA_DIMENSION, REPLICA_LAG_METRIC } from '../functions/replica/apply';
+import { initialReplicaParameterValues } from '../functions/replica/action';
+import { replicaActionParameterName, toReplicaEnvironment } from '../functions/replica/settings';
 import { renderReplicaDefinitionString } from '../statemachine/render';
 import { bundleHandler, type HandlerBundle } from './bundle';
 import type { ReplicaConfig } from './config';

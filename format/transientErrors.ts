@@ -1,7 +1,7 @@
 /**
  * The one classification of AWS errors every caller retries: throttling, 5xx, LimitExceededException,
  * and network and SDK client errors (a timeout, a reset connection, "socket hang up"). The export
- * tick's retry policy (functions/retry.ts), the apply engine's batch writer (apply/batchWriter.ts) and
+ * tick's retry policy (functions/shared/retry.ts), the apply engine's batch writer (apply/batchWriter.ts) and
  * the replica all ask it, so one error is never transient for one caller and fatal for another.
  *
  * It lives in the format module because that is the one module every layer may import (the apply

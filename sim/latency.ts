@@ -4,7 +4,7 @@
  * are timers on the simulated clock, so the local runner advances time through them; they are not
  * pending I/O.
  */
-import type { CommandSender } from '../functions/awsClients';
+import type { CommandSender } from '../functions/shared/awsClients';
 import type { TickClients } from './localRun';
 
 function delayed(client: CommandSender, latencyMs: number): CommandSender {

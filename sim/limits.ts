@@ -30,7 +30,7 @@ export const LAMBDA_REAL_TIME_GUARD_MAX_SECONDS = 60;
 /** How often (real milliseconds) a running in-process invocation's heap growth and real time are sampled. */
 export const LAMBDA_SAMPLE_INTERVAL_MS = 50;
 
-/** Lambda's memory size when a function's configuration does not say (the project's default, functions/lambdaHandlers.ts). */
+/** Lambda's memory size when a function's configuration does not say (the project's default, functions/shared/lambdaHandlers.ts). */
 export const LAMBDA_DEFAULT_MEMORY_MB = 256;
 
 // ---- Step Functions --------------------------------------------------------------------------

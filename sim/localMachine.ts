@@ -15,7 +15,7 @@
  *   on the same clock.
  */
 import type { StateMachine, StateMachineDefinition, RunOptions } from 'aws-local-stepfunctions';
-import { LAMBDA_HANDLERS, REPLICA_APPLY_HANDLER } from '../functions/lambdaHandlers';
+import { LAMBDA_HANDLERS, REPLICA_APPLY_HANDLER } from '../functions/shared/lambdaHandlers';
 import type { IamRequest } from './iam/requests';
 import { authorizeMachineCall, type MachineAccess, type MachineCall } from './machineAccess';
 import {
@@ -128,7 +128,7 @@ export interface MachineSpec {
   lambdaTimeoutSeconds: number;
   /**
    * The function's memory size: an invocation whose heap grows past it fails with
-   * `Runtime.OutOfMemory`. @default the deployed value of the function the ARN names (functions/lambdaHandlers.ts)
+   * `Runtime.OutOfMemory`. @default the deployed value of the function the ARN names (functions/shared/lambdaHandlers.ts)
    */
   memorySizeMb?: number;
   /** Real seconds a handler holding the clock may work before it times out (see `LambdaLimits`). @default min(timeout, 60) */

@@ -14,9 +14,9 @@
  *   server works too: simulated time stands still while real I/O completes.
  */
 import './polyfills';
-import type { CommandSender, ExportTickClients, ExportTickEvent } from '../functions/exportTick';
-import type { WorkflowSettings } from '../functions/settings';
-import { LAMBDA_HANDLERS } from '../functions/lambdaHandlers';
+import type { CommandSender, ExportTickClients, ExportTickEvent } from '../functions/chain/exportTick';
+import type { WorkflowSettings } from '../functions/chain/settings';
+import { LAMBDA_HANDLERS } from '../functions/shared/lambdaHandlers';
 import { renderDefinition } from '../statemachine/render';
 import type { FakeAws } from './fakeAws';
 import { callStarted, invocationKilled } from './lambdaSandbox';
@@ -128,7 +128,7 @@ type Interpreter = typeof import('aws-local-stepfunctions');
 /** The export tick's deployed configuration (timeout, memory size). */
 const EXPORT_TICK = (() => {
   const spec = LAMBDA_HANDLERS.find((h) => h.name === 'export-tick');
-  if (!spec) throw new Error('functions/lambdaHandlers.ts: no export-tick function');
+  if (!spec) throw new Error('functions/shared/lambdaHandlers.ts: no export-tick function');
   return spec;
 })();
 

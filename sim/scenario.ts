@@ -4,10 +4,10 @@
  * tests and the benchmark start from here and change what they need; `npm run simulate` builds its
  * own account (local servers, faults) in `sim/simulation/` with the same settings constructor.
  */
-import { createExportTickHandler } from '../functions/exportTick';
-import { DEFAULT_METRIC_NAMESPACE } from '../functions/metrics';
-import { workflowSettings, type WorkflowSettings } from '../functions/settings';
-import { initialStateJson } from '../functions/state';
+import { createExportTickHandler } from '../functions/chain/exportTick';
+import { DEFAULT_METRIC_NAMESPACE } from '../functions/shared/metrics';
+import { workflowSettings, type WorkflowSettings } from '../functions/chain/settings';
+import { initialStateJson } from '../functions/chain/state';
 import type { ExportSink, TableSource } from './contracts';
 import { createFakeAws, type ExportRequestInfo, type FakeAws } from './fakeAws';
 import { AccessEvaluator, type RoleAccess } from './iam/evaluator';

@@ -4,7 +4,7 @@
  * It is a @sinonjs/fake-timers clock installed globally, and it has to be global: the state machine
  * interpreter (aws-local-stepfunctions) waits in Wait states and Retry back-off with the global
  * `setTimeout` and offers no clock option; the export tick handler reads `Date.now()` (through
- * `functions/time.ts`) and sleeps with the global `setTimeout`, exactly as it does in Lambda; the AWS
+ * `functions/shared/time.ts`) and sleeps with the global `setTimeout`, exactly as it does in Lambda; the AWS
  * SDK signs requests with `Date`. What can take the clock as an argument does: the runner and the
  * scheduler use this object, never the globals, and only this file knows how fake-timers keeps its
  * timers.

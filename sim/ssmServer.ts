@@ -10,7 +10,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as ssm from '@aws-sdk/client-ssm';
-import type { SsmSender } from '../functions/awsClients';
+import type { SsmSender } from '../functions/shared/awsClients';
 
 /** Operations served; others answer `UnknownOperationException` as AWS does for unknown targets. */
 export const SSM_SERVER_OPERATIONS = [

@@ -28,7 +28,7 @@ import {
   type ExportSpec,
   type Item,
 } from '../format';
-import { REPLICA_APPLY_HANDLER } from '../functions/lambdaHandlers';
+import { REPLICA_APPLY_HANDLER } from '../functions/shared/lambdaHandlers';
 import { MemoryTable } from './helpers/memoryTable';
 import { MemoryS3, exportArnFor } from './helpers/exportChain';
 

@@ -8,10 +8,10 @@ import { runDce } from '../cli/dce';
 import type { Io } from '../cli/output';
 import { formatDuration } from '../cli/output';
 import { resetDecision, setAction } from '../cli/operator';
-import { TransientAwsError } from '../functions/retry';
+import { TransientAwsError } from '../functions/shared/retry';
 import { deriveStatus } from '../cli/status';
 import { parseStackOutput, resolveTarget, UsageError } from '../cli/target';
-import { initialState, serializeState, type ChainState } from '../functions/state';
+import { initialState, serializeState, type ChainState } from '../functions/chain/state';
 import { startSsmServer, type SsmServer } from '../sim/ssmServer';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../sim/servers';
 import {
@@ -345,7 +345,7 @@ describe('dce pause | resume | reset under throttling (cli/operator.ts: setActio
       expect(store.values.get(ACTION)).to.equal(result.value);
       expect(result.value).to.match(action === 'PAUSE' ? /^PAUSE$/ : /^RESET:/);
       expect(store.puts).to.equal(1);
-      // Exponential backoff with jitter (functions/retry.ts): half of 200 ms, then half of 400 ms.
+      // Exponential backoff with jitter (functions/shared/retry.ts): half of 200 ms, then half of 400 ms.
       expect(sleeps).to.deep.equal([100, 200]);
     }
   });

@@ -12,11 +12,11 @@ import { chainLagAlarmSettings } from '../components/monitoring';
 import { componentName, NAME_LIMITS, physicalNames } from '../components/names';
 import { FAILURE_FILTER, SUCCESS_FILTER } from '../components/notifications';
 import { rateExpression, SCHEDULE_RETRY_POLICY } from '../components/schedule';
-import { LAMBDA_HANDLERS } from '../functions/lambdaHandlers';
-import { emfRecord } from '../functions/emf';
-import { METRICS } from '../functions/metrics';
-import { fromEnvironment } from '../functions/settings';
-import { initialStateJson } from '../functions/state';
+import { LAMBDA_HANDLERS } from '../functions/shared/lambdaHandlers';
+import { emfRecord } from '../functions/shared/emf';
+import { METRICS } from '../functions/shared/metrics';
+import { fromEnvironment } from '../functions/chain/settings';
+import { initialStateJson } from '../functions/chain/state';
 import {
   ACCOUNT_ID,
   installMocks,

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { LAMBDA_HANDLERS } from '../functions/lambdaHandlers';
+import { LAMBDA_HANDLERS } from '../functions/shared/lambdaHandlers';
 import { renderDefinition, renderDefinitionString } from '../statemachine/render';
 
 // asl-validator ships no type declarations and mutates its argument.

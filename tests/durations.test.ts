@@ -1,8 +1,13 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { DURATION_SAMPLES, expectedSeconds, learnDuration, medianSeconds } from '../functions/durations';
-import { initialState } from '../functions/state';
-import { CHECK_SLACK_SECONDS, firstCheckAt } from '../functions/timing';
+import {
+  DURATION_SAMPLES,
+  expectedSeconds,
+  learnDuration,
+  medianSeconds,
+} from '../functions/chain/durations';
+import { initialState } from '../functions/chain/state';
+import { CHECK_SLACK_SECONDS, firstCheckAt } from '../functions/chain/timing';
 
 const stats = () => initialState().stats;
 

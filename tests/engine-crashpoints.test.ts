@@ -14,8 +14,8 @@ import {
   createExportTickHandler,
   type ExportTickClients,
   type ExportTickEvent,
-} from '../functions/exportTick';
-import { initialStateJson } from '../functions/state';
+} from '../functions/chain/exportTick';
+import { initialStateJson } from '../functions/chain/state';
 import { createFakeAws, type FakeAws } from '../sim/fakeAws';
 import { serviceError } from '../sim/fakeAws/errors';
 import { scenarioSettings } from '../sim/scenario';

@@ -12,17 +12,17 @@ import {
   SSMClient,
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { emfRecord } from '../functions/emf';
+import { emfRecord } from '../functions/shared/emf';
 import {
   classifyStartError,
   exportRequest,
   failureCause,
   manifestSummaryKeyOf,
-} from '../functions/exportTick';
-import { createClients, handler } from '../functions/handlers/exportTick';
-import { METRICS } from '../functions/metrics';
-import { toEnvironment, type WorkflowSettings } from '../functions/settings';
-import { initialState, initialStateJson } from '../functions/state';
+} from '../functions/chain/exportTick';
+import { createClients, handler } from '../functions/chain/handler';
+import { METRICS } from '../functions/shared/metrics';
+import { toEnvironment, type WorkflowSettings } from '../functions/chain/settings';
+import { initialState, initialStateJson } from '../functions/chain/state';
 
 const settings: WorkflowSettings = {
   alias: 'orders',

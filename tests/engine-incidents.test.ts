@@ -8,8 +8,8 @@ import {
   dropEpochIncidents,
   raiseIncident,
   settleIncidents,
-} from '../functions/incidents';
-import type { Incident } from '../functions/state';
+} from '../functions/chain/incidents';
+import type { Incident } from '../functions/chain/state';
 
 describe('incidents', () => {
   const T = 1_800_000_000;

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import FakeTimers from '@sinonjs/fake-timers';
-import { TransientAwsError, backoffDelayMs, isTransientError, withRetry } from '../functions/retry';
+import { TransientAwsError, backoffDelayMs, isTransientError, withRetry } from '../functions/shared/retry';
 
 function awsError(name: string, status = 400): Error {
   return Object.assign(new Error(`${name} happened`), { name, $metadata: { httpStatusCode: status } });

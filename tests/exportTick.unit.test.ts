@@ -1,15 +1,15 @@
 import { expect } from 'chai';
 import FakeTimers from '@sinonjs/fake-timers';
-import { createExportTickHandler, type ExportTickEvent } from '../functions/exportTick';
-import type { WorkflowSettings } from '../functions/settings';
+import { createExportTickHandler, type ExportTickEvent } from '../functions/chain/exportTick';
+import type { WorkflowSettings } from '../functions/chain/settings';
 import {
   initialState,
   initialStateJson,
   parseState,
   serializeState,
   type ChainState,
-} from '../functions/state';
-import { clientToken } from '../functions/tokens';
+} from '../functions/chain/state';
+import { clientToken } from '../functions/chain/tokens';
 
 const T0 = Date.parse('2026-11-24T10:00:00Z');
 

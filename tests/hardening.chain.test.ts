@@ -5,8 +5,8 @@
  * written by the workflow.
  */
 import { expect } from 'chai';
-import { createExportTickHandler } from '../functions/exportTick';
-import type { WorkflowSettings } from '../functions/settings';
+import { createExportTickHandler } from '../functions/chain/exportTick';
+import type { WorkflowSettings } from '../functions/chain/settings';
 import { serviceError } from '../sim/fakeAws/errors';
 import type { TickClients } from '../sim/localRun';
 import {

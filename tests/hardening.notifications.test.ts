@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { serviceError } from '../sim/fakeAws/errors';
-import type { CommandSender } from '../functions/exportTick';
+import type { CommandSender } from '../functions/chain/exportTick';
 import {
   assertChain,
   assertNotificationIds,

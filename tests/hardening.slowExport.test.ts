@@ -4,7 +4,7 @@
  * expected to end, and the chain catches up within the hour instead of lagging for half a day.
  */
 import { expect } from 'chai';
-import { FIRST_CHECK_BOUND_SECONDS, MAX_RECHECK_SECONDS } from '../functions/timing';
+import { FIRST_CHECK_BOUND_SECONDS, MAX_RECHECK_SECONDS } from '../functions/chain/timing';
 import { assertChain, failedExecutions, HOUR, withScenario } from './helpers/chainAssertions';
 
 const DAY_SECONDS = 86_400;

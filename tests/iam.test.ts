@@ -5,8 +5,8 @@ import fc from 'fast-check';
 import { HandlerBundle } from '../components/bundle';
 import { ContinuousExport } from '../components/continuousExport';
 import { alarmTopicPolicy, statementsFor, taskResources } from '../components/permissions';
-import { SDK_CALLS, STATE_MACHINE_TASKS } from '../functions/awsActions';
-import { LAMBDA_HANDLERS } from '../functions/lambdaHandlers';
+import { SDK_CALLS, STATE_MACHINE_TASKS } from '../functions/shared/awsActions';
+import { LAMBDA_HANDLERS } from '../functions/shared/lambdaHandlers';
 import {
   ACCOUNT_ID,
   installMocks,
@@ -22,7 +22,7 @@ const ROOT = path.resolve(__dirname, '..');
 
 /**
  * Every `new XxxCommand(` in the export tick's Lambda code under functions/. The replica's files
- * (`replica*.ts`) have their own list, REPLICA_SDK_CALLS, checked from recorded calls by
+ * (`functions/replica/`) have their own list, REPLICA_SDK_CALLS, checked from recorded calls by
  * tests/replicaIam.test.ts.
  */
 function commandsUsedInFunctions(): Set<string> {
@@ -30,10 +30,12 @@ function commandsUsedInFunctions(): Set<string> {
   const visit = (dir: string) => {
     for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
       const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) visit(full);
-      // The replica's apply Lambda (functions/replica*.ts) has its own action list, checked by
+      if (entry.isDirectory()) {
+        if (entry.name !== 'replica') visit(full);
+      }
+      // The replica's apply Lambda (functions/replica/) has its own action list, checked by
       // tests/replicaIam.test.ts.
-      else if (entry.name.endsWith('.ts') && !entry.name.startsWith('replica')) {
+      else if (entry.name.endsWith('.ts')) {
         for (const m of fs.readFileSync(full, 'utf8').matchAll(/new (\w+Command)\(/g)) used.add(m[1]);
       }
     }
@@ -104,7 +106,7 @@ function expectedArns(t: Table): Record<string, string[]> {
   };
 }
 
-describe('IAM policies derived from functions/awsActions.ts', () => {
+describe('IAM policies derived from functions/shared/awsActions.ts', () => {
   const resources: RecordedResource[] = [];
   const policies = (name: string) =>
     ofType(resources, 'aws:iam/rolePolicy:RolePolicy').filter((r) => r.name.startsWith(`${name}-`));

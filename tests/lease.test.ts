@@ -9,8 +9,8 @@ import {
   leaseValue,
   takeoverMarkerName,
   type SsmCall,
-} from '../functions/lease';
-import { withRetry } from '../functions/retry';
+} from '../functions/shared/lease';
+import { withRetry } from '../functions/shared/retry';
 import { CallLog } from '../sim/fakeAws/service';
 import { serviceError } from '../sim/fakeAws/errors';
 import { FakeSSM } from '../sim/fakeAws/ssm';

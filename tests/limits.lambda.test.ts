@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import path from 'node:path';
 import { MIB, bufferBudgetBytes } from '../apply';
-import { LAMBDA_HANDLERS, REPLICA_APPLY_HANDLER } from '../functions/lambdaHandlers';
+import { LAMBDA_HANDLERS, REPLICA_APPLY_HANDLER } from '../functions/shared/lambdaHandlers';
 import { invokeInProcess, type SandboxHost } from '../sim/lambdaSandbox';
 import { invokeInWorker } from '../sim/lambdaWorker';
 import type { LargeItemsApplyEvent, LargeItemsApplyResult } from '../sim/largeItemsApply';
@@ -191,7 +191,7 @@ describe('Lambda limits (sim/limits.ts)', () => {
       expect(machine.invocations[0].outcome).to.equal('Sandbox.Stopped');
     });
 
-    it('runs each function with its deployed memory size and timeout (functions/lambdaHandlers.ts)', async () => {
+    it('runs each function with its deployed memory size and timeout (functions/shared/lambdaHandlers.ts)', async () => {
       const tick = LAMBDA_HANDLERS.find((h) => h.name === 'export-tick')!;
       expect(deployedMemorySizeMb('arn:aws:lambda:us-east-1:1:function:orders-export-tick')).to.equal(
         tick.memorySizeMb,

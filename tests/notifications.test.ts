@@ -1,13 +1,13 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { NOTIFICATION_EVENTS, type NotificationFact } from '../functions/notificationFacts';
+import { NOTIFICATION_EVENTS, type NotificationFact } from '../functions/chain/notificationFacts';
 import {
   MAX_SUBJECT_LENGTH,
   NOTIFICATION_SCHEMA_VERSION,
   buildPublishRequest,
   subjectLine,
-} from '../functions/notifications';
-import type { WorkflowSettings } from '../functions/settings';
+} from '../functions/chain/notifications';
+import type { WorkflowSettings } from '../functions/chain/settings';
 
 const settings = {
   alias: 'orders',

@@ -8,9 +8,9 @@ import {
   resetCarriedOut,
   resetValue,
   type ActionObservation,
-} from '../functions/operatorAction';
-import { planTick, type PitrObservation } from '../functions/planner';
-import { initialState, parseState, serializeState, type ChainState } from '../functions/state';
+} from '../functions/chain/operatorAction';
+import { planTick, type PitrObservation } from '../functions/chain/planner';
+import { initialState, parseState, serializeState, type ChainState } from '../functions/chain/state';
 import { scenarioSettings } from '../sim/scenario';
 
 const T0 = Date.UTC(2026, 10, 2) / 1000;
@@ -43,7 +43,7 @@ function phase(state: ChainState, action: ActionObservation, now: number): strin
   }).phase;
 }
 
-describe('operator action (functions/operatorAction.ts)', () => {
+describe('operator action (functions/chain/operatorAction.ts)', () => {
   it('reads RUN, PAUSE, a plain RESET and RESET:<nonce>; anything else is invalid', () => {
     expect(parseAction(null)).to.deep.equal({ kind: 'RUN' });
     expect(parseAction(' PAUSE\n')).to.deep.equal({ kind: 'PAUSE' });

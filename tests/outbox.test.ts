@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { NOTIFICATION_EVENTS, type NotificationFact } from '../functions/notificationFacts';
-import { RESOLUTION_EVENTS } from '../functions/incidents';
+import { NOTIFICATION_EVENTS, type NotificationFact } from '../functions/chain/notificationFacts';
+import { RESOLUTION_EVENTS } from '../functions/chain/incidents';
 import {
   MAX_OUTBOX,
   MAX_OUTBOX_BYTES,
@@ -11,9 +11,9 @@ import {
   boundState,
   outboxBytes,
   removeDelivered,
-} from '../functions/outbox';
-import { fitState } from '../functions/planner';
-import { initialState, serializeState } from '../functions/state';
+} from '../functions/chain/outbox';
+import { fitState } from '../functions/chain/planner';
+import { initialState, serializeState } from '../functions/chain/state';
 
 const T = 1_800_000_000;
 

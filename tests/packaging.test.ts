@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { bundleHandler } from '../components/bundle';
-import { LAMBDA_HANDLERS, REPLICA_APPLY_HANDLER } from '../functions/lambdaHandlers';
+import { LAMBDA_HANDLERS, REPLICA_APPLY_HANDLER } from '../functions/shared/lambdaHandlers';
 
 const ROOT = join(__dirname, '..');
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));

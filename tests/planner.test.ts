@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { parseCompactTime } from '../functions/chainManifest';
-import { decideDriver } from '../functions/driver';
-import { factStatus, type NotificationFact } from '../functions/notificationFacts';
-import { renderFact } from '../functions/notificationText';
+import { parseCompactTime } from '../functions/shared/chainManifest';
+import { decideDriver } from '../functions/chain/driver';
+import { factStatus, type NotificationFact } from '../functions/chain/notificationFacts';
+import { renderFact } from '../functions/chain/notificationText';
 import {
   applyStartOutcome,
   finishTick,
@@ -13,11 +13,11 @@ import {
   type DescribeObservation,
   type PitrObservation,
   type StartOutcome,
-} from '../functions/planner';
-import type { WorkflowSettings } from '../functions/settings';
-import { initialState, parseState, serializeState, type ChainState } from '../functions/state';
-import { computeWake, exportsToDescribe, restorableLimit } from '../functions/timing';
-import { clientToken } from '../functions/tokens';
+} from '../functions/chain/planner';
+import type { WorkflowSettings } from '../functions/chain/settings';
+import { initialState, parseState, serializeState, type ChainState } from '../functions/chain/state';
+import { computeWake, exportsToDescribe, restorableLimit } from '../functions/chain/timing';
+import { clientToken } from '../functions/chain/tokens';
 
 const T0 = Date.parse('2026-11-24T00:00:00Z') / 1000;
 

@@ -1,5 +1,5 @@
 /**
- * The operator's action on a replica (functions/replicaAction.ts), as pure decisions: PAUSE applies
+ * The operator's action on a replica (functions/replica/action.ts), as pure decisions: PAUSE applies
  * nothing new, RUN is normal, REBUILD is carried out once per parameter version and never over another
  * execution's live claim.
  */
@@ -12,10 +12,10 @@ import {
   isPendingRebuild,
   rebuiltReplicaState,
   type ReplicaActionRead,
-} from '../functions/replicaAction';
-import { planReplica, type ChainView } from '../functions/replicaPlanner';
-import { replicaActionParameterName } from '../functions/replicaSettings';
-import { initialReplicaState, parseReplicaState, type ReplicaState } from '../functions/replicaState';
+} from '../functions/replica/action';
+import { planReplica, type ChainView } from '../functions/replica/planner';
+import { replicaActionParameterName } from '../functions/replica/settings';
+import { initialReplicaState, parseReplicaState, type ReplicaState } from '../functions/replica/state';
 
 const NOW = T0 + 86_400;
 const LEASE = 1800;
@@ -74,7 +74,7 @@ const otherLiveClaim = (s: ReplicaState) => {
   return NOW - Date.parse(c.startedAt) / 1000 < lease;
 };
 
-describe('replica action rule (functions/replicaAction.ts)', () => {
+describe('replica action rule (functions/replica/action.ts)', () => {
   it('PAUSE (or a value that is not an action) plans nothing new: IDLE with the reason, or HALTED', () => {
     fc.assert(
       fc.property(stateArb, fc.constantFrom('PAUSE', ' PAUSE\n', 'STOP'), (state, value) => {

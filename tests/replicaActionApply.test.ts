@@ -1,14 +1,14 @@
 /**
- * The operator's action through the real apply Lambda's steps (functions/replicaApply.ts,
- * functions/replicaActionSteps.ts): a REBUILD carried out once per version, never over another
+ * The operator's action through the real apply Lambda's steps (functions/replica/apply.ts,
+ * functions/replica/actionSteps.ts): a REBUILD carried out once per version, never over another
  * execution's live claim; progress recorded only under the execution's own claim; an older stack
  * without the action parameter runs.
  */
 import { expect } from 'chai';
 import { testReplicaSettings } from './helpers/replicaSettings';
-import { createReplicaHandler, type PlanOutput, type ReplicaEvent } from '../functions/replicaApply';
-import { initialReplicaParameterValues, rebuiltReplicaState } from '../functions/replicaAction';
-import { initialReplicaState, parseReplicaState, type ReplicaState } from '../functions/replicaState';
+import { createReplicaHandler, type PlanOutput, type ReplicaEvent } from '../functions/replica/apply';
+import { initialReplicaParameterValues, rebuiltReplicaState } from '../functions/replica/action';
+import { initialReplicaState, parseReplicaState, type ReplicaState } from '../functions/replica/state';
 import { CallLog } from '../sim/fakeAws/service';
 import { FakeSSM } from '../sim/fakeAws/ssm';
 import { generateWorkload, WORKLOAD_KEY_SCHEMA } from '../sim/workload';
@@ -24,7 +24,7 @@ const ACTION = '/dynamodb-continuous-exports/dev/orders/replicas/copy/action';
 const NOW = WINDOWS[3][1] + 600;
 const isoAt = (seconds: number) => new Date(seconds * 1000).toISOString();
 
-describe('the operator action in the apply Lambda (functions/replicaApply.ts)', () => {
+describe('the operator action in the apply Lambda (functions/replica/apply.ts)', () => {
   let s3: MemoryS3;
   let epoch: string;
   before(async () => {

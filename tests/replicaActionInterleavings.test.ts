@@ -1,7 +1,7 @@
 /**
  * The operator's commands against a running execution, in every interleaving that matters.
  *
- * An execution E of the replica's workflow runs through the real apply Lambda (functions/replicaApply.ts)
+ * An execution E of the replica's workflow runs through the real apply Lambda (functions/replica/apply.ts)
  * over an in-memory chain and target: a grouped apply (plan, claim, applyGroup, record, ...) or a
  * Distributed Map (plan, claim, applyFiles children, commit, ...). The operator's writes of the action
  * parameter (PAUSE, then RUN, then REBUILD with the target emptied, as `dce replica` does them) are
@@ -9,7 +9,7 @@
  * scheduled execution runs whole at that point. A third variant moves the clock 1000 s per SSM call of
  * E, so E's grouped claims (30 minutes) expire under it, and stops the other executions from outside
  * after their plan step (leaving their claim or rebuild behind): there E's entries must not be recorded
- * over a rebuild (functions/replicaApply.ts `recordApplied`), or the replica would claim entries the
+ * over a rebuild (functions/replica/apply.ts `recordApplied`), or the replica would claim entries the
  * emptied target does not hold.
  *
  * After E ends, executions run until the replica is quiet. In every interleaving:
@@ -24,9 +24,9 @@ import { expect } from 'chai';
 import { testReplicaSettings } from './helpers/replicaSettings';
 import { BatchWriteItemCommand, DescribeTableCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
-import { createReplicaHandler, type PlanOutput } from '../functions/replicaApply';
-import { initialReplicaParameterValues } from '../functions/replicaAction';
-import { parseReplicaState, type ReplicaState } from '../functions/replicaState';
+import { createReplicaHandler, type PlanOutput } from '../functions/replica/apply';
+import { initialReplicaParameterValues } from '../functions/replica/action';
+import { parseReplicaState, type ReplicaState } from '../functions/replica/state';
 import type { Item } from '../format';
 import { CallLog } from '../sim/fakeAws/service';
 import { FakeSSM } from '../sim/fakeAws/ssm';

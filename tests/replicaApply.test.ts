@@ -9,15 +9,15 @@ import {
   type CreateTableCommandInput,
   type TableDescription,
 } from '@aws-sdk/client-dynamodb';
-import { chainHeadKey, chainObjectBody, CHAIN_SCHEMA_VERSION } from '../functions/chainManifest';
+import { chainHeadKey, chainObjectBody, CHAIN_SCHEMA_VERSION } from '../functions/shared/chainManifest';
 import {
   createReplicaHandler,
   type DataFileItem,
   type PlanOutput,
   type ReplicaEvent,
-} from '../functions/replicaApply';
-import { replicaActionParameterName, type ReplicaSettings } from '../functions/replicaSettings';
-import { initialReplicaState, parseReplicaState, type ReplicaState } from '../functions/replicaState';
+} from '../functions/replica/apply';
+import { replicaActionParameterName, type ReplicaSettings } from '../functions/replica/settings';
+import { initialReplicaState, parseReplicaState, type ReplicaState } from '../functions/replica/state';
 import type { Item } from '../format';
 import { getText, putObject } from '../format/s3io';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../sim/servers';
@@ -62,7 +62,7 @@ class FakeSns {
   }
 }
 
-describe('replica apply Lambda (functions/replicaApply.ts) against dynalite', () => {
+describe('replica apply Lambda (functions/replica/apply.ts) against dynalite', () => {
   let ddb: LocalDynamoDb;
   let counter = 0;
   let pristine: MemoryS3;
@@ -456,7 +456,7 @@ describe('replica apply Lambda (functions/replicaApply.ts) against dynalite', ()
   });
 
   it('two executions started together (a duplicate delivery): one applies, the other stands down', async () => {
-    // The claim is written under the exclusive lease (functions/lease.ts): one of them holds it.
+    // The claim is written under the exclusive lease (functions/shared/lease.ts): one of them holds it.
     const r = await replica();
     await commitUpTo(r.s3, 4);
     const plans = (await Promise.all([

@@ -1,18 +1,18 @@
 /**
- * Emptying the target for a rebaseline (functions/replicaClear.ts): bounded per plan step, resumed
+ * Emptying the target for a rebaseline (functions/replica/clear.ts): bounded per plan step, resumed
  * from the saved Scan position, safe to repeat after a crash, and ended only by a Scan that finds the
  * table empty.
  */
 import { expect } from 'chai';
 import { BatchWriteItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { clearTarget, CLEAR_BUDGET_SECONDS } from '../functions/replicaClear';
-import { planReplica } from '../functions/replicaPlanner';
-import { initialReplicaState, type ReplicaState } from '../functions/replicaState';
+import { clearTarget, CLEAR_BUDGET_SECONDS } from '../functions/replica/clear';
+import { planReplica } from '../functions/replica/planner';
+import { initialReplicaState, type ReplicaState } from '../functions/replica/state';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../sim/servers';
 import { deriveReplicaStatus, formatReplicaStatuses } from '../cli/replicaStatus';
 import { newWorkloadTable } from './helpers/localTables';
 
-describe('emptying the target for a rebaseline (functions/replicaClear.ts)', () => {
+describe('emptying the target for a rebaseline (functions/replica/clear.ts)', () => {
   let ddb: LocalDynamoDb;
   before(async () => {
     ddb = await startLocalDynamoDb();

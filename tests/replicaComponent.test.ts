@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import * as path from 'node:path';
 import { bundleHandler, REPOSITORY_ROOT } from '../components/bundle';
-import { REPLICA_APPLY_HANDLER } from '../functions/lambdaHandlers';
-import { targetClient } from '../functions/replicaHandler';
+import { REPLICA_APPLY_HANDLER } from '../functions/shared/lambdaHandlers';
+import { targetClient } from '../functions/replica/handler';
 import { renderReplicaDefinitionString } from '../statemachine/render';
 import { ACCOUNT_ID, REGION, ofType, policyOf, runProgram, type ProgramRun } from './helpers/pulumiMocks';
 import { allows } from './helpers/iamDecisions';

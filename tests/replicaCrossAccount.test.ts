@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { ImportTableCommand } from '@aws-sdk/client-dynamodb';
 import { ConfigError } from '../components/config';
-import { replicaImportRequest } from '../functions/replicaImport';
+import { replicaImportRequest } from '../functions/replica/importBootstrap';
 import { iamRequestsOf, type IamRequest } from '../sim/iam/requests';
 import { decide, type RoleAccess } from '../sim/iam/evaluator';
 import { WORKLOAD_ATTRIBUTE_DEFINITIONS, WORKLOAD_KEY_SCHEMA } from '../sim/workload';

@@ -1,11 +1,11 @@
-import { REPLICA_APPLY_HANDLER } from '../functions/lambdaHandlers';
+import { REPLICA_APPLY_HANDLER } from '../functions/shared/lambdaHandlers';
 import { CallLog } from '../sim/fakeAws/service';
 import { FakeSSM } from '../sim/fakeAws/ssm';
 import { expect } from 'chai';
 import { CreateTableCommand, ScanCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { seedReplicaParameters, testReplicaSettings } from './helpers/replicaSettings';
-import { createReplicaHandler, type ReplicaEvent } from '../functions/replicaApply';
-import { parseReplicaState } from '../functions/replicaState';
+import { createReplicaHandler, type ReplicaEvent } from '../functions/replica/apply';
+import { parseReplicaState } from '../functions/replica/state';
 import type { Item } from '../format';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../sim/servers';
 import {

@@ -1,6 +1,6 @@
 /**
- * The replica's pure decisions about the target's schema (functions/replicaSchema.ts) and about a
- * failed apply (functions/replicaFailures.ts, and the planner's backoff).
+ * The replica's pure decisions about the target's schema (functions/replica/schema.ts) and about a
+ * failed apply (functions/replica/failures.ts, and the planner's backoff).
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
@@ -11,10 +11,10 @@ import {
   failureBackoffSeconds,
   FAILURE_BACKOFF_SECONDS,
   withEntryFailure,
-} from '../functions/replicaFailures';
-import { planReplica, type ChainView } from '../functions/replicaPlanner';
-import { formatKeys, schemaMismatch, tableKeys, type TableKeys } from '../functions/replicaSchema';
-import { initialReplicaState, parseReplicaState, type ReplicaState } from '../functions/replicaState';
+} from '../functions/replica/failures';
+import { planReplica, type ChainView } from '../functions/replica/planner';
+import { formatKeys, schemaMismatch, tableKeys, type TableKeys } from '../functions/replica/schema';
+import { initialReplicaState, parseReplicaState, type ReplicaState } from '../functions/replica/state';
 import { plannedEntry as entry, PLAN_EPOCH as EPOCH, planContext as context } from './helpers/replicaPlans';
 
 const described = (
@@ -45,7 +45,7 @@ const SOURCE = tableKeys(
   ),
 );
 
-describe('the target table against the source (functions/replicaSchema.ts)', () => {
+describe('the target table against the source (functions/replica/schema.ts)', () => {
   const keyArb = fc.record({
     name: fc.constantFrom('pk', 'sk', 'id', 'ts'),
     type: fc.constantFrom('S', 'N', 'B'),
@@ -124,7 +124,7 @@ describe('the target table against the source (functions/replicaSchema.ts)', () 
   });
 });
 
-describe('a failed apply (functions/replicaFailures.ts)', () => {
+describe('a failed apply (functions/replica/failures.ts)', () => {
   it('a missing file and a rejected write halt (naming the entries, the key and the message); anything else is retried later', () => {
     expect(classifyApplyFailure(new EntryFilesMissingError(4, 'arn:e', 'k/data/x.json.gz'), [4])).to.include({
       kind: 'HALT',

@@ -4,8 +4,8 @@
  * fails an execution.
  */
 import { expect } from 'chai';
-import { createReplicaHandler, type PlanOutput } from '../functions/replicaApply';
-import { initialReplicaState, parseReplicaState } from '../functions/replicaState';
+import { createReplicaHandler, type PlanOutput } from '../functions/replica/apply';
+import { initialReplicaState, parseReplicaState } from '../functions/replica/state';
 import { CallLog } from '../sim/fakeAws/service';
 import { FakeSSM } from '../sim/fakeAws/ssm';
 import { generateWorkload } from '../sim/workload';
@@ -15,7 +15,7 @@ import { MemoryS3, contiguousWindows, writeChain } from './helpers/exportChain';
 const T0 = Date.UTC(2026, 10, 3, 1) / 1000;
 const START = T0 + 3600;
 
-describe('replica halt alert (functions/replicaAlert.ts)', () => {
+describe('replica halt alert (functions/replica/alert.ts)', () => {
   it('records the halt first; an undelivered alert goes out with the next execution, once, with the same id', async () => {
     const s3 = new MemoryS3();
     const source = generateWorkload({

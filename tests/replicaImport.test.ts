@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoDBClient, ImportTableCommand, type TableDescription } from '@aws-sdk/client-dynamodb';
-import { replicaImportRequest } from '../functions/replicaImport';
+import { replicaImportRequest } from '../functions/replica/importBootstrap';
 
 const EXPORT_ARN = 'arn:aws:dynamodb:eu-west-1:123456789012:table/orders/export/01764000000000-abcd1234';
 const SOURCE: TableDescription = {
@@ -34,7 +34,7 @@ const SOURCE: TableDescription = {
   ],
 };
 
-describe('import bootstrap request (functions/replicaImport.ts)', () => {
+describe('import bootstrap request (functions/replica/importBootstrap.ts)', () => {
   it('asks ImportTable for a new table shaped like the source, from the full export data folder (SDK mock)', async () => {
     const ddb = mockClient(DynamoDBClient);
     ddb.on(ImportTableCommand).resolves({ ImportTableDescription: { ImportStatus: 'IN_PROGRESS' } });

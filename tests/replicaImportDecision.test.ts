@@ -1,7 +1,11 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { decideImport, type ImportObservation, type ImportRequestFacts } from '../functions/replicaBootstrap';
-import { initialReplicaState, type ReplicaState } from '../functions/replicaState';
+import {
+  decideImport,
+  type ImportObservation,
+  type ImportRequestFacts,
+} from '../functions/replica/bootstrap';
+import { initialReplicaState, type ReplicaState } from '../functions/replica/state';
 
 const EPOCH = '20261103T010000Z';
 const FACTS: ImportRequestFacts = {
@@ -19,7 +23,7 @@ const recorded: ReplicaState = {
   import: { ...FACTS, importArn: ARN, startedAt: '2026-11-03T01:30:00.000Z' },
 };
 
-describe('import bootstrap decisions (functions/replicaBootstrap.ts)', () => {
+describe('import bootstrap decisions (functions/replica/bootstrap.ts)', () => {
   it('records an import in progress once, then waits without writing', () => {
     const first = decideImport(
       initialReplicaState(),

@@ -7,11 +7,11 @@ import {
   type TableDescription,
 } from '@aws-sdk/client-dynamodb';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
-import { chainHeadKey, chainObjectBody, CHAIN_SCHEMA_VERSION } from '../functions/chainManifest';
+import { chainHeadKey, chainObjectBody, CHAIN_SCHEMA_VERSION } from '../functions/shared/chainManifest';
 import { seedReplicaParameters } from './helpers/replicaSettings';
-import { createReplicaHandler, type PlanOutput, type ReplicaEvent } from '../functions/replicaApply';
-import type { ReplicaSettings } from '../functions/replicaSettings';
-import { parseReplicaState, type ReplicaState } from '../functions/replicaState';
+import { createReplicaHandler, type PlanOutput, type ReplicaEvent } from '../functions/replica/apply';
+import type { ReplicaSettings } from '../functions/replica/settings';
+import { parseReplicaState, type ReplicaState } from '../functions/replica/state';
 import { putObject } from '../format/s3io';
 import { CallLog } from '../sim/fakeAws/service';
 import { FakeSSM } from '../sim/fakeAws/ssm';
@@ -63,7 +63,7 @@ class FakeSns {
   }
 }
 
-describe('import bootstrap of a replica, run (functions/replicaImport.ts)', () => {
+describe('import bootstrap of a replica, run (functions/replica/importBootstrap.ts)', () => {
   let ddb: LocalDynamoDb;
   let pristine: MemoryS3;
   let chain: Awaited<ReturnType<typeof writeChain>>;

@@ -7,10 +7,10 @@
  */
 import { expect } from 'chai';
 import { BatchWriteItemCommand } from '@aws-sdk/client-dynamodb';
-import { createReplicaHandler } from '../functions/replicaApply';
-import type { PlannerLimits } from '../functions/replicaPlanner';
-import type { ReplicaSettings } from '../functions/replicaSettings';
-import { parseReplicaState, type ReplicaState } from '../functions/replicaState';
+import { createReplicaHandler } from '../functions/replica/apply';
+import type { PlannerLimits } from '../functions/replica/planner';
+import type { ReplicaSettings } from '../functions/replica/settings';
+import { parseReplicaState, type ReplicaState } from '../functions/replica/state';
 import { getText } from '../format/s3io';
 import { CallLog } from '../sim/fakeAws/service';
 import { FakeSSM } from '../sim/fakeAws/ssm';

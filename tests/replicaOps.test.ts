@@ -18,9 +18,9 @@ import {
 } from '../cli/replicaStatus';
 import { deriveStatus } from '../cli/status';
 import { UsageError, type Target } from '../cli/target';
-import { planReplica, type ChainView, type PlanContext } from '../functions/replicaPlanner';
-import { initialReplicaState, parseReplicaState, type ReplicaState } from '../functions/replicaState';
-import { initialState, serializeState } from '../functions/state';
+import { planReplica, type ChainView, type PlanContext } from '../functions/replica/planner';
+import { initialReplicaState, parseReplicaState, type ReplicaState } from '../functions/replica/state';
+import { initialState, serializeState } from '../functions/chain/state';
 import { CallLog } from '../sim/fakeAws/service';
 import { FakeSSM } from '../sim/fakeAws/ssm';
 
@@ -39,7 +39,7 @@ function step(state: ReplicaState, chain: ChainView, ctx: PlanContext) {
   };
 }
 
-describe('replica pause in the planner (functions/replicaPlanner.ts)', () => {
+describe('replica pause in the planner (functions/replica/planner.ts)', () => {
   it('states written before PAUSED existed parse unchanged; PAUSED parses', () => {
     const old = JSON.stringify({ ...initialReplicaState(), status: 'HALTED' });
     expect(parseReplicaState(old).status).to.equal('HALTED');

@@ -1,12 +1,12 @@
 /**
- * A paused replica through the real apply Lambda's plan step (functions/replicaApply.ts): nothing is
+ * A paused replica through the real apply Lambda's plan step (functions/replica/apply.ts): nothing is
  * claimed or written, and a pause written between the plan's read and its claim stops the claim.
  */
 import { expect } from 'chai';
 import { testReplicaSettings } from './helpers/replicaSettings';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
-import { createReplicaHandler, replicaLockName, type PlanOutput } from '../functions/replicaApply';
-import { initialReplicaState, parseReplicaState } from '../functions/replicaState';
+import { createReplicaHandler, replicaLockName, type PlanOutput } from '../functions/replica/apply';
+import { initialReplicaState, parseReplicaState } from '../functions/replica/state';
 import { CallLog } from '../sim/fakeAws/service';
 import { FakeSSM } from '../sim/fakeAws/ssm';
 import { generateWorkload } from '../sim/workload';
@@ -20,7 +20,7 @@ const WINDOWS = contiguousWindows(START, 900, 4);
 const STATE = '/dynamodb-continuous-exports/dev/orders/replicas/copy/state';
 const ACTION = '/dynamodb-continuous-exports/dev/orders/replicas/copy/action';
 
-describe('a paused replica in the apply Lambda (functions/replicaApply.ts)', () => {
+describe('a paused replica in the apply Lambda (functions/replica/apply.ts)', () => {
   let s3: MemoryS3;
   before(async () => {
     s3 = new MemoryS3();

@@ -10,9 +10,9 @@ import { expect } from 'chai';
 import { CallLog } from '../sim/fakeAws/service';
 import { FakeSSM } from '../sim/fakeAws/ssm';
 import { startSsmServer, type SsmServer } from '../sim/ssmServer';
-import { initialReplicaParameterValues, rebuiltReplicaState } from '../functions/replicaAction';
-import { initialReplicaState, parseReplicaState, type ReplicaState } from '../functions/replicaState';
-import { initialState, serializeState } from '../functions/state';
+import { initialReplicaParameterValues, rebuiltReplicaState } from '../functions/replica/action';
+import { initialReplicaState, parseReplicaState, type ReplicaState } from '../functions/replica/state';
+import { initialState, serializeState } from '../functions/chain/state';
 
 const BIN = join(__dirname, '..', 'bin', 'dce.js');
 const ROOT = '/dynamodb-continuous-exports/prod/orders';

@@ -6,8 +6,8 @@ import {
   planContext as context,
 } from './helpers/replicaPlans';
 import fc from 'fast-check';
-import { planReplica, type ChainView, type PlanContext } from '../functions/replicaPlanner';
-import { initialReplicaState, type ReplicaState } from '../functions/replicaState';
+import { planReplica, type ChainView, type PlanContext } from '../functions/replica/planner';
+import { initialReplicaState, type ReplicaState } from '../functions/replica/state';
 
 /** Applies plans until the replica is idle or halted; returns the sequences applied, in order. */
 function runToRest(state: ReplicaState, chain: ChainView, ctx: PlanContext) {
@@ -27,7 +27,7 @@ function runToRest(state: ReplicaState, chain: ChainView, ctx: PlanContext) {
   throw new Error('no rest');
 }
 
-describe('replica planner (functions/replicaPlanner.ts)', () => {
+describe('replica planner (functions/replica/planner.ts)', () => {
   const chainArb = fc
     .record({
       counts: fc.array(fc.integer({ min: 0, max: 3000 }), { minLength: 1, maxLength: 60 }),

@@ -1,13 +1,13 @@
 /**
- * How work is split by records and by the write rate (functions/replicaWorkSizing.ts), and the
- * planner's use of it (functions/replicaPlanner.ts): groups capped by what the rate writes in one
+ * How work is split by records and by the write rate (functions/replica/workSizing.ts), and the
+ * planner's use of it (functions/replica/planner.ts): groups capped by what the rate writes in one
  * invocation, an entry left part-way resumed alone, Distributed Map batches sized for one invocation
  * at the rate of the children that actually run.
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { planReplica, type ChainView } from '../functions/replicaPlanner';
-import { initialReplicaState, type ReplicaState } from '../functions/replicaState';
+import { planReplica, type ChainView } from '../functions/replica/planner';
+import { initialReplicaState, type ReplicaState } from '../functions/replica/state';
 import {
   APPLY_BUDGET_SECONDS,
   EXPRESS_CHILD_BUDGET_SECONDS,
@@ -15,13 +15,13 @@ import {
   MAX_MAP_CHILDREN,
   groupRecordCap,
   planDistributedWork,
-} from '../functions/replicaWorkSizing';
+} from '../functions/replica/workSizing';
 import { PLAN_EPOCH as EPOCH, plannedEntry as entry, planContext as context } from './helpers/replicaPlans';
 
 const files = (counts: number[]) =>
   counts.map((itemCount, i) => ({ itemCount, dataFileS3Key: `data/${i}.json.gz` }));
 
-describe('replica work sizing (functions/replicaWorkSizing.ts)', () => {
+describe('replica work sizing (functions/replica/workSizing.ts)', () => {
   it('never runs more children than the rate allows in total, and sizes a batch of several files to one invocation at the child rate', () => {
     fc.assert(
       fc.property(

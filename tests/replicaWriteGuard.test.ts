@@ -1,5 +1,5 @@
 /**
- * The write guard (functions/replicaWriteGuard.ts) and the stragglers of a failed Distributed Map: a
+ * The write guard (functions/replica/writeGuard.ts) and the stragglers of a failed Distributed Map: a
  * child Lambda still running after its Map Run failed must not write once a later execution's claim
  * stands, and a later execution claims only once such children have stopped. Also the halt of an
  * entry no child can apply at the configured rate (WORK_UNIT_TOO_LARGE).
@@ -7,15 +7,15 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { BatchWriteItemCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import { createReplicaHandler, type PlanOutput, type ReplicaEvent } from '../functions/replicaApply';
-import { parseReplicaState } from '../functions/replicaState';
+import { createReplicaHandler, type PlanOutput, type ReplicaEvent } from '../functions/replica/apply';
+import { parseReplicaState } from '../functions/replica/state';
 import {
   CLAIM_SUCCESSOR_WAIT_SECONDS,
   ClaimMovedError,
   WriteDeadlineError,
   claimHolderEndedAt,
   guardWrites,
-} from '../functions/replicaWriteGuard';
+} from '../functions/replica/writeGuard';
 import { md5Base64 } from '../format';
 import { getText, putObject } from '../format/s3io';
 import { CallLog } from '../sim/fakeAws/service';
@@ -29,7 +29,7 @@ import { seedReplicaParameters, testReplicaSettings } from './helpers/replicaSet
 
 const write = () => new BatchWriteItemCommand({ RequestItems: { t: [] } });
 
-describe('write guard (functions/replicaWriteGuard.ts)', () => {
+describe('write guard (functions/replica/writeGuard.ts)', () => {
   it('refuses every write once the claim is seen moved, relying on a confirmation for at most confirmMs', async () => {
     await fc.assert(
       fc.asyncProperty(

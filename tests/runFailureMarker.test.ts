@@ -1,14 +1,14 @@
 import { expect } from 'chai';
-import { MAX_INCIDENTS } from '../functions/incidents';
-import { finishTick } from '../functions/planner';
+import { MAX_INCIDENTS } from '../functions/chain/incidents';
+import { finishTick } from '../functions/chain/planner';
 import {
   adoptRunFailures,
   MAX_MARKER_FAILURES,
   parseMarker,
   runFailureMarkerKey,
   withAlert,
-} from '../functions/runFailureMarker';
-import { initialState, type Incident } from '../functions/state';
+} from '../functions/chain/runFailureMarker';
+import { initialState, type Incident } from '../functions/chain/state';
 import { tickRoleForSettings } from '../cli/deployedAccess';
 import { ACCOUNT, REGION, scenarioSettings, startScenario } from '../sim/scenario';
 import { withDeployedRole, withScenario } from './helpers/chainAssertions';

@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { runDce } from '../cli/dce';
 import type { Io } from '../cli/output';
 import { CLI_OPERATOR_TOOLS, phaseDetail, simulateCommand } from '../cli/simulate';
-import { fromEnvironment } from '../functions/settings';
+import { fromEnvironment } from '../functions/chain/settings';
 import { deploySimulation } from '../cli/deployedAccess';
 import { simulationStackConfig, type DeploymentTarget } from '../sim/simulation/deployment';
 import { runSimulation } from '../sim/simulation/engine';

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { fitState } from '../functions/planner';
+import { fitState } from '../functions/chain/planner';
 import {
   ChainStateCorruptError,
   MAX_STATE_BYTES,
@@ -7,7 +7,7 @@ import {
   initialStateJson,
   parseState,
   serializeState,
-} from '../functions/state';
+} from '../functions/chain/state';
 
 const PARAM = '/dynamodb-continuous-exports/dev/orders/state';
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { CLIENT_TOKEN_PATTERN, clientToken, type TokenInput } from '../functions/tokens';
+import { CLIENT_TOKEN_PATTERN, clientToken, type TokenInput } from '../functions/chain/tokens';
 
 const base: TokenInput = {
   tableArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/orders',

@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { BatchWriteItemCommand, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import { BatchWriter, WriteRejectedError, type DynamoDbSender } from '../apply';
 import { TransientAwsError, isThrottlingError, isTransientError } from '../format';
-import { isTransientError as retryPolicyIsTransient, withRetry } from '../functions/retry';
+import { isTransientError as retryPolicyIsTransient, withRetry } from '../functions/shared/retry';
 
 const TABLE = 'target';
 const noSleep = async () => undefined;

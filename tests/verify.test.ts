@@ -10,7 +10,7 @@ import {
   chainObjectBody,
   isoTime,
   type ChainEntry,
-} from '../functions/chainManifest';
+} from '../functions/shared/chainManifest';
 import { ChainReadError, readChain } from '../cli/chainReader';
 import { listExportDataFiles, putObject } from '../format';
 import { runDce } from '../cli/dce';

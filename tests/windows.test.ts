@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { planWindows, windowExportableAt, windowsPerCatchUpExport } from '../functions/windows';
+import { planWindows, windowExportableAt, windowsPerCatchUpExport } from '../functions/chain/windows';
 
 const T0 = Date.parse('2026-11-24T00:00:00Z') / 1000;
 

@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
-import { createExportTickHandler } from '../functions/exportTick';
+import { createExportTickHandler } from '../functions/chain/exportTick';
 import type { TickClients } from '../sim/localRun';
 import {
   assertChain,

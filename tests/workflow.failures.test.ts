@@ -17,7 +17,7 @@ import {
 
 const STEADY_LAG_SECONDS = 15 * 60 + 300 + 60 + 360 + 15 * 60;
 
-/** Every SDK command the export tick sends (functions/awsActions.ts), by action name. */
+/** Every SDK command the export tick sends (functions/shared/awsActions.ts), by action name. */
 const HANDLER_COMMANDS = [
   'GetParameters',
   'PutParameter',

@@ -11,7 +11,7 @@
  * before R, so the chain starts after it without a gap.
  */
 import { expect } from 'chai';
-import { chainCurrentKey } from '../functions/chainManifest';
+import { chainCurrentKey } from '../functions/shared/chainManifest';
 import {
   assertChain,
   chainEntries,

@@ -8,7 +8,7 @@ import { setAction } from '../cli/operator';
 import { readStatus } from '../cli/status';
 import type { FakeAws } from '../sim/fakeAws';
 import type { LocalRun } from '../sim/localRun';
-import type { WorkflowSettings } from '../functions/settings';
+import type { WorkflowSettings } from '../functions/chain/settings';
 import { assertChain, HOUR, notifications, withScenario } from './helpers/chainAssertions';
 
 /** `dce status` against the scenario's SSM. */

@@ -1,6 +1,10 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { schedulePeriodMinutes, workflowSettings, type WorkflowSettingsInput } from '../functions/settings';
+import {
+  schedulePeriodMinutes,
+  workflowSettings,
+  type WorkflowSettingsInput,
+} from '../functions/chain/settings';
 import { scenarioSettings } from '../sim/scenario';
 
 const INPUT: WorkflowSettingsInput = {
@@ -24,7 +28,7 @@ const INPUT: WorkflowSettingsInput = {
   metricNamespace: 'DynamoDBContinuousExports',
 };
 
-describe('the settings constructor (functions/settings.ts)', () => {
+describe('the settings constructor (functions/chain/settings.ts)', () => {
   it('keeps every given setting and derives the schedule period (once per window, at least hourly) and the lag alert', () => {
     fc.assert(
       fc.property(fc.integer({ min: 15, max: 1440 }), (windowMinutes) => {

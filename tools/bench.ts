@@ -7,8 +7,8 @@
  */
 import '../sim/polyfills';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-import { chainEpochPrefix, chainHeadKey, type ChainEntry } from '../functions/chainManifest';
-import { parseState } from '../functions/state';
+import { chainEpochPrefix, chainHeadKey, type ChainEntry } from '../functions/shared/chainManifest';
+import { parseState } from '../functions/chain/state';
 import { tickRoleForSettings } from '../cli/deployedAccess';
 import { ACCOUNT, REGION, startScenario, type Scenario } from '../sim/scenario';
 

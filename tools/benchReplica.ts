@@ -28,7 +28,7 @@ import { BatchWriteItemCommand, type DynamoDBClient, type WriteRequest } from '@
 import { applyDataFiles, entryDataFiles, type ApplyEntry } from '../apply';
 import { BATCH_SIZE } from '../apply/batchWriter';
 import type { DataFileEntry, Item, S3Sender } from '../format';
-import { REPLICA_APPLY_HANDLER } from '../functions/lambdaHandlers';
+import { REPLICA_APPLY_HANDLER } from '../functions/shared/lambdaHandlers';
 import { startLocalDynamoDb } from '../sim/servers';
 import type { RunOptions, StateMachineDefinition } from 'aws-local-stepfunctions';
 import { renderReplicaDefinition } from '../statemachine/render';

@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import { bufferBudgetBytes } from '../apply';
-import { REPLICA_APPLY_HANDLER } from '../functions/lambdaHandlers';
+import { REPLICA_APPLY_HANDLER } from '../functions/shared/lambdaHandlers';
 import { invokeInWorker } from '../sim/lambdaWorker';
 import type { LargeItemsApplyEvent, LargeItemsApplyResult } from '../sim/largeItemsApply';
 

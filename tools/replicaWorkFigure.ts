@@ -1,6 +1,6 @@
 /**
  * The work figures of `npm run bench:replica`: how much one apply invocation takes on at the default
- * settings (functions/replicaWorkSizing.ts), and one Distributed Map child invocation measured: the
+ * settings (functions/replica/workSizing.ts), and one Distributed Map child invocation measured: the
  * replica's child step over one data file of 70,000 records into the bench's local DynamoDB server,
  * at a tenth of the default rate (what each of 10 children gets), on a simulated clock, so the
  * invocation's 600 seconds of writing take the server's time only.
@@ -8,18 +8,18 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ApplyEntry } from '../apply';
 import type { ExportFormatName, S3Sender } from '../format';
-import { REPLICA_APPLY_HANDLER } from '../functions/lambdaHandlers';
+import { REPLICA_APPLY_HANDLER } from '../functions/shared/lambdaHandlers';
 import { writeBenchExport } from './benchExport';
-import { DEFAULT_PLANNER_LIMITS, type PlannedEntry } from '../functions/replicaPlanner';
-import { initialReplicaState } from '../functions/replicaState';
-import { applyChildBatch } from '../functions/replicaTimedApply';
+import { DEFAULT_PLANNER_LIMITS, type PlannedEntry } from '../functions/replica/planner';
+import { initialReplicaState } from '../functions/replica/state';
+import { applyChildBatch } from '../functions/replica/timedApply';
 import {
   APPLY_BUDGET_SECONDS,
   MAX_CHILD_INVOCATIONS,
   MAX_MAP_CHILDREN,
   groupRecordCap,
   planDistributedWork,
-} from '../functions/replicaWorkSizing';
+} from '../functions/replica/workSizing';
 import { entryDataFiles, targetKeyAttributes } from '../apply';
 
 const DEFAULT_RATE = 1000;

@@ -3,7 +3,7 @@
  * clock. Each fake is an object with the SDK v3 `send(command)` method, so the export tick handler
  * runs against them unchanged.
  */
-import type { ExportTickClients } from '../../functions/tickAws';
+import type { ExportTickClients } from '../../functions/chain/tickAws';
 import type { ExportSink } from '../contracts';
 import { MemorySink } from '../memorySink';
 import { FakeDynamoDB, type ExportRequestInfo } from './dynamodb';

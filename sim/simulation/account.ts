@@ -6,8 +6,8 @@
  * evaluated against its deployed role (`sim/iam/`).
  */
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { fromEnvironment, type WorkflowSettings } from '../../functions/settings';
-import { initialStateJson } from '../../functions/state';
+import { fromEnvironment, type WorkflowSettings } from '../../functions/chain/settings';
+import { initialStateJson } from '../../functions/chain/state';
 import { S3ExportSink } from '../../format';
 import type { TableSource } from '../contracts';
 import { createFakeAws, type FakeAws } from '../fakeAws';

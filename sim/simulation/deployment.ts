@@ -86,7 +86,7 @@ export function simulationStackConfig(
             // default, or (--replica-on-new-epoch rebaseline) empties it and follows the new epoch.
             onNewEpoch: options.replicaOnNewEpoch ?? 'halt',
             // --scale: a slow replica, so the large export and the hot window each take several
-            // invocations of work (functions/replicaWorkSizing.ts).
+            // invocations of work (functions/replica/workSizing.ts).
             maxWritesPerSecond: options.scale ? SCALE_REPLICA_WRITES_PER_SECOND : 1000,
             concurrency: 2,
           },

@@ -4,7 +4,7 @@
  *
  * What runs is what deploys: the state machine definition from `renderDefinition` (run by
  * aws-local-stepfunctions through `sim/localRun.ts`) and the export tick handler from
- * `functions/exportTick.ts`. Around them (`account.ts`):
+ * `functions/chain/exportTick.ts`. Around them (`account.ts`):
  * - S3 is a local s3rver, reached by a real S3Client: the chain manifest the tick writes and the
  *   export files the fake export engine writes (in the AWS format) land there;
  * - SSM is the fake parameter store served over HTTP by `sim/ssmServer.ts`, reached by a real
@@ -17,8 +17,8 @@
  * watermark (`chainChecks.ts`).
  */
 import '../polyfills';
-import { LAMBDA_HANDLERS } from '../../functions/lambdaHandlers';
-import { iso } from '../../functions/time';
+import { LAMBDA_HANDLERS } from '../../functions/shared/lambdaHandlers';
+import { iso } from '../../functions/shared/time';
 import { generateWorkload } from '../workload';
 import {
   openSimulationAccount,

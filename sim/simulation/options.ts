@@ -3,7 +3,7 @@
  * by `npm run simulate` and `dce simulate`.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import type { ExportFormat } from '../../functions/settings';
+import type { ExportFormat } from '../../functions/chain/settings';
 
 export type FaultLevel = 'none' | 'some' | 'chaos';
 export type FormatFlag = 'json' | 'ion';

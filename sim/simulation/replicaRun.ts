@@ -1,7 +1,7 @@
 /**
  * The replica of a simulation run: a second table on the local DynamoDB kept equal to the source by
  * the replica's own deployed state machine (statemachine/replica-apply.asl.json, rendered by the one
- * render function) and its apply Lambda (functions/replicaApply.ts), started by its own schedule on
+ * render function) and its apply Lambda (functions/replica/apply.ts), started by its own schedule on
  * the same simulated clock as the export chain. Its Distributed Map runs through the emulation in
  * sim/distributedMap.ts, its children write with the apply engine (apply/) into the local DynamoDB.
  *
@@ -11,12 +11,12 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
-import type { SfnSender } from '../../functions/awsClients';
-import { createReplicaHandler, REPLICA_LAG_METRIC } from '../../functions/replicaApply';
-import type { PlannerLimits } from '../../functions/replicaPlanner';
-import { fromReplicaEnvironment, type ReplicaSettings } from '../../functions/replicaSettings';
-import { initialReplicaParameterValues } from '../../functions/replicaAction';
-import { parseReplicaState } from '../../functions/replicaState';
+import type { SfnSender } from '../../functions/shared/awsClients';
+import { createReplicaHandler, REPLICA_LAG_METRIC } from '../../functions/replica/apply';
+import type { PlannerLimits } from '../../functions/replica/planner';
+import { fromReplicaEnvironment, type ReplicaSettings } from '../../functions/replica/settings';
+import { initialReplicaParameterValues } from '../../functions/replica/action';
+import { parseReplicaState } from '../../functions/replica/state';
 import { renderReplicaDefinition } from '../../statemachine/render';
 import { getText } from '../../format/s3io';
 import { simulatedSleep } from '../localMachine';

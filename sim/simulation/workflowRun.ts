@@ -3,8 +3,8 @@
  * simulated clock, in steps of a quarter hour, with the operator's pauses and resets applied on the
  * way and the workflow's phase sampled after each step.
  */
-import { createExportTickHandler } from '../../functions/exportTick';
-import { iso } from '../../functions/time';
+import { createExportTickHandler } from '../../functions/chain/exportTick';
+import { iso } from '../../functions/shared/time';
 import type { Delivery } from '../scheduler';
 import { LocalRun, type RunReport } from '../localRun';
 import type { SimulationAccount } from './account';

@@ -11,9 +11,9 @@ import {
   chainHeadKey,
   type ChainEntry,
   type ChainHead,
-} from '../../functions/chainManifest';
-import type { WorkflowSettings } from '../../functions/settings';
-import { parseState, type ChainState } from '../../functions/state';
+} from '../../functions/shared/chainManifest';
+import type { WorkflowSettings } from '../../functions/chain/settings';
+import { parseState, type ChainState } from '../../functions/chain/state';
 import type { FakeAws } from '../../sim/fakeAws';
 import type { FakeExport } from '../../sim/fakeAws/dynamodb';
 import type { LocalRun } from '../../sim/localRun';

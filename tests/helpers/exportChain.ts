@@ -13,7 +13,7 @@ import {
   isoTime,
   type ChainEntry,
   type ChainHead,
-} from '../../functions/chainManifest';
+} from '../../functions/shared/chainManifest';
 import { S3ExportSink, type ExportFormatName, type S3ExportSinkOptions } from '../../format';
 import { putObject, type S3Sender } from '../../format';
 import type { ExportSpec, TableSource } from '../../sim/contracts';

@@ -3,7 +3,7 @@
  * Lambda directly: the items as its ItemReader and ItemSelector build them, and the child's loop of
  * invocations, each going on from where the previous one stopped.
  */
-import type { ChildAnswer, DataFileItem, PlanOutput, ReplicaEvent } from '../../functions/replicaContract';
+import type { ChildAnswer, DataFileItem, PlanOutput, ReplicaEvent } from '../../functions/replica/contract';
 import type { S3Sender } from '../../format';
 import { getText } from '../../format/s3io';
 

@@ -1,5 +1,5 @@
 /** Fixtures of the replica planner's tests: one epoch, 15-minute entries from T0, a plan context. */
-import type { PlanContext, PlannedEntry } from '../../functions/replicaPlanner';
+import type { PlanContext, PlannedEntry } from '../../functions/replica/planner';
 
 export const PLAN_EPOCH = '20261103T010000Z';
 /** The epoch's start, epoch seconds. */

@@ -1,5 +1,5 @@
-import { initialReplicaParameterValues } from '../../functions/replicaAction';
-import { replicaActionParameterName, type ReplicaSettings } from '../../functions/replicaSettings';
+import { initialReplicaParameterValues } from '../../functions/replica/action';
+import { replicaActionParameterName, type ReplicaSettings } from '../../functions/replica/settings';
 
 /** The settings of a test replica `copy` of table `orders`, with `over` on top. */
 export function testReplicaSettings(over: Partial<ReplicaSettings> = {}): ReplicaSettings {

@@ -1,0 +1,141 @@
+/**
+ * The apply Lambda's side of the operator's action (functions/replica/action.ts holds the rule): reading
+ * the state with the action, carrying out a REBUILD under the claim lease, and what a plan starts from.
+ * The Lambda only reads the action parameter; it writes the state parameter alone.
+ */
+import { GetParametersCommand } from '@aws-sdk/client-ssm';
+import type { SsmSender } from '../shared/awsClients';
+import { acquireLease, releaseLease, type SsmCall } from '../shared/lease';
+import {
+  decideReplicaAction,
+  rebuiltReplicaState,
+  type ReplicaActionDecision,
+  type ReplicaActionRead,
+} from './action';
+import { replicaActionParameterName, type ReplicaSettings } from './settings';
+import { parseReplicaState, type ReplicaState } from './state';
+
+/** What the plan step does before planning: stand down with `output`, or plan from `state`. */
+export type PreparedPlan =
+  | { output: { action: 'BUSY'; detail: string } }
+  | {
+      /** The state as read: what a claim compares with. */
+      read: ReplicaState;
+      /** The state to plan from: one paused by an earlier release that was resumed since plans as ACTIVE. */
+      state: ReplicaState;
+      /** Set when the operator's action pauses the replica. */
+      pausedBecause?: string;
+    };
+
+export interface ReplicaActionStepsOptions {
+  settings: ReplicaSettings;
+  ssm: SsmSender;
+  ssmCall: SsmCall;
+  /** The lock whose lease guards the replica's claims (functions/replica/apply.ts `replicaLockName`). */
+  lockName: string;
+  /** Epoch milliseconds. */
+  now: () => number;
+  info: (line: string) => void;
+  saveState: (state: ReplicaState) => Promise<void>;
+}
+
+export class ReplicaActionSteps {
+  constructor(private readonly o: ReplicaActionStepsOptions) {}
+
+  get actionParameterName(): string {
+    return (
+      this.o.settings.actionParameterName ?? replicaActionParameterName(this.o.settings.stateParameterName)
+    );
+  }
+
+  /**
+   * The state and the operator's action, in one GetParameters. A missing action parameter (a stack
+   * deployed before it existed) is read as RUN, with a log line.
+   */
+  async read(): Promise<{ state: ReplicaState; action: ReplicaActionRead }> {
+    const stateName = this.o.settings.stateParameterName;
+    const actionName = this.actionParameterName;
+    const out = await this.o.ssmCall(
+      'GetParameters (replica state and action)',
+      new GetParametersCommand({ Names: [stateName, actionName] }),
+    );
+    const found = (name: string) => out.Parameters?.find((p) => p.Name === name);
+    const value = found(stateName)?.Value;
+    if (typeof value !== 'string') throw new Error(`replica state parameter ${stateName} is missing`);
+    const action = found(actionName);
+    if (action === undefined) {
+      this.o.info(
+        `replica ${this.o.settings.replicaAlias}: the action parameter ${actionName} does not exist (a stack deployed before it existed); read as RUN. Run 'pulumi up' to create it.`,
+      );
+    }
+    return {
+      state: parseReplicaState(value),
+      action: { value: action?.Value ?? null, version: action?.Version ?? null },
+    };
+  }
+
+  decide(state: ReplicaState, action: ReplicaActionRead, executionId: string): ReplicaActionDecision {
+    return decideReplicaAction(state, action, {
+      executionId,
+      now: this.o.now() / 1000,
+      leaseSeconds: this.o.settings.leaseSeconds,
+    });
+  }
+
+  /**
+   * Carries out the operator's REBUILD: under the claim lease, reads the state and the action again
+   * and, if the rebuild is still due and no other execution's claim is live, writes the initial state
+   * with the action's version. False when the lease is taken or a claim is live (the rebuild waits);
+   * true when the state is rebuilt, or the rebuild is no longer due (plan again).
+   */
+  async rebuild(executionId: string, version: number): Promise<boolean> {
+    const { lockName } = this.o;
+    const now = Math.floor(this.o.now() / 1000);
+    if (!(await acquireLease(this.o.ssmCall, { lockName, executionId, now }))) return false;
+    try {
+      const { state, action } = await this.read();
+      const decided = this.decide(state, action, executionId);
+      if (decided.kind === 'REBUILD_WAITS') return false;
+      if (decided.kind !== 'REBUILD' || decided.version !== version) return true;
+      // The log keeps where the replica was: the rebuilt state no longer says.
+      this.o.info(
+        JSON.stringify({
+          event: 'REPLICA_REBUILT',
+          replica: this.o.settings.replicaAlias,
+          actionVersion: version,
+          previous: state,
+        }),
+      );
+      await this.o.saveState(rebuiltReplicaState(version));
+      return true;
+    } finally {
+      await releaseLease(this.o.ssmCall, lockName);
+    }
+  }
+
+  /**
+   * The operator's action before a plan: a pending REBUILD is carried out first (then the state is
+   * read again); PAUSE becomes the planner's `pausedBecause`.
+   */
+  async prepare(executionId: string, rebuilt = false): Promise<PreparedPlan> {
+    const { state: read, action } = await this.read();
+    const decided = this.decide(read, action, executionId);
+    switch (decided.kind) {
+      case 'REBUILD':
+        if (!rebuilt && (await this.rebuild(executionId, decided.version)))
+          return this.prepare(executionId, true);
+        return {
+          output: {
+            action: 'BUSY',
+            detail: `rebuild (action version ${decided.version}) is pending; another execution holds the claim lease`,
+          },
+        };
+      case 'REBUILD_WAITS':
+        return { output: { action: 'BUSY', detail: decided.reason } };
+      case 'PAUSE':
+        return { read, state: read, pausedBecause: decided.reason };
+      case 'RUN':
+        return { read, state: read.status === 'PAUSED' ? { ...read, status: 'ACTIVE' } : read };
+    }
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * Settings of one replica's apply Lambda. The Pulumi component passes them as one environment
+ * variable (`toReplicaEnvironment`), the Lambda reads them back (`fromReplicaEnvironment`), and
+ * tests build them directly: one shape, one mapping.
+ */
+
+export interface ReplicaSettings {
+  /** The source table's alias (metric dimension, messages). */
+  alias: string;
+  /** The replica's alias within its table. */
+  replicaAlias: string;
+  sourceTableName: string;
+  /** Bucket and prefix of the source chain. */
+  bucket: string;
+  prefix: string;
+  /** SSM parameter holding the replica state (functions/replica/state.ts). */
+  stateParameterName: string;
+  /**
+   * SSM parameter holding the operator's action (functions/replica/action.ts), which the Lambda only
+   * reads. @default `replicaActionParameterName(stateParameterName)`
+   */
+  actionParameterName?: string;
+  targetTableName: string;
+  /** Region of the target table; the Lambda's own Region when absent. */
+  targetRegion?: string;
+  /** Role assumed for writes to the target, when it is in another account. */
+  roleArn?: string;
+  bootstrap: 'write' | 'import';
+  onNewEpoch: 'halt' | 'rebaseline';
+  /** Items written per second in total (a Distributed Map worker gets its share). */
+  maxWritesPerSecond: number;
+  /** Distributed Map children at once. */
+  concurrency: number;
+  /** Topic for the replica's alerts (the table's notification topic). */
+  notificationTopicArn: string;
+  metricNamespace?: string;
+  /** How long one execution's claim on the replica holds, in seconds. */
+  leaseSeconds: number;
+}
+
+const VARIABLE = 'DCE_REPLICA_SETTINGS';
+
+export function toReplicaEnvironment(settings: ReplicaSettings): Record<string, string> {
+  return { [VARIABLE]: JSON.stringify(settings) };
+}
+
+export function fromReplicaEnvironment(env: Record<string, string | undefined>): ReplicaSettings {
+  const text = env[VARIABLE];
+  if (!text) throw new Error(`${VARIABLE} is not set`);
+  const settings = JSON.parse(text) as ReplicaSettings;
+  for (const field of ['alias', 'replicaAlias', 'bucket', 'stateParameterName', 'targetTableName'] as const) {
+    if (typeof settings[field] !== 'string' || settings[field] === '') {
+      throw new Error(`${VARIABLE}: ${field} is missing`);
+    }
+  }
+  return settings;
+}
+
+/** The action parameter beside a replica's state parameter: `.../replicas/<alias>/action`. */
+export function replicaActionParameterName(stateParameterName: string): string {
+  return stateParameterName.endsWith('/state')
+    ? `${stateParameterName.slice(0, -'/state'.length)}/action`
+    : `${stateParameterName}-action`;
+}
