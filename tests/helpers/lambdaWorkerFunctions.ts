@@ -1,5 +1,5 @@
 /**
- * Functions run as Lambda invocations in a heap-capped worker by tests/limits.lambda.test.ts
+ * Functions run as Lambda invocations in a heap-capped worker by tests/integration/limits.lambda.test.ts
  * (sim/lambdaWorker.ts). Each builds what it needs itself: a worker shares nothing with the test.
  */
 import { createHash } from 'node:crypto';

@@ -1,0 +1,60 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import {
+  schedulePeriodMinutes,
+  workflowSettings,
+  type WorkflowSettingsInput,
+} from '../../../functions/chain/settings';
+import { scenarioSettings } from '../../../sim/scenario';
+
+const INPUT: WorkflowSettingsInput = {
+  alias: 'orders',
+  tableName: 'orders',
+  tableArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/orders',
+  bucket: 'b',
+  prefix: 'exports/orders',
+  exportFormat: 'DYNAMODB_JSON',
+  exportViewType: 'NEW_AND_OLD_IMAGES',
+  windowMinutes: 15,
+  maxCatchUpWindowMinutes: 240,
+  restorableMarginSeconds: 60,
+  maxInFlight: 4,
+  onPitrGap: 'alert',
+  notifyOnSuccess: false,
+  notificationTopicArn: 'arn:aws:sns:eu-west-1:123456789012:t',
+  stateParameterName: '/p/state',
+  actionParameterName: '/p/action',
+  lockParameterName: '/p/lock',
+  metricNamespace: 'DynamoDBContinuousExports',
+};
+
+describe('the settings constructor (functions/chain/settings.ts)', () => {
+  it('keeps every given setting and derives the schedule period (once per window, at least hourly) and the lag alert', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 15, max: 1440 }), (windowMinutes) => {
+        const settings = workflowSettings({ ...INPUT, windowMinutes });
+        expect(settings).to.deep.equal({
+          ...INPUT,
+          windowMinutes,
+          schedulePeriodMinutes: Math.min(windowMinutes, 60),
+          lagAlertMinutes: 3 * windowMinutes + 30,
+        });
+        expect(workflowSettings({ ...INPUT, windowMinutes, lagAlertMinutes: 999 }).lagAlertMinutes).to.equal(
+          999,
+        );
+        expect(settings.schedulePeriodMinutes).to.equal(schedulePeriodMinutes(windowMinutes));
+      }),
+    );
+  });
+
+  it('builds the scenario settings, whose overrides still win', () => {
+    expect(scenarioSettings().schedulePeriodMinutes).to.equal(15);
+    expect(scenarioSettings({ windowMinutes: 30 }).schedulePeriodMinutes).to.equal(30);
+    expect(scenarioSettings({ windowMinutes: 60, schedulePeriodMinutes: 15 }).schedulePeriodMinutes).to.equal(
+      15,
+    );
+    expect(scenarioSettings({ alias: 'users' }).stateParameterName).to.equal(
+      '/dynamodb-continuous-exports/test/users/state',
+    );
+  });
+});
