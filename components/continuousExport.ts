@@ -22,6 +22,7 @@ import { exportBucket } from './exportBucket';
 import { lambdaFunction, LambdaFunction } from './lambdaFunction';
 import { monitoring } from './monitoring';
 import { physicalNames } from './names';
+import { renderDefinitionString } from '../statemachine/render';
 import { notifications } from './notifications';
 import { parameters } from './parameters';
 import { crossAccountBucketStatements } from './bucketPolicies';
@@ -158,7 +159,7 @@ export class ContinuousExport extends pulumi.ComponentResource {
         roleName: names.stateMachineRole,
         logGroupName: names.stateMachineLogGroup,
         logRetentionDays: config.logRetentionDays,
-        tickFunctionArn: tick.fn.arn,
+        definition: tick.fn.arn.apply((arn) => renderDefinitionString({ TickFunctionArn: arn })),
         policy: pulumi
           .all([facts, tick.fn.arn])
           .apply(([f, fnArn]) => stateMachinePolicy(resourceArns({ ...f, tickFunctionArn: fnArn }))),

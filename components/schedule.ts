@@ -29,6 +29,10 @@ export interface ScheduleArgs {
   roleName: string;
   periodMinutes: number;
   stateMachineArn: pulumi.Input<string>;
+  /** @default the export chain's description */
+  description?: string;
+  /** The execution input. @default `SCHEDULE_INPUT` (the scheduled time) */
+  input?: string;
   accountId: pulumi.Input<string>;
   tags: Record<string, string>;
   /** Resources the first execution needs (the SSM parameters). */
@@ -70,6 +74,7 @@ export function schedule(name: string, args: ScheduleArgs, parent: pulumi.Resour
     {
       name: args.scheduleName,
       description:
+        args.description ??
         'Starts the continuous export state machine; each execution drives the chain for one period.',
       scheduleExpression: rateExpression(args.periodMinutes),
       // OFF: the workflow times itself from the scheduled time it receives and waits precisely for
@@ -79,7 +84,7 @@ export function schedule(name: string, args: ScheduleArgs, parent: pulumi.Resour
       target: {
         arn: args.stateMachineArn,
         roleArn: role.arn,
-        input: SCHEDULE_INPUT,
+        input: args.input ?? SCHEDULE_INPUT,
         retryPolicy: SCHEDULE_RETRY_POLICY,
       },
     },

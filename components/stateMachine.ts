@@ -1,9 +1,10 @@
 /**
- * The Step Functions state machine that drives one table's chain, with its role and log group.
+ * A Standard Step Functions state machine with its role and log group: the one shape both the export
+ * chain's workflow and each replica's apply workflow deploy (each passes its rendered definition and
+ * the policy derived from its action list).
  */
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { renderDefinitionString } from '../statemachine/render';
 import { PolicyDocument, serviceTrustPolicy } from './permissions';
 
 /** Inputs of `stateMachine`. */
@@ -12,8 +13,13 @@ export interface StateMachineArgs {
   roleName: string;
   logGroupName: string;
   logRetentionDays: number;
-  tickFunctionArn: pulumi.Input<string>;
+  /** The rendered definition (`statemachine/render.ts`, the one render function). */
+  definition: pulumi.Input<string>;
   policy: pulumi.Input<PolicyDocument>;
+  /** Name of the role's inline policy. @default "workflow" */
+  policyName?: string;
+  /** Suffix of the state machine's logical name (`<name>-<suffix>`). @default "export-chain" */
+  machineSuffix?: string;
   accountId: pulumi.Input<string>;
   tags: Record<string, string>;
 }
@@ -45,18 +51,20 @@ export function stateMachine(name: string, args: StateMachineArgs, parent: pulum
   );
   const rolePolicy = new aws.iam.RolePolicy(
     `${name}-states-policy`,
-    { role: role.name, name: 'workflow', policy: pulumi.output(args.policy).apply((d) => JSON.stringify(d)) },
+    {
+      role: role.name,
+      name: args.policyName ?? 'workflow',
+      policy: pulumi.output(args.policy).apply((d) => JSON.stringify(d)),
+    },
     opts,
   );
   const machine = new aws.sfn.StateMachine(
-    `${name}-export-chain`,
+    `${name}-${args.machineSuffix ?? 'export-chain'}`,
     {
       name: args.stateMachineName,
       type: 'STANDARD',
       roleArn: role.arn,
-      definition: pulumi
-        .output(args.tickFunctionArn)
-        .apply((arn) => renderDefinitionString({ TickFunctionArn: arn })),
+      definition: args.definition,
       // Errors only, without execution data: inputs and outputs carry no secrets, but they are
       // visible in the execution history already, and ERROR keeps log volume near zero.
       loggingConfiguration: {

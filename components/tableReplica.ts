@@ -22,8 +22,12 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { REPLICA_APPLY_HANDLER, REPLICA_GROUP_LEASE_SECONDS } from '../functions/shared/lambdaHandlers';
-import { DEFAULT_METRIC_NAMESPACE, METRIC_DIMENSION } from '../functions/shared/metrics';
-import { REPLICA_DIMENSION, REPLICA_LAG_METRIC } from '../functions/replica/apply';
+import {
+  DEFAULT_METRIC_NAMESPACE,
+  METRIC_DIMENSION,
+  REPLICA_METRIC_DIMENSION,
+  REPLICA_METRICS,
+} from '../functions/shared/metrics';
 import { initialReplicaParameterValues } from '../functions/replica/action';
 import { replicaActionParameterName, toReplicaEnvironment } from '../functions/replica/settings';
 import { renderReplicaDefinitionString } from '../statemachine/render';
@@ -37,12 +41,11 @@ import {
   replicaStateMachinePolicy,
   replicaTargetRoleDocuments,
   replicaTargetTableArn,
-  schedulerPolicy,
-  serviceTrustPolicy,
   type ReplicaResourceFacts,
 } from './permissions';
 import { importsAsTargetRole, replicaImportBucketStatements } from './replicaBucketAccess';
-import { rateExpression, SCHEDULE_RETRY_POLICY } from './schedule';
+import { schedule } from './schedule';
+import { stateMachine } from './stateMachine';
 
 export const TABLE_REPLICA_TYPE = 'dynamodb-continuous-exports:index:TableReplica';
 
@@ -282,62 +285,30 @@ export class TableReplica extends pulumi.ComponentResource {
     return { state, action };
   }
 
-  /** The apply workflow: its log group, role and the rendered definition. */
+  /** The apply workflow: the shared state machine shape with the replica's definition and policy. */
   private stateMachine(
     name: string,
     args: TableReplicaArgs,
     facts: pulumi.Output<ReplicaResourceFacts>,
     functionArn: pulumi.Output<string>,
   ): aws.sfn.StateMachine {
-    const { tags } = args;
-    const parent = { parent: this };
     const names = replicaPhysicalNames(args.exportName, args.replica.alias);
-    const logGroup = new aws.cloudwatch.LogGroup(
-      `${name}-states-logs`,
+    return stateMachine(
+      name,
       {
-        name: `/aws/vendedlogs/states/${names.stateMachine}`,
-        retentionInDays: args.logRetentionDays,
-        tags,
-      },
-      parent,
-    );
-    const role = new aws.iam.Role(
-      `${name}-states-role`,
-      {
-        name: names.stateMachineRole,
-        assumeRolePolicy: pulumi
-          .output(args.accountId)
-          .apply((account) => JSON.stringify(serviceTrustPolicy('states.amazonaws.com', account))),
-        tags,
-      },
-      parent,
-    );
-    const rolePolicy = new aws.iam.RolePolicy(
-      `${name}-states-policy`,
-      {
-        role: role.name,
-        name: 'replica',
-        policy: facts.apply((f) => JSON.stringify(replicaStateMachinePolicy(f))),
-      },
-      parent,
-    );
-    const machine = new aws.sfn.StateMachine(
-      `${name}-replica`,
-      {
-        name: names.stateMachine,
-        type: 'STANDARD',
-        roleArn: role.arn,
+        stateMachineName: names.stateMachine,
+        roleName: names.stateMachineRole,
+        logGroupName: `/aws/vendedlogs/states/${names.stateMachine}`,
+        logRetentionDays: args.logRetentionDays,
         definition: functionArn.apply((arn) => renderReplicaDefinitionString({ ReplicaFunctionArn: arn })),
-        loggingConfiguration: {
-          level: 'ERROR',
-          includeExecutionData: false,
-          logDestination: pulumi.interpolate`${logGroup.arn}:*`,
-        },
-        tags,
+        policy: facts.apply(replicaStateMachinePolicy),
+        policyName: 'replica',
+        machineSuffix: 'replica',
+        accountId: args.accountId,
+        tags: args.tags,
       },
-      { parent: this, dependsOn: [rolePolicy] },
-    );
-    return machine;
+      this,
+    ).stateMachine;
   }
 
   /** The schedule that starts the workflow once per period, with a role that may start only it. */
@@ -347,45 +318,21 @@ export class TableReplica extends pulumi.ComponentResource {
     stateMachineArn: pulumi.Output<string>,
     after: pulumi.Resource[],
   ): void {
-    const { replica, tags } = args;
-    const parent = { parent: this };
-    const names = replicaPhysicalNames(args.exportName, replica.alias);
-    const schedulerRole = new aws.iam.Role(
-      `${name}-scheduler-role`,
+    const names = replicaPhysicalNames(args.exportName, args.replica.alias);
+    schedule(
+      name,
       {
-        name: names.schedulerRole,
-        assumeRolePolicy: pulumi
-          .output(args.accountId)
-          .apply((account) => JSON.stringify(serviceTrustPolicy('scheduler.amazonaws.com', account))),
-        tags,
+        scheduleName: names.schedule,
+        roleName: names.schedulerRole,
+        periodMinutes: args.schedulePeriodMinutes,
+        stateMachineArn,
+        description: `Starts the apply workflow of replica ${args.replica.alias} of ${args.sourceTableName}.`,
+        input: '{}',
+        accountId: args.accountId,
+        tags: args.tags,
+        dependsOn: after,
       },
-      parent,
-    );
-    const schedulerRolePolicy = new aws.iam.RolePolicy(
-      `${name}-scheduler-policy`,
-      {
-        role: schedulerRole.name,
-        name: 'start-execution',
-        policy: stateMachineArn.apply((arn) => JSON.stringify(schedulerPolicy(arn))),
-      },
-      parent,
-    );
-    new aws.scheduler.Schedule(
-      `${name}-schedule`,
-      {
-        name: names.schedule,
-        description: `Starts the apply workflow of replica ${replica.alias} of ${args.sourceTableName}.`,
-        scheduleExpression: rateExpression(args.schedulePeriodMinutes),
-        flexibleTimeWindow: { mode: 'OFF' },
-        state: 'ENABLED',
-        target: {
-          arn: stateMachineArn,
-          roleArn: schedulerRole.arn,
-          input: '{}',
-          retryPolicy: SCHEDULE_RETRY_POLICY,
-        },
-      },
-      { parent: this, dependsOn: [schedulerRolePolicy, ...after] },
+      this,
     );
   }
 
@@ -400,8 +347,8 @@ export class TableReplica extends pulumi.ComponentResource {
         name: names.lagAlarm,
         alarmDescription: `Replica ${replica.alias} (${replica.tableName}) of ${args.sourceTableName} is more than ${args.lagAlarmMinutes} minutes behind the source, halted, or not reporting.`,
         namespace: DEFAULT_METRIC_NAMESPACE,
-        metricName: REPLICA_LAG_METRIC,
-        dimensions: { [METRIC_DIMENSION]: args.sourceAlias, [REPLICA_DIMENSION]: replica.alias },
+        metricName: REPLICA_METRICS.replicaLagSeconds,
+        dimensions: { [METRIC_DIMENSION]: args.sourceAlias, [REPLICA_METRIC_DIMENSION]: replica.alias },
         statistic: 'Maximum',
         period: 60 * Math.max(5, args.schedulePeriodMinutes),
         evaluationPeriods: 1,

@@ -3,6 +3,7 @@
  * state machine sends, what the plan step answers, the clients and options it takes, and the names it
  * shares with the component (the lag metric, the lock beside the state parameter).
  */
+import { REPLICA_METRIC_DIMENSION, REPLICA_METRICS } from '../shared/metrics';
 import type { ApplyOptions, DynamoDbSender } from '../../apply';
 import type { DataFileEntry, ExportFormatName, S3Sender } from '../../format';
 import type { SfnSender, SnsSender, SsmSender } from '../shared/awsClients';
@@ -116,5 +117,5 @@ export interface PlanOutput {
   child?: ChildWork;
 }
 
-export const REPLICA_LAG_METRIC = 'ReplicaLagSeconds';
-export const REPLICA_DIMENSION = 'Replica';
+export const REPLICA_LAG_METRIC = REPLICA_METRICS.replicaLagSeconds;
+export const REPLICA_DIMENSION = REPLICA_METRIC_DIMENSION;

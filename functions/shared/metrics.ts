@@ -25,5 +25,14 @@ export const METRICS = {
   notificationsDropped: 'NotificationsDropped',
 } as const;
 
+/** The second dimension of a replica's metrics, beside `METRIC_DIMENSION` (the source table's alias). */
+export const REPLICA_METRIC_DIMENSION = 'Replica';
+
+/** Names of the metrics each replica's apply Lambda emits; its lag alarm uses the same constants. */
+export const REPLICA_METRICS = {
+  /** Seconds between now and the watermark the replica has applied; emitted by every plan step. */
+  replicaLagSeconds: 'ReplicaLagSeconds',
+} as const;
+
 /** Default namespace; settings.metricNamespace overrides it. */
 export const DEFAULT_METRIC_NAMESPACE = 'DynamoDBContinuousExports';
