@@ -29,9 +29,8 @@ import { replicaActionParameterName, toReplicaEnvironment } from '../functions/r
 import { renderReplicaDefinitionString } from '../statemachine/render';
 import { bundleHandler, type HandlerBundle } from './bundle';
 import type { ReplicaConfig } from './config';
-import { replicaPhysicalNames } from './configChecks';
 import { lambdaFunction } from './lambdaFunction';
-import { PARAMETER_ROOT } from './names';
+import { PARAMETER_ROOT, replicaPhysicalNames } from './names';
 import {
   replicaLambdaPolicy,
   replicaStateMachinePolicy,

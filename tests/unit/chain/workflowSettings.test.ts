@@ -37,9 +37,9 @@ describe('the settings constructor (functions/chain/settings.ts)', () => {
           ...INPUT,
           windowMinutes,
           schedulePeriodMinutes: Math.min(windowMinutes, 60),
-          lagAlertMinutes: 3 * windowMinutes + 30,
+          lagAlarmMinutes: 3 * windowMinutes + 30,
         });
-        expect(workflowSettings({ ...INPUT, windowMinutes, lagAlertMinutes: 999 }).lagAlertMinutes).to.equal(
+        expect(workflowSettings({ ...INPUT, windowMinutes, lagAlarmMinutes: 999 }).lagAlarmMinutes).to.equal(
           999,
         );
         expect(settings.schedulePeriodMinutes).to.equal(schedulePeriodMinutes(windowMinutes));
