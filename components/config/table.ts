@@ -227,6 +227,3 @@ export type TableSettingsInput = z.input<typeof settingsSchema>;
 export type TableConfig = z.output<typeof tableSchema>;
 /** Where a table's exports go, with every default applied. */
 export type BucketConfig = TableConfig['bucket'];
-
-/** What each field of a table accepts, in words (for messages of the checks that need the stack). */
-export const tableWords = (field: keyof typeof tableShape): string => tableShape[field].description ?? '';
