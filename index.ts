@@ -1,7 +1,8 @@
 /**
  * The Pulumi program: validates the stack config, deploys one ContinuousExport per table, and
  * exports one structured output per table (keyed by alias) that the `dce` operator CLI reads with
- * `pulumi stack output --json`. The output shape is documented in docs/deploy.md; keep it stable.
+ * `pulumi stack output --json`. The output shape is declared in components/stackOutput.ts (documented
+ * in docs/deploy.md); keep it stable.
  */
 import * as pulumi from '@pulumi/pulumi';
 import { bundleAllHandlers } from './components/bundle';
@@ -9,6 +10,7 @@ import { checkConfig, PROJECT_NAME } from './components/config';
 import { ContinuousExport } from './components/continuousExport';
 import { componentName } from './components/names';
 import { largeStackWarning } from './components/stackSize';
+import type { BucketLocation, Deployed, TableOutput } from './components/stackOutput';
 
 const config = new pulumi.Config();
 const stack = pulumi.getStack();
@@ -64,7 +66,7 @@ for (const table of tableConfigs) {
 }
 
 /** What the operator CLI needs about one table. */
-function tableOutput(e: ContinuousExport) {
+function tableOutput(e: ContinuousExport): Deployed<TableOutput> {
   return {
     tableName: e.config.tableName,
     tableArn: e.tableArn,
@@ -92,16 +94,18 @@ function tableOutput(e: ContinuousExport) {
 }
 
 /** One entry per table, keyed by alias. */
-export const tables = Object.fromEntries(
+export const tables: Record<string, Deployed<TableOutput>> = Object.fromEntries(
   [...exportsByAlias.entries()].map(([alias, e]) => [alias, tableOutput(e)]),
 );
 
 /** Where each table's exports and chain manifest are. */
-export const bucketLocations = [...exportsByAlias.entries()].map(([alias, e]) => ({
-  alias,
-  tableName: e.config.tableName,
-  bucket: e.bucketName,
-  prefix: e.prefix,
-  exportsUri: e.exportsUri,
-  chainManifestUri: e.chainManifestUri,
-}));
+export const bucketLocations: Deployed<BucketLocation>[] = [...exportsByAlias.entries()].map(
+  ([alias, e]) => ({
+    alias,
+    tableName: e.config.tableName,
+    bucket: e.bucketName,
+    prefix: e.prefix,
+    exportsUri: e.exportsUri,
+    chainManifestUri: e.chainManifestUri,
+  }),
+);

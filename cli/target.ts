@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { readTableOutputSchema, STACK_OUTPUTS, type ReadTableOutput } from '../components/stackOutput';
 import type { DynamoDBSender, S3Sender, SsmSender } from '../functions/shared/awsClients';
 
 /** Root of every parameter the workflow keeps: `/dynamodb-continuous-exports/<stack>`. */
@@ -22,26 +23,11 @@ export class UsageError extends Error {
   }
 }
 
-/** One table's entry in the `tables` stack output. Every field is optional: older stacks lack some. */
-export interface StackTableOutput {
-  bucket?: string;
-  prefix?: string;
-  exportsUri?: string;
-  chainManifestUri?: string;
-  stateMachineArn?: string;
-  notificationTopicArn?: string;
-  alarmTopicArn?: string;
-  actionParameterName?: string;
-  stateParameterName?: string;
-  lockParameterName?: string;
-  scheduleName?: string;
-  dashboardName?: string;
-  tickFunctionName?: string;
-  windowMinutes?: number;
-  /** Parameter names, as the Pulumi program (index.ts) outputs them. */
-  parameters?: { action?: string; state?: string; lock?: string };
-  [other: string]: unknown;
-}
+/**
+ * One table's entry in the `tables` stack output, as the CLI reads it (components/stackOutput.ts):
+ * every field is optional, as older stacks lack some.
+ */
+export type StackTableOutput = ReadTableOutput;
 
 /** The resolved target of a command. */
 export interface Target {
@@ -111,7 +97,8 @@ export function parseStackOutput(
       ? value.value
       : value;
   raw = unwrap(raw);
-  let tables: unknown = isRecord(raw) && 'tables' in raw ? unwrap(raw.tables) : raw;
+  const name = STACK_OUTPUTS.tables;
+  let tables: unknown = isRecord(raw) && name in raw ? unwrap(raw[name]) : raw;
   if (typeof tables === 'string') {
     try {
       tables = JSON.parse(tables);
@@ -119,19 +106,52 @@ export function parseStackOutput(
       /* reported below */
     }
   }
-  const out: Record<string, StackTableOutput> = {};
+  const entries = new Map<string, Record<string, unknown>>();
   if (Array.isArray(tables)) {
     for (const entry of tables) {
-      if (isRecord(entry) && typeof entry.alias === 'string') out[entry.alias] = entry as StackTableOutput;
+      if (isRecord(entry) && typeof entry.alias === 'string') entries.set(entry.alias, entry);
     }
   } else if (isRecord(tables)) {
     for (const [alias, entry] of Object.entries(tables)) {
-      if (isRecord(entry)) out[alias] = entry as StackTableOutput;
+      if (isRecord(entry)) entries.set(alias, entry);
     }
   }
-  if (Object.keys(out).length === 0) {
+  if (entries.size === 0) {
     throw new UsageError(
-      `--stack-output ${source}: no tables found (expected the output of 'pulumi stack output --json' with a 'tables' object keyed by alias)`,
+      `--stack-output ${source}: no tables found (expected the output of 'pulumi stack output --json' with a '${name}' object keyed by alias)`,
+    );
+  }
+  return checkTableOutputs(entries, source);
+}
+
+/** `tables.orders.replicas[0].stateParameterName` */
+function outputPath(alias: string, path: readonly PropertyKey[]): string {
+  return path.reduce<string>(
+    (out, part) => (typeof part === 'number' ? `${out}[${part}]` : `${out}.${String(part)}`),
+    `${STACK_OUTPUTS.tables}.${alias}`,
+  );
+}
+
+/** Each entry checked against the stack-output contract; one usage error names every wrong field. */
+function checkTableOutputs(
+  entries: Map<string, Record<string, unknown>>,
+  source: string,
+): Record<string, StackTableOutput> {
+  const out: Record<string, StackTableOutput> = {};
+  const problems: string[] = [];
+  for (const [alias, entry] of entries) {
+    const parsed = readTableOutputSchema.safeParse(entry);
+    if (parsed.success) out[alias] = parsed.data;
+    else
+      problems.push(
+        ...parsed.error.issues.map(
+          (issue) => `${outputPath(alias, issue.path)}: ${issue.message.replace(/^Invalid input: /, '')}`,
+        ),
+      );
+  }
+  if (problems.length > 0) {
+    throw new UsageError(
+      `--stack-output ${source}: not the stack output this dce reads: ${problems.join('; ')}`,
     );
   }
   return out;

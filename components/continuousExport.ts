@@ -21,7 +21,7 @@ import { TableConfig, TableInput, validateTable } from './config';
 import { exportBucket } from './exportBucket';
 import { lambdaFunction, LambdaFunction } from './lambdaFunction';
 import { monitoring } from './monitoring';
-import { physicalNames } from './names';
+import { physicalNames, replicaPhysicalNames } from './names';
 import { renderDefinitionString } from '../statemachine/render';
 import { notifications } from './notifications';
 import { parameters } from './parameters';
@@ -36,7 +36,6 @@ import {
 } from './permissions';
 import { schedule } from './schedule';
 import { stateMachine } from './stateMachine';
-import { replicaPhysicalNames } from './configChecks';
 import { replicaImportBucketStatements } from './replicaBucketAccess';
 import { TableReplica } from './tableReplica';
 
@@ -47,7 +46,7 @@ export const TICK_HANDLER_NAME = 'export-tick';
 
 /**
  * Arguments of one table's continuous export: the per-table settings of the stack config
- * (`TableInput`, documented with their defaults in components/config.ts) plus what only a program
+ * (`TableInput`, documented with their defaults in components/config/table.ts) plus what only a program
  * that constructs the component directly can choose.
  */
 export interface ContinuousExportArgs extends TableInput {
@@ -306,7 +305,7 @@ export class ContinuousExport extends pulumi.ComponentResource {
         maxCatchUpWindowMinutes: config.maxCatchUpWindowMinutes,
         restorableMarginSeconds: config.restorableMarginSeconds,
         maxInFlight: config.maxInFlight,
-        lagAlertMinutes: config.lagAlarmMinutes,
+        lagAlarmMinutes: config.lagAlarmMinutes,
         onPitrGap: config.onPitrGap,
         notifyOnSuccess: config.notifyOnSuccess,
         notificationTopicArn: f.notificationTopicArn,

@@ -153,3 +153,18 @@ export function listPhysicalNames(names: PhysicalNames, createsBucket: boolean):
 export function overlongNames(names: PhysicalNames, createsBucket: boolean): NamedResource[] {
   return listPhysicalNames(names, createsBucket).filter((n) => n.name.length > n.limit);
 }
+
+/** Physical names of one replica's resources: `<component>-<replica alias>-<what>`. */
+export function replicaPhysicalNames(component: string, replicaAlias: string) {
+  const base = `${component}-${replicaAlias}`;
+  return {
+    base,
+    applyFunction: `${base}-apply`,
+    applyFunctionRole: `${base}-apply-role`,
+    stateMachine: `${base}-replica`,
+    stateMachineRole: `${base}-replica-role`,
+    schedule: `${base}-replica`,
+    schedulerRole: `${base}-sched-role`,
+    lagAlarm: `${base}-replica-lag`,
+  };
+}

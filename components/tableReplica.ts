@@ -33,9 +33,9 @@ import { replicaActionParameterName, toReplicaEnvironment } from '../functions/r
 import { renderReplicaDefinitionString } from '../statemachine/render';
 import { bundleHandler, type HandlerBundle } from './bundle';
 import type { ReplicaConfig } from './config';
-import { replicaPhysicalNames } from './configChecks';
 import { lambdaFunction } from './lambdaFunction';
-import { PARAMETER_ROOT } from './names';
+import { PARAMETER_ROOT, replicaPhysicalNames } from './names';
+import type { Deployed, ReplicaOutput as ReplicaStackOutput } from './stackOutput';
 import {
   replicaLambdaPolicy,
   replicaStateMachinePolicy,
@@ -88,34 +88,8 @@ export interface TableReplicaArgs {
   bundle?: HandlerBundle;
 }
 
-/** The replica's entry in the stack output that `dce` reads. */
-export interface ReplicaOutput {
-  alias: string;
-  targetTableName: string;
-  targetRegion: pulumi.Output<string>;
-  targetTableArn: pulumi.Output<string>;
-  roleArn?: string;
-  bootstrap: ReplicaConfig['bootstrap'];
-  onNewEpoch: ReplicaConfig['onNewEpoch'];
-  stateParameterName: string;
-  /** The operator's action parameter (RUN, PAUSE, REBUILD) that `dce replica` writes. */
-  actionParameterName: string;
-  stateMachineArn: pulumi.Output<string>;
-  applyFunctionName: pulumi.Output<string>;
-  applyRoleArn: pulumi.Output<string>;
-  lagAlarmName: pulumi.Output<string>;
-  /**
-   * With `roleArn`: the trust policy and the permissions of that role, for the target account's owner
-   * (JSON); for an `import` bootstrap the permissions include ImportTable and reading the export.
-   */
-  targetRoleTrustPolicy?: pulumi.Output<string>;
-  targetRolePermissions?: pulumi.Output<string>;
-  /**
-   * With `roleArn`, an `import` bootstrap and an existing bucket: the statements (a JSON array) the
-   * bucket's owner adds to its policy so that the target role can read the full export.
-   */
-  importBucketPolicyStatements?: pulumi.Output<string>;
-}
+/** The replica's entry in the stack output that `dce` reads (components/stackOutput.ts). */
+export type ReplicaOutput = Deployed<ReplicaStackOutput>;
 
 export class TableReplica extends pulumi.ComponentResource {
   public readonly stateParameterName: string;

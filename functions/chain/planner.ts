@@ -512,7 +512,7 @@ export function applyStartOutcome(
     case 'THROTTLED': {
       // No error recorded: the request may have been accepted, so only the same one may follow.
       const lag = chainLagSeconds(w.state, now);
-      const quiet = lag <= settings.lagAlertMinutes * 60;
+      const quiet = lag <= settings.lagAlarmMinutes * 60;
       const incident = raise(w, 'START_THROTTLED', { quiet }, () => ({
         event: 'EXPORT_THROTTLED',
         code: outcome.code,

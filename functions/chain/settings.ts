@@ -4,9 +4,14 @@
  * local runs build them directly. One shape, one mapping, so what is tested is what deploys.
  */
 
-export type ExportFormat = 'DYNAMODB_JSON' | 'ION';
-export type ExportViewType = 'NEW_AND_OLD_IMAGES' | 'NEW_IMAGE';
-export type OnPitrGap = 'alert' | 'reset';
+/** The words each enumerated setting accepts; the stack config schema takes them from here. */
+export const EXPORT_FORMATS = ['DYNAMODB_JSON', 'ION'] as const;
+export const EXPORT_VIEW_TYPES = ['NEW_AND_OLD_IMAGES', 'NEW_IMAGE'] as const;
+export const ON_PITR_GAP = ['alert', 'reset'] as const;
+
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+export type ExportViewType = (typeof EXPORT_VIEW_TYPES)[number];
+export type OnPitrGap = (typeof ON_PITR_GAP)[number];
 
 export interface WorkflowSettings {
   /** Short name used in messages, metric dimensions and parameter paths. */
@@ -33,10 +38,10 @@ export interface WorkflowSettings {
   /** How often the scheduler starts an execution; each execution drives the chain for this long. */
   schedulePeriodMinutes: number;
   /**
-   * Chain lag (minutes) past which a slow-down that normally stays quiet, such as throttled export
-   * requests, is alerted. The same threshold as the chain lag alarm.
+   * The chain lag threshold (minutes): the chain lag alarm fires above it, and a slow-down that
+   * normally stays quiet, such as throttled export requests, is notified past it.
    */
-  lagAlertMinutes: number;
+  lagAlarmMinutes: number;
   onPitrGap: OnPitrGap;
   notifyOnSuccess: boolean;
   notificationTopicArn: string;
@@ -62,7 +67,7 @@ const ENV: Record<keyof WorkflowSettings, string> = {
   restorableMarginSeconds: 'DCE_RESTORABLE_MARGIN_SECONDS',
   maxInFlight: 'DCE_MAX_IN_FLIGHT',
   schedulePeriodMinutes: 'DCE_SCHEDULE_PERIOD_MINUTES',
-  lagAlertMinutes: 'DCE_LAG_ALERT_MINUTES',
+  lagAlarmMinutes: 'DCE_LAG_ALARM_MINUTES',
   onPitrGap: 'DCE_ON_PITR_GAP',
   notifyOnSuccess: 'DCE_NOTIFY_ON_SUCCESS',
   notificationTopicArn: 'DCE_TOPIC_ARN',
@@ -72,13 +77,22 @@ const ENV: Record<keyof WorkflowSettings, string> = {
   metricNamespace: 'DCE_METRIC_NAMESPACE',
 };
 
+/**
+ * Former names of variables, written and read beside the current ones for one release: during
+ * `pulumi up` the function's configuration is updated before its code, so the previous code briefly
+ * runs with the new environment (and a function not yet updated reads the old name).
+ */
+const LEGACY_ENV: Partial<Record<keyof WorkflowSettings, string>> = {
+  lagAlarmMinutes: 'DCE_LAG_ALERT_MINUTES',
+};
+
 const NUMBERS = new Set<keyof WorkflowSettings>([
   'windowMinutes',
   'maxCatchUpWindowMinutes',
   'restorableMarginSeconds',
   'maxInFlight',
   'schedulePeriodMinutes',
-  'lagAlertMinutes',
+  'lagAlarmMinutes',
 ]);
 const OPTIONAL = new Set<keyof WorkflowSettings>(['bucketOwnerAccountId', 'kmsKeyArn']);
 
@@ -89,6 +103,8 @@ export function toEnvironment(settings: WorkflowSettings): Record<string, string
     const value = settings[key];
     if (value === undefined) continue;
     env[ENV[key]] = String(value);
+    const legacy = LEGACY_ENV[key];
+    if (legacy) env[legacy] = String(value);
   }
   return env;
 }
@@ -98,7 +114,8 @@ export function fromEnvironment(env: Record<string, string | undefined>): Workfl
   const out: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const key of Object.keys(ENV) as (keyof WorkflowSettings)[]) {
-    const raw = env[ENV[key]];
+    const legacy = LEGACY_ENV[key];
+    const raw = env[ENV[key]] || (legacy ? env[legacy] : undefined);
     if (raw === undefined || raw === '') {
       if (!OPTIONAL.has(key)) problems.push(`${ENV[key]} is not set`);
       continue;
@@ -127,13 +144,13 @@ export function schedulePeriodMinutes(windowMinutes: number): number {
 }
 
 /** What a table's settings are built from: everything but what derives from the rest. */
-export type WorkflowSettingsInput = Omit<WorkflowSettings, 'schedulePeriodMinutes' | 'lagAlertMinutes'> & {
-  /** @default defaultLagAlertMinutes(windowMinutes) */
-  lagAlertMinutes?: number;
+export type WorkflowSettingsInput = Omit<WorkflowSettings, 'schedulePeriodMinutes' | 'lagAlarmMinutes'> & {
+  /** @default defaultLagAlarmMinutes(windowMinutes) */
+  lagAlarmMinutes?: number;
 };
 
-/** The chain lag (minutes) past which quiet slow-downs alert: three windows and half an hour. */
-export function defaultLagAlertMinutes(windowMinutes: number): number {
+/** The chain lag threshold (minutes) when none is configured: three windows and half an hour. */
+export function defaultLagAlarmMinutes(windowMinutes: number): number {
   return 3 * windowMinutes + 30;
 }
 
@@ -145,6 +162,6 @@ export function workflowSettings(input: WorkflowSettingsInput): WorkflowSettings
   return {
     ...input,
     schedulePeriodMinutes: schedulePeriodMinutes(input.windowMinutes),
-    lagAlertMinutes: input.lagAlertMinutes ?? defaultLagAlertMinutes(input.windowMinutes),
+    lagAlarmMinutes: input.lagAlarmMinutes ?? defaultLagAlarmMinutes(input.windowMinutes),
   };
 }

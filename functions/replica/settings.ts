@@ -4,6 +4,10 @@
  * tests build them directly: one shape, one mapping.
  */
 
+/** The words each enumerated setting accepts; the stack config schema takes them from here. */
+export const REPLICA_BOOTSTRAPS = ['write', 'import'] as const;
+export const ON_NEW_EPOCH = ['halt', 'rebaseline'] as const;
+
 export interface ReplicaSettings {
   /** The source table's alias (metric dimension, messages). */
   alias: string;
@@ -25,8 +29,8 @@ export interface ReplicaSettings {
   targetRegion?: string;
   /** Role assumed for writes to the target, when it is in another account. */
   roleArn?: string;
-  bootstrap: 'write' | 'import';
-  onNewEpoch: 'halt' | 'rebaseline';
+  bootstrap: (typeof REPLICA_BOOTSTRAPS)[number];
+  onNewEpoch: (typeof ON_NEW_EPOCH)[number];
   /** Items written per second in total (a Distributed Map worker gets its share). */
   maxWritesPerSecond: number;
   /** Distributed Map children at once. */

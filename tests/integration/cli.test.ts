@@ -134,6 +134,35 @@ describe('dce target resolution (cli/target.ts)', () => {
     expect(() => parseStackOutput('{"other": 1}')).to.throw(UsageError, /no tables found/);
   });
 
+  it('checks each entry against the stack-output contract and names every field of the wrong type', () => {
+    const wrong = {
+      tables: {
+        ...STACK_OUTPUT.tables,
+        users: {
+          ...STACK_OUTPUT.tables.users,
+          windowMinutes: '30',
+          parameters: { state: 7 },
+          replicas: [{ alias: 'dr', bootstrap: 'copy' }],
+        },
+      },
+    };
+    let message = '';
+    try {
+      parseStackOutput(JSON.stringify(wrong), '"out.json"');
+    } catch (error) {
+      expect(error).to.be.instanceOf(UsageError);
+      message = (error as Error).message;
+    }
+    expect(message).to.match(/^--stack-output "out.json": not the stack output this dce reads: /);
+    expect(message).to.include('tables.users.windowMinutes: expected number, received string');
+    expect(message).to.include('tables.users.parameters.state: expected string, received number');
+    expect(message).to.include('tables.users.replicas[0].bootstrap:');
+    expect(message).not.to.include('tables.orders');
+    // Fields a newer program adds are kept, not refused.
+    const newer = { tables: { orders: { ...STACK_OUTPUT.tables.orders, icebergTable: 'db.orders' } } };
+    expect(parseStackOutput(JSON.stringify(newer)).orders.icebergTable).to.equal('db.orders');
+  });
+
   it('picks the alias, derives bucket/prefix from the exports URI and the stack from parameter names', () => {
     const read = () => JSON.stringify(STACK_OUTPUT);
     const users = resolveTarget({ stackOutput: 'out.json', alias: 'users' }, read);

@@ -62,7 +62,7 @@ describe('hardening: one slow export', () => {
         );
         const late = lags.filter((m) => m._aws.Timestamp >= slow!.endTime + HOUR);
         expect(late.length).to.be.greaterThan(0);
-        const over = late.filter((m) => m.ChainLagSeconds > settings.lagAlertMinutes * 60);
+        const over = late.filter((m) => m.ChainLagSeconds > settings.lagAlarmMinutes * 60);
         expect(
           over.map(
             (m) => `${new Date(m._aws.Timestamp).toISOString()} ${Math.round(m.ChainLagSeconds / 60)} min`,
@@ -70,7 +70,7 @@ describe('hardening: one slow export', () => {
           'lag over the alarm threshold an hour after the slow export ended',
         ).to.deep.equal([]);
         expect(run.now / 1000 - assertChain(aws, settings).watermark!).to.be.at.most(
-          settings.lagAlertMinutes * 60,
+          settings.lagAlarmMinutes * 60,
         );
         expect(failedExecutions(run)).to.deep.equal([]);
       },

@@ -26,7 +26,7 @@ const settings: WorkflowSettings = {
   restorableMarginSeconds: 60,
   maxInFlight: 2,
   schedulePeriodMinutes: 15,
-  lagAlertMinutes: 75,
+  lagAlarmMinutes: 75,
   onPitrGap: 'alert',
   notifyOnSuccess: false,
   notificationTopicArn: 'arn:aws:sns:eu-west-1:123456789012:dce',

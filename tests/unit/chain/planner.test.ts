@@ -55,7 +55,7 @@ function settings(overrides: Partial<WorkflowSettings> = {}): WorkflowSettings {
     restorableMarginSeconds: 60,
     maxInFlight: 3,
     schedulePeriodMinutes: 15,
-    lagAlertMinutes: 75,
+    lagAlarmMinutes: 75,
     onPitrGap: 'alert',
     notifyOnSuccess: true,
     notificationTopicArn: 'arn:aws:sns:eu-west-1:123456789012:dce',

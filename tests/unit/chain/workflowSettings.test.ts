@@ -1,7 +1,9 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import {
+  fromEnvironment,
   schedulePeriodMinutes,
+  toEnvironment,
   workflowSettings,
   type WorkflowSettingsInput,
 } from '../../../functions/chain/settings';
@@ -29,7 +31,7 @@ const INPUT: WorkflowSettingsInput = {
 };
 
 describe('the settings constructor (functions/chain/settings.ts)', () => {
-  it('keeps every given setting and derives the schedule period (once per window, at least hourly) and the lag alert', () => {
+  it('keeps every given setting and derives the schedule period (once per window, at least hourly) and the lag alarm threshold', () => {
     fc.assert(
       fc.property(fc.integer({ min: 15, max: 1440 }), (windowMinutes) => {
         const settings = workflowSettings({ ...INPUT, windowMinutes });
@@ -37,9 +39,9 @@ describe('the settings constructor (functions/chain/settings.ts)', () => {
           ...INPUT,
           windowMinutes,
           schedulePeriodMinutes: Math.min(windowMinutes, 60),
-          lagAlertMinutes: 3 * windowMinutes + 30,
+          lagAlarmMinutes: 3 * windowMinutes + 30,
         });
-        expect(workflowSettings({ ...INPUT, windowMinutes, lagAlertMinutes: 999 }).lagAlertMinutes).to.equal(
+        expect(workflowSettings({ ...INPUT, windowMinutes, lagAlarmMinutes: 999 }).lagAlarmMinutes).to.equal(
           999,
         );
         expect(settings.schedulePeriodMinutes).to.equal(schedulePeriodMinutes(windowMinutes));
@@ -56,5 +58,20 @@ describe('the settings constructor (functions/chain/settings.ts)', () => {
     expect(scenarioSettings({ alias: 'users' }).stateParameterName).to.equal(
       '/dynamodb-continuous-exports/test/users/state',
     );
+  });
+
+  it('reads the lag alarm threshold from DCE_LAG_ALARM_MINUTES, or from its former name DCE_LAG_ALERT_MINUTES', () => {
+    const settings = workflowSettings({ ...INPUT, lagAlarmMinutes: 90 });
+    const env = toEnvironment(settings);
+    expect(env.DCE_LAG_ALARM_MINUTES).to.equal('90');
+    // Written under the former name too, for a function still running the previous code during an update.
+    expect(env.DCE_LAG_ALERT_MINUTES).to.equal('90');
+    expect(fromEnvironment(env)).to.deep.equal(settings);
+    const { DCE_LAG_ALARM_MINUTES: _current, ...former } = env;
+    expect(fromEnvironment(former).lagAlarmMinutes).to.equal(90);
+    const { DCE_LAG_ALERT_MINUTES: _former, ...current } = env;
+    expect(fromEnvironment(current).lagAlarmMinutes).to.equal(90);
+    const { DCE_LAG_ALERT_MINUTES: _a, DCE_LAG_ALARM_MINUTES: _b, ...neither } = env;
+    expect(() => fromEnvironment(neither)).to.throw(/DCE_LAG_ALARM_MINUTES is not set/);
   });
 });

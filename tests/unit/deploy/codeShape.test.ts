@@ -98,7 +98,7 @@ describe('code shape', () => {
 
   it('reads the product source (not an empty tree)', () => {
     const names = files.map((f) => f.relative);
-    expect(names).to.include('components/config.ts');
+    expect(names).to.include('components/config/index.ts');
     expect(names.some((n) => n.startsWith('tests/'))).to.equal(false);
   });
 

@@ -12,6 +12,8 @@ import { chainLagAlarmSettings } from '../../../components/monitoring';
 import { componentName, NAME_LIMITS, physicalNames } from '../../../components/names';
 import { FAILURE_FILTER, SUCCESS_FILTER } from '../../../components/notifications';
 import { rateExpression, SCHEDULE_RETRY_POLICY } from '../../../components/schedule';
+import { bucketLocationSchema, STACK_OUTPUTS, tableOutputSchema } from '../../../components/stackOutput';
+import { parseStackOutput } from '../../../cli/target';
 import { LAMBDA_HANDLERS } from '../../../functions/shared/lambdaHandlers';
 import { emfRecord } from '../../../functions/shared/emf';
 import { METRICS } from '../../../functions/shared/metrics';
@@ -629,6 +631,15 @@ describe('Pulumi program with the example stack (Pulumi.dev.yaml)', () => {
         expect(o.dashboardName).to.equal(one(mine, T.dashboard).physicalName);
         expect(o.tickFunctionName).to.equal(one(mine, T.fn).physicalName);
       }
+    });
+
+    it('exports exactly the outputs the stack-output contract names, each entry of its shape', () => {
+      expect(Object.keys(run.outputs)).to.have.members(Object.values(STACK_OUTPUTS));
+      for (const t of tables) tableOutputSchema.strict().parse(run.outputs.tables[t.alias]);
+      for (const b of run.outputs.bucketLocations) bucketLocationSchema.strict().parse(b);
+      // What the CLI reads is what the program writes.
+      const read = parseStackOutput(JSON.stringify(run.outputs));
+      for (const t of tables) expect(read[t.alias]).to.deep.equal(run.outputs.tables[t.alias]);
     });
 
     it('lists every bucket location', () => {

@@ -22,7 +22,7 @@ function problemsOf(raw: { tables: unknown; defaults?: unknown }, stack = STACK)
   throw new Error('expected a ConfigError');
 }
 
-describe('stack config (components/config.ts)', () => {
+describe('stack config (components/config/)', () => {
   describe('defaults', () => {
     it('fills every field of a table that names only its table', () => {
       const [t] = validateConfig({ tables: [{ tableName: 'Orders' }] }, STACK);

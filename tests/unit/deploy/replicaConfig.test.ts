@@ -13,7 +13,7 @@ function problemsOf(raw: { tables: unknown; defaults?: unknown; region?: string 
   throw new Error('expected a ConfigError');
 }
 
-describe('stack config: replicas (components/config.ts)', () => {
+describe('stack config: replicas (components/config/replica.ts)', () => {
   it('a table has no replica unless it lists some', () => {
     const [t] = validateConfig({ tables: [{ tableName: 'Orders' }] }, STACK);
     expect(t.replicas).to.deep.equal([]);
