@@ -27,7 +27,7 @@
  * Anything else (another reader, ResultWriter, a path that is not a plain dotted path) is refused
  * with an error naming the field, so a template change that needs more fails here loudly instead of
  * running differently from AWS. The definition's Distributed Map fields are checked structurally
- * against AWS's rules by asl-validator in tests/replicaDefinition.test.ts.
+ * against AWS's rules by asl-validator in tests/integration/replica/replicaDefinition.test.ts.
  */
 import type { StateMachine, StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { ExecutionType } from './executionLimits';

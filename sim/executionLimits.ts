@@ -15,7 +15,7 @@
  * StateMachine hands to its (private) `execute` method: a check that throws there is inside the
  * interpreter's loop over states, outside any state's Retry and Catch, and fails the execution with
  * that error. It depends on aws-local-stepfunctions 3.0.0's internals; `instrument` fails loudly if
- * they are not there, and tests/limits.stepFunctions.test.ts fails if the checks stop working.
+ * they are not there, and tests/integration/workflow/limits.stepFunctions.test.ts fails if the checks stop working.
  */
 import type { RunOptions, StateMachine } from 'aws-local-stepfunctions';
 import {

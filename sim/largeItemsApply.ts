@@ -3,7 +3,7 @@
  * S3 in memory (sim/largeItemsExport.ts) and applies it as the replica's apply Lambda does
  * (`applyEntries`, latest write per key, no read-ahead) into a DynamoDB endpoint (the local server),
  * sampling the worker's heap as it goes. Run in a worker whose heap is capped at a memory size, it
- * shows whether the apply engine's memory stays within that size (tests/limits.lambda.test.ts) and
+ * shows whether the apply engine's memory stays within that size (tests/integration/limits.lambda.test.ts) and
  * how much heap an apply takes (`npm run bench:replica`).
  */
 import { getHeapStatistics } from 'node:v8';
