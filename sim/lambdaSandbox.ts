@@ -21,7 +21,14 @@
  *   function's memory size (confirmed after a full garbage collection) the invocation fails with
  *   `Runtime.OutOfMemory`. The heap is shared, so concurrent work counts too (an over-estimate);
  *   garbage present at the start can hide growth, up to half the memory size (see `heapBaseline`);
- *   a short burst between two samples can be missed. The real cap is the worker's.
+ *   a short burst between two samples can be missed. The real cap is the worker's. Work an AWS
+ *   service does in this process (the fake DynamoDB writing an export's files, `asServiceWork`) is
+ *   not the function's: no heap is sampled while it runs.
+ * - A response body a client call hands over (an S3 GetObject stream) is real I/O the clock waits for
+ *   while it is open (`bodyOpened`), except while the invocation that made the call sleeps in
+ *   `simulatedSleep`, and no longer once that invocation has ended: only the handler reads its body,
+ *   so a handler that sleeps between the reads of a stream (writing a large data file at a rate as it
+ *   reads it) would otherwise wait for a clock its own open stream holds still.
  * - An invocation ended by a limit is frozen, as Lambda stops its sandbox: its later sleeps and its
  *   client calls through the run's clients (`invocationKilled`, read by `LocalRun.track`) never
  *   complete, so nothing it would have written afterwards can pass for the work of a success.
@@ -47,6 +54,27 @@ const realClearInterval = globalThis.clearInterval;
 
 const MIB = 1024 * 1024;
 
+/** How a held clock is named among the work in progress of the run. */
+const HOLD_LABEL = 'invocation holding the clock';
+
+/** Service-side work in progress (`asServiceWork`): heap growth is not sampled meanwhile. */
+let serviceWork = 0;
+
+/**
+ * Runs `work` as an AWS service's own work done in this process (the fake DynamoDB writing an
+ * export's files when it completes): its memory is not a Lambda function's, whatever invocation
+ * happens to wait for it, so the heap of running invocations is not sampled while it runs. What it
+ * leaves behind is garbage a full collection frees before any later sample counts it.
+ */
+export async function asServiceWork<T>(work: () => Promise<T>): Promise<T> {
+  serviceWork += 1;
+  try {
+    return await work();
+  } finally {
+    serviceWork -= 1;
+  }
+}
+
 /** A function's configuration, as far as its limits go. */
 export interface LambdaLimits {
   timeoutSeconds: number;
@@ -62,8 +90,8 @@ export interface LambdaLimits {
 export interface SandboxHost {
   readonly clock: Pick<SimulatedClock, 'setTimeout' | 'clearTimeout'>;
   /** Work the clock must wait for started / ended (a held clock counts as work in progress). */
-  ioStarted(): void;
-  ioEnded(): void;
+  ioStarted(label?: string): void;
+  ioEnded(label?: string): void;
   /**
    * The run is over (its clock uninstalled): an invocation still running then can never end, so it
    * is stopped rather than sampled forever.
@@ -93,6 +121,8 @@ interface Invocation {
   sleeping: number;
   /** Client calls in progress (through `LocalRun.track`). */
   calls: number;
+  /** Response bodies of its calls still open: each counts (`true`) or not as work in progress. */
+  bodies: Set<(counted: boolean) => void>;
   /** Ended, one way or another: its sleeps no longer take or release the clock. */
   ended: boolean;
   /** Ended by a limit: frozen, nothing it does afterwards completes. */
@@ -136,6 +166,38 @@ export function callStarted(): () => void {
 }
 
 /**
+ * A client call's response body opens (`LocalRun.track`); returns what to call when it has closed.
+ * `host` counts it as work in progress while it is open, except while the invocation that made the
+ * call sleeps and after that invocation has ended (see the module comment). A body opened outside
+ * an invocation counts until it closes.
+ */
+export function bodyOpened(host: Pick<SandboxHost, 'ioStarted' | 'ioEnded'>, label: string): () => void {
+  let counted = false;
+  const count = (on: boolean) => {
+    if (counted === on) return;
+    counted = on;
+    if (on) host.ioStarted(label);
+    else host.ioEnded(label);
+  };
+  const inv = current.getStore();
+  if (!inv || inv.ended) {
+    count(true);
+    return () => count(false);
+  }
+  inv.bodies.add(count);
+  count(inv.sleeping === 0);
+  return () => {
+    inv.bodies.delete(count);
+    count(false);
+  };
+}
+
+/** Counts the open bodies of `inv` as work in progress, or stops counting them. */
+function countBodies(inv: Invocation, counted: boolean): void {
+  for (const count of inv.bodies) count(counted);
+}
+
+/**
  * Sleeps on the simulated clock. Inside an invocation that holds the clock, the hold is let go for
  * the sleep, so simulated time passes only while the handler sleeps: the handler's own work
  * (reading, decompressing, parsing) takes no simulated time however long it takes for real.
@@ -143,11 +205,17 @@ export function callStarted(): () => void {
 export async function simulatedSleep(ms: number): Promise<void> {
   const inv = current.getStore();
   if (inv?.killed) return frozen();
-  if (inv && !inv.ended && inv.sleeping++ === 0) setHolding(inv, false);
+  if (inv && !inv.ended && inv.sleeping++ === 0) {
+    setHolding(inv, false);
+    countBodies(inv, false);
+  }
   try {
     await new Promise<void>((resolve) => setTimeout(resolve, ms));
   } finally {
-    if (inv && !inv.ended && --inv.sleeping === 0) setHolding(inv, inv.holdClock);
+    if (inv && !inv.ended && --inv.sleeping === 0) {
+      setHolding(inv, inv.holdClock);
+      countBodies(inv, true);
+    }
   }
   if (inv?.killed) return frozen();
 }
@@ -155,8 +223,8 @@ export async function simulatedSleep(ms: number): Promise<void> {
 function setHolding(inv: Invocation, holding: boolean): void {
   if (inv.holding !== holding) {
     inv.holding = holding;
-    if (holding) inv.host.ioStarted();
-    else inv.host.ioEnded();
+    if (holding) inv.host.ioStarted(HOLD_LABEL);
+    else inv.host.ioEnded(HOLD_LABEL);
   }
   updateMeter(inv);
 }
@@ -249,6 +317,7 @@ export async function invokeInProcess(options: InvokeInProcess): Promise<unknown
     holding: false,
     sleeping: 0,
     calls: 0,
+    bodies: new Set(),
     ended: false,
     killed: false,
     workMs: 0,
@@ -265,6 +334,7 @@ export async function invokeInProcess(options: InvokeInProcess): Promise<unknown
   const realLimit = realTimeLimitSeconds(limits);
   const heapAtStart = heapBaseline(memoryLimitBytes);
   const checkMemory = () => {
+    if (serviceWork > 0) return;
     const growth = heapOver(heapAtStart, memoryLimitBytes);
     if (growth !== undefined)
       kill(lambdaOutOfMemory(limits.memorySizeMb, `heap grew by ${Math.round(growth / MIB)} MB`));
@@ -294,6 +364,9 @@ export async function invokeInProcess(options: InvokeInProcess): Promise<unknown
     return JSON.parse(response) as unknown;
   } finally {
     setHolding(inv, false);
+    // Nobody reads a body its invocation left open: it no longer holds the clock.
+    countBodies(inv, false);
+    inv.bodies.clear();
     inv.ended = true;
     host.clock.clearTimeout(timer);
     realClearInterval(sampler);

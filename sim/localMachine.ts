@@ -111,8 +111,8 @@ export interface MachineHost {
   /** Registers an execution's completion, so the host can wait for it when disposing. */
   trackExecution(done: Promise<void>): void;
   /** Work in progress that the clock must wait for (counted like a pending client call). */
-  ioStarted(): void;
-  ioEnded(): void;
+  ioStarted(label?: string): void;
+  ioEnded(label?: string): void;
   /** The host has been disposed (see `SandboxHost.stopped`). */
   readonly stopped?: boolean;
 }
@@ -363,11 +363,11 @@ export class LocalMachine {
    * call: the evaluator may read its data asynchronously, and the clock must not move meanwhile.
    */
   private async authorize(call: MachineCall, request: IamRequest): Promise<void> {
-    this.host.ioStarted();
+    this.host.ioStarted(`IAM ${call}`);
     try {
       await authorizeMachineCall(this.spec.access, call, request);
     } finally {
-      this.host.ioEnded();
+      this.host.ioEnded(`IAM ${call}`);
     }
   }
 

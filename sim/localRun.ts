@@ -19,7 +19,7 @@ import type { WorkflowSettings } from '../functions/chain/settings';
 import { LAMBDA_HANDLERS } from '../functions/shared/lambdaHandlers';
 import { renderDefinition } from '../statemachine/render';
 import type { FakeAws } from './fakeAws';
-import { callStarted, invocationKilled } from './lambdaSandbox';
+import { bodyOpened, callStarted, invocationKilled } from './lambdaSandbox';
 import {
   LocalMachine,
   type ExecutionInput,
@@ -109,6 +109,14 @@ const realClearTimeout = globalThis.clearTimeout;
  */
 const STALLED_SECONDS = 120;
 
+/** A client call's name for the stall report: the command's class and its table or key. */
+function commandLabel(command: unknown): string {
+  const name = (command as { constructor?: { name?: string } })?.constructor?.name ?? 'call';
+  const input = (command as { input?: Record<string, unknown> })?.input ?? {};
+  const target = input.TableName ?? input.Key ?? input.Name ?? input.Prefix;
+  return typeof target === 'string' ? `${name} ${target}` : name;
+}
+
 /** A Node readable stream, as an S3 response body is. */
 function isStream(value: unknown): value is NodeJS.ReadableStream & {
   destroyed: boolean;
@@ -143,6 +151,8 @@ export class LocalRun implements MachineHost {
   readonly region: string;
   private readonly running = new Set<Promise<void>>();
   private pendingIo = 0;
+  /** What is in progress, by label (a client call's command, a held clock), for the stall report. */
+  private readonly inProgress = new Map<string, number>();
   /** Resolved (and cleared) when `pendingIo` drops to zero: `idle()` sleeps on it instead of spinning. */
   private ioDrained: { promise: Promise<void>; resolve: () => void } | undefined;
   private lastProgressHour = -1;
@@ -337,52 +347,65 @@ export class LocalRun implements MachineHost {
     return {
       send: async (command) => {
         if (invocationKilled()) return new Promise<never>(() => undefined);
-        this.ioStarted();
+        const label = commandLabel(command);
+        this.ioStarted(label);
         const callEnded = callStarted();
         let result;
         try {
           result = await client.send(command);
         } catch (error) {
           callEnded();
-          this.ioEnded();
+          this.ioEnded(label);
           throw error;
         }
         // A response body (S3 GetObject) arrives after the call resolves: it counts as I/O until
-        // the stream closes, or the clock would move on while the handler is still reading it.
+        // the stream closes, or the clock would move on while the handler is still reading it;
+        // but not while the invocation reading it sleeps (bodyOpened, sim/lambdaSandbox.ts).
         const body = (result as { Body?: unknown } | undefined)?.Body;
         if (isStream(body) && !body.destroyed && !body.readableEnded) {
+          const closed = bodyOpened(this, `${label} body`);
+          this.ioEnded(label);
           let released = false;
           const release = () => {
             if (released) return;
             released = true;
             callEnded();
-            this.ioEnded();
+            closed();
           };
           body.once('close', release);
           body.once('end', release);
           body.once('error', release);
         } else {
           callEnded();
-          this.ioEnded();
+          this.ioEnded(label);
         }
         return result;
       },
     };
   }
 
-  ioStarted(): void {
+  ioStarted(label = 'work'): void {
     this.pendingIo += 1;
+    this.inProgress.set(label, (this.inProgress.get(label) ?? 0) + 1);
     this.lastIoAt = performance.now();
   }
 
-  ioEnded(): void {
+  ioEnded(label = 'work'): void {
     this.pendingIo -= 1;
+    const left = (this.inProgress.get(label) ?? 0) - 1;
+    if (left > 0) this.inProgress.set(label, left);
+    else this.inProgress.delete(label);
     this.lastIoAt = performance.now();
     if (this.pendingIo === 0 && this.ioDrained) {
       const drained = this.ioDrained;
       this.ioDrained = undefined;
       drained.resolve();
     }
+  }
+
+  /** The work in progress, named: `GetObjectCommand body ×2, invocation holding the clock`. */
+  describeInProgress(): string {
+    return [...this.inProgress].map(([label, n]) => (n > 1 ? `${label} ×${n}` : label)).join(', ');
   }
 
   /**
@@ -419,7 +442,7 @@ export class LocalRun implements MachineHost {
         }
         reject(
           new Error(
-            `LocalRun: ${this.pendingIo} calls or invocations in progress and no client call for ${STALLED_SECONDS} s of real time: a handler that holds the clock is waiting outside simulatedSleep`,
+            `LocalRun: ${this.pendingIo} calls or invocations in progress (${this.describeInProgress()}) and no client call for ${STALLED_SECONDS} s of real time: a handler that holds the clock is waiting outside simulatedSleep`,
           ),
         );
       };

@@ -17,6 +17,7 @@ import type {
   ServiceOutputTypes,
 } from '@aws-sdk/client-dynamodb';
 import type { ChangeRecord, ExportOutcome, ExportSink, ExportSpec, Item, TableSource } from '../contracts';
+import { asServiceWork } from '../lambdaSandbox';
 import { serviceError } from './errors';
 import { CallLog, FakeService, type NowFn } from './service';
 
@@ -369,7 +370,8 @@ export class FakeDynamoDB extends FakeService<ServiceInputTypes, ServiceOutputTy
     if (!exp.sinkDone) {
       const t = this.tables.get(exp.request.tableName)!;
       const spec = this.spec(exp);
-      exp.sinkDone = (async () => {
+      // DynamoDB's work, not the Lambda's that happens to describe the export when it is due.
+      exp.sinkDone = asServiceWork(async () => {
         const outcome =
           spec.type === 'FULL_EXPORT'
             ? await this.options.sink.writeFull(spec, t.source.snapshotAt(spec.exportTime!) as Item[])
@@ -379,7 +381,7 @@ export class FakeDynamoDB extends FakeService<ServiceInputTypes, ServiceOutputTy
               );
         exp.outcome = outcome;
         return outcome;
-      })();
+      });
     }
     return exp.sinkDone;
   }

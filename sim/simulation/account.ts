@@ -43,7 +43,7 @@ export const SIMULATION_ITEMS_PER_FILE = 64;
  * records than one replica invocation writes at the rate, so a Distributed Map child applies one
  * file in several invocations.
  */
-export const SCALE_ITEMS_PER_FILE = 10_000;
+export const SCALE_ITEMS_PER_FILE = 20_000;
 
 /** The endpoints of the local servers, for `--keep-servers`. */
 export interface LocalEndpoints {

@@ -57,7 +57,7 @@ export type DeploySimulation = (
 ) => Promise<SimulationDeployment>;
 
 /** The replica's write limit in a --scale run: low, so the table's size is many invocations of work. */
-export const SCALE_REPLICA_WRITES_PER_SECOND = 10;
+export const SCALE_REPLICA_WRITES_PER_SECOND = 20;
 
 /** Pure: the stack config the simulated table stands for, from the run's flags. */
 export function simulationStackConfig(

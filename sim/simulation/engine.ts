@@ -40,13 +40,13 @@ import { runWorkflow, type WorkflowRunResult } from './workflowRun';
 export const SIMULATION_START = Date.UTC(2026, 10, 2, 0, 0, 0) / 1000;
 
 /**
- * The large table of --scale, sized to run in about half a minute: the full export holds
- * `initialItems` (`largeItems` of them ~395 KB) in two data files (account.ts SCALE_ITEMS_PER_FILE),
- * each more than one replica child writes in an invocation ((10 writes/s ÷ 2 children) × 600 s =
- * 3,000 records), so a child applies its file over several invocations; the hot window holds
- * `burstChanges`, more than one grouped invocation takes (10 × 600 = 6,000).
+ * The large table of --scale, sized to run in about a minute: the full export holds `initialItems`
+ * (`largeItems` of them ~395 KB) in two data files (account.ts SCALE_ITEMS_PER_FILE), each more than
+ * one replica child writes in an invocation ((20 writes/s ÷ 2 children) × 600 s = 6,000 records) and
+ * too large to hold in memory, so a child streams its file over several invocations; the hot window
+ * holds `burstChanges`, more than one grouped invocation takes (20 × 600 = 12,000).
  */
-export const SCALE_WORKLOAD = { initialItems: 20_000, largeItems: 20, burstChanges: 15_000 };
+export const SCALE_WORKLOAD = { initialItems: 40_000, largeItems: 100, burstChanges: 15_000 };
 
 /** The --scale workload options: the burst two minutes long, inside the fifth 15-minute window. */
 function scaleWorkload(start: number) {

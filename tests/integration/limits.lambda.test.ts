@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import path from 'node:path';
 import { MIB, bufferBudgetBytes } from '../../apply';
 import { LAMBDA_HANDLERS, REPLICA_APPLY_HANDLER } from '../../functions/shared/lambdaHandlers';
-import { invokeInProcess, type SandboxHost } from '../../sim/lambdaSandbox';
+import { asServiceWork, invokeInProcess, type SandboxHost } from '../../sim/lambdaSandbox';
 import { invokeInWorker } from '../../sim/lambdaWorker';
 import type { LargeItemsApplyEvent, LargeItemsApplyResult } from '../../sim/largeItemsApply';
 import { largeItem } from '../../sim/largeItemsExport';
@@ -144,6 +144,22 @@ describe('Lambda limits (sim/limits.ts)', () => {
       const enough = await runOnce(hungry, { holdClockWhileRunning: true, memorySizeMb: 256 });
       expect(enough.record.status).to.equal('SUCCEEDED');
       expect(enough.invocation.result).to.deep.equal({ arrays: 80 });
+    });
+
+    it("a service's own work an invocation waits for (the fake DynamoDB writing an export) is not the function's memory", async () => {
+      const waiting = await runOnce(
+        async () => {
+          const arrays = await asServiceWork(async () => {
+            const kept = retainHeap(80);
+            await busyFor(300);
+            return kept.length;
+          });
+          return { arrays };
+        },
+        { holdClockWhileRunning: true, memorySizeMb: 32, lambdaTimeoutSeconds: 900 },
+      );
+      expect(waiting.record.status).to.equal('SUCCEEDED');
+      expect(waiting.invocation.result).to.deep.equal({ arrays: 80 });
     });
 
     it('a response over 6 MB fails with Function.ResponseSizeTooLarge; a request over 6 MB with the Invoke API error', async () => {

@@ -63,13 +63,13 @@ describe('simulate command (cli/simulate.ts, sim/simulation/options.ts)', () => 
   });
 
   describe('--scale', () => {
-    it('defaults to a quarter day and deploys a replica limited to 10 writes a second', () => {
+    it('defaults to a quarter day and deploys a replica limited to 20 writes a second', () => {
       const { options } = simulateFlags(parse(['--scale']));
       expect(options).to.include({ scale: true, days: 0.25 });
       const config = simulationStackConfig(options) as {
         tables: { replicas: { maxWritesPerSecond: number }[] }[];
       };
-      expect(config.tables[0].replicas[0].maxWritesPerSecond).to.equal(10);
+      expect(config.tables[0].replicas[0].maxWritesPerSecond).to.equal(20);
       expect(simulateFlags(parse(['--scale', '--days', '1'])).options.days).to.equal(1);
       expect(simulateFlags(parse([])).options).to.include({ scale: false, days: 2 });
     });
