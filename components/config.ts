@@ -24,6 +24,7 @@ import {
   unknownKeyProblems,
 } from './configChecks';
 import { componentName, overlongNames, physicalNames, slug } from './names';
+import { protectionProblems, resolveProtection } from './drConfig';
 import {
   ALLOWED,
   ConfigError,
@@ -319,6 +320,7 @@ function tableConfig(
     restorableMarginSeconds: input.restorableMarginSeconds ?? TABLE_DEFAULTS.restorableMarginSeconds,
     lagAlarmMinutes: windows.lagAlarmMinutes,
     replicas: (input.replicas ?? []).map(resolveReplica),
+    ...resolveProtection(input, alias),
   };
 }
 
@@ -342,6 +344,8 @@ function resolveTable(
   const notifyOnSuccess = resolveNotifyOnSuccess(input, fromDefaults, scope);
   checkTagCount(input, scope);
   checkKmsRegion(input, createsBucket, scope, context);
+  const protectionContext = { createsBucket, exportKmsKeyArn: input.kmsKeyArn, stackRegion: context.region };
+  for (const p of protectionProblems(input, protectionContext)) scope.report(p.field, p.value, p.message);
   context.problems.push(
     ...replicaProblems(input.replicas ?? [], {
       index,

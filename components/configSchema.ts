@@ -7,6 +7,13 @@
 import { z } from 'zod';
 import type { ExportFormat, ExportViewType, OnPitrGap } from '../functions/chain/settings';
 import { closest, numberHint, type ConfigProblem } from './configChecks';
+import {
+  DR_ALLOWED,
+  DR_NESTED_FIELDS,
+  DR_SETTINGS_SHAPE,
+  type DrSettingsInput,
+  type ProtectionConfig,
+} from './drConfig';
 
 /** AWS allows at most 50 user tags on a resource. */
 export const MAX_TAGS = 50;
@@ -69,6 +76,7 @@ export const ALLOWED: Record<string, string> = {
   'replicas.maxWritesPerSecond': 'an integer from 1 to 1000000',
   'replicas.concurrency': 'an integer from 1 to 1000',
   'replicas.onNewEpoch': 'halt or rebaseline',
+  ...DR_ALLOWED,
 };
 
 /** Fields of one replica; documented with their defaults on `ReplicaInput` (below). */
@@ -154,6 +162,7 @@ export const settingsShape = {
   maxInFlight: int(1, 10),
   restorableMarginSeconds: int(0, 3600),
   lagAlarmMinutes: int(1, 50400),
+  ...DR_SETTINGS_SHAPE,
 };
 
 export const defaultsSchema = z.strictObject(settingsShape).partial();
@@ -269,7 +278,7 @@ export interface BucketConfig {
  * meaning and defaults, are the arguments of the `ContinuousExport` component (which extends this
  * interface), so each field and its default is documented only here.
  */
-export interface TableSettingsInput {
+export interface TableSettingsInput extends DrSettingsInput {
   /**
    * Extra addresses notified of each completed export (email subscriptions filtered on
    * `status: SUCCESS`; ignored when `notifyOnSuccess` is false).
@@ -365,8 +374,8 @@ export interface TableInput extends TableSettingsInput {
   alias?: string;
 }
 
-/** A table's settings with every default applied. */
-export interface TableConfig {
+/** A table's settings with every default applied (the protection fields: components/drConfig.ts). */
+export interface TableConfig extends ProtectionConfig {
   tableName: string;
   alias: string;
   successEmails: string[];
@@ -453,13 +462,14 @@ export function zodProblems(
       for (const key of issue.keys) {
         const where = fieldKey(issue.path);
         const known =
-          where === 'bucket'
+          DR_NESTED_FIELDS[where] ??
+          (where === 'bucket'
             ? Object.keys(bucketSchema.shape)
             : where === 'replicas'
               ? Object.keys(replicaSchema.shape)
               : base === 'defaults'
                 ? Object.keys(settingsShape)
-                : [...Object.keys(settingsShape), 'tableName', 'alias', 'replicas'];
+                : [...Object.keys(settingsShape), 'tableName', 'alias', 'replicas']);
         const hint = closest(key, known);
         out.push({
           path: pathText(base, [...issue.path, key]),

@@ -35,6 +35,8 @@ export type ResourceKind =
   | 'lockParameter'
   /** The notification topic. */
   | 'notificationTopic'
+  /** The KMS key that encrypts the notification topic: SNS uses it with the publisher's permissions. */
+  | 'notificationKmsKey'
   /** The customer managed KMS key for export objects, when one is configured. */
   | 'exportKmsKey'
   /** The export tick Lambda function. */
@@ -73,7 +75,11 @@ export const SDK_CALLS: Record<string, Grant[]> = {
     { actions: ['s3:GetObject'], resource: 'chainObjects' },
     { actions: ['s3:ListBucket'], resource: 'runFailureListing' },
   ],
-  PublishCommand: [{ actions: ['sns:Publish'], resource: 'notificationTopic' }],
+  PublishCommand: [
+    { actions: ['sns:Publish'], resource: 'notificationTopic' },
+    // The topic is encrypted: SNS asks KMS for a data key with the publisher's permissions.
+    { actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resource: 'notificationKmsKey' },
+  ],
 };
 
 /** State machine Task `Resource` -> the grants the state machine role needs for it. */
@@ -105,6 +111,8 @@ export type ReplicaResourceKind =
   | 'replicaLockParameter'
   /** The table's notification topic. */
   | 'notificationTopic'
+  /** The KMS key that encrypts that topic. */
+  | 'notificationKmsKey'
   /** The target table, when the apply Lambda writes with its own role (no `roleArn`). */
   | 'targetTable'
   /** The role in the target account, when `roleArn` is set (then the role, not the Lambda, holds the table grants). */
@@ -173,7 +181,10 @@ export const REPLICA_SDK_CALLS: Record<string, ReplicaGrant[]> = {
     { actions: ['ssm:PutParameter'], resource: 'replicaLockParameter' },
   ],
   DeleteParameterCommand: [{ actions: ['ssm:DeleteParameter'], resource: 'replicaLockParameter' }],
-  PublishCommand: [{ actions: ['sns:Publish'], resource: 'notificationTopic' }],
+  PublishCommand: [
+    { actions: ['sns:Publish'], resource: 'notificationTopic' },
+    { actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resource: 'notificationKmsKey' },
+  ],
   DescribeTableCommand: [
     { actions: ['dynamodb:DescribeTable'], resource: 'targetTable' },
     { actions: ['dynamodb:DescribeTable'], resource: 'sourceTable' },
