@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { restoreTable, type RestoreOptions, type RestoreProgress } from '../../cli/restore';
 import { RestorePointError } from '../../cli/restorePoint';
+import { verifyChain } from '../../cli/verify';
 import { LocalTableImport } from '../../sim/fakeAws/tableImport';
 import { canonicalTable, WORKLOAD_ATTRIBUTE_DEFINITIONS, WORKLOAD_KEY_SCHEMA } from '../../sim/workload';
 import { MemoryS3, writeChain } from '../helpers/exportChain';
@@ -112,16 +113,26 @@ describe('restore (cli/restore.ts) into dynalite', () => {
     expect(expectedAt(RETRIED - 1)).to.not.deep.equal(expectedAt(RETRIED));
   });
 
-  it('by ImportTable: a new table from the full export, then the incrementals to HEAD, from a copy of the bucket', async () => {
-    // The copy: the same keys in another bucket (what S3 replication makes).
+  it('by ImportTable: a new table from the full export, then the incrementals to HEAD, from a verified copy of the bucket alone', async () => {
+    // The copy: the same keys in another bucket (what S3 replication makes), on an S3 that has no
+    // primary bucket at all (its Region is gone): entries that name the primary are read from the copy.
     const copy = 'replay-bucket-copy';
-    for (const key of s3.keys(BUCKET)) s3.set(copy, key, s3.get(BUCKET, key)!);
-    const imports = importer(2);
+    const copyS3 = new MemoryS3();
+    for (const key of s3.keys(BUCKET)) copyS3.set(copy, key, s3.get(BUCKET, key)!);
+    const verified = await verifyChain({ s3: copyS3, bucket: copy, prefix: PREFIX, deep: true });
+    expect(verified.problems).to.deep.equal([]);
+    expect(verified.ok).to.equal(true);
+    const imports = new LocalTableImport(dynalite.client, copyS3, {
+      account: '123456789012',
+      region: 'us-east-1',
+      pollsInProgress: 2,
+    });
     const progress: RestoreProgress[] = [];
     const report = await restoreTable(
       options({
         targetTable: 'restored-by-import',
         to: { sequence: 6 },
+        s3: copyS3,
         bucket: copy,
         dynamodb: imports,
         bootstrap: 'import',
