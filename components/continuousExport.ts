@@ -42,6 +42,7 @@ import { schedule } from './schedule';
 import { stateMachine } from './stateMachine';
 import { replicaPhysicalNames } from './configChecks';
 import { replicaImportBucketStatements } from './replicaBucketAccess';
+import { drPhysicalNames, drReplication, type DrReplication } from './drReplication';
 import { TableReplica } from './tableReplica';
 
 export const CONTINUOUS_EXPORT_TYPE = 'dynamodb-continuous-exports:index:ContinuousExport';
@@ -119,6 +120,8 @@ export class ContinuousExport extends pulumi.ComponentResource {
   public readonly notificationKeyPolicyStatements?: pulumi.Output<string>;
   /** With `accessLogs`: the statement the log bucket's policy must hold (JSON). */
   public readonly accessLogBucketPolicyStatement?: pulumi.Output<string>;
+  /** With `dr`: the replication to the protected copy (components/drReplication.ts). */
+  public readonly protectedCopy?: DrReplication;
 
   constructor(name: string, args: ContinuousExportArgs, opts?: pulumi.ComponentResourceOptions) {
     super(CONTINUOUS_EXPORT_TYPE, name, {}, opts);
@@ -149,9 +152,7 @@ export class ContinuousExport extends pulumi.ComponentResource {
     this.notificationTopicArn = topics.notificationTopic.arn;
     this.alarmTopicArn = topics.alarmTopic.arn;
     this.notificationKmsKeyArn = topics.key.arn;
-    const policyOutputs = this.protectionOutputs(ctx, bucket.name, topics.alarmNames);
-    this.notificationKeyPolicyStatements = policyOutputs.notificationKeyPolicyStatements;
-    this.accessLogBucketPolicyStatement = policyOutputs.accessLogBucketPolicyStatement;
+    Object.assign(this, this.protectionOutputs(ctx, bucket.name, topics.alarmNames));
 
     this.actionParameterName = names.actionParameter;
     this.stateParameterName = names.stateParameter;
@@ -197,6 +198,7 @@ export class ContinuousExport extends pulumi.ComponentResource {
         );
     }
     this.replicas = this.tableReplicas(ctx, bucket.name, topics, bundles);
+    this.protectedCopy = this.replication(ctx, bucket, topics, retainBucketOnDelete ?? true);
     this.registerOutputs({
       ...(this.replicas.length > 0 ? { replicas: this.replicas.map((r) => r.output) } : {}),
       tableArn: this.tableArn,
@@ -214,9 +216,7 @@ export class ContinuousExport extends pulumi.ComponentResource {
       dashboardName: this.dashboardName,
       tickFunctionName: this.tickFunctionName,
       crossAccountBucketPolicyStatements: this.crossAccountBucketPolicyStatements,
-      notificationKmsKeyArn: this.notificationKmsKeyArn,
-      notificationKeyPolicyStatements: this.notificationKeyPolicyStatements,
-      accessLogBucketPolicyStatement: this.accessLogBucketPolicyStatement,
+      ...this.dataProtectionOutputs(),
     });
   }
 
@@ -228,7 +228,8 @@ export class ContinuousExport extends pulumi.ComponentResource {
       {
         existingName: config.bucket.existingName,
         createName: identity.accountId.apply((account) => names.bucket(account)),
-        versioning: config.bucket.versioning,
+        // S3 replicates only from a versioned bucket.
+        versioning: config.bucket.versioning || config.dr !== undefined,
         kmsKeyArn: config.kmsKeyArn,
         retainOnDelete: retainBucketOnDelete ?? true,
         partition: partition.partition,
@@ -265,6 +266,7 @@ export class ContinuousExport extends pulumi.ComponentResource {
       names.chainLagAlarm,
       names.notificationsAlarm,
       ...config.replicas.map((r) => replicaPhysicalNames(name, r.alias).lagAlarm),
+      ...(config.dr ? [drPhysicalNames(name).lagAlarm] : []),
     ];
     const where = { partition: partition.partition, region: region.region, accountId: identity.accountId };
     const key = notificationKey(
@@ -486,6 +488,50 @@ export class ContinuousExport extends pulumi.ComponentResource {
         alarmTopicArn: topics.alarmTopic.arn,
         // An alarm that fires before its topic's policy exists could not deliver.
         dependsOn: [topics.alarmTopicPolicy],
+        tags,
+      },
+      this,
+    );
+  }
+
+  /** The outputs of the data-protection settings (components/drConfig.ts). */
+  private dataProtectionOutputs() {
+    return {
+      notificationKmsKeyArn: this.notificationKmsKeyArn,
+      notificationKeyPolicyStatements: this.notificationKeyPolicyStatements,
+      accessLogBucketPolicyStatement: this.accessLogBucketPolicyStatement,
+      drReplicationRoleArn: this.protectedCopy?.role.arn,
+      drDestinationBucketPolicyStatements: this.protectedCopy?.destinationPolicyStatements,
+    };
+  }
+
+  /** With `dr`: S3 replication of the chain to the protected copy (the config requires a created bucket). */
+  private replication(
+    ctx: BuildContext,
+    bucket: ReturnType<typeof exportBucket>,
+    topics: Topics,
+    retainOnDelete: boolean,
+  ): DrReplication | undefined {
+    const { name, config, tags, identity, region, partition } = ctx;
+    if (!config.dr || !bucket.created) return undefined;
+    return drReplication(
+      name,
+      {
+        dr: config.dr,
+        facts: pulumi
+          .all([partition.partition, region.region, identity.accountId, bucket.name])
+          .apply(([p, r, a, b]) => ({
+            partition: p,
+            region: r,
+            accountId: a,
+            sourceBucket: b,
+            prefix: config.bucket.prefix,
+            sourceKmsKeyArn: config.kmsKeyArn,
+          })),
+        sourceBucketId: bucket.created.bucket.id,
+        sourceVersioning: bucket.created.versioning,
+        alarmTopicArn: topics.alarmTopic.arn,
+        retainOnDelete,
         tags,
       },
       this,

@@ -275,3 +275,44 @@ export const REPLICA_DISTRIBUTED_MAP_GRANTS: ReplicaGrant[] = [
   { actions: ['states:StartExecution'], resource: 'replicaStateMachine' },
   { actions: ['states:DescribeExecution', 'states:StopExecution'], resource: 'replicaExecutions' },
 ];
+
+// ---- S3 replication of the chain to a protected copy (components/drReplication.ts) --------------
+
+/** Kinds of resources the replication role's grants are scoped to. */
+export type ReplicationResourceKind =
+  /** The export bucket: its replication configuration, and its listing. */
+  | 'replicationSourceBucket'
+  /** The chain's objects in the export bucket: `<bucket>/<prefix>/*`. */
+  | 'replicationSourceObjects'
+  /** The same keys in the destination bucket. */
+  | 'replicationDestinationObjects'
+  /** The exports' KMS key (SSE-KMS objects are decrypted to be replicated). */
+  | 'replicationSourceKey'
+  /** The destination's KMS key (replicas are encrypted with it). */
+  | 'replicationDestinationKey';
+
+export interface ReplicationGrant {
+  actions: string[];
+  resource: ReplicationResourceKind;
+}
+
+/**
+ * What S3 does with the replication role, from the S3 User Guide ("Setting up permissions for live
+ * replication", and "Replicating encrypted objects" for SSE-KMS). No `s3:ReplicateDelete`: delete
+ * markers are not replicated, so a deletion in the source never reaches the copy.
+ */
+export const S3_REPLICATION_GRANTS: ReplicationGrant[] = [
+  { actions: ['s3:GetReplicationConfiguration', 's3:ListBucket'], resource: 'replicationSourceBucket' },
+  {
+    actions: ['s3:GetObjectVersionForReplication', 's3:GetObjectVersionAcl', 's3:GetObjectVersionTagging'],
+    resource: 'replicationSourceObjects',
+  },
+  { actions: ['s3:ReplicateObject', 's3:ReplicateTags'], resource: 'replicationDestinationObjects' },
+  { actions: ['kms:Decrypt'], resource: 'replicationSourceKey' },
+  { actions: ['kms:Encrypt'], resource: 'replicationDestinationKey' },
+];
+
+/** Only when another account owns the destination: the replicas become that account's objects. */
+export const S3_REPLICATION_CROSS_ACCOUNT_GRANTS: ReplicationGrant[] = [
+  { actions: ['s3:ObjectOwnerOverrideToBucketOwner'], resource: 'replicationDestinationObjects' },
+];
