@@ -173,7 +173,10 @@ export async function loadChain(
       const entry = read;
       const mismatch = entryKeyMismatch(entry, epoch, m);
       if (mismatch) throw new ChainReadError(key, mismatch);
-      entries.push({ key, entry });
+      // The exports of an entry are beside its chain, in the bucket read: in a copy of the chain (S3
+      // replication, docs/disaster-recovery.md) the entry still names the primary bucket, which may be
+      // out of reach; the keys are the same in both.
+      entries.push({ key, entry: entry.bucket === bucket ? entry : { ...entry, bucket } });
     } catch (err) {
       if (!(err instanceof ChainReadError)) throw err;
       invalid.push({ key, message: err.message });

@@ -4,6 +4,7 @@
  *   dce status                 what the chain of one table is doing
  *   dce verify [--deep]        is the chain in S3 gap-free and sound
  *   dce replay --target-table  rebuild a table from the chain
+ *   dce restore --to --table   recreate a table as of a committed point, in any Region, from a copy too
  *   dce pause | resume | reset operator actions (SSM action parameter)
  *   dce replica pause | resume | rebuild   operate one replica table (its SSM action parameter)
  *   dce simulate               the whole system offline on a simulated clock
@@ -39,6 +40,7 @@ import {
 import { addSimulateOptions, type ParsedSimulateFlags } from '../sim/simulation/options';
 import type { ProgressStream, VerifyOptions, VerifyReport } from './verify';
 import { ChainProblemError, runReplayCommand, type ReplayFlags } from './replayCommand';
+import { runRestoreCommand, targetDynamoDb, type RestoreFlags } from './restoreCommand';
 
 /** Dependencies a test can replace. */
 export interface DceDeps {
@@ -208,6 +210,57 @@ function declareReplay(program: Command, { io, deps, clientsFor }: CommandEnv): 
     });
 }
 
+/** `dce restore`. */
+function declareRestore(program: Command, { io, deps, clientsFor }: CommandEnv): void {
+  addTargetOptions(
+    program
+      .command('restore')
+      .description(
+        'Recreate a table as of a committed window boundary of the chain: ImportTable of the full export into a new table (or writes into an empty one), then the incremental exports up to that point. --bucket reads a copy of the chain; --region and --role-arn place the new table. Resumable with --resume.',
+      ),
+  )
+    .requiredOption(
+      '--to <time|sequence>',
+      'a sequence number, or a time (ISO 8601 with its zone): the boundary at or before it',
+    )
+    .requiredOption('--table <name>', 'the table to create (import) or fill (write)')
+    .option(
+      '--bootstrap <import|write>',
+      'import: ImportTable creates the table; write: into an existing empty table',
+      'import',
+    )
+    .option('--key-schema <pk:S[,sk:N]>', "the new table's keys (default: the source table's, described)")
+    .option('--role-arn <arn>', "role to assume for the new table's account")
+    .option('--bucket-owner <account>', 'account that owns --bucket, when it is not yours (ImportTable)')
+    .option(
+      '--state <file>',
+      'the state file that makes the restore resumable (default dce-restore-<table>.json)',
+    )
+    .option('--resume', 'continue the restore recorded in the state file')
+    .option('--epoch <epoch>', 'epoch to restore from (default: the live one)')
+    .option('--concurrency <n>', 'parallel writers')
+    .action(async (opts: CommonOptions & RestoreFlags) => {
+      const out = new Output(io, Boolean(opts.json));
+      const target = resolveTarget(opts, deps.readInput);
+      const { bucket, prefix } = requireExports(target);
+      const clients = clientsFor(opts);
+      // The source table (for its key schema) is in the Region of its ARN, from the stack output.
+      const sourceArn = typeof target.output.tableArn === 'string' ? target.output.tableArn : undefined;
+      const sourceRegion = sourceArn?.split(':')[3];
+      await runRestoreCommand({
+        ...opts,
+        io,
+        out,
+        s3: clients.s3,
+        dynamodb: targetDynamoDb(clients, opts),
+        sourceDynamoDb: sourceRegion ? clientsFor({ ...opts, region: sourceRegion }).dynamodb : undefined,
+        sourceTableName: typeof target.output.tableName === 'string' ? target.output.tableName : undefined,
+        bucket,
+        prefix,
+      });
+    });
+}
+
 /** `dce pause | resume | reset`. */
 function declareOperatorActions(program: Command, { io, deps, clientsFor }: CommandEnv): void {
   for (const [name, action] of Object.entries(OPERATOR_ACTIONS) as [
@@ -342,6 +395,7 @@ export function buildProgram(io: Io, deps: DceDeps, setExit: (code: number) => v
   declareStatus(program, env);
   declareVerify(program, env);
   declareReplay(program, env);
+  declareRestore(program, env);
   declareOperatorActions(program, env);
   declareReplica(program, env);
   declareSimulate(program, env);

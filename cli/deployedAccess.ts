@@ -15,6 +15,7 @@ const ROLE_POLICY = 'aws:iam/rolePolicy:RolePolicy';
 const FUNCTION = 'aws:lambda/function:Function';
 const STATE_MACHINE = 'aws:sfn/stateMachine:StateMachine';
 const SCHEDULE = 'aws:scheduler/schedule:Schedule';
+const TOPIC = 'aws:sns/topic:Topic';
 
 const roleNameOf = (arn: string) => arn.slice(arn.indexOf(':role/') + ':role/'.length);
 const policyOf = (value: unknown): PolicyDocument =>
@@ -78,6 +79,21 @@ export function deployedWorkflows(
     });
 }
 
+/** The KMS key of each encrypted topic, by the topic's ARN. */
+export function deployedTopicKeys(
+  resources: MockedResource[],
+  target: { region: string; account: string },
+): Record<string, string> {
+  return Object.fromEntries(
+    resources
+      .filter((r) => r.type === TOPIC && typeof r.inputs.kmsMasterKeyId === 'string')
+      .map((t) => [
+        `arn:aws:sns:${target.region}:${target.account}:${t.physicalName ?? t.name}`,
+        String(t.inputs.kmsMasterKeyId),
+      ]),
+  );
+}
+
 /** The export chain's and the replicas' workflows of one table's deployment. */
 export function simulationDeployment(
   resources: MockedResource[],
@@ -93,6 +109,7 @@ export function simulationDeployment(
     roles: deployedRoles(resources, target.account),
     exportChain,
     replicas: workflows.filter((w) => !isChain(w)),
+    topicKeys: deployedTopicKeys(resources, target),
   };
 }
 

@@ -47,10 +47,18 @@ export function physicalNameOf(type: string, inputs: Record<string, any>): strin
 }
 
 /** The ARN AWS would give a resource of `type` named `name`. */
-export function arnOf(target: MockTarget, type: string, name: string | undefined): string | undefined {
+export function arnOf(
+  target: MockTarget,
+  type: string,
+  name: string | undefined,
+  logicalName?: string,
+): string | undefined {
   const r = target.region;
   const a = target.account;
   switch (type) {
+    case 'aws:kms/key:Key':
+      // A key has no name: AWS gives it an id; the logical name stands in, so each key's ARN differs.
+      return `arn:aws:kms:${r}:${a}:key/${logicalName ?? name}`;
     case 'aws:lambda/function:Function':
       return `arn:aws:lambda:${r}:${a}:function:${name}`;
     case 'aws:sns/topic:Topic':
@@ -95,7 +103,10 @@ export async function installStackMocks(resources: MockedResource[], target: Moc
         const inputs = unwrapSecrets(args.inputs);
         const physicalName = physicalNameOf(args.type, inputs);
         resources.push({ type: args.type, name: args.name, inputs, physicalName });
-        const state: Record<string, any> = { ...inputs, arn: arnOf(target, args.type, physicalName) };
+        const state: Record<string, any> = {
+          ...inputs,
+          arn: arnOf(target, args.type, physicalName, args.name),
+        };
         if (args.type === 'aws:s3/bucket:Bucket') state.bucket = inputs.bucket;
         if (args.type === 'aws:cloudwatch/dashboard:Dashboard') state.dashboardName = inputs.dashboardName;
         return { id: physicalName ? `${physicalName}-id` : `${args.name}-id`, state };

@@ -71,3 +71,61 @@ export function crossAccountBucketStatements(
     },
   ];
 }
+
+/** The objects of a chain: the exports DynamoDB writes and the chain manifest beside them. */
+export function chainObjectArns(partition: string, bucket: string, prefix: string): string[] {
+  return [
+    `arn:${partition}:s3:::${bucket}/${underPrefix(prefix, 'AWSDynamoDB/*')}`,
+    `arn:${partition}:s3:::${bucket}/${underPrefix(prefix, 'chain/*')}`,
+  ];
+}
+
+/**
+ * Deletes of chain objects (and of their older versions) refused to every principal except the
+ * break-glass role. Nothing the stack runs deletes an S3 object (no `s3:Delete*` in the action list,
+ * which tests/unit/deploy/dataProtection.test.ts checks), so the export tick and the replicas are not
+ * affected. The account's administrators can still rewrite the bucket policy: this guards against
+ * mistakes and against credentials that may delete objects, not against the bucket's owner; the
+ * protected copy with Object Lock is what no one can delete (docs/disaster-recovery.md).
+ */
+export function breakGlassDeleteStatement(
+  partition: string,
+  bucket: string,
+  prefix: string,
+  breakGlassRoleArn: string,
+): PolicyStatement {
+  return {
+    Sid: 'OnlyBreakGlassDeletesChainObjects',
+    Effect: 'Deny',
+    Principal: '*',
+    Action: ['s3:DeleteObject', 's3:DeleteObjectVersion'],
+    Resource: chainObjectArns(partition, bucket, prefix),
+    // aws:PrincipalArn is the role's ARN for any session of it, so every session of the role may delete.
+    Condition: { ArnNotEquals: { 'aws:PrincipalArn': breakGlassRoleArn } },
+  };
+}
+
+/**
+ * The statement the log bucket's policy needs so that S3 delivers the export bucket's server access
+ * logs to it: the logging service principal writes under the prefix, for this source bucket and
+ * account only. (A log bucket must use SSE-S3 and must not have an Object Lock default retention.)
+ */
+export function accessLogDeliveryStatement(
+  partition: string,
+  logBucket: string,
+  logPrefix: string,
+  sourceBucket: string,
+  sourceAccountId: string,
+): PolicyStatement {
+  return {
+    Sid: 'S3ServerAccessLogsOfTheExportBucket',
+    Effect: 'Allow',
+    Principal: { Service: 'logging.s3.amazonaws.com' },
+    Action: ['s3:PutObject'],
+    Resource: [`arn:${partition}:s3:::${logBucket}/${logPrefix}*`],
+    Condition: {
+      ArnLike: { 'aws:SourceArn': `arn:${partition}:s3:::${sourceBucket}` },
+      StringEquals: { 'aws:SourceAccount': sourceAccountId },
+    },
+  };
+}

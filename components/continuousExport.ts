@@ -23,9 +23,14 @@ import { lambdaFunction, LambdaFunction } from './lambdaFunction';
 import { monitoring } from './monitoring';
 import { physicalNames, replicaPhysicalNames } from './names';
 import { renderDefinitionString } from '../statemachine/render';
-import { notifications } from './notifications';
+import { notifications, type Notifications } from './notifications';
+import { notificationKey, notificationKeyStatements, type NotificationKey } from './notificationKey';
 import { parameters } from './parameters';
-import { crossAccountBucketStatements } from './bucketPolicies';
+import {
+  accessLogDeliveryStatement,
+  breakGlassDeleteStatement,
+  crossAccountBucketStatements,
+} from './bucketPolicies';
 import {
   lambdaPolicy,
   resourceArns,
@@ -37,6 +42,7 @@ import {
 import { schedule } from './schedule';
 import { stateMachine } from './stateMachine';
 import { replicaImportBucketStatements } from './replicaBucketAccess';
+import { drPhysicalNames, drReplication, type DrReplication } from './drReplication';
 import { TableReplica } from './tableReplica';
 
 export const CONTINUOUS_EXPORT_TYPE = 'dynamodb-continuous-exports:index:ContinuousExport';
@@ -79,6 +85,9 @@ interface BuildContext {
   partition: ReturnType<typeof aws.getPartitionOutput>;
 }
 
+/** The table's topics, the key that encrypts them, and the alarms that publish to the alarm topic. */
+type Topics = Notifications & { key: NotificationKey; alarmNames: string[] };
+
 export class ContinuousExport extends pulumi.ComponentResource {
   /** The validated settings with defaults applied. */
   public readonly config: TableConfig;
@@ -105,6 +114,14 @@ export class ContinuousExport extends pulumi.ComponentResource {
   public readonly crossAccountBucketPolicyStatements?: pulumi.Output<string>;
   /** One per configured replica (components/tableReplica.ts). */
   public readonly replicas: TableReplica[];
+  /** The KMS key that encrypts both topics (created, or `notificationKmsKeyArn`). */
+  public readonly notificationKmsKeyArn: pulumi.Output<string>;
+  /** For a given topic key: the statements its key policy must hold (JSON). */
+  public readonly notificationKeyPolicyStatements?: pulumi.Output<string>;
+  /** With `accessLogs`: the statement the log bucket's policy must hold (JSON). */
+  public readonly accessLogBucketPolicyStatement?: pulumi.Output<string>;
+  /** With `dr`: the replication to the protected copy (components/drReplication.ts). */
+  public readonly protectedCopy?: DrReplication;
 
   constructor(name: string, args: ContinuousExportArgs, opts?: pulumi.ComponentResourceOptions) {
     super(CONTINUOUS_EXPORT_TYPE, name, {}, opts);
@@ -134,6 +151,8 @@ export class ContinuousExport extends pulumi.ComponentResource {
     const topics = this.topics(ctx);
     this.notificationTopicArn = topics.notificationTopic.arn;
     this.alarmTopicArn = topics.alarmTopic.arn;
+    this.notificationKmsKeyArn = topics.key.arn;
+    Object.assign(this, this.protectionOutputs(ctx, bucket.name, topics.alarmNames));
 
     this.actionParameterName = names.actionParameter;
     this.stateParameterName = names.stateParameter;
@@ -144,7 +163,7 @@ export class ContinuousExport extends pulumi.ComponentResource {
       this,
     );
 
-    const facts = this.resourceFacts(ctx, bucket.name, topics.notificationTopic.arn);
+    const facts = this.resourceFacts(ctx, bucket.name, topics.notificationTopic.arn, topics.key.arn);
     this.settings = this.workflowSettings(ctx, facts);
     const functions = this.lambdaFunctions(ctx, facts, this.settings, bundles);
     const tick = functions[TICK_HANDLER_NAME];
@@ -179,6 +198,7 @@ export class ContinuousExport extends pulumi.ComponentResource {
         );
     }
     this.replicas = this.tableReplicas(ctx, bucket.name, topics, bundles);
+    this.protectedCopy = this.replication(ctx, bucket, topics, retainBucketOnDelete ?? true);
     this.registerOutputs({
       ...(this.replicas.length > 0 ? { replicas: this.replicas.map((r) => r.output) } : {}),
       tableArn: this.tableArn,
@@ -196,6 +216,7 @@ export class ContinuousExport extends pulumi.ComponentResource {
       dashboardName: this.dashboardName,
       tickFunctionName: this.tickFunctionName,
       crossAccountBucketPolicyStatements: this.crossAccountBucketPolicyStatements,
+      ...this.dataProtectionOutputs(),
     });
   }
 
@@ -207,14 +228,20 @@ export class ContinuousExport extends pulumi.ComponentResource {
       {
         existingName: config.bucket.existingName,
         createName: identity.accountId.apply((account) => names.bucket(account)),
-        versioning: config.bucket.versioning,
+        // S3 replicates only from a versioned bucket.
+        versioning: config.bucket.versioning || config.dr !== undefined,
         kmsKeyArn: config.kmsKeyArn,
         retainOnDelete: retainBucketOnDelete ?? true,
         partition: partition.partition,
         tags,
-        // A cross-account import replica's target role reads the full export with ImportTable.
-        statements: (p, b) =>
-          config.replicas.flatMap((replica) =>
+        accessLogs: config.accessLogs,
+        // A cross-account import replica's target role reads the full export with ImportTable; only
+        // the break-glass role deletes chain objects.
+        statements: (p, b) => [
+          ...(config.breakGlassRoleArn
+            ? [breakGlassDeleteStatement(p, b, config.bucket.prefix, config.breakGlassRoleArn)]
+            : []),
+          ...config.replicas.flatMap((replica) =>
             replicaImportBucketStatements({
               partition: p,
               bucket: b,
@@ -225,15 +252,35 @@ export class ContinuousExport extends pulumi.ComponentResource {
               bootstrap: replica.bootstrap,
             }),
           ),
+        ],
       },
       this,
     );
   }
 
-  /** The notification topic (mail by status) and the alarms topic. */
-  private topics(ctx: BuildContext) {
+  /** The notification topic (mail by status) and the alarms topic, both encrypted with one KMS key. */
+  private topics(ctx: BuildContext): Topics {
     const { name, config, names, tags, identity, region, partition } = ctx;
-    return notifications(
+    const alarmNames = [
+      names.executionsFailedAlarm,
+      names.chainLagAlarm,
+      names.notificationsAlarm,
+      ...config.replicas.map((r) => replicaPhysicalNames(name, r.alias).lagAlarm),
+      ...(config.dr ? [drPhysicalNames(name).lagAlarm] : []),
+    ];
+    const where = { partition: partition.partition, region: region.region, accountId: identity.accountId };
+    const key = notificationKey(
+      name,
+      {
+        existingKeyArn: config.notificationKmsKeyArn,
+        description: `SNS topics of ${name} (dynamodb-continuous-exports)`,
+        alarmNames,
+        ...where,
+        tags,
+      },
+      this,
+    );
+    const topics = notifications(
       name,
       {
         notificationTopicName: names.notificationTopic,
@@ -241,19 +288,46 @@ export class ContinuousExport extends pulumi.ComponentResource {
         successEmails: config.successEmails,
         failureEmails: config.failureEmails,
         notifyOnSuccess: config.notifyOnSuccess,
-        alarmNames: [
-          names.executionsFailedAlarm,
-          names.chainLagAlarm,
-          names.notificationsAlarm,
-          ...config.replicas.map((r) => replicaPhysicalNames(name, r.alias).lagAlarm),
-        ],
-        partition: partition.partition,
-        region: region.region,
-        accountId: identity.accountId,
+        alarmNames,
+        ...where,
         tags,
+        kmsKeyArn: key.arn,
       },
       this,
     );
+    return { ...topics, key, alarmNames };
+  }
+
+  /** What the owners of a given topic key and of the log bucket add to their policies. */
+  private protectionOutputs(
+    ctx: BuildContext,
+    bucketName: pulumi.Output<string>,
+    alarmNames: string[],
+  ): {
+    notificationKeyPolicyStatements?: pulumi.Output<string>;
+    accessLogBucketPolicyStatement?: pulumi.Output<string>;
+  } {
+    const { config, identity, region, partition } = ctx;
+    const { notificationKmsKeyArn, accessLogs } = config;
+    const json = (value: unknown) => JSON.stringify(value, null, 2);
+    return {
+      notificationKeyPolicyStatements:
+        notificationKmsKeyArn === undefined
+          ? undefined
+          : pulumi
+              .all([partition.partition, region.region, identity.accountId])
+              .apply(([p, r, a]) =>
+                json(notificationKeyStatements({ partition: p, region: r, accountId: a, alarmNames })),
+              ),
+      accessLogBucketPolicyStatement:
+        accessLogs === undefined
+          ? undefined
+          : pulumi
+              .all([partition.partition, bucketName, identity.accountId])
+              .apply(([p, b, a]) =>
+                json(accessLogDeliveryStatement(p, accessLogs.bucket, accessLogs.prefix, b, a)),
+              ),
+    };
   }
 
   /** What the IAM statements and the workflow's settings are derived from, once the account is known. */
@@ -261,13 +335,21 @@ export class ContinuousExport extends pulumi.ComponentResource {
     ctx: BuildContext,
     bucketName: pulumi.Output<string>,
     notificationTopicArn: pulumi.Output<string>,
+    notificationKmsKeyArn: pulumi.Output<string>,
   ): pulumi.Output<TableResourceFacts> {
     const { config, names, identity, region, partition } = ctx;
     const tickFunctionName = names.functions[TICK_HANDLER_NAME];
     if (!tickFunctionName) throw new Error(`LAMBDA_HANDLERS has no "${TICK_HANDLER_NAME}" entry`);
     const facts: pulumi.Output<TableResourceFacts> = pulumi
-      .all([partition.partition, region.region, identity.accountId, bucketName, notificationTopicArn])
-      .apply(([p, r, a, b, topicArn]) => ({
+      .all([
+        partition.partition,
+        region.region,
+        identity.accountId,
+        bucketName,
+        notificationTopicArn,
+        notificationKmsKeyArn,
+      ])
+      .apply(([p, r, a, b, topicArn, topicKeyArn]) => ({
         partition: p,
         region: r,
         accountId: a,
@@ -278,6 +360,7 @@ export class ContinuousExport extends pulumi.ComponentResource {
         actionParameterName: names.actionParameter,
         lockParameterName: names.lockParameter,
         notificationTopicArn: topicArn,
+        notificationKmsKeyArn: topicKeyArn,
         kmsKeyArn: config.kmsKeyArn,
         tickFunctionArn: `arn:${p}:lambda:${r}:${a}:function:${tickFunctionName}`,
       }));
@@ -411,11 +494,55 @@ export class ContinuousExport extends pulumi.ComponentResource {
     );
   }
 
+  /** The outputs of the data-protection settings (components/drConfig.ts). */
+  private dataProtectionOutputs() {
+    return {
+      notificationKmsKeyArn: this.notificationKmsKeyArn,
+      notificationKeyPolicyStatements: this.notificationKeyPolicyStatements,
+      accessLogBucketPolicyStatement: this.accessLogBucketPolicyStatement,
+      drReplicationRoleArn: this.protectedCopy?.role.arn,
+      drDestinationBucketPolicyStatements: this.protectedCopy?.destinationPolicyStatements,
+    };
+  }
+
+  /** With `dr`: S3 replication of the chain to the protected copy (the config requires a created bucket). */
+  private replication(
+    ctx: BuildContext,
+    bucket: ReturnType<typeof exportBucket>,
+    topics: Topics,
+    retainOnDelete: boolean,
+  ): DrReplication | undefined {
+    const { name, config, tags, identity, region, partition } = ctx;
+    if (!config.dr || !bucket.created) return undefined;
+    return drReplication(
+      name,
+      {
+        dr: config.dr,
+        facts: pulumi
+          .all([partition.partition, region.region, identity.accountId, bucket.name])
+          .apply(([p, r, a, b]) => ({
+            partition: p,
+            region: r,
+            accountId: a,
+            sourceBucket: b,
+            prefix: config.bucket.prefix,
+            sourceKmsKeyArn: config.kmsKeyArn,
+          })),
+        sourceBucketId: bucket.created.bucket.id,
+        sourceVersioning: bucket.created.versioning,
+        alarmTopicArn: topics.alarmTopic.arn,
+        retainOnDelete,
+        tags,
+      },
+      this,
+    );
+  }
+
   /** One TableReplica per configured replica, beside this table's resources. */
   private tableReplicas(
     ctx: BuildContext,
     bucketName: pulumi.Output<string>,
-    topics: ReturnType<typeof notifications>,
+    topics: Topics,
     bundles: ContinuousExportArgs['bundles'],
   ): TableReplica[] {
     const { name, stack, config, tags, identity, region, partition } = ctx;
@@ -435,6 +562,7 @@ export class ContinuousExport extends pulumi.ComponentResource {
             bucketPolicyManaged: config.bucket.existingName === undefined,
             kmsKeyArn: config.kmsKeyArn,
             notificationTopicArn: topics.notificationTopic.arn,
+            notificationKmsKeyArn: topics.key.arn,
             alarmTopicArn: topics.alarmTopic.arn,
             partition: partition.partition,
             region: region.region,

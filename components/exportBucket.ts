@@ -30,6 +30,8 @@ export interface ExportBucketArgs {
    * manages: a statement added to it by hand would be lost the next time Pulumi writes the policy.
    */
   statements?: (partition: string, bucket: string) => PolicyStatement[];
+  /** S3 server access logs of a created bucket go to this existing bucket, under `prefix`. */
+  accessLogs?: { bucket: string; prefix: string };
 }
 
 /** The bucket, and the resources created for it (none for an existing bucket). */
@@ -41,6 +43,7 @@ export interface ExportBucket {
     publicAccessBlock: aws.s3.BucketPublicAccessBlock;
     policy: aws.s3.BucketPolicy;
     versioning?: aws.s3.BucketVersioning;
+    logging?: aws.s3.BucketLogging;
   };
 }
 
@@ -101,5 +104,15 @@ export function exportBucket(name: string, args: ExportBucketArgs, parent: pulum
         keep,
       )
     : undefined;
-  return { name: bucket.bucket, created: { bucket, encryption, publicAccessBlock, policy, versioning } };
+  const logging = args.accessLogs
+    ? new aws.s3.BucketLogging(
+        `${name}-bucket-logging`,
+        { bucket: bucket.id, targetBucket: args.accessLogs.bucket, targetPrefix: args.accessLogs.prefix },
+        keep,
+      )
+    : undefined;
+  return {
+    name: bucket.bucket,
+    created: { bucket, encryption, publicAccessBlock, policy, versioning, logging },
+  };
 }

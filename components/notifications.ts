@@ -11,6 +11,9 @@
  * and its IAM policy (same account) is enough. The alarm topic gets an explicit policy that names
  * CloudWatch and this table's alarms (`alarmTopicPolicy`).
  *
+ * Both topics are encrypted with `kmsKeyArn` (components/notificationKey.ts), whose key policy lets the
+ * functions' roles (through SNS) and this table's alarms use it.
+ *
  * Email subscriptions stay pending until the recipient confirms the email AWS sends.
  */
 import * as aws from '@pulumi/aws';
@@ -35,6 +38,8 @@ export interface NotificationsArgs {
   region: pulumi.Input<string>;
   accountId: pulumi.Input<string>;
   tags: Record<string, string>;
+  /** KMS key that encrypts both topics. */
+  kmsKeyArn: pulumi.Input<string>;
 }
 
 export interface Notifications {
@@ -48,12 +53,12 @@ export function notifications(name: string, args: NotificationsArgs, parent: pul
   const opts = { parent };
   const notificationTopic = new aws.sns.Topic(
     `${name}-notifications`,
-    { name: args.notificationTopicName, tags: args.tags },
+    { name: args.notificationTopicName, kmsMasterKeyId: args.kmsKeyArn, tags: args.tags },
     opts,
   );
   const alarmTopic = new aws.sns.Topic(
     `${name}-alarms`,
-    { name: args.alarmTopicName, tags: args.tags },
+    { name: args.alarmTopicName, kmsMasterKeyId: args.kmsKeyArn, tags: args.tags },
     opts,
   );
   const alarmPolicy = new aws.sns.TopicPolicy(

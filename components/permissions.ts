@@ -58,6 +58,8 @@ export interface TableResourceFacts {
   actionParameterName: string;
   lockParameterName: string;
   notificationTopicArn: string;
+  /** The KMS key of the notification topic, when it is encrypted. */
+  notificationKmsKeyArn?: string;
   kmsKeyArn?: string;
   tickFunctionArn: string;
 }
@@ -97,6 +99,7 @@ export function resourceArns(f: TableResourceFacts): ResourceArns {
     writeParameters: [state, lock, markers],
     lockParameter: [lock, markers],
     notificationTopic: [f.notificationTopicArn],
+    notificationKmsKey: f.notificationKmsKeyArn ? [f.notificationKmsKeyArn] : [],
     exportKmsKey: f.kmsKeyArn ? [f.kmsKeyArn] : [],
     tickFunction: [f.tickFunctionArn],
   };
@@ -347,6 +350,8 @@ export interface ReplicaResourceFacts {
   /** The operator's action parameter. @default beside the state (`replicaActionParameterName`) */
   actionParameterName?: string;
   notificationTopicArn: string;
+  /** The KMS key of the notification topic, when it is encrypted. */
+  notificationKmsKeyArn?: string;
   functionArn: string;
   stateMachineName: string;
   targetTableName: string;
@@ -411,6 +416,7 @@ export function replicaResourceArns(f: ReplicaResourceFacts): Partial<Record<Rep
     // functions/replica/apply.ts: the lock beside the state, and the lease's takeover markers.
     replicaLockParameter: [`${replicaStateArn}-lock`, `${replicaStateArn}-lock-takeover-*`],
     notificationTopic: [f.notificationTopicArn],
+    notificationKmsKey: f.notificationKmsKeyArn ? [f.notificationKmsKeyArn] : [],
     // With a role, the table grants belong to the role in the target account, not to this Lambda.
     targetTable: f.roleArn ? [] : [replicaTargetTableArn(f)],
     targetRole: f.roleArn ? [f.roleArn] : [],

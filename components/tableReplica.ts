@@ -71,6 +71,8 @@ export interface TableReplicaArgs {
   /** KMS key of export objects, when configured. */
   kmsKeyArn?: string;
   notificationTopicArn: pulumi.Input<string>;
+  /** KMS key of the notification topic, when it is encrypted: the apply Lambda publishes with it. */
+  notificationKmsKeyArn?: pulumi.Input<string>;
   alarmTopicArn: pulumi.Input<string>;
   partition: pulumi.Input<string>;
   region: pulumi.Input<string>;
@@ -204,8 +206,15 @@ export class TableReplica extends pulumi.ComponentResource {
     const { replica } = args;
     const names = replicaPhysicalNames(args.exportName, replica.alias);
     return pulumi
-      .all([args.partition, args.region, args.accountId, args.bucket, args.notificationTopicArn])
-      .apply(([p, r, a, b, topic]) => ({
+      .all([
+        args.partition,
+        args.region,
+        args.accountId,
+        args.bucket,
+        args.notificationTopicArn,
+        args.notificationKmsKeyArn,
+      ])
+      .apply(([p, r, a, b, topic, topicKey]) => ({
         partition: p,
         region: r,
         accountId: a,
@@ -215,6 +224,7 @@ export class TableReplica extends pulumi.ComponentResource {
         stateParameterName: this.stateParameterName,
         actionParameterName: this.actionParameterName,
         notificationTopicArn: topic,
+        notificationKmsKeyArn: topicKey,
         functionArn: `arn:${p}:lambda:${r}:${a}:function:${names.applyFunction}`,
         stateMachineName: names.stateMachine,
         targetTableName: replica.tableName,

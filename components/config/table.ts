@@ -23,6 +23,7 @@ import {
 import { slug } from '../names';
 import { bucketSchema } from './bucket';
 import { ALIAS_PATTERN, ALIAS_WORDS, emailList, flag, int, oneOf, tableName, withEveryKey } from './fields';
+import { PROTECTION_SHAPE, resolveProtection } from './protection';
 import { replicasSchema } from './replica';
 
 /** AWS allows at most 50 user tags on a resource. */
@@ -153,6 +154,7 @@ export const settingsShape = {
    * @default 3 * windowMinutes + 30
    */
   lagAlarmMinutes: int(1, 50400, 'an integer greater than windowMinutes, at most 50400 (35 days)').optional(),
+  ...PROTECTION_SHAPE,
   ...SHARED_SECTIONS,
 };
 
@@ -208,6 +210,7 @@ function resolveDerived(t: Fields) {
     // Nobody is notified of successes when notifyOnSuccess is false (addresses from defaults included).
     successEmails: t.notifyOnSuccess ? t.successEmails : [],
     lagAlarmMinutes: t.lagAlarmMinutes ?? defaultLagAlarmMinutes(t.windowMinutes),
+    ...resolveProtection(t, alias),
   });
 }
 

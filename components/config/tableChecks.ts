@@ -7,6 +7,7 @@
 import { overlongNames, physicalNames } from '../names';
 import type { ConfigProblem } from './errors';
 import { allowedAt } from './fields';
+import { protectionProblems } from './protection';
 import { replicaProblems } from './replica';
 import { stackNameProblem } from './stack';
 import { deriveAlias, tableSchema, type TableInput } from './table';
@@ -129,6 +130,8 @@ export function checkTableInStack(
   checkPhysicalNames(alias, createsBucket, scope, context);
   checkSuccessEmails(input, fromDefaults, scope);
   checkKmsRegion(input, createsBucket, scope, context);
+  const protection = { createsBucket, exportKmsKeyArn: input.kmsKeyArn, stackRegion: context.region };
+  for (const p of protectionProblems(input, protection)) scope.report(p.field, p.value, p.message);
   context.problems.push(
     ...replicaProblems(input.replicas ?? [], {
       index,

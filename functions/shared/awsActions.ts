@@ -35,6 +35,8 @@ export type ResourceKind =
   | 'lockParameter'
   /** The notification topic. */
   | 'notificationTopic'
+  /** The KMS key that encrypts the notification topic: SNS uses it with the publisher's permissions. */
+  | 'notificationKmsKey'
   /** The customer managed KMS key for export objects, when one is configured. */
   | 'exportKmsKey'
   /** The export tick Lambda function. */
@@ -73,7 +75,11 @@ export const SDK_CALLS: Record<string, Grant[]> = {
     { actions: ['s3:GetObject'], resource: 'chainObjects' },
     { actions: ['s3:ListBucket'], resource: 'runFailureListing' },
   ],
-  PublishCommand: [{ actions: ['sns:Publish'], resource: 'notificationTopic' }],
+  PublishCommand: [
+    { actions: ['sns:Publish'], resource: 'notificationTopic' },
+    // The topic is encrypted: SNS asks KMS for a data key with the publisher's permissions.
+    { actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resource: 'notificationKmsKey' },
+  ],
 };
 
 /** State machine Task `Resource` -> the grants the state machine role needs for it. */
@@ -105,6 +111,8 @@ export type ReplicaResourceKind =
   | 'replicaLockParameter'
   /** The table's notification topic. */
   | 'notificationTopic'
+  /** The KMS key that encrypts that topic. */
+  | 'notificationKmsKey'
   /** The target table, when the apply Lambda writes with its own role (no `roleArn`). */
   | 'targetTable'
   /** The role in the target account, when `roleArn` is set (then the role, not the Lambda, holds the table grants). */
@@ -173,7 +181,10 @@ export const REPLICA_SDK_CALLS: Record<string, ReplicaGrant[]> = {
     { actions: ['ssm:PutParameter'], resource: 'replicaLockParameter' },
   ],
   DeleteParameterCommand: [{ actions: ['ssm:DeleteParameter'], resource: 'replicaLockParameter' }],
-  PublishCommand: [{ actions: ['sns:Publish'], resource: 'notificationTopic' }],
+  PublishCommand: [
+    { actions: ['sns:Publish'], resource: 'notificationTopic' },
+    { actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resource: 'notificationKmsKey' },
+  ],
   DescribeTableCommand: [
     { actions: ['dynamodb:DescribeTable'], resource: 'targetTable' },
     { actions: ['dynamodb:DescribeTable'], resource: 'sourceTable' },
@@ -263,4 +274,45 @@ export const REPLICA_STATE_MACHINE_TASKS: Record<string, ReplicaGrant[]> = {
 export const REPLICA_DISTRIBUTED_MAP_GRANTS: ReplicaGrant[] = [
   { actions: ['states:StartExecution'], resource: 'replicaStateMachine' },
   { actions: ['states:DescribeExecution', 'states:StopExecution'], resource: 'replicaExecutions' },
+];
+
+// ---- S3 replication of the chain to a protected copy (components/drReplication.ts) --------------
+
+/** Kinds of resources the replication role's grants are scoped to. */
+export type ReplicationResourceKind =
+  /** The export bucket: its replication configuration, and its listing. */
+  | 'replicationSourceBucket'
+  /** The chain's objects in the export bucket: `<bucket>/<prefix>/*`. */
+  | 'replicationSourceObjects'
+  /** The same keys in the destination bucket. */
+  | 'replicationDestinationObjects'
+  /** The exports' KMS key (SSE-KMS objects are decrypted to be replicated). */
+  | 'replicationSourceKey'
+  /** The destination's KMS key (replicas are encrypted with it). */
+  | 'replicationDestinationKey';
+
+export interface ReplicationGrant {
+  actions: string[];
+  resource: ReplicationResourceKind;
+}
+
+/**
+ * What S3 does with the replication role, from the S3 User Guide ("Setting up permissions for live
+ * replication", and "Replicating encrypted objects" for SSE-KMS). No `s3:ReplicateDelete`: delete
+ * markers are not replicated, so a deletion in the source never reaches the copy.
+ */
+export const S3_REPLICATION_GRANTS: ReplicationGrant[] = [
+  { actions: ['s3:GetReplicationConfiguration', 's3:ListBucket'], resource: 'replicationSourceBucket' },
+  {
+    actions: ['s3:GetObjectVersionForReplication', 's3:GetObjectVersionAcl', 's3:GetObjectVersionTagging'],
+    resource: 'replicationSourceObjects',
+  },
+  { actions: ['s3:ReplicateObject', 's3:ReplicateTags'], resource: 'replicationDestinationObjects' },
+  { actions: ['kms:Decrypt'], resource: 'replicationSourceKey' },
+  { actions: ['kms:Encrypt'], resource: 'replicationDestinationKey' },
+];
+
+/** Only when another account owns the destination: the replicas become that account's objects. */
+export const S3_REPLICATION_CROSS_ACCOUNT_GRANTS: ReplicationGrant[] = [
+  { actions: ['s3:ObjectOwnerOverrideToBucketOwner'], resource: 'replicationDestinationObjects' },
 ];

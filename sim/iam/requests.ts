@@ -15,6 +15,11 @@ export interface CallScope {
   partition: string;
   region: string;
   account: string;
+  /**
+   * The KMS key of each encrypted SNS topic, by topic ARN, as deployed: SNS uses it with the
+   * publisher's permissions, so a publish to such a topic is evaluated for the key too.
+   */
+  topicKeys?: Record<string, string>;
 }
 
 /** One request as IAM evaluates it. */
@@ -145,7 +150,7 @@ function mapping(service: string, name: string, input: Input, s: CallScope): Iam
       return [{ action: `ssm:${name}`, resource: parameter(s, input.Name) }];
     // ---- SNS, STS, Step Functions, Lambda
     case 'sns:Publish':
-      return [{ action: 'sns:Publish', resource: input.TopicArn ?? input.TargetArn }];
+      return publishRequests(input, s);
     case 'sts:AssumeRole':
       return [{ action: 'sts:AssumeRole', resource: input.RoleArn }];
     case 'states:DescribeExecution':
@@ -158,6 +163,21 @@ function mapping(service: string, name: string, input: Input, s: CallScope): Iam
     default:
       return undefined;
   }
+}
+
+/** A publish, and for an encrypted topic the KMS calls SNS makes as the publisher (a data key, decrypted). */
+function publishRequests(input: Input, s: CallScope): IamRequest[] {
+  const topic: string = input.TopicArn ?? input.TargetArn;
+  const key = s.topicKeys?.[topic];
+  return [
+    { action: 'sns:Publish', resource: topic },
+    ...(key
+      ? [
+          { action: 'kms:GenerateDataKey', resource: key },
+          { action: 'kms:Decrypt', resource: key },
+        ]
+      : []),
+  ];
 }
 
 /** `prefix/name`, or `name` under an empty prefix. */

@@ -104,7 +104,12 @@ async function deployedAccount(
       `the deployed export tick exports ${settings.tableArn}, the simulated table is ${tableArn}`,
     );
   const access = new AccessEvaluator(deployment.roles);
-  const scope = { partition: 'aws', region: SIMULATION_REGION, account: aws.account };
+  const scope = {
+    partition: 'aws',
+    region: SIMULATION_REGION,
+    account: aws.account,
+    topicKeys: deployment.topicKeys,
+  };
   const asRole = (client: SendClient, service: IamService, role: string): SendClient =>
     guardClient(client, { service, role, scope, evaluator: access });
   return { deployment, settings, access, asRole };

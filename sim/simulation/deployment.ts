@@ -41,6 +41,8 @@ export interface SimulationDeployment {
   exportChain: DeployedWorkflow;
   /** The replicas of the table, in config order. */
   replicas: DeployedWorkflow[];
+  /** The KMS key of each encrypted topic, by topic ARN. */
+  topicKeys: Record<string, string>;
 }
 
 /** Where the simulated stack is deployed. */

@@ -45,7 +45,7 @@ export async function installMocks(resources: RecordedResource[], stack: string)
           dependencies: [],
         };
         resources.push({ type: args.type, name: args.name, inputs, physicalName, options });
-        const arn = arnOf(TARGET, args.type, physicalName);
+        const arn = arnOf(TARGET, args.type, physicalName, args.name);
         const state: Record<string, any> = { ...inputs, arn };
         if (args.type === 'aws:s3/bucket:Bucket') state.bucket = inputs.bucket;
         if (args.type === 'aws:cloudwatch/dashboard:Dashboard') state.dashboardName = inputs.dashboardName;

@@ -62,6 +62,7 @@ const T = {
   parameter: 'aws:ssm/parameter:Parameter',
   alarm: 'aws:cloudwatch/metricAlarm:MetricAlarm',
   dashboard: 'aws:cloudwatch/dashboard:Dashboard',
+  kmsKey: 'aws:kms/key:Key',
 };
 
 /** The AWS name limit that applies to each resource type with a physical name. */
@@ -127,6 +128,8 @@ describe('Pulumi program with the example stack (Pulumi.dev.yaml)', () => {
       add(T.bucketPolicy, creates);
       add(T.versioning, creates && t.bucket.versioning ? 1 : 0);
       add(T.topic, 2);
+      // The key of the table's topics, unless the config names one.
+      add(T.kmsKey, t.notificationKmsKeyArn === undefined ? 1 : 0);
       add(T.topicPolicy, 1);
       add(T.subscription, (t.notifyOnSuccess ? t.successEmails.length : 0) + 2 * t.failureEmails.length);
       add(T.fn, handlers);

@@ -102,6 +102,8 @@ function expectedArns(t: Table): Record<string, string[]> {
     writeParameters: [param('state'), param('lock'), param('lock-takeover-0123456789abcdef-0')],
     lockParameter: [param('lock'), param('lock-takeover-0123456789abcdef-0')],
     notificationTopic: [`arn:aws:sns:${REGION}:${ACCOUNT_ID}:${t.component}-notifications`],
+    // The key the stack creates for the table's topics (its ARN under the mocks: the logical name).
+    notificationKmsKey: [`arn:aws:kms:${REGION}:${ACCOUNT_ID}:key/${t.component}-topics-key`],
     exportKmsKey: t.kmsKeyArn ? [t.kmsKeyArn] : [],
     tickFunction: [`arn:aws:lambda:${REGION}:${ACCOUNT_ID}:function:${t.component}-export-tick`],
   };
@@ -188,9 +190,14 @@ describe('IAM policies derived from functions/shared/awsActions.ts', () => {
         }
       });
 
-      it(t.kmsKeyArn ? 'may use the configured KMS key' : 'has no KMS statement without a key', () => {
+      it(t.kmsKeyArn ? 'may use the configured KMS key' : 'has no export KMS statement without a key', () => {
         const policy = rolePolicy(t, 'export-tick');
-        const kms = policy.Statement.filter((s: any) => s.Action.some((a: string) => a.startsWith('kms:')));
+        const topicKey = expectedArns(t).notificationKmsKey;
+        const kms = policy.Statement.filter(
+          (s: any) =>
+            s.Action.some((a: string) => a.startsWith('kms:')) &&
+            JSON.stringify(s.Resource) !== JSON.stringify(topicKey),
+        );
         if (t.kmsKeyArn) {
           expect(kms).to.have.length(1);
           expect(kms[0].Resource).to.deep.equal([t.kmsKeyArn]);
@@ -206,6 +213,17 @@ describe('IAM policies derived from functions/shared/awsActions.ts', () => {
       });
     });
   }
+
+  it("uses the topics' key only to publish (GenerateDataKey and Decrypt), on that key alone", () => {
+    for (const t of [ORDERS, CUSTOMERS]) {
+      const policy = rolePolicy(t, 'export-tick');
+      const topicKey = expectedArns(t).notificationKmsKey;
+      const statements = policy.Statement.filter((s: any) => s.Resource.includes(topicKey[0]));
+      expect(statements).to.have.length(1);
+      expect(statements[0].Resource).to.deep.equal(topicKey);
+      expect(statements[0].Action).to.deep.equal(['kms:Decrypt', 'kms:GenerateDataKey']);
+    }
+  });
 
   it("gives no Lambda role access to another table, another prefix or another table's parameters", async () => {
     const policy = rolePolicy(ORDERS, 'export-tick');
