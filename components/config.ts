@@ -24,6 +24,7 @@ import {
   unknownKeyProblems,
 } from './configChecks';
 import { componentName, overlongNames, physicalNames, slug } from './names';
+import { icebergSchema, icebergTableProblems, resolveIceberg } from './icebergConfig';
 import {
   ALLOWED,
   ConfigError,
@@ -342,6 +343,9 @@ function resolveTable(
   const notifyOnSuccess = resolveNotifyOnSuccess(input, fromDefaults, scope);
   checkTagCount(input, scope);
   checkKmsRegion(input, createsBucket, scope, context);
+  const iceberg = { exportFormat: input.exportFormat, hasIceberg: input.iceberg !== undefined };
+  for (const message of icebergTableProblems(iceberg))
+    scope.report('exportFormat', input.exportFormat, message);
   context.problems.push(
     ...replicaProblems(input.replicas ?? [], {
       index,
@@ -352,7 +356,11 @@ function resolveTable(
     }),
   );
   if (context.problems.length > before) return undefined;
-  return tableConfig(input, alias, windows, notifyOnSuccess);
+  const config = tableConfig(input, alias, windows, notifyOnSuccess);
+  // Parsed again for its defaults (it passed the schema above); database and table derive from names.
+  if (input.iceberg)
+    config.iceberg = resolveIceberg(icebergSchema.parse(input.iceberg), { stack: context.stack, alias });
+  return config;
 }
 
 /**

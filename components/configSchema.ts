@@ -7,6 +7,13 @@
 import { z } from 'zod';
 import type { ExportFormat, ExportViewType, OnPitrGap } from '../functions/chain/settings';
 import { closest, numberHint, type ConfigProblem } from './configChecks';
+import {
+  ICEBERG_ALLOWED,
+  icebergKnownKeys,
+  icebergSchema,
+  type IcebergConfig,
+  type IcebergInput,
+} from './icebergConfig';
 
 /** AWS allows at most 50 user tags on a resource. */
 export const MAX_TAGS = 50;
@@ -69,6 +76,7 @@ export const ALLOWED: Record<string, string> = {
   'replicas.maxWritesPerSecond': 'an integer from 1 to 1000000',
   'replicas.concurrency': 'an integer from 1 to 1000',
   'replicas.onNewEpoch': 'halt or rebaseline',
+  ...ICEBERG_ALLOWED,
 };
 
 /** Fields of one replica; documented with their defaults on `ReplicaInput` (below). */
@@ -168,6 +176,8 @@ export const tableSchema = z
     alias: z.string().regex(/^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/),
     // Per table only (never in defaults): a replica names one target table.
     replicas: z.array(replicaSchema),
+    // Per table only: an Iceberg table kept fresh from this table's chain (components/icebergConfig.ts).
+    iceberg: icebergSchema,
   })
   .partial()
   .required({ tableName: true });
@@ -356,6 +366,12 @@ export interface TableInput extends TableSettingsInput {
    * @default []
    */
   replicas?: ReplicaInput[];
+  /**
+   * An Apache Iceberg table kept fresh from this table's chain by Athena MERGE (per table only;
+   * fields and defaults in components/icebergConfig.ts, docs/iceberg.md).
+   * @default none
+   */
+  iceberg?: IcebergInput;
   /** Name of the DynamoDB table (in the stack's account and Region). PITR must be enabled on it. */
   tableName: string;
   /**
@@ -385,6 +401,8 @@ export interface TableConfig {
   restorableMarginSeconds: number;
   lagAlarmMinutes: number;
   replicas: ReplicaConfig[];
+  /** The Iceberg feed, when configured. */
+  iceberg?: IcebergConfig;
 }
 
 /** Default values of the per-table fields (lagAlarmMinutes and prefix depend on other fields). */
@@ -457,9 +475,11 @@ export function zodProblems(
             ? Object.keys(bucketSchema.shape)
             : where === 'replicas'
               ? Object.keys(replicaSchema.shape)
-              : base === 'defaults'
-                ? Object.keys(settingsShape)
-                : [...Object.keys(settingsShape), 'tableName', 'alias', 'replicas'];
+              : where.startsWith('iceberg')
+                ? icebergKnownKeys(where)
+                : base === 'defaults'
+                  ? Object.keys(settingsShape)
+                  : [...Object.keys(settingsShape), 'tableName', 'alias', 'replicas', 'iceberg'];
         const hint = closest(key, known);
         out.push({
           path: pathText(base, [...issue.path, key]),
