@@ -38,6 +38,7 @@ import { stateMachine } from './stateMachine';
 import { replicaPhysicalNames } from './configChecks';
 import { replicaImportBucketStatements } from './replicaBucketAccess';
 import { TableReplica } from './tableReplica';
+import { IcebergFeed } from './icebergFeed';
 
 export const CONTINUOUS_EXPORT_TYPE = 'dynamodb-continuous-exports:index:ContinuousExport';
 
@@ -105,6 +106,8 @@ export class ContinuousExport extends pulumi.ComponentResource {
   public readonly crossAccountBucketPolicyStatements?: pulumi.Output<string>;
   /** One per configured replica (components/tableReplica.ts). */
   public readonly replicas: TableReplica[];
+  /** The Iceberg feed, when the table configures `iceberg` (components/icebergFeed.ts). */
+  public readonly iceberg?: IcebergFeed;
 
   constructor(name: string, args: ContinuousExportArgs, opts?: pulumi.ComponentResourceOptions) {
     super(CONTINUOUS_EXPORT_TYPE, name, {}, opts);
@@ -179,7 +182,9 @@ export class ContinuousExport extends pulumi.ComponentResource {
         );
     }
     this.replicas = this.tableReplicas(ctx, bucket.name, topics, bundles);
+    this.iceberg = this.icebergFeed(ctx, bucket.name, topics);
     this.registerOutputs({
+      ...(this.iceberg ? { icebergStateMachineArn: this.iceberg.stateMachineArn } : {}),
       ...(this.replicas.length > 0 ? { replicas: this.replicas.map((r) => r.output) } : {}),
       tableArn: this.tableArn,
       bucketName: this.bucketName,
@@ -408,6 +413,36 @@ export class ContinuousExport extends pulumi.ComponentResource {
         tags,
       },
       this,
+    );
+  }
+
+  /** The table's Iceberg feed, when configured; it only reads the chain. */
+  private icebergFeed(
+    ctx: BuildContext,
+    bucketName: pulumi.Output<string>,
+    topics: ReturnType<typeof notifications>,
+  ): IcebergFeed | undefined {
+    const { name, stack, config, tags, identity, region, partition } = ctx;
+    if (!config.iceberg) return undefined;
+    return new IcebergFeed(
+      `${name}-iceberg`,
+      {
+        iceberg: config.iceberg,
+        exportName: name,
+        stackName: stack,
+        sourceAlias: config.alias,
+        bucket: bucketName,
+        prefix: config.bucket.prefix,
+        kmsKeyArn: config.kmsKeyArn,
+        notificationTopicArn: topics.notificationTopic.arn,
+        alarmTopicArn: topics.alarmTopic.arn,
+        partition: partition.partition,
+        region: region.region,
+        accountId: identity.accountId,
+        logRetentionDays: config.logRetentionDays,
+        tags,
+      },
+      { parent: this },
     );
   }
 
