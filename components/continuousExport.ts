@@ -8,47 +8,36 @@
  */
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { LAMBDA_HANDLERS, REPLICA_APPLY_HANDLER } from '../functions/shared/lambdaHandlers';
-import { DEFAULT_METRIC_NAMESPACE } from '../functions/shared/metrics';
-import {
-  schedulePeriodMinutes,
-  toEnvironment,
-  workflowSettings,
-  WorkflowSettings,
-} from '../functions/chain/settings';
-import { bundleHandler, HandlerBundle } from './bundle';
+import { schedulePeriodMinutes, WorkflowSettings } from '../functions/chain/settings';
+import { HandlerBundle } from './bundle';
 import { TableConfig, TableInput, validateTable } from './config';
 import { exportBucket } from './exportBucket';
-import { lambdaFunction, LambdaFunction } from './lambdaFunction';
-import { monitoring } from './monitoring';
 import { physicalNames, replicaPhysicalNames } from './names';
 import { renderDefinitionString } from '../statemachine/render';
-import { notifications, type Notifications } from './notifications';
-import { notificationKey, notificationKeyStatements, type NotificationKey } from './notificationKey';
+import { notifications } from './notifications';
+import { notificationKey } from './notificationKey';
 import { parameters } from './parameters';
-import {
-  accessLogDeliveryStatement,
-  breakGlassDeleteStatement,
-  crossAccountBucketStatements,
-} from './bucketPolicies';
-import {
-  lambdaPolicy,
-  resourceArns,
-  stateMachinePolicy,
-  TableResourceFacts,
-  tableArn,
-  underPrefix,
-} from './permissions';
-import { schedule } from './schedule';
+import { breakGlassDeleteStatement, crossAccountBucketStatements } from './bucketPolicies';
+import { resourceArns, stateMachinePolicy, tableArn, underPrefix } from './permissions';
 import { stateMachine } from './stateMachine';
 import { replicaImportBucketStatements } from './replicaBucketAccess';
-import { drPhysicalNames, drReplication, type DrReplication } from './drReplication';
+import { drPhysicalNames, type DrReplication } from './drReplication';
 import { TableReplica } from './tableReplica';
+import { IcebergFeed } from './icebergFeed';
+import { TICK_HANDLER_NAME, type BuildContext, type Topics } from './tableContext';
+import { icebergFeed, tableReplicas } from './tableConsumers';
+import { protectionOutputs, replication } from './tableProtection';
+import {
+  lambdaFunctions,
+  resourceFacts,
+  tableMonitoring,
+  tableSchedule,
+  tableWorkflowSettings,
+} from './tableWorkflow';
 
 export const CONTINUOUS_EXPORT_TYPE = 'dynamodb-continuous-exports:index:ContinuousExport';
 
-/** The handler the state machine's Tasks invoke. */
-export const TICK_HANDLER_NAME = 'export-tick';
+export { TICK_HANDLER_NAME } from './tableContext';
 
 /**
  * Arguments of one table's continuous export: the per-table settings of the stack config
@@ -72,21 +61,6 @@ export interface ContinuousExportArgs extends TableInput {
    */
   bundles?: Record<string, HandlerBundle>;
 }
-
-/** What every step of building one table's resources reads. */
-interface BuildContext {
-  name: string;
-  stack: string;
-  config: TableConfig;
-  names: ReturnType<typeof physicalNames>;
-  tags: TableConfig['tags'];
-  identity: ReturnType<typeof aws.getCallerIdentityOutput>;
-  region: ReturnType<typeof aws.getRegionOutput>;
-  partition: ReturnType<typeof aws.getPartitionOutput>;
-}
-
-/** The table's topics, the key that encrypts them, and the alarms that publish to the alarm topic. */
-type Topics = Notifications & { key: NotificationKey; alarmNames: string[] };
 
 export class ContinuousExport extends pulumi.ComponentResource {
   /** The validated settings with defaults applied. */
@@ -122,6 +96,8 @@ export class ContinuousExport extends pulumi.ComponentResource {
   public readonly accessLogBucketPolicyStatement?: pulumi.Output<string>;
   /** With `dr`: the replication to the protected copy (components/drReplication.ts). */
   public readonly protectedCopy?: DrReplication;
+  /** The Iceberg feed, when the table configures `iceberg` (components/icebergFeed.ts). */
+  public readonly iceberg?: IcebergFeed;
 
   constructor(name: string, args: ContinuousExportArgs, opts?: pulumi.ComponentResourceOptions) {
     super(CONTINUOUS_EXPORT_TYPE, name, {}, opts);
@@ -152,7 +128,7 @@ export class ContinuousExport extends pulumi.ComponentResource {
     this.notificationTopicArn = topics.notificationTopic.arn;
     this.alarmTopicArn = topics.alarmTopic.arn;
     this.notificationKmsKeyArn = topics.key.arn;
-    Object.assign(this, this.protectionOutputs(ctx, bucket.name, topics.alarmNames));
+    Object.assign(this, protectionOutputs(ctx, bucket.name, topics.alarmNames));
 
     this.actionParameterName = names.actionParameter;
     this.stateParameterName = names.stateParameter;
@@ -163,9 +139,9 @@ export class ContinuousExport extends pulumi.ComponentResource {
       this,
     );
 
-    const facts = this.resourceFacts(ctx, bucket.name, topics.notificationTopic.arn, topics.key.arn);
-    this.settings = this.workflowSettings(ctx, facts);
-    const functions = this.lambdaFunctions(ctx, facts, this.settings, bundles);
+    const facts = resourceFacts(ctx, bucket.name, topics.notificationTopic.arn, topics.key.arn);
+    this.settings = tableWorkflowSettings(ctx, facts);
+    const functions = lambdaFunctions(this, ctx, facts, this.settings, bundles);
     const tick = functions[TICK_HANDLER_NAME];
     this.tickFunctionName = tick.fn.name;
     this.tickFunctionRoleArn = tick.role.arn;
@@ -187,8 +163,8 @@ export class ContinuousExport extends pulumi.ComponentResource {
       this,
     );
     this.stateMachineArn = machine.stateMachine.arn;
-    this.scheduleName = this.schedule(ctx, machine.stateMachine.arn, params, bucket).schedule.name;
-    this.dashboardName = this.monitoring(ctx, machine.stateMachine.arn, topics).dashboard.dashboardName;
+    this.scheduleName = tableSchedule(this, ctx, machine.stateMachine.arn, params, bucket).schedule.name;
+    this.dashboardName = tableMonitoring(this, ctx, machine.stateMachine.arn, topics).dashboard.dashboardName;
 
     if (config.bucket.ownerAccountId !== undefined) {
       this.crossAccountBucketPolicyStatements = pulumi
@@ -197,9 +173,11 @@ export class ContinuousExport extends pulumi.ComponentResource {
           JSON.stringify(crossAccountBucketStatements(p, b, config.bucket.prefix, roleArn), null, 2),
         );
     }
-    this.replicas = this.tableReplicas(ctx, bucket.name, topics, bundles);
-    this.protectedCopy = this.replication(ctx, bucket, topics, retainBucketOnDelete ?? true);
+    this.replicas = tableReplicas(this, ctx, bucket.name, topics, bundles);
+    this.protectedCopy = replication(this, ctx, bucket, topics, retainBucketOnDelete ?? true);
+    this.iceberg = icebergFeed(this, ctx, bucket.name, topics);
     this.registerOutputs({
+      ...(this.iceberg ? { icebergStateMachineArn: this.iceberg.stateMachineArn } : {}),
       ...(this.replicas.length > 0 ? { replicas: this.replicas.map((r) => r.output) } : {}),
       tableArn: this.tableArn,
       bucketName: this.bucketName,
@@ -298,202 +276,6 @@ export class ContinuousExport extends pulumi.ComponentResource {
     return { ...topics, key, alarmNames };
   }
 
-  /** What the owners of a given topic key and of the log bucket add to their policies. */
-  private protectionOutputs(
-    ctx: BuildContext,
-    bucketName: pulumi.Output<string>,
-    alarmNames: string[],
-  ): {
-    notificationKeyPolicyStatements?: pulumi.Output<string>;
-    accessLogBucketPolicyStatement?: pulumi.Output<string>;
-  } {
-    const { config, identity, region, partition } = ctx;
-    const { notificationKmsKeyArn, accessLogs } = config;
-    const json = (value: unknown) => JSON.stringify(value, null, 2);
-    return {
-      notificationKeyPolicyStatements:
-        notificationKmsKeyArn === undefined
-          ? undefined
-          : pulumi
-              .all([partition.partition, region.region, identity.accountId])
-              .apply(([p, r, a]) =>
-                json(notificationKeyStatements({ partition: p, region: r, accountId: a, alarmNames })),
-              ),
-      accessLogBucketPolicyStatement:
-        accessLogs === undefined
-          ? undefined
-          : pulumi
-              .all([partition.partition, bucketName, identity.accountId])
-              .apply(([p, b, a]) =>
-                json(accessLogDeliveryStatement(p, accessLogs.bucket, accessLogs.prefix, b, a)),
-              ),
-    };
-  }
-
-  /** What the IAM statements and the workflow's settings are derived from, once the account is known. */
-  private resourceFacts(
-    ctx: BuildContext,
-    bucketName: pulumi.Output<string>,
-    notificationTopicArn: pulumi.Output<string>,
-    notificationKmsKeyArn: pulumi.Output<string>,
-  ): pulumi.Output<TableResourceFacts> {
-    const { config, names, identity, region, partition } = ctx;
-    const tickFunctionName = names.functions[TICK_HANDLER_NAME];
-    if (!tickFunctionName) throw new Error(`LAMBDA_HANDLERS has no "${TICK_HANDLER_NAME}" entry`);
-    const facts: pulumi.Output<TableResourceFacts> = pulumi
-      .all([
-        partition.partition,
-        region.region,
-        identity.accountId,
-        bucketName,
-        notificationTopicArn,
-        notificationKmsKeyArn,
-      ])
-      .apply(([p, r, a, b, topicArn, topicKeyArn]) => ({
-        partition: p,
-        region: r,
-        accountId: a,
-        tableName: config.tableName,
-        bucket: b,
-        prefix: config.bucket.prefix,
-        stateParameterName: names.stateParameter,
-        actionParameterName: names.actionParameter,
-        lockParameterName: names.lockParameter,
-        notificationTopicArn: topicArn,
-        notificationKmsKeyArn: topicKeyArn,
-        kmsKeyArn: config.kmsKeyArn,
-        tickFunctionArn: `arn:${p}:lambda:${r}:${a}:function:${tickFunctionName}`,
-      }));
-    return facts;
-  }
-
-  /** The export tick's settings, deployed in its environment. */
-  private workflowSettings(
-    ctx: BuildContext,
-    facts: pulumi.Output<TableResourceFacts>,
-  ): pulumi.Output<WorkflowSettings> {
-    const { config, names } = ctx;
-    return facts.apply((f): WorkflowSettings =>
-      workflowSettings({
-        alias: config.alias,
-        tableName: config.tableName,
-        tableArn: tableArn(f.partition, f.region, f.accountId, config.tableName),
-        bucket: f.bucket,
-        prefix: config.bucket.prefix,
-        bucketOwnerAccountId: config.bucket.ownerAccountId,
-        exportFormat: config.exportFormat,
-        exportViewType: config.exportViewType,
-        kmsKeyArn: config.kmsKeyArn,
-        windowMinutes: config.windowMinutes,
-        maxCatchUpWindowMinutes: config.maxCatchUpWindowMinutes,
-        restorableMarginSeconds: config.restorableMarginSeconds,
-        maxInFlight: config.maxInFlight,
-        lagAlarmMinutes: config.lagAlarmMinutes,
-        onPitrGap: config.onPitrGap,
-        notifyOnSuccess: config.notifyOnSuccess,
-        notificationTopicArn: f.notificationTopicArn,
-        stateParameterName: names.stateParameter,
-        actionParameterName: names.actionParameter,
-        lockParameterName: names.lockParameter,
-        metricNamespace: DEFAULT_METRIC_NAMESPACE,
-      }),
-    );
-  }
-
-  /** One Lambda function per handler, each with its own role, log group and policy. */
-  private lambdaFunctions(
-    ctx: BuildContext,
-    facts: pulumi.Output<TableResourceFacts>,
-    settings: pulumi.Output<WorkflowSettings>,
-    bundles: ContinuousExportArgs['bundles'],
-  ): Record<string, LambdaFunction> {
-    const { name, config, names, tags } = ctx;
-    const functions: Record<string, LambdaFunction> = {};
-    for (const spec of LAMBDA_HANDLERS) {
-      functions[spec.name] = lambdaFunction(
-        name,
-        {
-          spec,
-          bundle: bundles?.[spec.name] ?? bundleHandler(spec.entry),
-          functionName: names.functions[spec.name],
-          roleName: names.functionRoles[spec.name],
-          logGroupName: names.functionLogGroups[spec.name],
-          logRetentionDays: config.logRetentionDays,
-          environment: settings.apply(toEnvironment),
-          policy: (logGroupArn) => pulumi.all([facts, logGroupArn]).apply(([f, lg]) => lambdaPolicy(f, lg)),
-          tags,
-        },
-        this,
-      );
-    }
-    return functions;
-  }
-
-  /** The schedule, created once everything the first execution touches exists. */
-  private schedule(
-    ctx: BuildContext,
-    stateMachineArn: pulumi.Output<string>,
-    params: ReturnType<typeof parameters>,
-    bucket: ReturnType<typeof exportBucket>,
-  ) {
-    const { name, config, names, tags, identity } = ctx;
-    return schedule(
-      name,
-      {
-        scheduleName: names.schedule,
-        roleName: names.schedulerRole,
-        periodMinutes: schedulePeriodMinutes(config.windowMinutes),
-        stateMachineArn,
-        accountId: identity.accountId,
-        tags,
-        // The first execution reads the parameters, and its first export and chain objects must land
-        // in a bucket that already has its encryption (SSE-KMS when configured), public access block
-        // and TLS-only policy: all of them exist before the schedule can fire.
-        dependsOn: [
-          params.action,
-          params.state,
-          ...(bucket.created
-            ? [
-                bucket.created.encryption,
-                bucket.created.publicAccessBlock,
-                bucket.created.policy,
-                ...(bucket.created.versioning ? [bucket.created.versioning] : []),
-              ]
-            : []),
-        ],
-      },
-      this,
-    );
-  }
-
-  /** The dashboard and the alarms. */
-  private monitoring(
-    ctx: BuildContext,
-    stateMachineArn: pulumi.Output<string>,
-    topics: ReturnType<typeof notifications>,
-  ) {
-    const { name, config, names, tags } = ctx;
-    return monitoring(
-      name,
-      {
-        alias: config.alias,
-        metricNamespace: DEFAULT_METRIC_NAMESPACE,
-        dashboardName: names.dashboard,
-        executionsFailedAlarmName: names.executionsFailedAlarm,
-        chainLagAlarmName: names.chainLagAlarm,
-        notificationsAlarmName: names.notificationsAlarm,
-        stateMachineArn,
-        schedulePeriodMinutes: schedulePeriodMinutes(config.windowMinutes),
-        lagAlarmMinutes: config.lagAlarmMinutes,
-        alarmTopicArn: topics.alarmTopic.arn,
-        // An alarm that fires before its topic's policy exists could not deliver.
-        dependsOn: [topics.alarmTopicPolicy],
-        tags,
-      },
-      this,
-    );
-  }
-
   /** The outputs of the data-protection settings (components/drConfig.ts). */
   private dataProtectionOutputs() {
     return {
@@ -503,79 +285,6 @@ export class ContinuousExport extends pulumi.ComponentResource {
       drReplicationRoleArn: this.protectedCopy?.role.arn,
       drDestinationBucketPolicyStatements: this.protectedCopy?.destinationPolicyStatements,
     };
-  }
-
-  /** With `dr`: S3 replication of the chain to the protected copy (the config requires a created bucket). */
-  private replication(
-    ctx: BuildContext,
-    bucket: ReturnType<typeof exportBucket>,
-    topics: Topics,
-    retainOnDelete: boolean,
-  ): DrReplication | undefined {
-    const { name, config, tags, identity, region, partition } = ctx;
-    if (!config.dr || !bucket.created) return undefined;
-    return drReplication(
-      name,
-      {
-        dr: config.dr,
-        facts: pulumi
-          .all([partition.partition, region.region, identity.accountId, bucket.name])
-          .apply(([p, r, a, b]) => ({
-            partition: p,
-            region: r,
-            accountId: a,
-            sourceBucket: b,
-            prefix: config.bucket.prefix,
-            sourceKmsKeyArn: config.kmsKeyArn,
-          })),
-        sourceBucketId: bucket.created.bucket.id,
-        sourceVersioning: bucket.created.versioning,
-        alarmTopicArn: topics.alarmTopic.arn,
-        retainOnDelete,
-        tags,
-      },
-      this,
-    );
-  }
-
-  /** One TableReplica per configured replica, beside this table's resources. */
-  private tableReplicas(
-    ctx: BuildContext,
-    bucketName: pulumi.Output<string>,
-    topics: Topics,
-    bundles: ContinuousExportArgs['bundles'],
-  ): TableReplica[] {
-    const { name, stack, config, tags, identity, region, partition } = ctx;
-    return config.replicas.map(
-      (replica) =>
-        new TableReplica(
-          `${name}-${replica.alias}`,
-          {
-            replica,
-            exportName: name,
-            stackName: stack,
-            sourceAlias: config.alias,
-            sourceTableName: config.tableName,
-            bucket: bucketName,
-            prefix: config.bucket.prefix,
-            // A created bucket's policy already holds what the replica needs of it (bucket() above).
-            bucketPolicyManaged: config.bucket.existingName === undefined,
-            kmsKeyArn: config.kmsKeyArn,
-            notificationTopicArn: topics.notificationTopic.arn,
-            notificationKmsKeyArn: topics.key.arn,
-            alarmTopicArn: topics.alarmTopic.arn,
-            partition: partition.partition,
-            region: region.region,
-            accountId: identity.accountId,
-            schedulePeriodMinutes: schedulePeriodMinutes(config.windowMinutes),
-            lagAlarmMinutes: config.lagAlarmMinutes,
-            logRetentionDays: config.logRetentionDays,
-            tags,
-            bundle: bundles?.[REPLICA_APPLY_HANDLER.name],
-          },
-          { parent: this },
-        ),
-    );
   }
 }
 

@@ -1,10 +1,12 @@
 /**
  * The one function that turns an ASL template into the definition that deploys. The Pulumi
  * components, the tests, `npm run simulate` and `npm run bench` all call it, so what runs locally is
- * exactly what runs in AWS. Two templates: the export chain, and a replica's apply workflow.
+ * exactly what runs in AWS. Three templates: the export chain, a replica's apply workflow, and an
+ * Iceberg feed's workflow.
  */
 import template from './export-chain.asl.json';
 import replicaTemplate from './replica-apply.asl.json';
+import icebergTemplate from './iceberg-feed.asl.json';
 
 export interface DefinitionParameters {
   /** ARN of the export tick Lambda function. */
@@ -53,4 +55,25 @@ export function renderReplicaDefinition(parameters: ReplicaDefinitionParameters)
 /** The replica definition as the JSON string Step Functions takes. */
 export function renderReplicaDefinitionString(parameters: ReplicaDefinitionParameters): string {
   return JSON.stringify(renderReplicaDefinition(parameters), null, 2);
+}
+
+export interface IcebergDefinitionParameters {
+  /** ARN of the feed's plan/commit Lambda function. */
+  IcebergFunctionArn: string;
+  /** The feed's Athena workgroup. */
+  WorkGroup: string;
+  /** The Glue database of the target table and view. */
+  Database: string;
+  /** The data catalog: `AwsDataCatalog`, or `s3tablescatalog/<table bucket>` for an S3 Tables target. */
+  Catalog: string;
+}
+
+/** Renders an Iceberg feed's workflow (statemachine/iceberg-feed.asl.json). */
+export function renderIcebergDefinition(parameters: IcebergDefinitionParameters): Record<string, unknown> {
+  return renderTemplate(icebergTemplate, parameters, 'renderIcebergDefinition');
+}
+
+/** The Iceberg feed definition as the JSON string Step Functions takes. */
+export function renderIcebergDefinitionString(parameters: IcebergDefinitionParameters): string {
+  return JSON.stringify(renderIcebergDefinition(parameters), null, 2);
 }

@@ -16,6 +16,7 @@
  * with `defaults` and parsed again, which applies the defaults and the rules across its fields; the
  * rules that need the stack run last (tableChecks.ts), then the rules across tables (stack.ts).
  */
+import { resolveIceberg } from './iceberg';
 import { componentName } from '../names';
 import { coerceNumbers } from './coerce';
 import { ConfigError, closest, zodProblems, type ConfigProblem } from './errors';
@@ -142,7 +143,11 @@ function parseTable(
     context.problems.push(...zodProblems(resolved.error, { schema: tableSchema, base, table, fromDefaults }));
   }
   checkTableInStack(merged, index, fromDefaults, context);
-  return resolved.success && context.problems.length === before ? resolved.data : undefined;
+  if (!resolved.success || context.problems.length !== before) return undefined;
+  const { iceberg, ...table } = resolved.data;
+  return iceberg
+    ? { ...table, iceberg: resolveIceberg(iceberg, { stack: context.stack, alias: table.alias }) }
+    : table;
 }
 
 /** `validateConfig`, also returning the warnings for what AWS accepts but is probably a mistake. */

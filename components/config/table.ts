@@ -23,6 +23,7 @@ import {
 import { slug } from '../names';
 import { bucketSchema } from './bucket';
 import { ALIAS_PATTERN, ALIAS_WORDS, emailList, flag, int, oneOf, tableName, withEveryKey } from './fields';
+import { icebergSchema, icebergTableProblems, type IcebergConfig } from './iceberg';
 import { PROTECTION_SHAPE, resolveProtection } from './protection';
 import { replicasSchema } from './replica';
 
@@ -55,6 +56,13 @@ const TABLE_SECTIONS = {
    * @default []
    */
   replicas: replicasSchema,
+  /**
+   * An Apache Iceberg table kept fresh from this table's chain by Athena MERGE (components/config/iceberg.ts,
+   * docs/iceberg.md). Its database and table names default from the stack name, so the stack's checks
+   * resolve them (index.ts `parseTable`).
+   * @default none
+   */
+  iceberg: icebergSchema.optional(),
 };
 
 /** The per-table fields that `defaults` may set for every table. */
@@ -191,6 +199,8 @@ function tableRules(t: Fields, ctx: z.RefinementCtx): void {
     );
   if (t.lagAlarmMinutes !== undefined && t.lagAlarmMinutes <= t.windowMinutes)
     issue('lagAlarmMinutes', t.lagAlarmMinutes, `is not greater than windowMinutes (${t.windowMinutes})`);
+  for (const message of icebergTableProblems({ exportFormat: t.exportFormat, hasIceberg: !!t.iceberg }))
+    issue('exportFormat', t.exportFormat, message);
   const tagCount = Object.keys(t.tags).length;
   if (tagCount > MAX_TAGS)
     issue(
@@ -226,7 +236,10 @@ export const settingsSchema = z
 export type TableInput = z.input<typeof tableSchema>;
 /** The per-table fields `defaults` may set, as written. */
 export type TableSettingsInput = z.input<typeof settingsSchema>;
-/** A table's settings with every default applied. */
-export type TableConfig = z.output<typeof tableSchema>;
+/**
+ * A table's settings with every default applied. `iceberg` is the one section resolved with the stack
+ * (its Glue names derive from the stack name): after the schema, `parseTable` resolves it.
+ */
+export type TableConfig = Omit<z.output<typeof tableSchema>, 'iceberg'> & { iceberg?: IcebergConfig };
 /** Where a table's exports go, with every default applied. */
 export type BucketConfig = TableConfig['bucket'];

@@ -316,3 +316,97 @@ export const S3_REPLICATION_GRANTS: ReplicationGrant[] = [
 export const S3_REPLICATION_CROSS_ACCOUNT_GRANTS: ReplicationGrant[] = [
   { actions: ['s3:ObjectOwnerOverrideToBucketOwner'], resource: 'replicationDestinationObjects' },
 ];
+
+// ---- Iceberg feed (components/icebergFeed.ts) ---------------------------------------------------
+
+/** Kinds of resources an Iceberg feed's grants are scoped to; components/icebergPermissions.ts makes the ARNs. */
+export type IcebergResourceKind =
+  /** The chain manifest the feed reads: `<bucket>/<prefix>/chain/*`. */
+  | 'icebergChainObjects'
+  /** Listing of the chain manifest (the bucket, with an `s3:prefix` condition on `<prefix>/chain/`). */
+  | 'icebergChainListing'
+  /** Export files (manifests and data) the feed and Athena read: `<bucket>/<prefix>/AWSDynamoDB/*`. */
+  | 'icebergExportObjects'
+  /** The feed's own folder (symlink files, Iceberg data and metadata): `<bucket>/<prefix>/iceberg/<table>/*`. */
+  | 'icebergLakeObjects'
+  /** Listing of the export bucket under the feed's folder and the exports (Athena lists what it reads). */
+  | 'icebergBucket'
+  /** The feed's cursor parameter and its lease (with takeover markers). */
+  | 'icebergParameters'
+  /** The lease parameter and its takeover markers, deleted when a lease ends. */
+  | 'icebergLockParameter'
+  /** The notification topic (one alert per halt). */
+  | 'icebergTopic'
+  /** The feed's plan/commit Lambda. */
+  | 'icebergFunction'
+  /** The feed's Athena workgroup. */
+  | 'icebergWorkGroup'
+  /** The Glue catalog, the lake and staging databases, and their tables. */
+  | 'icebergGlue'
+  /** The Athena results bucket's objects. */
+  | 'icebergResults'
+  /** The Athena results bucket itself (listing, location). */
+  | 'icebergResultsBucket'
+  /** The KMS key of the export objects, when one is configured. */
+  | 'icebergKmsKey';
+
+export interface IcebergGrant {
+  actions: string[];
+  resource: IcebergResourceKind;
+}
+
+/**
+ * AWS SDK v3 command -> grants, for every call the feed's Lambda makes (functions/iceberg/*.ts and the
+ * format module's reads of manifests).
+ */
+export const ICEBERG_SDK_CALLS: Record<string, IcebergGrant[]> = {
+  GetObjectCommand: [
+    { actions: ['s3:GetObject'], resource: 'icebergChainObjects' },
+    { actions: ['s3:GetObject'], resource: 'icebergExportObjects' },
+    { actions: ['kms:Decrypt'], resource: 'icebergKmsKey' },
+  ],
+  ListObjectsV2Command: [{ actions: ['s3:ListBucket'], resource: 'icebergChainListing' }],
+  PutObjectCommand: [{ actions: ['s3:PutObject'], resource: 'icebergLakeObjects' }],
+  GetParametersCommand: [{ actions: ['ssm:GetParameters'], resource: 'icebergParameters' }],
+  PutParameterCommand: [{ actions: ['ssm:PutParameter'], resource: 'icebergParameters' }],
+  DeleteParameterCommand: [{ actions: ['ssm:DeleteParameter'], resource: 'icebergLockParameter' }],
+  PublishCommand: [{ actions: ['sns:Publish'], resource: 'icebergTopic' }],
+};
+
+/**
+ * State machine Task `Resource` -> grants. Athena runs the query with the caller's permissions: it
+ * reads the exports through the symlinks and writes the Iceberg files and its results. The exact
+ * minimal list for Athena on Iceberg is [U] (docs/iceberg.md); a catalog under Lake Formation (S3
+ * Tables) also needs `lakeformation:GetDataAccess`, which takes no resource scope and is not granted.
+ */
+export const ICEBERG_STATE_MACHINE_TASKS: Record<string, IcebergGrant[]> = {
+  'arn:aws:states:::lambda:invoke': [{ actions: ['lambda:InvokeFunction'], resource: 'icebergFunction' }],
+  'arn:aws:states:::athena:startQueryExecution.sync': [
+    {
+      actions: [
+        'athena:StartQueryExecution',
+        'athena:GetQueryExecution',
+        'athena:StopQueryExecution',
+        'athena:GetWorkGroup',
+      ],
+      resource: 'icebergWorkGroup',
+    },
+    {
+      actions: [
+        'glue:GetDatabase',
+        'glue:GetTable',
+        'glue:GetPartitions',
+        'glue:CreateTable',
+        'glue:UpdateTable',
+        'glue:DeleteTable',
+      ],
+      resource: 'icebergGlue',
+    },
+    { actions: ['s3:GetObject'], resource: 'icebergExportObjects' },
+    { actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], resource: 'icebergLakeObjects' },
+    { actions: ['s3:ListBucket', 's3:GetBucketLocation'], resource: 'icebergBucket' },
+    { actions: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'], resource: 'icebergResults' },
+    { actions: ['s3:ListBucket', 's3:GetBucketLocation'], resource: 'icebergResultsBucket' },
+    { actions: ['kms:Decrypt'], resource: 'icebergKmsKey' },
+  ],
+};

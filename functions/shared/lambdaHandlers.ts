@@ -43,3 +43,15 @@ export const REPLICA_APPLY_HANDLER: LambdaHandlerSpec = {
  * ends first. The component deploys it in the replica's settings; `dce` reads the same constant.
  */
 export const REPLICA_GROUP_LEASE_SECONDS = 2 * REPLICA_APPLY_HANDLER.timeoutSeconds;
+
+/**
+ * The plan/commit function of each Iceberg feed (components/icebergFeed.ts): it only reads the chain,
+ * writes small symlink files and the feed's cursor; Athena does the work.
+ */
+export const ICEBERG_FEED_HANDLER: LambdaHandlerSpec = {
+  name: 'iceberg-feed',
+  entry: 'functions/iceberg/handler.ts',
+  description: 'Plans the Iceberg feed: next statement, symlink partitions, cursor compare-and-set.',
+  timeoutSeconds: 300,
+  memorySizeMb: 256,
+};

@@ -1,0 +1,108 @@
+/**
+ * The IAM documents of an Iceberg feed, derived from the one action list (`ICEBERG_SDK_CALLS` and
+ * `ICEBERG_STATE_MACHINE_TASKS` in functions/shared/awsActions.ts): each grant's resource kind becomes
+ * concrete ARNs here, and a kind without ARNs (no KMS key) grants nothing.
+ */
+import {
+  ICEBERG_SDK_CALLS,
+  ICEBERG_STATE_MACHINE_TASKS,
+  type IcebergGrant,
+  type IcebergResourceKind,
+} from '../functions/shared/awsActions';
+import type { PolicyDocument, PolicyStatement } from './permissions';
+
+/** What the ARNs derive from. */
+export interface IcebergResourceFacts {
+  partition: string;
+  region: string;
+  accountId: string;
+  bucket: string;
+  /** The chain's prefix, without slashes at either end ('' for none). */
+  prefix: string;
+  /** The feed's folder under the prefix: `<prefix>/iceberg/<table>/`. */
+  icebergRoot: string;
+  parameterArns: string[];
+  lockParameterArn: string;
+  topicArn: string;
+  functionArn: string;
+  workGroupName: string;
+  databases: string[];
+  resultsBucket: string;
+  kmsKeyArn?: string;
+}
+
+function pathOf(prefix: string, rest: string): string {
+  return prefix === '' ? rest : `${prefix}/${rest}`;
+}
+
+/** Concrete ARNs of each kind. */
+export function icebergResourceArns(f: IcebergResourceFacts): Record<IcebergResourceKind, string[]> {
+  const s3 = `arn:${f.partition}:s3:::`;
+  const glue = (what: string) => `arn:${f.partition}:glue:${f.region}:${f.accountId}:${what}`;
+  return {
+    icebergChainObjects: [`${s3}${f.bucket}/${pathOf(f.prefix, 'chain/*')}`],
+    icebergChainListing: [`${s3}${f.bucket}`],
+    icebergExportObjects: [`${s3}${f.bucket}/${pathOf(f.prefix, 'AWSDynamoDB/*')}`],
+    icebergLakeObjects: [`${s3}${f.bucket}/${f.icebergRoot}*`],
+    icebergBucket: [`${s3}${f.bucket}`],
+    icebergParameters: f.parameterArns,
+    icebergLockParameter: [f.lockParameterArn, `${f.lockParameterArn}-takeover-*`],
+    icebergTopic: [f.topicArn],
+    icebergFunction: [f.functionArn],
+    icebergWorkGroup: [`arn:${f.partition}:athena:${f.region}:${f.accountId}:workgroup/${f.workGroupName}`],
+    icebergGlue: [
+      glue('catalog'),
+      ...f.databases.map((d) => glue(`database/${d}`)),
+      ...f.databases.map((d) => glue(`table/${d}/*`)),
+    ],
+    icebergResults: [`${s3}${f.resultsBucket}/*`],
+    icebergResultsBucket: [`${s3}${f.resultsBucket}`],
+    icebergKmsKey: f.kmsKeyArn ? [f.kmsKeyArn] : [],
+  };
+}
+
+/** One statement per (resource kind, action set); listing the chain is limited to its prefix. */
+function documentOf(
+  grants: IcebergGrant[],
+  f: IcebergResourceFacts,
+  extra: PolicyStatement[] = [],
+): PolicyDocument {
+  const arns = icebergResourceArns(f);
+  const byKind = new Map<IcebergResourceKind, Set<string>>();
+  for (const g of grants) {
+    const set = byKind.get(g.resource) ?? new Set<string>();
+    g.actions.forEach((a) => set.add(a));
+    byKind.set(g.resource, set);
+  }
+  const statements: PolicyStatement[] = [];
+  for (const [kind, actions] of byKind) {
+    if (arns[kind].length === 0) continue;
+    const statement: PolicyStatement = {
+      Sid: kind.replace(/^iceberg/, ''),
+      Effect: 'Allow',
+      Action: [...actions].sort(),
+      Resource: arns[kind],
+    };
+    if (kind === 'icebergChainListing')
+      statement.Condition = { StringLike: { 's3:prefix': [pathOf(f.prefix, 'chain/*')] } };
+    statements.push(statement);
+  }
+  return { Version: '2012-10-17', Statement: [...statements, ...extra] };
+}
+
+/** The plan/commit Lambda's policy: its SDK calls, and its own log group. */
+export function icebergLambdaPolicy(f: IcebergResourceFacts, logGroupArn: string): PolicyDocument {
+  return documentOf(Object.values(ICEBERG_SDK_CALLS).flat(), f, [
+    {
+      Sid: 'Logs',
+      Effect: 'Allow',
+      Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      Resource: [`${logGroupArn}:*`],
+    },
+  ]);
+}
+
+/** The state machine's policy: its Task resources (the Lambda, and Athena with what Athena touches). */
+export function icebergStateMachinePolicy(f: IcebergResourceFacts): PolicyDocument {
+  return documentOf(Object.values(ICEBERG_STATE_MACHINE_TASKS).flat(), f);
+}

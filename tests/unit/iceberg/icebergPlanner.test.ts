@@ -1,0 +1,231 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import {
+  IcebergCommitConflict,
+  MAX_QUERY_ATTEMPTS,
+  commitClaim,
+  failClaim,
+  failureText,
+  planIceberg,
+  type IcebergChainView,
+  type IcebergEntry,
+  type IcebergPlanContext,
+} from '../../../functions/iceberg/planner';
+import { queryToken } from '../../../functions/iceberg/feed';
+import {
+  initialIcebergState,
+  parseIcebergState,
+  type IcebergClaim,
+  type IcebergFeedState,
+} from '../../../functions/iceberg/state';
+
+const EPOCH = '20261103T000000Z';
+const T0 = Date.UTC(2026, 10, 3) / 1000;
+
+function entry(sequence: number): IcebergEntry {
+  return {
+    sequence,
+    type: sequence === 0 ? 'FULL' : 'INCREMENTAL',
+    to: new Date((T0 + sequence * 900) * 1000).toISOString(),
+    exportArn: `arn:aws:dynamodb:eu-west-1:1:table/t/export/${sequence}`,
+    bucket: 'b',
+    manifestSummaryKey: `k${sequence}`,
+  };
+}
+
+function chainOf(last: number, missing: number[] = []): IcebergChainView {
+  return {
+    currentEpoch: EPOCH,
+    head: { lastSequence: last, watermark: entry(last).to },
+    entries: Array.from({ length: last + 1 }, (_, i) => entry(i)).filter(
+      (e) => !missing.includes(e.sequence),
+    ),
+  };
+}
+
+const CONTEXT: IcebergPlanContext = {
+  executionId: 'x1',
+  now: T0 + 86_400,
+  leaseSeconds: 1800,
+  onNewEpoch: 'rebuild',
+  mergeEveryMinutes: 60,
+  maxExportsPerMerge: 4,
+  columns: ['status'],
+};
+
+/** Plans and commits (every query succeeding) until the plan is no longer a statement. */
+function drive(state: IcebergFeedState, chain: IcebergChainView, context = CONTEXT) {
+  const statements: string[] = [];
+  for (let i = 0; i < 100; i++) {
+    const plan = planIceberg(state, chain, context);
+    if (plan.action !== 'DDL' && plan.action !== 'MERGE') return { state, plan, statements };
+    const claim: IcebergClaim = {
+      ...plan.statement,
+      executionId: context.executionId,
+      token: queryToken('f', plan.statement, 0),
+      attempt: 0,
+      startedAt: new Date(context.now * 1000).toISOString(),
+    };
+    state = { ...state, epoch: claim.epoch, inProgress: claim };
+    if (plan.action === 'MERGE') {
+      expect(plan.entries[0].sequence).to.equal(state.lastAppliedSequence + 1);
+      expect(plan.entries.length).to.be.at.most(context.maxExportsPerMerge);
+      plan.entries.forEach((e, j) => expect(e.sequence).to.equal(plan.entries[0].sequence + j));
+      if (plan.entries.some((e) => e.type === 'FULL')) expect(plan.entries).to.have.length(1);
+    }
+    statements.push(plan.action === 'MERGE' ? `MERGE ${claim.fromSequence}-${claim.toSequence}` : claim.kind);
+    state = commitClaim(state, claim, { queryExecutionId: `q${i}`, dataScannedInBytes: 1 }, context);
+    expect(parseIcebergState(JSON.stringify(state))).to.deep.equal(state);
+  }
+  throw new Error('did not settle');
+}
+
+describe('Iceberg feed planner (functions/iceberg/planner.ts)', () => {
+  it('creates the table, bootstraps, swaps the view, then merges up to maxExportsPerMerge at a time in order', () => {
+    const { state, plan, statements } = drive(initialIcebergState(), chainOf(6));
+    expect(statements).to.deep.equal(['CREATE_TABLE', 'MERGE 0-0', 'VIEW', 'MERGE 1-4']);
+    expect(plan).to.deep.include({ action: 'IDLE' });
+    expect(state).to.include({ lastAppliedSequence: 4, viewEpoch: EPOCH, tableCreated: true });
+    // mergeEveryMinutes later, the rest.
+    const later = drive(state, chainOf(6), { ...CONTEXT, now: CONTEXT.now + 3600 });
+    expect(later.statements).to.deep.equal(['MERGE 5-6']);
+  });
+
+  it('any chain, batch size and starting point: merges reach HEAD in order, never past it', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 1, max: 10 }), (last, k) => {
+        let state = initialIcebergState();
+        let now = CONTEXT.now;
+        for (let round = 0; round < 60 && state.lastAppliedSequence < last; round++) {
+          state = drive(state, chainOf(last), { ...CONTEXT, maxExportsPerMerge: k, now }).state;
+          now += 3600;
+        }
+        expect(state.lastAppliedSequence).to.equal(last);
+        expect(state.watermark).to.equal(entry(last).to);
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  it('adds a column the config gained, once', () => {
+    const { state } = drive(initialIcebergState(), chainOf(2));
+    expect(drive(state, chainOf(2), { ...CONTEXT, columns: ['status', 'amount'] }).statements).to.deep.equal([
+      'ADD_COLUMN',
+    ]);
+  });
+
+  it('halts on a missing entry below HEAD, and on a new epoch with onNewEpoch halt; rebuilds otherwise', () => {
+    const { state } = drive(initialIcebergState(), chainOf(1));
+    expect(planIceberg(state, chainOf(4, [2]), CONTEXT)).to.deep.include({
+      action: 'HALT',
+      reason: 'ENTRY_MISSING',
+    });
+    const moved = { ...chainOf(1), currentEpoch: '20261201T000000Z' };
+    expect(planIceberg(state, moved, { ...CONTEXT, onNewEpoch: 'halt' })).to.deep.include({
+      action: 'HALT',
+      reason: 'NEW_EPOCH',
+    });
+    expect(planIceberg(state, moved, CONTEXT)).to.deep.equal({
+      action: 'REBUILD',
+      fromEpoch: EPOCH,
+      toEpoch: '20261201T000000Z',
+    });
+    expect(planIceberg({ ...state, status: 'HALTED' }, chainOf(3), CONTEXT).action).to.equal('HALTED');
+  });
+
+  it("leaves another execution's live claim alone, and takes over an expired one with the same batch (same token)", () => {
+    const { state } = drive(initialIcebergState(), chainOf(1));
+    const stateAt = { ...state, lastMergeAt: null };
+    const plan = planIceberg(stateAt, chainOf(3), CONTEXT);
+    if (plan.action !== 'MERGE') throw new Error('expected a merge');
+    const claim: IcebergClaim = {
+      ...plan.statement,
+      executionId: 'other',
+      token: 't',
+      attempt: 2,
+      startedAt: new Date(CONTEXT.now * 1000).toISOString(),
+    };
+    const claimed = { ...stateAt, inProgress: claim };
+    expect(planIceberg(claimed, chainOf(9), CONTEXT)).to.deep.equal({ action: 'BUSY', executionId: 'other' });
+    const later = planIceberg(claimed, chainOf(9), { ...CONTEXT, now: CONTEXT.now + 1800 });
+    expect(later).to.deep.include({ action: 'MERGE', statement: plan.statement });
+  });
+
+  it('a commit is a compare-and-set: a foreign claim conflicts, a repeated commit changes nothing', () => {
+    const { state } = drive(initialIcebergState(), chainOf(0));
+    const claim: IcebergClaim = {
+      kind: 'MERGE',
+      epoch: EPOCH,
+      fromSequence: 0,
+      toSequence: 0,
+      to: entry(0).to,
+      executionId: 'x1',
+      token: 'tok',
+      attempt: 0,
+      startedAt: '',
+    };
+    // Already committed (the state moved past it): a repeated commit is a no-op.
+    expect(commitClaim(state, claim, { queryExecutionId: 'q', dataScannedInBytes: 0 }, CONTEXT)).to.equal(
+      state,
+    );
+    const behind = {
+      ...state,
+      lastAppliedSequence: 3,
+      inProgress: { ...claim, fromSequence: 2, toSequence: 5 },
+    };
+    expect(() =>
+      commitClaim(
+        behind,
+        { ...claim, fromSequence: 2, toSequence: 5 },
+        { queryExecutionId: 'q', dataScannedInBytes: 0 },
+        CONTEXT,
+      ),
+    ).to.throw(IcebergCommitConflict, /cursor is at 3/);
+    expect(() =>
+      commitClaim(
+        { ...state, inProgress: { ...claim, token: 'mine' } },
+        claim,
+        { queryExecutionId: 'q', dataScannedInBytes: 0 },
+        CONTEXT,
+      ),
+    ).to.throw(IcebergCommitConflict);
+  });
+
+  it('a retryable failure backs off with a new attempt; too many, or any other failure, halts', () => {
+    const claim: IcebergClaim = {
+      kind: 'VIEW',
+      epoch: EPOCH,
+      executionId: 'x1',
+      token: 't',
+      attempt: 0,
+      startedAt: '',
+    };
+    let state: IcebergFeedState = { ...initialIcebergState(), inProgress: claim };
+    const waits: number[] = [];
+    for (let i = 0; i < MAX_QUERY_ATTEMPTS - 1; i++) {
+      const out = failClaim(
+        state,
+        state.inProgress!,
+        'States.TaskFailed: ICEBERG_COMMIT_ERROR: conflict',
+        T0,
+      );
+      waits.push(out.retryInSeconds!);
+      state = out.state;
+    }
+    expect(waits).to.deep.equal([30, 60, 120, 240]);
+    expect(queryToken('f', state.inProgress!, state.inProgress!.attempt)).not.to.equal(
+      queryToken('f', claim, 0),
+    );
+    const last = failClaim(state, state.inProgress!, 'ICEBERG_COMMIT_ERROR', T0);
+    expect(last.state.status).to.equal('HALTED');
+    const bad = failClaim({ ...initialIcebergState(), inProgress: claim }, claim, 'HIVE_BAD_DATA: x', T0);
+    expect(bad.retryInSeconds).to.equal(undefined);
+    expect(bad.state.halt).to.include({ reason: 'QUERY_FAILED', alerted: false });
+    expect(
+      failureText({
+        Error: 'States.TaskFailed',
+        Cause: JSON.stringify({ QueryExecution: { Status: { StateChangeReason: 'R' } } }),
+      }),
+    ).to.equal('States.TaskFailed: R');
+  });
+});
