@@ -173,7 +173,7 @@ describe('lease: who may take a held lock', () => {
     const held = takenAgo('crashed', 3 * LOCK_LEASE_SECONDS);
     w.ssm.set(LOCK, held);
     const marker = takeoverMarkerName(LOCK, held, 0);
-    const call: SsmCall = async (label, command) => {
+    const call: SsmCall = async (_label, command) => {
       const result = await w.ssm.send(command as any);
       // Someone else replaced the lock right after our marker was created.
       if ((command as any).input?.Name === marker) w.ssm.set(LOCK, takenAgo('newcomer', 0));
@@ -189,7 +189,7 @@ describe('lease: who may take a held lock', () => {
     const w = world();
     w.ssm.set(LOCK, takenAgo('other', 1));
     let first = true;
-    const call: SsmCall = async (label, command) => {
+    const call: SsmCall = async (_label, command) => {
       if (first) {
         first = false;
         try {
