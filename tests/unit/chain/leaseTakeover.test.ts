@@ -212,6 +212,17 @@ describe('lease: who may take a held lock', () => {
     };
     const error = await acquireLease(call, { lockName: LOCK, executionId: 'e', now: NOW }).catch((e) => e);
     expect(error.name).to.equal('AccessDeniedException');
+    // Reads work, the write is refused: an error, not a lock someone else holds.
+    const w = world();
+    const writeRefused: SsmCall = async (label, command) => {
+      if (label.startsWith('PutParameter')) throw serviceError('AccessDeniedException', 'no', 400);
+      return w.call(label, command);
+    };
+    const refused = await acquireLease(writeRefused, { lockName: LOCK, executionId: 'e', now: NOW }).catch(
+      (e) => e,
+    );
+    expect(refused).to.be.instanceOf(Error);
+    expect(refused.name).to.equal('AccessDeniedException');
   });
 
   it('each acquisition has its own nonce by default', async () => {
