@@ -14,6 +14,12 @@
  *    expired) is passed by creating marker n + 1.
  * 3. Ambiguous answers: every value carries the execution id and a per-attempt nonce, so a create
  *    that succeeded but was answered with an error is recognised as our own on the retry.
+ * 4. A live lock of the same execution id is not ours to take: Step Functions retries an invocation
+ *    whose answer was lost (`Lambda.ClientExecutionTimeoutException`, `Lambda.SdkClientException`)
+ *    while its first attempt may still run, under the same execution id. Only a caller that opts in
+ *    (`ownIsStale`, the failure report) may take over its own execution's lock, and only once the
+ *    attempt that took it has certainly ended: Lambda stops a function at its timeout, so a lock
+ *    taken more than one function timeout ago (and a little clock skew) has no live holder.
  *
  * The release deletes the lock without a check: while its holder runs, nobody can take it over. The
  * operator's parameters are never written here.
@@ -31,6 +37,9 @@ import { lambdaTimeoutSeconds } from './lambdaTimeout';
 import { errorName } from './retry';
 
 export const LOCK_LEASE_SECONDS = 2 * lambdaTimeoutSeconds();
+
+/** Clock skew allowed between two invocations' clocks when telling whether a holder has ended. */
+export const CLOCK_SKEW_SECONDS = 5;
 
 /** Markers tried per takeover before giving up for this tick. */
 export const MAX_TAKEOVER_MARKERS = 4;
@@ -70,6 +79,15 @@ export function isLeaseExpired(value: LeaseValue | null, now: number): boolean {
   return value === null || value.expiresAt <= now;
 }
 
+/**
+ * Whether the attempt that took the lock has certainly ended by `now`: it took the lock when it
+ * started (`expiresAt - LOCK_LEASE_SECONDS`) and Lambda stops it one function timeout later.
+ */
+export function isHolderEnded(value: LeaseValue, now: number): boolean {
+  const takenAt = value.expiresAt - LOCK_LEASE_SECONDS;
+  return takenAt + lambdaTimeoutSeconds() + CLOCK_SKEW_SECONDS <= now;
+}
+
 /** Name of the n-th takeover marker of one lock value. */
 export function takeoverMarkerName(lockName: string, heldValue: string, n: number): string {
   const hash = createHash('sha256').update(heldValue).digest('hex').slice(0, 16);
@@ -87,8 +105,11 @@ export interface AcquireOptions {
   executionId: string;
   now: number;
   /**
-   * A lock held by this same execution is left over from its own earlier tick, which has ended (an
-   * execution's ticks run one after another; the failure report runs only after the tick failed).
+   * A lock held by this same execution may be left over from its own failed tick (the failure report
+   * runs only after the tick failed): take it over once its holder has certainly ended
+   * (`isHolderEnded`). Without it, a live lock of this execution is busy like anyone else's: a
+   * retried tick must not take over from its own earlier attempt, which may still be running.
+   * @default false
    */
   ownIsStale?: boolean;
   /** @default random */
@@ -136,7 +157,8 @@ export async function acquireLease(call: SsmCall, options: AcquireOptions): Prom
   if (held === undefined) return createOnly(call, lockName, mine); // released meanwhile: one more try
   const holder = parseLeaseValue(held);
   const stale =
-    isLeaseExpired(holder, now) || (options.ownIsStale === true && holder?.executionId === executionId);
+    isLeaseExpired(holder, now) ||
+    (options.ownIsStale === true && holder?.executionId === executionId && isHolderEnded(holder, now));
   if (!stale) return false;
 
   for (let n = 0; n < MAX_TAKEOVER_MARKERS; n++) {

@@ -10,6 +10,7 @@ import {
   type ChainState,
 } from '../../../functions/chain/state';
 import { clientToken } from '../../../functions/chain/tokens';
+import { LOCK_LEASE_SECONDS } from '../../../functions/shared/lease';
 
 const T0 = Date.parse('2026-11-24T10:00:00Z');
 
@@ -460,9 +461,10 @@ describe('export tick handler', () => {
       executionStartTime: new Date(T0).toISOString(),
       error: { Error: 'Sandbox.Timedout', Cause: 'timed out' },
     };
+    // Taken when the timed-out tick started, 130 s ago: Lambda stopped it at its 120 s timeout.
     world.params.set(
       settings.lockParameterName,
-      JSON.stringify({ executionId: 'exec-1', expiresAt: T0 / 1000 + 200 }),
+      JSON.stringify({ executionId: 'exec-1', expiresAt: T0 / 1000 - 130 + LOCK_LEASE_SECONDS }),
     );
     await handler(failure);
     expect(world.state().incidents.map((i) => i.key)).to.deep.equal(['RUN_FAILED:Sandbox.Timedout']);
@@ -476,6 +478,36 @@ describe('export tick handler', () => {
     await handler({ ...failure, executionStartTime: new Date(T0 + 1_200_000).toISOString() });
     expect(world.state().incidents, 'not saved without the lock').to.deep.equal([]);
     expect(world.params.get(settings.lockParameterName)).to.contain('exec-2');
+  });
+
+  it("REPORT_FAILURE leaves its own execution's lock alone while the attempt that took it may still run", async () => {
+    // The invoke's answer was lost while the tick went on running: Step Functions retried, gave up,
+    // and runs the report 20 s after that tick took the lock.
+    const held = JSON.stringify({
+      executionId: 'exec-1',
+      nonce: 'n',
+      expiresAt: T0 / 1000 - 20 + LOCK_LEASE_SECONDS,
+    });
+    world.params.set(settings.lockParameterName, held);
+    const result = await handler({
+      mode: 'REPORT_FAILURE',
+      executionId: 'exec-1',
+      executionStartTime: new Date(T0 - 30_000).toISOString(),
+      error: { Error: 'Lambda.ClientExecutionTimeoutException', Cause: 'no answer' },
+    });
+    expect(result.summary).to.include({ outcome: 'FAILURE_RECORDED', saved: false });
+    expect(world.params.get(settings.lockParameterName)).to.equal(held);
+    expect(world.state().incidents).to.deep.equal([]);
+  });
+
+  it('a retried tick never takes over the live lock of its own earlier attempt', async () => {
+    const held = JSON.stringify({ executionId: 'exec-1', nonce: 'first', expiresAt: T0 / 1000 + 100 });
+    world.params.set(settings.lockParameterName, held);
+    const result = await handler(tickEvent('exec-1'));
+    expect(result.summary).to.include({ outcome: 'LOCK_BUSY' });
+    expect(result.next).to.equal('WAIT');
+    expect(world.writes()).to.deep.equal([]);
+    expect(world.params.get(settings.lockParameterName)).to.equal(held);
   });
 
   it('REPORT_FAILURE with an invalid state alerts STATE_INVALID only in the first period of an hour', async () => {

@@ -1,0 +1,74 @@
+/* global process */
+// Mutation testing of the pure core (`npm run mutate`, tools/mutate.ts; not part of CI: it takes long
+// on 2 cores). Stryker 9 with its `command` test runner: each mutant is tested by a focused mocha
+// command over the unit tests of its group, stopping at the first failure. MUTATE_GROUP picks the
+// group; tools/mutate.ts runs every group and sums the scores.
+const CHAIN = 'tests/unit/chain';
+
+/** Group name -> the files it mutates and the unit tests that guard them. */
+export const GROUPS = {
+  lease: {
+    mutate: ['functions/shared/lease.ts'],
+    tests: [`${CHAIN}/leaseTakeover.test.ts`, `${CHAIN}/exportTick.unit.test.ts`],
+  },
+  numbers: {
+    mutate: ['format/numbers.ts'],
+    tests: [
+      'tests/unit/format/numberText.test.ts',
+      'tests/unit/format/numberKeys.test.ts',
+      'tests/unit/format/formatGolden.test.ts',
+    ],
+  },
+  windows: {
+    mutate: ['functions/chain/windows.ts', 'functions/chain/commits.ts'],
+    tests: [
+      `${CHAIN}/windows.test.ts`,
+      `${CHAIN}/catchUpWindows.test.ts`,
+      `${CHAIN}/commitNotifications.test.ts`,
+      `${CHAIN}/planner.test.ts`,
+    ],
+  },
+  planner: {
+    mutate: ['functions/chain/planner.ts', 'functions/chain/incidents.ts'],
+    tests: [
+      `${CHAIN}/planner.test.ts`,
+      `${CHAIN}/catchUpWindows.test.ts`,
+      `${CHAIN}/commitNotifications.test.ts`,
+      `${CHAIN}/outbox.test.ts`,
+      `${CHAIN}/state.test.ts`,
+      `${CHAIN}/runFailureMarker.test.ts`,
+      `${CHAIN}/exportTick.unit.test.ts`,
+    ],
+  },
+  permissions: {
+    mutate: ['components/permissions.ts'],
+    tests: [
+      'tests/unit/deploy/roleReach.test.ts',
+      'tests/unit/deploy/iam.test.ts',
+      'tests/unit/deploy/replicaIam.test.ts',
+    ],
+  },
+};
+
+const name = process.env.MUTATE_GROUP ?? 'lease';
+const group = GROUPS[name];
+if (!group) throw new Error(`MUTATE_GROUP=${name}: not one of ${Object.keys(GROUPS).join(', ')}`);
+
+export default {
+  packageManager: 'npm',
+  testRunner: 'command',
+  commandRunner: { command: `npx mocha --bail --reporter dot ${group.tests.join(' ')}` },
+  mutate: group.mutate,
+  checkers: ['typescript'],
+  tsconfigFile: 'tsconfig.json',
+  typescriptChecker: { prioritizePerformanceOverAccuracy: true },
+  concurrency: 2,
+  timeoutMS: 60_000,
+  reporters: ['clear-text', 'progress', 'html', 'json'],
+  htmlReporter: { fileName: `reports/mutation/${name}.html` },
+  jsonReporter: { fileName: `reports/mutation/${name}.json` },
+  tempDirName: '.stryker-tmp',
+  ignorePatterns: ['.sim', 'reports', '.ci'],
+  thresholds: { high: 90, low: 80, break: null },
+  cleanTempDir: 'always',
+};

@@ -1,0 +1,350 @@
+/**
+ * What each deployed role can reach, against a table written out by hand from what each part of the
+ * system is for (docs/ARCHITECTURE.md, docs/replica.md), NOT from functions/shared/awsActions.ts: a
+ * grant added to the action list or to components/permissions.ts that no row below asks for fails
+ * here, even when the role still matches the action list.
+ *
+ * The program runs under Pulumi mocks with two tables (orders with one replica, invoices); each role's
+ * rendered policy is evaluated by the IAM evaluator (sim/iam/evaluator.ts) on every action it names,
+ * or that a row names, against every resource of the stack (CATALOG). A pair is allowed exactly when
+ * the role's MUST rows list it; the MUST NOT rows name the dangerous pairs once more, readably, with
+ * actions no role should ever have (deleting the state, the chain, the table).
+ */
+import { expect } from 'chai';
+import {
+  ACCOUNT_ID as A,
+  REGION as R,
+  ofType,
+  policyOf,
+  runProgram,
+  type ProgramRun,
+} from '../../helpers/pulumiMocks';
+import { allows, type Policy } from '../../helpers/iamDecisions';
+
+/** One request: an action on a resource, with the request's condition keys. */
+interface Reach {
+  action: string;
+  resource: string;
+  context?: Record<string, string>;
+}
+
+const CONFIG = {
+  'aws:region': R,
+  tables: [{ tableName: 'orders', replicas: [{ tableName: 'orders-copy' }] }, { tableName: 'invoices' }],
+};
+
+// ---- the stack's resources, spelled out ----------------------------------------------------------
+
+const ssm = (name: string) => `arn:aws:ssm:${R}:${A}:parameter/dynamodb-continuous-exports/dev/${name}`;
+const dynamodb = (name: string) => `arn:aws:dynamodb:${R}:${A}:table/${name}`;
+
+/** One table's chain side: its table, bucket prefix, parameters, topic, function and state machine. */
+function tableResources(alias: string) {
+  const bucket = `dev-${alias}-exports-${A}`;
+  const object = (key: string) => `arn:aws:s3:::${bucket}/${alias}/${key}`;
+  return {
+    alias,
+    table: dynamodb(alias),
+    anExport: `${dynamodb(alias)}/export/01700000000000-abcdef12`,
+    bucket: `arn:aws:s3:::${bucket}`,
+    bucketName: bucket,
+    exportSummary: object('AWSDynamoDB/01700000000000-abcdef12/manifest-summary.json'),
+    exportData: object('AWSDynamoDB/data/abcdef.json.gz'),
+    chainCurrent: object('chain/CURRENT.json'),
+    chainEntry: object('chain/20261124T000000Z/00000001.json'),
+    runFailures: object('chain/run-failures.json'),
+    beside: object('notes.txt'),
+    state: ssm(`${alias}/state`),
+    action: ssm(`${alias}/action`),
+    lock: ssm(`${alias}/lock`),
+    lockMarker: ssm(`${alias}/lock-takeover-0123456789abcdef-0`),
+    topic: `arn:aws:sns:${R}:${A}:dev-${alias}-notifications`,
+    tick: `arn:aws:lambda:${R}:${A}:function:dev-${alias}-export-tick`,
+    tickLogs: `arn:aws:logs:${R}:${A}:log-group:/aws/lambda/dev-${alias}-export-tick:log-stream:s`,
+    machine: `arn:aws:states:${R}:${A}:stateMachine:dev-${alias}-export-chain`,
+    execution: `arn:aws:states:${R}:${A}:execution:dev-${alias}-export-chain:run-1`,
+  };
+}
+
+const ORDERS = tableResources('orders');
+const INVOICES = tableResources('invoices');
+const COPY = {
+  target: dynamodb('orders-copy'),
+  state: ssm('orders/replicas/orders-copy/state'),
+  action: ssm('orders/replicas/orders-copy/action'),
+  lock: ssm('orders/replicas/orders-copy/state-lock'),
+  lockMarker: ssm('orders/replicas/orders-copy/state-lock-takeover-0123456789abcdef-0'),
+  apply: `arn:aws:lambda:${R}:${A}:function:dev-orders-orders-copy-apply`,
+  applyLogs: `arn:aws:logs:${R}:${A}:log-group:/aws/lambda/dev-orders-orders-copy-apply:log-stream:s`,
+  machine: `arn:aws:states:${R}:${A}:stateMachine:dev-orders-orders-copy-replica`,
+  execution: `arn:aws:states:${R}:${A}:execution:dev-orders-orders-copy-replica:run-1`,
+  child: `arn:aws:states:${R}:${A}:execution:dev-orders-orders-copy-replica/map-1:child-1`,
+};
+const ELSEWHERE = {
+  otherTable: dynamodb('payments'),
+  otherParameter: ssm('payments/state'),
+  otherBucketObject: `arn:aws:s3:::acme-data-lake/orders/chain/CURRENT.json`,
+};
+
+/**
+ * Every resource of the stack (and a few beside it), each pair of role and action is tried on. Not `*`:
+ * the evaluator reads a request for `*` as one for every resource, which no call of these actions is.
+ */
+const CATALOG: string[] = [
+  ...Object.entries(ORDERS)
+    .filter(([k]) => k !== 'bucketName' && k !== 'alias')
+    .map(([, v]) => v),
+  ...Object.entries(INVOICES)
+    .filter(([k]) => k !== 'bucketName' && k !== 'alias')
+    .map(([, v]) => v),
+  ...Object.values(COPY),
+  ...Object.values(ELSEWHERE),
+];
+
+// ---- what each role is for -----------------------------------------------------------------------
+
+const each = (actions: string[], resources: string[], context?: Record<string, string>): Reach[] =>
+  actions.flatMap((action) =>
+    resources.map((resource) => ({ action, resource, ...(context ? { context } : {}) })),
+  );
+
+/** Step Functions' log deliveries accept only `*` (see stateMachineLogDeliveryStatement). */
+const LOG_DELIVERY = each(
+  [
+    'logs:CreateLogDelivery',
+    'logs:DeleteLogDelivery',
+    'logs:DescribeLogGroups',
+    'logs:DescribeResourcePolicies',
+    'logs:GetLogDelivery',
+    'logs:ListLogDeliveries',
+    'logs:PutResourcePolicy',
+    'logs:UpdateLogDelivery',
+  ],
+  ['*'],
+);
+
+/** The export tick of one table: reads PITR, starts and follows exports, writes the chain and its state. */
+function tickMust(t: ReturnType<typeof tableResources>): Reach[] {
+  return [
+    ...each(['dynamodb:DescribeContinuousBackups', 'dynamodb:ExportTableToPointInTime'], [t.table]),
+    ...each(['dynamodb:DescribeExport'], [t.anExport]),
+    // ExportTableToPointInTime writes the export's files with the caller's permissions.
+    ...each(['s3:PutObject', 's3:AbortMultipartUpload', 's3:PutObjectAcl'], [t.exportSummary, t.exportData]),
+    ...each(['s3:GetObject', 's3:PutObject'], [t.chainCurrent, t.chainEntry, t.runFailures]),
+    // Listing only to tell a missing run-failure note (404) from a denied one.
+    ...each(['s3:ListBucket'], [t.bucket], { 's3:prefix': `${t.alias}/chain/run-failures.json` }),
+    ...each(['ssm:GetParameters'], [t.state, t.action, t.lock, t.lockMarker]),
+    ...each(['ssm:PutParameter'], [t.state, t.lock, t.lockMarker]),
+    ...each(['ssm:DeleteParameter'], [t.lock, t.lockMarker]),
+    ...each(['sns:Publish'], [t.topic]),
+    ...each(['logs:CreateLogStream', 'logs:PutLogEvents'], [t.tickLogs]),
+  ];
+}
+
+function tickMustNot(
+  t: ReturnType<typeof tableResources>,
+  other: ReturnType<typeof tableResources>,
+): Reach[] {
+  return [
+    // The action parameter is the operator's: a RESET is consumed by its version, never overwritten.
+    ...each(['ssm:PutParameter', 'ssm:DeleteParameter'], [t.action]),
+    ...each(['ssm:DeleteParameter'], [t.state]),
+    ...each(['s3:DeleteObject'], [t.chainCurrent, t.chainEntry, t.exportSummary, t.exportData]),
+    ...each(['s3:GetObject'], [t.exportData, t.beside]),
+    ...each(['s3:PutObject'], [t.beside, ELSEWHERE.otherBucketObject]),
+    ...each(['s3:ListBucket'], [t.bucket], { 's3:prefix': `${t.alias}/chain/` }),
+    ...each(['s3:ListBucket'], [t.bucket], { 's3:prefix': `${t.alias}/AWSDynamoDB/` }),
+    ...each(
+      ['dynamodb:DeleteTable', 'dynamodb:PutItem', 'dynamodb:Scan', 'dynamodb:RestoreTableToPointInTime'],
+      [t.table],
+    ),
+    ...each(['dynamodb:UpdateContinuousBackups'], [t.table]),
+    // Another table's chain and everything of the replica.
+    ...each(
+      ['dynamodb:ExportTableToPointInTime', 'dynamodb:DescribeContinuousBackups'],
+      [other.table, ELSEWHERE.otherTable],
+    ),
+    ...each(
+      ['ssm:GetParameters', 'ssm:PutParameter'],
+      [other.state, other.lock, COPY.state, COPY.action, ELSEWHERE.otherParameter],
+    ),
+    ...each(['s3:PutObject', 's3:GetObject'], [other.chainCurrent]),
+    ...each(['sns:Publish'], [other.topic]),
+    ...each(['dynamodb:BatchWriteItem'], [COPY.target]),
+    ...each(['lambda:InvokeFunction'], [t.tick]),
+  ];
+}
+
+interface RoleReach {
+  must: Reach[];
+  mustNot: Reach[];
+}
+
+/** Deployed role name -> what it must and must not reach. */
+const ROLES: Record<string, RoleReach> = {
+  'dev-orders-export-tick': {
+    must: tickMust(ORDERS),
+    mustNot: tickMustNot(ORDERS, INVOICES),
+  },
+  'dev-invoices-export-tick': {
+    must: tickMust(INVOICES),
+    mustNot: tickMustNot(INVOICES, ORDERS),
+  },
+  'dev-orders-states': {
+    must: [...each(['lambda:InvokeFunction'], [ORDERS.tick]), ...LOG_DELIVERY],
+    mustNot: [
+      ...each(['lambda:InvokeFunction'], [INVOICES.tick, COPY.apply]),
+      ...each(['states:StartExecution'], [ORDERS.machine]),
+      ...each(['ssm:PutParameter'], [ORDERS.state]),
+    ],
+  },
+  'dev-invoices-states': {
+    must: [...each(['lambda:InvokeFunction'], [INVOICES.tick]), ...LOG_DELIVERY],
+    mustNot: each(['lambda:InvokeFunction'], [ORDERS.tick]),
+  },
+  'dev-orders-scheduler': {
+    must: each(['states:StartExecution'], [ORDERS.machine]),
+    mustNot: each(['states:StartExecution'], [INVOICES.machine, COPY.machine]),
+  },
+  'dev-invoices-scheduler': {
+    must: each(['states:StartExecution'], [INVOICES.machine]),
+    mustNot: each(['states:StartExecution'], [ORDERS.machine]),
+  },
+  // The replica's apply Lambda: reads the chain, writes its own target and its own parameters.
+  'dev-orders-orders-copy-apply-role': {
+    must: [
+      ...each(['s3:GetObject'], [ORDERS.chainCurrent, ORDERS.chainEntry, ORDERS.runFailures]),
+      ...each(['s3:GetObject'], [ORDERS.exportSummary, ORDERS.exportData]),
+      ...each(['s3:ListBucket'], [ORDERS.bucket], { 's3:prefix': 'orders/chain/' }),
+      ...each(['s3:ListBucket'], [ORDERS.bucket], { 's3:prefix': 'orders/AWSDynamoDB/data/abcdef.json.gz' }),
+      ...each(['ssm:GetParameters'], [COPY.state, COPY.action, COPY.lock, COPY.lockMarker]),
+      ...each(['ssm:PutParameter'], [COPY.state, COPY.lock, COPY.lockMarker]),
+      ...each(['ssm:DeleteParameter'], [COPY.lock, COPY.lockMarker]),
+      ...each(['sns:Publish'], [ORDERS.topic]),
+      ...each(['dynamodb:DescribeTable', 'dynamodb:Scan', 'dynamodb:BatchWriteItem'], [COPY.target]),
+      // The source's key schema is compared with the target's.
+      ...each(['dynamodb:DescribeTable'], [ORDERS.table]),
+      // Whether the execution that left a claim has ended.
+      ...each(['states:DescribeExecution'], [COPY.execution]),
+      ...each(['logs:CreateLogStream', 'logs:PutLogEvents'], [COPY.applyLogs]),
+    ],
+    mustNot: [
+      // The chain is the export tick's: the replica never writes it, nor the export files.
+      ...each(
+        ['s3:PutObject', 's3:DeleteObject'],
+        [ORDERS.chainCurrent, ORDERS.chainEntry, ORDERS.exportData],
+      ),
+      ...each(['s3:GetObject'], [ORDERS.beside, INVOICES.chainCurrent]),
+      ...each(['s3:ListBucket'], [ORDERS.bucket], { 's3:prefix': '' }),
+      ...each(['s3:ListBucket'], [ORDERS.bucket], { 's3:prefix': 'invoices/chain/' }),
+      // The operator's action parameter is read, never written; the state is never deleted.
+      ...each(['ssm:PutParameter', 'ssm:DeleteParameter'], [COPY.action]),
+      ...each(['ssm:DeleteParameter'], [COPY.state]),
+      // The chain's own parameters.
+      ...each(
+        ['ssm:GetParameters', 'ssm:PutParameter', 'ssm:DeleteParameter'],
+        [ORDERS.state, ORDERS.lock, ORDERS.action],
+      ),
+      // Never the source table, nor any table but its target.
+      ...each(
+        ['dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Scan'],
+        [ORDERS.table],
+      ),
+      ...each(['dynamodb:BatchWriteItem', 'dynamodb:DescribeTable'], [INVOICES.table, ELSEWHERE.otherTable]),
+      ...each(['dynamodb:DeleteTable', 'dynamodb:ImportTable', 'dynamodb:CreateTable'], [COPY.target]),
+      ...each(['dynamodb:ExportTableToPointInTime'], [ORDERS.table]),
+      ...each(['states:StartExecution', 'states:StopExecution'], [COPY.machine, COPY.execution, COPY.child]),
+      ...each(['sns:Publish'], [INVOICES.topic]),
+      ...each(['sts:AssumeRole'], ['arn:aws:iam::210987654321:role/dce-replica-writer']),
+    ],
+  },
+  // The replica's state machine: invokes its apply function, reads manifests, runs its Map children.
+  'dev-orders-orders-copy-replica-role': {
+    must: [
+      ...each(['lambda:InvokeFunction'], [COPY.apply]),
+      ...each(['s3:GetObject'], [ORDERS.exportSummary, ORDERS.exportData]),
+      ...each(['states:StartExecution'], [COPY.machine]),
+      ...each(['states:DescribeExecution', 'states:StopExecution'], [COPY.child]),
+      ...LOG_DELIVERY,
+    ],
+    mustNot: [
+      ...each(['lambda:InvokeFunction'], [ORDERS.tick]),
+      ...each(['s3:GetObject', 's3:PutObject'], [ORDERS.chainCurrent, ORDERS.beside]),
+      ...each(['states:StartExecution'], [ORDERS.machine]),
+      ...each(['states:StopExecution'], [COPY.execution]),
+      ...each(['dynamodb:BatchWriteItem'], [COPY.target]),
+    ],
+  },
+  'dev-orders-orders-copy-sched-role': {
+    must: each(['states:StartExecution'], [COPY.machine]),
+    mustNot: each(['states:StartExecution'], [ORDERS.machine]),
+  },
+};
+
+const key = (r: Reach) => `${r.action} on ${r.resource}${r.context ? ` ${JSON.stringify(r.context)}` : ''}`;
+
+describe('deployed roles reach exactly what they are for (a hand-written table, not the action list)', function () {
+  this.timeout(120_000);
+  let run: ProgramRun;
+  const policyOfRole = (role: string): Policy => {
+    const found = ofType(run.resources, 'aws:iam/rolePolicy:RolePolicy').filter(
+      (p) => p.inputs.role === role,
+    );
+    expect(found, `one policy for ${role}`).to.have.length(1);
+    return policyOf(found[0].inputs.policy);
+  };
+
+  before(async () => {
+    run = await runProgram(CONFIG, 'dev');
+  });
+
+  it('every deployed role is in the table', () => {
+    const roles = ofType(run.resources, 'aws:iam/role:Role').map((r) => r.inputs.name);
+    expect(roles.sort()).to.deep.equal(Object.keys(ROLES).sort());
+  });
+
+  for (const [role, reach] of Object.entries(ROLES)) {
+    describe(role, () => {
+      it('reaches everything it must', async () => {
+        const policy = policyOfRole(role);
+        const denied: string[] = [];
+        for (const r of reach.must)
+          if (!(await allows(policy, r.action, r.resource, r.context))) denied.push(key(r));
+        expect(denied).to.deep.equal([]);
+      });
+
+      it('reaches nothing it must not', async () => {
+        const policy = policyOfRole(role);
+        const allowed: string[] = [];
+        for (const r of reach.mustNot)
+          if (await allows(policy, r.action, r.resource, r.context)) allowed.push(key(r));
+        expect(allowed).to.deep.equal([]);
+      });
+
+      it('names no action the table does not give it', () => {
+        const wanted = new Set(reach.must.map((r) => r.action));
+        const named = policyOfRole(role).Statement.flatMap((s: any) => s.Action as string[]);
+        expect(named.filter((a: string) => !wanted.has(a))).to.deep.equal([]);
+      });
+
+      it('on every resource of the stack, each of its actions is allowed exactly where the table says', async () => {
+        const policy = policyOfRole(role);
+        const actions = new Set([
+          ...reach.must.map((r) => r.action),
+          ...reach.mustNot.map((r) => r.action),
+          ...policy.Statement.flatMap((s: any) => s.Action as string[]),
+        ]);
+        const expected = new Set(reach.must.filter((r) => !r.context).map(key));
+        const wrong: string[] = [];
+        for (const action of actions) {
+          for (const resource of CATALOG) {
+            const r = { action, resource };
+            const allowed = await allows(policy, action, resource);
+            if (allowed !== expected.has(key(r))) wrong.push(`${allowed ? 'allowed' : 'denied'}: ${key(r)}`);
+          }
+        }
+        expect(wrong).to.deep.equal([]);
+      });
+    });
+  }
+});
