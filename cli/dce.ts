@@ -37,6 +37,13 @@ import {
   type ReplicaCommand,
 } from './replicaCommands';
 import { addSimulateOptions, type ParsedSimulateFlags } from '../sim/simulation/options';
+import {
+  flagsSwallowedByNpm,
+  loadSimulate,
+  npmSwallowedWarning,
+  simulateFlagNames,
+  type SimulateModule,
+} from './simulateEntry';
 import type { ProgressStream, VerifyOptions, VerifyReport } from './verify';
 import { ChainProblemError, runReplayCommand, type ReplayFlags } from './replayCommand';
 
@@ -46,6 +53,8 @@ export interface DceDeps {
   clients?: (options: ClientOptions) => Clients;
   /** Reads `--stack-output` (a path or `-`). */
   readInput?: (source: string) => string;
+  /** Loads the simulation (cli/simulate.ts); @default its require */
+  loadSimulate?: () => SimulateModule;
 }
 
 type CommonOptions = TargetOptions & ClientOptions & { json?: boolean };
@@ -304,19 +313,27 @@ function declareReplica(program: Command, { io, deps, clientsFor }: CommandEnv):
 }
 
 /** `dce simulate`. */
-function declareSimulate(program: Command, { io, setExit }: CommandEnv): void {
+function declareSimulate(program: Command, { io, deps, setExit }: CommandEnv): void {
   const simulate = program
     .command('simulate')
     .description(
       'Run the whole system offline on a simulated clock and print a report (same as npm run simulate).',
     );
   addSimulateOptions(simulate);
-  simulate.action(async (opts: ParsedSimulateFlags) => {
-    // Loaded on first use, like the chain libraries: the engine pulls in the whole offline system.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { simulateCommand } = require('./simulate') as typeof import('./simulate');
+  simulate.action(async (opts: ParsedSimulateFlags, cmd: Command) => {
+    // `npm run dce simulate --keep-servers` loses the flag to npm, as `npm run simulate` does.
+    const given = simulateFlagNames().filter((flag) => cmd.getOptionValueSource(flagKey(flag)) === 'cli');
+    io.stderr.write(npmSwallowedWarning(flagsSwallowedByNpm(io.env, simulateFlagNames(), given)));
+    // Loaded on first use, like the chain libraries: the engine pulls in the whole offline system
+    // and the development dependencies.
+    const { simulateCommand } = loadSimulate(deps.loadSimulate);
     setExit(await simulateCommand(opts, io));
   });
+}
+
+/** Commander's key of a long flag: `--keep-servers` -> `keepServers`. */
+function flagKey(flag: string): string {
+  return flag.replace(/^--/, '').replace(/-([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 }
 
 /** Builds the commander program. Actions throw; `runDce` turns errors into exit codes. */
