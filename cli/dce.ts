@@ -17,6 +17,7 @@ import { Command, CommanderError } from 'commander';
 import { describeError, EXIT, formatDuration, Output, table, type Io } from './output';
 import {
   buildClients,
+  missingActionParameterError,
   requireExports,
   requireEpoch,
   requireParameters,
@@ -140,6 +141,9 @@ function declareStatus(program: Command, { io, deps, clientsFor }: CommandEnv): 
         now: io.now(),
         replicas,
       });
+      // Neither parameter exists: a wrong --stack or --alias far more often than a stack not deployed.
+      if (report.phase === 'NOT_DEPLOYED' && report.action === null)
+        throw missingActionParameterError(parameters.action);
       out.result(report, () => formatStatus(report));
     });
 }
@@ -187,7 +191,7 @@ function declareReplay(program: Command, { io, deps, clientsFor }: CommandEnv): 
     program
       .command('replay')
       .description(
-        'Rebuild a table from the chain: load the full export, then apply the incremental exports in order, into --target-table (which must exist with the same key schema).',
+        'Rebuild a table from the chain: load the full export, then apply the incremental exports in order, into --target-table (which must exist with the same key schema as the source, or be created with --create-table).',
       ),
   )
     .requiredOption('--target-table <name>', 'DynamoDB table to write into')
@@ -200,6 +204,10 @@ function declareReplay(program: Command, { io, deps, clientsFor }: CommandEnv): 
     .option('--resume', 'continue from the checkpoint file (which must exist)')
     .option('--force', 'write into a target table that is not empty')
     .option('--concurrency <n>', 'parallel writers')
+    .option(
+      '--create-table',
+      "create --target-table with the chain's key schema (on-demand billing); it must not exist yet",
+    )
     .action(async (opts: CommonOptions & ReplayFlags) => {
       const out = new Output(io, Boolean(opts.json));
       const target = resolveTarget(opts, deps.readInput);
