@@ -10,6 +10,7 @@
  * Everything is checked before any resource is created, so a bad config never leaves a half-deployed
  * stack behind.
  */
+import { longestWindowMinutes, resolveWindowMode, type WindowModeConfig } from './windowModeConfig';
 import { defaultLagAlertMinutes } from '../functions/chain/settings';
 import {
   closest,
@@ -168,7 +169,13 @@ function resolveWindows(input: TableInput, scope: TableScope): Windows {
       `is less than windowMinutes (${windowMinutes})${scope.origin('maxCatchUpWindowMinutes')}; allowed: ${ALLOWED.maxCatchUpWindowMinutes}`,
     );
   }
-  const lagAlarmMinutes = input.lagAlarmMinutes ?? defaultLagAlarmMinutes(windowMinutes);
+  // A cost-aware table's lag grows with its longest window: the default alarm allows for it.
+  const longest = longestWindowMinutes(
+    resolveWindowMode({ ...input, windowMinutes }, () => false).config,
+    windowMinutes,
+  );
+  const lagAlarmMinutes =
+    input.lagAlarmMinutes ?? defaultLagAlarmMinutes(windowMinutes) + longest - windowMinutes;
   if (lagAlarmMinutes <= windowMinutes) {
     scope.report(
       'lagAlarmMinutes',
@@ -292,7 +299,7 @@ function tableConfig(
   alias: string,
   windows: Windows,
   notifyOnSuccess: boolean,
-): TableConfig {
+): Omit<TableConfig, keyof WindowModeConfig> {
   const bucket = input.bucket ?? {};
   return {
     tableName: input.tableName,
@@ -336,6 +343,10 @@ function resolveTable(
   const before = context.problems.length;
   const alias = resolveAlias(input, scope);
   const windows = resolveWindows(input, scope);
+  const windowMode = resolveWindowMode({ ...input, windowMinutes: windows.windowMinutes }, (f) =>
+    fromDefaults.has(f),
+  );
+  for (const p of windowMode.problems) scope.report(p.field, p.value, p.message);
   checkBucketOwner(input.bucket ?? {}, scope);
   const createsBucket = input.bucket?.existingName === undefined;
   checkPhysicalNames(alias, createsBucket, scope, context);
@@ -352,7 +363,7 @@ function resolveTable(
     }),
   );
   if (context.problems.length > before) return undefined;
-  return tableConfig(input, alias, windows, notifyOnSuccess);
+  return { ...tableConfig(input, alias, windows, notifyOnSuccess), ...windowMode.config };
 }
 
 /**

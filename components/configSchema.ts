@@ -4,6 +4,12 @@
  * replica's settings with their defaults, and the error that lists every problem. The validation that
  * uses them is in config.ts.
  */
+import {
+  WINDOW_MODE_ALLOWED,
+  windowModeShape,
+  type WindowModeConfig,
+  type WindowModeInput,
+} from './windowModeConfig';
 import { z } from 'zod';
 import type { ExportFormat, ExportViewType, OnPitrGap } from '../functions/chain/settings';
 import { closest, numberHint, type ConfigProblem } from './configChecks';
@@ -58,6 +64,7 @@ export const ALLOWED: Record<string, string> = {
   maxInFlight: 'an integer from 1 to 10',
   restorableMarginSeconds: 'an integer from 0 to 3600',
   lagAlarmMinutes: 'an integer greater than windowMinutes, at most 50400 (35 days)',
+  ...WINDOW_MODE_ALLOWED,
   replicas:
     'a list of replica tables, each {tableName, region?, roleArn?, alias?, bootstrap?, maxWritesPerSecond?, concurrency?, onNewEpoch?}',
   'replicas.tableName': 'a DynamoDB table name: 3-255 characters a-z, A-Z, 0-9, "_", "-", "."',
@@ -154,6 +161,7 @@ export const settingsShape = {
   maxInFlight: int(1, 10),
   restorableMarginSeconds: int(0, 3600),
   lagAlarmMinutes: int(1, 50400),
+  ...windowModeShape,
 };
 
 export const defaultsSchema = z.strictObject(settingsShape).partial();
@@ -269,7 +277,7 @@ export interface BucketConfig {
  * meaning and defaults, are the arguments of the `ContinuousExport` component (which extends this
  * interface), so each field and its default is documented only here.
  */
-export interface TableSettingsInput {
+export interface TableSettingsInput extends WindowModeInput {
   /**
    * Extra addresses notified of each completed export (email subscriptions filtered on
    * `status: SUCCESS`; ignored when `notifyOnSuccess` is false).
@@ -366,7 +374,7 @@ export interface TableInput extends TableSettingsInput {
 }
 
 /** A table's settings with every default applied. */
-export interface TableConfig {
+export interface TableConfig extends WindowModeConfig {
   tableName: string;
   alias: string;
   successEmails: string[];

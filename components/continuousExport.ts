@@ -303,6 +303,8 @@ export class ContinuousExport extends pulumi.ComponentResource {
         kmsKeyArn: config.kmsKeyArn,
         windowMinutes: config.windowMinutes,
         maxCatchUpWindowMinutes: config.maxCatchUpWindowMinutes,
+        windowMode: config.windowMode,
+        maxStalenessMinutes: config.maxStalenessMinutes,
         restorableMarginSeconds: config.restorableMarginSeconds,
         maxInFlight: config.maxInFlight,
         lagAlertMinutes: config.lagAlarmMinutes,

@@ -7,6 +7,7 @@
 export type ExportFormat = 'DYNAMODB_JSON' | 'ION';
 export type ExportViewType = 'NEW_AND_OLD_IMAGES' | 'NEW_IMAGE';
 export type OnPitrGap = 'alert' | 'reset';
+export type WindowMode = 'fixed' | 'costAware';
 
 export interface WorkflowSettings {
   /** Short name used in messages, metric dimensions and parameter paths. */
@@ -26,6 +27,13 @@ export interface WorkflowSettings {
   windowMinutes: number;
   /** Largest window used to catch up a backlog, windowMinutes..1440. */
   maxCatchUpWindowMinutes: number;
+  /**
+   * `costAware`: windows grow, in whole windowMinutes, up to `maxStalenessMinutes` while exports bill
+   * less than DynamoDB's per-export minimum (costAwareWindow.ts). @default 'fixed'
+   */
+  windowMode?: WindowMode;
+  /** Longest cost-aware window, windowMinutes..1440. @default 1440 */
+  maxStalenessMinutes?: number;
   /** How far behind `LatestRestorableDateTime` a window end must stay. */
   restorableMarginSeconds: number;
   /** Upper bound on incremental exports in flight at once. */
@@ -59,6 +67,8 @@ const ENV: Record<keyof WorkflowSettings, string> = {
   kmsKeyArn: 'DCE_KMS_KEY_ARN',
   windowMinutes: 'DCE_WINDOW_MINUTES',
   maxCatchUpWindowMinutes: 'DCE_MAX_CATCH_UP_WINDOW_MINUTES',
+  windowMode: 'DCE_WINDOW_MODE',
+  maxStalenessMinutes: 'DCE_MAX_STALENESS_MINUTES',
   restorableMarginSeconds: 'DCE_RESTORABLE_MARGIN_SECONDS',
   maxInFlight: 'DCE_MAX_IN_FLIGHT',
   schedulePeriodMinutes: 'DCE_SCHEDULE_PERIOD_MINUTES',
@@ -75,12 +85,18 @@ const ENV: Record<keyof WorkflowSettings, string> = {
 const NUMBERS = new Set<keyof WorkflowSettings>([
   'windowMinutes',
   'maxCatchUpWindowMinutes',
+  'maxStalenessMinutes',
   'restorableMarginSeconds',
   'maxInFlight',
   'schedulePeriodMinutes',
   'lagAlertMinutes',
 ]);
-const OPTIONAL = new Set<keyof WorkflowSettings>(['bucketOwnerAccountId', 'kmsKeyArn']);
+const OPTIONAL = new Set<keyof WorkflowSettings>([
+  'bucketOwnerAccountId',
+  'kmsKeyArn',
+  'windowMode',
+  'maxStalenessMinutes',
+]);
 
 /** Environment variables for the Lambda function; optional settings that are absent are omitted. */
 export function toEnvironment(settings: WorkflowSettings): Record<string, string> {
@@ -107,6 +123,10 @@ export function fromEnvironment(env: Record<string, string | undefined>): Workfl
       const n = Number(raw);
       if (!Number.isFinite(n)) problems.push(`${ENV[key]}=${JSON.stringify(raw)} is not a number`);
       out[key] = n;
+    } else if (key === 'windowMode') {
+      if (raw !== 'fixed' && raw !== 'costAware')
+        problems.push(`${ENV[key]}=${JSON.stringify(raw)} is not fixed|costAware`);
+      out[key] = raw;
     } else if (key === 'notifyOnSuccess') {
       if (raw !== 'true' && raw !== 'false')
         problems.push(`${ENV[key]}=${JSON.stringify(raw)} is not true|false`);
@@ -137,6 +157,14 @@ export function defaultLagAlertMinutes(windowMinutes: number): number {
   return 3 * windowMinutes + 30;
 }
 
+/** The longest normal window in minutes: `maxStalenessMinutes` for cost-aware windows. */
+export function longestWindowMinutes(
+  settings: Pick<WorkflowSettings, 'windowMinutes' | 'windowMode' | 'maxStalenessMinutes'>,
+): number {
+  if (settings.windowMode !== 'costAware') return settings.windowMinutes;
+  return Math.max(settings.windowMinutes, Math.min(settings.maxStalenessMinutes ?? 1440, 1440));
+}
+
 /**
  * The one constructor of `WorkflowSettings`, used by the Pulumi component, the scenario tests and the
  * simulation, so that the derived settings (the schedule period) are derived the same way everywhere.
@@ -145,6 +173,9 @@ export function workflowSettings(input: WorkflowSettingsInput): WorkflowSettings
   return {
     ...input,
     schedulePeriodMinutes: schedulePeriodMinutes(input.windowMinutes),
-    lagAlertMinutes: input.lagAlertMinutes ?? defaultLagAlertMinutes(input.windowMinutes),
+    // A cost-aware table's lag grows with its longest window, so the default allows for it.
+    lagAlertMinutes:
+      input.lagAlertMinutes ??
+      defaultLagAlertMinutes(input.windowMinutes) + longestWindowMinutes(input) - input.windowMinutes,
   };
 }
