@@ -9,7 +9,7 @@ import type { Io } from '../../cli/output';
 import { formatDuration } from '../../cli/output';
 import { resetDecision, setAction } from '../../cli/operator';
 import { TransientAwsError } from '../../functions/shared/retry';
-import { deriveStatus } from '../../cli/status';
+import { deriveStatus, formatStatus } from '../../cli/status';
 import { parseStackOutput, resolveTarget, UsageError } from '../../cli/target';
 import { initialState, serializeState, type ChainState } from '../../functions/chain/state';
 import { startSsmServer, type SsmServer } from '../../sim/ssmServer';
@@ -190,6 +190,33 @@ describe('dce status phase (cli/status.ts: deriveStatus)', () => {
     const corrupt = deriveStatus('t', { ...input(null), stateText: '{"schemaVersion":1}' });
     expect(corrupt.phase).to.equal('STATE_CORRUPT');
     expect(corrupt.stateError).to.contain('/p/state');
+  });
+
+  it('shows the window the tick plans now and the monthly export cost from the billed sizes', () => {
+    const quiet = chainingState({ watermark: T0 - 3 * 3600 });
+    quiet.stats = {
+      ...quiet.stats,
+      windowSeconds: 4 * 3600,
+      billing: [
+        { seconds: 4 * 3600, bytes: 2000 },
+        { seconds: 4 * 3600, bytes: 3000 },
+      ],
+    };
+    const report = deriveStatus('t', input(quiet));
+    expect(report.window).to.deep.equal({ seconds: 4 * 3600, configuredSeconds: 900 });
+    // Two exports at the 10 MB minimum every 8 hours: 180 a month, $0.001 each.
+    expect(report.exportCost!.monthlyUsd).to.be.closeTo(0.18, 1e-9);
+    // Three hours behind with 4-hour windows is not catching up; the next window is 4 hours long.
+    expect(report.phase).to.equal('CHAINING');
+    expect(Date.parse(report.nextWindow!.to) - Date.parse(report.nextWindow!.from)).to.equal(4 * 3600 * 1000);
+    const text = formatStatus(report);
+    expect(text).to.match(/window:\s+4h \(configured 15m; cost-aware\)/);
+    expect(text).to.match(
+      /export cost:\s+about \$0\.18 a month at the pace of the last 2 incremental exports/,
+    );
+    const fresh = deriveStatus('t', input(chainingState()));
+    expect(fresh.exportCost).to.equal(null);
+    expect(formatStatus(fresh)).to.match(/window:\s+15m\n/);
   });
 
   it('reports BOOTSTRAPPING before the full export completed, CHAINING when current, CATCHING_UP when far behind', () => {
