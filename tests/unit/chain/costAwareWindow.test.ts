@@ -14,6 +14,7 @@ import {
 } from '../../../functions/chain/costAwareWindow';
 import { MAX_WINDOW_SECONDS, planWindows } from '../../../functions/chain/windows';
 import type { WindowMode } from '../../../functions/chain/settings';
+import { exportCostTable, exportMonth } from '../../../tools/benchWindows';
 
 const CHAIN_START = 1_790_000_000;
 
@@ -187,5 +188,18 @@ describe('cost-aware windows (functions/chain/costAwareWindow.ts)', () => {
     expect(exportCost(2e9)).to.be.closeTo(0.2, 1e-12);
     expect(monthlyExportCost([])).to.equal(null);
     expect(MONTH_SECONDS).to.equal(30 * 86_400);
+  });
+
+  it('the bench: a quiet table pays about a 96th at one-day windows; a busy one the same as fixed', () => {
+    const fixed = { windowMinutes: 15, windowMode: 'fixed' as WindowMode };
+    const aware = { windowMinutes: 15, windowMode: 'costAware' as WindowMode, maxStalenessMinutes: 1440 };
+    const quiet = 10e6 / 86_400;
+    expect(exportMonth(fixed, quiet).monthlyUsd).to.be.closeTo(2.88, 1e-6);
+    const cheap = exportMonth(aware, quiet);
+    expect(cheap.longestWindowSeconds).to.equal(86_400);
+    expect(cheap.monthlyUsd).to.be.below(2.88 / 90);
+    const busy = 10e9 / 86_400;
+    expect(exportMonth(aware, busy)).to.deep.equal(exportMonth(fixed, busy));
+    expect(exportCostTable()).to.match(/10 MB a day\s+\$2\.88\s+27 min\s+\$0\.03\s+24\.2 h/);
   });
 });
