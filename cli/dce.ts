@@ -417,6 +417,14 @@ export async function runVerifyCommand(options: {
   }
 }
 
+/** What a verify read, in words: a deep one names the data files and bytes. */
+function checkedText(checked: VerifyReport['checked']): string {
+  if (checked.deep) {
+    return `deep: ${checked.exports} exports' manifests and checksums, ${checked.dataFiles} data files (${(checked.bytes / 1e6).toFixed(1)} MB) read, every record parsed and counted`;
+  }
+  return `order and HEAD, ${checked.exports} exports' manifest summaries present; data files not read (--deep reads them)`;
+}
+
 /** The human text of a verify report. */
 export function formatVerifyReport(
   report: VerifyReport,
@@ -435,6 +443,7 @@ export function formatVerifyReport(
     ['watermark', report.watermark ?? '-'],
     ['lag', Number.isFinite(watermarkSeconds) ? formatDuration(where.now - watermarkSeconds) : '-'],
     ['entries', String(report.entries)],
+    ['checked', checkedText(report.checked)],
   ];
   const lines = [table(rows)];
   const shown = report.problems.slice(0, 50);

@@ -64,6 +64,11 @@ export interface VerifyReport {
   watermark?: string;
   /** Number of valid entries read. */
   entries: number;
+  /**
+   * What was checked beyond the chain's order and HEAD: with `deep`, every export's manifests and
+   * data files (files and compressed bytes read); without, that each manifest summary exists.
+   */
+  checked: { deep: boolean; exports: number; dataFiles: number; bytes: number };
   problems: Problem[];
 }
 
@@ -404,6 +409,12 @@ export async function verifyChain(options: VerifyOptions): Promise<VerifyReport>
     chainStart: head?.chainStart ?? entries[0]?.entry.to,
     watermark: head?.watermark,
     entries: entries.length,
+    checked: {
+      deep: Boolean(deep),
+      exports: progress.entriesDone,
+      dataFiles: progress.filesRead,
+      bytes: progress.bytesRead,
+    },
     problems,
   };
 }

@@ -587,6 +587,26 @@ describe('dce verify and replay', () => {
     expect(c.stderr()).to.match(/verify.*5\/5 exports/);
   });
 
+  it('verify and verify --deep say what each checked', async () => {
+    const shallow = capture();
+    expect(await runDce(['verify', ...where], shallow.io, { clients })).to.equal(0);
+    expect(shallow.stdout()).to.match(
+      /checked:\s+order and HEAD, 5 exports' manifest summaries present; data files not read/,
+    );
+    const deep = capture();
+    expect(await runDce(['verify', '--deep', '--json', ...where], deep.io, { clients })).to.equal(0);
+    const checked = JSON.parse(deep.stdout()).checked;
+    expect(checked).to.include({ deep: true, exports: 5 });
+    expect(checked.dataFiles).to.be.greaterThan(0);
+    const human = capture();
+    await runDce(['verify', '--deep', ...where], human.io, { clients });
+    expect(human.stdout()).to.match(
+      new RegExp(
+        `checked:\\s+deep: 5 exports' manifests and checksums, ${checked.dataFiles} data files \\(\\d+\\.\\d MB\\) read`,
+      ),
+    );
+  });
+
   it('verify --deep --json keeps stderr free of progress', async () => {
     const c = capture();
     expect(await runDce(['verify', '--deep', '--json', ...where], c.io, { clients })).to.equal(0);
