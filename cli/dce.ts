@@ -18,6 +18,7 @@ import { Command, CommanderError } from 'commander';
 import { describeError, EXIT, formatDuration, Output, table, type Io } from './output';
 import {
   buildClients,
+  missingActionParameterError,
   requireExports,
   requireEpoch,
   requireParameters,
@@ -38,6 +39,13 @@ import {
   type ReplicaCommand,
 } from './replicaCommands';
 import { addSimulateOptions, type ParsedSimulateFlags } from '../sim/simulation/options';
+import {
+  flagsSwallowedByNpm,
+  loadSimulate,
+  npmSwallowedWarning,
+  simulateFlagNames,
+  type SimulateModule,
+} from './simulateEntry';
 import type { ProgressStream, VerifyOptions, VerifyReport } from './verify';
 import { ChainProblemError, runReplayCommand, type ReplayFlags } from './replayCommand';
 import { runRestoreCommand, targetDynamoDb, type RestoreFlags } from './restoreCommand';
@@ -48,6 +56,8 @@ export interface DceDeps {
   clients?: (options: ClientOptions) => Clients;
   /** Reads `--stack-output` (a path or `-`). */
   readInput?: (source: string) => string;
+  /** Loads the simulation (cli/simulate.ts); @default its require */
+  loadSimulate?: () => SimulateModule;
 }
 
 type CommonOptions = TargetOptions & ClientOptions & { json?: boolean };
@@ -133,6 +143,9 @@ function declareStatus(program: Command, { io, deps, clientsFor }: CommandEnv): 
         now: io.now(),
         replicas,
       });
+      // Neither parameter exists: a wrong --stack or --alias far more often than a stack not deployed.
+      if (report.phase === 'NOT_DEPLOYED' && report.action === null)
+        throw missingActionParameterError(parameters.action);
       out.result(report, () => formatStatus(report));
     });
 }
@@ -180,7 +193,7 @@ function declareReplay(program: Command, { io, deps, clientsFor }: CommandEnv): 
     program
       .command('replay')
       .description(
-        'Rebuild a table from the chain: load the full export, then apply the incremental exports in order, into --target-table (which must exist with the same key schema).',
+        'Rebuild a table from the chain: load the full export, then apply the incremental exports in order, into --target-table (which must exist with the same key schema as the source, or be created with --create-table).',
       ),
   )
     .requiredOption('--target-table <name>', 'DynamoDB table to write into')
@@ -193,6 +206,10 @@ function declareReplay(program: Command, { io, deps, clientsFor }: CommandEnv): 
     .option('--resume', 'continue from the checkpoint file (which must exist)')
     .option('--force', 'write into a target table that is not empty')
     .option('--concurrency <n>', 'parallel writers')
+    .option(
+      '--create-table',
+      "create --target-table with the chain's key schema (on-demand billing); it must not exist yet",
+    )
     .action(async (opts: CommonOptions & ReplayFlags) => {
       const out = new Output(io, Boolean(opts.json));
       const target = resolveTarget(opts, deps.readInput);
@@ -357,19 +374,27 @@ function declareReplica(program: Command, { io, deps, clientsFor }: CommandEnv):
 }
 
 /** `dce simulate`. */
-function declareSimulate(program: Command, { io, setExit }: CommandEnv): void {
+function declareSimulate(program: Command, { io, deps, setExit }: CommandEnv): void {
   const simulate = program
     .command('simulate')
     .description(
       'Run the whole system offline on a simulated clock and print a report (same as npm run simulate).',
     );
   addSimulateOptions(simulate);
-  simulate.action(async (opts: ParsedSimulateFlags) => {
-    // Loaded on first use, like the chain libraries: the engine pulls in the whole offline system.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { simulateCommand } = require('./simulate') as typeof import('./simulate');
+  simulate.action(async (opts: ParsedSimulateFlags, cmd: Command) => {
+    // `npm run dce simulate --keep-servers` loses the flag to npm, as `npm run simulate` does.
+    const given = simulateFlagNames().filter((flag) => cmd.getOptionValueSource(flagKey(flag)) === 'cli');
+    io.stderr.write(npmSwallowedWarning(flagsSwallowedByNpm(io.env, simulateFlagNames(), given)));
+    // Loaded on first use, like the chain libraries: the engine pulls in the whole offline system
+    // and the development dependencies.
+    const { simulateCommand } = loadSimulate(deps.loadSimulate);
     setExit(await simulateCommand(opts, io));
   });
+}
+
+/** Commander's key of a long flag: `--keep-servers` -> `keepServers`. */
+function flagKey(flag: string): string {
+  return flag.replace(/^--/, '').replace(/-([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 }
 
 /** Builds the commander program. Actions throw; `runDce` turns errors into exit codes. */
@@ -446,6 +471,14 @@ export async function runVerifyCommand(options: {
   }
 }
 
+/** What a verify read, in words: a deep one names the data files and bytes. */
+function checkedText(checked: VerifyReport['checked']): string {
+  if (checked.deep) {
+    return `deep: ${checked.exports} exports' manifests and checksums, ${checked.dataFiles} data files (${(checked.bytes / 1e6).toFixed(1)} MB) read, every record parsed and counted`;
+  }
+  return `order and HEAD, ${checked.exports} exports' manifest summaries present; data files not read (--deep reads them)`;
+}
+
 /** The human text of a verify report. */
 export function formatVerifyReport(
   report: VerifyReport,
@@ -464,6 +497,7 @@ export function formatVerifyReport(
     ['watermark', report.watermark ?? '-'],
     ['lag', Number.isFinite(watermarkSeconds) ? formatDuration(where.now - watermarkSeconds) : '-'],
     ['entries', String(report.entries)],
+    ['checked', checkedText(report.checked)],
   ];
   const lines = [table(rows)];
   const shown = report.problems.slice(0, 50);

@@ -21,7 +21,7 @@ import {
 } from '../functions/chain/operatorAction';
 import { withRetry, type RetryOptions } from '../functions/shared/retry';
 import { readParameter, readParameterVersion } from './status';
-import { UsageError } from './target';
+import { missingActionParameterError, UsageError } from './target';
 import type { Action } from './status';
 
 /** The command names and the action each writes. */
@@ -142,9 +142,7 @@ export async function setAction(options: {
   const previous = current.value;
   if (previous === null) {
     // The parameter is created by `pulumi up`; creating it here could mask a wrong stack or alias.
-    throw new UsageError(
-      `the action parameter ${parameterName} does not exist: check --stack/--alias (or --stack-output), or run 'pulumi up'`,
-    );
+    throw missingActionParameterError(parameterName);
   }
   const stateText = await withRetry(
     'GetParameter(state)',

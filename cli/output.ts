@@ -128,6 +128,11 @@ export function describeError(error: unknown): string {
     return `cannot connect: ${message} (is the endpoint right?)`;
   }
   if (name === 'AccessDeniedException' || name === 'AccessDenied') return `access denied: ${message}`;
+  if (name === 'S3BucketMissingError') return message;
+  if (name === 'NoSuchBucket') {
+    const bucket = (error as { BucketName?: string }).BucketName;
+    return `bucket ${bucket ?? ''}${bucket ? ' ' : ''}does not exist: ${message} (check the bucket name: --bucket, or the stack output)`;
+  }
   if (name === 'UnknownError' || message === 'UnknownError') {
     const status = e?.$metadata?.httpStatusCode;
     return `the service refused the request${status ? ` (HTTP ${status})` : ''} without saying why`;

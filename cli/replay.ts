@@ -84,6 +84,11 @@ export interface ReplayOptions {
   maxAttempts?: number;
   /** First backoff delay in ms, doubled per attempt (default 50). */
   baseDelayMs?: number;
+  /**
+   * Called with the entries to apply before the target is read: checks (or creates) the target table
+   * (`dce replay`, cli/replayTarget.ts). @default none
+   */
+  prepareTarget?: (entries: ChainEntryObject[]) => Promise<void>;
 }
 
 /** Result of `replayChain`. */
@@ -100,6 +105,11 @@ export interface ReplayReport {
   itemsApplied: number;
   /** Sequence the run resumed in, when resuming. */
   resumedFrom?: { sequence: number; filesApplied: number };
+  /**
+   * With `until`: the time asked for and the window end the replay stops at, the last one at or
+   * before it; `pastWatermark` when the time asked for is after the chain's watermark.
+   */
+  until?: { requested: string; replayedTo: string; pastWatermark: boolean };
   durationMs: number;
 }
 
@@ -157,6 +167,7 @@ async function entriesToReplay(options: ReplayOptions, checkpoint: ReplayCheckpo
       `checkpoint ${options.checkpointFile} is for table ${checkpoint.targetTable}, not ${targetTable}`,
     );
   }
+  if (options.prepareTarget) await options.prepareTarget(chain.entries);
   const keyAttributes = await targetKeyAttributes(dynamodb, targetTable);
   if (!options.resume && !options.force && !(await targetIsEmpty(dynamodb, targetTable))) {
     throw new Error(
@@ -171,14 +182,34 @@ async function entriesToReplay(options: ReplayOptions, checkpoint: ReplayCheckpo
       `chain of epoch ${chain.epoch} is not contiguous: ${broken.map((p) => `${p.key}: ${p.message}`).join('; ')}`,
     );
   }
-  return { epoch: chain.epoch, entries: entries.map((e) => e.entry), keyAttributes };
+  return {
+    epoch: chain.epoch,
+    entries: entries.map((e) => e.entry),
+    keyAttributes,
+    until: untilReached(chain.entries, entries, options.until),
+  };
+}
+
+/** Where a replay with `until` stops, against the time asked for (see ReplayReport.until). */
+export function untilReached(
+  chain: readonly ChainEntryObject[],
+  selected: readonly ChainEntryObject[],
+  until: number | undefined,
+): ReplayReport['until'] {
+  if (until === undefined || selected.length === 0) return undefined;
+  const watermark = Date.parse(chain[chain.length - 1].entry.to) / 1000;
+  return {
+    requested: new Date(until * 1000).toISOString(),
+    replayedTo: selected[selected.length - 1].entry.to,
+    pastWatermark: until > watermark,
+  };
 }
 
 /** Rebuilds `targetTable` from the chain; see the module comment. */
 export async function replayChain(options: ReplayOptions): Promise<ReplayReport> {
   const started = Date.now();
   const checkpoint = checkpointToResume(options);
-  const { epoch, entries, keyAttributes } = await entriesToReplay(options, checkpoint);
+  const { epoch, entries, keyAttributes, until } = await entriesToReplay(options, checkpoint);
   const state: ReplayCheckpoint = checkpoint ?? {
     epoch,
     targetTable: options.targetTable,
@@ -200,6 +231,7 @@ export async function replayChain(options: ReplayOptions): Promise<ReplayReport>
     puts: 0,
     deletes: 0,
     itemsApplied: 0,
+    ...(until ? { until } : {}),
     durationMs: 0,
   };
   if (checkpoint) {

@@ -7,6 +7,14 @@ import { formatDuration, operatorMessage, table, type Io, type Output } from './
 import { createProgressDisplay, silentProgress, type ProgressDisplay } from './progress';
 import type { ReplayProgress, ReplayReport } from './replay';
 import { requireEpoch, UsageError, type Clients } from './target';
+import {
+  createTargetTable,
+  decideTarget,
+  formatKeySchema,
+  neededKeySchema,
+  targetKeys,
+} from './replayTarget';
+import type { ChainEntryObject } from './chainReader';
 
 /** Loads the export reader on first use: `status` and the operator commands start without it. */
 function replayLibrary(): typeof import('./replay') {
@@ -75,6 +83,8 @@ export interface ReplayFlags {
   resume?: boolean;
   force?: boolean;
   concurrency?: string;
+  /** Create --target-table with the chain's key schema (on-demand billing); it must not exist. */
+  createTable?: boolean;
 }
 
 /** Calls replayChain with a progress display; prints the report. */
@@ -136,12 +146,14 @@ export async function runReplayCommand(
       force: Boolean(options.force),
       ...(concurrency !== undefined ? { concurrency } : {}),
       onProgress: progress.update,
+      prepareTarget: (entries) => prepareTarget(options, entries),
     });
   } catch (error) {
     // AWS errors carry $metadata (access, network: exit 2); anything else is the chain or the target
     // refusing the replay (gap, not-empty target, checkpoint mismatch: exit 1).
     const e = error as Error & { $metadata?: unknown; $response?: unknown };
-    if (e.$metadata === undefined && e.$response === undefined && !(error instanceof UsageError))
+    const usage = error instanceof UsageError || e.name === 'S3BucketMissingError';
+    if (e.$metadata === undefined && e.$response === undefined && !usage)
       throw new ChainProblemError(`replay failed: ${operatorMessage(e)}`);
     throw error;
   } finally {
@@ -149,6 +161,38 @@ export async function runReplayCommand(
   }
   out.result(report, () => formatReplayReport(report, options.targetTable));
   return report;
+}
+
+/**
+ * Checks the target before anything is written: it must exist with the chain's key schema, or be
+ * created here with --create-table. A refusal is a usage error naming the key schema needed.
+ */
+async function prepareTarget(
+  options: ReplayFlags & {
+    io: Io;
+    out: Output;
+    s3: Clients['s3'];
+    dynamodb: Clients['dynamodb'];
+    bucket: string;
+  },
+  entries: ChainEntryObject[],
+): Promise<void> {
+  const { s3, dynamodb, bucket, targetTable, out } = options;
+  const [needed, actual] = await Promise.all([
+    neededKeySchema({ s3, dynamodb, bucket, entries }),
+    targetKeys(dynamodb, targetTable),
+  ]);
+  const decision = decideTarget({
+    table: targetTable,
+    needed,
+    actual,
+    createTable: Boolean(options.createTable),
+  });
+  if (decision.kind === 'refuse') throw new UsageError(decision.message);
+  if (decision.kind === 'create' && needed) {
+    out.info(`replay: creating table ${targetTable} (${formatKeySchema(needed.keys)}, on-demand billing)`);
+    await createTargetTable(dynamodb, targetTable, needed.keys);
+  }
 }
 
 function formatReplayReport(report: ReplayReport, targetTable: string): string {
@@ -161,6 +205,14 @@ function formatReplayReport(report: ReplayReport, targetTable: string): string {
     ['items', `${report.itemsApplied} (${report.puts} puts, ${report.deletes} deletes)`],
     ['duration', formatDuration(report.durationMs / 1000)],
   ];
+  if (report.until) {
+    rows.push([
+      'until',
+      report.until.pastWatermark
+        ? `${report.until.requested} is past the watermark: capped to the watermark ${report.until.replayedTo}`
+        : `${report.until.requested}: replayed to ${report.until.replayedTo}, the last window end at or before it`,
+    ]);
+  }
   if (report.resumedFrom) {
     rows.push([
       'resumed',

@@ -10,6 +10,7 @@ import { ChainStateCorruptError, parseState, type ChainState } from '../function
 import { chainCurrentKey, chainHeadKey, type ChainHead } from '../functions/shared/chainManifest';
 import { parseAction, resetCarriedOut } from '../functions/chain/operatorAction';
 import { iso } from '../functions/shared/time';
+import { monthlyExportCost } from '../functions/chain/costAwareWindow';
 import { formatDuration, table } from './output';
 import {
   deriveReplicaStatus,
@@ -119,6 +120,16 @@ export interface StatusReport {
   lastRun: { at: string; outcome: string; error?: string } | null;
   /** Window the chain will request next, and the earliest time it can (estimate). */
   nextWindow: { from: string; to: string; dueAt: string } | null;
+  /**
+   * Length of the windows the tick plans now (cost-aware windows change it) and the configured one,
+   * seconds; absent before a state exists.
+   */
+  window?: { seconds: number; configuredSeconds: number };
+  /**
+   * Incremental export cost per month at the pace of the last exports: what they billed (at least
+   * the 10 MB minimum each) over the time they cover; null before an incremental export completed.
+   */
+  exportCost?: { monthlyUsd: number; exports: number } | null;
   driver: { executionId: string; leaseUntil: string } | null;
   manifest?: { epoch: string; watermark: string; lastSequence: number; agreesWithState: boolean } | null;
   manifestError?: string;
@@ -281,7 +292,10 @@ function deriveChainStatus(alias: string, input: StatusInput): StatusReport {
     state,
   );
   const effectiveAction = resetDone ? 'RUN' : actionKind(input.action);
-  const windowSeconds = (input.windowMinutes ?? 15) * 60;
+  const configuredSeconds = (input.windowMinutes ?? 15) * 60;
+  // The tick records the length it plans with: cost-aware windows make it differ from the configured.
+  const windowSeconds = state.stats.windowSeconds ?? configuredSeconds;
+  const monthly = monthlyExportCost(state.stats.billing);
   const lag = state.watermark === null ? null : Math.max(0, input.now - state.watermark);
   const report: StatusReport = {
     alias,
@@ -297,6 +311,8 @@ function deriveChainStatus(alias: string, input: StatusInput): StatusReport {
     notificationsPending: state.outbox.length,
     lastRun: lastRunOf(state),
     nextWindow: nextWindowOf(state, effectiveAction, windowSeconds),
+    window: { seconds: windowSeconds, configuredSeconds },
+    exportCost: monthly === null ? null : { monthlyUsd: monthly, exports: state.stats.billing.length },
     driver: state.driver
       ? { executionId: state.driver.executionId, leaseUntil: iso(state.driver.leaseUntil) }
       : null,
@@ -333,6 +349,24 @@ export function formatStatus(report: StatusReport): string {
         : '-',
     ],
   );
+  if (report.window) {
+    const { seconds, configuredSeconds } = report.window;
+    rows.push([
+      'window',
+      formatDuration(seconds) +
+        (seconds === configuredSeconds
+          ? ''
+          : ` (configured ${formatDuration(configuredSeconds)}; cost-aware)`),
+    ]);
+  }
+  if (report.exportCost !== undefined) {
+    rows.push([
+      'export cost',
+      report.exportCost
+        ? `about $${report.exportCost.monthlyUsd.toFixed(2)} a month at the pace of the last ${report.exportCost.exports} incremental exports (billed size, at least 10 MB each, $0.10 per GB)`
+        : '- (no incremental export completed yet)',
+    ]);
+  }
   if (report.driver)
     rows.push(['driver', `${report.driver.executionId} (lease until ${report.driver.leaseUntil})`]);
   if (report.manifest !== undefined) {

@@ -312,6 +312,16 @@ export function requireParameters(target: Target): { action: string; state: stri
   return { action: target.actionParameterName, state: target.stateParameterName };
 }
 
+/**
+ * The error for an action parameter that does not exist, shared by every command that reads or
+ * writes it: the usual cause is a wrong --stack or --alias, not a missing deployment.
+ */
+export function missingActionParameterError(parameterName: string): UsageError {
+  return new UsageError(
+    `the action parameter ${parameterName} does not exist: check --stack/--alias (or --stack-output), or run 'pulumi up'`,
+  );
+}
+
 function checkUrl(flag: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   try {

@@ -64,6 +64,11 @@ export interface VerifyReport {
   watermark?: string;
   /** Number of valid entries read. */
   entries: number;
+  /**
+   * What was checked beyond the chain's order and HEAD: with `deep`, every export's manifests and
+   * data files (files and compressed bytes read); without, that each manifest summary exists.
+   */
+  checked: { deep: boolean; exports: number; dataFiles: number; bytes: number };
   problems: Problem[];
 }
 
@@ -309,25 +314,10 @@ export function createVerifyProgress(
   );
 }
 
-/** Checks the chain of one epoch; never throws for problems in the data, only for I/O failures. */
-export async function verifyChain(options: VerifyOptions): Promise<VerifyReport> {
-  const { s3, bucket, prefix, deep } = options;
-  const chain = await loadChain(s3, bucket, prefix, options.epoch);
-  const problems: Problem[] = chain.invalid.map(({ key, message }) => ({
-    kind: 'invalid-object' as const,
-    key,
-    message,
-  }));
+/** Whether HEAD agrees with the chain's entries: its last entry, watermark, sequence and start. */
+function headProblems(chain: Awaited<ReturnType<typeof loadChain>>): Problem[] {
   const { entries, head, headKey } = chain;
-  if (entries.length === 0) {
-    problems.push({
-      kind: 'empty-chain',
-      key: headKey,
-      message: `epoch ${chain.epoch} has no chain entries`,
-    });
-  }
-  problems.push(...chainOrderProblems(entries));
-
+  const problems: Problem[] = [];
   if (!head) {
     problems.push({ kind: 'head-missing', key: headKey, message: `${headKey}: missing` });
   } else if (entries.length > 0) {
@@ -361,6 +351,27 @@ export async function verifyChain(options: VerifyOptions): Promise<VerifyReport>
       });
     }
   }
+  return problems;
+}
+
+/** Checks the chain of one epoch; never throws for problems in the data, only for I/O failures. */
+export async function verifyChain(options: VerifyOptions): Promise<VerifyReport> {
+  const { s3, bucket, prefix, deep } = options;
+  const chain = await loadChain(s3, bucket, prefix, options.epoch);
+  const problems: Problem[] = chain.invalid.map(({ key, message }) => ({
+    kind: 'invalid-object' as const,
+    key,
+    message,
+  }));
+  const { entries, head, headKey } = chain;
+  if (entries.length === 0) {
+    problems.push({
+      kind: 'empty-chain',
+      key: headKey,
+      message: `epoch ${chain.epoch} has no chain entries`,
+    });
+  }
+  problems.push(...chainOrderProblems(entries), ...headProblems(chain));
 
   // Entries are checked concurrently; their problems are reported in chain order.
   const progress: VerifyProgress = {
@@ -404,6 +415,12 @@ export async function verifyChain(options: VerifyOptions): Promise<VerifyReport>
     chainStart: head?.chainStart ?? entries[0]?.entry.to,
     watermark: head?.watermark,
     entries: entries.length,
+    checked: {
+      deep: Boolean(deep),
+      exports: progress.entriesDone,
+      dataFiles: progress.filesRead,
+      bytes: progress.bytesRead,
+    },
     problems,
   };
 }

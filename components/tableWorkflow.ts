@@ -77,6 +77,8 @@ export function tableWorkflowSettings(
       kmsKeyArn: config.kmsKeyArn,
       windowMinutes: config.windowMinutes,
       maxCatchUpWindowMinutes: config.maxCatchUpWindowMinutes,
+      windowMode: config.windowMode,
+      maxStalenessMinutes: config.maxStalenessMinutes,
       restorableMarginSeconds: config.restorableMarginSeconds,
       maxInFlight: config.maxInFlight,
       lagAlarmMinutes: config.lagAlarmMinutes,

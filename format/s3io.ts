@@ -25,8 +25,26 @@ export class S3ObjectMissingError extends Error {
   }
 }
 
+/**
+ * Thrown when the bucket itself does not exist (S3's NoSuchBucket), so that it is not reported as a
+ * missing object: the fix is another bucket name, not a missing export.
+ */
+export class S3BucketMissingError extends Error {
+  constructor(readonly bucket: string) {
+    super(`bucket ${bucket} does not exist (check the bucket name: --bucket, or the stack output)`);
+    this.name = 'S3BucketMissingError';
+  }
+}
+
+/** Whether S3 answered that the bucket does not exist. */
+export function isNoSuchBucket(err: unknown): boolean {
+  const e = err as { name?: string; Code?: string } | null;
+  return e?.name === 'NoSuchBucket' || e?.Code === 'NoSuchBucket';
+}
+
 function isNotFound(err: unknown): boolean {
   const e = err as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
+  if (isNoSuchBucket(err)) return false;
   return (
     e?.name === 'NoSuchKey' ||
     e?.name === 'NotFound' ||
@@ -73,6 +91,7 @@ export async function getBytes(s3: S3Sender, bucket: string, key: string): Promi
     const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     return await bodyToBytes(out.Body);
   } catch (err) {
+    if (isNoSuchBucket(err)) throw new S3BucketMissingError(bucket);
     if (isNotFound(err)) throw new S3ObjectMissingError(bucket, key);
     throw err;
   }
@@ -92,6 +111,7 @@ export async function getStream(
   try {
     body = (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body;
   } catch (err) {
+    if (isNoSuchBucket(err)) throw new S3BucketMissingError(bucket);
     if (isNotFound(err)) throw new S3ObjectMissingError(bucket, key);
     throw err;
   }

@@ -11,6 +11,7 @@ import { chainEpochPrefix, chainHeadKey, type ChainEntry } from '../functions/sh
 import { parseState } from '../functions/chain/state';
 import { tickRoleForSettings } from '../cli/deployedAccess';
 import { ACCOUNT, REGION, startScenario, type Scenario } from '../sim/scenario';
+import { exportCostTable } from './benchWindows';
 
 /** The tick runs under the role the component deploys: every call is evaluated as AWS would. */
 const tickRole = (settings: Parameters<typeof tickRoleForSettings>[0]) =>
@@ -278,6 +279,7 @@ async function main(): Promise<void> {
     false,
   );
   await pauseCatchUp();
+  console.log(`\n${exportCostTable()}`);
 }
 
 main().catch((error) => {

@@ -3,11 +3,21 @@
  * simulation engine in `sim/simulation/`. See docs/simulate.md.
  */
 import { Command } from 'commander';
-import { simulateCommand } from '../cli/simulate';
 import { EXIT, type Io } from '../cli/output';
+import {
+  flagsSwallowedByNpm,
+  loadSimulate,
+  npmSwallowedWarning,
+  simulateFlagNames,
+} from '../cli/simulateEntry';
+import { UsageError } from '../cli/target';
 import { addSimulateOptions, type ParsedSimulateFlags } from '../sim/simulation/options';
 
 async function main(): Promise<void> {
+  // Before the flags are parsed: npm turns `--days 3` into its own option and a stray argument `3`,
+  // which the parser refuses, and the warning says why.
+  const given = process.argv.slice(2);
+  process.stderr.write(npmSwallowedWarning(flagsSwallowedByNpm(process.env, simulateFlagNames(), given)));
   const program = addSimulateOptions(
     new Command('simulate').description(
       'Run dynamodb-continuous-exports offline on a simulated clock, verify and replay the chain, and print a report. See docs/simulate.md.',
@@ -26,9 +36,13 @@ async function main(): Promise<void> {
     now: () => Math.floor(Date.now() / 1000),
   };
   try {
+    const { simulateCommand } = loadSimulate();
     process.exitCode = await simulateCommand(program.opts<ParsedSimulateFlags>(), io);
   } catch (error) {
-    process.stderr.write(`simulate: ${(error as Error).stack ?? String(error)}\n`);
+    // A missing development dependency is one line; anything else is a defect, shown in full.
+    process.stderr.write(
+      `simulate: ${error instanceof UsageError ? error.message : ((error as Error).stack ?? String(error))}\n`,
+    );
     process.exitCode = EXIT.USAGE;
   }
 }

@@ -25,6 +25,7 @@ import { bucketSchema } from './bucket';
 import { ALIAS_PATTERN, ALIAS_WORDS, emailList, flag, int, oneOf, tableName, withEveryKey } from './fields';
 import { icebergSchema, icebergTableProblems, type IcebergConfig } from './iceberg';
 import { PROTECTION_SHAPE, resolveProtection } from './protection';
+import { longestWindowMinutes, windowModeShape, WINDOW_MODE_DEFAULTS } from './windowMode';
 import { replicasSchema } from './replica';
 
 /** AWS allows at most 50 user tags on a resource. */
@@ -162,6 +163,7 @@ export const settingsShape = {
    * @default 3 * windowMinutes + 30
    */
   lagAlarmMinutes: int(1, 50400, 'an integer greater than windowMinutes, at most 50400 (35 days)').optional(),
+  ...windowModeShape,
   ...PROTECTION_SHAPE,
   ...SHARED_SECTIONS,
 };
@@ -201,6 +203,12 @@ function tableRules(t: Fields, ctx: z.RefinementCtx): void {
     issue('lagAlarmMinutes', t.lagAlarmMinutes, `is not greater than windowMinutes (${t.windowMinutes})`);
   for (const message of icebergTableProblems({ exportFormat: t.exportFormat, hasIceberg: !!t.iceberg }))
     issue('exportFormat', t.exportFormat, message);
+  if (
+    t.windowMode === 'costAware' &&
+    t.maxStalenessMinutes !== undefined &&
+    t.maxStalenessMinutes < t.windowMinutes
+  )
+    issue('maxStalenessMinutes', t.maxStalenessMinutes, `is less than windowMinutes (${t.windowMinutes})`);
   const tagCount = Object.keys(t.tags).length;
   if (tagCount > MAX_TAGS)
     issue(
@@ -213,13 +221,23 @@ function tableRules(t: Fields, ctx: z.RefinementCtx): void {
 /** The defaults that depend on other fields: alias, bucket prefix, lag alarm, success addresses. */
 function resolveDerived(t: Fields) {
   const alias = t.alias ?? deriveAlias(t.tableName);
+  const windowMode = {
+    windowMode: t.windowMode,
+    maxStalenessMinutes: t.maxStalenessMinutes ?? WINDOW_MODE_DEFAULTS.maxStalenessMinutes,
+  };
   return withEveryKey(tableShape, {
     ...t,
     alias,
     bucket: withEveryKey(bucketSchema.shape, { ...t.bucket, prefix: t.bucket.prefix ?? alias }),
     // Nobody is notified of successes when notifyOnSuccess is false (addresses from defaults included).
     successEmails: t.notifyOnSuccess ? t.successEmails : [],
-    lagAlarmMinutes: t.lagAlarmMinutes ?? defaultLagAlarmMinutes(t.windowMinutes),
+    maxStalenessMinutes: windowMode.maxStalenessMinutes,
+    // A cost-aware table's lag grows with its longest window: the default alarm allows for it.
+    lagAlarmMinutes:
+      t.lagAlarmMinutes ??
+      defaultLagAlarmMinutes(t.windowMinutes) +
+        longestWindowMinutes(windowMode, t.windowMinutes) -
+        t.windowMinutes,
     ...resolveProtection(t, alias),
   });
 }

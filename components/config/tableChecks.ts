@@ -8,6 +8,7 @@ import { overlongNames, physicalNames } from '../names';
 import type { ConfigProblem } from './errors';
 import { allowedAt } from './fields';
 import { protectionProblems } from './protection';
+import { resolveWindowMode } from './windowMode';
 import { replicaProblems } from './replica';
 import { stackNameProblem } from './stack';
 import { deriveAlias, tableSchema, type TableInput } from './table';
@@ -130,6 +131,12 @@ export function checkTableInStack(
   checkPhysicalNames(alias, createsBucket, scope, context);
   checkSuccessEmails(input, fromDefaults, scope);
   checkKmsRegion(input, createsBucket, scope, context);
+  // A staleness bound set on a table that keeps fixed windows would never be what it asked for.
+  const windowMode = resolveWindowMode({ ...input, windowMinutes: input.windowMinutes ?? 15 }, (field) =>
+    fromDefaults.has(field),
+  );
+  for (const p of windowMode.problems.filter((p) => !p.message.startsWith('is less than')))
+    scope.report(p.field, p.value, p.message);
   const protection = { createsBucket, exportKmsKeyArn: input.kmsKeyArn, stackRegion: context.region };
   for (const p of protectionProblems(input, protection)) scope.report(p.field, p.value, p.message);
   context.problems.push(

@@ -54,6 +54,7 @@ import {
   throttleBackoffSeconds,
 } from './timing';
 import { planWindows } from './windows';
+import { addBillingSample, nextWindowSeconds } from './costAwareWindow';
 
 export type { CommitPlan, TickCounters };
 
@@ -203,6 +204,11 @@ function applyDescribe(w: Work, obs: DescribeObservation): void {
         },
       });
       w.counters.completed++;
+      // What it billed over its window: the change rate cost-aware windows and status go by.
+      if (e.type === 'INCREMENTAL' && e.to > e.from) {
+        const sample = { seconds: e.to - e.from, bytes: Math.round(obs.billedSizeBytes) };
+        w.state.stats = { ...w.state.stats, billing: addBillingSample(w.state.stats.billing, sample) };
+      }
       // Evidence against export failures that began before this export was requested.
       const startedAt = e.startedAt ?? obs.startTime ?? obs.endTime;
       const before = new Set(w.state.incidents.filter((i) => i.openedAt <= startedAt).map((i) => i.key));
@@ -284,10 +290,13 @@ function planStarts(w: Work, pitr: PitrObservation): TrackedExport[] {
     }
   }
   const incrementals = s.exports.filter((e) => e.type === 'INCREMENTAL').length;
+  // New windows start at the frontier, a window boundary: a new length takes effect only there.
+  const windowSeconds = nextWindowSeconds(w.settings, s.stats.billing);
+  if (s.stats.windowSeconds !== windowSeconds) s.stats = { ...s.stats, windowSeconds };
   const windows = planWindows({
     frontier: frontierOf(s) as number,
     limit,
-    windowSeconds: w.settings.windowMinutes * 60,
+    windowSeconds,
     maxCatchUpSeconds: w.settings.maxCatchUpWindowMinutes * 60,
     slots: effectiveMaxInFlight(w.settings) - incrementals,
   });

@@ -8,10 +8,12 @@
 export const EXPORT_FORMATS = ['DYNAMODB_JSON', 'ION'] as const;
 export const EXPORT_VIEW_TYPES = ['NEW_AND_OLD_IMAGES', 'NEW_IMAGE'] as const;
 export const ON_PITR_GAP = ['alert', 'reset'] as const;
+export const WINDOW_MODES = ['fixed', 'costAware'] as const;
 
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 export type ExportViewType = (typeof EXPORT_VIEW_TYPES)[number];
 export type OnPitrGap = (typeof ON_PITR_GAP)[number];
+export type WindowMode = (typeof WINDOW_MODES)[number];
 
 export interface WorkflowSettings {
   /** Short name used in messages, metric dimensions and parameter paths. */
@@ -31,6 +33,13 @@ export interface WorkflowSettings {
   windowMinutes: number;
   /** Largest window used to catch up a backlog, windowMinutes..1440. */
   maxCatchUpWindowMinutes: number;
+  /**
+   * `costAware`: windows grow, in whole windowMinutes, up to `maxStalenessMinutes` while exports bill
+   * less than DynamoDB's per-export minimum (costAwareWindow.ts). @default 'fixed'
+   */
+  windowMode?: WindowMode;
+  /** Longest cost-aware window, windowMinutes..1440. @default 1440 */
+  maxStalenessMinutes?: number;
   /** How far behind `LatestRestorableDateTime` a window end must stay. */
   restorableMarginSeconds: number;
   /** Upper bound on incremental exports in flight at once. */
@@ -64,6 +73,8 @@ const ENV: Record<keyof WorkflowSettings, string> = {
   kmsKeyArn: 'DCE_KMS_KEY_ARN',
   windowMinutes: 'DCE_WINDOW_MINUTES',
   maxCatchUpWindowMinutes: 'DCE_MAX_CATCH_UP_WINDOW_MINUTES',
+  windowMode: 'DCE_WINDOW_MODE',
+  maxStalenessMinutes: 'DCE_MAX_STALENESS_MINUTES',
   restorableMarginSeconds: 'DCE_RESTORABLE_MARGIN_SECONDS',
   maxInFlight: 'DCE_MAX_IN_FLIGHT',
   schedulePeriodMinutes: 'DCE_SCHEDULE_PERIOD_MINUTES',
@@ -89,12 +100,18 @@ const LEGACY_ENV: Partial<Record<keyof WorkflowSettings, string>> = {
 const NUMBERS = new Set<keyof WorkflowSettings>([
   'windowMinutes',
   'maxCatchUpWindowMinutes',
+  'maxStalenessMinutes',
   'restorableMarginSeconds',
   'maxInFlight',
   'schedulePeriodMinutes',
   'lagAlarmMinutes',
 ]);
-const OPTIONAL = new Set<keyof WorkflowSettings>(['bucketOwnerAccountId', 'kmsKeyArn']);
+const OPTIONAL = new Set<keyof WorkflowSettings>([
+  'bucketOwnerAccountId',
+  'kmsKeyArn',
+  'windowMode',
+  'maxStalenessMinutes',
+]);
 
 /** Environment variables for the Lambda function; optional settings that are absent are omitted. */
 export function toEnvironment(settings: WorkflowSettings): Record<string, string> {
@@ -124,6 +141,10 @@ export function fromEnvironment(env: Record<string, string | undefined>): Workfl
       const n = Number(raw);
       if (!Number.isFinite(n)) problems.push(`${ENV[key]}=${JSON.stringify(raw)} is not a number`);
       out[key] = n;
+    } else if (key === 'windowMode') {
+      if (raw !== 'fixed' && raw !== 'costAware')
+        problems.push(`${ENV[key]}=${JSON.stringify(raw)} is not fixed|costAware`);
+      out[key] = raw;
     } else if (key === 'notifyOnSuccess') {
       if (raw !== 'true' && raw !== 'false')
         problems.push(`${ENV[key]}=${JSON.stringify(raw)} is not true|false`);
@@ -154,6 +175,14 @@ export function defaultLagAlarmMinutes(windowMinutes: number): number {
   return 3 * windowMinutes + 30;
 }
 
+/** The longest normal window in minutes: `maxStalenessMinutes` for cost-aware windows. */
+export function longestWindowMinutes(
+  settings: Pick<WorkflowSettings, 'windowMinutes' | 'windowMode' | 'maxStalenessMinutes'>,
+): number {
+  if (settings.windowMode !== 'costAware') return settings.windowMinutes;
+  return Math.max(settings.windowMinutes, Math.min(settings.maxStalenessMinutes ?? 1440, 1440));
+}
+
 /**
  * The one constructor of `WorkflowSettings`, used by the Pulumi component, the scenario tests and the
  * simulation, so that the derived settings (the schedule period) are derived the same way everywhere.
@@ -162,6 +191,9 @@ export function workflowSettings(input: WorkflowSettingsInput): WorkflowSettings
   return {
     ...input,
     schedulePeriodMinutes: schedulePeriodMinutes(input.windowMinutes),
-    lagAlarmMinutes: input.lagAlarmMinutes ?? defaultLagAlarmMinutes(input.windowMinutes),
+    // A cost-aware table's lag grows with its longest window, so the default allows for it.
+    lagAlarmMinutes:
+      input.lagAlarmMinutes ??
+      defaultLagAlarmMinutes(input.windowMinutes) + longestWindowMinutes(input) - input.windowMinutes,
   };
 }

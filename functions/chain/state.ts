@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { NotificationFactSchema } from './notificationFacts';
 import { MAX_RESET_ID_LENGTH } from './operatorAction';
+import { BILLING_SAMPLES } from './costAwareWindow';
 
 /** How many recent durations of each type are kept. */
 export const DURATION_SAMPLES = 5;
@@ -114,6 +115,16 @@ export const ChainStateSchema = z.object({
     fullExportSamples: z.array(seconds).max(DURATION_SAMPLES).default([]),
     incrementalExportSamples: z.array(seconds).max(DURATION_SAMPLES).default([]),
     restorableLagSeconds: z.number().nonnegative(),
+    /**
+     * The last few committed incremental exports: window length and billed bytes, oldest first, what
+     * cost-aware windows and `dce status`'s cost estimate are computed from (costAwareWindow.ts).
+     */
+    billing: z
+      .array(z.object({ seconds: z.number().int().positive(), bytes: z.number().int().nonnegative() }))
+      .max(BILLING_SAMPLES)
+      .default([]),
+    /** Length of the windows the tick plans now (absent before it planned one). */
+    windowSeconds: seconds.optional(),
   }),
   lastRun: z.object({ at: seconds, outcome: z.string(), error: z.string().optional() }).nullable(),
   /** Request profiles referred to by `exports` (usually one; two while settings change mid-flight). */
@@ -156,6 +167,7 @@ export function initialState(): ChainState {
       fullExportSamples: [],
       incrementalExportSamples: [],
       restorableLagSeconds: 300,
+      billing: [],
     },
     lastRun: null,
     profiles: [],

@@ -7,6 +7,7 @@ import type { WorkflowSettings } from './settings';
 import type { ChainState, TrackedExport } from './state';
 import { floorToMinute } from '../shared/time';
 import { windowExportableAt } from './windows';
+import { nextWindowSeconds } from './costAwareWindow';
 
 /**
  * Upper bound on uncommitted incremental exports kept in the state, whatever `maxInFlight` says: each
@@ -179,7 +180,8 @@ export function computeWake(input: WakeInput): { wakeAt: number; next: 'WAIT' | 
   if (startsAllowed && frontier !== null) {
     const incrementals = state.exports.filter((e) => e.type === 'INCREMENTAL').length;
     if (incrementals < effectiveMaxInFlight(settings)) {
-      candidates.push(windowExportableAt(frontier, settings.windowMinutes * 60, margin, lag));
+      const windowSeconds = nextWindowSeconds(settings, state.stats.billing);
+      candidates.push(windowExportableAt(frontier, windowSeconds, margin, lag));
     }
   }
   const earliest = candidates.length > 0 ? Math.min(...candidates) : periodEnd;

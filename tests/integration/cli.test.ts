@@ -9,7 +9,7 @@ import type { Io } from '../../cli/output';
 import { formatDuration } from '../../cli/output';
 import { resetDecision, setAction } from '../../cli/operator';
 import { TransientAwsError } from '../../functions/shared/retry';
-import { deriveStatus } from '../../cli/status';
+import { deriveStatus, formatStatus } from '../../cli/status';
 import { parseStackOutput, resolveTarget, UsageError } from '../../cli/target';
 import { initialState, serializeState, type ChainState } from '../../functions/chain/state';
 import { startSsmServer, type SsmServer } from '../../sim/ssmServer';
@@ -20,7 +20,7 @@ import {
   WORKLOAD_KEY_SCHEMA,
   WORKLOAD_ATTRIBUTE_DEFINITIONS,
 } from '../../sim/workload';
-import { CreateTableCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { contiguousWindows, MemoryS3, writeChain } from '../helpers/exportChain';
 import { REPO_ROOT } from '../helpers/repoRoot';
 
@@ -219,6 +219,33 @@ describe('dce status phase (cli/status.ts: deriveStatus)', () => {
     const corrupt = deriveStatus('t', { ...input(null), stateText: '{"schemaVersion":1}' });
     expect(corrupt.phase).to.equal('STATE_CORRUPT');
     expect(corrupt.stateError).to.contain('/p/state');
+  });
+
+  it('shows the window the tick plans now and the monthly export cost from the billed sizes', () => {
+    const quiet = chainingState({ watermark: T0 - 3 * 3600 });
+    quiet.stats = {
+      ...quiet.stats,
+      windowSeconds: 4 * 3600,
+      billing: [
+        { seconds: 4 * 3600, bytes: 2000 },
+        { seconds: 4 * 3600, bytes: 3000 },
+      ],
+    };
+    const report = deriveStatus('t', input(quiet));
+    expect(report.window).to.deep.equal({ seconds: 4 * 3600, configuredSeconds: 900 });
+    // Two exports at the 10 MB minimum every 8 hours: 180 a month, $0.001 each.
+    expect(report.exportCost!.monthlyUsd).to.be.closeTo(0.18, 1e-9);
+    // Three hours behind with 4-hour windows is not catching up; the next window is 4 hours long.
+    expect(report.phase).to.equal('CHAINING');
+    expect(Date.parse(report.nextWindow!.to) - Date.parse(report.nextWindow!.from)).to.equal(4 * 3600 * 1000);
+    const text = formatStatus(report);
+    expect(text).to.match(/window:\s+4h \(configured 15m; cost-aware\)/);
+    expect(text).to.match(
+      /export cost:\s+about \$0\.18 a month at the pace of the last 2 incremental exports/,
+    );
+    const fresh = deriveStatus('t', input(chainingState()));
+    expect(fresh.exportCost).to.equal(null);
+    expect(formatStatus(fresh)).to.match(/window:\s+15m\n/);
   });
 
   it('reports BOOTSTRAPPING before the full export completed, CHAINING when current, CATCHING_UP when far behind', () => {
@@ -525,6 +552,18 @@ describe('dce commands against the local SSM endpoint', () => {
     expect(store.values.get(ACTION)).to.match(/^RESET:[A-Za-z0-9_-]{16}$/);
   });
 
+  it('status with a wrong --stack explains the missing parameter as pause does (exit 2, not NOT_DEPLOYED)', async () => {
+    const status = capture();
+    const argv = ['--alias', 'orders', '--stack', 'wrong', ...flags()];
+    expect(await runDce(['status', ...argv], status.io)).to.equal(2);
+    const pause = capture();
+    expect(await runDce(['pause', ...argv], pause.io)).to.equal(2);
+    expect(status.stderr()).to.contain('/dynamodb-continuous-exports/wrong/orders/action does not exist');
+    expect(status.stderr()).to.contain('check --stack/--alias');
+    expect(status.stderr()).to.equal(pause.stderr());
+    expect(status.stdout()).to.equal('');
+  });
+
   it('refuses to create a missing action parameter (a wrong stack or alias)', async () => {
     const c = capture();
     expect(await runDce(['pause', '--alias', 'orders', '--stack', 'wrong', ...flags()], c.io)).to.equal(2);
@@ -575,6 +614,26 @@ describe('dce verify and replay', () => {
     expect(c.stdout()).to.match(/entries:\s+5/);
     // It says how far it got while it reads every file (plain lines without a terminal).
     expect(c.stderr()).to.match(/verify.*5\/5 exports/);
+  });
+
+  it('verify and verify --deep say what each checked', async () => {
+    const shallow = capture();
+    expect(await runDce(['verify', ...where], shallow.io, { clients })).to.equal(0);
+    expect(shallow.stdout()).to.match(
+      /checked:\s+order and HEAD, 5 exports' manifest summaries present; data files not read/,
+    );
+    const deep = capture();
+    expect(await runDce(['verify', '--deep', '--json', ...where], deep.io, { clients })).to.equal(0);
+    const checked = JSON.parse(deep.stdout()).checked;
+    expect(checked).to.include({ deep: true, exports: 5 });
+    expect(checked.dataFiles).to.be.greaterThan(0);
+    const human = capture();
+    await runDce(['verify', '--deep', ...where], human.io, { clients });
+    expect(human.stdout()).to.match(
+      new RegExp(
+        `checked:\\s+deep: 5 exports' manifests and checksums, ${checked.dataFiles} data files \\(\\d+\\.\\d MB\\) read`,
+      ),
+    );
   });
 
   it('verify --deep --json keeps stderr free of progress', async () => {
@@ -660,6 +719,145 @@ describe('dce verify and replay', () => {
     expect(await runDce(human, forced.io, { clients }), forced.stderr()).to.equal(0);
     expect(forced.stderr()).to.match(/replay: 5\/5 exports, \d+ items, \d+ items\/s/);
     expect(forced.stdout()).to.match(/exports applied:\s+5/);
+  });
+});
+
+describe('dce against a wrong bucket or target table', () => {
+  const START = 1_790_000_000;
+  let s3: MemoryS3;
+  let ddb: LocalDynamoDb;
+  let watermark: number;
+  const source = generateWorkload({
+    from: START - 3600,
+    to: START + 4 * 900,
+    writesPerMinute: 6,
+    seed: 5,
+    keySpace: 40,
+  });
+  const clients = () => ({ s3, ssm: new ParameterStore(), dynamodb: ddb.client });
+  const where = ['--alias', 'orders', '--bucket', 'exports', '--prefix', 'dce/orders'];
+  /** S3 as it answers for a bucket that does not exist, whatever the key. */
+  const noBucket = () => ({
+    s3: {
+      send: async (command: { input: { Bucket: string } }) => {
+        throw Object.assign(new Error('The specified bucket does not exist'), {
+          name: 'NoSuchBucket',
+          Code: 'NoSuchBucket',
+          BucketName: command.input.Bucket,
+          $metadata: { httpStatusCode: 404 },
+        });
+      },
+    },
+    ssm: new ParameterStore(),
+    dynamodb: ddb.client,
+  });
+
+  before(async () => {
+    ddb = await startLocalDynamoDb();
+    s3 = new MemoryS3();
+    watermark = (
+      await writeChain({
+        s3,
+        bucket: 'exports',
+        prefix: 'dce/orders',
+        table: source,
+        start: START,
+        windows: contiguousWindows(START, 900, 4),
+      })
+    ).watermark;
+  });
+  after(async () => {
+    await ddb.stop();
+  });
+
+  it('verify and replay name a bucket that does not exist as such, not as a missing CURRENT.json', async () => {
+    for (const argv of [
+      ['verify', ...where],
+      ['replay', ...where, '--target-table', 'never-written'],
+    ]) {
+      const c = capture();
+      expect(await runDce(argv, c.io, { clients: noBucket }), argv[0]).to.equal(2);
+      expect(c.stderr()).to.contain('bucket exports does not exist');
+      expect(c.stderr()).not.to.contain('CURRENT.json');
+    }
+  });
+
+  it('replay into a missing table names the key schema it needs and how to create it (exit 2)', async () => {
+    const c = capture();
+    expect(
+      await runDce(['replay', ...where, '--target-table', 'orders-missing'], c.io, { clients }),
+    ).to.equal(2);
+    expect(c.stderr()).to.contain('table orders-missing does not exist');
+    expect(c.stderr()).to.contain('pk (HASH, S), sk (RANGE, N)');
+    expect(c.stderr()).to.contain('--create-table');
+    expect(c.stderr()).to.contain(
+      'aws dynamodb create-table --table-name orders-missing --billing-mode PAY_PER_REQUEST ' +
+        '--attribute-definitions AttributeName=pk,AttributeType=S AttributeName=sk,AttributeType=N ' +
+        '--key-schema AttributeName=pk,KeyType=HASH AttributeName=sk,KeyType=RANGE',
+    );
+  });
+
+  it('replay --create-table creates the target on demand and rebuilds the table; never into an existing one', async () => {
+    const c = capture();
+    const argv = ['replay', ...where, '--target-table', 'orders-created', '--create-table', '--json'];
+    expect(await runDce(argv, c.io, { clients }), c.stderr()).to.equal(0);
+    const described = await ddb.client.send(new DescribeTableCommand({ TableName: 'orders-created' }));
+    expect(described.Table?.BillingModeSummary?.BillingMode ?? 'PAY_PER_REQUEST').to.equal('PAY_PER_REQUEST');
+    expect(described.Table?.KeySchema).to.deep.equal(WORKLOAD_KEY_SCHEMA);
+    const scanned = await ddb.client.send(new ScanCommand({ TableName: 'orders-created' }));
+    expect(canonicalTable(scanned.Items ?? [])).to.deep.equal(
+      canonicalTable(source.snapshotBefore(watermark)),
+    );
+    const again = capture();
+    expect(await runDce(argv, again.io, { clients })).to.equal(2);
+    expect(again.stderr()).to.contain('table orders-created already exists');
+  });
+
+  it('replay into a table with another key schema names both schemas before writing anything (exit 2)', async () => {
+    await ddb.client.send(
+      new CreateTableCommand({
+        TableName: 'orders-by-id',
+        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+    const c = capture();
+    expect(await runDce(['replay', ...where, '--target-table', 'orders-by-id'], c.io, { clients })).to.equal(
+      2,
+    );
+    expect(c.stderr()).to.contain(
+      'table orders-by-id is keyed by id (HASH, S), but the chain needs pk (HASH, S), sk (RANGE, N)',
+    );
+    const scanned = await ddb.client.send(new ScanCommand({ TableName: 'orders-by-id' }));
+    expect(scanned.Items).to.deep.equal([]);
+  });
+
+  it('replay --until past the watermark says it was capped, and to what', async () => {
+    const c = capture();
+    const until = new Date((watermark + 7200) * 1000).toISOString();
+    const argv = ['replay', ...where, '--target-table', 'orders-until', '--create-table', '--until', until];
+    expect(await runDce(argv, c.io, { clients }), c.stderr()).to.equal(0);
+    const wm = new Date(watermark * 1000).toISOString();
+    expect(c.stdout()).to.contain(`${until} is past the watermark: capped to the watermark ${wm}`);
+    const inside = capture();
+    const mid = new Date((START + 900 + 300) * 1000).toISOString();
+    const json = [
+      'replay',
+      ...where,
+      '--target-table',
+      'orders-mid',
+      '--create-table',
+      '--until',
+      mid,
+      '--json',
+    ];
+    expect(await runDce(json, inside.io, { clients }), inside.stderr()).to.equal(0);
+    expect(JSON.parse(inside.stdout()).until).to.deep.equal({
+      requested: mid,
+      replayedTo: new Date((START + 900) * 1000).toISOString(),
+      pastWatermark: false,
+    });
   });
 });
 

@@ -32,7 +32,7 @@ const SETTINGS: WorkflowSettings = {
   restorableMarginSeconds: 60,
   maxInFlight: 3,
   schedulePeriodMinutes: 15,
-  lagAlertMinutes: 75,
+  lagAlarmMinutes: 75,
   onPitrGap: 'alert',
   notifyOnSuccess: false,
   notificationTopicArn: 'arn:aws:sns:eu-west-1:123456789012:dce',

@@ -29,7 +29,7 @@ const SETTINGS: WorkflowSettings = {
   restorableMarginSeconds: 60,
   maxInFlight: 3,
   schedulePeriodMinutes: 15,
-  lagAlertMinutes: 75,
+  lagAlarmMinutes: 75,
   onPitrGap: 'alert',
   notifyOnSuccess: true,
   notificationTopicArn: 'arn:aws:sns:eu-west-1:123456789012:dce',

@@ -59,6 +59,8 @@ function tableResources(alias: string) {
     lock: ssm(`${alias}/lock`),
     lockMarker: ssm(`${alias}/lock-takeover-0123456789abcdef-0`),
     topic: `arn:aws:sns:${R}:${A}:dev-${alias}-notifications`,
+    // The key the stack creates for the table's topics: publishing to an encrypted topic needs it.
+    topicKey: `arn:aws:kms:${R}:${A}:key/dev-${alias}-topics-key`,
     tick: `arn:aws:lambda:${R}:${A}:function:dev-${alias}-export-tick`,
     tickLogs: `arn:aws:logs:${R}:${A}:log-group:/aws/lambda/dev-${alias}-export-tick:log-stream:s`,
     machine: `arn:aws:states:${R}:${A}:stateMachine:dev-${alias}-export-chain`,
@@ -137,6 +139,7 @@ function tickMust(t: ReturnType<typeof tableResources>): Reach[] {
     ...each(['ssm:PutParameter'], [t.state, t.lock, t.lockMarker]),
     ...each(['ssm:DeleteParameter'], [t.lock, t.lockMarker]),
     ...each(['sns:Publish'], [t.topic]),
+    ...each(['kms:GenerateDataKey', 'kms:Decrypt'], [t.topicKey]),
     ...each(['logs:CreateLogStream', 'logs:PutLogEvents'], [t.tickLogs]),
   ];
 }
@@ -170,6 +173,8 @@ function tickMustNot(
     ),
     ...each(['s3:PutObject', 's3:GetObject'], [other.chainCurrent]),
     ...each(['sns:Publish'], [other.topic]),
+    ...each(['kms:GenerateDataKey', 'kms:Decrypt'], [other.topicKey]),
+    ...each(['kms:ScheduleKeyDeletion', 'kms:PutKeyPolicy', 'kms:DisableKey'], [t.topicKey]),
     ...each(['dynamodb:BatchWriteItem'], [COPY.target]),
     ...each(['lambda:InvokeFunction'], [t.tick]),
   ];
@@ -221,6 +226,7 @@ const ROLES: Record<string, RoleReach> = {
       ...each(['ssm:PutParameter'], [COPY.state, COPY.lock, COPY.lockMarker]),
       ...each(['ssm:DeleteParameter'], [COPY.lock, COPY.lockMarker]),
       ...each(['sns:Publish'], [ORDERS.topic]),
+      ...each(['kms:GenerateDataKey', 'kms:Decrypt'], [ORDERS.topicKey]),
       ...each(['dynamodb:DescribeTable', 'dynamodb:Scan', 'dynamodb:BatchWriteItem'], [COPY.target]),
       // The source's key schema is compared with the target's.
       ...each(['dynamodb:DescribeTable'], [ORDERS.table]),
@@ -255,6 +261,7 @@ const ROLES: Record<string, RoleReach> = {
       ...each(['dynamodb:ExportTableToPointInTime'], [ORDERS.table]),
       ...each(['states:StartExecution', 'states:StopExecution'], [COPY.machine, COPY.execution, COPY.child]),
       ...each(['sns:Publish'], [INVOICES.topic]),
+      ...each(['kms:GenerateDataKey', 'kms:Decrypt'], [INVOICES.topicKey]),
       ...each(['sts:AssumeRole'], ['arn:aws:iam::210987654321:role/dce-replica-writer']),
     ],
   },
