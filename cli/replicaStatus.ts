@@ -29,7 +29,7 @@ export interface ReplicaRef {
   targetRegion?: string;
 }
 
-/** The state parameter of a replica, from the stack name and the aliases (components/tableReplica.ts). */
+/** The state parameter of a replica, from the stack name and the aliases (components/consumers/tableReplica.ts). */
 export function replicaStateParameterName(stack: string, tableAlias: string, replicaAlias: string): string {
   return `${PARAMETER_ROOT}/${stack}/${tableAlias}/replicas/${replicaAlias}/state`;
 }

@@ -15,18 +15,18 @@ import { exportBucket } from './exportBucket';
 import { physicalNames, replicaPhysicalNames } from './names';
 import { renderDefinitionString } from '../statemachine/render';
 import { notifications } from './notifications';
-import { notificationKey } from './notificationKey';
+import { notificationKey } from './protection/notificationKey';
 import { parameters } from './parameters';
 import { breakGlassDeleteStatement, crossAccountBucketStatements } from './bucketPolicies';
 import { resourceArns, stateMachinePolicy, tableArn, underPrefix } from './permissions';
 import { stateMachine } from './stateMachine';
-import { replicaImportBucketStatements } from './replicaBucketAccess';
-import { drPhysicalNames, type DrReplication } from './drReplication';
-import { TableReplica } from './tableReplica';
-import { IcebergFeed } from './icebergFeed';
+import { replicaImportBucketStatements } from './consumers/replicaBucketAccess';
+import { drPhysicalNames, type DrReplication } from './protection/drReplication';
+import { TableReplica } from './consumers/tableReplica';
+import { IcebergFeed } from './consumers/icebergFeed';
 import { TICK_HANDLER_NAME, type BuildContext, type Topics } from './tableContext';
-import { icebergFeed, tableReplicas } from './tableConsumers';
-import { protectionOutputs, replication } from './tableProtection';
+import { icebergFeed, tableReplicas } from './consumers/tableConsumers';
+import { protectionOutputs, replication } from './protection/tableProtection';
 import {
   lambdaFunctions,
   resourceFacts,
@@ -86,7 +86,7 @@ export class ContinuousExport extends pulumi.ComponentResource {
   public readonly settings: pulumi.Output<WorkflowSettings>;
   /** For a bucket in another account: the statement its owner must add to the bucket policy (JSON). */
   public readonly crossAccountBucketPolicyStatements?: pulumi.Output<string>;
-  /** One per configured replica (components/tableReplica.ts). */
+  /** One per configured replica (components/consumers/tableReplica.ts). */
   public readonly replicas: TableReplica[];
   /** The KMS key that encrypts both topics (created, or `notificationKmsKeyArn`). */
   public readonly notificationKmsKeyArn: pulumi.Output<string>;
@@ -94,9 +94,9 @@ export class ContinuousExport extends pulumi.ComponentResource {
   public readonly notificationKeyPolicyStatements?: pulumi.Output<string>;
   /** With `accessLogs`: the statement the log bucket's policy must hold (JSON). */
   public readonly accessLogBucketPolicyStatement?: pulumi.Output<string>;
-  /** With `dr`: the replication to the protected copy (components/drReplication.ts). */
+  /** With `dr`: the replication to the protected copy (components/protection/drReplication.ts). */
   public readonly protectedCopy?: DrReplication;
-  /** The Iceberg feed, when the table configures `iceberg` (components/icebergFeed.ts). */
+  /** The Iceberg feed, when the table configures `iceberg` (components/consumers/icebergFeed.ts). */
   public readonly iceberg?: IcebergFeed;
 
   constructor(name: string, args: ContinuousExportArgs, opts?: pulumi.ComponentResourceOptions) {

@@ -11,7 +11,7 @@
  * and its IAM policy (same account) is enough. The alarm topic gets an explicit policy that names
  * CloudWatch and this table's alarms (`alarmTopicPolicy`).
  *
- * Both topics are encrypted with `kmsKeyArn` (components/notificationKey.ts), whose key policy lets the
+ * Both topics are encrypted with `kmsKeyArn` (components/protection/notificationKey.ts), whose key policy lets the
  * functions' roles (through SNS) and this table's alarms use it.
  *
  * Email subscriptions stay pending until the recipient confirms the email AWS sends.

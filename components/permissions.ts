@@ -335,7 +335,7 @@ export function alarmTopicPolicy(
   };
 }
 
-// ---- replica (components/tableReplica.ts) --------------------------------------------------------
+// ---- replica (components/consumers/tableReplica.ts) --------------------------------------------------------
 
 /** Everything the ARNs of one replica are built from. */
 export interface ReplicaResourceFacts {

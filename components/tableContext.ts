@@ -5,7 +5,7 @@
 import type * as aws from '@pulumi/aws';
 import type { TableConfig } from './config';
 import type { physicalNames } from './names';
-import type { NotificationKey } from './notificationKey';
+import type { NotificationKey } from './protection/notificationKey';
 import type { Notifications } from './notifications';
 
 /** What every step of building one table's resources reads. */

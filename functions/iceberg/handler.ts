@@ -1,6 +1,6 @@
 /**
  * Lambda entry of an Iceberg feed's plan/commit function. Settings come from the environment
- * (`ICEBERG_SETTINGS`, JSON written by components/icebergFeed.ts); clients are created once per container.
+ * (`ICEBERG_SETTINGS`, JSON written by components/consumers/icebergFeed.ts); clients are created once per container.
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';

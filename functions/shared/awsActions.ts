@@ -87,7 +87,7 @@ export const STATE_MACHINE_TASKS: Record<string, Grant[]> = {
   'arn:aws:states:::lambda:invoke': [{ actions: ['lambda:InvokeFunction'], resource: 'tickFunction' }],
 };
 
-// ---- replica (components/tableReplica.ts) --------------------------------------------------------
+// ---- replica (components/consumers/tableReplica.ts) --------------------------------------------------------
 
 /** Kinds of resources a replica's grants are scoped to; `components/permissions.ts` makes the ARNs. */
 export type ReplicaResourceKind =
@@ -276,7 +276,7 @@ export const REPLICA_DISTRIBUTED_MAP_GRANTS: ReplicaGrant[] = [
   { actions: ['states:DescribeExecution', 'states:StopExecution'], resource: 'replicaExecutions' },
 ];
 
-// ---- S3 replication of the chain to a protected copy (components/drReplication.ts) --------------
+// ---- S3 replication of the chain to a protected copy (components/protection/drReplication.ts) --------------
 
 /** Kinds of resources the replication role's grants are scoped to. */
 export type ReplicationResourceKind =
@@ -317,9 +317,9 @@ export const S3_REPLICATION_CROSS_ACCOUNT_GRANTS: ReplicationGrant[] = [
   { actions: ['s3:ObjectOwnerOverrideToBucketOwner'], resource: 'replicationDestinationObjects' },
 ];
 
-// ---- Iceberg feed (components/icebergFeed.ts) ---------------------------------------------------
+// ---- Iceberg feed (components/consumers/icebergFeed.ts) ---------------------------------------------------
 
-/** Kinds of resources an Iceberg feed's grants are scoped to; components/icebergPermissions.ts makes the ARNs. */
+/** Kinds of resources an Iceberg feed's grants are scoped to; components/consumers/icebergPermissions.ts makes the ARNs. */
 export type IcebergResourceKind =
   /** The chain manifest the feed reads: `<bucket>/<prefix>/chain/*`. */
   | 'icebergChainObjects'

@@ -25,7 +25,7 @@ export const LAMBDA_HANDLERS: readonly LambdaHandlerSpec[] = [
 ];
 
 /**
- * The apply Lambda of each replica (components/tableReplica.ts). Not in `LAMBDA_HANDLERS`: a table
+ * The apply Lambda of each replica (components/consumers/tableReplica.ts). Not in `LAMBDA_HANDLERS`: a table
  * deploys it once per configured replica, not once per table. Its timeout bounds one grouped apply
  * (functions/replica/planner.ts keeps a group well inside it).
  */
@@ -45,7 +45,7 @@ export const REPLICA_APPLY_HANDLER: LambdaHandlerSpec = {
 export const REPLICA_GROUP_LEASE_SECONDS = 2 * REPLICA_APPLY_HANDLER.timeoutSeconds;
 
 /**
- * The plan/commit function of each Iceberg feed (components/icebergFeed.ts): it only reads the chain,
+ * The plan/commit function of each Iceberg feed (components/consumers/icebergFeed.ts): it only reads the chain,
  * writes small symlink files and the feed's cursor; Athena does the work.
  */
 export const ICEBERG_FEED_HANDLER: LambdaHandlerSpec = {

@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { HandlerBundle } from '../../../components/bundle';
 import { ContinuousExport } from '../../../components/continuousExport';
-import { KEY_ADMIN_ACTIONS } from '../../../components/notificationKey';
+import { KEY_ADMIN_ACTIONS } from '../../../components/protection/notificationKey';
 import { REPLICA_SDK_CALLS, SDK_CALLS } from '../../../functions/shared/awsActions';
 import { LAMBDA_HANDLERS } from '../../../functions/shared/lambdaHandlers';
 import { decide, type RoleAccess } from '../../../sim/iam/evaluator';
@@ -30,7 +30,7 @@ const GIVEN_KEY = 'arn:aws:kms:eu-west-1:111122223333:key/0000aaaa-12ab-34cd-56e
 const BREAK_GLASS = `arn:aws:iam::${ACCOUNT_ID}:role/chain-break-glass`;
 const CREATED_KEY = `arn:aws:kms:${REGION}:${ACCOUNT_ID}:key/dev-orders-topics-key`;
 
-describe('data protection of a table (components/notificationKey.ts, bucketPolicies.ts)', () => {
+describe('data protection of a table (components/protection/notificationKey.ts, bucketPolicies.ts)', () => {
   const resources: RecordedResource[] = [];
   let customers: ContinuousExport;
   const byName = (type: string, name: string) => ofType(resources, type).find((r) => r.name === name)!;

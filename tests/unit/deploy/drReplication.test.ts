@@ -1,5 +1,5 @@
 /**
- * The protected copy under Pulumi mocks (components/drReplication.ts): versioning at both ends, the
+ * The protected copy under Pulumi mocks (components/protection/drReplication.ts): versioning at both ends, the
  * replication rule (prefix, delete markers off, SSE-KMS, metrics, RTC), the replication role derived
  * from the action list and what IAM decides with it, the created destination with Object Lock, the lag
  * alarm, and the statements output for a destination in another account.
@@ -31,7 +31,7 @@ const SOURCE_KEY = `arn:aws:kms:${REGION}:${ACCOUNT_ID}:key/11111111-2222-3333-4
 const REPLICA_KEY = `arn:aws:kms:us-west-2:${ACCOUNT_ID}:key/66666666-7777-8888-9999-000000000000`;
 const ORDERS_BUCKET = `dev-orders-exports-${ACCOUNT_ID}`;
 
-describe('protected copy of the chain (components/drReplication.ts)', () => {
+describe('protected copy of the chain (components/protection/drReplication.ts)', () => {
   const resources: RecordedResource[] = [];
   let customers: ContinuousExport;
   const one = (type: string, name: string) => {

@@ -3,11 +3,11 @@
  * key and of the log bucket add to their policies, and the replication to the protected copy (`dr`).
  */
 import * as pulumi from '@pulumi/pulumi';
-import { exportBucket } from './exportBucket';
+import { exportBucket } from '../exportBucket';
 import { notificationKeyStatements } from './notificationKey';
-import { accessLogDeliveryStatement } from './bucketPolicies';
+import { accessLogDeliveryStatement } from '../bucketPolicies';
 import { drReplication, type DrReplication } from './drReplication';
-import { type BuildContext, type Topics } from './tableContext';
+import { type BuildContext, type Topics } from '../tableContext';
 
 /** What the owners of a given topic key and of the log bucket add to their policies. */
 export function protectionOutputs(

@@ -8,8 +8,8 @@ import {
   ICEBERG_STATE_MACHINE_TASKS,
   type IcebergGrant,
   type IcebergResourceKind,
-} from '../functions/shared/awsActions';
-import type { PolicyDocument, PolicyStatement } from './permissions';
+} from '../../functions/shared/awsActions';
+import type { PolicyDocument, PolicyStatement } from '../permissions';
 
 /** What the ARNs derive from. */
 export interface IcebergResourceFacts {

@@ -21,31 +21,31 @@
  */
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { REPLICA_APPLY_HANDLER, REPLICA_GROUP_LEASE_SECONDS } from '../functions/shared/lambdaHandlers';
+import { REPLICA_APPLY_HANDLER, REPLICA_GROUP_LEASE_SECONDS } from '../../functions/shared/lambdaHandlers';
 import {
   DEFAULT_METRIC_NAMESPACE,
   METRIC_DIMENSION,
   REPLICA_METRIC_DIMENSION,
   REPLICA_METRICS,
-} from '../functions/shared/metrics';
-import { initialReplicaParameterValues } from '../functions/replica/action';
-import { replicaActionParameterName, toReplicaEnvironment } from '../functions/replica/settings';
-import { renderReplicaDefinitionString } from '../statemachine/render';
-import { bundleHandler, type HandlerBundle } from './bundle';
-import type { ReplicaConfig } from './config';
-import { lambdaFunction } from './lambdaFunction';
-import { PARAMETER_ROOT, replicaPhysicalNames } from './names';
-import type { Deployed, ReplicaOutput as ReplicaStackOutput } from './stackOutput';
+} from '../../functions/shared/metrics';
+import { initialReplicaParameterValues } from '../../functions/replica/action';
+import { replicaActionParameterName, toReplicaEnvironment } from '../../functions/replica/settings';
+import { renderReplicaDefinitionString } from '../../statemachine/render';
+import { bundleHandler, type HandlerBundle } from '../bundle';
+import type { ReplicaConfig } from '../config';
+import { lambdaFunction } from '../lambdaFunction';
+import { PARAMETER_ROOT, replicaPhysicalNames } from '../names';
+import type { Deployed, ReplicaOutput as ReplicaStackOutput } from '../stackOutput';
 import {
   replicaLambdaPolicy,
   replicaStateMachinePolicy,
   replicaTargetRoleDocuments,
   replicaTargetTableArn,
   type ReplicaResourceFacts,
-} from './permissions';
+} from '../permissions';
 import { importsAsTargetRole, replicaImportBucketStatements } from './replicaBucketAccess';
-import { schedule } from './schedule';
-import { stateMachine } from './stateMachine';
+import { schedule } from '../schedule';
+import { stateMachine } from '../stateMachine';
 
 export const TABLE_REPLICA_TYPE = 'dynamodb-continuous-exports:index:TableReplica';
 

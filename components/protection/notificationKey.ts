@@ -19,7 +19,7 @@
  */
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { alarmArn, type PolicyDocument, type PolicyStatement } from './permissions';
+import { alarmArn, type PolicyDocument, type PolicyStatement } from '../permissions';
 
 /** What the account may do to administer the key: read it, change it, schedule its deletion. */
 export const KEY_ADMIN_ACTIONS = [

@@ -3,13 +3,13 @@
  * ImportTable in the target account with the target role's permissions, so DynamoDB reads the full
  * export as that role, and a role of another account reads a bucket only when the bucket's policy lets
  * it. The stack adds these statements to the policy of a bucket it creates; for an existing bucket,
- * whose policy it does not own, it outputs them for the bucket's owner (components/tableReplica.ts).
+ * whose policy it does not own, it outputs them for the bucket's owner (components/consumers/tableReplica.ts).
  *
  * The actions come from the `import` grants in `functions/shared/awsActions.ts`, the same list the target
  * role's own document is built from (`replicaTargetRoleDocuments`), so both sides always agree.
  */
-import { REPLICA_SDK_CALLS, type ReplicaResourceKind } from '../functions/shared/awsActions';
-import { replicaStatements, underPrefix, type PolicyStatement } from './permissions';
+import { REPLICA_SDK_CALLS, type ReplicaResourceKind } from '../../functions/shared/awsActions';
+import { replicaStatements, underPrefix, type PolicyStatement } from '../permissions';
 
 /** The replica, as the bucket's policy names it. */
 export interface ReplicaBucketReader {

@@ -12,28 +12,28 @@
  * - the plan/commit Lambda, its cursor parameter, the Standard state machine
  *   (statemachine/iceberg-feed.asl.json, the one render function), a schedule every mergeEveryMinutes,
  *   and an alarm on failed executions (a halt) to the table's alarm topic;
- * - least-privilege IAM from the one action list (components/icebergPermissions.ts).
+ * - least-privilege IAM from the one action list (components/consumers/icebergPermissions.ts).
  *
  * Glue table optimizers are not deployed here: the target tables (one per epoch) do not exist until
  * the workflow creates them (docs/iceberg.md, "Compaction").
  */
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { ICEBERG_FEED_HANDLER } from '../functions/shared/lambdaHandlers';
-import { icebergRoot, lakeLocation, stagingLocationTemplate } from '../functions/iceberg/staging';
-import type { IcebergSettings } from '../functions/iceberg/feed';
-import { renderIcebergDefinitionString } from '../statemachine/render';
-import { bundleHandler, type HandlerBundle } from './bundle';
-import type { IcebergConfig } from './config/iceberg';
+import { ICEBERG_FEED_HANDLER } from '../../functions/shared/lambdaHandlers';
+import { icebergRoot, lakeLocation, stagingLocationTemplate } from '../../functions/iceberg/staging';
+import type { IcebergSettings } from '../../functions/iceberg/feed';
+import { renderIcebergDefinitionString } from '../../statemachine/render';
+import { bundleHandler, type HandlerBundle } from '../bundle';
+import type { IcebergConfig } from '../config/iceberg';
 import {
   icebergLambdaPolicy,
   icebergStateMachinePolicy,
   type IcebergResourceFacts,
 } from './icebergPermissions';
-import { lambdaFunction } from './lambdaFunction';
-import { PARAMETER_ROOT } from './names';
-import { schedulerPolicy, serviceTrustPolicy } from './permissions';
-import { SCHEDULE_RETRY_POLICY } from './schedule';
+import { lambdaFunction } from '../lambdaFunction';
+import { PARAMETER_ROOT } from '../names';
+import { schedulerPolicy, serviceTrustPolicy } from '../permissions';
+import { SCHEDULE_RETRY_POLICY } from '../schedule';
 
 export const ICEBERG_FEED_TYPE = 'dynamodb-continuous-exports:index:IcebergFeed';
 

@@ -23,16 +23,16 @@ import {
   S3_REPLICATION_CROSS_ACCOUNT_GRANTS,
   S3_REPLICATION_GRANTS,
   type ReplicationResourceKind,
-} from '../functions/shared/awsActions';
-import { denyInsecureTransportPolicy } from './bucketPolicies';
-import type { DrConfig } from './config/protection';
+} from '../../functions/shared/awsActions';
+import { denyInsecureTransportPolicy } from '../bucketPolicies';
+import type { DrConfig } from '../config/protection';
 import {
   serviceTrustPolicy,
   statementsFor,
   underPrefix,
   type PolicyDocument,
   type PolicyStatement,
-} from './permissions';
+} from '../permissions';
 
 /** The one rule's id: a dimension of the replication metrics. */
 export const REPLICATION_RULE_ID = 'dce-chain';

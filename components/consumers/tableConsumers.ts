@@ -3,13 +3,13 @@
  * configured replica and the Iceberg feed. Each only reads the chain (docs/consumers.md).
  */
 import * as pulumi from '@pulumi/pulumi';
-import { REPLICA_APPLY_HANDLER } from '../functions/shared/lambdaHandlers';
-import { schedulePeriodMinutes } from '../functions/chain/settings';
-import { HandlerBundle } from './bundle';
-import { notifications } from './notifications';
+import { REPLICA_APPLY_HANDLER } from '../../functions/shared/lambdaHandlers';
+import { schedulePeriodMinutes } from '../../functions/chain/settings';
+import { HandlerBundle } from '../bundle';
+import { notifications } from '../notifications';
 import { TableReplica } from './tableReplica';
 import { IcebergFeed } from './icebergFeed';
-import { type BuildContext, type Topics } from './tableContext';
+import { type BuildContext, type Topics } from '../tableContext';
 
 /** The table's Iceberg feed, when configured; it only reads the chain. */
 export function icebergFeed(
