@@ -14,8 +14,9 @@ import { createHash } from 'node:crypto';
 import { GetParametersCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import type { S3Sender, SnsSender, SsmSender } from '../shared/awsClients';
-import { acquireLease, releaseLease, type SsmCall } from '../shared/lease';
-import { readIcebergChain } from './chainReading';
+import type { SsmCall } from '../shared/lease';
+import { readChainFrom } from '../shared/consumer/chainReading';
+import { underLease } from '../shared/consumer/claim';
 import {
   attemptFor,
   commitClaim,
@@ -132,13 +133,13 @@ export class IcebergFeedSteps {
 
   private async underLease<T>(executionId: string, work: () => Promise<T>): Promise<T> {
     const lockName = this.settings.lockParameterName;
-    if (!(await acquireLease(this.ssmCall, { lockName, executionId, now: this.now(), ownIsStale: true })))
-      throw new IcebergLeaseBusy(lockName);
-    try {
-      return await work();
-    } finally {
-      await releaseLease(this.ssmCall, lockName);
-    }
+    const ran = await underLease(
+      this.ssmCall,
+      { lockName, executionId, now: this.now(), ownIsStale: true },
+      work,
+    );
+    if (!ran.held) throw new IcebergLeaseBusy(lockName);
+    return ran.value;
   }
 
   /** Publishes the halt once; the state records that it did. */
@@ -208,13 +209,14 @@ export class IcebergFeedSteps {
   async plan(executionId: string): Promise<IcebergPlanOutput> {
     return this.underLease(executionId, async () => {
       let state = await this.readState();
-      const chain = await readIcebergChain(
+      const chain = await readChainFrom(
         this.clients.s3,
-        this.settings.chainBucket,
-        this.settings.chainPrefix,
-        state.epoch,
-        state.lastAppliedSequence + 1,
-        this.settings.maxExportsPerMerge,
+        { bucket: this.settings.chainBucket, prefix: this.settings.chainPrefix },
+        {
+          followedEpoch: state.epoch,
+          fromSequence: state.lastAppliedSequence + 1,
+          maxEntries: this.settings.maxExportsPerMerge,
+        },
       );
       const at = this.now();
       const planned = planIceberg(state, chain, {

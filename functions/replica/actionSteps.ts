@@ -5,7 +5,8 @@
  */
 import { GetParametersCommand } from '@aws-sdk/client-ssm';
 import type { SsmSender } from '../shared/awsClients';
-import { acquireLease, releaseLease, type SsmCall } from '../shared/lease';
+import type { SsmCall } from '../shared/lease';
+import { underLease } from '../shared/consumer/claim';
 import {
   decideReplicaAction,
   rebuiltReplicaState,
@@ -89,10 +90,8 @@ export class ReplicaActionSteps {
    * true when the state is rebuilt, or the rebuild is no longer due (plan again).
    */
   async rebuild(executionId: string, version: number): Promise<boolean> {
-    const { lockName } = this.o;
-    const now = Math.floor(this.o.now() / 1000);
-    if (!(await acquireLease(this.o.ssmCall, { lockName, executionId, now }))) return false;
-    try {
+    const lease = { lockName: this.o.lockName, executionId, now: Math.floor(this.o.now() / 1000) };
+    const ran = await underLease(this.o.ssmCall, lease, async () => {
       const { state, action } = await this.read();
       const decided = this.decide(state, action, executionId);
       if (decided.kind === 'REBUILD_WAITS') return false;
@@ -108,9 +107,8 @@ export class ReplicaActionSteps {
       );
       await this.o.saveState(rebuiltReplicaState(version));
       return true;
-    } finally {
-      await releaseLease(this.o.ssmCall, lockName);
-    }
+    });
+    return ran.held && ran.value;
   }
 
   /**

@@ -29,7 +29,8 @@ import {
   type ApplyOptions,
   type DynamoDbSender,
 } from '../../apply';
-import { acquireLease, releaseLease, type SsmCall } from '../shared/lease';
+import type { SsmCall } from '../shared/lease';
+import { underLease, unchangedSincePlanned } from '../shared/consumer/claim';
 import { DEFAULT_METRIC_NAMESPACE, METRIC_DIMENSION } from '../shared/metrics';
 import { haltAlert } from './alert';
 import {
@@ -41,7 +42,7 @@ import {
   type ReplicaHandlerOptions,
   type PlanOutput,
 } from './contract';
-import { readChainView } from './chainReading';
+import { readChainFrom } from '../shared/consumer/chainReading';
 import { clearTarget } from './clear';
 import { checkFailedEntry, targetSchemaProblem, type FailureStepDeps } from './failureSteps';
 import { withoutFailures } from './failures';
@@ -56,7 +57,12 @@ import {
 } from './planner';
 import { ReplicaActionSteps } from './actionSteps';
 import type { ReplicaSettings } from './settings';
-import { parseReplicaState, type ReplicaHaltReason, type ReplicaState } from './state';
+import {
+  parseReplicaState,
+  REPLICA_CLAIM_ALSO_COMPARES,
+  type ReplicaHaltReason,
+  type ReplicaState,
+} from './state';
 import { withRetry } from '../shared/retry';
 import { applyChildBatch, applyGroupInTime, type TimedApplyDeps } from './timedApply';
 import { claimHolderEndedAt } from './writeGuard';
@@ -257,19 +263,14 @@ class ReplicaApply {
     mode: 'group' | 'distributed',
     read: ReplicaState = planned,
   ): Promise<boolean> {
-    const lockName = replicaLockName(this.settings.stateParameterName);
-    if (!(await acquireLease(this.ssmCall, { lockName, executionId, now: Math.floor(this.now() / 1000) }))) {
-      return false;
-    }
-    try {
+    const lease = {
+      lockName: replicaLockName(this.settings.stateParameterName),
+      executionId,
+      now: Math.floor(this.now() / 1000),
+    };
+    const claimed = await underLease(this.ssmCall, lease, async () => {
       const { state: current, action } = await this.action.read();
-      const unchanged =
-        current.epoch === read.epoch &&
-        current.lastAppliedSequence === read.lastAppliedSequence &&
-        current.status === read.status &&
-        current.rebuildVersion === read.rebuildVersion &&
-        JSON.stringify(current.inProgress) === JSON.stringify(read.inProgress);
-      if (!unchanged) return false;
+      if (!unchangedSincePlanned(read, current, REPLICA_CLAIM_ALSO_COMPARES)) return false;
       if (this.action.decide(current, action, executionId).kind !== 'RUN') return false;
       // The epoch is recorded with the first claim: a bootstrap interrupted after some writes is
       // then applied again, not mistaken for a target that was never empty.
@@ -279,9 +280,8 @@ class ReplicaApply {
         inProgress: { executionId, sequences, mode, startedAt: this.iso() },
       });
       return true;
-    } finally {
-      await releaseLease(this.ssmCall, lockName);
-    }
+    });
+    return claimed.held && claimed.value;
   }
 
   /**
@@ -480,13 +480,14 @@ class ReplicaApply {
     if ('output' in prepared) return prepared.output;
     const { state, read, pausedBecause } = prepared;
     this.emitLag(state);
-    const chain = await readChainView(
+    const chain = await readChainFrom(
       this.clients.s3,
-      this.settings.bucket,
-      this.settings.prefix,
-      state.epoch,
-      state.lastAppliedSequence + 1,
-      this.limits.groupMaxEntries + 1,
+      { bucket: this.settings.bucket, prefix: this.settings.prefix },
+      {
+        followedEpoch: state.epoch,
+        fromSequence: state.lastAppliedSequence + 1,
+        maxEntries: this.limits.groupMaxEntries + 1,
+      },
     );
     const decided = planReplica(state, chain, {
       onNewEpoch: this.settings.onNewEpoch,

@@ -26,7 +26,8 @@ import type { DynamoDbSender } from '../../apply';
 import { getText, type S3Sender } from '../../format/s3io';
 import type { SsmSender } from '../shared/awsClients';
 import { chainEntryKey, exportDataPrefix, type ChainEntry } from '../shared/chainManifest';
-import { acquireLease, releaseLease, type SsmCall } from '../shared/lease';
+import type { SsmCall } from '../shared/lease';
+import { underLease, unchangedSincePlanned } from '../shared/consumer/claim';
 import {
   decideImport,
   recordedImportFacts,
@@ -36,7 +37,7 @@ import {
 } from './bootstrap';
 import type { PlannedEntry } from './planner';
 import type { ReplicaSettings } from './settings';
-import type { ReplicaHaltReason, ReplicaState } from './state';
+import { REPLICA_CLAIM_ALSO_COMPARES, type ReplicaHaltReason, type ReplicaState } from './state';
 import { errorName, errorMessage, withRetry } from '../shared/retry';
 
 export interface ReplicaImportRequest {
@@ -238,17 +239,11 @@ async function sendImport(deps: ImportBootstrapDeps, input: ImportTableInput): P
   }
 }
 
-function sameProgress(a: ReplicaState, b: ReplicaState): boolean {
-  const key = (s: ReplicaState) =>
-    JSON.stringify([s.status, s.epoch, s.lastAppliedSequence, s.inProgress, s.import ?? null]);
-  return key(a) === key(b);
-}
-
 /**
  * Runs `step` under the replica's claim lease, if the state is still the one `planned` read: BUSY
  * otherwise, so of two executions at once only one sends or records anything.
  */
-async function underLease(
+async function underClaimLease(
   deps: ImportBootstrapDeps,
   planned: ReplicaState,
   step: (current: ReplicaState) => Promise<ImportStepOutput>,
@@ -260,15 +255,16 @@ async function underLease(
     detail: 'another execution is starting or recording the import',
   };
   const now = Math.floor(deps.now() / 1000);
-  if (!(await acquireLease(ssmCall, { lockName: deps.lockName, executionId: deps.executionId, now })))
-    return busy;
-  try {
-    const current = await deps.readState();
-    if (!sameProgress(current, planned)) return busy;
-    return await step(current);
-  } finally {
-    await releaseLease(ssmCall, deps.lockName);
-  }
+  const ran = await underLease(
+    ssmCall,
+    { lockName: deps.lockName, executionId: deps.executionId, now },
+    async () => {
+      const current = await deps.readState();
+      if (!unchangedSincePlanned(planned, current, REPLICA_CLAIM_ALSO_COMPARES)) return busy;
+      return step(current);
+    },
+  );
+  return ran.held ? ran.value : busy;
 }
 
 /** Carries out a decision: saves or halts, and says what happened. */
@@ -305,7 +301,7 @@ export async function startImport(
   epoch: string,
   entry: PlannedEntry,
 ): Promise<ImportStepOutput> {
-  return underLease(deps, planned, async (current) => {
+  return underClaimLease(deps, planned, async (current) => {
     const full = await fullExportEntry(deps, epoch, entry);
     const described = await withRetry('DescribeTable(source)', () =>
       deps.source.send(new DescribeTableCommand({ TableName: deps.settings.sourceTableName })),
@@ -359,7 +355,7 @@ export async function checkImport(
   const decision = decideImport(planned, facts, observation, context);
   // Still running: nothing to write, so no lease is needed.
   if (decision.kind === 'WAIT' && !decision.state) return { action: 'IDLE', detail: decision.detail };
-  return underLease(deps, planned, (current) =>
+  return underClaimLease(deps, planned, (current) =>
     carryOut(deps, current, decideImport(current, facts, observation, context)),
   );
 }

@@ -179,6 +179,12 @@ export interface ReplicaClearing {
   startedAt: string;
 }
 
+/**
+ * What a claim compares besides the cursor's own fields (functions/shared/consumer/claim.ts
+ * `unchangedSincePlanned`): a rebuild carried out, or an import started or recorded, since the plan.
+ */
+export const REPLICA_CLAIM_ALSO_COMPARES = ['rebuildVersion', 'import'] as const;
+
 export function initialReplicaState(): ReplicaState {
   return {
     schemaVersion: REPLICA_STATE_VERSION,
