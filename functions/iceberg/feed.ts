@@ -36,6 +36,7 @@ import {
   mergeSql,
   type IcebergTableSpec,
 } from './sql';
+import { icebergHaltAlert } from './alert';
 import { writeExportSymlink } from './staging';
 import { initialIcebergState, parseIcebergState, type IcebergClaim, type IcebergFeedState } from './state';
 
@@ -45,6 +46,9 @@ export const PLAN_SQL_MAX_BYTES = 200_000;
 export interface IcebergSettings {
   /** Names the feed in alerts and tokens (`<component>-iceberg`). */
   feedName: string;
+  /** The source table's alias and name, for the alert's envelope. @default the feed's name */
+  sourceAlias?: string;
+  sourceTableName?: string;
   spec: IcebergTableSpec;
   /** Where the chain is (the table's export bucket and prefix); the symlink files go beside it. */
   chainBucket: string;
@@ -146,17 +150,7 @@ export class IcebergFeedSteps {
   private async alertOnce(state: IcebergFeedState): Promise<IcebergFeedState> {
     if (!state.halt || state.halt.alerted) return state;
     if (this.settings.topicArn)
-      await this.clients.sns.send(
-        new PublishCommand({
-          TopicArn: this.settings.topicArn,
-          Subject: `Iceberg feed ${this.settings.feedName} halted: ${state.halt.reason}`.slice(0, 100),
-          Message: `${state.halt.detail}\n\nThe export chain and any replica are not affected. See docs/iceberg.md ("Halts").`,
-          MessageAttributes: {
-            status: { DataType: 'String', StringValue: 'FAILURE' },
-            kind: { DataType: 'String', StringValue: 'ICEBERG_HALTED' },
-          },
-        }),
-      );
+      await this.clients.sns.send(new PublishCommand(icebergHaltAlert(this.settings, state)));
     const alerted = { ...state, halt: { ...state.halt, alerted: true } };
     await this.writeState(alerted);
     return alerted;

@@ -24,7 +24,6 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { DynamoDbSender } from '../../apply';
 import { getText, type S3Sender } from '../../format/s3io';
-import type { SsmSender } from '../shared/awsClients';
 import { chainEntryKey, exportDataPrefix, type ChainEntry } from '../shared/chainManifest';
 import type { SsmCall } from '../shared/lease';
 import { underLease, unchangedSincePlanned } from '../shared/consumer/claim';
@@ -39,6 +38,7 @@ import type { PlannedEntry } from './planner';
 import type { ReplicaSettings } from './settings';
 import { REPLICA_CLAIM_ALSO_COMPARES, type ReplicaHaltReason, type ReplicaState } from './state';
 import { errorName, errorMessage, withRetry } from '../shared/retry';
+import { toSeconds } from '../shared/time';
 
 export interface ReplicaImportRequest {
   input: ImportTableInput;
@@ -131,7 +131,8 @@ export function replicaImportRequest(
 export interface ImportBootstrapDeps {
   settings: ReplicaSettings;
   s3: S3Sender;
-  ssm: SsmSender;
+  /** The replica's SSM calls under the retry policy (functions/replica/replicaAws.ts): the lease's. */
+  ssmCall: SsmCall;
   /** DynamoDB in the source's account and Region: DescribeTable of the source table. */
   source: DynamoDbSender;
   /** DynamoDB of the target (its Region, the assumed role): ImportTable, DescribeImport, ListImports. */
@@ -140,8 +141,6 @@ export interface ImportBootstrapDeps {
   executionId: string;
   /** Epoch milliseconds. */
   now: () => number;
-  /** Waits between retries of the state's SSM calls. @default setTimeout */
-  sleep?: (ms: number) => Promise<void>;
   readState(): Promise<ReplicaState>;
   saveState(state: ReplicaState): Promise<void>;
   /** Alerts once and records the halt. */
@@ -248,15 +247,13 @@ async function underClaimLease(
   planned: ReplicaState,
   step: (current: ReplicaState) => Promise<ImportStepOutput>,
 ): Promise<ImportStepOutput> {
-  const ssmCall: SsmCall = (label, command) =>
-    withRetry(label, () => deps.ssm.send(command), { sleep: deps.sleep });
   const busy: ImportStepOutput = {
     action: 'BUSY',
     detail: 'another execution is starting or recording the import',
   };
   const now = Math.floor(deps.now() / 1000);
   const ran = await underLease(
-    ssmCall,
+    deps.ssmCall,
     { lockName: deps.lockName, executionId: deps.executionId, now },
     async () => {
       const current = await deps.readState();
@@ -318,13 +315,13 @@ export async function startImport(
       exportArn: entry.exportArn,
       epoch,
       sequence: entry.sequence,
-      watermark: entry.to,
+      watermark: toSeconds(entry.to) ?? 0,
       itemCount: entry.itemCount,
     };
     const observation = await sendImport(deps, input);
     const decision = decideImport(current, facts, observation, {
       targetTableName: deps.settings.targetTableName,
-      now: new Date(deps.now()).toISOString(),
+      now: deps.now() / 1000,
     });
     return carryOut(deps, current, decision);
   });
@@ -338,7 +335,7 @@ export async function checkImport(
   const recorded = planned.import;
   if (!recorded) throw new Error('checkImport needs an import in the replica state');
   const facts = recordedImportFacts(recorded);
-  const context = { targetTableName: deps.settings.targetTableName, now: new Date(deps.now()).toISOString() };
+  const context = { targetTableName: deps.settings.targetTableName, now: deps.now() / 1000 };
   let observation: ImportObservation;
   try {
     observation = await describeImport(deps.target, recorded.importArn);

@@ -25,6 +25,7 @@
 import type { ConsumerChainView, ConsumerEntry } from '../shared/consumer/chainReading';
 import { claimIsLive as consumerClaimIsLive } from '../shared/consumer/claim';
 import { newEpochDecision } from '../shared/consumer/newEpoch';
+import { iso } from '../shared/time';
 import { heldBackBy } from './failures';
 import type { ReplicaHaltReason, ReplicaImport, ReplicaInProgress, ReplicaState } from './state';
 import { groupRecordCap } from './workSizing';
@@ -111,11 +112,12 @@ export function claimLeaseSeconds(claim: Pick<ReplicaInProgress, 'mode'>, groupL
 
 /** Whether a claim still holds at `now` (epoch seconds): younger than its lease. */
 export function claimIsLive(claim: ReplicaInProgress, now: number, groupLeaseSeconds: number): boolean {
-  return consumerClaimIsLive(
-    Date.parse(claim.startedAt) / 1000,
-    now,
-    claimLeaseSeconds(claim, groupLeaseSeconds),
-  );
+  return consumerClaimIsLive(claim.startedAt, now, claimLeaseSeconds(claim, groupLeaseSeconds));
+}
+
+/** The state's epoch and watermark as a halt detail says them. */
+function watermarkText(state: ReplicaState): { epoch: string | null; watermark: string | null } {
+  return { epoch: state.epoch, watermark: state.watermark === null ? null : iso(state.watermark) };
 }
 
 export function planReplica(state: ReplicaState, chain: ChainView, context: PlanContext): ReplicaPlan {
@@ -141,7 +143,7 @@ export function planReplica(state: ReplicaState, chain: ChainView, context: Plan
   // Before the epoch rules: the import's own outcome decides, even if the chain moved on meanwhile
   // (the replica then holds the imported epoch, and the next plan sees the new one).
   if (state.epoch === null && state.import) return { action: 'CHECK_IMPORT', import: state.import };
-  const newEpoch = newEpochDecision(state, chain.currentEpoch, {
+  const newEpoch = newEpochDecision(watermarkText(state), chain.currentEpoch, {
     startOver: context.onNewEpoch === 'rebaseline',
     holder: 'the replica',
     stops: 'writes',
@@ -173,7 +175,7 @@ export function planReplica(state: ReplicaState, chain: ChainView, context: Plan
   if (held) {
     return {
       action: 'IDLE',
-      reason: `chain entry ${expected} failed ${held.failures} time${held.failures === 1 ? '' : 's'} (last: ${held.error}); applied again from ${held.retryAt}`,
+      reason: `chain entry ${expected} failed ${held.failures} time${held.failures === 1 ? '' : 's'} (last: ${held.error}); applied again from ${iso(held.retryAt)}`,
     };
   }
   if (expected === 0 && context.bootstrap === 'import')
