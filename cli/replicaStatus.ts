@@ -3,6 +3,7 @@
  * `--replica-state`) and, from each one's state parameter, where it stands against the chain. The
  * derivation is pure (`deriveReplicaStatus`); `dce status` reads the parameters and calls it.
  */
+import { iso } from '../functions/shared/time';
 import { REPLICA_GROUP_LEASE_SECONDS } from '../functions/shared/lambdaHandlers';
 import {
   isLegacyPause,
@@ -11,10 +12,14 @@ import {
   type ReplicaActionRead,
 } from '../functions/replica/action';
 import { claimIsLive, claimLeaseSeconds } from '../functions/replica/planner';
-import { replicaActionParameterName } from '../functions/replica/settings';
+import {
+  replicaActionParameterName,
+  replicaAliasOfParameter,
+  replicaParameterNames,
+} from '../functions/shared/names';
 import { parseReplicaState, type ReplicaHaltReason, type ReplicaState } from '../functions/replica/state';
 import { formatDuration, table } from './output';
-import { PARAMETER_ROOT, UsageError, type Target } from './target';
+import { UsageError, type Target } from './target';
 
 export { REPLICA_GROUP_LEASE_SECONDS };
 
@@ -31,7 +36,7 @@ export interface ReplicaRef {
 
 /** The state parameter of a replica, from the stack name and the aliases (components/consumers/tableReplica.ts). */
 export function replicaStateParameterName(stack: string, tableAlias: string, replicaAlias: string): string {
-  return `${PARAMETER_ROOT}/${stack}/${tableAlias}/replicas/${replicaAlias}/state`;
+  return replicaParameterNames(stack, tableAlias, replicaAlias).state;
 }
 
 /** The action parameter of a replica: from the stack output, else beside its state parameter. */
@@ -41,7 +46,7 @@ export function replicaActionParameter(replica: ReplicaRef): string {
 
 /** The replica alias in a state parameter name `.../replicas/<alias>/state`; else the name itself. */
 export function replicaAliasFromParameter(name: string): string {
-  return /\/replicas\/([^/]+)\/state$/.exec(name)?.[1] ?? name;
+  return replicaAliasOfParameter(name) ?? name;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -210,7 +215,11 @@ export function deriveReplicaStatus(input: ReplicaStatusInput): ReplicaStatusRep
   } catch (error) {
     return { ...empty, status: 'STATE_CORRUPT', stateError: (error as Error).message };
   }
-  const nowIso = new Date(now * 1000).toISOString();
+  const nowIso = iso(now);
+  const isoOrNull = (seconds: number | null | undefined) =>
+    seconds === null || seconds === undefined ? null : iso(seconds);
+  // The report says times in ISO 8601, as the chain's status does; the state keeps epoch seconds.
+  const watermark = isoOrNull(state.watermark);
   const followsLiveEpoch = state.epoch === null || chain.epoch === null ? null : state.epoch === chain.epoch;
   const claim = state.inProgress;
   const groupLease = input.groupLeaseSeconds ?? REPLICA_GROUP_LEASE_SECONDS;
@@ -226,32 +235,33 @@ export function deriveReplicaStatus(input: ReplicaStatusInput): ReplicaStatusRep
     ...empty,
     action: { ...empty.action, pendingRebuild },
     status: state.status === 'HALTED' ? 'HALTED' : paused ? 'PAUSED' : 'ACTIVE',
-    halt: state.halt,
+    halt: state.halt ? { ...state.halt, at: iso(state.halt.at) } : null,
     epoch: state.epoch,
     lastAppliedSequence: state.lastAppliedSequence,
-    watermark: state.watermark,
-    lagSeconds: secondsBetween(nowIso, state.watermark),
+    watermark,
+    lagSeconds: secondsBetween(nowIso, watermark),
     // Across epochs the two watermarks are still instants of the same source table.
-    behindChainSeconds: secondsBetween(chain.watermark, state.watermark),
+    behindChainSeconds: secondsBetween(chain.watermark, watermark),
     followsLiveEpoch,
     inProgress: claim
       ? {
           ...claim,
-          ageSeconds: Math.max(0, Math.round(now - Date.parse(claim.startedAt) / 1000)),
+          startedAt: iso(claim.startedAt),
+          ageSeconds: Math.max(0, Math.round(now - claim.startedAt)),
           live: claimIsLive(claim, now, groupLease),
         }
       : null,
     importing: state.import
       ? {
           importArn: state.import.importArn,
-          startedAt: state.import.startedAt,
-          elapsedSeconds: Math.max(0, Math.round(now - Date.parse(state.import.startedAt) / 1000)),
+          startedAt: iso(state.import.startedAt),
+          elapsedSeconds: Math.max(0, Math.round(now - state.import.startedAt)),
         }
       : null,
     clearing: state.clearing
-      ? { deleted: state.clearing.deleted, startedAt: state.clearing.startedAt }
+      ? { deleted: state.clearing.deleted, startedAt: iso(state.clearing.startedAt) }
       : null,
-    updatedAt: state.updatedAt,
+    updatedAt: isoOrNull(state.updatedAt),
   };
 }
 
@@ -342,6 +352,6 @@ export function claimSecondsLeft(
   now: number,
   groupLeaseSeconds = REPLICA_GROUP_LEASE_SECONDS,
 ): number {
-  const end = Date.parse(claim.startedAt) / 1000 + claimLeaseSeconds(claim, groupLeaseSeconds);
+  const end = claim.startedAt + claimLeaseSeconds(claim, groupLeaseSeconds);
   return Math.max(0, Math.ceil(end - now));
 }

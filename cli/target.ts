@@ -11,9 +11,10 @@ import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { readTableOutputSchema, STACK_OUTPUTS, type ReadTableOutput } from '../components/stackOutput';
 import type { DynamoDBSender, S3Sender, SsmSender } from '../functions/shared/awsClients';
+import { PARAMETER_ROOT, chainParameterNames, stackOfParameter } from '../functions/shared/names';
 
 /** Root of every parameter the workflow keeps: `/dynamodb-continuous-exports/<stack>`. */
-export const PARAMETER_ROOT = '/dynamodb-continuous-exports';
+export { PARAMETER_ROOT };
 
 /** A bad flag or flag value: the command exits with code 2 and this message. */
 export class UsageError extends Error {
@@ -183,7 +184,7 @@ export function normalizePrefix(prefix: string): string {
 
 /** `/dynamodb-continuous-exports/<stack>/<alias>/<name>` for explicit flags. */
 export function parameterName(stack: string, alias: string, name: 'state' | 'action' | 'lock'): string {
-  return `${PARAMETER_ROOT}/${stack}/${alias}/${name}`;
+  return chainParameterNames(stack, alias)[name];
 }
 
 function parseWindowMinutes(value: string | number | undefined): number | undefined {
@@ -247,9 +248,7 @@ export function resolveTarget(
     const actionParameterName = str(nested.action) ?? str(entry.actionParameterName);
     const stateParameterName = str(nested.state) ?? str(entry.stateParameterName);
     const lockParameterName = str(nested.lock) ?? str(entry.lockParameterName);
-    const stackFromParameter = stateParameterName
-      ? new RegExp(`^${PARAMETER_ROOT}/([^/]+)/`).exec(stateParameterName)?.[1]
-      : undefined;
+    const stackFromParameter = stateParameterName ? stackOfParameter(stateParameterName) : undefined;
     const stack = options.stack ?? stackFromParameter;
     const windowMinutes =
       windowFlag ?? (typeof entry.windowMinutes === 'number' ? entry.windowMinutes : undefined);

@@ -6,9 +6,15 @@
  * through `pulumi up`.
  */
 import { LAMBDA_HANDLERS } from '../functions/shared/lambdaHandlers';
+import {
+  PARAMETER_ROOT,
+  chainParameterNames,
+  icebergParameterNames,
+  replicaParameterNames,
+} from '../functions/shared/names';
 
-/** Root of every SSM parameter path this program owns. */
-export const PARAMETER_ROOT = '/dynamodb-continuous-exports';
+// The SSM parameter names are built by functions/shared/names.ts, which the Lambdas use too.
+export { PARAMETER_ROOT, chainParameterNames, icebergParameterNames, replicaParameterNames };
 
 /** What kind of AWS resource a name belongs to; each kind has its own limit. */
 export type NameKind =
@@ -91,7 +97,7 @@ export function physicalNames(name: string, stack: string, alias: string): Physi
     functionLogGroups[handler.name] = `/aws/lambda/${functions[handler.name]}`;
   }
   const stateMachine = `${name}-export-chain`;
-  const parameterPath = `${PARAMETER_ROOT}/${stack}/${alias}`;
+  const parameters = chainParameterNames(stack, alias);
   return {
     functions,
     functionRoles,
@@ -108,9 +114,9 @@ export function physicalNames(name: string, stack: string, alias: string): Physi
     notificationsAlarm: `${name}-notifications-undelivered`,
     dashboard: `${name}-continuous-export`,
     bucket: (accountId) => `${name}-exports-${accountId}`,
-    actionParameter: `${parameterPath}/action`,
-    stateParameter: `${parameterPath}/state`,
-    lockParameter: `${parameterPath}/lock`,
+    actionParameter: parameters.action,
+    stateParameter: parameters.state,
+    lockParameter: parameters.lock,
   };
 }
 

@@ -20,7 +20,7 @@ import {
   SDK_CALLS,
   STATE_MACHINE_TASKS,
 } from '../functions/shared/awsActions';
-import { replicaActionParameterName } from '../functions/replica/settings';
+import { replicaActionParameterName, replicaLockName } from '../functions/shared/names';
 import { runFailureMarkerKey } from '../functions/chain/runFailureMarker';
 
 /** One IAM policy statement. */
@@ -414,7 +414,10 @@ export function replicaResourceArns(f: ReplicaResourceFacts): Partial<Record<Rep
     replicaStateParameter: [replicaStateArn],
     replicaActionParameter: [replicaActionArn],
     // functions/replica/apply.ts: the lock beside the state, and the lease's takeover markers.
-    replicaLockParameter: [`${replicaStateArn}-lock`, `${replicaStateArn}-lock-takeover-*`],
+    replicaLockParameter: [
+      replicaLockName(replicaStateArn),
+      `${replicaLockName(replicaStateArn)}-takeover-*`,
+    ],
     notificationTopic: [f.notificationTopicArn],
     notificationKmsKey: f.notificationKmsKeyArn ? [f.notificationKmsKeyArn] : [],
     // With a role, the table grants belong to the role in the target account, not to this Lambda.

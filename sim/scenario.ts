@@ -6,6 +6,7 @@
  */
 import { createExportTickHandler } from '../functions/chain/exportTick';
 import { DEFAULT_METRIC_NAMESPACE } from '../functions/shared/metrics';
+import { chainParameterNames } from '../functions/shared/names';
 import { workflowSettings, type WorkflowSettings } from '../functions/chain/settings';
 import { initialStateJson } from '../functions/chain/state';
 import type { ExportSink, TableSource } from './contracts';
@@ -28,7 +29,7 @@ export const ACCOUNT = '123456789012';
 export function scenarioSettings(overrides: Partial<WorkflowSettings> = {}): WorkflowSettings {
   const alias = overrides.alias ?? 'orders';
   const tableName = overrides.tableName ?? alias;
-  const root = `/dynamodb-continuous-exports/test/${alias}`;
+  const parameters = chainParameterNames('test', alias);
   const base = workflowSettings({
     alias,
     tableName,
@@ -44,9 +45,9 @@ export function scenarioSettings(overrides: Partial<WorkflowSettings> = {}): Wor
     onPitrGap: 'alert',
     notifyOnSuccess: false,
     notificationTopicArn: `arn:aws:sns:${REGION}:${ACCOUNT}:continuous-exports`,
-    stateParameterName: `${root}/state`,
-    actionParameterName: `${root}/action`,
-    lockParameterName: `${root}/lock`,
+    stateParameterName: parameters.state,
+    actionParameterName: parameters.action,
+    lockParameterName: parameters.lock,
     metricNamespace: DEFAULT_METRIC_NAMESPACE,
   });
   return { ...base, ...overrides };

@@ -89,7 +89,7 @@ export async function measureWork(
   const claim = 'bench';
   const state = {
     ...initialReplicaState(),
-    inProgress: { executionId: claim, sequences: [1], mode: 'distributed' as const, startedAt: '' },
+    inProgress: { executionId: claim, sequences: [1], mode: 'distributed' as const, startedAt: 0 },
   };
   let written = 0;
   const answer = await applyChildBatch(

@@ -31,7 +31,7 @@ import {
   type IcebergResourceFacts,
 } from './icebergPermissions';
 import { lambdaFunction } from '../lambdaFunction';
-import { PARAMETER_ROOT } from '../names';
+import { icebergParameterNames } from '../names';
 import { schedulerPolicy, serviceTrustPolicy } from '../permissions';
 import { SCHEDULE_RETRY_POLICY } from '../schedule';
 
@@ -44,6 +44,8 @@ export interface IcebergFeedArgs {
   exportName: string;
   stackName: string;
   sourceAlias: string;
+  /** The source table's name, for the feed's alert. */
+  sourceTableName?: string;
   bucket: pulumi.Input<string>;
   /** Key prefix of the chain, without leading or trailing '/'. */
   prefix: string;
@@ -76,9 +78,8 @@ export class IcebergFeed extends pulumi.ComponentResource {
     const stagingDatabase = `${iceberg.database}_staging`;
     const stagingTable = `${iceberg.table}_changes`;
     const root = icebergRoot(args.prefix, iceberg.table);
-    this.stateParameterName = `${PARAMETER_ROOT}/${args.stackName}/${args.sourceAlias}/iceberg/state`;
-    const lockParameterName = `${PARAMETER_ROOT}/${args.stackName}/${args.sourceAlias}/iceberg/lock`;
-
+    const parameters = icebergParameterNames(args.stackName, args.sourceAlias);
+    this.stateParameterName = parameters.state;
     const { results, workGroup } = this.athenaAndGlue(name, base, args, root, stagingDatabase, stagingTable);
     const state = new aws.ssm.Parameter(
       `${name}-state`,
@@ -107,10 +108,10 @@ export class IcebergFeed extends pulumi.ComponentResource {
           icebergRoot: root,
           parameterArns: [
             ssm(this.stateParameterName),
-            ssm(lockParameterName),
-            `${ssm(lockParameterName)}-takeover-*`,
+            ssm(parameters.lock),
+            `${ssm(parameters.lock)}-takeover-*`,
           ],
-          lockParameterArn: ssm(lockParameterName),
+          lockParameterArn: ssm(parameters.lock),
           topicArn,
           functionArn: `arn:${partition}:lambda:${region}:${accountId}:function:${functionName}`,
           workGroupName: base,
@@ -121,6 +122,8 @@ export class IcebergFeed extends pulumi.ComponentResource {
       });
     const settings = facts.apply((f): IcebergSettings => ({
       feedName: base,
+      sourceAlias: args.sourceAlias,
+      ...(args.sourceTableName ? { sourceTableName: args.sourceTableName } : {}),
       spec: {
         database: iceberg.database,
         table: iceberg.table,
@@ -136,7 +139,7 @@ export class IcebergFeed extends pulumi.ComponentResource {
       chainBucket: f.bucket,
       chainPrefix: args.prefix,
       stateParameterName: this.stateParameterName,
-      lockParameterName,
+      lockParameterName: parameters.lock,
       topicArn: f.topicArn,
       onNewEpoch: iceberg.onNewEpoch,
       mergeEveryMinutes: iceberg.mergeEveryMinutes,

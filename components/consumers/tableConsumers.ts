@@ -27,6 +27,7 @@ export function icebergFeed(
       exportName: name,
       stackName: stack,
       sourceAlias: config.alias,
+      sourceTableName: config.tableName,
       bucket: bucketName,
       prefix: config.bucket.prefix,
       kmsKeyArn: config.kmsKeyArn,

@@ -29,12 +29,12 @@ import {
   REPLICA_METRICS,
 } from '../../functions/shared/metrics';
 import { initialReplicaParameterValues } from '../../functions/replica/action';
-import { replicaActionParameterName, toReplicaEnvironment } from '../../functions/replica/settings';
+import { toReplicaEnvironment } from '../../functions/replica/settings';
 import { renderReplicaDefinitionString } from '../../statemachine/render';
 import { bundleHandler, type HandlerBundle } from '../bundle';
 import type { ReplicaConfig } from '../config';
 import { lambdaFunction } from '../lambdaFunction';
-import { PARAMETER_ROOT, replicaPhysicalNames } from '../names';
+import { replicaParameterNames, replicaPhysicalNames } from '../names';
 import type { Deployed, ReplicaOutput as ReplicaStackOutput } from '../stackOutput';
 import {
   replicaLambdaPolicy,
@@ -104,11 +104,10 @@ export class TableReplica extends pulumi.ComponentResource {
     super(TABLE_REPLICA_TYPE, name, {}, opts);
     const { replica, tags } = args;
     const names = replicaPhysicalNames(args.exportName, replica.alias);
-    this.stateParameterName = `${PARAMETER_ROOT}/${args.stackName}/${args.sourceAlias}/replicas/${replica.alias}/state`;
-    this.actionParameterName = replicaActionParameterName(this.stateParameterName);
-
+    const parameters = replicaParameterNames(args.stackName, args.sourceAlias, replica.alias);
+    this.stateParameterName = parameters.state;
+    this.actionParameterName = parameters.action;
     const { state, action } = this.parameters(name, args);
-
     const facts = this.resourceFacts(args);
 
     const apply = lambdaFunction(

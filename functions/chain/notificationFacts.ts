@@ -8,6 +8,7 @@
  * an epoch and a sequence range, ...), published as `notificationId`, so a consumer can drop the
  * duplicate that an at-least-once resend after a crash may deliver.
  */
+import type { NotificationStatus } from '../shared/notification';
 import { z } from 'zod';
 
 export const NOTIFICATION_EVENTS = [
@@ -36,7 +37,7 @@ export const NOTIFICATION_EVENTS = [
 ] as const;
 
 export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
-export type NotificationStatus = 'SUCCESS' | 'FAILED' | 'WARNING';
+export type { NotificationStatus };
 
 /** The status each event is sent with (subscribers filter on it). */
 export const EVENT_STATUS: Record<NotificationEvent, NotificationStatus> = {

@@ -1,9 +1,17 @@
 /**
- * Notification messages (schema version 1). Every message is one SNS Publish with a JSON body of the
- * shape `NotificationMessage`, a Subject of at most 100 characters (`[alias] STATUS: title`) and the
- * String message attributes `status` and `event`, so subscribers can filter on either. The schema is
- * documented in docs/workflow.md; fields are only ever added, never renamed.
+ * The export chain's notification messages, on the one envelope (functions/shared/notification.ts,
+ * `kind: 'chain'`): one SNS Publish per fact, with the chain's own fields after the envelope's. The
+ * schema is documented in docs/workflow.md; fields are only ever added, never renamed.
  */
+import {
+  MAX_SUBJECT_LENGTH,
+  NOTIFICATION_SCHEMA_VERSION,
+  envelope,
+  publishRequest,
+  subjectLine,
+  type NotificationEnvelope,
+  type PublishRequest,
+} from '../shared/notification';
 import {
   factStatus,
   type NotificationEvent,
@@ -14,23 +22,14 @@ import { renderFact } from './notificationText';
 import type { WorkflowSettings } from './settings';
 import { iso } from '../shared/time';
 
-export const NOTIFICATION_SCHEMA_VERSION = 1;
-
+export { MAX_SUBJECT_LENGTH, NOTIFICATION_SCHEMA_VERSION, subjectLine, type PublishRequest };
 export type { NotificationEvent, NotificationStatus };
 
-/** The JSON body of every notification. */
-export interface NotificationMessage {
-  schemaVersion: typeof NOTIFICATION_SCHEMA_VERSION;
-  /**
-   * Stable id of this notification, derived from its cause and event (`<alias>/<fact id>`). A message
-   * may be delivered more than once after a crash (at least once); copies carry the same id.
-   */
-  notificationId: string;
-  status: NotificationStatus;
+/** The JSON body of every chain notification. */
+export interface NotificationMessage extends NotificationEnvelope {
+  kind: 'chain';
   event: NotificationEvent;
   type: 'FULL' | 'INCREMENTAL' | null;
-  table: string;
-  alias: string;
   tableArn: string;
   /** Epoch id the message is about (null before the first epoch). */
   epoch: string | null;
@@ -42,31 +41,12 @@ export interface NotificationMessage {
   watermark: string | null;
   /** Seconds between the message time and the watermark (or the epoch start before it). */
   lagSeconds: number | null;
-  message: string;
-  hint: string | null;
-  time: string;
 }
 
 /** The live chain when the message is published (the fact itself says which epoch it is about). */
 export interface ChainContext {
   watermark: number | null;
   lagSeconds: number | null;
-}
-
-export interface PublishRequest {
-  TopicArn: string;
-  Subject: string;
-  Message: string;
-  MessageAttributes: Record<'status' | 'event', { DataType: 'String'; StringValue: string }>;
-}
-
-export const MAX_SUBJECT_LENGTH = 100;
-
-/** `[alias] STATUS: title`, cut to 100 characters. SNS subjects must be ASCII without line breaks. */
-export function subjectLine(alias: string, status: NotificationStatus, title: string): string {
-  const clean = (text: string) => text.replace(/[^\x20-\x7e]/g, '?');
-  const full = clean(`[${alias}] ${status}: ${title}`);
-  return full.length <= MAX_SUBJECT_LENGTH ? full : `${full.slice(0, MAX_SUBJECT_LENGTH - 3)}...`;
 }
 
 export function buildMessage(
@@ -76,13 +56,20 @@ export function buildMessage(
 ): NotificationMessage {
   const text = renderFact(fact, settings);
   return {
-    schemaVersion: NOTIFICATION_SCHEMA_VERSION,
-    notificationId: `${settings.alias}/${fact.id}`,
-    status: factStatus(fact),
+    ...envelope({
+      kind: 'chain',
+      notificationId: `${settings.alias}/${fact.id}`,
+      status: factStatus(fact),
+      event: fact.event,
+      table: settings.tableName,
+      alias: settings.alias,
+      message: text.message,
+      hint: text.hint,
+      time: iso(fact.at),
+    }),
+    kind: 'chain',
     event: fact.event,
     type: fact.type ?? null,
-    table: settings.tableName,
-    alias: settings.alias,
     tableArn: settings.tableArn,
     epoch: fact.epoch,
     window: fact.window ? { from: iso(fact.window.from), to: iso(fact.window.to) } : null,
@@ -90,9 +77,6 @@ export function buildMessage(
     attempt: fact.attempt ?? null,
     watermark: context.watermark === null ? null : iso(context.watermark),
     lagSeconds: context.lagSeconds,
-    message: text.message,
-    hint: text.hint,
-    time: iso(fact.at),
   };
 }
 
@@ -103,13 +87,5 @@ export function buildPublishRequest(
   context: ChainContext,
 ): PublishRequest {
   const message = buildMessage(fact, settings, context);
-  return {
-    TopicArn: settings.notificationTopicArn,
-    Subject: subjectLine(settings.alias, message.status, renderFact(fact, settings).title),
-    Message: JSON.stringify(message),
-    MessageAttributes: {
-      status: { DataType: 'String', StringValue: message.status },
-      event: { DataType: 'String', StringValue: message.event },
-    },
-  };
+  return publishRequest(settings.notificationTopicArn, message, renderFact(fact, settings).title);
 }

@@ -14,8 +14,9 @@ import { createHash } from 'node:crypto';
 import { GetParametersCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import type { S3Sender, SnsSender, SsmSender } from '../shared/awsClients';
-import { acquireLease, releaseLease, type SsmCall } from '../shared/lease';
-import { readIcebergChain } from './chainReading';
+import type { SsmCall } from '../shared/lease';
+import { readChainFrom } from '../shared/consumer/chainReading';
+import { underLease } from '../shared/consumer/claim';
 import {
   attemptFor,
   commitClaim,
@@ -35,6 +36,7 @@ import {
   mergeSql,
   type IcebergTableSpec,
 } from './sql';
+import { icebergHaltAlert } from './alert';
 import { writeExportSymlink } from './staging';
 import { initialIcebergState, parseIcebergState, type IcebergClaim, type IcebergFeedState } from './state';
 
@@ -44,6 +46,9 @@ export const PLAN_SQL_MAX_BYTES = 200_000;
 export interface IcebergSettings {
   /** Names the feed in alerts and tokens (`<component>-iceberg`). */
   feedName: string;
+  /** The source table's alias and name, for the alert's envelope. @default the feed's name */
+  sourceAlias?: string;
+  sourceTableName?: string;
   spec: IcebergTableSpec;
   /** Where the chain is (the table's export bucket and prefix); the symlink files go beside it. */
   chainBucket: string;
@@ -132,30 +137,20 @@ export class IcebergFeedSteps {
 
   private async underLease<T>(executionId: string, work: () => Promise<T>): Promise<T> {
     const lockName = this.settings.lockParameterName;
-    if (!(await acquireLease(this.ssmCall, { lockName, executionId, now: this.now(), ownIsStale: true })))
-      throw new IcebergLeaseBusy(lockName);
-    try {
-      return await work();
-    } finally {
-      await releaseLease(this.ssmCall, lockName);
-    }
+    const ran = await underLease(
+      this.ssmCall,
+      { lockName, executionId, now: this.now(), ownIsStale: true },
+      work,
+    );
+    if (!ran.held) throw new IcebergLeaseBusy(lockName);
+    return ran.value;
   }
 
   /** Publishes the halt once; the state records that it did. */
   private async alertOnce(state: IcebergFeedState): Promise<IcebergFeedState> {
     if (!state.halt || state.halt.alerted) return state;
     if (this.settings.topicArn)
-      await this.clients.sns.send(
-        new PublishCommand({
-          TopicArn: this.settings.topicArn,
-          Subject: `Iceberg feed ${this.settings.feedName} halted: ${state.halt.reason}`.slice(0, 100),
-          Message: `${state.halt.detail}\n\nThe export chain and any replica are not affected. See docs/iceberg.md ("Halts").`,
-          MessageAttributes: {
-            status: { DataType: 'String', StringValue: 'FAILURE' },
-            kind: { DataType: 'String', StringValue: 'ICEBERG_HALTED' },
-          },
-        }),
-      );
+      await this.clients.sns.send(new PublishCommand(icebergHaltAlert(this.settings, state)));
     const alerted = { ...state, halt: { ...state.halt, alerted: true } };
     await this.writeState(alerted);
     return alerted;
@@ -208,13 +203,14 @@ export class IcebergFeedSteps {
   async plan(executionId: string): Promise<IcebergPlanOutput> {
     return this.underLease(executionId, async () => {
       let state = await this.readState();
-      const chain = await readIcebergChain(
+      const chain = await readChainFrom(
         this.clients.s3,
-        this.settings.chainBucket,
-        this.settings.chainPrefix,
-        state.epoch,
-        state.lastAppliedSequence + 1,
-        this.settings.maxExportsPerMerge,
+        { bucket: this.settings.chainBucket, prefix: this.settings.chainPrefix },
+        {
+          followedEpoch: state.epoch,
+          fromSequence: state.lastAppliedSequence + 1,
+          maxEntries: this.settings.maxExportsPerMerge,
+        },
       );
       const at = this.now();
       const planned = planIceberg(state, chain, {

@@ -17,25 +17,15 @@
  * 7. A claim left by a crash (the query ran, its commit did not) is planned again with the same batch,
  *    so its ClientRequestToken is the same and Athena answers with the query already run.
  */
+import type { ConsumerChainView, ConsumerEntry } from '../shared/consumer/chainReading';
+import { claimIsLive as consumerClaimIsLive } from '../shared/consumer/claim';
+import { newEpochDecision } from '../shared/consumer/newEpoch';
 import type { IcebergClaim, IcebergFeedState, IcebergHaltReason } from './state';
 
-/** A committed chain entry, as the plan needs it. */
-export interface IcebergEntry {
-  sequence: number;
-  type: 'FULL' | 'INCREMENTAL';
-  /** Window end (the export time of a FULL export), ISO 8601. */
-  to: string;
-  exportArn: string;
-  bucket: string;
-  manifestSummaryKey: string;
-}
+/** A committed chain entry, as the plan needs it (functions/shared/consumer/chainReading.ts). */
+export type IcebergEntry = Omit<ConsumerEntry, 'itemCount'>;
 
-export interface IcebergChainView {
-  currentEpoch: string;
-  head?: { lastSequence: number; watermark: string };
-  /** Entries of the followed epoch from the one after the last merged, in order (may stop early). */
-  entries: IcebergEntry[];
-}
+export type IcebergChainView = ConsumerChainView<IcebergEntry>;
 
 export interface IcebergPlanContext {
   executionId: string;
@@ -62,7 +52,7 @@ export type IcebergPlan =
   | { action: 'MERGE'; statement: IcebergStatement; entries: IcebergEntry[] };
 
 function claimIsLive(claim: IcebergClaim, now: number, leaseSeconds: number): boolean {
-  return now - Date.parse(claim.startedAt) / 1000 < leaseSeconds;
+  return consumerClaimIsLive(Date.parse(claim.startedAt) / 1000, now, leaseSeconds);
 }
 
 function sameStatement(a: IcebergStatement, b: IcebergStatement): boolean {
@@ -120,15 +110,14 @@ export function planIceberg(
     claimIsLive(claim, context.now, context.leaseSeconds)
   )
     return { action: 'BUSY', executionId: claim.executionId };
-  if (state.epoch !== null && chain.currentEpoch !== '' && state.epoch !== chain.currentEpoch) {
-    if (context.onNewEpoch === 'rebuild')
-      return { action: 'REBUILD', fromEpoch: state.epoch, toEpoch: chain.currentEpoch };
-    return {
-      action: 'HALT',
-      reason: 'NEW_EPOCH',
-      detail: `the chain moved from epoch ${state.epoch} to ${chain.currentEpoch}; the lake holds epoch ${state.epoch} up to ${state.watermark ?? 'its start'} and merges nothing of the new epoch until rebuilt`,
-    };
-  }
+  const newEpoch = newEpochDecision(state, chain.currentEpoch, {
+    startOver: context.onNewEpoch === 'rebuild',
+    holder: 'the lake',
+    stops: 'merges',
+  });
+  if (newEpoch?.kind === 'START_OVER')
+    return { action: 'REBUILD', fromEpoch: newEpoch.fromEpoch, toEpoch: newEpoch.toEpoch };
+  if (newEpoch?.kind === 'HALT') return { action: 'HALT', reason: 'NEW_EPOCH', detail: newEpoch.detail };
   const epoch = state.epoch ?? chain.currentEpoch;
   if (epoch === '') return { action: 'IDLE', reason: 'the chain has no epoch yet' };
   if (!state.tableCreated) return { action: 'DDL', statement: { kind: 'CREATE_TABLE', epoch } };

@@ -1,33 +1,33 @@
 /**
- * The operator's action on one replica, and what the replica's workflow does with it (pure).
+ * The operator's action on one replica (pure): the consumer's action rule (functions/shared/consumer/
+ * action.ts: RUN, PAUSE, REBUILD by SSM version) applied to the replica's state.
  *
- * The operator writes the replica's action parameter (`.../replicas/<alias>/action`: RUN, PAUSE or
- * REBUILD) with `dce replica pause|resume|rebuild`; the workflow only reads it (its role has no
- * PutParameter on it), and only the workflow writes the state parameter. So nothing the workflow does
- * can undo an operator's command, and SSM's lack of a conditional overwrite no longer matters between
- * the two: each parameter has one writer.
- *
- * - RUN: normal operation.
- * - PAUSE: the planner applies nothing new (IDLE); an apply already claimed completes and is recorded.
- * - REBUILD: a one-shot action, identified by the action parameter's SSM Version V. While the state's
- *   `rebuildVersion` is not V, the workflow resets the state to the initial state with
- *   `rebuildVersion: V` (under the claim lease, and only when no other execution's claim is live), so
- *   the next plan bootstraps again. Once carried out, REBUILD acts as RUN until the operator writes
- *   another value; writing REBUILD again is a new version, so a new rebuild. A state written over by an
- *   execution that read it before the rebuild carries the old `rebuildVersion`, so the rebuild is
- *   carried out again rather than lost.
+ * The operator writes the replica's action parameter (`.../replicas/<alias>/action`) with `dce replica
+ * pause|resume|rebuild`; the workflow only reads it, and only the workflow writes the state parameter.
+ * A REBUILD resets the state to the initial state with `rebuildVersion: V` (under the claim lease, and
+ * only when no other execution's claim is live), so the next plan bootstraps again.
  *
  * The rule of the export chain is the same (functions/chain/state.ts `resetVersion`, cli/operator.ts
  * `isPendingReset`).
  */
+import {
+  CONSUMER_ACTIONS,
+  INITIAL_CONSUMER_ACTION,
+  actionValue,
+  decideAction,
+  isPendingRebuild as isPendingConsumerRebuild,
+  type ActionDecision,
+  type ActionRead,
+  type ConsumerAction,
+} from '../shared/consumer/action';
 import { claimIsLive } from './planner';
 import { initialReplicaState, type ReplicaState } from './state';
 
-export const REPLICA_ACTIONS = ['RUN', 'PAUSE', 'REBUILD'] as const;
-export type ReplicaAction = (typeof REPLICA_ACTIONS)[number];
+export const REPLICA_ACTIONS = CONSUMER_ACTIONS;
+export type ReplicaAction = ConsumerAction;
 
 /** The value Pulumi creates the action parameter with. */
-export const INITIAL_REPLICA_ACTION: ReplicaAction = 'RUN';
+export const INITIAL_REPLICA_ACTION: ReplicaAction = INITIAL_CONSUMER_ACTION;
 
 /**
  * The initial values of a replica's two parameters: every caller that creates them (the Pulumi
@@ -38,19 +38,10 @@ export function initialReplicaParameterValues(): { state: string; action: Replic
 }
 
 /** The action parameter as read: its value and SSM Version, both null when it does not exist. */
-export interface ReplicaActionRead {
-  value: string | null;
-  version: number | null;
-}
+export type ReplicaActionRead = ActionRead;
 
 /** What the workflow does about the operator's action, before it plans. */
-export type ReplicaActionDecision =
-  | { kind: 'RUN' }
-  | { kind: 'PAUSE'; reason: string }
-  /** Reset the state to the initial state with `rebuildVersion: version`, now. */
-  | { kind: 'REBUILD'; version: number }
-  /** A rebuild is pending, but another execution's claim is live: wait until it ends. */
-  | { kind: 'REBUILD_WAITS'; executionId: string; reason: string };
+export type ReplicaActionDecision = ActionDecision;
 
 export interface ActionContext {
   executionId: string;
@@ -61,20 +52,14 @@ export interface ActionContext {
 }
 
 /** The action's value, or null when the parameter holds something else. A missing parameter is RUN. */
-export function replicaActionValue(read: ReplicaActionRead): ReplicaAction | null {
-  if (read.value === null) return 'RUN';
-  const value = read.value.trim();
-  return (REPLICA_ACTIONS as readonly string[]).includes(value) ? (value as ReplicaAction) : null;
-}
+export const replicaActionValue = actionValue;
 
 /** Whether the action parameter holds a REBUILD the state has not carried out yet. */
 export function isPendingRebuild(
   read: ReplicaActionRead,
   state: Pick<ReplicaState, 'rebuildVersion'>,
 ): boolean {
-  return (
-    replicaActionValue(read) === 'REBUILD' && (read.version === null || state.rebuildVersion !== read.version)
-  );
+  return isPendingConsumerRebuild(read, state);
 }
 
 /**
@@ -92,46 +77,20 @@ export function decideReplicaAction(
   read: ReplicaActionRead,
   context: ActionContext,
 ): ReplicaActionDecision {
-  const value = replicaActionValue(read);
-  if (value === null) {
-    return {
-      kind: 'PAUSE',
-      reason: `the action parameter holds ${JSON.stringify(read.value)}, not RUN, PAUSE or REBUILD: nothing is applied until it is fixed`,
-    };
-  }
-  if (value === 'PAUSE') {
-    return {
-      kind: 'PAUSE',
-      reason: `paused by the operator at sequence ${state.lastAppliedSequence}; 'dce replica resume' continues from there`,
-    };
-  }
-  if (value === 'REBUILD' && isPendingRebuild(read, state)) {
-    if (read.version === null) {
-      // Cannot happen with SSM (GetParameters answers every parameter's Version); without one the
-      // rebuild could not be recorded as done and would repeat at every plan.
-      return { kind: 'PAUSE', reason: 'the action REBUILD has no parameter version; nothing is applied' };
-    }
-    const claim = state.inProgress;
-    if (
-      claim &&
-      claim.executionId !== context.executionId &&
-      claimIsLive(claim, context.now, context.leaseSeconds)
-    ) {
-      return {
-        kind: 'REBUILD_WAITS',
-        executionId: claim.executionId,
-        reason: `rebuild (action version ${read.version}) waits until execution ${claim.executionId} has recorded sequence(s) ${claim.sequences.join(', ')}`,
-      };
-    }
-    return { kind: 'REBUILD', version: read.version };
-  }
-  if (isLegacyPause(state, read)) {
-    return {
-      kind: 'PAUSE',
-      reason: `paused (by an earlier release) at sequence ${state.lastAppliedSequence}; 'dce replica resume' continues from there`,
-    };
-  }
-  return { kind: 'RUN' };
+  const claim = state.inProgress;
+  const otherLive =
+    claim &&
+    claim.executionId !== context.executionId &&
+    claimIsLive(claim, context.now, context.leaseSeconds);
+  return decideAction(read, {
+    rebuildVersion: state.rebuildVersion,
+    lastAppliedSequence: state.lastAppliedSequence,
+    liveClaimOfOther: otherLive
+      ? { executionId: claim.executionId, doing: `has recorded sequence(s) ${claim.sequences.join(', ')}` }
+      : undefined,
+    pausedByEarlierRelease: isLegacyPause(state, read),
+    resumeCommand: 'dce replica resume',
+  });
 }
 
 /** The state a rebuild writes: the initial state, with the action version it carried out. */

@@ -3,17 +3,16 @@
  * the state with the action, carrying out a REBUILD under the claim lease, and what a plan starts from.
  * The Lambda only reads the action parameter; it writes the state parameter alone.
  */
-import { GetParametersCommand } from '@aws-sdk/client-ssm';
-import type { SsmSender } from '../shared/awsClients';
-import { acquireLease, releaseLease, type SsmCall } from '../shared/lease';
+import { underLease } from '../shared/consumer/claim';
 import {
   decideReplicaAction,
   rebuiltReplicaState,
   type ReplicaActionDecision,
   type ReplicaActionRead,
 } from './action';
-import { replicaActionParameterName, type ReplicaSettings } from './settings';
-import { parseReplicaState, type ReplicaState } from './state';
+import type { ReplicaSettings } from './settings';
+import type { ReplicaAws } from './replicaAws';
+import type { ReplicaState } from './state';
 
 /** What the plan step does before planning: stand down with `output`, or plan from `state`. */
 export type PreparedPlan =
@@ -29,9 +28,9 @@ export type PreparedPlan =
 
 export interface ReplicaActionStepsOptions {
   settings: ReplicaSettings;
-  ssm: SsmSender;
-  ssmCall: SsmCall;
-  /** The lock whose lease guards the replica's claims (functions/replica/apply.ts `replicaLockName`). */
+  /** The replica's AWS calls: the state with the action, and the lease's SSM calls. */
+  aws: Pick<ReplicaAws, 'readStateAndAction' | 'ssmCall'>;
+  /** The lock whose lease guards the replica's claims (functions/shared/names.ts `replicaLockName`). */
   lockName: string;
   /** Epoch milliseconds. */
   now: () => number;
@@ -42,36 +41,9 @@ export interface ReplicaActionStepsOptions {
 export class ReplicaActionSteps {
   constructor(private readonly o: ReplicaActionStepsOptions) {}
 
-  get actionParameterName(): string {
-    return (
-      this.o.settings.actionParameterName ?? replicaActionParameterName(this.o.settings.stateParameterName)
-    );
-  }
-
-  /**
-   * The state and the operator's action, in one GetParameters. A missing action parameter (a stack
-   * deployed before it existed) is read as RUN, with a log line.
-   */
-  async read(): Promise<{ state: ReplicaState; action: ReplicaActionRead }> {
-    const stateName = this.o.settings.stateParameterName;
-    const actionName = this.actionParameterName;
-    const out = await this.o.ssmCall(
-      'GetParameters (replica state and action)',
-      new GetParametersCommand({ Names: [stateName, actionName] }),
-    );
-    const found = (name: string) => out.Parameters?.find((p) => p.Name === name);
-    const value = found(stateName)?.Value;
-    if (typeof value !== 'string') throw new Error(`replica state parameter ${stateName} is missing`);
-    const action = found(actionName);
-    if (action === undefined) {
-      this.o.info(
-        `replica ${this.o.settings.replicaAlias}: the action parameter ${actionName} does not exist (a stack deployed before it existed); read as RUN. Run 'pulumi up' to create it.`,
-      );
-    }
-    return {
-      state: parseReplicaState(value),
-      action: { value: action?.Value ?? null, version: action?.Version ?? null },
-    };
+  /** The state and the operator's action, in one GetParameters (functions/replica/replicaAws.ts). */
+  read(): Promise<{ state: ReplicaState; action: ReplicaActionRead }> {
+    return this.o.aws.readStateAndAction();
   }
 
   decide(state: ReplicaState, action: ReplicaActionRead, executionId: string): ReplicaActionDecision {
@@ -89,10 +61,8 @@ export class ReplicaActionSteps {
    * true when the state is rebuilt, or the rebuild is no longer due (plan again).
    */
   async rebuild(executionId: string, version: number): Promise<boolean> {
-    const { lockName } = this.o;
-    const now = Math.floor(this.o.now() / 1000);
-    if (!(await acquireLease(this.o.ssmCall, { lockName, executionId, now }))) return false;
-    try {
+    const lease = { lockName: this.o.lockName, executionId, now: Math.floor(this.o.now() / 1000) };
+    const ran = await underLease(this.o.aws.ssmCall, lease, async () => {
       const { state, action } = await this.read();
       const decided = this.decide(state, action, executionId);
       if (decided.kind === 'REBUILD_WAITS') return false;
@@ -108,9 +78,8 @@ export class ReplicaActionSteps {
       );
       await this.o.saveState(rebuiltReplicaState(version));
       return true;
-    } finally {
-      await releaseLease(this.o.ssmCall, lockName);
-    }
+    });
+    return ran.held && ran.value;
   }
 
   /**

@@ -15,6 +15,7 @@
  * - ImportTable refused the ClientToken and no import of ours is found (yet): wait; the next execution
  *   asks again with the same ClientToken.
  */
+import { iso, toSeconds } from '../shared/time';
 import type { ReplicaHaltReason, ReplicaImport, ReplicaState } from './state';
 
 /** What the import is about to be, before DynamoDB names it: the request's identity and its chain entry. */
@@ -47,8 +48,8 @@ export type ImportDecision =
 
 export interface ImportDecisionContext {
   targetTableName: string;
-  /** ISO 8601: when the import is recorded as started if DynamoDB gives no StartTime. */
-  now: string;
+  /** Epoch seconds: when the import is recorded as started if DynamoDB gives no StartTime. */
+  now: number;
 }
 
 const ENDED_BADLY = new Set(['FAILED', 'CANCELLED', 'CANCELLING']);
@@ -108,7 +109,7 @@ export function decideImport(
     }
     return {
       kind: 'COMPLETE',
-      detail: `import ${importArn} completed: replica at sequence ${facts.sequence} of epoch ${facts.epoch}, watermark ${facts.watermark}; incremental exports are applied from the next execution`,
+      detail: `import ${importArn} completed: replica at sequence ${facts.sequence} of epoch ${facts.epoch}, watermark ${iso(facts.watermark)}; incremental exports are applied from the next execution`,
       state: {
         ...state,
         epoch: facts.epoch,
@@ -121,8 +122,8 @@ export function decideImport(
   const startedAt =
     state.import?.importArn === importArn
       ? state.import.startedAt
-      : (observation.startTime?.toISOString() ?? context.now);
-  const detail = `importing ${facts.exportArn} into ${target}: import ${importArn} (${status}) since ${startedAt}; no writes until it completes`;
+      : (toSeconds(observation.startTime) ?? Math.floor(context.now));
+  const detail = `importing ${facts.exportArn} into ${target}: import ${importArn} (${status}) since ${iso(startedAt)}; no writes until it completes`;
   if (state.import?.importArn === importArn) return { kind: 'WAIT', detail };
   return {
     kind: 'WAIT',

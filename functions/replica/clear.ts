@@ -39,7 +39,7 @@ export async function clearTarget(deps: ClearDeps, state: ReplicaState): Promise
   const clearing: ReplicaClearing = state.clearing ?? {
     cursor: null,
     deleted: 0,
-    startedAt: new Date(deps.now()).toISOString(),
+    startedAt: Math.floor(deps.now() / 1000),
   };
   const table = deps.settings.targetTableName;
   const keys = await targetKeyAttributes(deps.target, table);

@@ -3,18 +3,12 @@
  * state machine sends, what the plan step answers, the clients and options it takes, and the names it
  * shares with the component (the lag metric, the lock beside the state parameter).
  */
-import { REPLICA_METRIC_DIMENSION, REPLICA_METRICS } from '../shared/metrics';
 import type { ApplyOptions, DynamoDbSender } from '../../apply';
 import type { DataFileEntry, ExportFormatName, S3Sender } from '../../format';
 import type { SfnSender, SnsSender, SsmSender } from '../shared/awsClients';
 import type { PlannedEntry, PlannerLimits, ReplicaPlan, ResumeAt } from './planner';
 
 export { EXPRESS_CHILD_BUDGET_SECONDS } from './workSizing';
-
-/** The lock parameter whose lease guards a replica's claims: beside its state parameter. */
-export function replicaLockName(stateParameterName: string): string {
-  return `${stateParameterName}-lock`;
-}
 
 export interface ReplicaClients {
   s3: S3Sender;
@@ -116,6 +110,3 @@ export interface PlanOutput {
   /** What each child is told (the ItemSelector adds it to every item). */
   child?: ChildWork;
 }
-
-export const REPLICA_LAG_METRIC = REPLICA_METRICS.replicaLagSeconds;
-export const REPLICA_DIMENSION = REPLICA_METRIC_DIMENSION;

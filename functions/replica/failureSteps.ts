@@ -170,7 +170,7 @@ export async function checkFailedEntry(
     });
     // Children of the failed Map Run may still be writing until they see the claim released: the
     // entry is applied again only once they have stopped (functions/replica/writeGuard.ts).
-    const notBefore = new Date(deps.now() + CLAIM_SUCCESSOR_WAIT_SECONDS * 1000).toISOString();
+    const notBefore = Math.ceil(deps.now() / 1000 + CLAIM_SUCCESSOR_WAIT_SECONDS);
     const failure = failed.failure!;
     await deps.saveState({
       ...failed,

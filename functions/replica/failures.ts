@@ -71,8 +71,9 @@ export function withEntryFailure(
     sequence: at.sequence,
     failures,
     error: at.error,
-    at: new Date(at.now * 1000).toISOString(),
-    retryAt: new Date((at.now + failureBackoffSeconds(failures)) * 1000).toISOString(),
+    at: Math.floor(at.now),
+    // Never before the backoff has passed: the second is rounded up.
+    retryAt: Math.ceil(at.now + failureBackoffSeconds(failures)),
   };
   return { ...state, failure };
 }
@@ -90,7 +91,7 @@ export function heldBackBy(
   const failure = state.failure;
   if (!failure || failure.sequence !== sequence || (failure.epoch !== null && failure.epoch !== epoch))
     return undefined;
-  return now * 1000 < Date.parse(failure.retryAt) ? failure : undefined;
+  return now < failure.retryAt ? failure : undefined;
 }
 
 /** The state without failures nor a rejected write: the replica got past them. */

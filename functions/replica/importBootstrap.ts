@@ -24,9 +24,9 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { DynamoDbSender } from '../../apply';
 import { getText, type S3Sender } from '../../format/s3io';
-import type { SsmSender } from '../shared/awsClients';
 import { chainEntryKey, exportDataPrefix, type ChainEntry } from '../shared/chainManifest';
-import { acquireLease, releaseLease, type SsmCall } from '../shared/lease';
+import type { SsmCall } from '../shared/lease';
+import { underLease, unchangedSincePlanned } from '../shared/consumer/claim';
 import {
   decideImport,
   recordedImportFacts,
@@ -36,8 +36,9 @@ import {
 } from './bootstrap';
 import type { PlannedEntry } from './planner';
 import type { ReplicaSettings } from './settings';
-import type { ReplicaHaltReason, ReplicaState } from './state';
+import { REPLICA_CLAIM_ALSO_COMPARES, type ReplicaHaltReason, type ReplicaState } from './state';
 import { errorName, errorMessage, withRetry } from '../shared/retry';
+import { toSeconds } from '../shared/time';
 
 export interface ReplicaImportRequest {
   input: ImportTableInput;
@@ -130,7 +131,8 @@ export function replicaImportRequest(
 export interface ImportBootstrapDeps {
   settings: ReplicaSettings;
   s3: S3Sender;
-  ssm: SsmSender;
+  /** The replica's SSM calls under the retry policy (functions/replica/replicaAws.ts): the lease's. */
+  ssmCall: SsmCall;
   /** DynamoDB in the source's account and Region: DescribeTable of the source table. */
   source: DynamoDbSender;
   /** DynamoDB of the target (its Region, the assumed role): ImportTable, DescribeImport, ListImports. */
@@ -139,8 +141,6 @@ export interface ImportBootstrapDeps {
   executionId: string;
   /** Epoch milliseconds. */
   now: () => number;
-  /** Waits between retries of the state's SSM calls. @default setTimeout */
-  sleep?: (ms: number) => Promise<void>;
   readState(): Promise<ReplicaState>;
   saveState(state: ReplicaState): Promise<void>;
   /** Alerts once and records the halt. */
@@ -238,37 +238,30 @@ async function sendImport(deps: ImportBootstrapDeps, input: ImportTableInput): P
   }
 }
 
-function sameProgress(a: ReplicaState, b: ReplicaState): boolean {
-  const key = (s: ReplicaState) =>
-    JSON.stringify([s.status, s.epoch, s.lastAppliedSequence, s.inProgress, s.import ?? null]);
-  return key(a) === key(b);
-}
-
 /**
  * Runs `step` under the replica's claim lease, if the state is still the one `planned` read: BUSY
  * otherwise, so of two executions at once only one sends or records anything.
  */
-async function underLease(
+async function underClaimLease(
   deps: ImportBootstrapDeps,
   planned: ReplicaState,
   step: (current: ReplicaState) => Promise<ImportStepOutput>,
 ): Promise<ImportStepOutput> {
-  const ssmCall: SsmCall = (label, command) =>
-    withRetry(label, () => deps.ssm.send(command), { sleep: deps.sleep });
   const busy: ImportStepOutput = {
     action: 'BUSY',
     detail: 'another execution is starting or recording the import',
   };
   const now = Math.floor(deps.now() / 1000);
-  if (!(await acquireLease(ssmCall, { lockName: deps.lockName, executionId: deps.executionId, now })))
-    return busy;
-  try {
-    const current = await deps.readState();
-    if (!sameProgress(current, planned)) return busy;
-    return await step(current);
-  } finally {
-    await releaseLease(ssmCall, deps.lockName);
-  }
+  const ran = await underLease(
+    deps.ssmCall,
+    { lockName: deps.lockName, executionId: deps.executionId, now },
+    async () => {
+      const current = await deps.readState();
+      if (!unchangedSincePlanned(planned, current, REPLICA_CLAIM_ALSO_COMPARES)) return busy;
+      return step(current);
+    },
+  );
+  return ran.held ? ran.value : busy;
 }
 
 /** Carries out a decision: saves or halts, and says what happened. */
@@ -305,7 +298,7 @@ export async function startImport(
   epoch: string,
   entry: PlannedEntry,
 ): Promise<ImportStepOutput> {
-  return underLease(deps, planned, async (current) => {
+  return underClaimLease(deps, planned, async (current) => {
     const full = await fullExportEntry(deps, epoch, entry);
     const described = await withRetry('DescribeTable(source)', () =>
       deps.source.send(new DescribeTableCommand({ TableName: deps.settings.sourceTableName })),
@@ -322,13 +315,13 @@ export async function startImport(
       exportArn: entry.exportArn,
       epoch,
       sequence: entry.sequence,
-      watermark: entry.to,
+      watermark: toSeconds(entry.to) ?? 0,
       itemCount: entry.itemCount,
     };
     const observation = await sendImport(deps, input);
     const decision = decideImport(current, facts, observation, {
       targetTableName: deps.settings.targetTableName,
-      now: new Date(deps.now()).toISOString(),
+      now: deps.now() / 1000,
     });
     return carryOut(deps, current, decision);
   });
@@ -342,7 +335,7 @@ export async function checkImport(
   const recorded = planned.import;
   if (!recorded) throw new Error('checkImport needs an import in the replica state');
   const facts = recordedImportFacts(recorded);
-  const context = { targetTableName: deps.settings.targetTableName, now: new Date(deps.now()).toISOString() };
+  const context = { targetTableName: deps.settings.targetTableName, now: deps.now() / 1000 };
   let observation: ImportObservation;
   try {
     observation = await describeImport(deps.target, recorded.importArn);
@@ -359,7 +352,7 @@ export async function checkImport(
   const decision = decideImport(planned, facts, observation, context);
   // Still running: nothing to write, so no lease is needed.
   if (decision.kind === 'WAIT' && !decision.state) return { action: 'IDLE', detail: decision.detail };
-  return underLease(deps, planned, (current) =>
+  return underClaimLease(deps, planned, (current) =>
     carryOut(deps, current, decideImport(current, facts, observation, context)),
   );
 }

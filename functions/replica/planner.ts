@@ -22,31 +22,19 @@
  *    records by what the write rate writes in one invocation's budget (functions/replica/workSizing.ts),
  *    so one invocation normally finishes them; an entry larger than that goes to the Distributed Map.
  */
+import type { ConsumerChainView, ConsumerEntry } from '../shared/consumer/chainReading';
+import { claimIsLive as consumerClaimIsLive } from '../shared/consumer/claim';
+import { newEpochDecision } from '../shared/consumer/newEpoch';
+import { iso } from '../shared/time';
 import { heldBackBy } from './failures';
 import type { ReplicaHaltReason, ReplicaImport, ReplicaInProgress, ReplicaState } from './state';
 import { groupRecordCap } from './workSizing';
 
 /** A committed chain entry as the planner sees it (the fields of the chain manifest it needs). */
-export interface PlannedEntry {
-  sequence: number;
-  type: 'FULL' | 'INCREMENTAL';
-  /** Window end, ISO 8601. */
-  to: string;
-  itemCount: number;
-  exportArn: string;
-  bucket: string;
-  manifestSummaryKey: string;
-}
+export type PlannedEntry = ConsumerEntry;
 
-/** The chain as read for one plan. */
-export interface ChainView {
-  /** The live epoch (CURRENT.json). */
-  currentEpoch: string;
-  /** HEAD.json of the epoch the replica follows (undefined before the first commit). */
-  head?: { lastSequence: number; watermark: string };
-  /** Entries of that epoch from the one after the last applied, in sequence order (may stop early). */
-  entries: PlannedEntry[];
-}
+/** The chain as read for one plan (functions/shared/consumer/chainReading.ts). */
+export type ChainView = ConsumerChainView;
 
 export interface PlannerLimits {
   /** Entries of at least this many records are applied by the Distributed Map. @default 100000 */
@@ -124,7 +112,12 @@ export function claimLeaseSeconds(claim: Pick<ReplicaInProgress, 'mode'>, groupL
 
 /** Whether a claim still holds at `now` (epoch seconds): younger than its lease. */
 export function claimIsLive(claim: ReplicaInProgress, now: number, groupLeaseSeconds: number): boolean {
-  return now - Date.parse(claim.startedAt) / 1000 < claimLeaseSeconds(claim, groupLeaseSeconds);
+  return consumerClaimIsLive(claim.startedAt, now, claimLeaseSeconds(claim, groupLeaseSeconds));
+}
+
+/** The state's epoch and watermark as a halt detail says them. */
+function watermarkText(state: ReplicaState): { epoch: string | null; watermark: string | null } {
+  return { epoch: state.epoch, watermark: state.watermark === null ? null : iso(state.watermark) };
 }
 
 export function planReplica(state: ReplicaState, chain: ChainView, context: PlanContext): ReplicaPlan {
@@ -150,16 +143,14 @@ export function planReplica(state: ReplicaState, chain: ChainView, context: Plan
   // Before the epoch rules: the import's own outcome decides, even if the chain moved on meanwhile
   // (the replica then holds the imported epoch, and the next plan sees the new one).
   if (state.epoch === null && state.import) return { action: 'CHECK_IMPORT', import: state.import };
-  if (state.epoch !== null && state.epoch !== chain.currentEpoch) {
-    if (context.onNewEpoch === 'rebaseline') {
-      return { action: 'REBASELINE', fromEpoch: state.epoch, toEpoch: chain.currentEpoch };
-    }
-    return {
-      action: 'HALT',
-      reason: 'NEW_EPOCH',
-      detail: `the chain moved from epoch ${state.epoch} to ${chain.currentEpoch}; the replica holds epoch ${state.epoch} up to ${state.watermark ?? 'its start'} and writes nothing of the new epoch until rebuilt`,
-    };
-  }
+  const newEpoch = newEpochDecision(watermarkText(state), chain.currentEpoch, {
+    startOver: context.onNewEpoch === 'rebaseline',
+    holder: 'the replica',
+    stops: 'writes',
+  });
+  if (newEpoch?.kind === 'START_OVER')
+    return { action: 'REBASELINE', fromEpoch: newEpoch.fromEpoch, toEpoch: newEpoch.toEpoch };
+  if (newEpoch?.kind === 'HALT') return { action: 'HALT', reason: 'NEW_EPOCH', detail: newEpoch.detail };
   const epoch = state.epoch ?? chain.currentEpoch;
   // A rebaseline applies the new epoch's full export into an emptied target only: an item the source
   // deleted between the epochs would otherwise stay (a full export lists what exists, not deletes).
@@ -184,7 +175,7 @@ export function planReplica(state: ReplicaState, chain: ChainView, context: Plan
   if (held) {
     return {
       action: 'IDLE',
-      reason: `chain entry ${expected} failed ${held.failures} time${held.failures === 1 ? '' : 's'} (last: ${held.error}); applied again from ${held.retryAt}`,
+      reason: `chain entry ${expected} failed ${held.failures} time${held.failures === 1 ? '' : 's'} (last: ${held.error}); applied again from ${iso(held.retryAt)}`,
     };
   }
   if (expected === 0 && context.bootstrap === 'import')

@@ -21,7 +21,7 @@ export interface ReplicaSettings {
   stateParameterName: string;
   /**
    * SSM parameter holding the operator's action (functions/replica/action.ts), which the Lambda only
-   * reads. @default `replicaActionParameterName(stateParameterName)`
+   * reads. @default `replicaActionParameterName(stateParameterName)` (functions/shared/names.ts)
    */
   actionParameterName?: string;
   targetTableName: string;
@@ -58,11 +58,4 @@ export function fromReplicaEnvironment(env: Record<string, string | undefined>):
     }
   }
   return settings;
-}
-
-/** The action parameter beside a replica's state parameter: `.../replicas/<alias>/action`. */
-export function replicaActionParameterName(stateParameterName: string): string {
-  return stateParameterName.endsWith('/state')
-    ? `${stateParameterName.slice(0, -'/state'.length)}/action`
-    : `${stateParameterName}-action`;
 }

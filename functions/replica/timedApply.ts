@@ -14,6 +14,7 @@
  * Every write goes through the write guard (functions/replica/writeGuard.ts): none after the
  * invocation's last write time, none once the claim it runs under has moved.
  */
+import { toSeconds } from '../shared/time';
 import {
   applyEntries,
   applyFilesFrom,
@@ -262,12 +263,15 @@ async function saveProgress(
         ...withoutFailures(state),
         epoch: event.epoch,
         lastAppliedSequence: Math.max(state.lastAppliedSequence, lastComplete.sequence),
-        watermark: lastComplete.sequence > state.lastAppliedSequence ? lastComplete.to : state.watermark,
+        watermark:
+          lastComplete.sequence > state.lastAppliedSequence
+            ? (toSeconds(lastComplete.to) ?? null)
+            : state.watermark,
       }
     : state;
   await deps.saveState({
     ...advanced,
-    partial: { epoch: event.epoch, ...partial, at: new Date(deps.now()).toISOString() },
+    partial: { epoch: event.epoch, ...partial, at: Math.floor(deps.now() / 1000) },
     inProgress: null,
   });
   deps.info(

@@ -7,7 +7,13 @@
  * which Lambda provides), and the record is a pure function that the component tests check against
  * the alarms (namespace, dimension, metric names) without a library's buffering or environment.
  */
-import { DEFAULT_METRIC_NAMESPACE, METRIC_DIMENSION, METRICS } from './metrics';
+import {
+  DEFAULT_METRIC_NAMESPACE,
+  METRIC_DIMENSION,
+  METRICS,
+  REPLICA_METRIC_DIMENSION,
+  REPLICA_METRICS,
+} from './metrics';
 
 export interface TickMetrics {
   chainLagSeconds: number;
@@ -19,7 +25,7 @@ export interface TickMetrics {
   notificationsDropped: number;
 }
 
-const UNITS: Record<keyof TickMetrics, string> = {
+const UNITS: Record<keyof TickMetrics, MetricValue['unit']> = {
   chainLagSeconds: 'Seconds',
   inFlightExports: 'Count',
   exportsStarted: 'Count',
@@ -29,6 +35,37 @@ const UNITS: Record<keyof TickMetrics, string> = {
   notificationsDropped: 'Count',
 };
 
+/** One metric of a record: its name (from `metrics.ts`), unit and value. */
+export interface MetricValue {
+  name: string;
+  unit: 'Seconds' | 'Count';
+  value: number;
+}
+
+/** One EMF record: the metrics under one set of dimensions (name to value, in that order). */
+export function emfLine(
+  namespace: string | undefined,
+  dimensions: Record<string, string>,
+  metrics: readonly MetricValue[],
+  timestampMs: number,
+): Record<string, unknown> {
+  const record: Record<string, unknown> = {
+    _aws: {
+      Timestamp: timestampMs,
+      CloudWatchMetrics: [
+        {
+          Namespace: namespace || DEFAULT_METRIC_NAMESPACE,
+          Dimensions: [Object.keys(dimensions)],
+          Metrics: metrics.map((m) => ({ Name: m.name, Unit: m.unit })),
+        },
+      ],
+    },
+    ...dimensions,
+  };
+  for (const m of metrics) record[m.name] = m.value;
+  return record;
+}
+
 /** The EMF record for one tick. */
 export function emfRecord(
   namespace: string | undefined,
@@ -37,21 +74,27 @@ export function emfRecord(
   timestampMs: number,
 ): Record<string, unknown> {
   const names = Object.keys(UNITS) as (keyof TickMetrics)[];
-  const record: Record<string, unknown> = {
-    _aws: {
-      Timestamp: timestampMs,
-      CloudWatchMetrics: [
-        {
-          Namespace: namespace || DEFAULT_METRIC_NAMESPACE,
-          Dimensions: [[METRIC_DIMENSION]],
-          Metrics: names.map((name) => ({ Name: METRICS[name], Unit: UNITS[name] })),
-        },
-      ],
-    },
-    [METRIC_DIMENSION]: alias,
-  };
-  for (const name of names) record[METRICS[name]] = metrics[name];
-  return record;
+  return emfLine(
+    namespace,
+    { [METRIC_DIMENSION]: alias },
+    names.map((name) => ({ name: METRICS[name], unit: UNITS[name], value: metrics[name] })),
+    timestampMs,
+  );
+}
+
+/** The EMF record of a replica's lag: dimensions the source table's alias and the replica's. */
+export function replicaLagRecord(
+  namespace: string | undefined,
+  aliases: { table: string; replica: string },
+  lagSeconds: number,
+  timestampMs: number,
+): Record<string, unknown> {
+  return emfLine(
+    namespace,
+    { [METRIC_DIMENSION]: aliases.table, [REPLICA_METRIC_DIMENSION]: aliases.replica },
+    [{ name: REPLICA_METRICS.replicaLagSeconds, unit: 'Seconds', value: lagSeconds }],
+    timestampMs,
+  );
 }
 
 export type LineLogger = (line: string) => void;

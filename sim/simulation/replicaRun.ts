@@ -9,10 +9,12 @@
  * chain no longer moves), and the replica table is compared item by item with the source as of the
  * replica's own watermark.
  */
+import { iso } from '../../functions/shared/time';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import type { SfnSender } from '../../functions/shared/awsClients';
-import { createReplicaHandler, REPLICA_LAG_METRIC } from '../../functions/replica/apply';
+import { createReplicaHandler } from '../../functions/replica/apply';
+import { REPLICA_METRICS } from '../../functions/shared/metrics';
 import type { PlannerLimits } from '../../functions/replica/planner';
 import { fromReplicaEnvironment, type ReplicaSettings } from '../../functions/replica/settings';
 import { initialReplicaParameterValues } from '../../functions/replica/action';
@@ -61,7 +63,7 @@ export class SimulationReplica {
   private readonly lagSamples: number[] = [];
   private target: DynamoDBClient | undefined;
   /** The replica's watermark when the run reached its end, before the last executions finished. */
-  private watermarkAtEnd: string | null = null;
+  private watermarkAtEnd: number | null = null;
 
   /** The import service over the local DynamoDB, for a replica bootstrapped by `import`. */
   tableImport: LocalTableImport | undefined;
@@ -136,8 +138,8 @@ export class SimulationReplica {
       {
         log: (line) => {
           const metric = JSON.parse(line) as Record<string, unknown>;
-          if (typeof metric[REPLICA_LAG_METRIC] === 'number')
-            this.lagSamples.push(metric[REPLICA_LAG_METRIC]);
+          const lag = metric[REPLICA_METRICS.replicaLagSeconds];
+          if (typeof lag === 'number') this.lagSamples.push(lag);
         },
         limits: SIMULATION_REPLICA_LIMITS,
         info: () => undefined,
@@ -234,10 +236,10 @@ export class SimulationReplica {
         account.dynamodb.client,
         settings.targetTableName,
         source,
-        state.watermark,
+        state.watermark === null ? null : iso(state.watermark),
         'replica',
       );
-      const watermarkSeconds = state.watermark ? Date.parse(state.watermark) / 1000 : null;
+      const watermarkSeconds = state.watermark;
       return {
         ok:
           compared.identical &&
@@ -248,12 +250,12 @@ export class SimulationReplica {
         halt: state.halt ? `${state.halt.reason}: ${state.halt.detail}` : null,
         epoch: state.epoch,
         lastAppliedSequence: state.lastAppliedSequence,
-        watermark: state.watermark,
+        watermark: state.watermark === null ? null : iso(state.watermark),
         lagBehindChainSeconds:
           watermarkSeconds === null || chainWatermark === null
             ? null
             : Date.parse(chainWatermark) / 1000 - watermarkSeconds,
-        lagAtEndSeconds: this.watermarkAtEnd === null ? null : end - Date.parse(this.watermarkAtEnd) / 1000,
+        lagAtEndSeconds: this.watermarkAtEnd === null ? null : end - this.watermarkAtEnd,
         ...compared,
         ...base,
       };

@@ -1,5 +1,6 @@
 import { initialReplicaParameterValues } from '../../functions/replica/action';
-import { replicaActionParameterName, type ReplicaSettings } from '../../functions/replica/settings';
+import { replicaActionParameterName } from '../../functions/shared/names';
+import type { ReplicaSettings } from '../../functions/replica/settings';
 
 /** The settings of a test replica `copy` of table `orders`, with `over` on top. */
 export function testReplicaSettings(over: Partial<ReplicaSettings> = {}): ReplicaSettings {

@@ -38,7 +38,7 @@ describe('emptying the target for a rebaseline (functions/replica/clear.ts)', ()
     const state: ReplicaState = {
       ...initialReplicaState(),
       epoch: 'E2',
-      clearing: { cursor: null, deleted: 0, startedAt: '2026-11-03T00:00:00.000Z' },
+      clearing: { cursor: null, deleted: 0, startedAt: Date.parse('2026-11-03T00:00:00.000Z') / 1000 },
     };
     const chain = {
       currentEpoch: 'E2',
@@ -85,8 +85,13 @@ describe('emptying the target for a rebaseline (functions/replica/clear.ts)', ()
     let state: ReplicaState = {
       ...initialReplicaState(),
       epoch: 'E2',
-      inProgress: { executionId: 'x', sequences: [], mode: 'group', startedAt: '2026-11-03T00:00:00.000Z' },
-      clearing: { cursor: null, deleted: 0, startedAt: '2026-11-03T00:00:00.000Z' },
+      inProgress: {
+        executionId: 'x',
+        sequences: [],
+        mode: 'group',
+        startedAt: Date.parse('2026-11-03T00:00:00.000Z') / 1000,
+      },
+      clearing: { cursor: null, deleted: 0, startedAt: Date.parse('2026-11-03T00:00:00.000Z') / 1000 },
     };
     let steps = 0;
     while (state.clearing) {

@@ -234,7 +234,7 @@ describe('import bootstrap of a replica, run (functions/replica/importBootstrap.
       clientToken: sent.ClientToken,
       epoch: chain.epoch,
       sequence: 0,
-      watermark: chain.entries[0].entry.to,
+      watermark: Date.parse(chain.entries[0].entry.to) / 1000,
       itemCount: chain.entries[0].entry.itemCount,
     });
     // No watermark yet, so no lag data point (the alarm counts missing data as breaching).
@@ -244,12 +244,13 @@ describe('import bootstrap of a replica, run (functions/replica/importBootstrap.
     const status = deriveReplicaStatus({
       ref: { alias: 'copy', stateParameterName: STATE, targetTableName: r.targetTableName },
       stateText: r.stateText(),
-      now: Date.parse(importing.import!.startedAt) / 1000 + 5400,
+      now: importing.import!.startedAt + 5400,
       chain: { epoch: chain.epoch, watermark: null },
     });
     expect(status.importing).to.deep.equal({
       importArn: importing.import!.importArn,
-      startedAt: importing.import!.startedAt,
+      // The report says the state's epoch seconds in ISO 8601.
+      startedAt: new Date(importing.import!.startedAt * 1000).toISOString(),
       elapsedSeconds: 5400,
     });
     expect(formatReplicaStatuses([status])).to.match(
@@ -268,7 +269,7 @@ describe('import bootstrap of a replica, run (functions/replica/importBootstrap.
     expect(r.state()).to.include({
       epoch: chain.epoch,
       lastAppliedSequence: 3,
-      watermark: new Date(windowEnd(3) * 1000).toISOString(),
+      watermark: windowEnd(3),
       import: null,
     });
     expect(canonicalTable(await scanTable(ddb.client, r.targetTableName))).to.deep.equal(
@@ -282,7 +283,7 @@ describe('import bootstrap of a replica, run (functions/replica/importBootstrap.
     await execution(r.handler, 'exec-5');
     expect(r.state()).to.include({
       lastAppliedSequence: 8,
-      watermark: new Date(windowEnd(8) * 1000).toISOString(),
+      watermark: windowEnd(8),
     });
     expect(canonicalTable(await scanTable(ddb.client, r.targetTableName))).to.deep.equal(
       canonicalTable(source.snapshotBefore(windowEnd(8))),

@@ -54,11 +54,11 @@ describe('dce replica commands and replica status (bin/dce.js, local SSM endpoin
       status: 'HALTED',
       epoch: EPOCH,
       lastAppliedSequence: 41,
-      watermark: new Date((now - 7200) * 1000).toISOString(),
+      watermark: now - 7200,
       halt: {
         reason: 'NEW_EPOCH',
         detail: 'the chain moved',
-        at: new Date(now * 1000).toISOString(),
+        at: now,
         epoch: EPOCH,
       },
     };

@@ -31,12 +31,12 @@ describe('replica claim takeover after an ended execution', () => {
             ...initialReplicaState(),
             epoch: EPOCH,
             lastAppliedSequence: applied,
-            watermark: entry(applied).to,
+            watermark: Date.parse(entry(applied).to) / 1000,
             inProgress: {
               executionId: 'exec-gone',
               sequences: [applied + 1],
               mode,
-              startedAt: new Date((T0 + 86_400 - age) * 1000).toISOString(),
+              startedAt: T0 + 86_400 - age,
             },
           };
           const chain: ChainView = {

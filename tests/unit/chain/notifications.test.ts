@@ -21,6 +21,7 @@ const settings = {
 
 const FIELDS = [
   'schemaVersion',
+  'kind',
   'notificationId',
   'status',
   'event',
@@ -66,6 +67,7 @@ describe('notifications', () => {
     expect(request.MessageAttributes).to.deep.equal({
       status: { DataType: 'String', StringValue: 'FAILED' },
       event: { DataType: 'String', StringValue: 'EXPORT_FAILED' },
+      kind: { DataType: 'String', StringValue: 'chain' },
     });
     const body = JSON.parse(request.Message);
     expect(Object.keys(body)).to.have.members(FIELDS);

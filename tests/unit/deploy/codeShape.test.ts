@@ -1,6 +1,6 @@
 /**
- * The shape rules of the source tree, checked by parsing it: no source file over 600 lines and no
- * function, method or arrow function whose body spans more than 100 lines. Tests are left out (a
+ * The shape rules of the source tree, checked by parsing it: no source file over 600 lines, no class
+ * over 300 lines, and no function, method or arrow function whose body spans more than 100 lines. Tests are left out (a
  * `describe` block is long by nature), and so are installed packages and the simulation's output.
  */
 import { expect } from 'chai';
@@ -12,6 +12,7 @@ import { REPO_ROOT } from '../../helpers/repoRoot';
 const ROOT = REPO_ROOT;
 const MAX_FILE_LINES = 600;
 const MAX_FUNCTION_LINES = 100;
+const MAX_CLASS_LINES = 300;
 /** Folders that hold no product source. */
 const SKIPPED_DIRECTORIES = new Set(['node_modules', 'tests', '.git', '.sim']);
 
@@ -22,10 +23,27 @@ const SKIPPED_DIRECTORIES = new Set(['node_modules', 'tests', '.git', '.sim']);
  */
 const ALLOWED_LONG_FUNCTIONS: Record<string, { lines: number; reason: string }> = {};
 
+/**
+ * Classes over the limit that are known and owed a split, keyed `file:name`, with their length. Like
+ * the list above it may only shrink.
+ */
+const ALLOWED_LONG_CLASSES: Record<string, { lines: number; reason: string }> = {
+  'sim/fakeAws/dynamodb.ts:FakeDynamoDB': {
+    lines: 386,
+    reason: 'the fake export engine beside the table calls',
+  },
+  'sim/localMachine.ts:LocalMachine': {
+    lines: 331,
+    reason: 'the interpreter run and its Lambda invocations',
+  },
+  'sim/localRun.ts:LocalRun': { lines: 334, reason: 'the clock, its I/O accounting and the export chain' },
+};
+
 interface LongFunction {
   key: string;
   where: string;
   lines: number;
+  kind: 'function' | 'class';
 }
 
 function sourceFiles(directory: string): string[] {
@@ -66,13 +84,30 @@ function functionName(node: ts.FunctionLikeDeclaration): string {
 function longFunctions(relative: string, file: ts.SourceFile): LongFunction[] {
   const found: LongFunction[] = [];
   const visit = (node: ts.Node) => {
+    if (ts.isClassLike(node)) {
+      const start = lineOf(file, node.getStart(file));
+      const lines = lineOf(file, node.getEnd()) - start + 1;
+      const name = node.name?.getText() ?? '<class>';
+      if (lines > MAX_CLASS_LINES)
+        found.push({
+          key: `${relative}:${name}`,
+          where: `${relative}:${start} class ${name}`,
+          lines,
+          kind: 'class',
+        });
+    }
     if (ts.isFunctionLike(node) && 'body' in node && node.body) {
       const body = node.body as ts.Node;
       const start = lineOf(file, body.getStart(file));
       const lines = lineOf(file, body.getEnd()) - start + 1;
       if (lines > MAX_FUNCTION_LINES) {
         const name = functionName(node as ts.FunctionLikeDeclaration);
-        found.push({ key: `${relative}:${name}`, where: `${relative}:${start} ${name}`, lines });
+        found.push({
+          key: `${relative}:${name}`,
+          where: `${relative}:${start} ${name}`,
+          lines,
+          kind: 'function',
+        });
       }
     }
     ts.forEachChild(node, visit);
@@ -112,6 +147,7 @@ describe('code shape', () => {
   it(`has no function body over ${MAX_FUNCTION_LINES} lines beyond the listed ones`, () => {
     const offenders = files
       .flatMap((f) => f.long)
+      .filter((f) => f.kind === 'function')
       .filter((f) => !ALLOWED_LONG_FUNCTIONS[f.key] || f.lines > ALLOWED_LONG_FUNCTIONS[f.key].lines)
       .map((f) => `${f.where}: ${f.lines} lines`);
     expect(
@@ -120,8 +156,29 @@ describe('code shape', () => {
     ).to.deep.equal([]);
   });
 
+  it(`has no class over ${MAX_CLASS_LINES} lines beyond the listed ones`, () => {
+    const classes = files.flatMap((f) => f.long).filter((f) => f.kind === 'class');
+    const offenders = classes
+      .filter((f) => !ALLOWED_LONG_CLASSES[f.key] || f.lines > ALLOWED_LONG_CLASSES[f.key].lines)
+      .map((f) => `${f.where}: ${f.lines} lines`);
+    expect(offenders, `classes over ${MAX_CLASS_LINES} lines:\n${offenders.join('\n')}`).to.deep.equal([]);
+    const found = new Map(classes.map((f) => [f.key, f.lines] as const));
+    const stale = Object.entries(ALLOWED_LONG_CLASSES)
+      .filter(([key, allowed]) => (found.get(key) ?? 0) < allowed.lines)
+      .map(
+        ([key, allowed]) =>
+          `${key}: listed at ${allowed.lines} lines, now ${found.get(key) ?? 'within the limit'}`,
+      );
+    expect(stale, `stale class allow-list entries:\n${stale.join('\n')}`).to.deep.equal([]);
+  });
+
   it('keeps the allow-list of long functions no longer than the code needs', () => {
-    const found = new Map(files.flatMap((f) => f.long).map((f) => [f.key, f.lines] as const));
+    const found = new Map(
+      files
+        .flatMap((f) => f.long)
+        .filter((f) => f.kind === 'function')
+        .map((f) => [f.key, f.lines] as const),
+    );
     // A function that grew past its entry is reported by the test above; here only the ones that shrank.
     const stale = Object.entries(ALLOWED_LONG_FUNCTIONS)
       .filter(([key, allowed]) => (found.get(key) ?? 0) < allowed.lines)

@@ -21,7 +21,7 @@ import { REPLICA_SDK_CALLS } from '../../../functions/shared/awsActions';
 import { createReplicaHandler, type PlanOutput } from '../../../functions/replica/apply';
 import type { ReplicaSettings } from '../../../functions/replica/settings';
 import { initialReplicaParameterValues } from '../../../functions/replica/action';
-import { replicaActionParameterName } from '../../../functions/replica/settings';
+import { replicaActionParameterName } from '../../../functions/shared/names';
 import { getText } from '../../../format/s3io';
 import { generateWorkload, WORKLOAD_KEY_SCHEMA, WORKLOAD_ATTRIBUTE_DEFINITIONS } from '../../../sim/workload';
 import { MemoryS3, contiguousWindows, writeChain } from '../../helpers/exportChain';

@@ -14,7 +14,7 @@ import {
   type ReplicaActionRead,
 } from '../../../functions/replica/action';
 import { planReplica, type ChainView } from '../../../functions/replica/planner';
-import { replicaActionParameterName } from '../../../functions/replica/settings';
+import { replicaActionParameterName } from '../../../functions/shared/names';
 import { initialReplicaState, parseReplicaState, type ReplicaState } from '../../../functions/replica/state';
 
 const NOW = T0 + 86_400;
@@ -46,19 +46,17 @@ const stateArb: fc.Arbitrary<ReplicaState> = fc
     status,
     epoch: last >= 0 ? EPOCH : null,
     lastAppliedSequence: last,
-    watermark: last >= 0 ? isoAt(T0 + last * 900) : null,
+    watermark: last >= 0 ? T0 + last * 900 : null,
     inProgress: claim
       ? {
           executionId: claim.mine ? 'exec-me' : 'exec-other',
           sequences: [last + 1],
           mode: claim.mode,
-          startedAt: isoAt(NOW - claim.age),
+          startedAt: NOW - claim.age,
         }
       : null,
     halt:
-      status === 'HALTED'
-        ? { reason: 'FILES_MISSING' as const, detail: 'gone', at: isoAt(T0), epoch: EPOCH }
-        : null,
+      status === 'HALTED' ? { reason: 'FILES_MISSING' as const, detail: 'gone', at: T0, epoch: EPOCH } : null,
     ...(rebuildVersion === null ? {} : { rebuildVersion }),
   }));
 
@@ -71,7 +69,7 @@ const otherLiveClaim = (s: ReplicaState) => {
   const c = s.inProgress;
   if (!c || c.executionId === 'exec-me') return false;
   const lease = c.mode === 'distributed' ? 86_400 : LEASE;
-  return NOW - Date.parse(c.startedAt) / 1000 < lease;
+  return NOW - c.startedAt < lease;
 };
 
 describe('replica action rule (functions/replica/action.ts)', () => {
@@ -164,7 +162,7 @@ describe('replica action rule (functions/replica/action.ts)', () => {
                   executionId: 'exec-other',
                   sequences: [0],
                   mode: 'group',
-                  startedAt: isoAt(NOW - 5),
+                  startedAt: NOW - 5,
                 },
               }
             : { ...state, inProgress: null };

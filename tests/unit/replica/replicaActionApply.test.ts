@@ -94,8 +94,8 @@ describe('the operator action in the apply Lambda (functions/replica/apply.ts)',
     status: 'HALTED',
     epoch: 'old-epoch',
     lastAppliedSequence: 17,
-    watermark: isoAt(T0),
-    halt: { reason: 'NEW_EPOCH', detail: 'moved', at: isoAt(T0), epoch: 'old-epoch' },
+    watermark: T0,
+    halt: { reason: 'NEW_EPOCH', detail: 'moved', at: T0, epoch: 'old-epoch' },
   });
 
   it('REBUILD: the plan resets the state with the action version and bootstraps at once, logging where the replica was', async () => {
@@ -180,7 +180,7 @@ describe('the operator action in the apply Lambda (functions/replica/apply.ts)',
         executionId: 'exec-other',
         sequences: [0],
         mode: 'distributed',
-        startedAt: isoAt(NOW - 60),
+        startedAt: NOW - 60,
       },
     };
     r.setState(claimed);

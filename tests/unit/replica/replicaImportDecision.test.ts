@@ -13,14 +13,14 @@ const FACTS: ImportRequestFacts = {
   exportArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/orders/export/01764000000000-abcd1234',
   epoch: EPOCH,
   sequence: 0,
-  watermark: '2026-11-03T01:00:00.000Z',
+  watermark: Date.parse('2026-11-03T01:00:00.000Z') / 1000,
   itemCount: 120,
 };
 const ARN = 'arn:aws:dynamodb:eu-west-1:123456789012:table/orders-copy/import/01764000000001-aaaa';
-const CONTEXT = { targetTableName: 'orders-copy', now: '2026-11-03T02:00:00.000Z' };
+const CONTEXT = { targetTableName: 'orders-copy', now: Date.parse('2026-11-03T02:00:00.000Z') / 1000 };
 const recorded: ReplicaState = {
   ...initialReplicaState(),
-  import: { ...FACTS, importArn: ARN, startedAt: '2026-11-03T01:30:00.000Z' },
+  import: { ...FACTS, importArn: ARN, startedAt: Date.parse('2026-11-03T01:30:00.000Z') / 1000 },
 };
 
 describe('import bootstrap decisions (functions/replica/bootstrap.ts)', () => {
@@ -57,7 +57,9 @@ describe('import bootstrap decisions (functions/replica/bootstrap.ts)', () => {
       { kind: 'import', importArn: ARN, status: 'IN_PROGRESS', startTime: new Date('2026-11-03T01:45:00Z') },
       CONTEXT,
     );
-    expect(d.kind === 'WAIT' && d.state?.import?.startedAt).to.equal('2026-11-03T01:45:00.000Z');
+    expect(d.kind === 'WAIT' && d.state?.import?.startedAt).to.equal(
+      Date.parse('2026-11-03T01:45:00.000Z') / 1000,
+    );
   });
 
   it('table of outcomes: completed, short, failed, cancelled, target exists, token conflict', () => {

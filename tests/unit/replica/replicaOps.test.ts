@@ -35,7 +35,12 @@ function step(state: ReplicaState, chain: ChainView, ctx: PlanContext) {
   return {
     plan,
     applied: entries.map((e) => e.sequence),
-    state: { ...state, epoch: plan.epoch, lastAppliedSequence: last.sequence, watermark: last.to },
+    state: {
+      ...state,
+      epoch: plan.epoch,
+      lastAppliedSequence: last.sequence,
+      watermark: Date.parse(last.to) / 1000,
+    },
   };
 }
 
@@ -105,8 +110,8 @@ function replicaState(over: Partial<ReplicaState> = {}): ReplicaState {
     ...initialReplicaState(),
     epoch: EPOCH,
     lastAppliedSequence: 7,
-    watermark: isoAt(T0 + 7 * 900),
-    updatedAt: isoAt(T0 + 7 * 900 + 60),
+    watermark: T0 + 7 * 900,
+    updatedAt: T0 + 7 * 900 + 60,
     ...over,
   };
 }
@@ -122,10 +127,10 @@ describe('dce replica decisions (cli/replicaCommands.ts)', () => {
   const ctx: DecisionContext = { replica: 'dr', force: false };
   const halted = replicaState({
     status: 'HALTED',
-    halt: { reason: 'NEW_EPOCH', detail: 'moved', at: isoAt(T0), epoch: EPOCH },
+    halt: { reason: 'NEW_EPOCH', detail: 'moved', at: T0, epoch: EPOCH },
   });
   const active = replicaState({
-    inProgress: { executionId: 'e', sequences: [8], mode: 'group', startedAt: isoAt(NOW - 10) },
+    inProgress: { executionId: 'e', sequences: [8], mode: 'group', startedAt: NOW - 10 },
   });
 
   it('pause and resume write PAUSE and RUN to the action parameter, and nothing when it already holds it', () => {
@@ -218,7 +223,7 @@ describe('replicas in dce status (cli/replicaStatus.ts)', () => {
 
   it('shows status, epoch, sequence, watermark, both lags and the claim', () => {
     const state = replicaState({
-      inProgress: { executionId: 'exec-2', sequences: [8, 9], mode: 'group', startedAt: isoAt(NOW - 120) },
+      inProgress: { executionId: 'exec-2', sequences: [8, 9], mode: 'group', startedAt: NOW - 120 },
     });
     const r = deriveReplicaStatus({ ref, stateText: JSON.stringify(state), now: NOW, chain });
     expect(r).to.deep.include({
@@ -227,7 +232,8 @@ describe('replicas in dce status (cli/replicaStatus.ts)', () => {
       status: 'ACTIVE',
       epoch: EPOCH,
       lastAppliedSequence: 7,
-      watermark: state.watermark,
+      // The report says the state's epoch seconds in ISO 8601.
+      watermark: isoAt(state.watermark!),
       lagSeconds: NOW - (T0 + 7 * 900),
       behindChainSeconds: 3 * 900,
       followsLiveEpoch: true,
@@ -243,7 +249,7 @@ describe('replicas in dce status (cli/replicaStatus.ts)', () => {
         const now = chainAt + c;
         const r = deriveReplicaStatus({
           ref,
-          stateText: JSON.stringify(replicaState({ watermark: isoAt(replicaAt) })),
+          stateText: JSON.stringify(replicaState({ watermark: replicaAt })),
           now,
           chain: { epoch: EPOCH, watermark: isoAt(chainAt) },
         });
@@ -267,7 +273,7 @@ describe('replicas in dce status (cli/replicaStatus.ts)', () => {
       JSON.stringify(
         replicaState({
           status: 'HALTED',
-          halt: { reason: 'FILES_MISSING', detail: 'gone', at: isoAt(T0), epoch: EPOCH },
+          halt: { reason: 'FILES_MISSING', detail: 'gone', at: T0, epoch: EPOCH },
         }),
       ),
     );
@@ -294,7 +300,7 @@ describe('replicas in dce status (cli/replicaStatus.ts)', () => {
     expect(show(active, { value: 'RUN', version: 3 }).status).to.equal('ACTIVE');
     const halted = replicaState({
       status: 'HALTED',
-      halt: { reason: 'NEW_EPOCH', detail: 'moved', at: isoAt(T0), epoch: EPOCH },
+      halt: { reason: 'NEW_EPOCH', detail: 'moved', at: T0, epoch: EPOCH },
     });
     const pending = show(halted, { value: 'REBUILD', version: 5 });
     expect(pending).to.deep.include({ status: 'HALTED' });
@@ -406,7 +412,7 @@ describe('dce replica rebuild in-process (cli/dce.ts runDce)', () => {
   }
   const halted = replicaState({
     status: 'HALTED',
-    halt: { reason: 'FILES_MISSING', detail: 'gone', at: isoAt(T0), epoch: EPOCH },
+    halt: { reason: 'FILES_MISSING', detail: 'gone', at: T0, epoch: EPOCH },
   });
 
   it('on a terminal, asks for the replica alias, says the target must be emptied, and proceeds only when typed', async () => {

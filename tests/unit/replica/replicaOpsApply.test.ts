@@ -5,7 +5,8 @@
 import { expect } from 'chai';
 import { testReplicaSettings } from '../../helpers/replicaSettings';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
-import { createReplicaHandler, replicaLockName, type PlanOutput } from '../../../functions/replica/apply';
+import { createReplicaHandler, type PlanOutput } from '../../../functions/replica/apply';
+import { replicaLockName } from '../../../functions/shared/names';
 import { initialReplicaState, parseReplicaState } from '../../../functions/replica/state';
 import { CallLog } from '../../../sim/fakeAws/service';
 import { FakeSSM } from '../../../sim/fakeAws/ssm';

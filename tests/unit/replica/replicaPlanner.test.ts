@@ -19,7 +19,12 @@ function runToRest(state: ReplicaState, chain: ChainView, ctx: PlanContext) {
       const entries = plan.action === 'APPLY_GROUP' ? plan.entries : [plan.entry];
       applied.push(...entries.map((e) => e.sequence));
       const last = entries[entries.length - 1];
-      state = { ...state, epoch: plan.epoch, lastAppliedSequence: last.sequence, watermark: last.to };
+      state = {
+        ...state,
+        epoch: plan.epoch,
+        lastAppliedSequence: last.sequence,
+        watermark: Date.parse(last.to) / 1000,
+      };
       continue;
     }
     return { applied, plan, state };
@@ -136,7 +141,7 @@ describe('replica planner (functions/replica/planner.ts)', () => {
     const state: ReplicaState = {
       ...initialReplicaState(),
       status: 'HALTED',
-      halt: { reason: 'FILES_MISSING', detail: 'x', at: new Date(T0 * 1000).toISOString(), epoch: EPOCH },
+      halt: { reason: 'FILES_MISSING', detail: 'x', at: T0, epoch: EPOCH },
     };
     const chain: ChainView = {
       currentEpoch: EPOCH,
@@ -147,7 +152,7 @@ describe('replica planner (functions/replica/planner.ts)', () => {
   });
 
   it('leaves a replica alone while another execution holds it, and takes over once the lease is over', () => {
-    const startedAt = new Date(T0 * 1000).toISOString();
+    const startedAt = T0;
     const state: ReplicaState = {
       ...initialReplicaState(),
       inProgress: { executionId: 'exec-0', sequences: [0], mode: 'group', startedAt },
@@ -168,7 +173,7 @@ describe('replica planner (functions/replica/planner.ts)', () => {
   });
 
   it('a Distributed Map claim holds for a day, however long the Map runs', () => {
-    const startedAt = new Date(T0 * 1000).toISOString();
+    const startedAt = T0;
     const state: ReplicaState = {
       ...initialReplicaState(),
       inProgress: { executionId: 'exec-0', sequences: [0], mode: 'distributed', startedAt },
@@ -207,9 +212,9 @@ describe('replica planner (functions/replica/planner.ts)', () => {
       exportArn: entry(0, 1).exportArn,
       epoch: EPOCH,
       sequence: 0,
-      watermark: entry(0, 1).to,
+      watermark: Date.parse(entry(0, 1).to) / 1000,
       itemCount: 1,
-      startedAt: new Date(T0 * 1000).toISOString(),
+      startedAt: T0,
     };
     const state: ReplicaState = { ...initialReplicaState(), import: inFlight };
     const chains: ChainView[] = [
@@ -238,7 +243,7 @@ describe('replica planner (functions/replica/planner.ts)', () => {
       ...initialReplicaState(),
       epoch: EPOCH,
       lastAppliedSequence: 0,
-      watermark: entry(0, 1).to,
+      watermark: Date.parse(entry(0, 1).to) / 1000,
     };
     expect(
       planReplica(

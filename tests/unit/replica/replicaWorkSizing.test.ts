@@ -140,7 +140,12 @@ describe('replica planner: groups by the write rate, entries resumed', () => {
             } else break;
             const applied = plan.action === 'APPLY_GROUP' ? plan.entries : [plan.entry];
             const last = applied[applied.length - 1];
-            state = { ...state, epoch: EPOCH, lastAppliedSequence: last.sequence, watermark: last.to };
+            state = {
+              ...state,
+              epoch: EPOCH,
+              lastAppliedSequence: last.sequence,
+              watermark: Date.parse(last.to) / 1000,
+            };
           }
           expect(state.lastAppliedSequence).to.equal(counts.length - 1);
         },
@@ -159,8 +164,8 @@ describe('replica planner: groups by the write rate, entries resumed', () => {
       ...initialReplicaState(),
       epoch: EPOCH,
       lastAppliedSequence: 2,
-      watermark: entry(2).to,
-      partial: { epoch: EPOCH, sequence: 3, file: 2, record: 75, at: entry(5).to },
+      watermark: Date.parse(entry(2).to) / 1000,
+      partial: { epoch: EPOCH, sequence: 3, file: 2, record: 75, at: Date.parse(entry(5).to) / 1000 },
     };
     expect(planReplica(state, chain, context())).to.deep.equal({
       action: 'APPLY_GROUP',
