@@ -7,7 +7,12 @@ import { lambdaPolicy, type TableResourceFacts } from '../components/permissions
 import { LAMBDA_HANDLERS } from '../functions/shared/lambdaHandlers';
 import type { WorkflowSettings } from '../functions/chain/settings';
 import type { PolicyDocument, RoleAccess } from '../sim/iam/evaluator';
-import type { DeployedWorkflow, DeploySimulation, SimulationDeployment } from '../sim/simulation/deployment';
+import type {
+  DeployedIcebergFeed,
+  DeployedWorkflow,
+  DeploySimulation,
+  SimulationDeployment,
+} from '../sim/simulation/deployment';
 import { runProgramUnderMocks, type MockedResource } from './stackUnderMocks';
 
 const ROLE = 'aws:iam/role:Role';
@@ -16,6 +21,7 @@ const FUNCTION = 'aws:lambda/function:Function';
 const STATE_MACHINE = 'aws:sfn/stateMachine:StateMachine';
 const SCHEDULE = 'aws:scheduler/schedule:Schedule';
 const TOPIC = 'aws:sns/topic:Topic';
+const WORKGROUP = 'aws:athena/workgroup:Workgroup';
 
 const roleNameOf = (arn: string) => arn.slice(arn.indexOf(':role/') + ':role/'.length);
 const policyOf = (value: unknown): PolicyDocument =>
@@ -94,7 +100,32 @@ export function deployedTopicKeys(
   );
 }
 
-/** The export chain's and the replicas' workflows of one table's deployment. */
+/** An Iceberg feed's function is the one whose environment carries its settings. */
+const isIcebergFeed = (w: DeployedWorkflow) => w.environment.ICEBERG_SETTINGS !== undefined;
+
+/**
+ * The Iceberg feed's workflow with its rendered definition and its Athena workgroup: the workgroup
+ * whose name the definition gives, and the result location it enforces.
+ */
+function deployedIcebergFeed(resources: MockedResource[], feed: DeployedWorkflow): DeployedIcebergFeed {
+  const machine = resources.find(
+    (r) => r.type === STATE_MACHINE && (r.physicalName ?? r.name) === feed.stateMachineName,
+  )!;
+  const definition = String(machine.inputs.definition);
+  const named = (
+    JSON.parse(definition) as { States: Record<string, { Parameters?: { WorkGroup?: string } }> }
+  ).States;
+  const workGroup = Object.values(named).find((s) => s.Parameters?.WorkGroup)?.Parameters?.WorkGroup;
+  const group = resources.find((r) => r.type === WORKGROUP && r.inputs.name === workGroup);
+  const outputLocation = group?.inputs.configuration?.resultConfiguration?.outputLocation;
+  if (!workGroup || typeof outputLocation !== 'string')
+    throw new Error(
+      `state machine ${feed.stateMachineName} names no deployed Athena workgroup with a result location`,
+    );
+  return { ...feed, definition, workGroup, outputLocation };
+}
+
+/** The export chain's, the replicas' and the Iceberg feed's workflows of one table's deployment. */
 export function simulationDeployment(
   resources: MockedResource[],
   target: { region: string; account: string },
@@ -104,11 +135,13 @@ export function simulationDeployment(
   const isChain = (w: DeployedWorkflow) => w.functionName.endsWith(`-${tick.name}`);
   const exportChain = workflows.find(isChain);
   if (!exportChain) throw new Error('the stack deploys no export chain');
+  const feed = workflows.find(isIcebergFeed);
   // Every other workflow of a table is one of its replicas'.
   return {
     roles: deployedRoles(resources, target.account),
     exportChain,
-    replicas: workflows.filter((w) => !isChain(w)),
+    replicas: workflows.filter((w) => !isChain(w) && !isIcebergFeed(w)),
+    ...(feed ? { iceberg: deployedIcebergFeed(resources, feed) } : {}),
     topicKeys: deployedTopicKeys(resources, target),
   };
 }

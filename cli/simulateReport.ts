@@ -67,6 +67,7 @@ export function formatSimulationReport(r: SimulationReport): string {
             }`,
       ],
       ...replicaRows(r.replica),
+      ...(r.iceberg ? [['iceberg', icebergRow(r.iceberg)] as [string, string]] : []),
       ['iam', iamRow(r.iam)],
       [
         'cost',
@@ -82,11 +83,31 @@ export function formatSimulationReport(r: SimulationReport): string {
     lines.push(`  chain problem: ${p.kind}: ${p.message} (${p.key})`);
   for (const d of r.replay.firstDifferences) lines.push(`  replay: ${d}`);
   for (const d of r.replica.firstDifferences) lines.push(`  replica: ${d}`);
+  for (const d of r.iceberg?.firstDifferences ?? []) lines.push(`  iceberg: ${d}`);
   for (const d of r.iam.denials)
     lines.push(
       `  iam: denied ${d.command} to role ${d.role}: ${d.action} on ${d.resource}${d.context ? ` ${JSON.stringify(d.context)}` : ''} (${d.result})`,
     );
   return lines.join('\n');
+}
+
+/** The Iceberg feed: whether its lake table equals the source at its watermark, with counts. */
+function icebergRow(i: NonNullable<SimulationReport['iceberg']>): string {
+  if (i.error) return `FAILED: ${i.error}`;
+  const state = i.status === 'HALTED' ? `HALTED (${i.halt ?? 'no reason recorded'})` : i.status;
+  const identity = i.identical
+    ? `identical to the source as of its watermark ${i.watermark ?? '-'} (${i.rows} rows)`
+    : `DIFFERS from the source as of its watermark ${i.watermark ?? '-'} (${i.rows} rows, ${i.expectedItems} expected)`;
+  const view = i.viewEpoch === i.epoch ? '' : `, view on epoch ${i.viewEpoch ?? '-'}`;
+  const lag = i.lagBehindChainSeconds === null ? '-' : formatDuration(i.lagBehindChainSeconds);
+  const failed = Object.entries(i.executions.failedBy)
+    .map(([why, n]) => `${n} ${why}`)
+    .join(', ');
+  return (
+    `${i.view} (every ${i.mergeEveryMinutes} min, onNewEpoch ${i.onNewEpoch}) ${state}, entry ${i.lastAppliedSequence}${view}: ${identity}; ` +
+    `${i.queries.merges} MERGEs, ${i.queries.ddl} DDL, ${i.queries.failed} failed queries, ${(i.queries.dataScannedInBytes / 1e6).toFixed(1)} MB read, ` +
+    `${i.executions.total} executions (${i.executions.failed} failed${failed ? `: ${failed}` : ''}), ${plural(i.alerts, 'alert')}, ${lag} behind the chain`
+  );
 }
 
 /** Calls evaluated per role (those that made any), and how many IAM denied. */

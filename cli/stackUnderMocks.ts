@@ -107,7 +107,10 @@ export async function installStackMocks(resources: MockedResource[], target: Moc
           ...inputs,
           arn: arnOf(target, args.type, physicalName, args.name),
         };
-        if (args.type === 'aws:s3/bucket:Bucket') state.bucket = inputs.bucket;
+        // A bucket named by a prefix gets a name as AWS would give it: the prefix and a unique suffix.
+        if (args.type === 'aws:s3/bucket:Bucket')
+          state.bucket =
+            inputs.bucket ?? (inputs.bucketPrefix ? `${inputs.bucketPrefix}00000001` : undefined);
         if (args.type === 'aws:cloudwatch/dashboard:Dashboard') state.dashboardName = inputs.dashboardName;
         return { id: physicalName ? `${physicalName}-id` : `${args.name}-id`, state };
       },

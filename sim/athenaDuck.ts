@@ -9,8 +9,11 @@
  *   `row_number`, `MERGE INTO` and `timestamp(6)` behave as Trino's for the statements the builder makes.
  * - The staging table reads its symlink partitions at query time: for each partition a statement names
  *   (`"export" IN (...)`), it reads `symlink.txt` from S3, then every gzip data file it lists, line by line.
- * - It refuses what Athena refuses: a statement over 262,144 bytes, and a MERGE in which one target row
- *   matches several source rows (`MERGE_TARGET_ROW_MULTIPLE_MATCHES`; DuckDB would update twice).
+ * - It refuses what Athena refuses: a statement over 262,144 bytes, a MERGE in which one target row
+ *   matches several source rows (`MERGE_TARGET_ROW_MULTIPLE_MATCHES`; DuckDB would update twice), and a
+ *   MERGE that writes more than 100 partitions of a bucket-partitioned table
+ *   (`HIVE_TOO_MANY_OPEN_PARTITIONS`), counted with Iceberg's own bucket transform (murmur3 of the key's
+ *   UTF-8 bytes) over the rows the MERGE writes: updated, deleted or inserted.
  *
  * What it translates (Hive-style DDL, which DuckDB does not parse): back-quoted names, the `string`
  * type, and the clauses DuckDB has no use for (PARTITIONED BY, LOCATION, TBLPROPERTIES).
@@ -32,6 +35,40 @@ export const SHIMS = [
   `CREATE MACRO from_unixtime(x) AS to_timestamp(x)`,
   `CREATE MACRO from_iso8601_timestamp(s) AS CAST(s AS TIMESTAMPTZ)`,
 ];
+
+/** Athena writes at most this many partitions (buckets, for Iceberg) per query. */
+export const ATHENA_MAX_PARTITIONS_WRITTEN = 100;
+
+/** MurmurHash3 x86 32-bit, seed 0, as a signed 32-bit integer (Java's `int`): Iceberg's bucket hash. */
+export function murmur3x86_32(bytes: Uint8Array): number {
+  const c1 = 0xcc9e2d51;
+  const c2 = 0x1b873593;
+  const mix = (k: number) => Math.imul(rotl(Math.imul(k, c1), 15), c2);
+  let h = 0;
+  const tail = bytes.length & ~3;
+  for (let i = 0; i < tail; i += 4) {
+    h ^= mix(bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24));
+    h = (Math.imul(rotl(h, 13), 5) + 0xe6546b64) | 0;
+  }
+  let k = 0;
+  const rest = bytes.length & 3;
+  if (rest >= 3) k ^= bytes[tail + 2] << 16;
+  if (rest >= 2) k ^= bytes[tail + 1] << 8;
+  if (rest >= 1) h ^= mix(k ^ bytes[tail]);
+  h ^= bytes.length;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) | 0;
+}
+
+function rotl(x: number, r: number): number {
+  return (x << r) | (x >>> (32 - r));
+}
+
+/** Iceberg's `bucket(n, value)` of a string: (murmur3 of its UTF-8 bytes & Integer.MAX_VALUE) % n. */
+export function icebergBucket(value: string, n: number): number {
+  return (murmur3x86_32(Buffer.from(value, 'utf8')) & 0x7fffffff) % n;
+}
 
 /** A failed query, with the error text Athena's StateChangeReason would carry. */
 export class AthenaQueryError extends Error {
@@ -64,6 +101,9 @@ export class DuckAthena {
     private readonly staging: Map<string, StagingSource>,
   ) {}
 
+  /** The bucket partitioning of each table created (`"db"."table"`), from its DDL. */
+  private readonly partitioning = new Map<string, { buckets: number; column: string }>();
+
   /** A fresh database with the shims, UTC as the session zone (as Athena's), and two threads. */
   static async create(staging: Record<string, StagingSource> = {}): Promise<DuckAthena> {
     const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
@@ -93,6 +133,7 @@ export class DuckAthena {
       );
     const text = sql.trim();
     if (/^(CREATE TABLE|ALTER TABLE)/i.test(text)) {
+      this.notePartitioning(text);
       await this.run(translateDdl(text));
       return { kind: 'DDL', dataScannedInBytes: 0 };
     }
@@ -102,7 +143,10 @@ export class DuckAthena {
       return { kind: 'DDL', dataScannedInBytes: 0 };
     }
     const scanned = await this.loadPartitions(text);
-    if (/^MERGE INTO/i.test(text)) await this.refuseMultipleMatches(text);
+    if (/^MERGE INTO/i.test(text)) {
+      await this.refuseMultipleMatches(text);
+      await this.refuseTooManyPartitions(text);
+    }
     const reader = await this.run(text);
     const rows = /^SELECT/i.test(text) ? reader.getRowObjectsJson() : undefined;
     return { kind: 'DML', dataScannedInBytes: scanned, ...(rows ? { rows } : {}) };
@@ -157,9 +201,7 @@ export class DuckAthena {
    * so the source is joined to the target on the MERGE's own ON condition first.
    */
   private async refuseMultipleMatches(sql: string): Promise<void> {
-    const m = /^MERGE INTO (\S+) AS t\nUSING \(\n([\s\S]*)\n\) AS s\nON (.*)\n/.exec(sql);
-    if (!m) throw new AthenaQueryError('the stand-in reads MERGE statements of the builder shape only');
-    const [, target, source, on] = m;
+    const { target, source, on } = mergeParts(sql);
     const keys = [...on.matchAll(/t\.("[a-z_0-9]+")/g)].map((k) => `t.${k[1]}`);
     const rows = await this.rows(
       `SELECT ${keys.join(', ')}, count(*) AS n FROM ${target} AS t JOIN (${source}) AS s ON ${on} ` +
@@ -170,6 +212,43 @@ export class DuckAthena {
         `MERGE_TARGET_ROW_MULTIPLE_MATCHES: One MERGE target table row matched more than one source row (${JSON.stringify(rows[0])})`,
       );
   }
+
+  /** Records a CREATE TABLE's `PARTITIONED BY (bucket(n, column))`. */
+  private notePartitioning(ddl: string): void {
+    const table = /^CREATE TABLE IF NOT EXISTS `([a-z_0-9]+)`\.`([a-z_0-9]+)`/.exec(ddl);
+    const bucket = /\nPARTITIONED BY \(bucket\((\d+), `([a-z_0-9]+)`\)\)/.exec(ddl);
+    if (table && bucket)
+      this.partitioning.set(`"${table[1]}"."${table[2]}"`, { buckets: Number(bucket[1]), column: bucket[2] });
+  }
+
+  /**
+   * Athena fails a write that opens more than 100 partition writers (HIVE_TOO_MANY_OPEN_PARTITIONS),
+   * Iceberg tables included. The rows a MERGE writes are those it updates or deletes (a matched row
+   * not older than the target's) and those it inserts (an unmatched row that is not a delete); each
+   * is in the bucket of its partition column.
+   */
+  private async refuseTooManyPartitions(sql: string): Promise<void> {
+    const { target, source, on } = mergeParts(sql);
+    const partitioning = this.partitioning.get(target);
+    if (!partitioning) return;
+    const column = `"${partitioning.column}"`;
+    const rows = await this.rows(
+      `SELECT DISTINCT s.${column} AS v FROM (${source}) AS s LEFT JOIN ${target} AS t ON ${on} ` +
+        `WHERE (t.${column} IS NOT NULL AND s."ts" >= t."_write_ts_micros") OR (t.${column} IS NULL AND NOT s."is_delete")`,
+    );
+    const written = new Set(rows.map((r) => icebergBucket(String(r.v), partitioning.buckets)));
+    if (written.size > ATHENA_MAX_PARTITIONS_WRITTEN)
+      throw new AthenaQueryError(
+        `HIVE_TOO_MANY_OPEN_PARTITIONS: Exceeded limit of ${ATHENA_MAX_PARTITIONS_WRITTEN} open writers for partitions/buckets (this MERGE writes ${written.size} buckets of ${target})`,
+      );
+  }
+}
+
+/** The parts of a MERGE of the builder's shape: target, source query, ON condition. */
+function mergeParts(sql: string): { target: string; source: string; on: string } {
+  const m = /^MERGE INTO (\S+) AS t\nUSING \(\n([\s\S]*)\n\) AS s\nON (.*)\n/.exec(sql);
+  if (!m) throw new AthenaQueryError('the stand-in reads MERGE statements of the builder shape only');
+  return { target: m[1], source: m[2], on: m[3] };
 }
 
 function quoteName(name: string): string {

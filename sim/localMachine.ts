@@ -5,6 +5,8 @@
  * - Each Task whose Resource is `arn:aws:states:::lambda:invoke` is served by the machine's handler,
  *   wrapped the way Lambda's invoke result looks (`{ Payload, StatusCode, ExecutedVersion }`), under
  *   the function's limits (`sim/lambdaSandbox.ts`: timeout, memory size, 6 MB payloads).
+ * - A Task of another service integration (the Iceberg feed's `athena:startQueryExecution.sync`) is
+ *   served by the stand-in the spec names for its Resource (`sim/serviceTasks.ts`), IAM first.
  * - A Distributed Map (which the interpreter does not run) is emulated by `sim/distributedMap.ts`:
  *   its item reader reads the host's S3, and its children run the definition's own ItemProcessor;
  *   an Express child running past 5 minutes fails with `States.Timeout`.
@@ -18,6 +20,7 @@ import type { StateMachine, StateMachineDefinition, RunOptions } from 'aws-local
 import { LAMBDA_HANDLERS, REPLICA_APPLY_HANDLER } from '../functions/shared/lambdaHandlers';
 import type { IamRequest } from './iam/requests';
 import { authorizeMachineCall, type MachineAccess, type MachineCall } from './machineAccess';
+import { runServiceTask, serviceTaskStates, type ServiceTask } from './serviceTasks';
 import {
   localDistributedMaps,
   runDistributedMap,
@@ -152,6 +155,8 @@ export interface MachineSpec {
    * Distributed Map children and the schedule's StartExecution are evaluated against them.
    */
   access?: MachineAccess;
+  /** Stand-ins for the definition's other service integrations, by Task `Resource`. */
+  serviceTasks?: Record<string, ServiceTask>;
 }
 
 const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
@@ -197,6 +202,7 @@ export class LocalMachine {
   readonly arn: string;
   private readonly machine: StateMachine;
   private readonly lambdaStates: string[];
+  private readonly serviceStates: [string, ServiceTask][];
   private readonly maps: Map<string, DistributedMapState>;
   private readonly aborts = new Set<() => void>();
   private executionCounter = 0;
@@ -211,6 +217,10 @@ export class LocalMachine {
     const { definition, maps } = localDistributedMaps(spec.definition);
     this.maps = maps;
     this.lambdaStates = lambdaTaskStates(definition.States as Record<string, Record<string, unknown>>);
+    this.serviceStates = serviceTaskStates(
+      definition.States as Record<string, Record<string, unknown>>,
+      spec.serviceTasks,
+    );
     // Validated once here; each execution reuses the machine (validation costs ~200 ms).
     this.machine = new host.interpreter.StateMachine(definition as unknown as StateMachineDefinition);
     this.scheduler = new Scheduler(
@@ -291,6 +301,8 @@ export class LocalMachine {
     const localHandlers: LocalHandlers = {};
     for (const state of this.lambdaStates)
       localHandlers[state] = (params) => this.invoke(record, state, params);
+    for (const [state, task] of this.serviceStates)
+      localHandlers[state] = (params) => runServiceTask(this.host, this.spec.access, state, task, params);
     for (const [state, map] of this.maps) {
       localHandlers[state] = async (mapInput) =>
         (await runDistributedMap(map, mapInput, {

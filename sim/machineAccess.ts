@@ -31,6 +31,25 @@ const CALLS = {
 
 export type MachineCall = keyof typeof CALLS;
 
+/**
+ * Evaluates a service integration Task (e.g. `athena:startQueryExecution.sync`) for the state
+ * machine's role: the API call and what the service then does with the caller's permissions
+ * (`requests`, in order); throws an error named `errorName` when one is denied.
+ */
+export async function authorizeServiceTask(
+  access: MachineAccess | undefined,
+  command: string,
+  requests: IamRequest[],
+  errorName: string,
+): Promise<void> {
+  if (!access) return;
+  const denial = await access.evaluator.authorize(access.stateMachineRole, command, requests);
+  if (!denial) return;
+  const error = new Error(denialMessage(access.evaluator.role(access.stateMachineRole), denial));
+  error.name = errorName;
+  throw error;
+}
+
 /** Evaluates `call` for the role that makes it; throws the error the service reports when denied. */
 export async function authorizeMachineCall(
   access: MachineAccess | undefined,

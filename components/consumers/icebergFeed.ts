@@ -51,6 +51,8 @@ export interface IcebergFeedArgs {
   prefix: string;
   kmsKeyArn?: string;
   notificationTopicArn: pulumi.Input<string>;
+  /** The notification topic's KMS key: publishing an alert needs a data key from it. @default none (an unencrypted topic) */
+  notificationKmsKeyArn?: pulumi.Input<string>;
   alarmTopicArn: pulumi.Input<string>;
   partition: pulumi.Input<string>;
   region: pulumi.Input<string>;
@@ -64,6 +66,59 @@ export interface IcebergFeedArgs {
 /** `<name>-iceberg`, lower case: Athena workgroup and S3 bucket names take it. */
 function baseName(exportName: string): string {
   return `${exportName}-iceberg`.toLowerCase();
+}
+
+/** The names the feed's ARNs are made of. */
+interface FeedNames {
+  base: string;
+  root: string;
+  functionName: string;
+  lockParameterName: string;
+  stagingDatabase: string;
+}
+
+/** The facts the feed's policies derive from, once the stack's values are known. */
+function feedFacts(
+  args: IcebergFeedArgs,
+  names: FeedNames,
+  stateParameterName: string,
+  resultsBucket: pulumi.Output<string>,
+): pulumi.Output<IcebergResourceFacts> {
+  const { base, root, functionName, lockParameterName, stagingDatabase } = names;
+  return pulumi
+    .all([
+      args.partition,
+      args.region,
+      args.accountId,
+      args.bucket,
+      args.notificationTopicArn,
+      resultsBucket,
+      args.notificationKmsKeyArn,
+    ])
+    .apply(([partition, region, accountId, bucket, topicArn, results, topicKeyArn]): IcebergResourceFacts => {
+      const ssm = (n: string) => `arn:${partition}:ssm:${region}:${accountId}:parameter${n}`;
+      return {
+        partition,
+        region,
+        accountId,
+        bucket,
+        prefix: args.prefix,
+        icebergRoot: root,
+        parameterArns: [
+          ssm(stateParameterName),
+          ssm(lockParameterName),
+          `${ssm(lockParameterName)}-takeover-*`,
+        ],
+        lockParameterArn: ssm(lockParameterName),
+        topicArn,
+        ...(topicKeyArn ? { topicKeyArn } : {}),
+        functionArn: `arn:${partition}:lambda:${region}:${accountId}:function:${functionName}`,
+        workGroupName: base,
+        databases: [args.iceberg.database, stagingDatabase],
+        resultsBucket: results,
+        kmsKeyArn: args.kmsKeyArn,
+      };
+    });
 }
 
 export class IcebergFeed extends pulumi.ComponentResource {
@@ -88,38 +143,12 @@ export class IcebergFeed extends pulumi.ComponentResource {
     );
 
     const functionName = `${base}-plan`;
-    const facts = pulumi
-      .all([
-        args.partition,
-        args.region,
-        args.accountId,
-        args.bucket,
-        args.notificationTopicArn,
-        results.bucket,
-      ])
-      .apply(([partition, region, accountId, bucket, topicArn, resultsBucket]): IcebergResourceFacts => {
-        const ssm = (n: string) => `arn:${partition}:ssm:${region}:${accountId}:parameter${n}`;
-        return {
-          partition,
-          region,
-          accountId,
-          bucket,
-          prefix: args.prefix,
-          icebergRoot: root,
-          parameterArns: [
-            ssm(this.stateParameterName),
-            ssm(parameters.lock),
-            `${ssm(parameters.lock)}-takeover-*`,
-          ],
-          lockParameterArn: ssm(parameters.lock),
-          topicArn,
-          functionArn: `arn:${partition}:lambda:${region}:${accountId}:function:${functionName}`,
-          workGroupName: base,
-          databases: [iceberg.database, stagingDatabase],
-          resultsBucket,
-          kmsKeyArn: args.kmsKeyArn,
-        };
-      });
+    const facts = feedFacts(
+      args,
+      { base, root, functionName, lockParameterName: parameters.lock, stagingDatabase },
+      this.stateParameterName,
+      results.bucket,
+    );
     const settings = facts.apply((f): IcebergSettings => ({
       feedName: base,
       sourceAlias: args.sourceAlias,

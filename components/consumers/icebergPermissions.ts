@@ -24,6 +24,8 @@ export interface IcebergResourceFacts {
   parameterArns: string[];
   lockParameterArn: string;
   topicArn: string;
+  /** The notification topic's KMS key, when it is encrypted. */
+  topicKeyArn?: string;
   functionArn: string;
   workGroupName: string;
   databases: string[];
@@ -48,6 +50,7 @@ export function icebergResourceArns(f: IcebergResourceFacts): Record<IcebergReso
     icebergParameters: f.parameterArns,
     icebergLockParameter: [f.lockParameterArn, `${f.lockParameterArn}-takeover-*`],
     icebergTopic: [f.topicArn],
+    icebergTopicKey: f.topicKeyArn ? [f.topicKeyArn] : [],
     icebergFunction: [f.functionArn],
     icebergWorkGroup: [`arn:${f.partition}:athena:${f.region}:${f.accountId}:workgroup/${f.workGroupName}`],
     icebergGlue: [

@@ -6,7 +6,6 @@ import * as pulumi from '@pulumi/pulumi';
 import { REPLICA_APPLY_HANDLER } from '../../functions/shared/lambdaHandlers';
 import { schedulePeriodMinutes } from '../../functions/chain/settings';
 import { HandlerBundle } from '../bundle';
-import { notifications } from '../notifications';
 import { TableReplica } from './tableReplica';
 import { IcebergFeed } from './icebergFeed';
 import { type BuildContext, type Topics } from '../tableContext';
@@ -16,7 +15,7 @@ export function icebergFeed(
   parent: pulumi.Resource,
   ctx: BuildContext,
   bucketName: pulumi.Output<string>,
-  topics: ReturnType<typeof notifications>,
+  topics: Topics,
 ): IcebergFeed | undefined {
   const { name, stack, config, tags, identity, region, partition } = ctx;
   if (!config.iceberg) return undefined;
@@ -32,6 +31,7 @@ export function icebergFeed(
       prefix: config.bucket.prefix,
       kmsKeyArn: config.kmsKeyArn,
       notificationTopicArn: topics.notificationTopic.arn,
+      notificationKmsKeyArn: topics.key.arn,
       alarmTopicArn: topics.alarmTopic.arn,
       partition: partition.partition,
       region: region.region,

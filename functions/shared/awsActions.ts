@@ -337,6 +337,8 @@ export type IcebergResourceKind =
   | 'icebergLockParameter'
   /** The notification topic (one alert per halt). */
   | 'icebergTopic'
+  /** The topic's KMS key: SNS asks it for a data key with the publisher's permissions. */
+  | 'icebergTopicKey'
   /** The feed's plan/commit Lambda. */
   | 'icebergFunction'
   /** The feed's Athena workgroup. */
@@ -370,7 +372,10 @@ export const ICEBERG_SDK_CALLS: Record<string, IcebergGrant[]> = {
   GetParametersCommand: [{ actions: ['ssm:GetParameters'], resource: 'icebergParameters' }],
   PutParameterCommand: [{ actions: ['ssm:PutParameter'], resource: 'icebergParameters' }],
   DeleteParameterCommand: [{ actions: ['ssm:DeleteParameter'], resource: 'icebergLockParameter' }],
-  PublishCommand: [{ actions: ['sns:Publish'], resource: 'icebergTopic' }],
+  PublishCommand: [
+    { actions: ['sns:Publish'], resource: 'icebergTopic' },
+    { actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resource: 'icebergTopicKey' },
+  ],
 };
 
 /**

@@ -165,6 +165,89 @@ function mapping(service: string, name: string, input: Input, s: CallScope): Iam
   }
 }
 
+/** What an Athena query touches besides its SQL: where its workgroup writes results, where the lake is. */
+export interface AthenaQueryScope {
+  /** The workgroup's enforced result location, `s3://bucket/prefix/`. */
+  outputLocation: string;
+  /** `s3://bucket/prefix/` under which each table of the lake has its folder (`<table>/`). */
+  lakeLocation: string;
+}
+
+/** `s3://bucket/key` as an object ARN, and the bucket's ARN. */
+function s3Location(s: CallScope, url: string): { object: (rest: string) => string; bucket: string } {
+  const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(url);
+  if (!m) throw new Error(`not an s3:// location: ${url}`);
+  return { object: (rest) => s3Object(s, m[1], `${m[2]}${rest}`), bucket: s3Bucket(s, m[1]) };
+}
+
+/**
+ * The requests of the Step Functions task `arn:aws:states:::athena:startQueryExecution.sync` with the
+ * state machine's role: StartQueryExecution and the GetQueryExecution polls on the workgroup, then
+ * what Athena does with the caller's permissions for the statement (Athena user guide, "Access to
+ * Athena"; Glue Data Catalog and S3 permissions of queries and of Iceberg writes):
+ * - Glue: GetDatabase and GetTable of every table the statement names (catalog, database and table
+ *   ARNs); CreateTable for a CREATE TABLE or a view, UpdateTable for ALTER TABLE, a replaced view and
+ *   every Iceberg write (the commit swaps the table's metadata location); GetPartitions of a
+ *   partitioned (staging) table read;
+ * - S3: the query's result object under the workgroup's location; for an Iceberg table written, its
+ *   data and metadata objects under the table's folder of the lake (a representative key of each).
+ * The staging files a statement reads (symlink files, then the export's data files) are not listed
+ * here: the stand-in reads them through an S3 client evaluated for the same role, key by key.
+ * [U] Whether a replaced view calls UpdateTable or CreateTable: both are requested.
+ */
+export function athenaQueryRequests(
+  input: { QueryString?: string; WorkGroup?: string },
+  where: AthenaQueryScope,
+  s: CallScope,
+): IamRequest[] {
+  const sql = String(input.QueryString ?? '').trim();
+  const glue = (what: string) => `arn:${s.partition}:glue:${s.region}:${s.account}:${what}`;
+  const workGroup = `arn:${s.partition}:athena:${s.region}:${s.account}:workgroup/${input.WorkGroup ?? 'primary'}`;
+  const out: IamRequest[] = [
+    { action: 'athena:StartQueryExecution', resource: workGroup },
+    { action: 'athena:GetQueryExecution', resource: workGroup },
+  ];
+  const named = [...sql.matchAll(/[`"]([a-z0-9_]+)[`"]\.[`"]([a-z0-9_]+)[`"]/g)].map((m) => [m[1], m[2]]);
+  const tables = [...new Map(named.map(([db, t]) => [`${db}.${t}`, [db, t]])).values()];
+  const tableArns = (db: string, t: string) => [
+    glue('catalog'),
+    glue(`database/${db}`),
+    glue(`table/${db}/${t}`),
+  ];
+  const onTable = (action: string, db: string, t: string) =>
+    tableArns(db, t).map((resource) => ({ action, resource }));
+  for (const [db, t] of tables) {
+    out.push({ action: 'glue:GetDatabase', resource: glue('catalog') });
+    out.push({ action: 'glue:GetDatabase', resource: glue(`database/${db}`) });
+    out.push(...onTable('glue:GetTable', db, t));
+  }
+  const [target] = tables;
+  const lake = s3Location(s, where.lakeLocation);
+  const writes = (t: string) => [
+    { action: 's3:PutObject', resource: lake.object(`${t}/data/00000-0-data.parquet`) },
+    { action: 's3:PutObject', resource: lake.object(`${t}/metadata/00001-metadata.json`) },
+    { action: 's3:GetObject', resource: lake.object(`${t}/metadata/00000-metadata.json`) },
+  ];
+  if (target && /^CREATE TABLE/i.test(sql)) {
+    out.push(...onTable('glue:CreateTable', target[0], target[1]), ...writes(target[1]));
+  } else if (target && /^ALTER TABLE/i.test(sql)) {
+    out.push(...onTable('glue:UpdateTable', target[0], target[1]), ...writes(target[1]));
+  } else if (target && /^CREATE OR REPLACE VIEW/i.test(sql)) {
+    out.push(...onTable('glue:CreateTable', target[0], target[1]));
+    out.push(...onTable('glue:UpdateTable', target[0], target[1]));
+  } else if (target && /^(MERGE INTO|INSERT INTO)/i.test(sql)) {
+    out.push(...onTable('glue:UpdateTable', target[0], target[1]), ...writes(target[1]));
+    for (const [db, t] of tables.slice(1)) out.push(...onTable('glue:GetPartitions', db, t));
+  }
+  const results = s3Location(s, where.outputLocation);
+  out.push(
+    { action: 's3:GetBucketLocation', resource: results.bucket },
+    { action: 's3:PutObject', resource: results.object('query-execution-id.csv') },
+    { action: 's3:PutObject', resource: results.object('query-execution-id.csv.metadata') },
+  );
+  return out;
+}
+
 /** A publish, and for an encrypted topic the KMS calls SNS makes as the publisher (a data key, decrypted). */
 function publishRequests(input: Input, s: CallScope): IamRequest[] {
   const topic: string = input.TopicArn ?? input.TargetArn;

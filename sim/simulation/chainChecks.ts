@@ -89,7 +89,8 @@ function keyText(item: Item): string {
   }).join(' ');
 }
 
-function canonicalByKey(items: Item[]): Map<string, string> {
+/** Items as canonical texts by their key. */
+export function canonicalByKey(items: Item[]): Map<string, string> {
   return new Map(items.map((item) => [keyText(item), canonicalTable([item])[0]]));
 }
 

@@ -34,6 +34,15 @@ export interface DeployedWorkflow {
   schedulerRole: string;
 }
 
+/** The Iceberg feed as deployed: its workflow, its definition as rendered, and its Athena workgroup. */
+export interface DeployedIcebergFeed extends DeployedWorkflow {
+  /** The state machine's definition as the component rendered it (the one render function). */
+  definition: string;
+  /** The Athena workgroup the definition names, and where it writes query results (enforced). */
+  workGroup: string;
+  outputLocation: string;
+}
+
 /** What the run needs of the deployment. */
 export interface SimulationDeployment {
   /** Every IAM role the stack deploys, with its inline policies as rendered. */
@@ -41,6 +50,8 @@ export interface SimulationDeployment {
   exportChain: DeployedWorkflow;
   /** The replicas of the table, in config order. */
   replicas: DeployedWorkflow[];
+  /** The table's Iceberg feed, when the config has `iceberg:`. */
+  iceberg?: DeployedIcebergFeed;
   /** The KMS key of each encrypted topic, by topic ARN. */
   topicKeys: Record<string, string>;
 }
@@ -61,9 +72,28 @@ export type DeploySimulation = (
 /** The replica's write limit in a --scale run: low, so the table's size is many invocations of work. */
 export const SCALE_REPLICA_WRITES_PER_SECOND = 20;
 
+/**
+ * The simulated table's `iceberg:` block: its keys (pk S, sk N), three projections of the workload's
+ * attributes (a string, a number that is sometimes too large for the decimal, so `try_cast` gives
+ * NULL, and an integer), merged every hour (the config's default).
+ */
+export const SIMULATION_ICEBERG = {
+  partitionKey: { attribute: 'pk', type: 'S' },
+  sortKey: { attribute: 'sk', type: 'N' },
+  columns: [
+    { column: 'kind', attribute: 'kind', type: 'string' },
+    { column: 'amount', attribute: 'amount', type: 'decimal(38,9)' },
+    { column: 'version', attribute: 'version', type: 'bigint' },
+  ],
+  mergeEveryMinutes: 60,
+};
+
 /** Pure: the stack config the simulated table stands for, from the run's flags. */
 export function simulationStackConfig(
-  options: Pick<SimulateOptions, 'window' | 'format' | 'replicaOnNewEpoch' | 'replicaBootstrap' | 'scale'>,
+  options: Pick<
+    SimulateOptions,
+    'window' | 'format' | 'replicaOnNewEpoch' | 'replicaBootstrap' | 'scale' | 'iceberg'
+  >,
 ): Record<string, unknown> {
   return {
     'aws:region': SIMULATION_REGION,
@@ -93,6 +123,7 @@ export function simulationStackConfig(
             concurrency: 2,
           },
         ],
+        ...(options.iceberg ? { iceberg: SIMULATION_ICEBERG } : {}),
       },
     ],
   };

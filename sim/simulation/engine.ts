@@ -34,6 +34,7 @@ import type { SimulateOptions } from './options';
 import type { SimulationProgress, SimulationReport } from './report';
 import { realNowMs } from './s3Clients';
 import { SimulationReplica } from './replicaRun';
+import { SimulationIceberg } from './icebergRun';
 import { runWorkflow, type WorkflowRunResult } from './workflowRun';
 
 /** A fixed start keeps runs with the same flags identical (epoch ids, keys, counts). */
@@ -122,9 +123,14 @@ export async function runSimulation(
   const source = simulationWorkload(options, start, end);
   const account = await openSimulationAccount({ options, deploy: tools.deploy, plan, random, source, start });
   let kept = false;
+  let iceberg: SimulationIceberg | undefined;
   try {
     const replica = new SimulationReplica(account);
     await replica.prepare();
+    if (account.deployment.iceberg) {
+      iceberg = new SimulationIceberg(account);
+      await iceberg.prepare();
+    }
     const injected = installFaults(account.aws, plan, random);
 
     const simStart = realNowMs();
@@ -137,7 +143,7 @@ export async function runSimulation(
       end,
       windowMinutes: options.window,
       progress,
-      companions: [replica],
+      companions: iceberg ? [replica, iceberg] : [replica],
     });
     const simulationSeconds = (realNowMs() - simStart) / 1000;
 
@@ -158,6 +164,10 @@ export async function runSimulation(
       resets: workflow.resets.length,
     });
 
+    const icebergOutcome = iceberg
+      ? await iceberg.outcome({ source, chainWatermark: chain.watermark, resets: workflow.resets.length })
+      : null;
+
     const report = summarise({
       options,
       account,
@@ -168,33 +178,44 @@ export async function runSimulation(
       chain,
       replay,
       replica: replicaOutcome,
+      iceberg: icebergOutcome,
       writes: source.writeCount,
       wall: { totalSeconds: 0, simulationSeconds, verifySeconds, replaySeconds },
     });
     progress(at({ phase: 'done', committed: chain.entries, lagSeconds: chain.lagSeconds }));
     report.wall.totalSeconds = (realNowMs() - wallStart) / 1000;
     if (hooks.keepServers) {
-      const emptyTable = `${account.settings.alias}-copy`;
-      await createReplayTable(account.dynamodb.client, emptyTable);
-      hooks.keepServers({
-        endpoints: account.endpoints,
-        stack: SIMULATION_STACK,
-        alias: account.settings.alias,
-        bucket: account.settings.bucket,
-        prefix: account.settings.prefix,
-        replayedTable: replayTableName(account.settings.alias),
-        replicaAlias: replica.settings.replicaAlias,
-        replicaTable: replica.settings.targetTableName,
-        replicaStateParameter: replica.settings.stateParameterName,
-        emptyTable,
-        stop: () => account.stop(),
-      });
+      await keepServers(account, replica, hooks.keepServers);
       kept = true;
     }
     return report;
   } finally {
+    iceberg?.close();
     if (!kept) await account.stop();
   }
+}
+
+/** Hands the local servers, and what they hold, to `keep`: an empty table for a replay by hand too. */
+async function keepServers(
+  account: SimulationAccount,
+  replica: SimulationReplica,
+  keep: NonNullable<SimulationHooks['keepServers']>,
+): Promise<void> {
+  const emptyTable = `${account.settings.alias}-copy`;
+  await createReplayTable(account.dynamodb.client, emptyTable);
+  keep({
+    endpoints: account.endpoints,
+    stack: SIMULATION_STACK,
+    alias: account.settings.alias,
+    bucket: account.settings.bucket,
+    prefix: account.settings.prefix,
+    replayedTable: replayTableName(account.settings.alias),
+    replicaAlias: replica.settings.replicaAlias,
+    replicaTable: replica.settings.targetTableName,
+    replicaStateParameter: replica.settings.stateParameterName,
+    emptyTable,
+    stop: () => account.stop(),
+  });
 }
 
 /** IAM's evaluation of the run: every deployed role, with the calls it made and those refused. */
@@ -217,6 +238,7 @@ function summarise(r: {
   chain: SimulationReport['chain'];
   replay: SimulationReport['replay'];
   replica: SimulationReport['replica'];
+  iceberg: SimulationReport['iceberg'];
   writes: number;
   wall: SimulationReport['wall'];
 }): SimulationReport {
@@ -238,7 +260,7 @@ function summarise(r: {
   const ssmRequests = account.ssmRequests();
   const iam = iamOutcome(account);
   return {
-    ok: chain.ok && replay.ok && replica.ok && iam.denied === 0,
+    ok: chain.ok && replay.ok && replica.ok && (r.iceberg?.ok ?? true) && iam.denied === 0,
     options,
     simulated: { start: iso(r.start), end: iso(end), days: options.days },
     source: { writes: r.writes, itemsAtWatermark: replay.expectedItems },
@@ -289,6 +311,7 @@ function summarise(r: {
     }),
     replay,
     replica,
+    iceberg: r.iceberg,
     ssm:
       options.ssm === 'memory'
         ? { via: 'in-process fake', requests: ssmRequests }

@@ -39,6 +39,12 @@ export interface SimulateOptions {
    * window of changes and a slow replica (`SCALE_WORKLOAD` in engine.ts). @default false
    */
   scale?: boolean;
+  /**
+   * The table's Iceberg feed (`iceberg:` in the simulated stack config): its state machine and plan
+   * Lambda beside the chain, Athena served by DuckDB (sim/athenaDuck.ts). @default false here; the
+   * command turns it on unless `--no-iceberg`
+   */
+  iceberg?: boolean;
 }
 
 /** The export format each `--format` word requests from DynamoDB. */
@@ -148,6 +154,10 @@ export function addSimulateOptions(cmd: Command): Command {
       '--scale',
       'a large table: 20,000 items (20 of ~395 KB) in two export data files, a hot window of 15,000 changes, a replica at 10 writes/s',
     )
+    .option(
+      '--no-iceberg',
+      "leave out the table's Iceberg feed (its state machine, plan Lambda and the DuckDB stand-in for Athena)",
+    )
     .option('--fast', 'same as --s3 memory --ssm memory: in-process fakes for S3 and SSM, for long runs')
     .option(
       '--keep-servers',
@@ -170,6 +180,8 @@ export interface ParsedSimulateFlags {
   ssm?: 'server' | 'memory';
   fast?: boolean;
   scale?: boolean;
+  /** False with `--no-iceberg`. */
+  iceberg?: boolean;
   keepServers?: boolean;
   json?: boolean;
 }
@@ -196,6 +208,7 @@ export function simulateFlags(flags: ParsedSimulateFlags): SimulateCommandFlags 
     replicaOnNewEpoch: flags.replicaOnNewEpoch ?? 'halt',
     replicaBootstrap: flags.replicaBootstrap ?? 'write',
     scale: Boolean(flags.scale),
+    iceberg: flags.iceberg !== false,
   };
   if (options.replicaBootstrap === 'import' && options.replicaOnNewEpoch === 'rebaseline') {
     // As the stack config refuses it: an import creates a new table, a rebaseline rewrites one.

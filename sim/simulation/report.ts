@@ -89,6 +89,40 @@ export interface ReplicaOutcome {
   error?: string;
 }
 
+/** The Iceberg feed kept during the run: its lake table compared with the source at its watermark. */
+export interface IcebergOutcome {
+  /**
+   * Identical at its watermark through the `item` column, something merged, nothing in progress, the
+   * readers' view on the feed's epoch, and not halted (unless by a RESET of the run with onNewEpoch halt).
+   */
+  ok: boolean;
+  /** The readers' view, `database.table`. */
+  view: string;
+  onNewEpoch: 'rebuild' | 'halt';
+  mergeEveryMinutes: number;
+  status: string;
+  halt: string | null;
+  epoch: string | null;
+  viewEpoch: string | null;
+  lastAppliedSequence: number;
+  watermark: string | null;
+  /** The chain's watermark minus the feed's, at the end. */
+  lagBehindChainSeconds: number | null;
+  /** Rows of the epoch's lake table, and items of the source as of the watermark. */
+  rows: number;
+  expectedItems: number;
+  identical: boolean;
+  firstDifferences: string[];
+  /** Executions, those failed by `<error> in <state>`, and Lambda invocations. */
+  executions: { total: number; failed: number; failedBy: Record<string, number>; invocations: number };
+  transitions: number;
+  /** Statements the stand-in ran (MERGE, DDL), those that failed, and the staging bytes read. */
+  queries: { merges: number; ddl: number; failed: number; dataScannedInBytes: number };
+  /** ICEBERG_HALTED messages published. */
+  alerts: number;
+  error?: string;
+}
+
 /** IAM's evaluation of a run's calls. */
 export interface IamOutcome {
   /** Calls evaluated and denied, by deployed role name. */
@@ -133,6 +167,8 @@ export interface SimulationReport {
   cost: CostEstimate;
   replay: ReplayOutcome;
   replica: ReplicaOutcome;
+  /** The Iceberg feed, when the run deployed one (`iceberg` option); null otherwise. */
+  iceberg: IcebergOutcome | null;
   ssm: {
     via: 'local SSM server (real SSMClient over HTTP)' | 'in-process fake';
     requests: Record<string, number>;

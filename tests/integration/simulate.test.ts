@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { CLI_OPERATOR_TOOLS } from '../../cli/simulate';
+import { formatSimulationReport } from '../../cli/simulateReport';
 import { estimateMonthlyCost } from '../../sim/simulation/cost';
 import { runSimulation } from '../../sim/simulation/engine';
 import { faultPlan, faultRandom } from '../../sim/simulation/faults';
@@ -24,6 +25,7 @@ describe('npm run simulate (sim/simulation/engine.ts)', () => {
           faults: 'some',
           s3: 'server',
           ssm: 'server',
+          iceberg: true,
         },
         CLI_OPERATOR_TOOLS,
       );
@@ -71,6 +73,19 @@ describe('npm run simulate (sim/simulation/engine.ts)', () => {
       expect(r.executions.failed, JSON.stringify(r.executions.failedBy)).to.equal(0);
       expect(r.alerts).to.equal(0);
       expect(r.ok).to.equal(true);
+    });
+
+    it("keeps the Iceberg feed's lake table identical to the source as of its watermark, through Athena on DuckDB", () => {
+      const i = report.iceberg!;
+      expect(i.error).to.equal(undefined);
+      expect(i.firstDifferences).to.deep.equal([]);
+      expect(i).to.include({ identical: true, status: 'ACTIVE', ok: true });
+      expect(i.rows).to.equal(i.expectedItems).and.to.be.greaterThan(0);
+      expect(i.queries.merges).to.be.greaterThan(1);
+      expect(i.viewEpoch).to.equal(report.chain.epoch);
+      expect(formatSimulationReport(report)).to.match(
+        /^iceberg: +simulation_lake\.orders .* identical to the source/m,
+      );
     });
 
     it('survives the injected faults: each failed export is retried, the pause is seen and recovered from', () => {
@@ -133,6 +148,48 @@ describe('npm run simulate (sim/simulation/engine.ts)', () => {
       expect(after, 'a phase after the RESET was carried out').not.to.be.empty;
       expect(Date.parse(after[0].at) - Date.parse(resetAt)).to.be.at.most(3600_000);
       expect(report.finalPhase).to.be.oneOf(['CHAINING', 'CATCHING_UP']);
+    });
+  });
+
+  describe('a lake the Iceberg feed never merged into', function () {
+    this.timeout(180_000);
+
+    it('fails the run, and the report names the iceberg row', async () => {
+      // The deployed definition with its Merge replaced by a Pass: the cursor advances, the lake does not.
+      const tools: OperatorTools = {
+        ...CLI_OPERATOR_TOOLS,
+        async deploy(config, target) {
+          const deployment = await CLI_OPERATOR_TOOLS.deploy(config, target);
+          const feed = deployment.iceberg!;
+          const definition = JSON.parse(feed.definition) as { States: Record<string, { Next?: string }> };
+          definition.States.Merge = {
+            Type: 'Pass',
+            Result: { queryExecutionId: 'none', dataScannedInBytes: 0 },
+            ResultPath: '$.query',
+            Next: definition.States.Merge.Next,
+          } as never;
+          return { ...deployment, iceberg: { ...feed, definition: JSON.stringify(definition) } };
+        },
+      };
+      const report = await runSimulation(
+        {
+          days: 0.25,
+          rate: 4,
+          window: 15,
+          seed: 2,
+          faults: 'none',
+          s3: 'memory',
+          ssm: 'memory',
+          iceberg: true,
+        },
+        tools,
+      );
+      expect(report.replica.ok).to.equal(true);
+      expect(report.iceberg).to.include({ ok: false, identical: false });
+      expect(report.ok).to.equal(false);
+      const text = formatSimulationReport(report);
+      expect(text).to.match(/^dynamodb-continuous-exports simulation: FAILED/);
+      expect(text).to.match(/^iceberg: .*DIFFERS from the source/m);
     });
   });
 

@@ -37,9 +37,12 @@ function withoutStatement(
   };
 }
 
-async function simulateWith(deploy: typeof CLI_OPERATOR_TOOLS.deploy): Promise<SimulationReport> {
+async function simulateWith(
+  deploy: typeof CLI_OPERATOR_TOOLS.deploy,
+  iceberg = false,
+): Promise<SimulationReport> {
   return runSimulation(
-    { days: 0.25, rate: 4, window: 15, seed: 3, faults: 'none', s3: 'memory', ssm: 'memory' },
+    { days: 0.25, rate: 4, window: 15, seed: 3, faults: 'none', s3: 'memory', ssm: 'memory', iceberg },
     { ...CLI_OPERATOR_TOOLS, deploy },
   );
 }
@@ -112,6 +115,21 @@ describe('npm run simulate under the deployed IAM policies', function () {
       action: 'states:StartExecution',
     });
     expect(report.executions.total).to.equal(0);
+  });
+
+  it("halts the Iceberg feed when its state machine's role may not read the exports Athena reads", async () => {
+    const report = await simulateWith(
+      withoutStatement((d) => d.iceberg!.stateMachineRole, 'ExportObjects'),
+      true,
+    );
+    expect(report.ok).to.equal(false);
+    expect(report.iam.denials[0]).to.include({
+      role: 'simulation-orders-iceberg-states-role',
+      action: 's3:GetObject',
+    });
+    expect(report.iam.denials[0].resource).to.match(/\/exports\/orders\/AWSDynamoDB\//);
+    // The query fails as Athena's does, and the feed halts with one alert.
+    expect(report.iceberg).to.include({ status: 'HALTED', ok: false, alerts: 1 });
   });
 
   it("fails the Distributed Map's children when the replica's state machine may not start them", async () => {

@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { canonicalItem } from '../../../format';
 import { mergeSql, type ColumnSpec } from '../../../functions/iceberg/sql';
+import { icebergBucket, murmur3x86_32 } from '../../../sim/athenaDuck';
 import { SimpleTable } from '../../../sim/simpleTable';
 import { MemoryS3, writeChain } from '../../helpers/exportChain';
 import { itemArbitrary } from '../../helpers/formatArbitraries';
@@ -207,6 +208,32 @@ describe('Iceberg feed SQL on DuckDB (the offline oracle)', function () {
       await duck.execute(sql);
     } finally {
       duck.close();
+    }
+  });
+
+  it("refuses a MERGE writing more than 100 buckets (HIVE_TOO_MANY_OPEN_PARTITIONS), counted with Iceberg's bucket transform", async () => {
+    // The Iceberg spec's test vector for bucket hashing of a string.
+    expect(murmur3x86_32(Buffer.from('iceberg', 'utf8'))).to.equal(1210000089);
+    const table = new SimpleTable();
+    for (let i = 0; i < 400; i++) table.put(T0 - 100, item(`k${i}`, i));
+    const { s3, chain, entries } = await chainOf(table, WINDOWS.slice(0, 1), { itemsPerFile: 200 });
+    const keys = Array.from({ length: 400 }, (_, i) => `k${i}`);
+    expect(new Set(keys.map((k) => icebergBucket(k, 200))).size).to.be.greaterThan(100);
+    for (const [buckets, refused] of [
+      [200, true],
+      [100, false],
+    ] as const) {
+      // The config allows at most 100 buckets; the builder does not check, the stand-in refuses the write.
+      const spec = { ...oracleSpec(), bucketPartitions: buckets };
+      await writeSymlinks(s3, spec, entries);
+      const duck = await oracleAthena(s3, spec);
+      try {
+        const error = await mergeChain(duck, spec, chain.epoch, [entries.slice(0, 1)]).catch((e: Error) => e);
+        if (refused) expect(String(error)).to.match(/HIVE_TOO_MANY_OPEN_PARTITIONS.*writes \d+ buckets/);
+        else expect(error).to.equal(undefined);
+      } finally {
+        duck.close();
+      }
     }
   });
 
