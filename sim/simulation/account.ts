@@ -27,7 +27,7 @@ import {
 } from './deployment';
 import type { FaultPlan } from './faults';
 import type { SimulateOptions } from './options';
-import { localS3Clients, tickS3, type TickS3Counts } from './s3Clients';
+import { localS3Clients, retryingExportWrites, tickS3, type TickS3Counts } from './s3Clients';
 
 export { SIMULATION_ALIAS, SIMULATION_BUCKET, SIMULATION_REGION, SIMULATION_STACK } from './deployment';
 /**
@@ -168,13 +168,13 @@ export async function openSimulationAccount(params: {
     // The export engine writes files to the same S3, but without counting or injected faults:
     // those writes are DynamoDB's, not the workflow's.
     let exportWriterRequests = 0;
-    const exportWriter: SendClient = {
+    const exportWriter: SendClient = retryingExportWrites({
       send(command) {
         exportWriterRequests += 1;
         const engine: SendClient = options.s3 === 'memory' ? aws.s3 : s3.exportEngine;
         return engine.send(command);
       },
-    };
+    });
     const aws = createFakeAws({
       region: SIMULATION_REGION,
       sink: new S3ExportSink(exportWriter, {
