@@ -10,6 +10,7 @@
  */
 import type { RoleAccess } from '../iam/evaluator';
 import { EXPORT_FORMAT_OF_FLAG, type SimulateOptions } from './options';
+import { SCALE_SIZES } from './scaleSizes';
 
 export const SIMULATION_REGION = 'us-east-1';
 export const SIMULATION_STACK = 'simulation';
@@ -58,9 +59,6 @@ export type DeploySimulation = (
   target: DeploymentTarget,
 ) => Promise<SimulationDeployment>;
 
-/** The replica's write limit in a --scale run: low, so the table's size is many invocations of work. */
-export const SCALE_REPLICA_WRITES_PER_SECOND = 20;
-
 /** Pure: the stack config the simulated table stands for, from the run's flags. */
 export function simulationStackConfig(
   options: Pick<SimulateOptions, 'window' | 'format' | 'replicaOnNewEpoch' | 'replicaBootstrap' | 'scale'>,
@@ -89,7 +87,7 @@ export function simulationStackConfig(
             onNewEpoch: options.replicaOnNewEpoch ?? 'halt',
             // --scale: a slow replica, so the large export and the hot window each take several
             // invocations of work (functions/replica/workSizing.ts).
-            maxWritesPerSecond: options.scale ? SCALE_REPLICA_WRITES_PER_SECOND : 1000,
+            maxWritesPerSecond: options.scale ? SCALE_SIZES[options.scale].replicaWritesPerSecond : 1000,
             concurrency: 2,
           },
         ],
