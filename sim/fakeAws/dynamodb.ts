@@ -23,6 +23,11 @@ import { CallLog, FakeService, type NowFn } from './service';
 
 /** Client tokens stay bound to their request for 8 hours after the export completes. */
 export const CLIENT_TOKEN_TTL_SECONDS = 8 * 3600;
+/**
+ * FailureCode of an export whose files the engine could not write (the sink threw). AWS's code for
+ * such a failure is unconfirmed; a distinct name keeps it apart from the failures a scenario plans.
+ */
+export const EXPORT_WRITE_FAILURE_CODE = 'ExportWriteFailed';
 /** Documented quota: 300 export tasks in flight per account. */
 export const DEFAULT_MAX_CONCURRENT_EXPORTS = 300;
 
@@ -77,8 +82,10 @@ export interface FakeExport {
   fails: boolean;
   failure?: { code: string; message: string };
   outcome?: ExportOutcome;
-  /** Set once the sink has been called: exactly once per completed export. */
-  sinkDone?: Promise<ExportOutcome>;
+  /** Set once the sink has been called: exactly once per export that came due without a planned failure. */
+  sinkDone?: Promise<ExportOutcome | undefined>;
+  /** What the sink threw, when writing the files failed (the export then ended FAILED). */
+  writeError?: unknown;
   describeCount: number;
 }
 
@@ -177,13 +184,15 @@ export class FakeDynamoDB extends FakeService<ServiceInputTypes, ServiceOutputTy
     else this.failRules.push({ remaining: Infinity, predicate: n, code });
   }
 
-  /** Calls the sink for every export that has completed but was not yet described; returns them. */
+  /**
+   * Calls the sink for every export that has completed but was not yet described; returns those
+   * written (one whose write failed is FAILED instead).
+   */
   async flushCompleted(): Promise<FakeExport[]> {
     const done: FakeExport[] = [];
     for (const exp of this.exports.values()) {
       if (this.now() >= exp.endTime && !exp.fails) {
-        await this.complete(exp);
-        done.push(exp);
+        if (await this.complete(exp)) done.push(exp);
       }
     }
     return done;
@@ -366,21 +375,38 @@ export class FakeDynamoDB extends FakeService<ServiceInputTypes, ServiceOutputTy
 
   // ---- internals ---------------------------------------------------------------------------------
 
-  private complete(exp: FakeExport): Promise<ExportOutcome> {
+  /**
+   * Writes the export's files once, when it is first seen due. A write that fails ends the export
+   * FAILED (`EXPORT_WRITE_FAILURE_CODE`, the error in its FailureMessage and in `writeError`), as
+   * DynamoDB reports an export it could not write: the failure must not turn into an error of
+   * every later DescribeExport, which the tick would take for a transient one and read again forever.
+   */
+  private complete(exp: FakeExport): Promise<ExportOutcome | undefined> {
     if (!exp.sinkDone) {
       const t = this.tables.get(exp.request.tableName)!;
       const spec = this.spec(exp);
       // DynamoDB's work, not the Lambda's that happens to describe the export when it is due.
       exp.sinkDone = asServiceWork(async () => {
-        const outcome =
-          spec.type === 'FULL_EXPORT'
-            ? await this.options.sink.writeFull(spec, t.source.snapshotAt(spec.exportTime!) as Item[])
-            : await this.options.sink.writeIncremental(
-                spec,
-                t.source.changesBetween(spec.from!, spec.to!) as ChangeRecord[],
-              );
-        exp.outcome = outcome;
-        return outcome;
+        try {
+          const outcome =
+            spec.type === 'FULL_EXPORT'
+              ? await this.options.sink.writeFull(spec, t.source.snapshotAt(spec.exportTime!) as Item[])
+              : await this.options.sink.writeIncremental(
+                  spec,
+                  t.source.changesBetween(spec.from!, spec.to!) as ChangeRecord[],
+                );
+          exp.outcome = outcome;
+          return outcome;
+        } catch (error) {
+          exp.fails = true;
+          exp.writeError = error;
+          const e = error as { name?: string; message?: string };
+          exp.failure = {
+            code: EXPORT_WRITE_FAILURE_CODE,
+            message: `the export's files could not be written: ${e?.name ?? 'Error'}: ${e?.message ?? String(error)}`,
+          };
+          return undefined;
+        }
       });
     }
     return exp.sinkDone;

@@ -27,7 +27,8 @@ import {
 } from './deployment';
 import type { FaultPlan } from './faults';
 import type { SimulateOptions } from './options';
-import { localS3Clients, tickS3, type TickS3Counts } from './s3Clients';
+import { SCALE_SIZES } from './scaleSizes';
+import { localS3Clients, retryingExportWrites, tickS3, type TickS3Counts } from './s3Clients';
 
 export { SIMULATION_ALIAS, SIMULATION_BUCKET, SIMULATION_REGION, SIMULATION_STACK } from './deployment';
 /**
@@ -37,13 +38,6 @@ export { SIMULATION_ALIAS, SIMULATION_BUCKET, SIMULATION_REGION, SIMULATION_STAC
  * files per export).
  */
 export const SIMULATION_ITEMS_PER_FILE = 64;
-
-/**
- * Lines per export data file with --scale: few files (two for its full export), each holding more
- * records than one replica invocation writes at the rate, so a Distributed Map child applies one
- * file in several invocations.
- */
-export const SCALE_ITEMS_PER_FILE = 20_000;
 
 /** The endpoints of the local servers, for `--keep-servers`. */
 export interface LocalEndpoints {
@@ -168,17 +162,17 @@ export async function openSimulationAccount(params: {
     // The export engine writes files to the same S3, but without counting or injected faults:
     // those writes are DynamoDB's, not the workflow's.
     let exportWriterRequests = 0;
-    const exportWriter: SendClient = {
+    const exportWriter: SendClient = retryingExportWrites({
       send(command) {
         exportWriterRequests += 1;
         const engine: SendClient = options.s3 === 'memory' ? aws.s3 : s3.exportEngine;
         return engine.send(command);
       },
-    };
+    });
     const aws = createFakeAws({
       region: SIMULATION_REGION,
       sink: new S3ExportSink(exportWriter, {
-        itemsPerFile: options.scale ? SCALE_ITEMS_PER_FILE : SIMULATION_ITEMS_PER_FILE,
+        itemsPerFile: options.scale ? SCALE_SIZES[options.scale].itemsPerFile : SIMULATION_ITEMS_PER_FILE,
       }),
       restorableLagSeconds: 300,
     });

@@ -10,6 +10,7 @@
  */
 import type { RoleAccess } from '../iam/evaluator';
 import { EXPORT_FORMAT_OF_FLAG, type SimulateOptions } from './options';
+import { SCALE_SIZES } from './scaleSizes';
 
 export const SIMULATION_REGION = 'us-east-1';
 export const SIMULATION_STACK = 'simulation';
@@ -69,9 +70,6 @@ export type DeploySimulation = (
   target: DeploymentTarget,
 ) => Promise<SimulationDeployment>;
 
-/** The replica's write limit in a --scale run: low, so the table's size is many invocations of work. */
-export const SCALE_REPLICA_WRITES_PER_SECOND = 20;
-
 /**
  * The simulated table's `iceberg:` block: its keys (pk S, sk N), three projections of the workload's
  * attributes (a string, a number that is sometimes too large for the decimal, so `try_cast` gives
@@ -119,11 +117,12 @@ export function simulationStackConfig(
             onNewEpoch: options.replicaOnNewEpoch ?? 'halt',
             // --scale: a slow replica, so the large export and the hot window each take several
             // invocations of work (functions/replica/workSizing.ts).
-            maxWritesPerSecond: options.scale ? SCALE_REPLICA_WRITES_PER_SECOND : 1000,
+            maxWritesPerSecond: options.scale ? SCALE_SIZES[options.scale].replicaWritesPerSecond : 1000,
             concurrency: 2,
           },
         ],
-        ...(options.iceberg ? { iceberg: SIMULATION_ICEBERG } : {}),
+        // The feed reads DYNAMODB_JSON exports only (the config refuses it beside ION).
+        ...(options.iceberg && options.format !== 'ion' ? { iceberg: SIMULATION_ICEBERG } : {}),
       },
     ],
   };

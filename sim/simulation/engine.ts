@@ -35,27 +35,19 @@ import type { SimulationProgress, SimulationReport } from './report';
 import { realNowMs } from './s3Clients';
 import { SimulationReplica } from './replicaRun';
 import { SimulationIceberg } from './icebergRun';
+import { SCALE_SIZES, type ScaleSizes } from './scaleSizes';
 import { runWorkflow, type WorkflowRunResult } from './workflowRun';
 
 /** A fixed start keeps runs with the same flags identical (epoch ids, keys, counts). */
 export const SIMULATION_START = Date.UTC(2026, 10, 2, 0, 0, 0) / 1000;
 
-/**
- * The large table of --scale, sized to run in about a minute: the full export holds `initialItems`
- * (`largeItems` of them ~395 KB) in two data files (account.ts SCALE_ITEMS_PER_FILE), each more than
- * one replica child writes in an invocation ((20 writes/s ÷ 2 children) × 600 s = 6,000 records) and
- * too large to hold in memory, so a child streams its file over several invocations; the hot window
- * holds `burstChanges`, more than one grouped invocation takes (20 × 600 = 12,000).
- */
-export const SCALE_WORKLOAD = { initialItems: 40_000, largeItems: 100, burstChanges: 15_000 };
-
 /** The --scale workload options: the burst two minutes long, inside the fifth 15-minute window. */
-function scaleWorkload(start: number) {
+function scaleWorkload(start: number, sizes: ScaleSizes) {
   const burstFrom = start + 3600 + 300;
   return {
-    initialItems: SCALE_WORKLOAD.initialItems,
-    largeItems: SCALE_WORKLOAD.largeItems,
-    burst: { from: burstFrom, to: burstFrom + 120, changes: SCALE_WORKLOAD.burstChanges },
+    initialItems: sizes.initialItems,
+    largeItems: sizes.largeItems,
+    burst: { from: burstFrom, to: burstFrom + 120, changes: sizes.burstChanges },
   };
 }
 
@@ -85,13 +77,14 @@ export interface SimulationHooks {
 
 /** The source table of a run: its writes from 6 hours before the start to an hour past the end. */
 function simulationWorkload(options: SimulateOptions, start: number, end: number) {
+  const scale = options.scale ? SCALE_SIZES[options.scale] : undefined;
   return generateWorkload({
     from: start - 6 * 3600,
     to: end + 3600,
     writesPerMinute: options.rate,
     seed: options.seed,
-    keySpace: options.scale ? SCALE_WORKLOAD.initialItems : Math.max(200, Math.round(options.rate * 100)),
-    ...(options.scale ? scaleWorkload(start) : {}),
+    keySpace: scale ? scale.initialItems : Math.max(200, Math.round(options.rate * 100)),
+    ...(scale ? scaleWorkload(start, scale) : {}),
   });
 }
 

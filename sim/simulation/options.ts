@@ -4,6 +4,7 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import type { ExportFormat } from '../../functions/chain/settings';
+import { SCALE_LEVELS, SCALE_SIZES, type ScaleLevel } from './scaleSizes';
 
 export type FaultLevel = 'none' | 'some' | 'chaos';
 export type FormatFlag = 'json' | 'ion';
@@ -36,9 +37,10 @@ export interface SimulateOptions {
   replicaBootstrap?: 'write' | 'import';
   /**
    * A large table: a bulk initial load with some ~400 KB items, few large export data files, a hot
-   * window of changes and a slow replica (`SCALE_WORKLOAD` in engine.ts). @default false
+   * window of changes and a slow replica, sized by the level (`SCALE_SIZES` in scaleSizes.ts).
+   * @default undefined (no large table)
    */
-  scale?: boolean;
+  scale?: ScaleLevel;
   /**
    * The table's Iceberg feed (`iceberg:` in the simulated stack config): its state machine and plan
    * Lambda beside the chain, Athena served by DuckDB (sim/athenaDuck.ts). @default false here; the
@@ -90,6 +92,13 @@ function oneOf<T extends string>(flag: string, choices: readonly T[]): (value: s
     }
     return value as T;
   };
+}
+
+/** A --scale level's sizes in the flag's help. */
+function sizesHelp(level: ScaleLevel): string {
+  const s = SCALE_SIZES[level];
+  const n = (x: number) => x.toLocaleString('en-US');
+  return `${n(s.initialItems)} items, ${n(s.largeItems)} of ~395 KB, a hot window of ${n(s.burstChanges)} changes, a replica at ${s.replicaWritesPerSecond} writes/s`;
 }
 
 /** Declares the simulate flags on a command (shared by `npm run simulate` and `dce simulate`). */
@@ -151,8 +160,9 @@ export function addSimulateOptions(cmd: Command): Command {
       'write',
     )
     .option(
-      '--scale',
-      'a large table: 20,000 items (20 of ~395 KB) in two export data files, a hot window of 15,000 changes, a replica at 10 writes/s',
+      '--scale [level]',
+      `a large table in two export data files, with a hot window and a slow replica: quick (default; ${sizesHelp('quick')}) or full (${sizesHelp('full')})`,
+      oneOf('--scale', SCALE_LEVELS),
     )
     .option(
       '--no-iceberg',
@@ -179,7 +189,8 @@ export interface ParsedSimulateFlags {
   s3?: 'server' | 'memory';
   ssm?: 'server' | 'memory';
   fast?: boolean;
-  scale?: boolean;
+  /** `true` for a bare `--scale`. */
+  scale?: boolean | ScaleLevel;
   /** False with `--no-iceberg`. */
   iceberg?: boolean;
   keepServers?: boolean;
@@ -207,7 +218,7 @@ export function simulateFlags(flags: ParsedSimulateFlags): SimulateCommandFlags 
     format: flags.format ?? 'json',
     replicaOnNewEpoch: flags.replicaOnNewEpoch ?? 'halt',
     replicaBootstrap: flags.replicaBootstrap ?? 'write',
-    scale: Boolean(flags.scale),
+    scale: flags.scale === true ? 'quick' : flags.scale || undefined,
     iceberg: flags.iceberg !== false,
   };
   if (options.replicaBootstrap === 'import' && options.replicaOnNewEpoch === 'rebaseline') {

@@ -3,6 +3,7 @@
  * time, and the tick's view of S3, counted and with the plan's transient errors.
  */
 import { S3Client } from '@aws-sdk/client-s3';
+import { isTransientError } from '../../format';
 import { serviceError } from '../fakeAws';
 import type { SendClient } from '../localRun';
 import { S3RVER_CREDENTIALS } from '../servers';
@@ -55,6 +56,31 @@ export function localS3Clients(
     destroy: () => {
       workflow.destroy();
       exportEngine.destroy();
+    },
+  };
+}
+
+/** Tries of one export-engine request before its error ends the export FAILED. */
+export const EXPORT_WRITER_ATTEMPTS = 3;
+
+/**
+ * The export engine's S3 requests, each sent again at once after a transient error, as DynamoDB
+ * retries its own writes (the requests are idempotent PUTs). The error this is for: the engine builds
+ * a large export's files synchronously (seconds for 100,000 items), and a pooled connection the local
+ * server closed meanwhile (its keep-alive timeout is 5 s) is reused before the process has read the
+ * close, so the next request fails with "socket hang up". No wait between tries: a wait would be on
+ * the simulated clock, which is held while a DescribeExport waits for these writes.
+ */
+export function retryingExportWrites(client: SendClient): SendClient {
+  return {
+    async send(command) {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await client.send(command);
+        } catch (error) {
+          if (attempt >= EXPORT_WRITER_ATTEMPTS || !isTransientError(error)) throw error;
+        }
+      }
     },
   };
 }

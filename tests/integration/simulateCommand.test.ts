@@ -10,6 +10,7 @@ import { runSimulation } from '../../sim/simulation/engine';
 import type { OperatorTools } from '../../sim/simulation/operatorTools';
 import type { SimulationProgress } from '../../sim/simulation/report';
 import { addSimulateOptions, simulateFlags, type ParsedSimulateFlags } from '../../sim/simulation/options';
+import { SCALE_SIZES } from '../../sim/simulation/scaleSizes';
 import { operatorEvents } from '../../sim/simulation/workflowRun';
 
 function capture(): { io: Io; stdout: () => string; stderr: () => string } {
@@ -63,16 +64,41 @@ describe('simulate command (cli/simulate.ts, sim/simulation/options.ts)', () => 
   });
 
   describe('--scale', () => {
-    it('defaults to a quarter day and deploys a replica limited to 20 writes a second', () => {
+    /** The replica's write limit the simulated stack deploys for these flags. */
+    const replicaRate = (options: ReturnType<typeof simulateFlags>['options']) =>
+      (simulationStackConfig(options) as { tables: { replicas: { maxWritesPerSecond: number }[] }[] })
+        .tables[0].replicas[0].maxWritesPerSecond;
+
+    it('defaults to the quick level and a quarter day, and deploys a replica limited to 20 writes a second', () => {
       const { options } = simulateFlags(parse(['--scale']));
-      expect(options).to.include({ scale: true, days: 0.25 });
-      const config = simulationStackConfig(options) as {
-        tables: { replicas: { maxWritesPerSecond: number }[] }[];
-      };
-      expect(config.tables[0].replicas[0].maxWritesPerSecond).to.equal(20);
-      expect(simulateFlags(parse(['--scale', '--days', '1'])).options.days).to.equal(1);
-      expect(simulateFlags(parse([])).options).to.include({ scale: false, days: 2, iceberg: true });
+      expect(options).to.include({ scale: 'quick', days: 0.25 });
+      expect(replicaRate(options)).to.equal(SCALE_SIZES.quick.replicaWritesPerSecond).and.equal(20);
+      expect(simulateFlags(parse(['--scale', '--days', '1'])).options).to.include({
+        scale: 'quick',
+        days: 1,
+      });
+      const plain = simulateFlags(parse([])).options;
+      expect(plain.scale).to.equal(undefined);
+      expect(plain.days).to.equal(2);
+      expect(replicaRate(plain)).to.equal(1000);
+      expect(plain.iceberg).to.equal(true);
       expect(simulateFlags(parse(['--no-iceberg'])).options).to.include({ iceberg: false });
+    });
+
+    it('runs the production-scale sizes with --scale full: 200,000 items in two files, a replica at 100 writes/s', () => {
+      const { options } = simulateFlags(parse(['--scale', 'full']));
+      expect(options).to.include({ scale: 'full', days: 0.25 });
+      expect(replicaRate(options)).to.equal(100);
+      const full = SCALE_SIZES.full;
+      expect(full.initialItems).to.be.at.least(200_000);
+      expect(full.burstChanges).to.be.at.least(150_000);
+      expect(full.initialItems / full.itemsPerFile).to.equal(2);
+    });
+
+    it('refuses another level with exit 2, naming the flag, the value and the choices', async () => {
+      const { io, stderr } = capture();
+      expect(await runDce(['simulate', '--scale', 'huge'], io)).to.equal(2);
+      expect(stderr()).to.contain('--scale "huge": expected quick or full');
     });
   });
 

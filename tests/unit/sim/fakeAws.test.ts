@@ -21,7 +21,9 @@ import {
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import { PublishCommand } from '@aws-sdk/client-sns';
+import type { ExportSink } from '../../../sim/contracts';
 import { createFakeAws, TRANSIENT_FAULTS, type FakeAws } from '../../../sim/fakeAws';
+import { EXPORT_WRITE_FAILURE_CODE } from '../../../sim/fakeAws/dynamodb';
 import { MemorySink } from '../../../sim/memorySink';
 import { SimpleTable } from '../../../sim/simpleTable';
 
@@ -319,6 +321,38 @@ describe('fake DynamoDB export engine', () => {
     expect(
       (await rejection(aws.dynamodb.send(new DescribeExportCommand({ ExportArn: 'nope' })))).name,
     ).to.equal('ValidationException');
+  });
+
+  it('ends an export FAILED when its files cannot be written, and does not write it again', async () => {
+    const clock = { now: T0 };
+    let writes = 0;
+    const failing: ExportSink = {
+      async writeFull() {
+        throw new Error('unused');
+      },
+      async writeIncremental() {
+        writes += 1;
+        throw Object.assign(new Error('socket hang up'), { name: 'TimeoutError', code: 'ECONNRESET' });
+      },
+    };
+    const aws = createFakeAws({ now: () => clock.now, sink: failing, region: REGION, account: ACCOUNT });
+    aws.dynamodb.addTable({ name: 'orders', source: new SimpleTable(), pitrEnabledAt: T0 - 86_400_000 });
+    const now = sec(T0);
+    const started = await aws.dynamodb.send(
+      new ExportTableToPointInTimeCommand(incremental(now - 3600, now - 1800)),
+    );
+    const arn = started.ExportDescription!.ExportArn!;
+    clock.now += 400_000;
+    for (let i = 0; i < 3; i++) {
+      const d = (await aws.dynamodb.send(new DescribeExportCommand({ ExportArn: arn }))).ExportDescription!;
+      expect(d.ExportStatus).to.equal('FAILED');
+      expect(d.FailureCode).to.equal(EXPORT_WRITE_FAILURE_CODE);
+      expect(d.FailureMessage).to.match(/TimeoutError: socket hang up/);
+    }
+    expect(writes).to.equal(1);
+    expect(aws.dynamodb.exports.get(arn)!.writeError).to.be.an('error');
+    expect(aws.calls.of('DescribeExport').map((c) => c.outcome)).to.deep.equal(['ok', 'ok', 'ok']);
+    expect(await aws.dynamodb.flushCompleted()).to.deep.equal([]);
   });
 
   it('injects transient faults per command and records every call', async () => {
