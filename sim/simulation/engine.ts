@@ -35,6 +35,7 @@ import type { SimulationProgress, SimulationReport } from './report';
 import { realNowMs } from './s3Clients';
 import { SimulationReplica } from './replicaRun';
 import { SimulationIceberg } from './icebergRun';
+import { runDisasterRecovery } from './drRun';
 import { runWorkflow, type WorkflowRunResult } from './workflowRun';
 
 /** A fixed start keeps runs with the same flags identical (epoch ids, keys, counts). */
@@ -168,6 +169,11 @@ export async function runSimulation(
       ? await iceberg.outcome({ source, chainWatermark: chain.watermark, resets: workflow.resets.length })
       : null;
 
+    progress(at({ phase: 'restoring' }));
+    const drStart = realNowMs();
+    const dr = options.dr ? await runDisasterRecovery({ account, tools, source, chain }) : null;
+    const drSeconds = (realNowMs() - drStart) / 1000;
+
     const report = summarise({
       options,
       account,
@@ -179,8 +185,9 @@ export async function runSimulation(
       replay,
       replica: replicaOutcome,
       iceberg: icebergOutcome,
+      dr,
       writes: source.writeCount,
-      wall: { totalSeconds: 0, simulationSeconds, verifySeconds, replaySeconds },
+      wall: { totalSeconds: 0, simulationSeconds, verifySeconds, replaySeconds, drSeconds },
     });
     progress(at({ phase: 'done', committed: chain.entries, lagSeconds: chain.lagSeconds }));
     report.wall.totalSeconds = (realNowMs() - wallStart) / 1000;
@@ -239,6 +246,7 @@ function summarise(r: {
   replay: SimulationReport['replay'];
   replica: SimulationReport['replica'];
   iceberg: SimulationReport['iceberg'];
+  dr: SimulationReport['dr'];
   writes: number;
   wall: SimulationReport['wall'];
 }): SimulationReport {
@@ -260,7 +268,13 @@ function summarise(r: {
   const ssmRequests = account.ssmRequests();
   const iam = iamOutcome(account);
   return {
-    ok: chain.ok && replay.ok && replica.ok && (r.iceberg?.ok ?? true) && iam.denied === 0,
+    ok:
+      chain.ok &&
+      replay.ok &&
+      replica.ok &&
+      (r.iceberg?.ok ?? true) &&
+      (r.dr ? r.dr.copy.ok && r.dr.restore.ok : true) &&
+      iam.denied === 0,
     options,
     simulated: { start: iso(r.start), end: iso(end), days: options.days },
     source: { writes: r.writes, itemsAtWatermark: replay.expectedItems },
@@ -312,6 +326,7 @@ function summarise(r: {
     replay,
     replica,
     iceberg: r.iceberg,
+    dr: r.dr,
     ssm:
       options.ssm === 'memory'
         ? { via: 'in-process fake', requests: ssmRequests }
