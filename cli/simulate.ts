@@ -11,17 +11,19 @@ import type { SimulationProgress, SimulationReport } from '../sim/simulation/rep
 import { setAction } from './operator';
 import { EXIT, formatDuration, type Io } from './output';
 import { replayChain } from './replay';
+import { restoreTable } from './restore';
 import { formatKeptServers, formatSimulationReport } from './simulateReport';
 import { deriveStatus } from './status';
 import { verifyChain } from './verify';
 
-/** The code `dce status`, `dce pause`, `dce verify` and `dce replay` run, for the simulation to use. */
+/** The code `dce status`, `dce pause`, `dce verify`, `dce replay` and `dce restore` run, for the simulation to use. */
 export const CLI_OPERATOR_TOOLS: OperatorTools = {
   deploy: deploySimulation,
   deriveStatus,
   setAction,
   verifyChain,
   replayChain,
+  restoreTable,
 };
 
 /** What each phase after the run is doing, for the progress display. */
@@ -46,6 +48,8 @@ export function phaseDetail(p: SimulationProgress): string {
         : 'replay: reading the chain';
     case 'comparing':
       return 'comparing the replayed table with the source';
+    case 'restoring':
+      return 'the protected copy: replicating the chain, dce restore from it into the second Region, verify --deep of it';
   }
 }
 

@@ -68,6 +68,7 @@ export function formatSimulationReport(r: SimulationReport): string {
       ],
       ...replicaRows(r.replica),
       ...(r.iceberg ? [['iceberg', icebergRow(r.iceberg)] as [string, string]] : []),
+      ...(r.dr ? drRows(r.dr) : []),
       ['iam', iamRow(r.iam)],
       [
         'cost',
@@ -75,7 +76,9 @@ export function formatSimulationReport(r: SimulationReport): string {
       ],
       [
         'wall time',
-        `${r.wall.totalSeconds.toFixed(1)} s (simulation ${r.wall.simulationSeconds.toFixed(1)} s, verify ${r.wall.verifySeconds.toFixed(1)} s, replay ${r.wall.replaySeconds.toFixed(1)} s)`,
+        `${r.wall.totalSeconds.toFixed(1)} s (simulation ${r.wall.simulationSeconds.toFixed(1)} s, verify ${r.wall.verifySeconds.toFixed(1)} s, replay ${r.wall.replaySeconds.toFixed(1)} s${
+          r.dr ? `, copy and restore ${r.wall.drSeconds.toFixed(1)} s` : ''
+        })`,
       ],
     ]),
   );
@@ -84,6 +87,10 @@ export function formatSimulationReport(r: SimulationReport): string {
   for (const d of r.replay.firstDifferences) lines.push(`  replay: ${d}`);
   for (const d of r.replica.firstDifferences) lines.push(`  replica: ${d}`);
   for (const d of r.iceberg?.firstDifferences ?? []) lines.push(`  iceberg: ${d}`);
+  for (const p of r.dr?.copy.verify.problems.slice(0, 5) ?? [])
+    lines.push(`  dr copy problem: ${p.kind}: ${p.message}`);
+  for (const k of r.dr?.copy.missing.slice(0, 5) ?? []) lines.push(`  dr copy: missing ${k}`);
+  for (const d of r.dr?.restore.firstDifferences ?? []) lines.push(`  restore: ${d}`);
   for (const d of r.iam.denials)
     lines.push(
       `  iam: denied ${d.command} to role ${d.role}: ${d.action} on ${d.resource}${d.context ? ` ${JSON.stringify(d.context)}` : ''} (${d.result})`,
@@ -108,6 +115,30 @@ function icebergRow(i: NonNullable<SimulationReport['iceberg']>): string {
     `${i.queries.merges} MERGEs, ${i.queries.ddl} DDL, ${i.queries.failed} failed queries, ${(i.queries.dataScannedInBytes / 1e6).toFixed(1)} MB read, ` +
     `${i.executions.total} executions (${i.executions.failed} failed${failed ? `: ${failed}` : ''}), ${plural(i.alerts, 'alert')}, ${lag} behind the chain`
   );
+}
+
+/** The protected copy (replicated, verified) and the restore from it into the second Region. */
+function drRows(dr: NonNullable<SimulationReport['dr']>): [string, string][] {
+  const { copy, restore } = dr;
+  const copyRow = copy.error
+    ? `FAILED: ${copy.error}`
+    : `${copy.ok ? 'OK' : 'PROBLEMS'}: ${copy.bucket} (${copy.region}), ${copy.objects} objects (${(copy.bytes / 1e6).toFixed(1)} MB) replicated, no delete markers; verify --deep: ${
+        copy.verify.ok
+          ? `epoch ${copy.verify.epoch}, ${copy.verify.entries} entries, gap-free`
+          : `${copy.verify.problems.length} problems`
+      }${copy.missing.length > 0 ? `; ${copy.missing.length} objects of the primary missing` : ''}`;
+  const point = restore.point ? `entry ${restore.point.sequence} (${restore.point.asOf})` : '-';
+  const restoreRow = restore.error
+    ? `FAILED: ${restore.error}`
+    : `${restore.targetTable} (${restore.region}) from ${restore.bucket} to ${point}: ${restore.entriesApplied} exports (${restore.puts} puts, ${restore.deletes} deletes), ${
+        restore.identical
+          ? `identical to the source as of that point (${restore.items} items)`
+          : `DIFFERS from the source as of that point (${restore.items} items, ${restore.expectedItems} expected)`
+      }, ${restore.seconds.toFixed(1)} s`;
+  return [
+    ['dr copy', copyRow],
+    ['restore', restoreRow],
+  ];
 }
 
 /** Calls evaluated per role (those that made any), and how many IAM denied. */

@@ -73,6 +73,8 @@ export interface SimulationAccount {
   exportWriterRequests(): number;
   /** SSM requests by action, as the chosen path saw them. */
   ssmRequests(): Record<string, number>;
+  /** Creates another bucket where the run's S3 is (the local server, or the in-process fake with `--s3 memory`). */
+  createBucket(name: string): Promise<void>;
   /** Stops the servers and clients; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -122,6 +124,18 @@ async function localSsm(aws: FakeAws, cleanup: (() => Promise<void>)[]) {
   });
   cleanup.push(async () => ssmClient.destroy());
   return { ssmServer, ssmClient };
+}
+
+/** SSM requests by action, as the chosen path saw them: the fake's call log, or the local endpoint's counts. */
+function ssmRequestCounts(
+  via: SimulateOptions['ssm'],
+  aws: FakeAws,
+  served: Record<string, number>,
+): Record<string, number> {
+  if (via !== 'memory') return { ...served };
+  return aws.calls.records
+    .filter((c) => c.service === 'ssm')
+    .reduce<Record<string, number>>((acc, c) => ((acc[c.action] = (acc[c.action] ?? 0) + 1), acc), {});
 }
 
 /** Opens the account; on failure what was started is stopped again. */
@@ -217,15 +231,11 @@ export async function openSimulationAccount(params: {
       endpoints: { s3: localS3.endpoint, ssm: ssmServer.endpoint, dynamodb: dynamodb.endpoint },
       s3Counts: tick.counts,
       exportWriterRequests: () => exportWriterRequests,
-      ssmRequests: () =>
-        options.ssm === 'memory'
-          ? aws.calls.records
-              .filter((c) => c.service === 'ssm')
-              .reduce<Record<string, number>>(
-                (acc, c) => ((acc[c.action] = (acc[c.action] ?? 0) + 1), acc),
-                {},
-              )
-          : { ...ssmServer.requests },
+      ssmRequests: () => ssmRequestCounts(options.ssm, aws, ssmServer.requests),
+      createBucket: async (name) => {
+        if (options.s3 === 'memory') aws.s3.createBucket(name);
+        else await localS3.createBucket(name);
+      },
       stop,
     };
   } catch (error) {

@@ -36,6 +36,7 @@ import { realNowMs } from './s3Clients';
 import { SimulationReplica } from './replicaRun';
 import { SimulationIceberg } from './icebergRun';
 import { SCALE_SIZES, type ScaleSizes } from './scaleSizes';
+import { runDisasterRecovery } from './drRun';
 import { runWorkflow, type WorkflowRunResult } from './workflowRun';
 
 /** A fixed start keeps runs with the same flags identical (epoch ids, keys, counts). */
@@ -161,6 +162,11 @@ export async function runSimulation(
       ? await iceberg.outcome({ source, chainWatermark: chain.watermark, resets: workflow.resets.length })
       : null;
 
+    progress(at({ phase: 'restoring' }));
+    const drStart = realNowMs();
+    const dr = options.dr ? await runDisasterRecovery({ account, tools, source, chain }) : null;
+    const drSeconds = (realNowMs() - drStart) / 1000;
+
     const report = summarise({
       options,
       account,
@@ -172,8 +178,9 @@ export async function runSimulation(
       replay,
       replica: replicaOutcome,
       iceberg: icebergOutcome,
+      dr,
       writes: source.writeCount,
-      wall: { totalSeconds: 0, simulationSeconds, verifySeconds, replaySeconds },
+      wall: { totalSeconds: 0, simulationSeconds, verifySeconds, replaySeconds, drSeconds },
     });
     progress(at({ phase: 'done', committed: chain.entries, lagSeconds: chain.lagSeconds }));
     report.wall.totalSeconds = (realNowMs() - wallStart) / 1000;
@@ -232,6 +239,7 @@ function summarise(r: {
   replay: SimulationReport['replay'];
   replica: SimulationReport['replica'];
   iceberg: SimulationReport['iceberg'];
+  dr: SimulationReport['dr'];
   writes: number;
   wall: SimulationReport['wall'];
 }): SimulationReport {
@@ -253,7 +261,13 @@ function summarise(r: {
   const ssmRequests = account.ssmRequests();
   const iam = iamOutcome(account);
   return {
-    ok: chain.ok && replay.ok && replica.ok && (r.iceberg?.ok ?? true) && iam.denied === 0,
+    ok:
+      chain.ok &&
+      replay.ok &&
+      replica.ok &&
+      (r.iceberg?.ok ?? true) &&
+      (r.dr ? r.dr.copy.ok && r.dr.restore.ok : true) &&
+      iam.denied === 0,
     options,
     simulated: { start: iso(r.start), end: iso(end), days: options.days },
     source: { writes: r.writes, itemsAtWatermark: replay.expectedItems },
@@ -305,6 +319,7 @@ function summarise(r: {
     replay,
     replica,
     iceberg: r.iceberg,
+    dr: r.dr,
     ssm:
       options.ssm === 'memory'
         ? { via: 'in-process fake', requests: ssmRequests }

@@ -2,7 +2,8 @@
  * The operator's tools a simulation uses, handed in by the command that runs it.
  *
  * The run pauses and resumes the workflow and samples its phase with the same code as `dce pause` and
- * `dce status`, and checks its chain with the same code as `dce verify --deep` and `dce replay`. That
+ * `dce status`, checks its chain with the same code as `dce verify --deep` and `dce replay`, and
+ * recreates the table from the protected copy with the same code as `dce restore`. That
  * code lives in `cli/`, a layer above `sim/`, so the engine names only the shapes it needs here and
  * `cli/simulate.ts` passes the real functions: the engine never imports `cli/`.
  */
@@ -48,6 +49,12 @@ export interface ReplayResult {
   watermark?: string;
   puts: number;
   deletes: number;
+}
+
+/** What `dce restore` did: the point it restored to and what it applied. */
+export interface RestoreResult {
+  point: { sequence: number; asOf: string };
+  apply: { entriesApplied: number; puts: number; deletes: number };
 }
 
 export interface OperatorTools {
@@ -96,4 +103,17 @@ export interface OperatorTools {
     concurrency: number;
     onProgress?: (progress: ReplayProgressView) => void;
   }): Promise<ReplayResult>;
+  /** `dce restore`: a table recreated as of a committed point, from the bucket given (the primary or a copy). */
+  restoreTable(options: {
+    s3: SendClient;
+    dynamodb: SendClient;
+    bucket: string;
+    prefix: string;
+    targetTable: string;
+    to: { sequence: number } | { time: number };
+    bootstrap: 'write';
+    /** The restore's state file (JSON), as `dce restore --state` takes it. */
+    stateFile: string;
+    concurrency?: number;
+  }): Promise<RestoreResult>;
 }

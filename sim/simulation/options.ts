@@ -47,6 +47,12 @@ export interface SimulateOptions {
    * command turns it on unless `--no-iceberg`
    */
   iceberg?: boolean;
+  /**
+   * Disaster recovery: the chain replicated to a protected copy (a bucket standing for another
+   * Region), `dce restore` from it into a table of that Region, and `verify --deep` of the copy.
+   * @default false here; the command turns it on unless `--no-dr`
+   */
+  dr?: boolean;
 }
 
 /** The export format each `--format` word requests from DynamoDB. */
@@ -168,6 +174,10 @@ export function addSimulateOptions(cmd: Command): Command {
       '--no-iceberg',
       "leave out the table's Iceberg feed (its state machine, plan Lambda and the DuckDB stand-in for Athena)",
     )
+    .option(
+      '--no-dr',
+      'leave out the protected copy of the chain and the dce restore from it into a second Region',
+    )
     .option('--fast', 'same as --s3 memory --ssm memory: in-process fakes for S3 and SSM, for long runs')
     .option(
       '--keep-servers',
@@ -193,6 +203,8 @@ export interface ParsedSimulateFlags {
   scale?: boolean | ScaleLevel;
   /** False with `--no-iceberg`. */
   iceberg?: boolean;
+  /** False with `--no-dr`. */
+  dr?: boolean;
   keepServers?: boolean;
   json?: boolean;
 }
@@ -220,6 +232,7 @@ export function simulateFlags(flags: ParsedSimulateFlags): SimulateCommandFlags 
     replicaBootstrap: flags.replicaBootstrap ?? 'write',
     scale: flags.scale === true ? 'quick' : flags.scale || undefined,
     iceberg: flags.iceberg !== false,
+    dr: flags.dr !== false,
   };
   if (options.replicaBootstrap === 'import' && options.replicaOnNewEpoch === 'rebaseline') {
     // As the stack config refuses it: an import creates a new table, a rebaseline rewrites one.

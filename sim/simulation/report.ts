@@ -4,7 +4,8 @@ import type { CostEstimate } from './cost';
 import type { SimulateOptions } from './options';
 
 /** What the run is doing, for a progress display. */
-export type SimulationPhase = 'starting' | 'running' | 'verifying' | 'replaying' | 'comparing' | 'done';
+export type SimulationPhase =
+  'starting' | 'running' | 'verifying' | 'replaying' | 'comparing' | 'restoring' | 'done';
 
 /** Where the run is, for a progress display. */
 export interface SimulationProgress {
@@ -123,6 +124,46 @@ export interface IcebergOutcome {
   error?: string;
 }
 
+/** The protected copy: the chain replicated to a bucket standing for another Region, and verified there. */
+export interface DrCopyOutcome {
+  /** `verify --deep` of the copy accepts it, and it holds every object of the primary's prefix. */
+  ok: boolean;
+  bucket: string;
+  region: string;
+  /** Objects and bytes replicated. */
+  objects: number;
+  bytes: number;
+  /** Objects under the primary's prefix that the copy lacks at the end. */
+  missing: string[];
+  verify: {
+    ok: boolean;
+    epoch: string | null;
+    entries: number;
+    problems: { kind: string; message: string }[];
+  };
+  error?: string;
+}
+
+/** `dce restore` from the protected copy into a table of the second Region, against the source. */
+export interface RestoreOutcome {
+  /** Identical to the source as of the restored point. */
+  ok: boolean;
+  targetTable: string;
+  region: string;
+  /** The bucket it read: the protected copy. */
+  bucket: string;
+  point: { sequence: number; asOf: string } | null;
+  entriesApplied: number;
+  puts: number;
+  deletes: number;
+  items: number;
+  expectedItems: number;
+  identical: boolean;
+  firstDifferences: string[];
+  seconds: number;
+  error?: string;
+}
+
 /** IAM's evaluation of a run's calls. */
 export interface IamOutcome {
   /** Calls evaluated and denied, by deployed role name. */
@@ -169,6 +210,8 @@ export interface SimulationReport {
   replica: ReplicaOutcome;
   /** The Iceberg feed, when the run deployed one (`iceberg` option); null otherwise. */
   iceberg: IcebergOutcome | null;
+  /** The protected copy and the restore from it, when the run made them (`dr` option); null otherwise. */
+  dr: { copy: DrCopyOutcome; restore: RestoreOutcome } | null;
   ssm: {
     via: 'local SSM server (real SSMClient over HTTP)' | 'in-process fake';
     requests: Record<string, number>;
@@ -180,7 +223,14 @@ export interface SimulationReport {
   iam: IamOutcome;
   /** Requests to the local S3 server during the run: by the tick (chain manifest) and by the export engine. */
   s3: { tickRequests: number; exportWriterRequests: number };
-  wall: { totalSeconds: number; simulationSeconds: number; verifySeconds: number; replaySeconds: number };
+  wall: {
+    totalSeconds: number;
+    simulationSeconds: number;
+    verifySeconds: number;
+    replaySeconds: number;
+    /** The copy, the restore from it and its verify (0 without them). */
+    drSeconds: number;
+  };
 }
 
 /**

@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { listAllKeys } from '../../format';
 import fc from 'fast-check';
 import { CLI_OPERATOR_TOOLS } from '../../cli/simulate';
 import { formatSimulationReport } from '../../cli/simulateReport';
@@ -26,6 +28,7 @@ describe('npm run simulate (sim/simulation/engine.ts)', () => {
           s3: 'server',
           ssm: 'server',
           iceberg: true,
+          dr: true,
         },
         CLI_OPERATOR_TOOLS,
       );
@@ -86,6 +89,23 @@ describe('npm run simulate (sim/simulation/engine.ts)', () => {
       expect(formatSimulationReport(report)).to.match(
         /^iceberg: +simulation_lake\.orders .* identical to the source/m,
       );
+    });
+
+    it('replicates the chain to the protected copy, verified there, and restores from it into the second Region: identical', () => {
+      const { copy, restore } = report.dr!;
+      expect(copy.error).to.equal(undefined);
+      expect(copy).to.include({ ok: true, bucket: 'dce-simulation-exports-dr' });
+      expect(copy.missing).to.deep.equal([]);
+      expect(copy.verify).to.include({ ok: true, epoch: report.chain.epoch, entries: report.chain.entries });
+      expect(restore.error).to.equal(undefined);
+      expect(restore).to.include({ ok: true, identical: true, bucket: 'dce-simulation-exports-dr' });
+      expect(restore.point!.sequence)
+        .to.be.greaterThan(0)
+        .and.lessThan(report.chain.entries - 1);
+      expect(restore.items).to.equal(restore.expectedItems).and.to.be.greaterThan(0);
+      const text = formatSimulationReport(report);
+      expect(text).to.match(/^dr copy: +OK: dce-simulation-exports-dr /m);
+      expect(text).to.match(/^restore: +orders-restored .* identical to the source as of that point/m);
     });
 
     it('survives the injected faults: each failed export is retried, the pause is seen and recovered from', () => {
@@ -190,6 +210,38 @@ describe('npm run simulate (sim/simulation/engine.ts)', () => {
       const text = formatSimulationReport(report);
       expect(text).to.match(/^dynamodb-continuous-exports simulation: FAILED/);
       expect(text).to.match(/^iceberg: .*DIFFERS from the source/m);
+    });
+  });
+
+  describe('a protected copy that lost a data file', function () {
+    this.timeout(180_000);
+
+    it('fails the run, and the report names the dr copy and restore rows', async () => {
+      let deleted = '';
+      const tools: OperatorTools = {
+        ...CLI_OPERATOR_TOOLS,
+        async restoreTable(options) {
+          // The copy loses one export data file before the restore reads it.
+          const keys = await listAllKeys(options.s3, options.bucket, `${options.prefix}/AWSDynamoDB/`);
+          deleted = keys.find((k) => k.endsWith('.json.gz'))!;
+          await options.s3.send(new DeleteObjectCommand({ Bucket: options.bucket, Key: deleted }));
+          return CLI_OPERATOR_TOOLS.restoreTable(options);
+        },
+      };
+      const report = await runSimulation(
+        { days: 0.25, rate: 4, window: 15, seed: 2, faults: 'none', s3: 'memory', ssm: 'memory', dr: true },
+        tools,
+      );
+      expect(deleted).to.match(/\/data\/.*\.json\.gz$/);
+      expect(report.replica.ok).to.equal(true);
+      expect(report.dr!.copy.ok).to.equal(false);
+      expect(report.dr!.copy.missing).to.deep.equal([deleted]);
+      expect(report.dr!.restore.ok).to.equal(false);
+      expect(report.ok).to.equal(false);
+      const text = formatSimulationReport(report);
+      expect(text).to.match(/^dr copy: +PROBLEMS: /m);
+      expect(text).to.match(/^restore: +FAILED: /m);
+      expect(text).to.contain(`dr copy: missing ${deleted}`);
     });
   });
 

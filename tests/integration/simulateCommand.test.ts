@@ -81,8 +81,11 @@ describe('simulate command (cli/simulate.ts, sim/simulation/options.ts)', () => 
       expect(plain.scale).to.equal(undefined);
       expect(plain.days).to.equal(2);
       expect(replicaRate(plain)).to.equal(1000);
-      expect(plain.iceberg).to.equal(true);
-      expect(simulateFlags(parse(['--no-iceberg'])).options).to.include({ iceberg: false });
+      expect(plain).to.include({ iceberg: true, dr: true });
+      expect(simulateFlags(parse(['--no-iceberg', '--no-dr'])).options).to.include({
+        iceberg: false,
+        dr: false,
+      });
     });
 
     it('runs the production-scale sizes with --scale full: 200,000 items in two files, a replica at 100 writes/s', () => {
