@@ -23,29 +23,16 @@ import { createClients, handler } from '../../../functions/chain/handler';
 import { METRICS } from '../../../functions/shared/metrics';
 import { toEnvironment, type WorkflowSettings } from '../../../functions/chain/settings';
 import { initialState, initialStateJson } from '../../../functions/chain/state';
+import { chainSettings } from '../../helpers/chainSettings';
 
-const settings: WorkflowSettings = {
-  alias: 'orders',
-  tableName: 'orders',
-  tableArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/orders',
-  bucket: 'exports-bucket',
+const settings: WorkflowSettings = chainSettings({
   prefix: 'tables/orders',
   exportFormat: 'ION',
   exportViewType: 'NEW_IMAGE',
-  windowMinutes: 15,
   maxCatchUpWindowMinutes: 240,
-  restorableMarginSeconds: 60,
   maxInFlight: 2,
-  schedulePeriodMinutes: 15,
-  lagAlarmMinutes: 75,
-  onPitrGap: 'alert',
   notifyOnSuccess: false,
-  notificationTopicArn: 'arn:aws:sns:eu-west-1:123456789012:dce',
-  stateParameterName: '/dce/test/orders/state',
-  actionParameterName: '/dce/test/orders/action',
-  lockParameterName: '/dce/test/orders/lock',
-  metricNamespace: 'DCE',
-};
+});
 
 describe('export tick Lambda entry', () => {
   let ddb: ReturnType<typeof mockClient>;

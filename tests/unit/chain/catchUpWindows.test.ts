@@ -14,33 +14,13 @@ import {
   windowExportableAt,
   windowsPerCatchUpExport,
 } from '../../../functions/chain/windows';
+import { chainSettings } from '../../helpers/chainSettings';
 
 const T0 = Date.parse('2026-11-24T00:00:00Z') / 1000;
 const W = 900;
 const SIX_HOURS = 6 * 3600;
 
-const SETTINGS: WorkflowSettings = {
-  alias: 'orders',
-  tableName: 'orders',
-  tableArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/orders',
-  bucket: 'exports-bucket',
-  prefix: 'orders',
-  exportFormat: 'DYNAMODB_JSON',
-  exportViewType: 'NEW_AND_OLD_IMAGES',
-  windowMinutes: 15,
-  maxCatchUpWindowMinutes: 360,
-  restorableMarginSeconds: 60,
-  maxInFlight: 3,
-  schedulePeriodMinutes: 15,
-  lagAlarmMinutes: 75,
-  onPitrGap: 'alert',
-  notifyOnSuccess: false,
-  notificationTopicArn: 'arn:aws:sns:eu-west-1:123456789012:dce',
-  stateParameterName: '/dce/test/orders/state',
-  actionParameterName: '/dce/test/orders/action',
-  lockParameterName: '/dce/test/orders/lock',
-  metricNamespace: 'DCE',
-};
+const SETTINGS: WorkflowSettings = chainSettings({ notifyOnSuccess: false });
 
 describe('catch-up windows', () => {
   const plan = (backlog: number, slots = 3, maxCatchUpSeconds = SIX_HOURS, windowSeconds = W) =>

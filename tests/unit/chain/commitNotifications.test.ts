@@ -10,34 +10,14 @@ import { addToOutbox } from '../../../functions/chain/outbox';
 import { newWork } from '../../../functions/chain/planWork';
 import type { WorkflowSettings } from '../../../functions/chain/settings';
 import { initialState, type ChainState, type TrackedExport } from '../../../functions/chain/state';
+import { chainSettings } from '../../helpers/chainSettings';
 
 const T0 = Date.parse('2026-11-24T00:00:00Z') / 1000;
 const NOW = T0 + 10 * 3600;
 const EPOCH = '20261124T000000Z';
 const TABLE = 'arn:aws:dynamodb:eu-west-1:123456789012:table/orders';
 
-const SETTINGS: WorkflowSettings = {
-  alias: 'orders',
-  tableName: 'orders',
-  tableArn: TABLE,
-  bucket: 'exports-bucket',
-  prefix: 'orders',
-  exportFormat: 'DYNAMODB_JSON',
-  exportViewType: 'NEW_AND_OLD_IMAGES',
-  windowMinutes: 15,
-  maxCatchUpWindowMinutes: 360,
-  restorableMarginSeconds: 60,
-  maxInFlight: 3,
-  schedulePeriodMinutes: 15,
-  lagAlarmMinutes: 75,
-  onPitrGap: 'alert',
-  notifyOnSuccess: true,
-  notificationTopicArn: 'arn:aws:sns:eu-west-1:123456789012:dce',
-  stateParameterName: '/dce/test/orders/state',
-  actionParameterName: '/dce/test/orders/action',
-  lockParameterName: '/dce/test/orders/lock',
-  metricNamespace: 'DCE',
-};
+const SETTINGS: WorkflowSettings = chainSettings({ tableArn: TABLE });
 
 /** A completed export of `[from, to)` (minutes after T0), with its id `id`. */
 function done(

@@ -11,31 +11,15 @@ import {
 } from '../../../functions/chain/state';
 import { clientToken } from '../../../functions/chain/tokens';
 import { LOCK_LEASE_SECONDS } from '../../../functions/shared/lease';
+import { chainSettings } from '../../helpers/chainSettings';
 
 const T0 = Date.parse('2026-11-24T10:00:00Z');
 
-const settings: WorkflowSettings = {
-  alias: 'orders',
-  tableName: 'orders',
-  tableArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/orders',
-  bucket: 'exports-bucket',
+const settings: WorkflowSettings = chainSettings({
   prefix: 'tables/orders',
-  exportFormat: 'DYNAMODB_JSON',
-  exportViewType: 'NEW_AND_OLD_IMAGES',
-  windowMinutes: 15,
-  maxCatchUpWindowMinutes: 360,
-  restorableMarginSeconds: 60,
   maxInFlight: 2,
-  schedulePeriodMinutes: 15,
-  lagAlarmMinutes: 75,
-  onPitrGap: 'alert',
   notifyOnSuccess: false,
-  notificationTopicArn: 'arn:aws:sns:eu-west-1:123456789012:dce',
-  stateParameterName: '/dce/test/orders/state',
-  actionParameterName: '/dce/test/orders/action',
-  lockParameterName: '/dce/test/orders/lock',
-  metricNamespace: 'DCE',
-};
+});
 
 function awsError(name: string, status = 400): Error {
   return Object.assign(new Error(`${name}: simulated`), { name, $metadata: { httpStatusCode: status } });

@@ -14,10 +14,10 @@ import {
   type PitrObservation,
   type StartOutcome,
 } from '../../../functions/chain/planner';
-import type { WorkflowSettings } from '../../../functions/chain/settings';
 import { initialState, parseState, serializeState, type ChainState } from '../../../functions/chain/state';
 import { computeWake, exportsToDescribe, restorableLimit } from '../../../functions/chain/timing';
 import { clientToken } from '../../../functions/chain/tokens';
+import { chainSettings } from '../../helpers/chainSettings';
 
 const T0 = Date.parse('2026-11-24T00:00:00Z') / 1000;
 
@@ -41,31 +41,7 @@ function act(value: string | null, version = 1): ActionObservation {
   return { value, version };
 }
 
-function settings(overrides: Partial<WorkflowSettings> = {}): WorkflowSettings {
-  return {
-    alias: 'orders',
-    tableName: 'orders',
-    tableArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/orders',
-    bucket: 'exports-bucket',
-    prefix: 'orders',
-    exportFormat: 'DYNAMODB_JSON',
-    exportViewType: 'NEW_AND_OLD_IMAGES',
-    windowMinutes: 15,
-    maxCatchUpWindowMinutes: 360,
-    restorableMarginSeconds: 60,
-    maxInFlight: 3,
-    schedulePeriodMinutes: 15,
-    lagAlarmMinutes: 75,
-    onPitrGap: 'alert',
-    notifyOnSuccess: true,
-    notificationTopicArn: 'arn:aws:sns:eu-west-1:123456789012:dce',
-    stateParameterName: '/dce/test/orders/state',
-    actionParameterName: '/dce/test/orders/action',
-    lockParameterName: '/dce/test/orders/lock',
-    metricNamespace: 'DCE',
-    ...overrides,
-  };
-}
+const settings = chainSettings;
 
 function enabled(now: number, lag = 300): PitrObservation {
   return { status: 'ENABLED', earliest: T0 - 30 * 86400, latest: now - lag, recoveryPeriodDays: 35 };
