@@ -171,7 +171,9 @@ export async function runSimulation(
 
     progress(at({ phase: 'restoring' }));
     const drStart = realNowMs();
-    const dr = options.dr ? await runDisasterRecovery({ account, tools, source, chain }) : null;
+    const dr = options.dr
+      ? await runDisasterRecovery({ account, tools, source, chain, serverSide: options.s3 === 'server' })
+      : null;
     const drSeconds = (realNowMs() - drStart) / 1000;
 
     const report = summarise({

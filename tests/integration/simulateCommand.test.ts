@@ -71,10 +71,15 @@ describe('simulate command (cli/simulate.ts, sim/simulation/options.ts)', () => 
       };
       expect(config.tables[0].replicas[0].maxWritesPerSecond).to.equal(20);
       expect(simulateFlags(parse(['--scale', '--days', '1'])).options.days).to.equal(1);
-      expect(simulateFlags(parse([])).options).to.include({ scale: false, days: 2, iceberg: true, dr: true });
-      expect(simulateFlags(parse(['--no-iceberg', '--no-dr'])).options).to.include({
-        iceberg: false,
+      expect(simulateFlags(parse([])).options).to.include({
+        scale: false,
+        days: 2,
+        iceberg: true,
         dr: false,
+      });
+      expect(simulateFlags(parse(['--no-iceberg', '--dr'])).options).to.include({
+        iceberg: false,
+        dr: true,
       });
     });
   });
