@@ -169,7 +169,7 @@ export async function runSimulation(
       ? await iceberg.outcome({ source, chainWatermark: chain.watermark, resets: workflow.resets.length })
       : null;
 
-    progress(at({ phase: 'restoring' }));
+    if (options.dr) progress(at({ phase: 'restoring' }));
     const drStart = realNowMs();
     const dr = options.dr
       ? await runDisasterRecovery({ account, tools, source, chain, serverSide: options.s3 === 'server' })

@@ -42,7 +42,7 @@ export interface SimulateOptions {
   /**
    * The table's Iceberg feed (`iceberg:` in the simulated stack config): its state machine and plan
    * Lambda beside the chain, Athena served by DuckDB (sim/athenaDuck.ts). @default false here; the
-   * command turns it on unless `--no-iceberg`
+   * command turns it on unless `--no-iceberg` or `--format ion` (the feed reads DYNAMODB_JSON only)
    */
   iceberg?: boolean;
   /**
@@ -162,7 +162,7 @@ export function addSimulateOptions(cmd: Command): Command {
     )
     .option(
       '--no-iceberg',
-      "leave out the table's Iceberg feed (its state machine, plan Lambda and the DuckDB stand-in for Athena)",
+      "leave out the table's Iceberg feed (its state machine, plan Lambda and the DuckDB stand-in for Athena); --format ion leaves it out too",
     )
     .option(
       '--dr',
@@ -220,7 +220,8 @@ export function simulateFlags(flags: ParsedSimulateFlags): SimulateCommandFlags 
     replicaOnNewEpoch: flags.replicaOnNewEpoch ?? 'halt',
     replicaBootstrap: flags.replicaBootstrap ?? 'write',
     scale: Boolean(flags.scale),
-    iceberg: flags.iceberg !== false,
+    // The feed reads DYNAMODB_JSON exports only (the stack config refuses it beside ION).
+    iceberg: flags.iceberg !== false && (flags.format ?? 'json') === 'json',
     dr: Boolean(flags.dr),
   };
   if (options.replicaBootstrap === 'import' && options.replicaOnNewEpoch === 'rebaseline') {

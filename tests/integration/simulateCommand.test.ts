@@ -52,6 +52,8 @@ describe('simulate command (cli/simulate.ts, sim/simulation/options.ts)', () => 
     it('asks the tick for ION exports with --format ion', async () => {
       const { options } = simulateFlags(parse(['--format', 'ion']));
       expect(options.format).to.equal('ion');
+      // The Iceberg feed reads DYNAMODB_JSON only: the stack config would refuse it.
+      expect(options.iceberg).to.equal(false);
       expect((await deployedSettings(options)).exportFormat).to.equal('ION');
     });
 
