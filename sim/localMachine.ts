@@ -195,6 +195,34 @@ function lambdaTaskStates(states: Record<string, Record<string, unknown>>): stri
     .map(([name]) => name);
 }
 
+/** DescribeExecution over one machine's execution records, answered as Step Functions does. */
+function describeExecutionClient(
+  executions: readonly ExecutionRecord[],
+  stateMachineArn: string,
+): { send(command: { input: object }): Promise<unknown> } {
+  return {
+    send: async (command) => {
+      const arn = (command.input as { executionArn?: string }).executionArn;
+      const record = executions.find((e) => e.id === arn);
+      if (!record) {
+        const error = new Error(`Execution Does Not Exist: '${String(arn)}'`);
+        error.name = 'ExecutionDoesNotExist';
+        throw error;
+      }
+      return {
+        executionArn: record.id,
+        stateMachineArn,
+        name: record.name,
+        status: record.status === 'ABORTED' ? 'ABORTED' : record.status,
+        startDate: new Date(record.startedAt),
+        ...(record.endedAt !== undefined && record.status !== 'RUNNING'
+          ? { stopDate: new Date(record.endedAt) }
+          : {}),
+      };
+    },
+  };
+}
+
 export class LocalMachine {
   readonly executions: ExecutionRecord[] = [];
   readonly invocations: InvocationRecord[] = [];
@@ -237,27 +265,7 @@ export class LocalMachine {
    * `send` for the code under test (an unknown ARN fails with ExecutionDoesNotExist).
    */
   statesClient(): { send(command: { input: object }): Promise<unknown> } {
-    return {
-      send: async (command) => {
-        const arn = (command.input as { executionArn?: string }).executionArn;
-        const record = this.executions.find((e) => e.id === arn);
-        if (!record) {
-          const error = new Error(`Execution Does Not Exist: '${String(arn)}'`);
-          error.name = 'ExecutionDoesNotExist';
-          throw error;
-        }
-        return {
-          executionArn: record.id,
-          stateMachineArn: this.arn,
-          name: record.name,
-          status: record.status === 'ABORTED' ? 'ABORTED' : record.status,
-          startDate: new Date(record.startedAt),
-          ...(record.endedAt !== undefined && record.status !== 'RUNNING'
-            ? { stopDate: new Date(record.endedAt) }
-            : {}),
-        };
-      },
-    };
+    return describeExecutionClient(this.executions, this.arn);
   }
 
   get running(): boolean {
@@ -369,7 +377,6 @@ export class LocalMachine {
     return read;
   }
 
-  /** One child execution of a Distributed Map: the definition's ItemProcessor, with the same function. */
   /**
    * IAM's decision on one of the machine's own calls. It counts as work in progress, like a client
    * call: the evaluator may read its data asynchronously, and the clock must not move meanwhile.

@@ -104,6 +104,45 @@ export interface FakeDynamoDBOptions {
 
 type FailRule = { remaining: number; predicate: (request: ExportRequestInfo) => boolean; code: string };
 
+/** ExportTableToPointInTime's request checks that need no table. */
+function validateExportRequest(
+  input: ExportTableToPointInTimeCommandInput,
+): asserts input is ExportTableToPointInTimeCommandInput & { TableArn: string; S3Bucket: string } {
+  if (!input?.TableArn) throw serviceError('ValidationException', 'TableArn is required');
+  if (!input.S3Bucket || !/^[a-z0-9A-Z]+[.\-\w]*[a-z0-9A-Z]+$/.test(input.S3Bucket)) {
+    throw serviceError('ValidationException', `Invalid S3Bucket: ${JSON.stringify(input.S3Bucket)}`);
+  }
+  if (input.S3Prefix !== undefined && (input.S3Prefix === '' || input.S3Prefix.length > 1024)) {
+    throw serviceError('ValidationException', 'S3Prefix must be 1..1024 characters; omit it for none');
+  }
+  if (input.ClientToken !== undefined && !/^[^$]+$/.test(input.ClientToken)) {
+    throw serviceError('ValidationException', 'ClientToken must match ^[^$]+$');
+  }
+}
+
+/** What the export sink is told of an export. */
+function exportSpec(exp: FakeExport): ExportSpec {
+  const input = exp.input;
+  return {
+    exportArn: exp.arn,
+    exportId: exp.arn.split('/').pop()!,
+    type: exp.request.type,
+    tableArn: exp.request.tableArn,
+    bucket: input.S3Bucket,
+    prefix: input.S3Prefix ?? '',
+    exportFormat: input.ExportFormat ?? 'DYNAMODB_JSON',
+    exportViewType:
+      exp.request.type === 'INCREMENTAL_EXPORT'
+        ? (input.IncrementalExportSpecification?.ExportViewType ?? 'NEW_AND_OLD_IMAGES')
+        : undefined,
+    exportTime: exp.request.exportTime,
+    from: exp.request.from,
+    to: exp.request.to,
+    startTime: Math.floor(exp.startTime / 1000),
+    endTime: Math.floor(exp.endTime / 1000),
+  };
+}
+
 export class FakeDynamoDB extends FakeService<ServiceInputTypes, ServiceOutputTypes> {
   readonly tables = new Map<string, FakeTable>();
   readonly exports = new Map<string, FakeExport>();
@@ -237,7 +276,7 @@ export class FakeDynamoDB extends FakeService<ServiceInputTypes, ServiceOutputTy
   }
 
   private exportTable(input: ExportTableToPointInTimeCommandInput): ExportTableToPointInTimeCommandOutput {
-    this.validateExportRequest(input);
+    validateExportRequest(input);
     const t = this.lookup(input.TableArn);
     const range = this.restorableRange(t.name);
     if (!range) {
@@ -295,22 +334,6 @@ export class FakeDynamoDB extends FakeService<ServiceInputTypes, ServiceOutputTy
     this.exports.set(arn, exp);
     if (input.ClientToken !== undefined) this.tokens.set(input.ClientToken, { key, arn });
     return { ExportDescription: this.description(exp), $metadata: { httpStatusCode: 200 } };
-  }
-
-  /** ExportTableToPointInTime's request checks that need no table. */
-  private validateExportRequest(
-    input: ExportTableToPointInTimeCommandInput,
-  ): asserts input is ExportTableToPointInTimeCommandInput & { TableArn: string; S3Bucket: string } {
-    if (!input?.TableArn) throw serviceError('ValidationException', 'TableArn is required');
-    if (!input.S3Bucket || !/^[a-z0-9A-Z]+[.\-\w]*[a-z0-9A-Z]+$/.test(input.S3Bucket)) {
-      throw serviceError('ValidationException', `Invalid S3Bucket: ${JSON.stringify(input.S3Bucket)}`);
-    }
-    if (input.S3Prefix !== undefined && (input.S3Prefix === '' || input.S3Prefix.length > 1024)) {
-      throw serviceError('ValidationException', 'S3Prefix must be 1..1024 characters; omit it for none');
-    }
-    if (input.ClientToken !== undefined && !/^[^$]+$/.test(input.ClientToken)) {
-      throw serviceError('ValidationException', 'ClientToken must match ^[^$]+$');
-    }
   }
 
   /** The full export's time or the incremental window, checked against the PITR range; sets it on `request`. */
@@ -384,7 +407,7 @@ export class FakeDynamoDB extends FakeService<ServiceInputTypes, ServiceOutputTy
   private complete(exp: FakeExport): Promise<ExportOutcome | undefined> {
     if (!exp.sinkDone) {
       const t = this.tables.get(exp.request.tableName)!;
-      const spec = this.spec(exp);
+      const spec = exportSpec(exp);
       // DynamoDB's work, not the Lambda's that happens to describe the export when it is due.
       exp.sinkDone = asServiceWork(async () => {
         try {
@@ -410,28 +433,6 @@ export class FakeDynamoDB extends FakeService<ServiceInputTypes, ServiceOutputTy
       });
     }
     return exp.sinkDone;
-  }
-
-  private spec(exp: FakeExport): ExportSpec {
-    const input = exp.input;
-    return {
-      exportArn: exp.arn,
-      exportId: exp.arn.split('/').pop()!,
-      type: exp.request.type,
-      tableArn: exp.request.tableArn,
-      bucket: input.S3Bucket,
-      prefix: input.S3Prefix ?? '',
-      exportFormat: input.ExportFormat ?? 'DYNAMODB_JSON',
-      exportViewType:
-        exp.request.type === 'INCREMENTAL_EXPORT'
-          ? (input.IncrementalExportSpecification?.ExportViewType ?? 'NEW_AND_OLD_IMAGES')
-          : undefined,
-      exportTime: exp.request.exportTime,
-      from: exp.request.from,
-      to: exp.request.to,
-      startTime: Math.floor(exp.startTime / 1000),
-      endTime: Math.floor(exp.endTime / 1000),
-    };
   }
 
   private description(exp: FakeExport): ExportDescription {

@@ -16,6 +16,7 @@
  *   primary's: the copy must hold every object of the prefix.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { CopyObjectCommand, ListObjectsV2Command, type ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getBytes, listAllKeys, putObject } from '../../format';
@@ -36,26 +37,48 @@ export const SIMULATION_RESTORED_TABLE = 'orders-restored';
 /** Objects replicated at once: S3 replication copies objects in parallel, not one by one. */
 const REPLICATION_CONCURRENCY = 16;
 
-/** Replicates every object under `prefix` from `from` to `to` (see the module comment). */
+/** Every object under `prefix` in `bucket`, with its size. */
+async function listObjects(
+  s3: SendClient,
+  bucket: string,
+  prefix: string,
+): Promise<{ key: string; size: number }[]> {
+  const out: { key: string; size: number }[] = [];
+  let token: string | undefined;
+  do {
+    const page = (await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+    )) as ListObjectsV2CommandOutput;
+    for (const o of page.Contents ?? []) if (o.Key) out.push({ key: o.Key, size: o.Size ?? 0 });
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return out;
+}
+
+/**
+ * Replicates every object under `prefix` from `from` to `to` (see the module comment): server-side
+ * (CopyObject, as replication copies within S3) on the local S3 server, read and written again on the
+ * in-process fake, which has no CopyObject.
+ */
 export async function replicatePrefix(
   s3: SendClient,
   from: string,
   to: string,
   prefix: string,
+  serverSide: boolean,
 ): Promise<{ objects: number; bytes: number }> {
-  const keys = await listAllKeys(s3, from, prefix);
-  let bytes = 0;
+  const objects = await listObjects(s3, from, prefix);
   let next = 0;
   const worker = async () => {
-    while (next < keys.length) {
-      const key = keys[next++];
-      const body = await getBytes(s3, from, key);
-      bytes += body.byteLength;
-      await putObject(s3, to, key, body);
+    while (next < objects.length) {
+      const { key } = objects[next++];
+      if (serverSide)
+        await s3.send(new CopyObjectCommand({ Bucket: to, Key: key, CopySource: `${from}/${key}` }));
+      else await putObject(s3, to, key, await getBytes(s3, from, key));
     }
   };
   await Promise.all(Array.from({ length: REPLICATION_CONCURRENCY }, worker));
-  return { objects: keys.length, bytes };
+  return { objects: objects.length, bytes: objects.reduce((n, o) => n + o.size, 0) };
 }
 
 /** The restore point: halfway into the live epoch's entries (a point in the chain's past). */
@@ -69,6 +92,8 @@ export async function runDisasterRecovery(params: {
   tools: OperatorTools;
   source: SyntheticTable;
   chain: ChainOutcome;
+  /** The run's S3 is the local server (`--s3 server`): objects are copied server-side. */
+  serverSide: boolean;
 }): Promise<{ copy: DrCopyOutcome; restore: RestoreOutcome }> {
   const { account, tools, source, chain } = params;
   const s3 = account.readS3;
@@ -85,7 +110,10 @@ export async function runDisasterRecovery(params: {
   };
   try {
     await account.createBucket(SIMULATION_DR_BUCKET);
-    Object.assign(copy, await replicatePrefix(s3, bucket, SIMULATION_DR_BUCKET, chainPrefix));
+    Object.assign(
+      copy,
+      await replicatePrefix(s3, bucket, SIMULATION_DR_BUCKET, chainPrefix, params.serverSide),
+    );
   } catch (error) {
     copy.error = `replication: ${(error as Error).message}`;
   }
@@ -100,7 +128,8 @@ export async function runDisasterRecovery(params: {
         problems: verified.problems.map((p) => ({ kind: p.kind, message: `${p.message} (${p.key})` })),
       };
       const copied = new Set(await listAllKeys(s3, SIMULATION_DR_BUCKET, chainPrefix));
-      copy.missing = (await listAllKeys(s3, bucket, chainPrefix)).filter((k) => !copied.has(k));
+      const primary = await listAllKeys(s3, bucket, chainPrefix);
+      copy.missing = primary.filter((k) => !copied.has(k));
       copy.ok = copy.verify.ok && copy.missing.length === 0 && copy.objects > 0;
     } catch (error) {
       copy.error = `verify --deep: ${(error as Error).message}`;

@@ -162,9 +162,11 @@ export async function runSimulation(
       ? await iceberg.outcome({ source, chainWatermark: chain.watermark, resets: workflow.resets.length })
       : null;
 
-    progress(at({ phase: 'restoring' }));
+    if (options.dr) progress(at({ phase: 'restoring' }));
     const drStart = realNowMs();
-    const dr = options.dr ? await runDisasterRecovery({ account, tools, source, chain }) : null;
+    const dr = options.dr
+      ? await runDisasterRecovery({ account, tools, source, chain, serverSide: options.s3 === 'server' })
+      : null;
     const drSeconds = (realNowMs() - drStart) / 1000;
 
     const report = summarise({

@@ -29,11 +29,11 @@ const ALLOWED_LONG_FUNCTIONS: Record<string, { lines: number; reason: string }> 
  */
 const ALLOWED_LONG_CLASSES: Record<string, { lines: number; reason: string }> = {
   'sim/fakeAws/dynamodb.ts:FakeDynamoDB': {
-    lines: 386,
+    lines: 367,
     reason: 'the fake export engine beside the table calls',
   },
   'sim/localMachine.ts:LocalMachine': {
-    lines: 331,
+    lines: 317,
     reason: 'the interpreter run and its Lambda invocations',
   },
   'sim/localRun.ts:LocalRun': { lines: 334, reason: 'the clock, its I/O accounting and the export chain' },
