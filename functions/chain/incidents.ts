@@ -173,8 +173,3 @@ export function settleIncidents(incidents: readonly Incident[], now: number): Se
 export function dropEpochIncidents(incidents: readonly Incident[]): Incident[] {
   return incidents.filter((i) => !kindOf(i.key).epochBound);
 }
-
-/** Whether an incident with this key is open (raised and not cleared). */
-export function isOpen(incidents: readonly Incident[], key: string): boolean {
-  return incidents.some((i) => i.key === key && i.clearedAt === undefined);
-}

@@ -4,7 +4,7 @@
  * chain by the range), then the one message a merged outbox sends for consecutive commits.
  */
 import { expect } from 'chai';
-import { commitCompleted, droppedIds } from '../../../functions/chain/commits';
+import { chainEntry, commitCompleted, droppedIds } from '../../../functions/chain/commits';
 import type { NotificationFact } from '../../../functions/chain/notificationFacts';
 import { addToOutbox } from '../../../functions/chain/outbox';
 import { newWork } from '../../../functions/chain/planWork';
@@ -241,6 +241,24 @@ describe('commits and their notifications', () => {
     ] satisfies NotificationFact[]);
     // The same facts again (a resend after a crash) add nothing.
     expect(addToOutbox(outbox, [{ ...outbox[0] }], NOW + 900)).to.deep.equal(outbox);
+  });
+
+  it('an entry names the bucket owner the export was written for, when one is set', () => {
+    const owned = { ...SETTINGS, bucketOwnerAccountId: '999988887777' };
+    const w = newWork(chainAt(4, 60, [done('INCREMENTAL', 60, 75, 'a')]), owned, NOW);
+    expect(commitCompleted(w).entries.map((e) => e.bucketOwnerAccountId)).to.deep.equal(['999988887777']);
+  });
+
+  it('only a completed export with an ARN becomes an entry', () => {
+    const state = chainAt(4, 60, []);
+    const running: TrackedExport = { ...done('INCREMENTAL', 60, 75, 'r'), status: 'IN_PROGRESS' };
+    delete running.completed;
+    const unsent: TrackedExport = { ...done('INCREMENTAL', 60, 75, 'u') };
+    delete unsent.arn;
+    for (const e of [running, unsent])
+      expect(() => chainEntry(state, SETTINGS, EPOCH, 5, e)).to.throw(
+        'only a completed export with an ARN can be committed',
+      );
   });
 
   it('a new epoch lists at most 8 dropped export ids, each cut to 64 characters', () => {

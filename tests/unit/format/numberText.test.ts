@@ -140,6 +140,19 @@ describe('number text', () => {
     });
   });
 
+  it('an attribute that is not a number keeps the parse error as its cause', () => {
+    let thrown: unknown;
+    try {
+      parseNumberAttribute('1.2.3', '$.Item.n');
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).to.be.instanceOf(Error);
+    const cause = (thrown as Error).cause;
+    expect(cause).to.be.instanceOf(Error);
+    expect((cause as Error).message).to.equal('"1.2.3" is not a number');
+  });
+
   it('compares by one exact text per value; text that is not a number is kept as it is', () => {
     const cases: [string, string][] = [
       ['10', '1E1'],

@@ -3,13 +3,39 @@ import fc from 'fast-check';
 import {
   MAX_INCIDENTS,
   REMINDER_BACKOFF_SECONDS,
+  RESOLUTION_EVENTS,
   RESOLVE_HOLD_SECONDS,
   clearIncident,
+  clearIncidents,
   dropEpochIncidents,
+  incidentKey,
+  kindOf,
+  nextReminderAt,
   raiseIncident,
   settleIncidents,
+  subjectOf,
 } from '../../../functions/chain/incidents';
+import type { NotificationEvent } from '../../../functions/chain/notificationFacts';
 import type { Incident } from '../../../functions/chain/state';
+
+/**
+ * Each kind as docs/workflow.md describes it: whether it reminds while it lasts, the message that
+ * resolves it, and whether it ends with the epoch its windows belong to.
+ */
+const KIND_RULES: [key: string, remind: boolean, resolvedBy: NotificationEvent, epochBound: boolean][] = [
+  ['EXPORT_FAILED:S3NoSuchBucket', true, 'EXPORT_RECOVERED', false],
+  ['START_REFUSED:AccessDeniedException', true, 'INCIDENT_RESOLVED', false],
+  ['START_THROTTLED', true, 'INCIDENT_RESOLVED', false],
+  ['START_PITR_UNAVAILABLE', false, 'INCIDENT_RESOLVED', false],
+  ['START_TABLE_NOT_FOUND', false, 'INCIDENT_RESOLVED', false],
+  ['NOT_YET', false, 'INCIDENT_RESOLVED', true],
+  ['PITR_DISABLED', false, 'PITR_ENABLED', false],
+  ['TABLE_DELETED', false, 'TABLE_FOUND', false],
+  ['PITR_GAP', true, 'INCIDENT_RESOLVED', true],
+  ['PITR_WINDOW', false, 'INCIDENT_RESOLVED', true],
+  ['ACTION_INVALID', true, 'INCIDENT_RESOLVED', false],
+  ['RUN_FAILED:TimeoutError', true, 'RUN_RECOVERED', false],
+];
 
 describe('incidents', () => {
   const T = 1_800_000_000;
@@ -137,6 +163,78 @@ describe('incidents', () => {
       Incident[]
     >((acc, key) => raiseIncident(acc, key, T).incidents, []);
     expect(dropEpochIncidents(mixed).map((i) => i.key)).to.deep.equal(['EXPORT_FAILED:X', 'RUN_FAILED:Y']);
+  });
+
+  it('each kind reminds, resolves with its own message and ends with its epoch as documented', () => {
+    const observed = KIND_RULES.map(([key]) => {
+      const opened = raiseIncident([], key, T);
+      const later = raiseIncident(opened.incidents, key, T + REMINDER_BACKOFF_SECONDS[0]);
+      return [
+        key,
+        later.notify === 'REMIND',
+        kindOf(key).resolvedEvent,
+        dropEpochIncidents(opened.incidents).length === 0,
+      ];
+    });
+    expect(observed).to.deep.equal(KIND_RULES);
+    expect([...RESOLUTION_EVENTS].sort()).to.deep.equal(
+      ['EXPORT_RECOVERED', 'INCIDENT_RESOLVED', 'PITR_ENABLED', 'RUN_RECOVERED', 'TABLE_FOUND'].sort(),
+    );
+  });
+
+  it('a kind that never reminds has no reminder due; one that does is due one back-off after its last message', () => {
+    const opened = raiseIncident([], 'TABLE_DELETED', T).incident;
+    expect(nextReminderAt(opened)).to.equal(null);
+    const gap = raiseIncident([], 'PITR_GAP', T).incident;
+    expect(nextReminderAt(gap)).to.equal(T + 3600);
+    expect(nextReminderAt({ ...gap, reminders: 2 })).to.equal(T + 14_400);
+    expect(nextReminderAt({ ...gap, reminders: 40 })).to.equal(T + 86_400);
+    // Not alerted yet (waiting, or quiet): no reminder either.
+    expect(nextReminderAt(raiseIncident([], 'PITR_GAP', T, { quiet: true }).incident)).to.equal(null);
+  });
+
+  it('counts every occurrence of a cause, and each reminder', () => {
+    let r = raiseIncident([], 'PITR_GAP', T);
+    for (const t of [T + 60, T + 3600, T + 3660]) r = raiseIncident(r.incidents, 'PITR_GAP', t);
+    expect(
+      r.incidents.map((i) => [i.key, i.openedAt, i.lastNotifiedAt, i.reminders, i.occurrences]),
+    ).to.deep.equal([['PITR_GAP', T, T + 3600, 1, 4]]);
+    // Raised again among others: only its own record changes, in place.
+    let others = raiseIncident(r.incidents, 'TABLE_DELETED', T + 10).incidents;
+    others = raiseIncident(others, 'NOT_YET', T + 20).incidents;
+    const again = raiseIncident(others, 'TABLE_DELETED', T + 4000).incidents;
+    expect(again.map((i) => [i.key, i.occurrences])).to.deep.equal([
+      ['PITR_GAP', 4],
+      ['TABLE_DELETED', 2],
+      ['NOT_YET', 1],
+    ]);
+  });
+
+  it('keys: the kind, or the kind and its subject cut to 60 characters; the subject is all after the first colon', () => {
+    expect(incidentKey('PITR_GAP')).to.equal('PITR_GAP');
+    expect(incidentKey('EXPORT_FAILED', 'S3NoSuchBucket')).to.equal('EXPORT_FAILED:S3NoSuchBucket');
+    expect(incidentKey('RUN_FAILED', 'x'.repeat(100))).to.equal(`RUN_FAILED:${'x'.repeat(60)}`);
+    expect(subjectOf('EXPORT_FAILED:S3NoSuchBucket')).to.equal('S3NoSuchBucket');
+    expect(subjectOf('RUN_FAILED:a:b')).to.equal('a:b');
+    expect(subjectOf('PITR_GAP')).to.equal(undefined);
+    expect(kindOf('START_REFUSED:x:y').kind).to.equal('START_REFUSED');
+  });
+
+  it('clearing again does not restart the hold; only the matching, uncleared incidents are cleared', () => {
+    let incidents = raiseIncident([], 'PITR_GAP', T).incidents;
+    incidents = raiseIncident(incidents, 'EXPORT_FAILED:A', T).incidents;
+    incidents = raiseIncident(incidents, 'EXPORT_FAILED:B', T).incidents;
+    incidents = clearIncident(incidents, 'EXPORT_FAILED:A', T + 60);
+    expect(clearIncident(incidents, 'EXPORT_FAILED:A', T + 300)).to.deep.equal(incidents);
+    incidents = clearIncidents(incidents, (i) => i.key.startsWith('EXPORT_FAILED:'), T + 120);
+    expect(incidents.map((i) => [i.key, i.clearedAt])).to.deep.equal([
+      ['PITR_GAP', undefined],
+      ['EXPORT_FAILED:A', T + 60],
+      ['EXPORT_FAILED:B', T + 120],
+    ]);
+    const settled = settleIncidents(incidents, T + 60 + RESOLVE_HOLD_SECONDS);
+    expect(settled.resolved.map((i) => i.key)).to.deep.equal(['EXPORT_FAILED:A']);
+    expect(settled.incidents.map((i) => i.key)).to.deep.equal(['PITR_GAP', 'EXPORT_FAILED:B']);
   });
 
   it('refuses an unknown kind of key', () => {
