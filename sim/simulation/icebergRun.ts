@@ -172,7 +172,7 @@ export class SimulationIceberg {
           0,
         ),
       },
-      alerts: account.aws.sns.messages.filter((m) => m.Subject?.startsWith('Iceberg feed ')).length,
+      alerts: account.aws.sns.messages.filter(isIcebergAlert).length,
     };
     try {
       const text = account.aws.ssm.get(settings.stateParameterName);
@@ -262,5 +262,14 @@ export class SimulationIceberg {
         firstDifferences.length === 0 && expected.size === actual.size && actual.size === rows.length,
       firstDifferences,
     };
+  }
+}
+
+/** A message of the one notification envelope sent by the Iceberg feed (`kind: 'iceberg'`). */
+function isIcebergAlert(message: { Message?: string }): boolean {
+  try {
+    return (JSON.parse(message.Message ?? '') as { kind?: unknown }).kind === 'iceberg';
+  } catch {
+    return false;
   }
 }
