@@ -20,7 +20,7 @@ import type { StateMachine, StateMachineDefinition, RunOptions } from 'aws-local
 import { LAMBDA_HANDLERS, REPLICA_APPLY_HANDLER } from '../functions/shared/lambdaHandlers';
 import type { IamRequest } from './iam/requests';
 import { authorizeMachineCall, type MachineAccess, type MachineCall } from './machineAccess';
-import { runServiceTask, serviceTaskStates, type ServiceTask } from './serviceTasks';
+import { runServiceTask, serviceTaskStates, type JsonValue, type ServiceTask } from './serviceTasks';
 import {
   localDistributedMaps,
   runDistributedMap,
@@ -41,7 +41,7 @@ import type { SimulatedClock } from './simulatedClock';
 export { simulatedSleep } from './lambdaSandbox';
 
 /** A JSON value, as executions take and return them. */
-export type JsonValue = Parameters<StateMachine['run']>[0];
+export type { JsonValue } from './serviceTasks';
 
 /** The input of an execution: the scheduler's `{ scheduledTime }`, or what a scenario passes. */
 export type ExecutionInput = { scheduledTime?: string } & Record<string, unknown>;

@@ -5,10 +5,13 @@
  * state machine's role (the API call, then what the service does with the caller's permissions), then
  * the stand-in, while the clock waits as it does for a client call.
  */
-import type { JsonValue } from './localMachine';
+import type { StateMachine } from 'aws-local-stepfunctions';
 import type { IamRequest } from './iam/requests';
 import { authorizeServiceTask, type MachineAccess } from './machineAccess';
 import { checkStatesPayload } from './limits';
+
+/** A JSON value, as executions take and return them (sim/localMachine.ts re-exports it). */
+export type JsonValue = Parameters<StateMachine['run']>[0];
 
 /**
  * A Task of another optimized service integration (its `Resource`, e.g.
