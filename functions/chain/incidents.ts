@@ -44,6 +44,7 @@ const KINDS: IncidentKind[] = [
   { kind: 'EXPORT_FAILED', remind: true, resolvedEvent: 'EXPORT_RECOVERED', epochBound: false },
   { kind: 'START_REFUSED', remind: true, resolvedEvent: 'INCIDENT_RESOLVED', epochBound: false },
   { kind: 'START_THROTTLED', remind: true, resolvedEvent: 'INCIDENT_RESOLVED', epochBound: false },
+  { kind: 'DESCRIBE_UNREADABLE', remind: true, resolvedEvent: 'INCIDENT_RESOLVED', epochBound: false },
   { kind: 'START_PITR_UNAVAILABLE', remind: false, resolvedEvent: 'INCIDENT_RESOLVED', epochBound: false },
   { kind: 'START_TABLE_NOT_FOUND', remind: false, resolvedEvent: 'INCIDENT_RESOLVED', epochBound: false },
   { kind: 'NOT_YET', remind: false, resolvedEvent: 'INCIDENT_RESOLVED', epochBound: true },
@@ -62,6 +63,7 @@ export type IncidentKindName =
   | 'EXPORT_FAILED'
   | 'START_REFUSED'
   | 'START_THROTTLED'
+  | 'DESCRIBE_UNREADABLE'
   | 'START_PITR_UNAVAILABLE'
   | 'START_TABLE_NOT_FOUND'
   | 'NOT_YET'

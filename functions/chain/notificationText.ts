@@ -96,6 +96,11 @@ const TEXT: Record<NotificationEvent, Render> = {
     message: `DynamoDB keeps answering export requests with ${error(f)}${since(f)} (for example when the account's concurrent export quota is used up). Requests are retried with a back-off; the chain is ${Math.round((f.lagSeconds ?? 0) / 60)} minutes behind.`,
     hint: 'Check other export jobs in the account and Region, or ask for a higher DynamoDB export quota.',
   }),
+  EXPORT_UNREADABLE: (f) => ({
+    title: `exports in flight cannot be read, chain ${Math.round((f.lagSeconds ?? 0) / 60)} min behind${still(f)}`,
+    message: `DescribeExport keeps failing with ${error(f)}${since(f)} for ${f.exportArn ?? 'an export in flight'}. Nothing is lost: the export is read again every minute and committed once it answers, but the chain is ${Math.round((f.lagSeconds ?? 0) / 60)} minutes behind.`,
+    hint: 'Check the DynamoDB service health and the API call quota of the account; a lasting throttle on DescribeExport usually means another tool polls exports heavily.',
+  }),
   PITR_DISABLED: (f, s) => ({
     title: f.code ? 'point-in-time recovery is unavailable' : 'point-in-time recovery is disabled',
     message: f.code

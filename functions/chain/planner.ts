@@ -167,6 +167,8 @@ function applyDescribe(w: Work, obs: DescribeObservation): void {
   const e = w.state.exports.find((x) => x.arn === obs.arn);
   if (!e) return;
   const checks = e.checks + 1;
+  // Any answer from DescribeExport is the evidence that clears an unreadable-export incident.
+  if (obs.status !== 'UNREADABLE') clear(w, kindIs('DESCRIBE_UNREADABLE'));
   switch (obs.status) {
     case 'IN_PROGRESS':
       replaceExport(w, e, {
@@ -175,14 +177,29 @@ function applyDescribe(w: Work, obs: DescribeObservation): void {
         nextCheckAt: w.now + recheckSeconds(w.state, e.type, w.now - (e.startedAt ?? w.now)),
       });
       return;
-    case 'UNREADABLE':
+    case 'UNREADABLE': {
       replaceExport(w, e, {
         ...e,
         checks,
         nextCheckAt: w.now + 60,
         lastError: trimError(obs.code, obs.message),
       });
+      // Read again every minute, never forgotten; alerted once the chain is late because of it.
+      const lag = chainLagSeconds(w.state, w.now);
+      raise(
+        w,
+        incidentKey('DESCRIBE_UNREADABLE', obs.code),
+        { quiet: lag <= w.settings.lagAlarmMinutes * 60 },
+        () => ({
+          event: 'EXPORT_UNREADABLE',
+          exportArn: e.arn,
+          code: obs.code.slice(0, 120),
+          detail: clip(obs.message),
+          lagSeconds: lag,
+        }),
+      );
       return;
+    }
     case 'FAILED':
       recordFailure(w, { ...e, checks }, obs.code, obs.message, false);
       return;
