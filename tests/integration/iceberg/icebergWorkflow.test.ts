@@ -62,6 +62,8 @@ interface Harness {
   duck: DuckAthena;
   athena: AthenaSyncTask;
   alerts: unknown[];
+  /** The Lambda's log lines (EMF metrics, the rebuild's record). */
+  logs: string[];
   clock: { now: number };
   run: (
     name: string,
@@ -91,6 +93,7 @@ async function harness(fault?: (input: AthenaTaskInput, call: number) => AthenaF
   const clock = { now: T0 + 3600 };
   const ssm = new FakeSSM(new CallLog(), () => clock.now * 1000, 'eu-west-1', '123456789012');
   const alerts: unknown[] = [];
+  const logs: string[] = [];
   const settings: IcebergSettings = {
     feedName: 'dev-orders-iceberg',
     spec,
@@ -108,6 +111,7 @@ async function harness(fault?: (input: AthenaTaskInput, call: number) => AthenaF
     settings,
     { s3, ssm, sns: { send: async (command: { input: unknown }) => alerts.push(command.input) } as never },
     () => clock.now,
+    { log: (line) => logs.push(line) },
   );
   const definition = renderIcebergDefinition(PARAMS) as {
     States: Record<string, { Type: string; Resource?: string }>;
@@ -168,6 +172,7 @@ async function harness(fault?: (input: AthenaTaskInput, call: number) => AthenaF
     duck,
     athena,
     alerts,
+    logs,
     clock,
     run,
     entries: chain.entries.map((e) => e.entry),
