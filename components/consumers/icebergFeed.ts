@@ -12,6 +12,9 @@
  * - the plan/commit Lambda, its cursor parameter, the Standard state machine
  *   (statemachine/iceberg-feed.asl.json, the one render function), a schedule every mergeEveryMinutes,
  *   and an alarm on failed executions (a halt) to the table's alarm topic;
+ * - the operator's action parameter (RUN, PAUSE, REBUILD; `dce iceberg pause|resume|rebuild`), which
+ *   the Lambda reads and never writes (functions/iceberg/action.ts), and the lag alarm on the
+ *   `IcebergLagSeconds` metric the plan step emits (the lake behind the chain, halted, or not reporting);
  * - least-privilege IAM from the one action list (components/consumers/icebergPermissions.ts).
  *
  * Glue table optimizers are not deployed here: the target tables (one per epoch) do not exist until
@@ -20,6 +23,13 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { ICEBERG_FEED_HANDLER } from '../../functions/shared/lambdaHandlers';
+import {
+  DEFAULT_METRIC_NAMESPACE,
+  ICEBERG_METRIC_DIMENSION,
+  ICEBERG_METRICS,
+  METRIC_DIMENSION,
+} from '../../functions/shared/metrics';
+import { initialIcebergParameterValues } from '../../functions/iceberg/action';
 import { icebergRoot, lakeLocation, stagingLocationTemplate } from '../../functions/iceberg/staging';
 import type { IcebergSettings } from '../../functions/iceberg/feed';
 import { renderIcebergDefinitionString } from '../../statemachine/render';
@@ -31,7 +41,8 @@ import {
   type IcebergResourceFacts,
 } from './icebergPermissions';
 import { lambdaFunction } from '../lambdaFunction';
-import { icebergParameterNames } from '../names';
+import { icebergParameterNames, icebergPhysicalNames } from '../names';
+import type { Deployed, IcebergOutput as IcebergStackOutput } from '../stackOutput';
 import { schedulerPolicy, serviceTrustPolicy } from '../permissions';
 import { SCHEDULE_RETRY_POLICY } from '../schedule';
 
@@ -58,6 +69,11 @@ export interface IcebergFeedArgs {
   region: pulumi.Input<string>;
   accountId: pulumi.Input<string>;
   logRetentionDays: number;
+  /**
+   * The lake's lag behind the chain (minutes) above which the lag alarm fires.
+   * @default iceberg.lagAlarmMinutes, else 60 plus mergeEveryMinutes
+   */
+  lagAlarmMinutes?: number;
   tags: Record<string, string>;
   /** @default bundled from functions/iceberg/handler.ts */
   bundle?: HandlerBundle;
@@ -74,6 +90,7 @@ interface FeedNames {
   root: string;
   functionName: string;
   lockParameterName: string;
+  actionParameterName: string;
   stagingDatabase: string;
 }
 
@@ -84,7 +101,7 @@ function feedFacts(
   stateParameterName: string,
   resultsBucket: pulumi.Output<string>,
 ): pulumi.Output<IcebergResourceFacts> {
-  const { base, root, functionName, lockParameterName, stagingDatabase } = names;
+  const { base, root, functionName, lockParameterName, actionParameterName, stagingDatabase } = names;
   return pulumi
     .all([
       args.partition,
@@ -110,6 +127,7 @@ function feedFacts(
           `${ssm(lockParameterName)}-takeover-*`,
         ],
         lockParameterArn: ssm(lockParameterName),
+        actionParameterArn: ssm(actionParameterName),
         topicArn,
         ...(topicKeyArn ? { topicKeyArn } : {}),
         functionArn: `arn:${partition}:lambda:${region}:${accountId}:function:${functionName}`,
@@ -125,6 +143,9 @@ export class IcebergFeed extends pulumi.ComponentResource {
   public readonly stateMachineArn: pulumi.Output<string>;
   public readonly workGroupName: pulumi.Output<string>;
   public readonly stateParameterName: string;
+  public readonly actionParameterName: string;
+  /** The feed's entry in the stack output (`tables.<alias>.iceberg`), which `dce iceberg` reads. */
+  public readonly output: Deployed<IcebergStackOutput>;
 
   constructor(name: string, args: IcebergFeedArgs, opts?: pulumi.ComponentResourceOptions) {
     super(ICEBERG_FEED_TYPE, name, {}, opts);
@@ -135,17 +156,37 @@ export class IcebergFeed extends pulumi.ComponentResource {
     const root = icebergRoot(args.prefix, iceberg.table);
     const parameters = icebergParameterNames(args.stackName, args.sourceAlias);
     this.stateParameterName = parameters.state;
+    this.actionParameterName = parameters.action;
     const { results, workGroup } = this.athenaAndGlue(name, base, args, root, stagingDatabase, stagingTable);
     const state = new aws.ssm.Parameter(
       `${name}-state`,
       { name: this.stateParameterName, type: 'String', value: '{}', tags },
       { parent: this, ignoreChanges: ['value'] },
     );
+    const action = new aws.ssm.Parameter(
+      `${name}-action`,
+      {
+        name: this.actionParameterName,
+        type: 'String',
+        value: initialIcebergParameterValues().action,
+        description: `Operator action for the Iceberg feed of ${args.sourceTableName ?? args.sourceAlias}: RUN, PAUSE or REBUILD. Written by the operator only (dce iceberg); the plan Lambda reads it.`,
+        tags,
+      },
+      // The operator owns the value; the Lambda never writes it (a REBUILD is carried out once per version).
+      { parent: this, ignoreChanges: ['value'] },
+    );
 
     const functionName = `${base}-plan`;
     const facts = feedFacts(
       args,
-      { base, root, functionName, lockParameterName: parameters.lock, stagingDatabase },
+      {
+        base,
+        root,
+        functionName,
+        lockParameterName: parameters.lock,
+        actionParameterName: parameters.action,
+        stagingDatabase,
+      },
       this.stateParameterName,
       results.bucket,
     );
@@ -168,8 +209,10 @@ export class IcebergFeed extends pulumi.ComponentResource {
       chainBucket: f.bucket,
       chainPrefix: args.prefix,
       stateParameterName: this.stateParameterName,
+      actionParameterName: this.actionParameterName,
       lockParameterName: parameters.lock,
       topicArn: f.topicArn,
+      metricNamespace: DEFAULT_METRIC_NAMESPACE,
       onNewEpoch: iceberg.onNewEpoch,
       mergeEveryMinutes: iceberg.mergeEveryMinutes,
       maxExportsPerMerge: iceberg.maxExportsPerMerge,
@@ -191,14 +234,54 @@ export class IcebergFeed extends pulumi.ComponentResource {
       },
       this,
     );
-    this.stateMachineArn = this.workflow(name, base, args, facts, fn.fn.arn, workGroup.name, [state]);
+    this.stateMachineArn = this.workflow(name, base, args, facts, fn.fn.arn, workGroup.name, [state, action]);
     this.workGroupName = workGroup.name;
-    this.registerOutputs({
+    const lagAlarm = this.lagAlarm(name, args);
+    this.output = {
+      view: `${iceberg.database}.${iceberg.table}`,
+      stateParameterName: this.stateParameterName,
+      actionParameterName: this.actionParameterName,
+      lockParameterName: parameters.lock,
       stateMachineArn: this.stateMachineArn,
       workGroupName: this.workGroupName,
-      stateParameterName: this.stateParameterName,
-      view: `${iceberg.database}.${iceberg.table}`,
-    });
+      lagAlarmName: lagAlarm.name,
+      // What the Lambda runs with: `dce iceberg sql` builds the feed's next statement from it.
+      settings: settings.apply((s) => JSON.stringify(s)),
+    };
+    this.registerOutputs({ ...this.output });
+  }
+
+  /** The lag alarm: the lake behind the chain by more than the threshold, halted, or not reporting. */
+  private lagAlarm(name: string, args: IcebergFeedArgs): aws.cloudwatch.MetricAlarm {
+    const { iceberg, tags } = args;
+    const minutes = args.lagAlarmMinutes ?? iceberg.lagAlarmMinutes ?? 60 + iceberg.mergeEveryMinutes;
+    // Every execution's plan emits the metric, at least once per mergeEveryMinutes (the schedule): two
+    // periods of it, so one late execution is not an alarm; a halted or stopped feed is (missing data).
+    const periodMinutes = Math.min(720, Math.max(5, iceberg.mergeEveryMinutes));
+    return new aws.cloudwatch.MetricAlarm(
+      `${name}-lag`,
+      {
+        name: icebergPhysicalNames(args.exportName).lagAlarm,
+        alarmDescription: `The Iceberg table ${iceberg.database}.${iceberg.table} is more than ${minutes} minutes behind the export chain of ${args.sourceTableName ?? args.sourceAlias}, halted, or not reporting. The chain is not affected. See docs/iceberg.md.`,
+        namespace: DEFAULT_METRIC_NAMESPACE,
+        metricName: ICEBERG_METRICS.icebergLagSeconds,
+        dimensions: {
+          [METRIC_DIMENSION]: args.sourceAlias,
+          [ICEBERG_METRIC_DIMENSION]: `${iceberg.database}.${iceberg.table}`,
+        },
+        statistic: 'Maximum',
+        period: 60 * periodMinutes,
+        evaluationPeriods: 2,
+        datapointsToAlarm: 2,
+        threshold: minutes * 60,
+        comparisonOperator: 'GreaterThanThreshold',
+        treatMissingData: 'breaching',
+        alarmActions: [args.alarmTopicArn],
+        okActions: [args.alarmTopicArn],
+        tags,
+      },
+      { parent: this },
+    );
   }
 
   /** The workgroup, its result bucket, the Glue databases and the staging table. */

@@ -30,8 +30,7 @@ export interface IcebergParameterSettings {
 export function retryingClient<C extends object>(client: C, retry?: RetryOptions): C {
   const sender = client as unknown as CommandSender;
   const wrapped: CommandSender = {
-    send: (command) =>
-      withRetry(command.constructor?.name ?? 'AWS call', () => sender.send(command), retry),
+    send: (command) => withRetry(command.constructor?.name ?? 'AWS call', () => sender.send(command), retry),
   };
   return wrapped as unknown as C;
 }

@@ -98,11 +98,7 @@ function bq(name: string): string {
  * (`dce iceberg rebuild`, generation = the action's version) is `<table>__e<epoch>_r<generation>`, so a
  * rebuild always fills a new table while the view still reads the old one.
  */
-export function epochTableName(
-  spec: Pick<IcebergTableSpec, 'table'>,
-  epoch: string,
-  generation = 0,
-): string {
+export function epochTableName(spec: Pick<IcebergTableSpec, 'table'>, epoch: string, generation = 0): string {
   if (!Number.isSafeInteger(generation) || generation < 0)
     throw new Error(`table generation ${generation} is not a non-negative integer`);
   const base = `${spec.table}__e${check(epoch, EPOCH, 'epoch').toLowerCase()}`;
