@@ -23,13 +23,7 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { ICEBERG_FEED_HANDLER } from '../../functions/shared/lambdaHandlers';
-import {
-  DEFAULT_METRIC_NAMESPACE,
-  ICEBERG_METRIC_DIMENSION,
-  ICEBERG_METRICS,
-  METRIC_DIMENSION,
-} from '../../functions/shared/metrics';
-import { initialIcebergParameterValues } from '../../functions/iceberg/action';
+import { DEFAULT_METRIC_NAMESPACE } from '../../functions/shared/metrics';
 import { icebergRoot, lakeLocation, stagingLocationTemplate } from '../../functions/iceberg/staging';
 import type { IcebergSettings } from '../../functions/iceberg/feed';
 import { renderIcebergDefinitionString } from '../../statemachine/render';
@@ -41,7 +35,8 @@ import {
   type IcebergResourceFacts,
 } from './icebergPermissions';
 import { lambdaFunction } from '../lambdaFunction';
-import { icebergParameterNames, icebergPhysicalNames } from '../names';
+import { icebergParameterNames } from '../names';
+import { icebergActionParameter, icebergLagAlarm } from './icebergOperations';
 import type { Deployed, IcebergOutput as IcebergStackOutput } from '../stackOutput';
 import { schedulerPolicy, serviceTrustPolicy } from '../permissions';
 import { SCHEDULE_RETRY_POLICY } from '../schedule';
@@ -163,17 +158,10 @@ export class IcebergFeed extends pulumi.ComponentResource {
       { name: this.stateParameterName, type: 'String', value: '{}', tags },
       { parent: this, ignoreChanges: ['value'] },
     );
-    const action = new aws.ssm.Parameter(
+    const action = icebergActionParameter(
       `${name}-action`,
-      {
-        name: this.actionParameterName,
-        type: 'String',
-        value: initialIcebergParameterValues().action,
-        description: `Operator action for the Iceberg feed of ${args.sourceTableName ?? args.sourceAlias}: RUN, PAUSE or REBUILD. Written by the operator only (dce iceberg); the plan Lambda reads it.`,
-        tags,
-      },
-      // The operator owns the value; the Lambda never writes it (a REBUILD is carried out once per version).
-      { parent: this, ignoreChanges: ['value'] },
+      { parameterName: this.actionParameterName, source: args.sourceTableName ?? args.sourceAlias, tags },
+      this,
     );
 
     const functionName = `${base}-plan`;
@@ -236,7 +224,7 @@ export class IcebergFeed extends pulumi.ComponentResource {
     );
     this.stateMachineArn = this.workflow(name, base, args, facts, fn.fn.arn, workGroup.name, [state, action]);
     this.workGroupName = workGroup.name;
-    const lagAlarm = this.lagAlarm(name, args);
+    const lagAlarm = icebergLagAlarm(`${name}-lag`, args, this);
     this.output = {
       view: `${iceberg.database}.${iceberg.table}`,
       stateParameterName: this.stateParameterName,
@@ -249,39 +237,6 @@ export class IcebergFeed extends pulumi.ComponentResource {
       settings: settings.apply((s) => JSON.stringify(s)),
     };
     this.registerOutputs({ ...this.output });
-  }
-
-  /** The lag alarm: the lake behind the chain by more than the threshold, halted, or not reporting. */
-  private lagAlarm(name: string, args: IcebergFeedArgs): aws.cloudwatch.MetricAlarm {
-    const { iceberg, tags } = args;
-    const minutes = args.lagAlarmMinutes ?? iceberg.lagAlarmMinutes ?? 60 + iceberg.mergeEveryMinutes;
-    // Every execution's plan emits the metric, at least once per mergeEveryMinutes (the schedule): two
-    // periods of it, so one late execution is not an alarm; a halted or stopped feed is (missing data).
-    const periodMinutes = Math.min(720, Math.max(5, iceberg.mergeEveryMinutes));
-    return new aws.cloudwatch.MetricAlarm(
-      `${name}-lag`,
-      {
-        name: icebergPhysicalNames(args.exportName).lagAlarm,
-        alarmDescription: `The Iceberg table ${iceberg.database}.${iceberg.table} is more than ${minutes} minutes behind the export chain of ${args.sourceTableName ?? args.sourceAlias}, halted, or not reporting. The chain is not affected. See docs/iceberg.md.`,
-        namespace: DEFAULT_METRIC_NAMESPACE,
-        metricName: ICEBERG_METRICS.icebergLagSeconds,
-        dimensions: {
-          [METRIC_DIMENSION]: args.sourceAlias,
-          [ICEBERG_METRIC_DIMENSION]: `${iceberg.database}.${iceberg.table}`,
-        },
-        statistic: 'Maximum',
-        period: 60 * periodMinutes,
-        evaluationPeriods: 2,
-        datapointsToAlarm: 2,
-        threshold: minutes * 60,
-        comparisonOperator: 'GreaterThanThreshold',
-        treatMissingData: 'breaching',
-        alarmActions: [args.alarmTopicArn],
-        okActions: [args.alarmTopicArn],
-        tags,
-      },
-      { parent: this },
-    );
   }
 
   /** The workgroup, its result bucket, the Glue databases and the staging table. */
