@@ -3,7 +3,10 @@
  * and never written by the feed), its lag alarm on the metric the plan step emits, their place in the
  * table's topic policies, and the stack output `dce iceberg` reads.
  */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { expect } from 'chai';
+import { REPO_ROOT } from '../../helpers/repoRoot';
 import {
   ICEBERG_METRIC_DIMENSION,
   ICEBERG_METRICS,
@@ -119,5 +122,24 @@ describe("IcebergFeed's operator surface under Pulumi mocks", () => {
     });
     const fn = one('aws:lambda/function:Function', 'dev-orders-iceberg-plan-iceberg-feed');
     expect(orders.iceberg!.settings).to.equal(fn.inputs.environment.variables.ICEBERG_SETTINGS);
+  });
+
+  it("README and deploy.md: an Iceberg feed's custom metrics and alarms, and what they cost a month", () => {
+    const doc = (file: string) => readFileSync(path.join(REPO_ROOT, file), 'utf8').replace(/\s+/g, ' ');
+    const alarms = ofType(run.resources, 'aws:cloudwatch/metricAlarm:MetricAlarm').filter((a) =>
+      a.name.startsWith('dev-orders-iceberg-'),
+    ).length;
+    const metrics = Object.keys(ICEBERG_METRICS).length;
+    const readme = /an Iceberg feed (\d+) custom metrics \(\$([\d.]+)\) and (\d+) alarms \(\$([\d.]+)\)/.exec(
+      doc('README.md'),
+    );
+    expect(readme, 'README.md: the Iceberg feed figure').to.not.equal(null);
+    expect(readme!.slice(1).map(Number)).to.deep.equal([metrics, metrics * 0.3, alarms, alarms * 0.1]);
+    const deploy =
+      /\| per Iceberg feed: CloudWatch custom metrics \((\d+)\) and alarms \((\d+)\) \| \$([\d.]+) \|/.exec(
+        doc('docs/deploy.md'),
+      );
+    expect(deploy, 'docs/deploy.md: the Iceberg feed row').to.not.equal(null);
+    expect(deploy!.slice(1).map(Number)).to.deep.equal([metrics, alarms, metrics * 0.3 + alarms * 0.1]);
   });
 });
