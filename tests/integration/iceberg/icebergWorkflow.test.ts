@@ -319,9 +319,9 @@ describe('Iceberg feed workflow (statemachine/iceberg-feed.asl.json) on DuckDB',
   });
 
   it('pause stops merges (the running MERGE is committed), and resume continues to the same lake', async () => {
-    let h!: Harness;
     let merges = 0;
-    h = await harness((input) => {
+    // The callback runs during the executions below, once `h` is set.
+    const h: Harness = await harness((input) => {
       // The operator pauses while the bootstrap MERGE runs.
       if (input.QueryString.startsWith('MERGE') && merges++ === 0) h.ssm.set(ACTION, 'PAUSE');
       return undefined;

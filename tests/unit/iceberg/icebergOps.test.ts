@@ -246,7 +246,9 @@ describe('dce iceberg in process (cli/dce.ts runDce)', () => {
     expect(await s.run(['iceberg', 'pause', '--stack', 'prod', '--alias', 'orders'])).to.equal(0);
     expect(s.ssm.get(ACTION)).to.equal('PAUSE');
     expect(await s.run(['iceberg', 'sql', '--stack', 'prod', '--alias', 'orders'])).to.equal(2);
-    expect(s.err()).to.match(/only the stack output has \(tables\.orders\.iceberg\.settings\): pass --stack-output/);
+    expect(s.err()).to.match(
+      /only the stack output has \(tables\.orders\.iceberg\.settings\): pass --stack-output/,
+    );
   });
 
   it('a table without a feed: every iceberg command says so and exits 2', async () => {
