@@ -324,4 +324,17 @@ describe('dce iceberg in process (cli/dce.ts runDce)', () => {
       stateParameterName: STATE,
     });
   });
+
+  it('dce status with --stack alone shows the feed only where its state parameter exists', async () => {
+    const s = await setup();
+    s.ssm.set('/dynamodb-continuous-exports/prod/orders/state', '');
+    const argv = ['status', '--stack', 'prod', '--alias', 'orders', '--json'];
+    expect(await s.run(argv)).to.equal(0);
+    expect(JSON.parse(s.out()).iceberg).to.deep.include({ status: 'running', view: null });
+    const without = await setup();
+    without.ssm.remove(STATE);
+    without.ssm.set('/dynamodb-continuous-exports/prod/orders/state', '');
+    expect(await without.run(argv)).to.equal(0);
+    expect(JSON.parse(without.out())).to.not.have.property('iceberg');
+  });
 });
