@@ -90,6 +90,7 @@ function tableOutput(e: ContinuousExport): Deployed<TableOutput> {
       ? { crossAccountBucketPolicyStatements: e.crossAccountBucketPolicyStatements }
       : {}),
     ...(e.replicas.length > 0 ? { replicas: e.replicas.map((r) => r.output) } : {}),
+    ...(e.iceberg ? { iceberg: e.iceberg.output } : {}),
   };
 }
 

@@ -7,6 +7,7 @@
  *   dce restore --to --table   recreate a table as of a committed point, in any Region, from a copy too
  *   dce pause | resume | reset operator actions (SSM action parameter)
  *   dce replica pause | resume | rebuild   operate one replica table (its SSM action parameter)
+ *   dce iceberg pause | resume | rebuild | sql   operate the Iceberg feed, print its next SQL
  *   dce simulate               the whole system offline on a simulated clock
  *
  * Exit codes: 0 ok, 1 problems found (gaps, mismatches, failed replay), 2 usage, access or network
@@ -49,6 +50,8 @@ import {
 import type { ProgressStream, VerifyOptions, VerifyReport } from './verify';
 import { ChainProblemError, runReplayCommand, type ReplayFlags } from './replayCommand';
 import { runRestoreCommand, targetDynamoDb, type RestoreFlags } from './restoreCommand';
+import { declareIceberg } from './icebergDeclare';
+import { icebergForTarget } from './icebergStatus';
 
 /** Dependencies a test can replace. */
 export interface DceDeps {
@@ -142,6 +145,7 @@ function declareStatus(program: Command, { io, deps, clientsFor }: CommandEnv): 
         parameters,
         now: io.now(),
         replicas,
+        iceberg: icebergForTarget(target),
       });
       // Neither parameter exists: a wrong --stack or --alias far more often than a stack not deployed.
       if (report.phase === 'NOT_DEPLOYED' && report.action === null)
@@ -423,6 +427,7 @@ export function buildProgram(io: Io, deps: DceDeps, setExit: (code: number) => v
   declareRestore(program, env);
   declareOperatorActions(program, env);
   declareReplica(program, env);
+  declareIceberg(program, { ...env, readInput: deps.readInput, addTargetOptions });
   declareSimulate(program, env);
   return program;
 }

@@ -3,6 +3,9 @@
  * operator's own code (status, pause, verify, replay) to the simulation engine in `sim/simulation/`,
  * shows progress and prints the report.
  */
+import { rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { deploySimulation } from './deployedAccess';
 import { runSimulation, type KeptServers } from '../sim/simulation/engine';
 import type { OperatorTools } from '../sim/simulation/operatorTools';
@@ -142,6 +145,17 @@ function untilInterrupted(): Promise<void> {
   });
 }
 
+/**
+ * A stack output for the kept servers, as `pulumi stack output --json` would give it for the run's
+ * table: what `dce iceberg sql` needs (the feed's settings). Removed when the servers stop.
+ */
+function writeKeptStackOutput(kept: KeptServers): string {
+  const file = path.join(os.tmpdir(), `dce-simulation-${process.pid}-stack-output.json`);
+  const table = { bucket: kept.bucket, prefix: kept.prefix, iceberg: kept.iceberg };
+  writeFileSync(file, `${JSON.stringify({ tables: { [kept.alias]: table } }, null, 2)}\n`);
+  return file;
+}
+
 export interface SimulateCommandDeps {
   /** With `--keep-servers`: resolves when the kept servers should stop. @default Ctrl-C or SIGTERM */
   untilStopped?: () => Promise<void>;
@@ -177,11 +191,13 @@ export async function simulateCommand(
   if (json) io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else io.stdout.write(`${formatSimulationReport(report)}\n`);
   if (kept) {
+    const stackOutput = kept.iceberg ? writeKeptStackOutput(kept) : undefined;
     // With --json stdout stays one JSON document; the commands to paste go to stderr.
-    (json ? io.stderr : io.stdout).write(`\n${formatKeptServers(kept, process.pid)}\n`);
+    (json ? io.stderr : io.stdout).write(`\n${formatKeptServers(kept, process.pid, stackOutput)}\n`);
     try {
       await (deps.untilStopped ?? untilInterrupted)();
     } finally {
+      if (stackOutput) rmSync(stackOutput, { force: true });
       await kept.stop();
     }
   }

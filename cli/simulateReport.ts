@@ -188,7 +188,7 @@ function shellWord(word: string): string {
  * What `--keep-servers` prints: the servers left running, `dce` commands that read them (ready to
  * paste) and how to stop them.
  */
-export function formatKeptServers(servers: KeptServers, pid: number): string {
+export function formatKeptServers(servers: KeptServers, pid: number, stackOutputFile?: string): string {
   const target = [
     '--stack',
     servers.stack,
@@ -229,6 +229,16 @@ export function formatKeptServers(servers: KeptServers, pid: number): string {
     // The replica is named by its alias, not by its table.
     `  npx dce replica pause --replica ${shellWord(servers.replicaAlias)} ${target}`,
     `  npx dce replica resume --replica ${shellWord(servers.replicaAlias)} ${target}`,
+    ...(servers.iceberg
+      ? [
+          `  npx dce iceberg pause ${target}`,
+          `  npx dce iceberg resume ${target}`,
+          // The feed's settings are in a stack output only: the run wrote one for its feed.
+          ...(stackOutputFile
+            ? [`  npx dce iceberg sql --stack-output ${shellWord(stackOutputFile)} ${target}`]
+            : []),
+        ]
+      : []),
     `stop them with Ctrl-C here, or: kill ${pid}`,
   ].join('\n');
 }

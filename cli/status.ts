@@ -1,7 +1,7 @@
 /**
  * `dce status`: what one table's export chain is doing, read from the SSM action and state parameters
  * (and, when the bucket is known, the chain manifest HEAD in S3), and where each of its replicas stands
- * (their state parameters; cli/replicaStatus.ts). The reading is thin; `deriveStatus` is a pure
+ * (their state parameters; cli/replicaStatus.ts) and its Iceberg feed (cli/icebergStatus.ts). The reading is thin; `deriveStatus` is a pure
  * function of what was read and the current time, so it is tested directly.
  */
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
@@ -19,6 +19,12 @@ import {
   type ReplicaRef,
   type ReplicaStatusReport,
 } from './replicaStatus';
+import {
+  deriveIcebergStatus,
+  formatIcebergStatus,
+  type IcebergRef,
+  type IcebergStatusReport,
+} from './icebergStatus';
 import { getBytesIfExists } from './s3io';
 import type { Target } from './target';
 
@@ -77,6 +83,12 @@ export interface StatusInput {
     /** The replica's action parameter (nulls when it does not exist). */
     action?: { value: string | null; version: number | null };
   }[];
+  /** The table's Iceberg feed: its cursor's raw value (null when it does not exist) and its action. */
+  iceberg?: {
+    ref: IcebergRef;
+    stateText: string | null;
+    action: { value: string | null; version: number | null };
+  };
 }
 
 /** One export not yet committed. */
@@ -135,6 +147,8 @@ export interface StatusReport {
   manifestError?: string;
   /** The table's replicas, when the stack output lists them or `--replica-state` names them. */
   replicas?: ReplicaStatusReport[];
+  /** The table's Iceberg feed, when it has one. */
+  iceberg?: IcebergStatusReport;
 }
 
 /**
@@ -155,11 +169,18 @@ function incidentPhase(keys: string[]): Phase | undefined {
 /** The pure part of `dce status`: the chain, then each replica against the chain's watermark. */
 export function deriveStatus(alias: string, input: StatusInput): StatusReport {
   const report = deriveChainStatus(alias, input);
-  if (input.replicas === undefined) return report;
-  // What a replica can apply is what HEAD has committed; without the manifest, the state's watermark.
+  // What a consumer can apply is what HEAD has committed; without the manifest, the state's watermark.
   const chain = report.manifest
     ? { epoch: report.manifest.epoch, watermark: report.manifest.watermark }
     : { epoch: report.epoch, watermark: report.watermark };
+  // A feed derived from --stack alone is shown only when it is deployed.
+  if (input.iceberg && (input.iceberg.stateText !== null || !input.iceberg.ref.derived))
+    report.iceberg = deriveIcebergStatus({
+      ...input.iceberg,
+      now: input.now,
+      chainWatermark: chain.watermark,
+    });
+  if (input.replicas === undefined) return report;
   report.replicas = input.replicas.map(({ ref, stateText, action }) =>
     deriveReplicaStatus({ ref, stateText, action, now: input.now, chain }),
   );
@@ -402,6 +423,7 @@ export function formatStatus(report: StatusReport): string {
   if (report.notificationsPending)
     lines.push(`notifications waiting for delivery: ${report.notificationsPending}`);
   if (report.replicas) lines.push(formatReplicaStatuses(report.replicas));
+  if (report.iceberg) lines.push(formatIcebergStatus(report.iceberg));
   return lines.join('\n');
 }
 
@@ -450,6 +472,8 @@ export async function readStatus(options: {
   now: number;
   /** Replicas whose state parameters are read too. */
   replicas?: ReplicaRef[];
+  /** The table's Iceberg feed, whose parameters are read too. */
+  iceberg?: IcebergRef;
 }): Promise<StatusReport> {
   const { ssm, s3, target, parameters, now } = options;
   const [action, stateText, replicaTexts] = await Promise.all([
@@ -460,7 +484,23 @@ export async function readStatus(options: {
   const replicaActions = await Promise.all(
     (options.replicas ?? []).map((ref) => readParameterVersion(ssm, replicaActionParameter(ref))),
   );
+  const feed = options.iceberg;
+  const icebergRead = feed
+    ? await Promise.all([
+        readParameter(ssm, feed.stateParameterName),
+        readParameterVersion(ssm, feed.actionParameterName),
+      ])
+    : undefined;
   const input: StatusInput = {
+    ...(feed && icebergRead
+      ? {
+          iceberg: {
+            ref: feed,
+            stateText: icebergRead[0],
+            action: { value: icebergRead[1].value, version: icebergRead[1].version },
+          },
+        }
+      : {}),
     action: action.value,
     actionVersion: action.version,
     actionModifiedAtMs: action.modifiedAtMs,

@@ -12,7 +12,7 @@ import { schedulePeriodMinutes, WorkflowSettings } from '../functions/chain/sett
 import { HandlerBundle } from './bundle';
 import { TableConfig, TableInput, validateTable } from './config';
 import { exportBucket } from './exportBucket';
-import { physicalNames, replicaPhysicalNames } from './names';
+import { icebergPhysicalNames, physicalNames, replicaPhysicalNames } from './names';
 import { renderDefinitionString } from '../statemachine/render';
 import { notifications } from './notifications';
 import { notificationKey } from './protection/notificationKey';
@@ -245,6 +245,9 @@ export class ContinuousExport extends pulumi.ComponentResource {
       names.notificationsAlarm,
       ...config.replicas.map((r) => replicaPhysicalNames(name, r.alias).lagAlarm),
       ...(config.dr ? [drPhysicalNames(name).lagAlarm] : []),
+      ...(config.iceberg
+        ? [icebergPhysicalNames(name).haltedAlarm, icebergPhysicalNames(name).lagAlarm]
+        : []),
     ];
     const where = { partition: partition.partition, region: region.region, accountId: identity.accountId };
     const key = notificationKey(

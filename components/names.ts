@@ -174,3 +174,12 @@ export function replicaPhysicalNames(component: string, replicaAlias: string) {
     lagAlarm: `${base}-replica-lag`,
   };
 }
+
+/**
+ * Physical names of an Iceberg feed's alarms: `<component>-iceberg-<what>`, lower case like the feed's
+ * other names (Athena workgroups and S3 buckets take them). The table's topic key lets them publish.
+ */
+export function icebergPhysicalNames(component: string) {
+  const base = `${component}-iceberg`.toLowerCase();
+  return { base, haltedAlarm: `${base}-halted`, lagAlarm: `${base}-lag` };
+}

@@ -46,6 +46,21 @@ export const replicaOutputSchema = z.object({
   importBucketPolicyStatements: z.string().optional(),
 });
 
+/** The table's Iceberg feed, `tables.<alias>.iceberg` (components/consumers/icebergFeed.ts). */
+export const icebergOutputSchema = z.object({
+  /** The readers' view, `<database>.<table>`. */
+  view: z.string(),
+  stateParameterName: z.string(),
+  /** The operator's action parameter (RUN, PAUSE, REBUILD) that `dce iceberg` writes. */
+  actionParameterName: z.string(),
+  lockParameterName: z.string(),
+  stateMachineArn: z.string(),
+  workGroupName: z.string(),
+  lagAlarmName: z.string(),
+  /** The plan Lambda's settings (JSON, functions/iceberg/feed.ts `IcebergSettings`): `dce iceberg sql` plans with them. */
+  settings: z.string(),
+});
+
 const parametersSchema = z.object({ action: z.string(), state: z.string(), lock: z.string() });
 
 /** One table's entry in the `tables` output, keyed by alias. */
@@ -72,6 +87,7 @@ export const tableOutputSchema = z.object({
   /** For a bucket in another account: the statement its owner must add to the bucket policy (JSON). */
   crossAccountBucketPolicyStatements: z.string().optional(),
   replicas: z.array(replicaOutputSchema).optional(),
+  iceberg: icebergOutputSchema.optional(),
 });
 
 /** One entry of the `bucketLocations` output. */
@@ -81,6 +97,7 @@ export const bucketLocationSchema = tableOutputSchema
 
 export type TableOutput = z.output<typeof tableOutputSchema>;
 export type ReplicaOutput = z.output<typeof replicaOutputSchema>;
+export type IcebergOutput = z.output<typeof icebergOutputSchema>;
 export type BucketLocation = z.output<typeof bucketLocationSchema>;
 
 /**
@@ -92,6 +109,7 @@ export const readTableOutputSchema = z.looseObject({
   ...tableOutputSchema.partial().shape,
   parameters: z.looseObject(parametersSchema.partial().shape).optional(),
   replicas: z.array(z.looseObject(replicaOutputSchema.partial().shape)).optional(),
+  iceberg: z.looseObject(icebergOutputSchema.partial().shape).optional(),
   actionParameterName: z.string().optional(),
   stateParameterName: z.string().optional(),
   lockParameterName: z.string().optional(),

@@ -31,7 +31,7 @@ const COLUMN_TYPE = /^(string|bigint|int|double|boolean|timestamp|date|decimal\(
 /** What each `iceberg` field accepts, in words; merged into the config's ALLOWED table. */
 export const ICEBERG_ALLOWED: Record<string, string> = {
   iceberg:
-    'an object {partitionKey, sortKey?, database?, table?, target?, columns?, bucketPartitions?, mergeEveryMinutes?, maxExportsPerMerge?, onNewEpoch?, bytesScannedCutoffMb?}',
+    'an object {partitionKey, sortKey?, database?, table?, target?, columns?, bucketPartitions?, mergeEveryMinutes?, maxExportsPerMerge?, onNewEpoch?, bytesScannedCutoffMb?, lagAlarmMinutes?}',
   'iceberg.database':
     'a Glue database name: a-z, 0-9 and "_", starting with a letter, at most 100 characters',
   'iceberg.table':
@@ -62,6 +62,8 @@ export const ICEBERG_ALLOWED: Record<string, string> = {
   'iceberg.onNewEpoch': 'rebuild (a new table from the new full export, then the view is swapped) or halt',
   'iceberg.bytesScannedCutoffMb':
     'an integer from 10 to 10000000 (the workgroup cancels a query scanning more)',
+  'iceberg.lagAlarmMinutes':
+    "an integer from 15 to 50400: the lake's lag behind the chain above which its alarm fires (default: the table's lagAlarmMinutes plus mergeEveryMinutes)",
 };
 
 /** The shape with each field described by its words in `ICEBERG_ALLOWED` under `prefix`. */
@@ -117,6 +119,7 @@ export const icebergSchema = z
       maxExportsPerMerge: z.number().int().min(1).max(200).default(96),
       onNewEpoch: z.enum(['rebuild', 'halt']).default('rebuild'),
       bytesScannedCutoffMb: z.number().int().min(10).max(10_000_000).default(102_400),
+      lagAlarmMinutes: z.number().int().min(15).max(50_400).optional(),
     }),
   )
   .superRefine((value, ctx) => {
@@ -159,6 +162,11 @@ export interface IcebergConfig {
   maxExportsPerMerge: number;
   onNewEpoch: 'rebuild' | 'halt';
   bytesScannedCutoffMb: number;
+  /**
+   * The lake's lag behind the chain (minutes) above which the feed's lag alarm fires.
+   * @default the table's lagAlarmMinutes plus mergeEveryMinutes (components/consumers/tableConsumers.ts)
+   */
+  lagAlarmMinutes?: number;
 }
 
 /** The DynamoDB type a projection reads when the config does not say: from its type and conversion. */
@@ -277,6 +285,7 @@ export function resolveIceberg(
     maxExportsPerMerge: parsed.maxExportsPerMerge,
     onNewEpoch: parsed.onNewEpoch,
     bytesScannedCutoffMb: parsed.bytesScannedCutoffMb,
+    ...(parsed.lagAlarmMinutes !== undefined ? { lagAlarmMinutes: parsed.lagAlarmMinutes } : {}),
   };
 }
 

@@ -12,6 +12,9 @@
  * - the plan/commit Lambda, its cursor parameter, the Standard state machine
  *   (statemachine/iceberg-feed.asl.json, the one render function), a schedule every mergeEveryMinutes,
  *   and an alarm on failed executions (a halt) to the table's alarm topic;
+ * - the operator's action parameter (RUN, PAUSE, REBUILD; `dce iceberg pause|resume|rebuild`), which
+ *   the Lambda reads and never writes (functions/iceberg/action.ts), and the lag alarm on the
+ *   `IcebergLagSeconds` metric the plan step emits (the lake behind the chain, halted, or not reporting);
  * - least-privilege IAM from the one action list (components/consumers/icebergPermissions.ts).
  *
  * Glue table optimizers are not deployed here: the target tables (one per epoch) do not exist until
@@ -20,6 +23,7 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { ICEBERG_FEED_HANDLER } from '../../functions/shared/lambdaHandlers';
+import { DEFAULT_METRIC_NAMESPACE } from '../../functions/shared/metrics';
 import { icebergRoot, lakeLocation, stagingLocationTemplate } from '../../functions/iceberg/staging';
 import type { IcebergSettings } from '../../functions/iceberg/feed';
 import { renderIcebergDefinitionString } from '../../statemachine/render';
@@ -32,6 +36,8 @@ import {
 } from './icebergPermissions';
 import { lambdaFunction } from '../lambdaFunction';
 import { icebergParameterNames } from '../names';
+import { icebergActionParameter, icebergLagAlarm } from './icebergOperations';
+import type { Deployed, IcebergOutput as IcebergStackOutput } from '../stackOutput';
 import { schedulerPolicy, serviceTrustPolicy } from '../permissions';
 import { SCHEDULE_RETRY_POLICY } from '../schedule';
 
@@ -58,6 +64,11 @@ export interface IcebergFeedArgs {
   region: pulumi.Input<string>;
   accountId: pulumi.Input<string>;
   logRetentionDays: number;
+  /**
+   * The lake's lag behind the chain (minutes) above which the lag alarm fires.
+   * @default iceberg.lagAlarmMinutes, else 60 plus mergeEveryMinutes
+   */
+  lagAlarmMinutes?: number;
   tags: Record<string, string>;
   /** @default bundled from functions/iceberg/handler.ts */
   bundle?: HandlerBundle;
@@ -74,6 +85,7 @@ interface FeedNames {
   root: string;
   functionName: string;
   lockParameterName: string;
+  actionParameterName: string;
   stagingDatabase: string;
 }
 
@@ -84,7 +96,7 @@ function feedFacts(
   stateParameterName: string,
   resultsBucket: pulumi.Output<string>,
 ): pulumi.Output<IcebergResourceFacts> {
-  const { base, root, functionName, lockParameterName, stagingDatabase } = names;
+  const { base, root, functionName, lockParameterName, actionParameterName, stagingDatabase } = names;
   return pulumi
     .all([
       args.partition,
@@ -110,6 +122,7 @@ function feedFacts(
           `${ssm(lockParameterName)}-takeover-*`,
         ],
         lockParameterArn: ssm(lockParameterName),
+        actionParameterArn: ssm(actionParameterName),
         topicArn,
         ...(topicKeyArn ? { topicKeyArn } : {}),
         functionArn: `arn:${partition}:lambda:${region}:${accountId}:function:${functionName}`,
@@ -125,6 +138,9 @@ export class IcebergFeed extends pulumi.ComponentResource {
   public readonly stateMachineArn: pulumi.Output<string>;
   public readonly workGroupName: pulumi.Output<string>;
   public readonly stateParameterName: string;
+  public readonly actionParameterName: string;
+  /** The feed's entry in the stack output (`tables.<alias>.iceberg`), which `dce iceberg` reads. */
+  public readonly output: Deployed<IcebergStackOutput>;
 
   constructor(name: string, args: IcebergFeedArgs, opts?: pulumi.ComponentResourceOptions) {
     super(ICEBERG_FEED_TYPE, name, {}, opts);
@@ -135,17 +151,30 @@ export class IcebergFeed extends pulumi.ComponentResource {
     const root = icebergRoot(args.prefix, iceberg.table);
     const parameters = icebergParameterNames(args.stackName, args.sourceAlias);
     this.stateParameterName = parameters.state;
+    this.actionParameterName = parameters.action;
     const { results, workGroup } = this.athenaAndGlue(name, base, args, root, stagingDatabase, stagingTable);
     const state = new aws.ssm.Parameter(
       `${name}-state`,
       { name: this.stateParameterName, type: 'String', value: '{}', tags },
       { parent: this, ignoreChanges: ['value'] },
     );
+    const action = icebergActionParameter(
+      `${name}-action`,
+      { parameterName: this.actionParameterName, source: args.sourceTableName ?? args.sourceAlias, tags },
+      this,
+    );
 
     const functionName = `${base}-plan`;
     const facts = feedFacts(
       args,
-      { base, root, functionName, lockParameterName: parameters.lock, stagingDatabase },
+      {
+        base,
+        root,
+        functionName,
+        lockParameterName: parameters.lock,
+        actionParameterName: parameters.action,
+        stagingDatabase,
+      },
       this.stateParameterName,
       results.bucket,
     );
@@ -168,8 +197,10 @@ export class IcebergFeed extends pulumi.ComponentResource {
       chainBucket: f.bucket,
       chainPrefix: args.prefix,
       stateParameterName: this.stateParameterName,
+      actionParameterName: this.actionParameterName,
       lockParameterName: parameters.lock,
       topicArn: f.topicArn,
+      metricNamespace: DEFAULT_METRIC_NAMESPACE,
       onNewEpoch: iceberg.onNewEpoch,
       mergeEveryMinutes: iceberg.mergeEveryMinutes,
       maxExportsPerMerge: iceberg.maxExportsPerMerge,
@@ -191,14 +222,21 @@ export class IcebergFeed extends pulumi.ComponentResource {
       },
       this,
     );
-    this.stateMachineArn = this.workflow(name, base, args, facts, fn.fn.arn, workGroup.name, [state]);
+    this.stateMachineArn = this.workflow(name, base, args, facts, fn.fn.arn, workGroup.name, [state, action]);
     this.workGroupName = workGroup.name;
-    this.registerOutputs({
+    const lagAlarm = icebergLagAlarm(`${name}-lag`, args, this);
+    this.output = {
+      view: `${iceberg.database}.${iceberg.table}`,
+      stateParameterName: this.stateParameterName,
+      actionParameterName: this.actionParameterName,
+      lockParameterName: parameters.lock,
       stateMachineArn: this.stateMachineArn,
       workGroupName: this.workGroupName,
-      stateParameterName: this.stateParameterName,
-      view: `${iceberg.database}.${iceberg.table}`,
-    });
+      lagAlarmName: lagAlarm.name,
+      // What the Lambda runs with: `dce iceberg sql` builds the feed's next statement from it.
+      settings: settings.apply((s) => JSON.stringify(s)),
+    };
+    this.registerOutputs({ ...this.output });
   }
 
   /** The workgroup, its result bucket, the Glue databases and the staging table. */

@@ -23,6 +23,8 @@ export interface IcebergResourceFacts {
   icebergRoot: string;
   parameterArns: string[];
   lockParameterArn: string;
+  /** The operator's action parameter, which the feed reads and never writes. @default none (a feed without one grants nothing) */
+  actionParameterArn?: string;
   topicArn: string;
   /** The notification topic's KMS key, when it is encrypted. */
   topicKeyArn?: string;
@@ -49,6 +51,7 @@ export function icebergResourceArns(f: IcebergResourceFacts): Record<IcebergReso
     icebergBucket: [`${s3}${f.bucket}`],
     icebergParameters: f.parameterArns,
     icebergLockParameter: [f.lockParameterArn, `${f.lockParameterArn}-takeover-*`],
+    icebergActionParameter: f.actionParameterArn ? [f.actionParameterArn] : [],
     icebergTopic: [f.topicArn],
     icebergTopicKey: f.topicKeyArn ? [f.topicKeyArn] : [],
     icebergFunction: [f.functionArn],

@@ -37,6 +37,9 @@ export function icebergFeed(
       region: region.region,
       accountId: identity.accountId,
       logRetentionDays: config.logRetentionDays,
+      // The lake trails the chain by up to mergeEveryMinutes by design: the table's threshold on top.
+      lagAlarmMinutes:
+        config.iceberg.lagAlarmMinutes ?? config.lagAlarmMinutes + config.iceberg.mergeEveryMinutes,
       tags,
     },
     { parent: parent },

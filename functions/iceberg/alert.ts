@@ -28,7 +28,7 @@ export function icebergHaltAlert(settings: IcebergAlertSettings, state: IcebergF
       table: settings.sourceTableName ?? settings.spec.table,
       alias,
       message: `Iceberg feed ${settings.feedName} halted: ${halt.detail}`,
-      hint: 'The export chain and any replica are not affected. See docs/iceberg.md ("Halts").',
+      hint: 'The export chain and any replica are not affected. Fix the cause, then run dce iceberg rebuild (docs/iceberg.md, "Operate"; docs/troubleshooting.md).',
       time: halt.at,
     }),
     feed: settings.feedName,

@@ -2,46 +2,46 @@
  * The Iceberg feed's Lambda steps (the I/O around functions/iceberg/planner.ts), called by its state
  * machine (statemachine/iceberg-feed.asl.json):
  *
- * - `plan`: under the feed's lease, reads the cursor and the chain, plans, writes the symlink files of
- *   a MERGE's exports, claims the statement in the cursor, and returns its SQL and ClientRequestToken.
- * - `commit`: under the lease, the compare-and-set of the cursor after the query succeeded.
+ * - `plan`: under the feed's lease, reads the cursor with the operator's action (functions/iceberg/
+ *   action.ts: a REBUILD is carried out, PAUSE plans nothing), reads the chain, emits the lake's lag,
+ *   plans, writes the symlink files of a MERGE's exports, claims the statement in the cursor, and
+ *   returns its SQL (functions/iceberg/statementSql.ts) and ClientRequestToken.
+ * - `commit`: under the lease, the compare-and-set of the cursor after the query succeeded, and the
+ *   query's `DataScannedInBytes` metric.
  * - `queryFailed`: under the lease, a retryable failure bumps the attempt (a new token) and asks for a
  *   wait; any other halts the feed with one alert.
  *
  * The feed never writes the chain or anything a replica reads: an Athena outage delays the lake only.
+ * Every AWS call goes through functions/iceberg/icebergAws.ts (the one retry policy): an error that
+ * persists fails the step as `TransientAwsError`, which the definition retries.
  */
 import { createHash } from 'node:crypto';
-import { GetParametersCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
-import { PublishCommand } from '@aws-sdk/client-sns';
-import type { S3Sender, SnsSender, SsmSender } from '../shared/awsClients';
-import type { SsmCall } from '../shared/lease';
 import { readChainFrom } from '../shared/consumer/chainReading';
 import { underLease } from '../shared/consumer/claim';
+import { icebergMetricRecord } from '../shared/emf';
+import type { RetryOptions } from '../shared/retry';
 import {
   attemptFor,
   commitClaim,
   failClaim,
   failureText,
   planIceberg,
-  type IcebergEntry,
+  type IcebergChainView,
   type IcebergPlan,
   type IcebergStatement,
   type QueryResult,
 } from './planner';
-import {
-  addColumnSql,
-  createTableSql,
-  createViewSql,
-  exportPartition,
-  mergeSql,
-  type IcebergTableSpec,
-} from './sql';
+import { type IcebergTableSpec } from './sql';
 import { icebergHaltAlert } from './alert';
+import { decideIcebergAction, rebuiltIcebergState, startedOverState, withActionStatus } from './action';
+import { IcebergAws, type IcebergClients } from './icebergAws';
+import { icebergLagSeconds } from './lag';
+import { fittedStatement, stagingPartitions } from './statementSql';
 import { writeExportSymlink } from './staging';
-import { initialIcebergState, parseIcebergState, type IcebergClaim, type IcebergFeedState } from './state';
+import { type IcebergClaim, type IcebergFeedState } from './state';
 
-/** A statement the plan hands to Step Functions stays well inside the 256 KiB state payload. */
-export const PLAN_SQL_MAX_BYTES = 200_000;
+export { PLAN_SQL_MAX_BYTES } from './statementSql';
+export type { IcebergClients } from './icebergAws';
 
 export interface IcebergSettings {
   /** Names the feed in alerts and tokens (`<component>-iceberg`). */
@@ -54,8 +54,12 @@ export interface IcebergSettings {
   chainBucket: string;
   chainPrefix: string;
   stateParameterName: string;
+  /** The operator's action parameter (RUN, PAUSE, REBUILD); absent in a feed deployed before it existed. */
+  actionParameterName?: string;
   lockParameterName: string;
   topicArn?: string;
+  /** CloudWatch namespace of the feed's metrics. @default DEFAULT_METRIC_NAMESPACE */
+  metricNamespace?: string;
   onNewEpoch: 'rebuild' | 'halt';
   mergeEveryMinutes: number;
   maxExportsPerMerge: number;
@@ -63,10 +67,11 @@ export interface IcebergSettings {
   leaseSeconds: number;
 }
 
-export interface IcebergClients {
-  s3: S3Sender;
-  ssm: SsmSender;
-  sns: SnsSender;
+/** What the steps use besides the settings and clients. */
+export interface IcebergStepOptions {
+  /** Writes one log line (EMF metrics, the rebuild's record): console.log in Lambda. */
+  log?: (line: string) => void;
+  retry?: RetryOptions;
 }
 
 export type IcebergEvent =
@@ -96,6 +101,8 @@ export function queryToken(feedName: string, statement: IcebergStatement, attemp
     feedName,
     statement.kind,
     statement.epoch,
+    // Absent for generation 0, so a statement's token is what it was before rebuilds existed.
+    ...(statement.generation ? [`r${statement.generation}`] : []),
     statement.fromSequence,
     statement.toSequence,
     statement.column,
@@ -106,39 +113,23 @@ export function queryToken(feedName: string, statement: IcebergStatement, attemp
 
 /** One feed's Lambda steps; `createIcebergHandler` dispatches events to them. */
 export class IcebergFeedSteps {
+  private readonly aws: IcebergAws;
+  private readonly log: (line: string) => void;
+
   constructor(
     private readonly settings: IcebergSettings,
-    private readonly clients: IcebergClients,
+    clients: IcebergClients,
     private readonly now: () => number = () => Date.now() / 1000,
-  ) {}
-
-  private readonly ssmCall: SsmCall = (_label, command) => this.clients.ssm.send(command as never) as never;
-
-  private async readState(): Promise<IcebergFeedState> {
-    const out = await this.clients.ssm.send(
-      new GetParametersCommand({ Names: [this.settings.stateParameterName] }),
-    );
-    const value = out.Parameters?.find((p) => p.Name === this.settings.stateParameterName)?.Value;
-    return value === undefined || value === '' || value === '{}'
-      ? initialIcebergState()
-      : parseIcebergState(value);
-  }
-
-  private async writeState(state: IcebergFeedState): Promise<void> {
-    await this.clients.ssm.send(
-      new PutParameterCommand({
-        Name: this.settings.stateParameterName,
-        Value: JSON.stringify(state),
-        Type: 'String',
-        Overwrite: true,
-      }),
-    );
+    options: IcebergStepOptions = {},
+  ) {
+    this.aws = new IcebergAws(clients, settings, options.retry);
+    this.log = options.log ?? ((line) => console.log(line));
   }
 
   private async underLease<T>(executionId: string, work: () => Promise<T>): Promise<T> {
     const lockName = this.settings.lockParameterName;
     const ran = await underLease(
-      this.ssmCall,
+      this.aws.ssmCall,
       { lockName, executionId, now: this.now(), ownIsStale: true },
       work,
     );
@@ -149,62 +140,71 @@ export class IcebergFeedSteps {
   /** Publishes the halt once; the state records that it did. */
   private async alertOnce(state: IcebergFeedState): Promise<IcebergFeedState> {
     if (!state.halt || state.halt.alerted) return state;
-    if (this.settings.topicArn)
-      await this.clients.sns.send(new PublishCommand(icebergHaltAlert(this.settings, state)));
+    if (this.settings.topicArn) await this.aws.publish(icebergHaltAlert(this.settings, state));
     const alerted = { ...state, halt: { ...state.halt, alerted: true } };
-    await this.writeState(alerted);
+    await this.aws.writeState(alerted);
     return alerted;
   }
 
-  private sqlOf(statement: IcebergStatement, entries: IcebergEntry[]): string {
-    const { spec } = this.settings;
-    switch (statement.kind) {
-      case 'CREATE_TABLE':
-        return createTableSql(spec, statement.epoch);
-      case 'ADD_COLUMN':
-        return addColumnSql(
-          spec,
-          statement.epoch,
-          spec.columns.find((c) => c.column === statement.column)!,
-        );
-      case 'VIEW':
-        return createViewSql(spec, statement.epoch);
-      case 'MERGE':
-        return mergeSql(
-          spec,
-          statement.epoch,
-          entries.map((e) => ({
-            sequence: e.sequence,
-            type: e.type,
-            exportId: e.exportArn.split('/').pop()!,
-            ...(e.type === 'FULL' ? { exportTimeMicros: BigInt(Date.parse(e.to)) * 1000n } : {}),
-          })),
-        );
-    }
+  /** One EMF line of the feed's metrics (functions/shared/metrics.ts `ICEBERG_METRICS`). */
+  private emit(metric: { lagSeconds: number } | { dataScannedInBytes: number }): void {
+    const { spec, sourceAlias, feedName, metricNamespace } = this.settings;
+    const record = icebergMetricRecord(
+      metricNamespace,
+      { table: sourceAlias ?? feedName, view: `${spec.database}.${spec.table}` },
+      metric,
+      Math.round(this.now() * 1000),
+    );
+    this.log(JSON.stringify(record));
   }
 
-  /** A MERGE's batch shortened until its statement fits the state payload. */
-  private fittedMerge(plan: Extract<IcebergPlan, { action: 'MERGE' }>): {
-    statement: IcebergStatement;
-    entries: IcebergEntry[];
-    sql: string;
-  } {
-    let entries = plan.entries;
-    for (;;) {
-      const last = entries[entries.length - 1];
-      const statement = { ...plan.statement, toSequence: last.sequence, to: last.to };
-      const sql = this.sqlOf(statement, entries);
-      if (Buffer.byteLength(sql) <= PLAN_SQL_MAX_BYTES || entries.length === 1)
-        return { statement, entries, sql };
-      entries = entries.slice(0, Math.ceil(entries.length / 2));
+  /**
+   * The cursor after the operator's action, and whether it pauses the plan: a pending REBUILD is
+   * carried out here (under the lease the plan holds), PAUSE and RUN are recorded in the status.
+   */
+  private async actOnAction(
+    executionId: string,
+    at: number,
+  ): Promise<{ state: IcebergFeedState; pausedBecause?: string; busy?: IcebergPlan }> {
+    const iso = new Date(at * 1000).toISOString();
+    const read = await this.aws.readStateAndAction();
+    let state = read.state;
+    const decided = decideIcebergAction(state, read.action, {
+      executionId,
+      now: at,
+      leaseSeconds: this.settings.leaseSeconds,
+    });
+    if (decided.kind === 'REBUILD_WAITS')
+      return { state, busy: { action: 'BUSY', executionId: state.inProgress?.executionId ?? '' } };
+    if (decided.kind === 'REBUILD') {
+      // The log keeps where the feed was: the rebuilt cursor no longer says.
+      this.log(
+        JSON.stringify({
+          event: 'ICEBERG_REBUILT',
+          feed: this.settings.feedName,
+          actionVersion: decided.version,
+          previous: state,
+        }),
+      );
+      state = rebuiltIcebergState(state, decided.version, iso);
+      await this.aws.writeState(state);
     }
+    const paused = decided.kind === 'PAUSE';
+    const recorded = withActionStatus(state, paused, iso);
+    if (recorded !== state) await this.aws.writeState(recorded);
+    return paused && recorded.status === 'PAUSED'
+      ? { state: recorded, pausedBecause: decided.reason }
+      : { state: recorded };
   }
 
   async plan(executionId: string): Promise<IcebergPlanOutput> {
     return this.underLease(executionId, async () => {
-      let state = await this.readState();
-      const chain = await readChainFrom(
-        this.clients.s3,
+      const at = this.now();
+      const acted = await this.actOnAction(executionId, at);
+      if (acted.busy) return acted.busy;
+      let state = acted.state;
+      const chain: IcebergChainView = await readChainFrom(
+        this.aws.s3,
         { bucket: this.settings.chainBucket, prefix: this.settings.chainPrefix },
         {
           followedEpoch: state.epoch,
@@ -212,7 +212,9 @@ export class IcebergFeedSteps {
           maxEntries: this.settings.maxExportsPerMerge,
         },
       );
-      const at = this.now();
+      this.emit({ lagSeconds: icebergLagSeconds(state, chain) });
+      // A paused feed starts nothing; the cursor says PAUSED (dce status), the chain goes on.
+      if (acted.pausedBecause) return { action: 'IDLE', reason: acted.pausedBecause };
       const planned = planIceberg(state, chain, {
         executionId,
         now: at,
@@ -231,7 +233,7 @@ export class IcebergFeedSteps {
           halt: { reason: planned.reason, detail: planned.detail, at: iso, alerted: false },
           updatedAt: iso,
         };
-        await this.writeState(state);
+        await this.aws.writeState(state);
         await this.alertOnce(state);
         return planned;
       }
@@ -241,60 +243,65 @@ export class IcebergFeedSteps {
       }
       if (planned.action === 'REBUILD') {
         // The old epoch's table and the view stay as they are until the new table holds its full export.
-        await this.writeState({
-          ...initialIcebergState(),
-          epoch: planned.toEpoch,
-          viewEpoch: state.viewEpoch,
-          updatedAt: iso,
-        });
+        await this.aws.writeState(startedOverState(state, planned.toEpoch, iso));
         return planned;
       }
-      if (planned.action !== 'DDL' && planned.action !== 'MERGE') return planned;
-      const fitted =
-        planned.action === 'MERGE'
-          ? this.fittedMerge(planned)
-          : { statement: planned.statement, entries: [], sql: this.sqlOf(planned.statement, []) };
-      for (const entry of fitted.entries)
-        await writeExportSymlink(
-          this.clients.s3,
-          {
-            bucket: this.settings.chainBucket,
-            prefix: this.settings.chainPrefix,
-            table: this.settings.spec.table,
-            partition: exportPartition(fitted.statement.epoch, entry.sequence),
-          },
-          entry,
-        );
-      const attempt = attemptFor(state, fitted.statement);
-      const claim: IcebergClaim = {
-        ...fitted.statement,
-        executionId,
-        token: queryToken(this.settings.feedName, fitted.statement, attempt),
-        attempt,
-        startedAt: iso,
-      };
-      await this.writeState({ ...state, epoch: claim.epoch, inProgress: claim, updatedAt: iso });
-      return { ...planned, statement: fitted.statement, claim, sql: fitted.sql };
+      return this.claim(executionId, state, planned, iso);
     });
+  }
+
+  /** Writes a statement's symlink files and claims it in the cursor; other plans pass through. */
+  private async claim(
+    executionId: string,
+    state: IcebergFeedState,
+    planned: IcebergPlan,
+    iso: string,
+  ): Promise<IcebergPlanOutput> {
+    const fitted = fittedStatement(this.settings.spec, planned);
+    if (!fitted) return planned;
+    for (const { entry, partition } of stagingPartitions(fitted))
+      await writeExportSymlink(
+        this.aws.s3,
+        {
+          bucket: this.settings.chainBucket,
+          prefix: this.settings.chainPrefix,
+          table: this.settings.spec.table,
+          partition,
+        },
+        entry,
+      );
+    const attempt = attemptFor(state, fitted.statement);
+    const claim: IcebergClaim = {
+      ...fitted.statement,
+      executionId,
+      token: queryToken(this.settings.feedName, fitted.statement, attempt),
+      attempt,
+      startedAt: iso,
+    };
+    await this.aws.writeState({ ...state, epoch: claim.epoch, inProgress: claim, updatedAt: iso });
+    return { ...planned, statement: fitted.statement, claim, sql: fitted.sql } as IcebergPlanOutput;
   }
 
   async commit(executionId: string, claim: IcebergClaim, query: QueryResult) {
     return this.underLease(executionId, async () => {
-      const state = await this.readState();
+      const state = await this.aws.readState();
       const next = commitClaim(state, claim, query, {
         now: this.now(),
         columns: this.settings.spec.columns.map((c) => c.column),
       });
-      if (next !== state) await this.writeState(next);
+      if (next !== state) {
+        await this.aws.writeState(next);
+        this.emit({ dataScannedInBytes: query.dataScannedInBytes });
+      }
       return { committed: true, lastAppliedSequence: next.lastAppliedSequence, watermark: next.watermark };
     });
   }
 
   async queryFailed(executionId: string, claim: IcebergClaim, error: { Error?: string; Cause?: string }) {
     return this.underLease(executionId, async () => {
-      const state = await this.readState();
+      const state = await this.aws.readState();
       const outcome = failClaim(state, claim, failureText(error), this.now());
-      if (outcome.state !== state) await this.writeState(outcome.state);
+      if (outcome.state !== state) await this.aws.writeState(outcome.state);
       if (outcome.retryInSeconds !== undefined)
         return { action: 'RETRY', waitSeconds: outcome.retryInSeconds };
       await this.alertOnce(outcome.state);
@@ -307,8 +314,9 @@ export function createIcebergHandler(
   settings: IcebergSettings,
   clients: IcebergClients,
   now: () => number = () => Date.now() / 1000,
+  options: IcebergStepOptions = {},
 ) {
-  const steps = new IcebergFeedSteps(settings, clients, now);
+  const steps = new IcebergFeedSteps(settings, clients, now, options);
   return async (event: IcebergEvent): Promise<unknown> => {
     switch (event.step) {
       case 'plan':

@@ -16,11 +16,16 @@
  *    `maxExportsPerMerge` consecutive ones are merged in one statement.
  * 7. A claim left by a crash (the query ran, its commit did not) is planned again with the same batch,
  *    so its ClientRequestToken is the same and Athena answers with the query already run.
+ *
+ * Every statement names the table it runs on by epoch and generation (`epochTableName`): after the
+ * operator's rebuild (functions/iceberg/action.ts) the cursor builds a new generation of the epoch's
+ * table, and the view is swapped to it once it holds the full export, as after a new epoch.
+ * The operator's PAUSE is decided before planning (functions/iceberg/action.ts).
  */
 import type { ConsumerChainView, ConsumerEntry } from '../shared/consumer/chainReading';
 import { claimIsLive as consumerClaimIsLive } from '../shared/consumer/claim';
 import { newEpochDecision } from '../shared/consumer/newEpoch';
-import type { IcebergClaim, IcebergFeedState, IcebergHaltReason } from './state';
+import { generationOf, type IcebergClaim, type IcebergFeedState, type IcebergHaltReason } from './state';
 
 /** A committed chain entry, as the plan needs it (functions/shared/consumer/chainReading.ts). */
 export type IcebergEntry = Omit<ConsumerEntry, 'itemCount'>;
@@ -55,10 +60,16 @@ function claimIsLive(claim: IcebergClaim, now: number, leaseSeconds: number): bo
   return consumerClaimIsLive(Date.parse(claim.startedAt) / 1000, now, leaseSeconds);
 }
 
+/** A statement's `generation` field: absent for generation 0, so its token stays what it always was. */
+function generationField(generation: number): { generation?: number } {
+  return generation === 0 ? {} : { generation };
+}
+
 function sameStatement(a: IcebergStatement, b: IcebergStatement): boolean {
   return (
     a.kind === b.kind &&
     a.epoch === b.epoch &&
+    generationOf(a) === generationOf(b) &&
     a.fromSequence === b.fromSequence &&
     a.toSequence === b.toSequence &&
     a.column === b.column
@@ -82,13 +93,14 @@ function incrementalRun(entries: IcebergEntry[], max: number, upTo: number): Ice
   return run;
 }
 
-function mergeOf(epoch: string, entries: IcebergEntry[]): IcebergPlan {
+function mergeOf(epoch: string, generation: number, entries: IcebergEntry[]): IcebergPlan {
   const last = entries[entries.length - 1];
   return {
     action: 'MERGE',
     statement: {
       kind: 'MERGE',
       epoch,
+      ...generationField(generation),
       fromSequence: entries[0].sequence,
       toSequence: last.sequence,
       to: last.to,
@@ -120,12 +132,17 @@ export function planIceberg(
   if (newEpoch?.kind === 'HALT') return { action: 'HALT', reason: 'NEW_EPOCH', detail: newEpoch.detail };
   const epoch = state.epoch ?? chain.currentEpoch;
   if (epoch === '') return { action: 'IDLE', reason: 'the chain has no epoch yet' };
-  if (!state.tableCreated) return { action: 'DDL', statement: { kind: 'CREATE_TABLE', epoch } };
+  const generation = generationOf(state);
+  const table = { epoch, ...generationField(generation) };
+  if (!state.tableCreated) return { action: 'DDL', statement: { kind: 'CREATE_TABLE', ...table } };
   const missing = context.columns.find((c) => !state.columns.includes(c));
   if (missing !== undefined)
-    return { action: 'DDL', statement: { kind: 'ADD_COLUMN', epoch, column: missing } };
-  if (state.lastAppliedSequence >= 0 && state.viewEpoch !== epoch)
-    return { action: 'DDL', statement: { kind: 'VIEW', epoch } };
+    return { action: 'DDL', statement: { kind: 'ADD_COLUMN', ...table, column: missing } };
+  if (
+    state.lastAppliedSequence >= 0 &&
+    (state.viewEpoch !== epoch || (state.viewGeneration ?? 0) !== generation)
+  )
+    return { action: 'DDL', statement: { kind: 'VIEW', ...table } };
   if (!chain.head) return { action: 'IDLE', reason: `epoch ${epoch} has no committed entry yet` };
   const expected = state.lastAppliedSequence + 1;
   if (chain.head.lastSequence < expected)
@@ -137,12 +154,17 @@ export function planIceberg(
       reason: 'ENTRY_MISSING',
       detail: `chain entry ${expected} of epoch ${epoch} is missing while HEAD is at sequence ${chain.head.lastSequence}`,
     };
-  if (first.type === 'FULL') return mergeOf(epoch, [first]);
+  if (first.type === 'FULL') return mergeOf(epoch, generation, [first]);
   const committed = chain.entries.filter((e) => e.sequence >= expected);
   // A batch whose query may have run already is planned again exactly (same token).
-  if (claim?.kind === 'MERGE' && claim.epoch === epoch && claim.fromSequence === expected) {
+  if (
+    claim?.kind === 'MERGE' &&
+    claim.epoch === epoch &&
+    generationOf(claim) === generation &&
+    claim.fromSequence === expected
+  ) {
     const again = incrementalRun(committed, claim.toSequence! - expected + 1, claim.toSequence!);
-    if (again.length === claim.toSequence! - expected + 1) return mergeOf(epoch, again);
+    if (again.length === claim.toSequence! - expected + 1) return mergeOf(epoch, generation, again);
   }
   const last = state.lastMergeAt === null ? undefined : Date.parse(state.lastMergeAt) / 1000;
   if (last !== undefined && context.now - last < context.mergeEveryMinutes * 60)
@@ -150,7 +172,11 @@ export function planIceberg(
       action: 'IDLE',
       reason: `next merge at ${new Date((last + context.mergeEveryMinutes * 60) * 1000).toISOString()} (mergeEveryMinutes ${context.mergeEveryMinutes})`,
     };
-  return mergeOf(epoch, incrementalRun(committed, context.maxExportsPerMerge, chain.head.lastSequence));
+  return mergeOf(
+    epoch,
+    generation,
+    incrementalRun(committed, context.maxExportsPerMerge, chain.head.lastSequence),
+  );
 }
 
 /** Thrown when a commit no longer matches the cursor (another execution moved it): nothing is written. */
@@ -168,7 +194,7 @@ export interface QueryResult {
 }
 
 function committedAlready(state: IcebergFeedState, claim: IcebergClaim, columns: string[]): boolean {
-  if (state.epoch !== claim.epoch) return false;
+  if (state.epoch !== claim.epoch || generationOf(state) !== generationOf(claim)) return false;
   switch (claim.kind) {
     case 'MERGE':
       return state.lastAppliedSequence >= claim.toSequence!;
@@ -177,7 +203,7 @@ function committedAlready(state: IcebergFeedState, claim: IcebergClaim, columns:
     case 'ADD_COLUMN':
       return state.columns.includes(claim.column!) || !columns.includes(claim.column!);
     default:
-      return state.viewEpoch === claim.epoch;
+      return state.viewEpoch === claim.epoch && (state.viewGeneration ?? 0) === generationOf(claim);
   }
 }
 
@@ -212,7 +238,7 @@ export function commitClaim(
     case 'ADD_COLUMN':
       return { ...next, columns: [...state.columns, claim.column!] };
     case 'VIEW':
-      return { ...next, viewEpoch: claim.epoch };
+      return { ...next, viewEpoch: claim.epoch, viewGeneration: generationOf(claim) };
     case 'MERGE':
       if (state.lastAppliedSequence !== claim.fromSequence! - 1)
         throw new IcebergCommitConflict(

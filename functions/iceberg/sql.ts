@@ -93,9 +93,16 @@ function bq(name: string): string {
   return `\`${check(name, IDENTIFIER, 'identifier')}\``;
 }
 
-/** The name of one epoch's table: `<table>__e<epoch in lower case>`. */
-export function epochTableName(spec: Pick<IcebergTableSpec, 'table'>, epoch: string): string {
-  return `${spec.table}__e${check(epoch, EPOCH, 'epoch').toLowerCase()}`;
+/**
+ * The name of one epoch's table: `<table>__e<epoch in lower case>`; a table rebuilt by the operator
+ * (`dce iceberg rebuild`, generation = the action's version) is `<table>__e<epoch>_r<generation>`, so a
+ * rebuild always fills a new table while the view still reads the old one.
+ */
+export function epochTableName(spec: Pick<IcebergTableSpec, 'table'>, epoch: string, generation = 0): string {
+  if (!Number.isSafeInteger(generation) || generation < 0)
+    throw new Error(`table generation ${generation} is not a non-negative integer`);
+  const base = `${spec.table}__e${check(epoch, EPOCH, 'epoch').toLowerCase()}`;
+  return generation === 0 ? base : `${base}_r${generation}`;
 }
 
 /** The staging partition of one export: `e<epoch>-<sequence, 8 digits>`. */
@@ -135,7 +142,8 @@ export function targetColumns(spec: IcebergTableSpec): { column: string; type: s
 }
 
 /** CREATE TABLE IF NOT EXISTS of one epoch's table (free on Athena; a no-op when it exists). */
-export function createTableSql(spec: IcebergTableSpec, epoch: string): string {
+export function createTableSql(spec: IcebergTableSpec, epoch: string, generation = 0): string {
+  const table = epochTableName(spec, epoch, generation);
   const columns = targetColumns(spec)
     .map((c) => `  ${bq(c.column)} ${c.type}`)
     .join(',\n');
@@ -146,28 +154,33 @@ export function createTableSql(spec: IcebergTableSpec, epoch: string): string {
   // S3 Tables place the data themselves: a LOCATION is refused there.
   const location =
     spec.target === 'glue'
-      ? `\nLOCATION '${check(`${spec.lakeLocation}${epochTableName(spec, epoch)}/`, LOCATION, 'location')}'`
+      ? `\nLOCATION '${check(`${spec.lakeLocation}${table}/`, LOCATION, 'location')}'`
       : '';
   return withinQueryLimit(
-    `CREATE TABLE IF NOT EXISTS ${bq(spec.database)}.${bq(epochTableName(spec, epoch))} (\n${columns}\n)` +
+    `CREATE TABLE IF NOT EXISTS ${bq(spec.database)}.${bq(table)} (\n${columns}\n)` +
       `${partitioned}${location}\nTBLPROPERTIES ('table_type'='ICEBERG', 'format'='parquet', 'write_compression'='zstd')`,
   );
 }
 
 /** ALTER TABLE ... ADD COLUMNS for one projection the config gained (old rows read NULL). */
-export function addColumnSql(spec: IcebergTableSpec, epoch: string, column: ColumnSpec): string {
+export function addColumnSql(
+  spec: IcebergTableSpec,
+  epoch: string,
+  column: ColumnSpec,
+  generation = 0,
+): string {
   return withinQueryLimit(
-    `ALTER TABLE ${bq(spec.database)}.${bq(epochTableName(spec, epoch))} ADD COLUMNS (${bq(column.column)} ${column.type})`,
+    `ALTER TABLE ${bq(spec.database)}.${bq(epochTableName(spec, epoch, generation))} ADD COLUMNS (${bq(column.column)} ${column.type})`,
   );
 }
 
 /** The readers' view: every column of the live epoch's table. */
-export function createViewSql(spec: IcebergTableSpec, epoch: string): string {
+export function createViewSql(spec: IcebergTableSpec, epoch: string, generation = 0): string {
   const columns = targetColumns(spec)
     .map((c) => q(c.column))
     .join(', ');
   return withinQueryLimit(
-    `CREATE OR REPLACE VIEW ${q(spec.database)}.${q(spec.table)} AS SELECT ${columns} FROM ${q(spec.database)}.${q(epochTableName(spec, epoch))}`,
+    `CREATE OR REPLACE VIEW ${q(spec.database)}.${q(spec.table)} AS SELECT ${columns} FROM ${q(spec.database)}.${q(epochTableName(spec, epoch, generation))}`,
   );
 }
 
@@ -251,7 +264,12 @@ function checkBatch(batch: BatchExport[]): void {
  * deletes; an older record than the row's (`_write_ts_micros`) changes nothing, so a batch merged
  * again after a crash before its commit leaves the table as it was.
  */
-export function mergeSql(spec: IcebergTableSpec, epoch: string, batch: BatchExport[]): string {
+export function mergeSql(
+  spec: IcebergTableSpec,
+  epoch: string,
+  batch: BatchExport[],
+  generation = 0,
+): string {
   checkBatch(batch);
   const on = keys(spec)
     .map((k) => `t.${q(k.column)} = s.${q(k.column)}`)
@@ -271,7 +289,7 @@ export function mergeSql(spec: IcebergTableSpec, epoch: string, batch: BatchExpo
     ...meta.map(([, v]) => v),
   ];
   return withinQueryLimit(
-    `MERGE INTO ${q(spec.database)}.${q(epochTableName(spec, epoch))} AS t\n` +
+    `MERGE INTO ${q(spec.database)}.${q(epochTableName(spec, epoch, generation))} AS t\n` +
       `USING (\n  SELECT * FROM (\n    ${sourceSelect(spec, epoch, batch)}\n  ) AS x WHERE "rn" = 1\n) AS s\n` +
       `ON ${on}\n` +
       `WHEN MATCHED AND s."is_delete" AND s."ts" >= t."_write_ts_micros" THEN DELETE\n` +

@@ -2,6 +2,9 @@
  * The Iceberg feed's cursor, kept as JSON in its own SSM parameter and written only under the feed's
  * lease (functions/shared/lease.ts): which epoch's table it builds, the last chain entry merged, which
  * DDL has run, what is in flight (the claim a commit must match), and why it halted.
+ *
+ * Fields added after the first release (`generation`, `viewGeneration`, `rebuildVersion`, the status
+ * PAUSED) are optional, so a cursor written before them still parses; absent reads as 0 / null.
  */
 import { z } from 'zod';
 
@@ -15,6 +18,8 @@ export interface IcebergClaim {
   executionId: string;
   kind: 'CREATE_TABLE' | 'ADD_COLUMN' | 'VIEW' | 'MERGE';
   epoch: string;
+  /** The epoch table's generation (functions/iceberg/sql.ts `epochTableName`); absent is 0. */
+  generation?: number;
   /** MERGE: the first and last sequence of the batch. */
   fromSequence?: number;
   toSequence?: number;
@@ -31,9 +36,15 @@ export interface IcebergClaim {
 
 export interface IcebergFeedState {
   schemaVersion: typeof ICEBERG_STATE_VERSION;
-  status: 'ACTIVE' | 'HALTED';
+  /** PAUSED: the operator's action parameter holds PAUSE, as the last plan read it (`dce iceberg pause`). */
+  status: 'ACTIVE' | 'PAUSED' | 'HALTED';
   /** The epoch whose table the feed builds; null before the first plan. */
   epoch: string | null;
+  /**
+   * Which table of the epoch the feed builds: 0 for `<table>__e<epoch>`, else the version of the
+   * operator's REBUILD that started `<table>__e<epoch>_r<generation>`. Absent is 0.
+   */
+  generation?: number;
   /** Last chain entry merged into that table; -1 before the full export. */
   lastAppliedSequence: number;
   /** The table equals the source as of this time (window end of that entry). */
@@ -43,6 +54,10 @@ export interface IcebergFeedState {
   columns: string[];
   /** The epoch the readers' view selects from; null before the first swap. */
   viewEpoch: string | null;
+  /** The generation of the table the view selects from. Absent is 0. */
+  viewGeneration?: number;
+  /** The version of the operator's REBUILD this cursor carried out (functions/shared/consumer/action.ts). */
+  rebuildVersion?: number | null;
   /** When the last MERGE was committed: the next waits mergeEveryMinutes from there. */
   lastMergeAt: string | null;
   inProgress: IcebergClaim | null;
@@ -74,6 +89,7 @@ const ClaimSchema = z.object({
   executionId: z.string(),
   kind: z.enum(['CREATE_TABLE', 'ADD_COLUMN', 'VIEW', 'MERGE']),
   epoch: z.string(),
+  generation: z.number().int().min(0).optional(),
   fromSequence: z.number().int().min(0).optional(),
   toSequence: z.number().int().min(0).optional(),
   to: z.string().optional(),
@@ -85,13 +101,16 @@ const ClaimSchema = z.object({
 
 const StateSchema = z.object({
   schemaVersion: z.literal(ICEBERG_STATE_VERSION),
-  status: z.enum(['ACTIVE', 'HALTED']),
+  status: z.enum(['ACTIVE', 'PAUSED', 'HALTED']),
   epoch: z.string().nullable(),
+  generation: z.number().int().min(0).optional(),
   lastAppliedSequence: z.number().int().min(-1),
   watermark: z.string().nullable(),
   tableCreated: z.boolean(),
   columns: z.array(z.string()),
   viewEpoch: z.string().nullable(),
+  viewGeneration: z.number().int().min(0).optional(),
+  rebuildVersion: z.number().int().min(1).nullable().optional(),
   lastMergeAt: z.string().nullable(),
   inProgress: ClaimSchema.nullable(),
   lastQuery: z.object({ id: z.string(), dataScannedInBytes: z.number(), at: z.string() }).nullable(),
@@ -120,4 +139,9 @@ export function parseIcebergState(text: string): IcebergFeedState {
       `Iceberg feed state is not valid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
     );
   return parsed.data as IcebergFeedState;
+}
+
+/** The generation of the table the cursor builds (0 when absent). */
+export function generationOf(state: Pick<IcebergFeedState, 'generation'>): number {
+  return state.generation ?? 0;
 }

@@ -335,6 +335,8 @@ export type IcebergResourceKind =
   | 'icebergParameters'
   /** The lease parameter and its takeover markers, deleted when a lease ends. */
   | 'icebergLockParameter'
+  /** The operator's action parameter (`dce iceberg pause|resume|rebuild`): read, never written. */
+  | 'icebergActionParameter'
   /** The notification topic (one alert per halt). */
   | 'icebergTopic'
   /** The topic's KMS key: SNS asks it for a data key with the publisher's permissions. */
@@ -369,7 +371,10 @@ export const ICEBERG_SDK_CALLS: Record<string, IcebergGrant[]> = {
   ],
   ListObjectsV2Command: [{ actions: ['s3:ListBucket'], resource: 'icebergChainListing' }],
   PutObjectCommand: [{ actions: ['s3:PutObject'], resource: 'icebergLakeObjects' }],
-  GetParametersCommand: [{ actions: ['ssm:GetParameters'], resource: 'icebergParameters' }],
+  GetParametersCommand: [
+    { actions: ['ssm:GetParameters'], resource: 'icebergParameters' },
+    { actions: ['ssm:GetParameters'], resource: 'icebergActionParameter' },
+  ],
   PutParameterCommand: [{ actions: ['ssm:PutParameter'], resource: 'icebergParameters' }],
   DeleteParameterCommand: [{ actions: ['ssm:DeleteParameter'], resource: 'icebergLockParameter' }],
   PublishCommand: [

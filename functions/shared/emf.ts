@@ -9,6 +9,8 @@
  */
 import {
   DEFAULT_METRIC_NAMESPACE,
+  ICEBERG_METRIC_DIMENSION,
+  ICEBERG_METRICS,
   METRIC_DIMENSION,
   METRICS,
   REPLICA_METRIC_DIMENSION,
@@ -38,7 +40,7 @@ const UNITS: Record<keyof TickMetrics, MetricValue['unit']> = {
 /** One metric of a record: its name (from `metrics.ts`), unit and value. */
 export interface MetricValue {
   name: string;
-  unit: 'Seconds' | 'Count';
+  unit: 'Seconds' | 'Count' | 'Bytes';
   value: number;
 }
 
@@ -93,6 +95,25 @@ export function replicaLagRecord(
     namespace,
     { [METRIC_DIMENSION]: aliases.table, [REPLICA_METRIC_DIMENSION]: aliases.replica },
     [{ name: REPLICA_METRICS.replicaLagSeconds, unit: 'Seconds', value: lagSeconds }],
+    timestampMs,
+  );
+}
+
+/** The EMF record of an Iceberg feed's metric: dimensions the source table's alias and the feed's view. */
+export function icebergMetricRecord(
+  namespace: string | undefined,
+  dimensions: { table: string; view: string },
+  metric: { lagSeconds: number } | { dataScannedInBytes: number },
+  timestampMs: number,
+): Record<string, unknown> {
+  const value: MetricValue =
+    'lagSeconds' in metric
+      ? { name: ICEBERG_METRICS.icebergLagSeconds, unit: 'Seconds', value: metric.lagSeconds }
+      : { name: ICEBERG_METRICS.dataScannedInBytes, unit: 'Bytes', value: metric.dataScannedInBytes };
+  return emfLine(
+    namespace,
+    { [METRIC_DIMENSION]: dimensions.table, [ICEBERG_METRIC_DIMENSION]: dimensions.view },
+    [value],
     timestampMs,
   );
 }

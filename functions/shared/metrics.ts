@@ -34,5 +34,19 @@ export const REPLICA_METRICS = {
   replicaLagSeconds: 'ReplicaLagSeconds',
 } as const;
 
+/** The second dimension of an Iceberg feed's metrics, beside `METRIC_DIMENSION`: the feed's view `<db>.<table>`. */
+export const ICEBERG_METRIC_DIMENSION = 'IcebergTable';
+
+/** Names of the metrics an Iceberg feed's plan/commit Lambda emits; its lag alarm uses the same constants. */
+export const ICEBERG_METRICS = {
+  /**
+   * Seconds between the chain's committed watermark (its HEAD) and the lake's watermark: how far the
+   * lake is behind the chain, whatever the chain's own lag. Emitted by every plan step, paused or halted too.
+   */
+  icebergLagSeconds: 'IcebergLagSeconds',
+  /** Bytes Athena scanned for the statement just committed (what Athena bills, 10 MB minimum a query). */
+  dataScannedInBytes: 'DataScannedInBytes',
+} as const;
+
 /** Default namespace; settings.metricNamespace overrides it. */
 export const DEFAULT_METRIC_NAMESPACE = 'DynamoDBContinuousExports';

@@ -52,10 +52,13 @@ export function replicaParameterNames(
   return { state, action: replicaActionParameterName(state), lock: replicaLockName(state) };
 }
 
-/** The Iceberg feed's parameters: `<table path>/iceberg/state` and `/lock`. */
-export function icebergParameterNames(stack: string, alias: string): WorkflowParameterNames {
+/**
+ * The Iceberg feed's parameters: `<table path>/iceberg/state`, `/action` (the operator's: `dce iceberg
+ * pause|resume|rebuild`) and `/lock`.
+ */
+export function icebergParameterNames(stack: string, alias: string): Required<WorkflowParameterNames> {
   const path = `${tableParameterPath(stack, alias)}/iceberg`;
-  return { state: `${path}/state`, lock: `${path}/lock` };
+  return { state: `${path}/state`, action: `${path}/action`, lock: `${path}/lock` };
 }
 
 /** The stack a parameter of this program belongs to; undefined for any other name. */

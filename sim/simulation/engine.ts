@@ -19,6 +19,7 @@
 import '../polyfills';
 import { LAMBDA_HANDLERS } from '../../functions/shared/lambdaHandlers';
 import { iso } from '../../functions/shared/time';
+import type { IcebergSettings } from '../../functions/iceberg/feed';
 import { generateWorkload } from '../workload';
 import {
   openSimulationAccount,
@@ -67,6 +68,11 @@ export interface KeptServers {
   replicaStateParameter: string;
   /** An empty table with the same keys on the local DynamoDB, for a `dce replay` by hand. */
   emptyTable: string;
+  /**
+   * The Iceberg feed's entry of a stack output (components/stackOutput.ts `icebergOutputSchema`, the
+   * parts `dce iceberg` reads: its parameters and its Lambda's settings), when the run has one.
+   */
+  iceberg?: { view: string; stateParameterName: string; actionParameterName: string; settings: string };
   stop(): Promise<void>;
 }
 
@@ -216,8 +222,25 @@ async function keepServers(
     replicaTable: replica.settings.targetTableName,
     replicaStateParameter: replica.settings.stateParameterName,
     emptyTable,
+    ...keptIceberg(account),
     stop: () => account.stop(),
   });
+}
+
+/** What `dce iceberg` needs of the run's feed, from its deployed Lambda's settings. */
+function keptIceberg(account: SimulationAccount): Pick<KeptServers, 'iceberg'> {
+  const settings = account.deployment.iceberg?.environment.ICEBERG_SETTINGS;
+  if (!settings) return {};
+  const parsed = JSON.parse(settings) as IcebergSettings;
+  if (!parsed.actionParameterName) return {};
+  return {
+    iceberg: {
+      view: `${parsed.spec.database}.${parsed.spec.table}`,
+      stateParameterName: parsed.stateParameterName,
+      actionParameterName: parsed.actionParameterName,
+      settings,
+    },
+  };
 }
 
 /** IAM's evaluation of the run: every deployed role, with the calls it made and those refused. */

@@ -22,7 +22,8 @@ import { fromIcebergEnvironment } from '../../functions/iceberg/handler';
 import { createIcebergHandler } from '../../functions/iceberg/feed';
 import { epochTableName } from '../../functions/iceberg/sql';
 import { symlinkKey } from '../../functions/iceberg/staging';
-import { parseIcebergState } from '../../functions/iceberg/state';
+import { generationOf, parseIcebergState } from '../../functions/iceberg/state';
+import { initialIcebergParameterValues } from '../../functions/iceberg/action';
 import { AthenaQueryError, DuckAthena } from '../athenaDuck';
 import { AthenaSyncTask, type AthenaTaskInput } from '../athenaSyncTask';
 import { athenaQueryRequests } from '../iam/requests';
@@ -69,10 +70,15 @@ export class SimulationIceberg {
     this.settings = fromIcebergEnvironment(deployed.environment);
   }
 
-  /** What `pulumi up` creates (the cursor parameter, `{}`), and the stand-in's empty database. */
+  /** The feed's metric records (EMF lines) of the run, parsed. */
+  readonly metrics: Record<string, unknown>[] = [];
+
+  /** What `pulumi up` creates (the cursor parameter, `{}`, and the action parameter), and the stand-in's empty database. */
   async prepare(): Promise<void> {
     const { account, settings, deployed } = this;
-    account.aws.ssm.set(settings.stateParameterName, '{}');
+    const initial = initialIcebergParameterValues();
+    account.aws.ssm.set(settings.stateParameterName, initial.state);
+    if (settings.actionParameterName) account.aws.ssm.set(settings.actionParameterName, initial.action);
     const { spec } = settings;
     const reader = athenaReads(account.asRole(account.sourceS3, 's3', deployed.stateMachineRole));
     this.duck = await DuckAthena.create({
@@ -91,11 +97,16 @@ export class SimulationIceberg {
     const athena = this.athena;
     if (!athena) throw new Error('the Iceberg feed is not prepared');
     const role = deployed.functionRole;
-    const handler = createIcebergHandler(settings, {
-      s3: run.track(account.asRole(account.sourceS3, 's3', role)),
-      ssm: run.track(account.asRole(account.rawSsm, 'ssm', role)),
-      sns: run.track(account.asRole(account.aws.sns, 'sns', role)),
-    });
+    const handler = createIcebergHandler(
+      settings,
+      {
+        s3: run.track(account.asRole(account.sourceS3, 's3', role)),
+        ssm: run.track(account.asRole(account.rawSsm, 'ssm', role)),
+        sns: run.track(account.asRole(account.aws.sns, 'sns', role)),
+      },
+      undefined,
+      { log: (line) => this.metrics.push(JSON.parse(line) as Record<string, unknown>) },
+    );
     const scope = { partition: 'aws', region: SIMULATION_REGION, account: account.aws.account };
     const where = { outputLocation: deployed.outputLocation, lakeLocation: settings.spec.lakeLocation };
     this.machine = run.addMachine({
@@ -179,7 +190,7 @@ export class SimulationIceberg {
       if (text === undefined || text === '{}') throw new Error('the feed never committed a statement');
       const state = parseIcebergState(text);
       if (!state.epoch) throw new Error('the feed has no epoch');
-      const compared = await this.compare(state.epoch, state.watermark, params.source);
+      const compared = await this.compare(state.epoch, generationOf(state), state.watermark, params.source);
       const watermarkSeconds = state.watermark ? Date.parse(state.watermark) / 1000 : null;
       const haltedByReset =
         state.status === 'HALTED' && state.halt?.reason === 'NEW_EPOCH' && params.resets > 0;
@@ -189,6 +200,7 @@ export class SimulationIceberg {
           state.lastAppliedSequence >= 0 &&
           state.inProgress === null &&
           state.viewEpoch === state.epoch &&
+          (state.viewGeneration ?? 0) === generationOf(state) &&
           (state.status === 'ACTIVE' || haltedByReset),
         status: state.status,
         halt: state.halt ? `${state.halt.reason}: ${state.halt.detail}` : null,
@@ -229,6 +241,7 @@ export class SimulationIceberg {
    */
   private async compare(
     epoch: string,
+    generation: number,
     watermark: string | null,
     source: SyntheticTable,
   ): Promise<Pick<IcebergOutcome, 'rows' | 'expectedItems' | 'identical' | 'firstDifferences'>> {
@@ -236,7 +249,7 @@ export class SimulationIceberg {
     if (!this.duck) throw new Error('the Iceberg stand-in is closed');
     const keys = [spec.partitionKey, ...(spec.sortKey ? [spec.sortKey] : [])];
     const rows = await this.duck.rows(
-      `SELECT ${keys.map((k) => `"${k.column}"`).join(', ')}, "item" FROM "${spec.database}"."${epochTableName(spec, epoch)}"`,
+      `SELECT ${keys.map((k) => `"${k.column}"`).join(', ')}, "item" FROM "${spec.database}"."${epochTableName(spec, epoch, generation)}"`,
     );
     const items: Item[] = [];
     const keyMismatches: string[] = [];

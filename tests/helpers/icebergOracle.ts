@@ -127,8 +127,11 @@ export async function lakeRows(
   duck: DuckAthena,
   spec: IcebergTableSpec,
   epoch: string,
+  generation = 0,
 ): Promise<Map<string, LakeRow>> {
-  const rows = await duck.rows(`SELECT * FROM "${spec.database}"."${epochTableName(spec, epoch)}"`);
+  const rows = await duck.rows(
+    `SELECT * FROM "${spec.database}"."${epochTableName(spec, epoch, generation)}"`,
+  );
   const out = new Map<string, LakeRow>();
   for (const row of rows) {
     const item = itemFromJson(JSON.parse(String(row.item)));

@@ -47,7 +47,10 @@ export async function installMocks(resources: RecordedResource[], stack: string)
         resources.push({ type: args.type, name: args.name, inputs, physicalName, options });
         const arn = arnOf(TARGET, args.type, physicalName, args.name);
         const state: Record<string, any> = { ...inputs, arn };
-        if (args.type === 'aws:s3/bucket:Bucket') state.bucket = inputs.bucket;
+        // AWS names a bucket created with only a bucketPrefix: the prefix and a unique suffix.
+        if (args.type === 'aws:s3/bucket:Bucket')
+          state.bucket =
+            inputs.bucket ?? (inputs.bucketPrefix ? `${inputs.bucketPrefix}mock0000` : undefined);
         if (args.type === 'aws:cloudwatch/dashboard:Dashboard') state.dashboardName = inputs.dashboardName;
         return { id: physicalName ? `${physicalName}-id` : `${args.name}-id`, state };
       },

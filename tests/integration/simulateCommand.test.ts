@@ -135,6 +135,7 @@ describe('simulate command (cli/simulate.ts, sim/simulation/options.ts)', () => 
       let statusJson = '';
       let endpoint = '';
       const replicaRuns: { code: number; json: string }[] = [];
+      const icebergRuns: { code: number; json: string }[] = [];
       const code = await simulateCommand({ days: 0.25, faults: 'none', keepServers: true, json: true }, io, {
         untilStopped: async () => {
           // The line printed for a person to paste, run as it stands.
@@ -156,6 +157,16 @@ describe('simulate command (cli/simulate.ts, sim/simulation/options.ts)', () => 
             const run = capture();
             const runCode = await runDce([...replicaLine!.trim().split(/\s+/).slice(2), '--json'], run.io);
             replicaRuns.push({ code: runCode, json: run.stdout() || run.stderr() });
+          }
+          // The Iceberg feed's lines: its next statements (from the stack output the run wrote), then pause.
+          for (const command of ['sql', 'pause']) {
+            const line = stderr()
+              .split('\n')
+              .find((l) => l.trim().startsWith(`npx dce iceberg ${command} `));
+            expect(line, stderr()).to.be.a('string');
+            const run = capture();
+            const runCode = await runDce([...line!.trim().split(/\s+/).slice(2), '--json'], run.io);
+            icebergRuns.push({ code: runCode, json: run.stdout() || run.stderr() });
           }
         },
       });
@@ -183,6 +194,15 @@ describe('simulate command (cli/simulate.ts, sim/simulation/options.ts)', () => 
         { replica: 'copy', action: 'PAUSE', changed: true },
         { replica: 'copy', action: 'RUN', changed: true },
       ]);
+      expect(
+        icebergRuns.map((r) => r.code),
+        JSON.stringify(icebergRuns),
+      ).to.deep.equal([0, 0]);
+      const [sql, pause] = icebergRuns.map((r) => JSON.parse(r.json));
+      expect(sql).to.include({ view: 'simulation_lake.orders' });
+      expect(sql.notes.join(' ')).to.match(/not due yet|nothing pending/);
+      expect(pause).to.include({ action: 'PAUSE', changed: true });
+      expect(status.iceberg).to.include({ status: 'running' });
       // Stopped once told to: the S3 endpoint no longer answers.
       let refused = false;
       await fetch(endpoint).catch(() => (refused = true));

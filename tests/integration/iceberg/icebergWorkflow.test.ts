@@ -2,7 +2,9 @@
  * The Iceberg feed's deployed definition under the local interpreter: its Lambda steps run in process
  * against in-memory S3 and SSM, and `athena:startQueryExecution.sync` runs the exact SQL on DuckDB
  * (sim/athenaSyncTask.ts). The lake must equal the fold of the chain, through throttling, Iceberg
- * commit conflicts, a crash between MERGE and Commit, and a failed query (which halts with one alert).
+ * commit conflicts, a crash between MERGE and Commit, and a failed query (which halts with one alert);
+ * through the operator's pause, resume and rebuild (written by `dce iceberg`'s own code) and SSM
+ * errors, which the Lambda retries and then hands to the definition's retry as TransientAwsError.
  */
 import { expect } from 'chai';
 import { CallLog } from '../../../sim/fakeAws/service';
@@ -13,6 +15,8 @@ import {
   type IcebergSettings,
 } from '../../../functions/iceberg/feed';
 import { parseIcebergState } from '../../../functions/iceberg/state';
+import { runIcebergCommand, type IcebergCommand } from '../../../cli/icebergCommands';
+import { readParameterVersion } from '../../../cli/status';
 import { renderIcebergDefinition, renderIcebergDefinitionString } from '../../../statemachine/render';
 import { AthenaSyncTask, type AthenaFault, type AthenaTaskInput } from '../../../sim/athenaSyncTask';
 import type { DuckAthena } from '../../../sim/athenaDuck';
@@ -44,6 +48,7 @@ const PARAMS = {
   Catalog: 'AwsDataCatalog',
 };
 const STATE = '/dce/dev/orders/iceberg/state';
+const ACTION = '/dce/dev/orders/iceberg/action';
 
 function history(): SimpleTable {
   const t = new SimpleTable();
@@ -62,6 +67,8 @@ interface Harness {
   duck: DuckAthena;
   athena: AthenaSyncTask;
   alerts: unknown[];
+  /** The Lambda's log lines (EMF metrics, the rebuild's record). */
+  logs: string[];
   clock: { now: number };
   run: (
     name: string,
@@ -90,13 +97,18 @@ async function harness(fault?: (input: AthenaTaskInput, call: number) => AthenaF
   const athena = new AthenaSyncTask(duck, fault);
   const clock = { now: T0 + 3600 };
   const ssm = new FakeSSM(new CallLog(), () => clock.now * 1000, 'eu-west-1', '123456789012');
+  // What `pulumi up` creates.
+  ssm.set(STATE, '{}');
+  ssm.set(ACTION, 'RUN');
   const alerts: unknown[] = [];
+  const logs: string[] = [];
   const settings: IcebergSettings = {
     feedName: 'dev-orders-iceberg',
     spec,
     chainBucket: LAKE_BUCKET,
     chainPrefix: LAKE_PREFIX,
     stateParameterName: STATE,
+    actionParameterName: ACTION,
     lockParameterName: '/dce/dev/orders/iceberg/lock',
     topicArn: 'arn:aws:sns:eu-west-1:123456789012:dev-orders',
     onNewEpoch: 'rebuild',
@@ -108,6 +120,7 @@ async function harness(fault?: (input: AthenaTaskInput, call: number) => AthenaF
     settings,
     { s3, ssm, sns: { send: async (command: { input: unknown }) => alerts.push(command.input) } as never },
     () => clock.now,
+    { log: (line) => logs.push(line), retry: { sleep: async () => undefined } },
   );
   const definition = renderIcebergDefinition(PARAMS) as {
     States: Record<string, { Type: string; Resource?: string }>;
@@ -168,6 +181,7 @@ async function harness(fault?: (input: AthenaTaskInput, call: number) => AthenaF
     duck,
     athena,
     alerts,
+    logs,
     clock,
     run,
     entries: chain.entries.map((e) => e.entry),
@@ -175,9 +189,15 @@ async function harness(fault?: (input: AthenaTaskInput, call: number) => AthenaF
   };
 }
 
-async function expectLakeEqualsChain(h: Harness) {
+/** The operator's command, as `dce iceberg` runs it. */
+async function operator(h: Harness, command: IcebergCommand): Promise<void> {
+  const feed = { stateParameterName: STATE, actionParameterName: ACTION };
+  await runIcebergCommand({ ssm: h.ssm, alias: 'orders', feed, command });
+}
+
+async function expectLakeEqualsChain(h: Harness, generation = 0) {
   const spec = oracleSpec();
-  expect(sorted(await lakeRows(h.duck, spec, h.epoch))).to.deep.equal(
+  expect(sorted(await lakeRows(h.duck, spec, h.epoch, generation))).to.deep.equal(
     sorted(await foldChain(h.s3, spec, h.entries)),
   );
   // Readers query the view, which selects the epoch's table.
@@ -293,6 +313,89 @@ describe('Iceberg feed workflow (statemachine/iceberg-feed.asl.json) on DuckDB',
       const second = await h.run('2');
       expect(second.status).to.equal('SUCCEEDED');
       expect(h.alerts).to.have.length(1);
+    } finally {
+      h.duck.close();
+    }
+  });
+
+  it('pause stops merges (the running MERGE is committed), and resume continues to the same lake', async () => {
+    let merges = 0;
+    // The callback runs during the executions below, once `h` is set.
+    const h: Harness = await harness((input) => {
+      // The operator pauses while the bootstrap MERGE runs.
+      if (input.QueryString.startsWith('MERGE') && merges++ === 0) h.ssm.set(ACTION, 'PAUSE');
+      return undefined;
+    });
+    try {
+      const writesBefore = h.s3.writes.length;
+      const first = await h.run('1');
+      expect(first.status).to.equal('SUCCEEDED');
+      let state = parseIcebergState(h.ssm.get(STATE)!);
+      expect(state).to.include({ status: 'PAUSED', lastAppliedSequence: 0 });
+      expect(state.inProgress).to.equal(null);
+      expect(h.athena.executed.filter((q) => q.startsWith('MERGE'))).to.have.length(1);
+      // Paused: executions plan, run nothing, and the lag metric still reports.
+      const lagLines = () => h.logs.filter((l) => l.includes('"IcebergLagSeconds"')).length;
+      const before = lagLines();
+      const idle = await h.run('2');
+      expect(idle.entered).to.deep.equal(['Plan', 'What next?', 'Done']);
+      expect(lagLines()).to.equal(before + 1);
+      // The feed writes nothing but its own folder: never the chain or the exports.
+      expect(h.s3.writes.slice(writesBefore).filter((k) => !k.includes('/iceberg/'))).to.deep.equal([]);
+      await operator(h, 'resume');
+      const resumed = await h.run('3');
+      expect(resumed.status).to.equal('SUCCEEDED');
+      state = parseIcebergState(h.ssm.get(STATE)!);
+      expect(state).to.include({ status: 'ACTIVE', lastAppliedSequence: 3 });
+      await expectLakeEqualsChain(h);
+    } finally {
+      h.duck.close();
+    }
+  });
+
+  it('rebuild fills a new table from the full export, then swaps the view: the same lake under a new name', async () => {
+    const h = await harness();
+    try {
+      expect((await h.run('1')).status).to.equal('SUCCEEDED');
+      const spec = oracleSpec();
+      const original = sorted(await lakeRows(h.duck, spec, h.epoch));
+      await operator(h, 'rebuild');
+      const version = (await readParameterVersion(h.ssm, ACTION)).version!;
+      const rebuilt = await h.run('2');
+      expect(rebuilt.status).to.equal('SUCCEEDED');
+      const table = `orders__e20261103t000000z_r${version}`;
+      const statements = h.athena.executed.slice(4).map((q) => q.split('\n')[0]);
+      expect(statements).to.have.length(4);
+      expect(statements[0]).to.equal(`CREATE TABLE IF NOT EXISTS \`lake\`.\`${table}\` (`);
+      expect(statements[1]).to.equal(`MERGE INTO "lake"."${table}" AS t`);
+      expect(statements[2]).to.match(
+        new RegExp(`^CREATE OR REPLACE VIEW "lake"."orders" AS SELECT .* FROM "lake"."${table}"$`),
+      );
+      expect(statements[3]).to.equal(`MERGE INTO "lake"."${table}" AS t`);
+      const state = parseIcebergState(h.ssm.get(STATE)!);
+      expect(state).to.include({ generation: version, viewGeneration: version, rebuildVersion: version });
+      await expectLakeEqualsChain(h, version);
+      // The old table is left as it was; the rebuilt one holds the same rows.
+      expect(sorted(await lakeRows(h.duck, spec, h.epoch))).to.deep.equal(original);
+      expect(sorted(await lakeRows(h.duck, spec, h.epoch, version))).to.deep.equal(original);
+      expect(h.logs.some((l) => l.includes('"ICEBERG_REBUILT"'))).to.equal(true);
+      // Carried out once: the next execution finds nothing to do.
+      const again = await h.run('3');
+      expect(again.entered).to.deep.equal(['Plan', 'What next?', 'Done']);
+    } finally {
+      h.duck.close();
+    }
+  });
+
+  it('SSM errors in Plan and Commit are retried, then handed to the definition as TransientAwsError: the run succeeds', async () => {
+    const h = await harness();
+    try {
+      // More failures than the Lambda's own attempts (4): the definition's retry of TransientAwsError takes over.
+      h.ssm.injectFault({ command: 'GetParameters', error: 'InternalServerError', times: 6 });
+      h.ssm.injectFault({ command: 'PutParameter', error: 'ThrottlingException', times: 5 });
+      const run = await h.run('1');
+      expect(run.status).to.equal('SUCCEEDED');
+      await expectLakeEqualsChain(h);
     } finally {
       h.duck.close();
     }

@@ -4,7 +4,8 @@
  * grant added to the action list or to components/permissions.ts that no row below asks for fails
  * here, even when the role still matches the action list.
  *
- * The program runs under Pulumi mocks with two tables (orders with one replica, invoices); each role's
+ * The program runs under Pulumi mocks with two tables (orders with one replica and an Iceberg feed,
+ * invoices); each role's
  * rendered policy is evaluated by the IAM evaluator (sim/iam/evaluator.ts) on every action it names,
  * or that a row names, against every resource of the stack (CATALOG). A pair is allowed exactly when
  * the role's MUST rows list it; the MUST NOT rows name the dangerous pairs once more, readably, with
@@ -30,7 +31,14 @@ interface Reach {
 
 const CONFIG = {
   'aws:region': R,
-  tables: [{ tableName: 'orders', replicas: [{ tableName: 'orders-copy' }] }, { tableName: 'invoices' }],
+  tables: [
+    {
+      tableName: 'orders',
+      replicas: [{ tableName: 'orders-copy' }],
+      iceberg: { partitionKey: { attribute: 'pk', type: 'S' } },
+    },
+    { tableName: 'invoices' },
+  ],
 };
 
 // ---- the stack's resources, spelled out ----------------------------------------------------------
@@ -82,6 +90,34 @@ const COPY = {
   execution: `arn:aws:states:${R}:${A}:execution:dev-orders-orders-copy-replica:run-1`,
   child: `arn:aws:states:${R}:${A}:execution:dev-orders-orders-copy-replica/map-1:child-1`,
 };
+/** The Iceberg feed of orders: its parameters, its folder in the export bucket, Athena, Glue, its results. */
+const ICEBERG = (() => {
+  const lake = (key: string) => `arn:aws:s3:::dev-orders-exports-${A}/orders/iceberg/orders/${key}`;
+  const glue = (what: string) => `arn:aws:glue:${R}:${A}:${what}`;
+  // The results bucket is named by AWS from its prefix (the mocks add `mock0000`).
+  const results = 'arn:aws:s3:::dev-orders-iceberg-mock0000';
+  return {
+    state: ssm('orders/iceberg/state'),
+    action: ssm('orders/iceberg/action'),
+    lock: ssm('orders/iceberg/lock'),
+    lockMarker: ssm('orders/iceberg/lock-takeover-0123456789abcdef-0'),
+    symlink: lake('staging/export=e20261124T000000Z-00000001/symlink.txt'),
+    lakeData: lake('data/orders__e20261124t000000z/data/00000-0.parquet'),
+    plan: `arn:aws:lambda:${R}:${A}:function:dev-orders-iceberg-plan`,
+    planLogs: `arn:aws:logs:${R}:${A}:log-group:/aws/lambda/dev-orders-iceberg-plan:log-stream:s`,
+    machine: `arn:aws:states:${R}:${A}:stateMachine:dev-orders-iceberg`,
+    workGroup: `arn:aws:athena:${R}:${A}:workgroup/dev-orders-iceberg`,
+    catalog: glue('catalog'),
+    lakeDatabase: glue('database/dev_lake'),
+    stagingDatabase: glue('database/dev_lake_staging'),
+    lakeTable: glue('table/dev_lake/orders__e20261124t000000z'),
+    stagingTable: glue('table/dev_lake_staging/orders_changes'),
+    otherTable: glue('table/finance/ledger'),
+    resultsBucket: results,
+    result: `${results}/results/0123-query.csv`,
+  };
+})();
+
 const ELSEWHERE = {
   otherTable: dynamodb('payments'),
   otherParameter: ssm('payments/state'),
@@ -100,6 +136,7 @@ const CATALOG: string[] = [
     .filter(([k]) => k !== 'bucketName' && k !== 'alias')
     .map(([, v]) => v),
   ...Object.values(COPY),
+  ...Object.values(ICEBERG),
   ...Object.values(ELSEWHERE),
 ];
 
@@ -286,6 +323,89 @@ const ROLES: Record<string, RoleReach> = {
     must: each(['states:StartExecution'], [COPY.machine]),
     mustNot: each(['states:StartExecution'], [ORDERS.machine]),
   },
+  // The Iceberg feed's plan Lambda: reads the chain, writes symlink files and its own cursor and lease,
+  // reads the operator's action; it runs no query.
+  'dev-orders-iceberg-plan-role': {
+    must: [
+      ...each(['s3:GetObject'], [ORDERS.chainCurrent, ORDERS.chainEntry, ORDERS.runFailures]),
+      ...each(['s3:GetObject'], [ORDERS.exportSummary, ORDERS.exportData]),
+      ...each(['s3:ListBucket'], [ORDERS.bucket], { 's3:prefix': 'orders/chain/' }),
+      ...each(['s3:PutObject'], [ICEBERG.symlink, ICEBERG.lakeData]),
+      ...each(['ssm:GetParameters'], [ICEBERG.state, ICEBERG.action, ICEBERG.lock, ICEBERG.lockMarker]),
+      ...each(['ssm:PutParameter'], [ICEBERG.state, ICEBERG.lock, ICEBERG.lockMarker]),
+      ...each(['ssm:DeleteParameter'], [ICEBERG.lock, ICEBERG.lockMarker]),
+      ...each(['sns:Publish'], [ORDERS.topic]),
+      ...each(['kms:GenerateDataKey', 'kms:Decrypt'], [ORDERS.topicKey]),
+      ...each(['logs:CreateLogStream', 'logs:PutLogEvents'], [ICEBERG.planLogs]),
+    ],
+    mustNot: [
+      // The operator's action parameter is read, never written; the cursor is never deleted.
+      ...each(['ssm:PutParameter', 'ssm:DeleteParameter'], [ICEBERG.action]),
+      ...each(['ssm:DeleteParameter'], [ICEBERG.state]),
+      // The chain, its parameters and the replica's are not the feed's.
+      ...each(
+        ['s3:PutObject', 's3:DeleteObject'],
+        [ORDERS.chainCurrent, ORDERS.chainEntry, ORDERS.exportData],
+      ),
+      ...each(
+        ['ssm:GetParameters', 'ssm:PutParameter'],
+        [ORDERS.state, ORDERS.action, COPY.state, COPY.action],
+      ),
+      ...each(['s3:ListBucket'], [ORDERS.bucket], { 's3:prefix': '' }),
+      ...each(['sns:Publish'], [INVOICES.topic]),
+      // Athena runs with the state machine's role, never the Lambda's.
+      ...each(['athena:StartQueryExecution'], [ICEBERG.workGroup]),
+      ...each(['glue:CreateTable', 'glue:DeleteTable'], [ICEBERG.lakeTable]),
+      ...each(['states:StartExecution'], [ICEBERG.machine]),
+    ],
+  },
+  // The feed's state machine: invokes its Lambda and runs Athena, which reads the exports through the
+  // symlinks and writes the lake and its results with this role.
+  'dev-orders-iceberg-states-role': {
+    must: [
+      ...each(['lambda:InvokeFunction'], [ICEBERG.plan]),
+      ...each(
+        [
+          'athena:StartQueryExecution',
+          'athena:GetQueryExecution',
+          'athena:StopQueryExecution',
+          'athena:GetWorkGroup',
+        ],
+        [ICEBERG.workGroup],
+      ),
+      // GetDatabase acts on the catalog and databases; the table calls on the catalog, the database and the table.
+      ...each(['glue:GetDatabase'], [ICEBERG.catalog, ICEBERG.lakeDatabase, ICEBERG.stagingDatabase]),
+      ...each(
+        ['glue:GetTable', 'glue:GetPartitions', 'glue:CreateTable', 'glue:UpdateTable', 'glue:DeleteTable'],
+        [
+          ICEBERG.catalog,
+          ICEBERG.lakeDatabase,
+          ICEBERG.stagingDatabase,
+          ICEBERG.lakeTable,
+          ICEBERG.stagingTable,
+        ],
+      ),
+      ...each(['s3:GetObject'], [ORDERS.exportSummary, ORDERS.exportData]),
+      ...each(['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], [ICEBERG.symlink, ICEBERG.lakeData]),
+      ...each(['s3:ListBucket', 's3:GetBucketLocation'], [ORDERS.bucket]),
+      ...each(['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'], [ICEBERG.result]),
+      ...each(['s3:ListBucket', 's3:GetBucketLocation'], [ICEBERG.resultsBucket]),
+    ],
+    mustNot: [
+      ...each(['lambda:InvokeFunction'], [ORDERS.tick, COPY.apply]),
+      ...each(
+        ['s3:PutObject', 's3:DeleteObject'],
+        [ORDERS.chainCurrent, ORDERS.chainEntry, ORDERS.exportData],
+      ),
+      ...each(['ssm:PutParameter', 'ssm:GetParameters'], [ICEBERG.state, ICEBERG.action]),
+      ...each(['glue:DeleteTable', 'glue:CreateTable'], [ICEBERG.otherTable]),
+      ...each(['dynamodb:ExportTableToPointInTime'], [ORDERS.table]),
+    ],
+  },
+  'dev-orders-iceberg-scheduler-role': {
+    must: each(['states:StartExecution'], [ICEBERG.machine]),
+    mustNot: each(['states:StartExecution'], [ORDERS.machine, COPY.machine]),
+  },
 };
 
 const key = (r: Reach) => `${r.action} on ${r.resource}${r.context ? ` ${JSON.stringify(r.context)}` : ''}`;
@@ -294,8 +414,9 @@ describe('deployed roles reach exactly what they are for (a hand-written table, 
   this.timeout(120_000);
   let run: ProgramRun;
   const policyOfRole = (role: string): Policy => {
+    // A RolePolicy names its role by name, or by id (the name and `-id` under the mocks).
     const found = ofType(run.resources, 'aws:iam/rolePolicy:RolePolicy').filter(
-      (p) => p.inputs.role === role,
+      (p) => p.inputs.role === role || p.inputs.role === `${role}-id`,
     );
     expect(found, `one policy for ${role}`).to.have.length(1);
     return policyOf(found[0].inputs.policy);
