@@ -152,7 +152,8 @@ export class TableReplica extends pulumi.ComponentResource {
     this.stateMachineArn = machine.arn;
     this.applyFunctionName = apply.fn.name;
 
-    this.schedule(name, args, machine.arn, [state, action]);
+    // Without a schedule the workflow runs only as one-shot restores (cli/restoreDistributed.ts).
+    if (replica.schedule) this.schedule(name, args, machine.arn, [state, action]);
 
     const alarm = this.lagAlarm(name, args);
 
@@ -181,6 +182,7 @@ export class TableReplica extends pulumi.ComponentResource {
       ...(replica.roleArn ? { roleArn: replica.roleArn } : {}),
       bootstrap: replica.bootstrap,
       onNewEpoch: replica.onNewEpoch,
+      scheduled: replica.schedule,
       stateParameterName: this.stateParameterName,
       actionParameterName: this.actionParameterName,
       stateMachineArn: machine.arn,
@@ -337,8 +339,9 @@ export class TableReplica extends pulumi.ComponentResource {
         evaluationPeriods: 1,
         threshold: args.lagAlarmMinutes * 60,
         comparisonOperator: 'GreaterThanThreshold',
-        // No data point means the apply workflow is not running (or never started): alarm.
-        treatMissingData: 'breaching',
+        // No data point means the apply workflow is not running (or never started): alarm. A replica
+        // without a schedule runs only for a restore: no data point is its normal state.
+        treatMissingData: replica.schedule ? 'breaching' : 'notBreaching',
         alarmActions: [args.alarmTopicArn],
         okActions: [args.alarmTopicArn],
         tags,

@@ -301,3 +301,42 @@ describe('TableReplica under Pulumi mocks (a stack config with replicas)', () =>
     expect(run.outputs.tables.invoices).to.not.have.property('replicas');
   });
 });
+
+describe('TableReplica with schedule: false (the machine of one-shot restores)', () => {
+  let run: ProgramRun;
+  before(async () => {
+    run = await runProgram(
+      {
+        'aws:region': REGION,
+        tables: [
+          {
+            tableName: 'orders',
+            replicas: [
+              { tableName: 'orders-restored', alias: 'restore', schedule: false },
+              { tableName: 'copy' },
+            ],
+          },
+        ],
+      },
+      STACK,
+    );
+  });
+
+  it('deploys the state machine and apply Lambda but no schedule; its lag alarm does not count missing data', () => {
+    const machines = ofType(run.resources, 'aws:sfn/stateMachine:StateMachine').map((m) => m.inputs.name);
+    expect(machines).to.include('dev-orders-restore-replica');
+    const schedules = ofType(run.resources, 'aws:scheduler/schedule:Schedule').map((s) => s.inputs.name);
+    expect(schedules).to.include('dev-orders-copy-replica');
+    expect(schedules).not.to.include('dev-orders-restore-replica');
+    const alarms = ofType(run.resources, 'aws:cloudwatch/metricAlarm:MetricAlarm');
+    const alarmOf = (alias: string) =>
+      alarms.find((a) => a.inputs.name === `dev-orders-${alias}-replica-lag`)!;
+    expect(alarmOf('restore').inputs.treatMissingData).to.equal('notBreaching');
+    expect(alarmOf('copy').inputs.treatMissingData).to.equal('breaching');
+    const replicas = run.outputs.tables.orders.replicas;
+    expect(replicas.map((r: any) => [r.alias, r.scheduled])).to.deep.equal([
+      ['restore', false],
+      ['copy', true],
+    ]);
+  });
+});
