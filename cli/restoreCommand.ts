@@ -24,6 +24,10 @@ export interface RestoreFlags {
   resume?: boolean;
   epoch?: string;
   concurrency?: string;
+  /** Run the restore as one-shot executions of a replica's machine (cli/restoreDistributed.ts). */
+  distributed?: boolean;
+  /** The replica (deployed with `schedule: false`) whose machine restores. */
+  replica?: string;
 }
 
 /** `--to`: digits are a sequence; anything else an ISO 8601 time with its zone. */

@@ -152,8 +152,7 @@ export class TableReplica extends pulumi.ComponentResource {
     this.stateMachineArn = machine.arn;
     this.applyFunctionName = apply.fn.name;
 
-    // Without a schedule the workflow runs only as one-shot restores (cli/restoreDistributed.ts).
-    if (replica.schedule) this.schedule(name, args, machine.arn, [state, action]);
+    this.schedule(name, args, machine.arn, [state, action]);
 
     const alarm = this.lagAlarm(name, args);
 
@@ -296,13 +295,15 @@ export class TableReplica extends pulumi.ComponentResource {
     ).stateMachine;
   }
 
-  /** The schedule that starts the workflow once per period, with a role that may start only it. */
+  /** The schedule that starts the workflow once per period, with a role that may start only it (none with `schedule: false`). */
   private schedule(
     name: string,
     args: TableReplicaArgs,
     stateMachineArn: pulumi.Output<string>,
     after: pulumi.Resource[],
   ): void {
+    // Without a schedule the workflow runs only as one-shot restores (cli/restoreDistributed.ts).
+    if (!args.replica.schedule) return;
     const names = replicaPhysicalNames(args.exportName, args.replica.alias);
     schedule(
       name,

@@ -7,12 +7,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { expect } from 'chai';
-import {
-  nextDistributedStep,
-  runDistributedRestore,
-  type DistributedProgress,
-  type StatesSender,
-} from '../../cli/restoreDistributed';
+import { runDce } from '../../cli/dce';
+import type { Io } from '../../cli/output';
+import { nextDistributedStep, type StatesSender } from '../../cli/restoreDistributed';
 import { chooseRestorePoint } from '../../cli/restorePoint';
 import { createReplicaHandler, type ReplicaEvent } from '../../functions/replica/apply';
 import { initialReplicaState, parseReplicaState } from '../../functions/replica/state';
@@ -89,7 +86,6 @@ describe('distributed restore: one-shot executions of the replica machinery (cli
 
     const run = await hostRun(START * 1000 + 86_400_000, aws);
     const steps: string[] = [];
-    const progress: DistributedProgress[] = [];
     try {
       // No SDK retries: they would sleep on the simulated clock while the run waits for the call.
       const client = new DynamoDBClient({
@@ -127,23 +123,46 @@ describe('distributed restore: one-shot executions of the replica machinery (cli
         schedulePeriodMinutes: 15,
         readObject: (bucket, key) => getText(s3, bucket, key),
       });
-      let settled = false;
-      const restored = runDistributedRestore({
-        states: statesOf(machine),
-        ssm: aws.ssm as never,
-        replica: {
-          alias: 'copy',
-          stateMachineArn: machine.arn,
-          stateParameterName: settings.stateParameterName,
-          targetTableName: target,
+      const stackOutput = {
+        tables: {
+          orders: {
+            alias: 'orders',
+            bucket: 'b',
+            prefix: 'p',
+            replicas: [
+              {
+                alias: 'restore',
+                scheduled: false,
+                stateMachineArn: machine.arn,
+                stateParameterName: settings.stateParameterName,
+                targetTableName: target,
+              },
+            ],
+          },
         },
-        epoch: chain.epoch,
-        point,
-        pollMs: 5_000,
-        onProgress: (p) => progress.push(p),
-      }).finally(() => (settled = true));
+      };
+      const out: string[] = [];
+      const err: string[] = [];
+      const io: Io = {
+        stdout: { write: (t: string) => out.push(t) },
+        stderr: { write: (t: string) => err.push(t) },
+        stdinIsTTY: false,
+        env: {},
+        now: () => Math.floor(Date.now() / 1000),
+      };
+      const deps = {
+        clients: () => ({ s3, ssm: aws.ssm as never, dynamodb: client, states: statesOf(machine) }),
+        readInput: () => JSON.stringify(stackOutput),
+      };
+      const argv = ['restore', '--stack-output', 'out.json', '--alias', 'orders', '--json'];
+      const at = ['--to', new Date((WINDOWS[4][1] + 300) * 1000).toISOString(), '--table', target];
+      let settled = false;
+      const restored = runDce([...argv, ...at, '--distributed', '--replica', 'restore'], io, deps).finally(
+        () => (settled = true),
+      );
       while (!settled) await run.runFor(60_000);
-      const report = await restored;
+      expect(await restored, err.join('')).to.equal(0);
+      const report = JSON.parse(out.join('')) as { appliedSequence: number; executions: string[] };
       expect(report.appliedSequence).to.equal(5);
       expect(report.executions).to.have.length(1);
       const record = machine.executions[0];
@@ -160,7 +179,6 @@ describe('distributed restore: one-shot executions of the replica machinery (cli
       lastAppliedSequence: 5,
       watermark: Date.parse(point.asOf) / 1000,
     });
-    expect(progress[progress.length - 1]).to.include({ appliedSequence: 5, stopAtSequence: 5 });
     expect(canonicalTable(await scanTable(ddb.client, target))).to.deep.equal(
       canonicalTable(source.snapshotBefore(Date.parse(point.asOf) / 1000)),
     );
