@@ -7,8 +7,10 @@ import { lambdaPolicy, type TableResourceFacts } from '../components/permissions
 import { LAMBDA_HANDLERS } from '../functions/shared/lambdaHandlers';
 import type { WorkflowSettings } from '../functions/chain/settings';
 import type { PolicyDocument, RoleAccess } from '../sim/iam/evaluator';
+import type { ReplicationRule } from '../sim/s3Replication';
 import type {
   DeployedIcebergFeed,
+  DeployedReplication,
   DeployedWorkflow,
   DeploySimulation,
   SimulationDeployment,
@@ -22,6 +24,7 @@ const STATE_MACHINE = 'aws:sfn/stateMachine:StateMachine';
 const SCHEDULE = 'aws:scheduler/schedule:Schedule';
 const TOPIC = 'aws:sns/topic:Topic';
 const WORKGROUP = 'aws:athena/workgroup:Workgroup';
+const REPLICATION = 'aws:s3/bucketReplicationConfig:BucketReplicationConfig';
 
 const roleNameOf = (arn: string) => arn.slice(arn.indexOf(':role/') + ':role/'.length);
 const policyOf = (value: unknown): PolicyDocument =>
@@ -100,6 +103,16 @@ export function deployedTopicKeys(
   );
 }
 
+/** The export bucket's replication (`dr:`): its rules as rendered, and the role S3 replicates as. */
+export function deployedReplication(resources: MockedResource[]): DeployedReplication | undefined {
+  const config = resources.find((r) => r.type === REPLICATION);
+  if (!config) return undefined;
+  return {
+    roleName: roleNameOf(String(config.inputs.role)),
+    rules: config.inputs.rules as ReplicationRule[],
+  };
+}
+
 /** An Iceberg feed's function is the one whose environment carries its settings. */
 const isIcebergFeed = (w: DeployedWorkflow) => w.environment.ICEBERG_SETTINGS !== undefined;
 
@@ -136,6 +149,7 @@ export function simulationDeployment(
   const exportChain = workflows.find(isChain);
   if (!exportChain) throw new Error('the stack deploys no export chain');
   const feed = workflows.find(isIcebergFeed);
+  const replication = deployedReplication(resources);
   // Every other workflow of a table is one of its replicas'.
   return {
     roles: deployedRoles(resources, target.account),
@@ -143,6 +157,7 @@ export function simulationDeployment(
     replicas: workflows.filter((w) => !isChain(w) && !isIcebergFeed(w)),
     ...(feed ? { iceberg: deployedIcebergFeed(resources, feed) } : {}),
     topicKeys: deployedTopicKeys(resources, target),
+    ...(replication ? { replication } : {}),
   };
 }
 

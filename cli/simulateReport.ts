@@ -90,6 +90,7 @@ export function formatSimulationReport(r: SimulationReport): string {
   for (const p of r.dr?.copy.verify.problems.slice(0, 5) ?? [])
     lines.push(`  dr copy problem: ${p.kind}: ${p.message}`);
   for (const k of r.dr?.copy.missing.slice(0, 5) ?? []) lines.push(`  dr copy: missing ${k}`);
+  for (const d of r.dr?.copy.denied?.slice(0, 5) ?? []) lines.push(`  dr copy: replication denied ${d}`);
   for (const d of r.dr?.restore.firstDifferences ?? []) lines.push(`  restore: ${d}`);
   for (const d of r.iam.denials)
     lines.push(
@@ -122,7 +123,7 @@ function drRows(dr: NonNullable<SimulationReport['dr']>): [string, string][] {
   const { copy, restore } = dr;
   const copyRow = copy.error
     ? `FAILED: ${copy.error}`
-    : `${copy.ok ? 'OK' : 'PROBLEMS'}: ${copy.bucket} (${copy.region}), ${copy.objects} objects (${(copy.bytes / 1e6).toFixed(1)} MB) replicated, no delete markers; verify --deep: ${
+    : `${copy.ok ? 'OK' : 'PROBLEMS'}: ${copy.bucket} (${copy.region}), ${copy.objects} objects (${(copy.bytes / 1e6).toFixed(1)} MB) replicated${copy.rule ? ` by rule ${copy.rule.id} on ${copy.rule.prefix} as role ${copy.rule.role}` : ''}, delete markers ${copy.rule?.deleteMarkers === 'Enabled' ? 'replicated' : 'not replicated'}${copy.denied?.length ? `, ${copy.denied.length} denied` : ''}; verify --deep: ${
         copy.verify.ok
           ? `epoch ${copy.verify.epoch}, ${copy.verify.entries} entries, gap-free`
           : `${copy.verify.problems.length} problems`

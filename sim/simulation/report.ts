@@ -133,6 +133,10 @@ export interface DrCopyOutcome {
   /** Objects and bytes replicated. */
   objects: number;
   bytes: number;
+  /** The deployed rule applied (id, prefix, delete markers) and the role it replicated as. */
+  rule?: { id: string; prefix: string; deleteMarkers: string; role: string };
+  /** Objects whose replication IAM refused to the replication role (S3 marks them FAILED). */
+  denied?: string[];
   /** Objects under the primary's prefix that the copy lacks at the end. */
   missing: string[];
   verify: {

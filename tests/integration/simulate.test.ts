@@ -236,6 +236,16 @@ describe('npm run simulate (sim/simulation/engine.ts)', () => {
       expect(report.replica.ok).to.equal(true);
       expect(report.dr!.copy.ok).to.equal(false);
       expect(report.dr!.copy.missing).to.deep.equal([deleted]);
+      // The copy was made by the stack's own rule, as its replication role, evaluated by IAM.
+      expect(report.dr!.copy.rule).to.deep.equal({
+        id: 'dce-chain',
+        prefix: 'exports/orders/',
+        deleteMarkers: 'Disabled',
+        role: 'simulation-orders-replication',
+      });
+      expect(report.dr!.copy.denied).to.deep.equal([]);
+      expect(report.dr!.copy.objects).to.be.greaterThan(0);
+      expect(report.iam.roles['simulation-orders-replication']?.evaluated).to.be.greaterThan(0);
       expect(report.dr!.restore.ok).to.equal(false);
       expect(report.ok).to.equal(false);
       const text = formatSimulationReport(report);
