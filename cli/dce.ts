@@ -48,7 +48,7 @@ import {
 } from './simulateEntry';
 import type { ProgressStream, VerifyOptions, VerifyReport } from './verify';
 import { ChainProblemError, runReplayCommand, type ReplayFlags } from './replayCommand';
-import { runRestoreCommand, targetDynamoDb, type RestoreFlags } from './restoreCommand';
+import { assumeTargetRole, runRestoreCommand, targetDynamoDb, type RestoreFlags } from './restoreCommand';
 import { runDistributedRestoreCommand } from './restoreDistributedCommand';
 
 /** Dependencies a test can replace. */
@@ -292,12 +292,14 @@ function declareRestore(program: Command, { io, deps, clientsFor }: CommandEnv):
       // The source table (for its key schema) is in the Region of its ARN, from the stack output.
       const sourceArn = typeof target.output.tableArn === 'string' ? target.output.tableArn : undefined;
       const sourceRegion = sourceArn?.split(':')[3];
+      const dynamodb = targetDynamoDb(clients, opts, io.env);
+      await assumeTargetRole(dynamodb, opts.roleArn);
       await runRestoreCommand({
         ...opts,
         io,
         out,
         s3: clients.s3,
-        dynamodb: targetDynamoDb(clients, opts),
+        dynamodb,
         sourceDynamoDb: sourceRegion ? clientsFor({ ...opts, region: sourceRegion }).dynamodb : undefined,
         sourceTableName: typeof target.output.tableName === 'string' ? target.output.tableName : undefined,
         bucket,
