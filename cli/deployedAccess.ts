@@ -11,6 +11,7 @@ import type { ReplicationRule } from '../sim/s3Replication';
 import type {
   DeployedIcebergFeed,
   DeployedReplication,
+  UnscheduledWorkflow,
   DeployedWorkflow,
   DeploySimulation,
   SimulationDeployment,
@@ -52,11 +53,14 @@ function invokedFunctions(definition: unknown): string[] {
   return [...text.matchAll(/"FunctionName"\s*:\s*"([^"]+)"/g)].map((m) => m[1]);
 }
 
-/** Every workflow of the stack: a state machine, the function it invokes and the schedule that starts it. */
+/**
+ * Every workflow of the stack: a state machine, the function it invokes and the schedule that starts
+ * it; a replica deployed with `schedule: false` has none (its `schedulerRole` is absent).
+ */
 export function deployedWorkflows(
   resources: MockedResource[],
   target: { region: string; account: string },
-): DeployedWorkflow[] {
+): UnscheduledWorkflow[] {
   const functionArn = (name: string) => `arn:aws:lambda:${target.region}:${target.account}:function:${name}`;
   const machineArn = (name: string) =>
     `arn:aws:states:${target.region}:${target.account}:stateMachine:${name}`;
@@ -72,7 +76,6 @@ export function deployedWorkflows(
       const schedule = resources.find(
         (r) => r.type === SCHEDULE && r.inputs.target?.arn === machineArn(name),
       );
-      if (!schedule) throw new Error(`no schedule starts state machine ${name}`);
       return {
         functionName: fn.physicalName ?? fn.name,
         functionArn: functionArn(fn.physicalName ?? fn.name),
@@ -83,7 +86,7 @@ export function deployedWorkflows(
         stateMachineName: name,
         stateMachineArn: machineArn(name),
         stateMachineRole: roleNameOf(String(machine.inputs.roleArn)),
-        schedulerRole: roleNameOf(String(schedule.inputs.target.roleArn)),
+        ...(schedule ? { schedulerRole: roleNameOf(String(schedule.inputs.target.roleArn)) } : {}),
       };
     });
 }
@@ -114,7 +117,7 @@ export function deployedReplication(resources: MockedResource[]): DeployedReplic
 }
 
 /** An Iceberg feed's function is the one whose environment carries its settings. */
-const isIcebergFeed = (w: DeployedWorkflow) => w.environment.ICEBERG_SETTINGS !== undefined;
+const isIcebergFeed = (w: UnscheduledWorkflow) => w.environment.ICEBERG_SETTINGS !== undefined;
 
 /**
  * The Iceberg feed's workflow with its rendered definition and its Athena workgroup: the workgroup
@@ -143,9 +146,15 @@ export function simulationDeployment(
   resources: MockedResource[],
   target: { region: string; account: string },
 ): SimulationDeployment {
-  const workflows = deployedWorkflows(resources, target);
+  const all = deployedWorkflows(resources, target);
+  // Only a replica may be deployed without a schedule: the workflow of one-shot restores.
+  const unscheduled = all.filter((w) => w.schedulerRole === undefined);
+  const workflows = all.filter((w): w is DeployedWorkflow => w.schedulerRole !== undefined);
   const tick = LAMBDA_HANDLERS.find((h) => h.name === 'export-tick')!;
-  const isChain = (w: DeployedWorkflow) => w.functionName.endsWith(`-${tick.name}`);
+  const isChain = (w: UnscheduledWorkflow) => w.functionName.endsWith(`-${tick.name}`);
+  for (const w of unscheduled)
+    if (isChain(w) || isIcebergFeed(w))
+      throw new Error(`no schedule starts state machine ${w.stateMachineName}`);
   const exportChain = workflows.find(isChain);
   if (!exportChain) throw new Error('the stack deploys no export chain');
   const feed = workflows.find(isIcebergFeed);
@@ -155,6 +164,7 @@ export function simulationDeployment(
     roles: deployedRoles(resources, target.account),
     exportChain,
     replicas: workflows.filter((w) => !isChain(w) && !isIcebergFeed(w)),
+    ...(unscheduled[0] ? { restoreReplica: unscheduled[0] } : {}),
     ...(feed ? { iceberg: deployedIcebergFeed(resources, feed) } : {}),
     topicKeys: deployedTopicKeys(resources, target),
     ...(replication ? { replication } : {}),

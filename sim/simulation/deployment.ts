@@ -20,6 +20,9 @@ export const SIMULATION_BUCKET = 'dce-simulation-exports';
 export const SIMULATION_PREFIX = `exports/${SIMULATION_ALIAS}`;
 export const SIMULATION_REPLICA_ALIAS = 'copy';
 export const SIMULATION_REPLICA_TABLE = `${SIMULATION_ALIAS}-replica`;
+/** The table a distributed restore writes (`--dr`): the target of the replica without a schedule. */
+export const SIMULATION_DISTRIBUTED_RESTORE_TABLE = `${SIMULATION_ALIAS}-restored-distributed`;
+export const SIMULATION_RESTORE_REPLICA_ALIAS = 'restore';
 /** The protected copy's bucket (`dr:`, `--dr`), and the Region it stands for. */
 export const SIMULATION_DR_BUCKET = 'dce-simulation-exports-dr';
 export const SIMULATION_DR_REGION = 'us-west-2';
@@ -38,6 +41,9 @@ export interface DeployedWorkflow {
   stateMachineRole: string;
   schedulerRole: string;
 }
+
+/** A workflow deployed without a schedule (a replica with `schedule: false`): nothing starts it but the operator. */
+export type UnscheduledWorkflow = Omit<DeployedWorkflow, 'schedulerRole'> & { schedulerRole?: string };
 
 /** The Iceberg feed as deployed: its workflow, its definition as rendered, and its Athena workgroup. */
 export interface DeployedIcebergFeed extends DeployedWorkflow {
@@ -61,6 +67,8 @@ export interface SimulationDeployment {
   exportChain: DeployedWorkflow;
   /** The replicas of the table, in config order. */
   replicas: DeployedWorkflow[];
+  /** The replica without a schedule that distributed restores run on (`--dr`). */
+  restoreReplica?: UnscheduledWorkflow;
   /** The table's Iceberg feed, when the config has `iceberg:`. */
   iceberg?: DeployedIcebergFeed;
   /** The KMS key of each encrypted topic, by topic ARN. */
@@ -139,6 +147,18 @@ export function simulationStackConfig(
             maxWritesPerSecond: options.scale ? SCALE_SIZES[options.scale].replicaWritesPerSecond : 1000,
             concurrency: 2,
           },
+          // --dr: a replica without a schedule, the machine of a distributed restore (dce restore
+          // --distributed), run once after the run to a point in the chain's past.
+          ...(options.dr
+            ? [
+                {
+                  tableName: SIMULATION_DISTRIBUTED_RESTORE_TABLE,
+                  alias: SIMULATION_RESTORE_REPLICA_ALIAS,
+                  schedule: false,
+                  concurrency: 2,
+                },
+              ]
+            : []),
         ],
         // The feed reads DYNAMODB_JSON exports only (the config refuses it beside ION).
         ...(options.iceberg && options.format !== 'ion' ? { iceberg: SIMULATION_ICEBERG } : {}),

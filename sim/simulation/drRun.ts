@@ -14,6 +14,8 @@
  *   It is compared item by item with the source as of that point.
  * - Then `verify --deep` of the copy (`dce verify --bucket <copy>`), and its listing against the
  *   primary's: the copy must hold every object of the prefix.
+ * - Last, `dce restore --distributed` with the stack's replica without a schedule, from the export
+ *   bucket, to a third of the way into the live epoch (sim/simulation/distributedRestoreRun.ts).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,7 +28,8 @@ import { compareWithSource, createReplayTable } from './chainChecks';
 import type { OperatorTools } from './operatorTools';
 import { realNowMs } from './s3Clients';
 import { SIMULATION_DR_BUCKET, SIMULATION_DR_REGION, SIMULATION_REGION } from './deployment';
-import type { ChainOutcome, DrCopyOutcome, RestoreOutcome } from './report';
+import { runDistributedRestore } from './distributedRestoreRun';
+import type { ChainOutcome, DistributedRestoreOutcome, DrCopyOutcome, RestoreOutcome } from './report';
 
 export { SIMULATION_DR_BUCKET, SIMULATION_DR_REGION } from './deployment';
 /** The restored table, standing for a table in the second Region. */
@@ -83,7 +86,9 @@ export async function runDisasterRecovery(params: {
   chain: ChainOutcome;
   /** The run's S3 is the local server (`--s3 server`): objects are copied server-side. */
   serverSide: boolean;
-}): Promise<{ copy: DrCopyOutcome; restore: RestoreOutcome }> {
+  /** End of the run, epoch seconds: where the distributed restore's clock starts. */
+  end: number;
+}): Promise<{ copy: DrCopyOutcome; restore: RestoreOutcome; distributed: DistributedRestoreOutcome }> {
   const { account, tools, source, chain } = params;
   const s3 = account.readS3;
   const { bucket, prefix } = account.settings;
@@ -122,7 +127,8 @@ export async function runDisasterRecovery(params: {
       copy.error = `verify --deep: ${(error as Error).message}`;
     }
   }
-  return { copy, restore };
+  const distributed = await runDistributedRestore({ account, tools, source, chain, start: params.end });
+  return { copy, restore, distributed };
 }
 
 /** `dce restore` from the copy into the second Region's table, compared with the source at its point. */

@@ -168,6 +168,25 @@ export interface RestoreOutcome {
   error?: string;
 }
 
+/** `dce restore --distributed` with the replica without a schedule, against the source at its point. */
+export interface DistributedRestoreOutcome {
+  /** Identical to the source as of the restored point. */
+  ok: boolean;
+  /** The replica whose machine restored, and its table. */
+  replica: string;
+  targetTable: string;
+  point: { sequence: number; asOf: string } | null;
+  /** One-shot executions started, and the Distributed Map children they ran. */
+  executions: number;
+  children: number;
+  items: number;
+  expectedItems: number;
+  identical: boolean;
+  firstDifferences: string[];
+  seconds: number;
+  error?: string;
+}
+
 /** IAM's evaluation of a run's calls. */
 export interface IamOutcome {
   /** Calls evaluated and denied, by deployed role name. */
@@ -215,7 +234,7 @@ export interface SimulationReport {
   /** The Iceberg feed, when the run deployed one (`iceberg` option); null otherwise. */
   iceberg: IcebergOutcome | null;
   /** The protected copy and the restore from it, when the run made them (`dr` option); null otherwise. */
-  dr: { copy: DrCopyOutcome; restore: RestoreOutcome } | null;
+  dr: { copy: DrCopyOutcome; restore: RestoreOutcome; distributed?: DistributedRestoreOutcome } | null;
   ssm: {
     via: 'local SSM server (real SSMClient over HTTP)' | 'in-process fake';
     requests: Record<string, number>;

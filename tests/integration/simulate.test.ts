@@ -246,12 +246,26 @@ describe('npm run simulate (sim/simulation/engine.ts)', () => {
       expect(report.dr!.copy.denied).to.deep.equal([]);
       expect(report.dr!.copy.objects).to.be.greaterThan(0);
       expect(report.iam.roles['simulation-orders-replication']?.evaluated).to.be.greaterThan(0);
+      // dce restore --distributed with the replica without a schedule: one-shot executions of its
+      // deployed machine, through the Distributed Map, stopped a third of the way into the epoch.
+      const distributed = report.dr!.distributed!;
+      expect(distributed.error).to.equal(undefined);
+      expect(distributed).to.include({ ok: true, identical: true, replica: 'restore', executions: 1 });
+      expect(distributed.point!.sequence)
+        .to.be.greaterThan(0)
+        .and.lessThan(report.chain.entries - 1);
+      expect(distributed.children).to.be.greaterThan(1);
+      expect(distributed.items).to.equal(distributed.expectedItems).and.to.be.greaterThan(0);
+      expect(report.iam.roles['simulation-orders-restore-apply-role']?.evaluated).to.be.greaterThan(0);
       expect(report.dr!.restore.ok).to.equal(false);
       expect(report.ok).to.equal(false);
       const text = formatSimulationReport(report);
       expect(text).to.match(/^dr copy: +PROBLEMS: /m);
       expect(text).to.match(/^restore: +FAILED: /m);
       expect(text).to.contain(`dr copy: missing ${deleted}`);
+      expect(text).to.match(
+        /^restore --distributed: +orders-restored-distributed by replica restore to entry \d+ .* identical to the source/m,
+      );
     });
   });
 
