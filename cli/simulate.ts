@@ -40,7 +40,11 @@ export const CLI_OPERATOR_TOOLS: OperatorTools = {
       sleep: options.sleep,
       pollMs: options.pollMs,
     });
-    return { point, executions: report.executions, appliedSequence: report.appliedSequence };
+    return {
+      point: { sequence: point.sequence, asOf: point.asOf },
+      executions: report.executions,
+      appliedSequence: report.appliedSequence,
+    };
   },
 };
 

@@ -70,11 +70,13 @@ export async function runDistributedRestore(params: {
       let settled = false;
       const restored = tools
         .restoreDistributed({
-          s3: account.readS3,
+          // The run's own S3 client (on the local server it signs with real time while the simulated
+          // clock is installed), tracked like SSM: the clock waits for the operator's calls.
+          s3: run.track(account.sourceS3),
           bucket: account.settings.bucket,
           prefix: account.settings.prefix,
           states: replica.statesClient(),
-          ssm: account.rawSsm,
+          ssm: run.track(account.rawSsm),
           replica: {
             alias: replica.settings.replicaAlias,
             stateMachineArn: deployed.stateMachineArn,
@@ -87,6 +89,8 @@ export async function runDistributedRestore(params: {
           pollMs: 30_000,
         })
         .finally(() => (settled = true));
+      // Handled below, once the clock has run: not an unhandled rejection meanwhile.
+      restored.catch(() => undefined);
       const limit = run.clock.now + RESTORE_LIMIT_MS;
       while (!settled && run.clock.now < limit) await run.runFor(60_000);
       if (!settled) throw new Error(`not done after ${RESTORE_LIMIT_MS / 3600_000} simulated hours`);

@@ -106,6 +106,11 @@ describe('npm run simulate (sim/simulation/engine.ts)', () => {
       const text = formatSimulationReport(report);
       expect(text).to.match(/^dr copy: +OK: dce-simulation-exports-dr /m);
       expect(text).to.match(/^restore: +orders-restored .* identical to the source as of that point/m);
+      // And dce restore --distributed with the replica without a schedule, on the local servers.
+      expect(report.dr!.distributed).to.include({ ok: true, identical: true, executions: 1 });
+      expect(text).to.match(
+        /^restore --distributed: +orders-restored-distributed .* identical to the source/m,
+      );
     });
 
     it('survives the injected faults: each failed export is retried, the pause is seen and recovered from', () => {
