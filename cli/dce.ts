@@ -49,7 +49,8 @@ import {
 } from './simulateEntry';
 import type { ProgressStream, VerifyOptions, VerifyReport } from './verify';
 import { ChainProblemError, runReplayCommand, type ReplayFlags } from './replayCommand';
-import { runRestoreCommand, targetDynamoDb, type RestoreFlags } from './restoreCommand';
+import { assumeTargetRole, runRestoreCommand, targetDynamoDb, type RestoreFlags } from './restoreCommand';
+import { runDistributedRestoreCommand } from './restoreDistributedCommand';
 import { declareIceberg } from './icebergDeclare';
 import { icebergForTarget } from './icebergStatus';
 
@@ -72,7 +73,9 @@ function addClientOptions(cmd: Command): Command {
     .option('--endpoint-url <url>', 'endpoint for every service (local servers)')
     .option('--s3-endpoint-url <url>', 'S3 endpoint (overrides --endpoint-url)')
     .option('--ssm-endpoint-url <url>', 'SSM endpoint (overrides --endpoint-url)')
-    .option('--dynamodb-endpoint-url <url>', 'DynamoDB endpoint (overrides --endpoint-url)');
+    .option('--dynamodb-endpoint-url <url>', 'DynamoDB endpoint (overrides --endpoint-url)')
+    .option('--states-endpoint-url <url>', 'Step Functions endpoint (overrides --endpoint-url)')
+    .option('--sts-endpoint-url <url>', 'STS endpoint for --role-arn (overrides --endpoint-url)');
 }
 
 function addTargetOptions(cmd: Command): Command {
@@ -260,20 +263,47 @@ function declareRestore(program: Command, { io, deps, clientsFor }: CommandEnv):
     .option('--resume', 'continue the restore recorded in the state file')
     .option('--epoch <epoch>', 'epoch to restore from (default: the live one)')
     .option('--concurrency <n>', 'parallel writers')
+    .option(
+      '--distributed',
+      "one-shot executions of a replica's Distributed Map machinery (a replica deployed with schedule: false) instead of this process",
+    )
+    .option('--replica <alias>', 'with --distributed: the replica whose machine restores into its table')
     .action(async (opts: CommonOptions & RestoreFlags) => {
       const out = new Output(io, Boolean(opts.json));
       const target = resolveTarget(opts, deps.readInput);
       const { bucket, prefix } = requireExports(target);
       const clients = clientsFor(opts);
+      if (opts.distributed) {
+        const replicas = target.output.replicas;
+        // The replica's state machine and state parameter are in the stack's Region (its ARN's).
+        const arn = replicas?.find((r) => r.alias === opts.replica)?.stateMachineArn;
+        const home = clientsFor({ ...opts, ...(arn ? { region: arn.split(':')[3] } : {}) });
+        if (!home.states) throw new UsageError('no Step Functions client for --distributed');
+        await runDistributedRestoreCommand({
+          ...opts,
+          io,
+          out,
+          s3: clients.s3,
+          states: home.states,
+          ssm: home.ssm,
+          replicas,
+          ...(typeof target.output.bucket === 'string' ? { stackBucket: target.output.bucket } : {}),
+          bucket,
+          prefix,
+        });
+        return;
+      }
       // The source table (for its key schema) is in the Region of its ARN, from the stack output.
       const sourceArn = typeof target.output.tableArn === 'string' ? target.output.tableArn : undefined;
       const sourceRegion = sourceArn?.split(':')[3];
+      const dynamodb = targetDynamoDb(clients, opts, io.env);
+      await assumeTargetRole(dynamodb, opts.roleArn);
       await runRestoreCommand({
         ...opts,
         io,
         out,
         s3: clients.s3,
-        dynamodb: targetDynamoDb(clients, opts),
+        dynamodb,
         sourceDynamoDb: sourceRegion ? clientsFor({ ...opts, region: sourceRegion }).dynamodb : undefined,
         sourceTableName: typeof target.output.tableName === 'string' ? target.output.tableName : undefined,
         bucket,

@@ -7,8 +7,11 @@ import { lambdaPolicy, type TableResourceFacts } from '../components/permissions
 import { LAMBDA_HANDLERS } from '../functions/shared/lambdaHandlers';
 import type { WorkflowSettings } from '../functions/chain/settings';
 import type { PolicyDocument, RoleAccess } from '../sim/iam/evaluator';
+import type { ReplicationRule } from '../sim/s3Replication';
 import type {
   DeployedIcebergFeed,
+  DeployedReplication,
+  UnscheduledWorkflow,
   DeployedWorkflow,
   DeploySimulation,
   SimulationDeployment,
@@ -22,6 +25,7 @@ const STATE_MACHINE = 'aws:sfn/stateMachine:StateMachine';
 const SCHEDULE = 'aws:scheduler/schedule:Schedule';
 const TOPIC = 'aws:sns/topic:Topic';
 const WORKGROUP = 'aws:athena/workgroup:Workgroup';
+const REPLICATION = 'aws:s3/bucketReplicationConfig:BucketReplicationConfig';
 
 const roleNameOf = (arn: string) => arn.slice(arn.indexOf(':role/') + ':role/'.length);
 const policyOf = (value: unknown): PolicyDocument =>
@@ -49,11 +53,14 @@ function invokedFunctions(definition: unknown): string[] {
   return [...text.matchAll(/"FunctionName"\s*:\s*"([^"]+)"/g)].map((m) => m[1]);
 }
 
-/** Every workflow of the stack: a state machine, the function it invokes and the schedule that starts it. */
+/**
+ * Every workflow of the stack: a state machine, the function it invokes and the schedule that starts
+ * it; a replica deployed with `schedule: false` has none (its `schedulerRole` is absent).
+ */
 export function deployedWorkflows(
   resources: MockedResource[],
   target: { region: string; account: string },
-): DeployedWorkflow[] {
+): UnscheduledWorkflow[] {
   const functionArn = (name: string) => `arn:aws:lambda:${target.region}:${target.account}:function:${name}`;
   const machineArn = (name: string) =>
     `arn:aws:states:${target.region}:${target.account}:stateMachine:${name}`;
@@ -69,7 +76,6 @@ export function deployedWorkflows(
       const schedule = resources.find(
         (r) => r.type === SCHEDULE && r.inputs.target?.arn === machineArn(name),
       );
-      if (!schedule) throw new Error(`no schedule starts state machine ${name}`);
       return {
         functionName: fn.physicalName ?? fn.name,
         functionArn: functionArn(fn.physicalName ?? fn.name),
@@ -80,7 +86,7 @@ export function deployedWorkflows(
         stateMachineName: name,
         stateMachineArn: machineArn(name),
         stateMachineRole: roleNameOf(String(machine.inputs.roleArn)),
-        schedulerRole: roleNameOf(String(schedule.inputs.target.roleArn)),
+        ...(schedule ? { schedulerRole: roleNameOf(String(schedule.inputs.target.roleArn)) } : {}),
       };
     });
 }
@@ -100,8 +106,18 @@ export function deployedTopicKeys(
   );
 }
 
+/** The export bucket's replication (`dr:`): its rules as rendered, and the role S3 replicates as. */
+export function deployedReplication(resources: MockedResource[]): DeployedReplication | undefined {
+  const config = resources.find((r) => r.type === REPLICATION);
+  if (!config) return undefined;
+  return {
+    roleName: roleNameOf(String(config.inputs.role)),
+    rules: config.inputs.rules as ReplicationRule[],
+  };
+}
+
 /** An Iceberg feed's function is the one whose environment carries its settings. */
-const isIcebergFeed = (w: DeployedWorkflow) => w.environment.ICEBERG_SETTINGS !== undefined;
+const isIcebergFeed = (w: UnscheduledWorkflow) => w.environment.ICEBERG_SETTINGS !== undefined;
 
 /**
  * The Iceberg feed's workflow with its rendered definition and its Athena workgroup: the workgroup
@@ -130,19 +146,28 @@ export function simulationDeployment(
   resources: MockedResource[],
   target: { region: string; account: string },
 ): SimulationDeployment {
-  const workflows = deployedWorkflows(resources, target);
+  const all = deployedWorkflows(resources, target);
+  // Only a replica may be deployed without a schedule: the workflow of one-shot restores.
+  const unscheduled = all.filter((w) => w.schedulerRole === undefined);
+  const workflows = all.filter((w): w is DeployedWorkflow => w.schedulerRole !== undefined);
   const tick = LAMBDA_HANDLERS.find((h) => h.name === 'export-tick')!;
-  const isChain = (w: DeployedWorkflow) => w.functionName.endsWith(`-${tick.name}`);
+  const isChain = (w: UnscheduledWorkflow) => w.functionName.endsWith(`-${tick.name}`);
+  for (const w of unscheduled)
+    if (isChain(w) || isIcebergFeed(w))
+      throw new Error(`no schedule starts state machine ${w.stateMachineName}`);
   const exportChain = workflows.find(isChain);
   if (!exportChain) throw new Error('the stack deploys no export chain');
   const feed = workflows.find(isIcebergFeed);
+  const replication = deployedReplication(resources);
   // Every other workflow of a table is one of its replicas'.
   return {
     roles: deployedRoles(resources, target.account),
     exportChain,
     replicas: workflows.filter((w) => !isChain(w) && !isIcebergFeed(w)),
+    ...(unscheduled[0] ? { restoreReplica: unscheduled[0] } : {}),
     ...(feed ? { iceberg: deployedIcebergFeed(resources, feed) } : {}),
     topicKeys: deployedTopicKeys(resources, target),
+    ...(replication ? { replication } : {}),
   };
 }
 

@@ -113,12 +113,20 @@ function readState(path: string): RestoreState {
   return state as RestoreState;
 }
 
-/** The restore `options` asks for, checked against a state being resumed. */
-async function plannedState(options: RestoreOptions, previous?: RestoreState): Promise<RestoreState> {
-  const chain = await readChain(options.s3, options.bucket, options.prefix, options.epoch ?? previous?.epoch);
-  const entries = chain.entries.map((e) => e.entry);
-  const point = chooseRestorePoint(entries, options.to);
-  // A gap or overlap would recreate a table that never existed.
+/**
+ * The point `to` of the chain in `bucket`/`prefix` (the live epoch unless `epoch`), checked contiguous
+ * up to it: a gap or overlap would recreate a table that never existed.
+ */
+export async function checkedRestorePoint(
+  s3: S3Sender,
+  location: { bucket: string; prefix: string; epoch?: string },
+  to: RestoreTarget,
+): Promise<{ epoch: string; point: RestorePoint }> {
+  const chain = await readChain(s3, location.bucket, location.prefix, location.epoch);
+  const point = chooseRestorePoint(
+    chain.entries.map((e) => e.entry),
+    to,
+  );
   const broken = chainOrderProblems(chain.entries.filter((e) => e.entry.sequence <= point.sequence)).filter(
     (p) => p.kind !== 'window-length',
   );
@@ -126,6 +134,17 @@ async function plannedState(options: RestoreOptions, previous?: RestoreState): P
     throw new Error(
       `chain of epoch ${chain.epoch} is not contiguous up to sequence ${point.sequence}: ${broken.map((p) => `${p.key}: ${p.message}`).join('; ')}`,
     );
+  return { epoch: chain.epoch, point };
+}
+
+/** The restore `options` asks for, checked against a state being resumed. */
+async function plannedState(options: RestoreOptions, previous?: RestoreState): Promise<RestoreState> {
+  const chain = await checkedRestorePoint(
+    options.s3,
+    { bucket: options.bucket, prefix: options.prefix, epoch: options.epoch ?? previous?.epoch },
+    options.to,
+  );
+  const point = chain.point;
   const state: RestoreState = {
     kind: 'dce-restore',
     epoch: chain.epoch,

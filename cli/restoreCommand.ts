@@ -24,6 +24,10 @@ export interface RestoreFlags {
   resume?: boolean;
   epoch?: string;
   concurrency?: string;
+  /** Run the restore as one-shot executions of a replica's machine (cli/restoreDistributed.ts). */
+  distributed?: boolean;
+  /** The replica (deployed with `schedule: false`) whose machine restores. */
+  replica?: string;
 }
 
 /** `--to`: digits are a sequence; anything else an ISO 8601 time with its zone. */
@@ -66,19 +70,53 @@ export function parseKeySchema(value: string): TableDescription {
 export function targetDynamoDb(
   clients: Clients,
   options: ClientOptions & { roleArn?: string },
+  env: NodeJS.ProcessEnv = process.env,
 ): Clients['dynamodb'] {
   if (!options.roleArn) return clients.dynamodb;
   if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/.test(options.roleArn))
     throw new UsageError(`--role-arn ${JSON.stringify(options.roleArn)}: not an IAM role ARN`);
   const endpoint = options.dynamodbEndpointUrl ?? options.endpointUrl;
+  const sts = options.stsEndpointUrl ?? options.endpointUrl;
+  // Against a local STS endpoint with no credentials configured, the caller signs with dummy ones,
+  // as the other clients do against local endpoints (cli/target.ts).
+  const configured =
+    options.profile !== undefined || env.AWS_ACCESS_KEY_ID !== undefined || env.AWS_PROFILE !== undefined;
   return new DynamoDBClient({
     ...(options.region ? { region: options.region } : {}),
     ...(endpoint ? { endpoint } : {}),
     credentials: fromTemporaryCredentials({
       params: { RoleArn: options.roleArn, RoleSessionName: 'dce-restore' },
-      ...(options.region ? { clientConfig: { region: options.region } } : {}),
+      clientConfig: {
+        ...(options.region ? { region: options.region } : {}),
+        ...(sts ? { endpoint: sts } : {}),
+        ...(options.profile ? { profile: options.profile } : {}),
+      },
+      ...(sts && !configured
+        ? { masterCredentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
+        : {}),
     }),
   });
+}
+
+/**
+ * Assumes `--role-arn` before anything else, so a refused AssumeRole stops the restore at once with
+ * what STS said, instead of failing at the first write after the chain was read and checked.
+ */
+export async function assumeTargetRole(
+  dynamodb: Clients['dynamodb'],
+  roleArn: string | undefined,
+): Promise<void> {
+  if (!roleArn) return;
+  const provider = (dynamodb as DynamoDBClient).config?.credentials;
+  if (typeof provider !== 'function') return;
+  try {
+    await provider();
+  } catch (error) {
+    const e = error as Error & { Code?: string };
+    throw new UsageError(
+      `--role-arn ${roleArn}: AssumeRole was refused (${e.name === 'Error' && e.Code ? e.Code : e.name}: ${e.message}); the caller must be allowed sts:AssumeRole on it, and the role must trust the caller`,
+    );
+  }
 }
 
 /** Loads the restore library on first use, as replay does. */

@@ -14,7 +14,8 @@ import type { SimulationProgress, SimulationReport } from '../sim/simulation/rep
 import { setAction } from './operator';
 import { EXIT, formatDuration, type Io } from './output';
 import { replayChain } from './replay';
-import { restoreTable } from './restore';
+import { checkedRestorePoint, restoreTable } from './restore';
+import { runDistributedRestore, type StatesSender } from './restoreDistributed';
 import { formatKeptServers, formatSimulationReport } from './simulateReport';
 import { deriveStatus } from './status';
 import { verifyChain } from './verify';
@@ -27,6 +28,27 @@ export const CLI_OPERATOR_TOOLS: OperatorTools = {
   verifyChain,
   replayChain,
   restoreTable,
+  async restoreDistributed(options) {
+    const { epoch, point } = await checkedRestorePoint(
+      options.s3,
+      { bucket: options.bucket, prefix: options.prefix },
+      options.to,
+    );
+    const report = await runDistributedRestore({
+      states: options.states as unknown as StatesSender,
+      ssm: options.ssm,
+      replica: options.replica,
+      epoch,
+      point,
+      sleep: options.sleep,
+      pollMs: options.pollMs,
+    });
+    return {
+      point: { sequence: point.sequence, asOf: point.asOf },
+      executions: report.executions,
+      appliedSequence: report.appliedSequence,
+    };
+  },
 };
 
 /** What each phase after the run is doing, for the progress display. */

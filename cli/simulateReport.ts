@@ -90,7 +90,9 @@ export function formatSimulationReport(r: SimulationReport): string {
   for (const p of r.dr?.copy.verify.problems.slice(0, 5) ?? [])
     lines.push(`  dr copy problem: ${p.kind}: ${p.message}`);
   for (const k of r.dr?.copy.missing.slice(0, 5) ?? []) lines.push(`  dr copy: missing ${k}`);
+  for (const d of r.dr?.copy.denied?.slice(0, 5) ?? []) lines.push(`  dr copy: replication denied ${d}`);
   for (const d of r.dr?.restore.firstDifferences ?? []) lines.push(`  restore: ${d}`);
+  for (const d of r.dr?.distributed?.firstDifferences ?? []) lines.push(`  restore --distributed: ${d}`);
   for (const d of r.iam.denials)
     lines.push(
       `  iam: denied ${d.command} to role ${d.role}: ${d.action} on ${d.resource}${d.context ? ` ${JSON.stringify(d.context)}` : ''} (${d.result})`,
@@ -122,7 +124,7 @@ function drRows(dr: NonNullable<SimulationReport['dr']>): [string, string][] {
   const { copy, restore } = dr;
   const copyRow = copy.error
     ? `FAILED: ${copy.error}`
-    : `${copy.ok ? 'OK' : 'PROBLEMS'}: ${copy.bucket} (${copy.region}), ${copy.objects} objects (${(copy.bytes / 1e6).toFixed(1)} MB) replicated, no delete markers; verify --deep: ${
+    : `${copy.ok ? 'OK' : 'PROBLEMS'}: ${copy.bucket} (${copy.region}), ${copy.objects} objects (${(copy.bytes / 1e6).toFixed(1)} MB) replicated${copy.rule ? ` by rule ${copy.rule.id} on ${copy.rule.prefix} as role ${copy.rule.role}` : ''}, delete markers ${copy.rule?.deleteMarkers === 'Enabled' ? 'replicated' : 'not replicated'}${copy.denied?.length ? `, ${copy.denied.length} denied` : ''}; verify --deep: ${
         copy.verify.ok
           ? `epoch ${copy.verify.epoch}, ${copy.verify.entries} entries, gap-free`
           : `${copy.verify.problems.length} problems`
@@ -138,7 +140,21 @@ function drRows(dr: NonNullable<SimulationReport['dr']>): [string, string][] {
   return [
     ['dr copy', copyRow],
     ['restore', restoreRow],
+    ...(dr.distributed
+      ? [['restore --distributed', distributedRow(dr.distributed)] as [string, string]]
+      : []),
   ];
+}
+
+/** `dce restore --distributed` with the replica without a schedule. */
+function distributedRow(d: NonNullable<NonNullable<SimulationReport['dr']>['distributed']>): string {
+  if (d.error) return `FAILED: ${d.error}`;
+  const point = d.point ? `entry ${d.point.sequence} (${d.point.asOf})` : '-';
+  return `${d.targetTable} by replica ${d.replica} to ${point}: ${d.executions} one-shot execution(s), ${d.children} Distributed Map children, ${
+    d.identical
+      ? `identical to the source as of that point (${d.items} items)`
+      : `DIFFERS from the source as of that point (${d.items} items, ${d.expectedItems} expected)`
+  }, ${d.seconds.toFixed(1)} s`;
 }
 
 /** Calls evaluated per role (those that made any), and how many IAM denied. */

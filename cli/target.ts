@@ -8,9 +8,11 @@
 import { readFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { readTableOutputSchema, STACK_OUTPUTS, type ReadTableOutput } from '../components/stackOutput';
 import type { DynamoDBSender, S3Sender, SsmSender } from '../functions/shared/awsClients';
+import type { StatesSender } from './restoreDistributed';
 import { PARAMETER_ROOT, chainParameterNames, stackOfParameter } from '../functions/shared/names';
 
 /** Root of every parameter the workflow keeps: `/dynamodb-continuous-exports/<stack>`. */
@@ -65,6 +67,10 @@ export interface ClientOptions {
   s3EndpointUrl?: string;
   ssmEndpointUrl?: string;
   dynamodbEndpointUrl?: string;
+  /** Step Functions endpoint (`dce restore --distributed`). */
+  statesEndpointUrl?: string;
+  /** STS endpoint, for the AssumeRole of `--role-arn`. */
+  stsEndpointUrl?: string;
 }
 
 /** The SDK clients a command uses; any object with the client's `send` works (tests pass fakes). */
@@ -72,6 +78,8 @@ export interface Clients {
   s3: S3Sender;
   ssm: SsmSender;
   dynamodb: DynamoDBSender;
+  /** Step Functions, for the commands that start executions (`dce restore --distributed`). */
+  states?: StatesSender;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -344,6 +352,7 @@ export function buildClients(options: ClientOptions, env: NodeJS.ProcessEnv = pr
   const s3Endpoint = checkUrl('--s3-endpoint-url', options.s3EndpointUrl) ?? common;
   const ssmEndpoint = checkUrl('--ssm-endpoint-url', options.ssmEndpointUrl) ?? common;
   const ddbEndpoint = checkUrl('--dynamodb-endpoint-url', options.dynamodbEndpointUrl) ?? common;
+  const statesEndpoint = checkUrl('--states-endpoint-url', options.statesEndpointUrl) ?? common;
   const region = options.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   const hasCredentials =
     options.profile !== undefined || env.AWS_ACCESS_KEY_ID !== undefined || env.AWS_PROFILE !== undefined;
@@ -373,6 +382,11 @@ export function buildClients(options: ClientOptions, env: NodeJS.ProcessEnv = pr
       ...(ddbEndpoint ? { endpoint: ddbEndpoint } : {}),
       ...local(ddbEndpoint, 'local', 'local'),
     }),
+    states: new SFNClient({
+      ...base,
+      ...(statesEndpoint ? { endpoint: statesEndpoint } : {}),
+      ...local(statesEndpoint, 'local', 'local'),
+    }) as unknown as StatesSender,
   };
 }
 

@@ -26,6 +26,8 @@ export const replicaOutputSchema = z.object({
   roleArn: z.string().optional(),
   bootstrap: z.enum(REPLICA_BOOTSTRAPS),
   onNewEpoch: z.enum(ON_NEW_EPOCH),
+  /** Whether a schedule starts it; absent from outputs of earlier versions (scheduled). */
+  scheduled: z.boolean().optional(),
   stateParameterName: z.string(),
   /** The operator's action parameter (RUN, PAUSE, REBUILD) that `dce replica` writes. */
   actionParameterName: z.string(),

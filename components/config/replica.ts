@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { ON_NEW_EPOCH, REPLICA_BOOTSTRAPS } from '../../functions/replica/settings';
 import { replicaPhysicalNames } from '../names';
 import type { ConfigProblem } from './errors';
-import { ALIAS_PATTERN, ALIAS_WORDS, defaultsOf, int, oneOf, tableName, withEveryKey } from './fields';
+import { ALIAS_PATTERN, ALIAS_WORDS, defaultsOf, flag, int, oneOf, tableName, withEveryKey } from './fields';
 
 /** The replica alias derived from its target table name (at most 20 characters). */
 export function deriveReplicaAlias(tableName: string): string {
@@ -73,6 +73,13 @@ const replicaShape = {
    * @default 'halt'
    */
   onNewEpoch: oneOf(ON_NEW_EPOCH).default('halt'),
+  /**
+   * Whether a schedule starts the replica's workflow every period. `false` deploys the workflow
+   * without a schedule: it runs only when `dce restore --distributed --replica <alias>` starts it as a
+   * one-shot restore that stops at the point asked for (docs/disaster-recovery.md).
+   * @default true
+   */
+  schedule: flag().default(true),
 };
 
 const optionalKeys = Object.entries(replicaShape).map(([k, s]) => (s.isOptional() ? `${k}?` : k));
@@ -109,7 +116,7 @@ export type ReplicaConfig = z.output<typeof replicaSchema>;
 /** Defaults of the replica fields. */
 export const REPLICA_DEFAULTS = defaultsOf(replicaShape) as Pick<
   ReplicaConfig,
-  'bootstrap' | 'maxWritesPerSecond' | 'concurrency' | 'onNewEpoch'
+  'bootstrap' | 'maxWritesPerSecond' | 'concurrency' | 'onNewEpoch' | 'schedule'
 >;
 
 /** Where a replica writes: its table, Region and (through its role) account. */

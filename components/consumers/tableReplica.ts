@@ -181,6 +181,7 @@ export class TableReplica extends pulumi.ComponentResource {
       ...(replica.roleArn ? { roleArn: replica.roleArn } : {}),
       bootstrap: replica.bootstrap,
       onNewEpoch: replica.onNewEpoch,
+      scheduled: replica.schedule,
       stateParameterName: this.stateParameterName,
       actionParameterName: this.actionParameterName,
       stateMachineArn: machine.arn,
@@ -294,13 +295,15 @@ export class TableReplica extends pulumi.ComponentResource {
     ).stateMachine;
   }
 
-  /** The schedule that starts the workflow once per period, with a role that may start only it. */
+  /** The schedule that starts the workflow once per period, with a role that may start only it (none with `schedule: false`). */
   private schedule(
     name: string,
     args: TableReplicaArgs,
     stateMachineArn: pulumi.Output<string>,
     after: pulumi.Resource[],
   ): void {
+    // Without a schedule the workflow runs only as one-shot restores (cli/restoreDistributed.ts).
+    if (!args.replica.schedule) return;
     const names = replicaPhysicalNames(args.exportName, args.replica.alias);
     schedule(
       name,
@@ -337,8 +340,9 @@ export class TableReplica extends pulumi.ComponentResource {
         evaluationPeriods: 1,
         threshold: args.lagAlarmMinutes * 60,
         comparisonOperator: 'GreaterThanThreshold',
-        // No data point means the apply workflow is not running (or never started): alarm.
-        treatMissingData: 'breaching',
+        // No data point means the apply workflow is not running (or never started): alarm. A replica
+        // without a schedule runs only for a restore: no data point is its normal state.
+        treatMissingData: replica.schedule ? 'breaching' : 'notBreaching',
         alarmActions: [args.alarmTopicArn],
         okActions: [args.alarmTopicArn],
         tags,

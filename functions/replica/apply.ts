@@ -24,6 +24,7 @@ import { recordApplied } from './claimSteps';
 import { replicaContext } from './context';
 import type { ReplicaClients, ReplicaEvent, ReplicaHandlerOptions } from './contract';
 import { checkFailedEntry } from './failureSteps';
+import { oneShotInput } from './oneShot';
 import { planStep } from './planStep';
 import type { ReplicaSettings } from './settings';
 import { failureDeps, timedDeps } from './stepDeps';
@@ -51,7 +52,7 @@ export function createReplicaHandler(
   return async (event) => {
     switch (event.step) {
       case 'plan':
-        return planStep(ctx, event.executionId);
+        return planStep(ctx, event.executionId, oneShotInput(event.input));
       case 'applyGroup':
         return applyGroupInTime(timedDeps(ctx), event);
       case 'applyFiles':

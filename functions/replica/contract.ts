@@ -71,7 +71,8 @@ export interface ChildAnswer {
 }
 
 export type ReplicaEvent =
-  | { step: 'plan'; executionId: string }
+  /** `input`: the execution's input; `{ restore: { stopAtSequence } }` for a one-shot restore (functions/replica/oneShot.ts). */
+  | { step: 'plan'; executionId: string; input?: unknown }
   | {
       step: 'applyGroup';
       executionId: string;

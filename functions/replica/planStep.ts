@@ -14,6 +14,7 @@ import type { PlanOutput } from './contract';
 import { targetSchemaProblem } from './failureSteps';
 import { withoutFailures } from './failures';
 import { checkImport, startImport } from './importBootstrap';
+import type { OneShotInput } from './oneShot';
 import { planReplica, type ReplicaPlan } from './planner';
 import type { ReplicaState } from './state';
 import { failureDeps, importDeps } from './stepDeps';
@@ -207,7 +208,11 @@ async function carryOut(ctx: ReplicaContext, planned: Planned, decided: ReplicaP
 }
 
 /** The `plan` step: the operator's action, the lag, the chain from the cursor, the plan, carried out. */
-export async function planStep(ctx: ReplicaContext, executionId: string): Promise<PlanOutput> {
+export async function planStep(
+  ctx: ReplicaContext,
+  executionId: string,
+  oneShot: OneShotInput = {},
+): Promise<PlanOutput> {
   const prepared = await ctx.action.prepare(executionId);
   if ('output' in prepared) return prepared.output;
   const { state, read, pausedBecause } = prepared;
@@ -231,6 +236,7 @@ export async function planStep(ctx: ReplicaContext, executionId: string): Promis
     limits: ctx.limits,
     pausedBecause,
     maxWritesPerSecond: ctx.settings.maxWritesPerSecond,
+    ...(oneShot.stopAtSequence !== undefined ? { stopAtSequence: oneShot.stopAtSequence } : {}),
   });
   return carryOut(ctx, { state, read, executionId }, decided);
 }

@@ -82,6 +82,11 @@ export interface PlanContext {
   pausedBecause?: string;
   /** The replica's write rate: a group holds at most what it writes in one invocation's budget. */
   maxWritesPerSecond?: number;
+  /**
+   * A one-shot restore execution's point (functions/replica/oneShot.ts): entries after it are not
+   * applied, and once it is applied the plan is IDLE, which ends the execution.
+   */
+  stopAtSequence?: number;
 }
 
 /** Where an entry's apply goes on from: its data files before `file`, and `record` records of `file`, are written. */
@@ -118,6 +123,16 @@ export function claimIsLive(claim: ReplicaInProgress, now: number, groupLeaseSec
 /** The state's epoch and watermark as a halt detail says them. */
 function watermarkText(state: ReplicaState): { epoch: string | null; watermark: string | null } {
   return { epoch: state.epoch, watermark: state.watermark === null ? null : iso(state.watermark) };
+}
+
+/** Why there is nothing to apply: up to date, or a one-shot restore's point reached. */
+function upToDate(state: ReplicaState, stopAtSequence: number | undefined): string {
+  const at = state.lastAppliedSequence;
+  if (stopAtSequence === undefined) return `up to date at sequence ${at}`;
+  if (at === stopAtSequence) return `restore point reached: sequence ${at} applied`;
+  if (at > stopAtSequence)
+    return `restore point ${stopAtSequence} is behind the replica, already at sequence ${at}: nothing applied`;
+  return `up to date at sequence ${at}, before the restore point ${stopAtSequence}`;
 }
 
 export function planReplica(state: ReplicaState, chain: ChainView, context: PlanContext): ReplicaPlan {
@@ -157,12 +172,9 @@ export function planReplica(state: ReplicaState, chain: ChainView, context: Plan
   if (state.clearing) return { action: 'CLEAR', epoch };
   if (!chain.head) return { action: 'IDLE', reason: `epoch ${epoch} has no committed entry yet` };
   const expected = state.lastAppliedSequence + 1;
-  if (chain.head.lastSequence < expected) {
-    return { action: 'IDLE', reason: `up to date at sequence ${state.lastAppliedSequence}` };
-  }
-  const committed = chain.entries.filter(
-    (e) => e.sequence >= expected && e.sequence <= chain.head!.lastSequence,
-  );
+  const last = Math.min(chain.head.lastSequence, context.stopAtSequence ?? Infinity);
+  if (last < expected) return { action: 'IDLE', reason: upToDate(state, context.stopAtSequence) };
+  const committed = chain.entries.filter((e) => e.sequence >= expected && e.sequence <= last);
   const first = committed[0];
   if (!first || first.sequence !== expected) {
     return {

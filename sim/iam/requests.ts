@@ -272,3 +272,58 @@ function joinKey(prefix: string, name: string): string {
 function importLogGroup(s: CallScope): string {
   return `arn:${s.partition}:logs:${s.region}:${s.account}:log-group:/aws-dynamodb/imports`;
 }
+
+/** What S3 replication does for one object, as the replication role (sim/s3Replication.ts). */
+export type ReplicationStep =
+  /** Reading the rule and listing what to replicate: once per pass. */
+  | { kind: 'pass'; sourceBucket: string }
+  /** Replicating one object version; `sourceKey`/`replicaKey`: the KMS keys it is decrypted and encrypted with. */
+  | {
+      kind: 'object';
+      sourceBucket: string;
+      destinationBucket: string;
+      key: string;
+      sourceKmsKey?: string;
+      replicaKmsKey?: string;
+    }
+  /** Replicating a delete marker (only when the rule's DeleteMarkerReplication is Enabled). */
+  | { kind: 'deleteMarker'; destinationBucket: string; key: string };
+
+/**
+ * The requests S3 evaluates against the replication role for one step (S3 User Guide, "Setting up
+ * permissions for live replication"): the rule and listing of the source bucket; reading the version
+ * (and its ACL and tags) in the source; replicating it (and its tags) into the destination; decrypting
+ * with the source's key and encrypting with the replica key, each through S3; a delete marker needs
+ * `s3:ReplicateDelete`.
+ */
+export function replicationRequests(step: ReplicationStep, s: CallScope): IamRequest[] {
+  if (step.kind === 'pass')
+    return [
+      { action: 's3:GetReplicationConfiguration', resource: s3Bucket(s, step.sourceBucket) },
+      { action: 's3:ListBucket', resource: s3Bucket(s, step.sourceBucket) },
+    ];
+  if (step.kind === 'deleteMarker')
+    return [{ action: 's3:ReplicateDelete', resource: s3Object(s, step.destinationBucket, step.key) }];
+  const source = s3Object(s, step.sourceBucket, step.key);
+  const replica = s3Object(s, step.destinationBucket, step.key);
+  const via = (region: string) => ({ 'kms:ViaService': `s3.${region}.amazonaws.com` });
+  return [
+    { action: 's3:GetObjectVersionForReplication', resource: source },
+    { action: 's3:GetObjectVersionAcl', resource: source },
+    { action: 's3:GetObjectVersionTagging', resource: source },
+    { action: 's3:ReplicateObject', resource: replica },
+    { action: 's3:ReplicateTags', resource: replica },
+    ...(step.sourceKmsKey
+      ? [{ action: 'kms:Decrypt', resource: step.sourceKmsKey, context: via(s.region) }]
+      : []),
+    ...(step.replicaKmsKey
+      ? [
+          {
+            action: 'kms:Encrypt',
+            resource: step.replicaKmsKey,
+            context: via(step.replicaKmsKey.split(':')[3] ?? s.region),
+          },
+        ]
+      : []),
+  ];
+}

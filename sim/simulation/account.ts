@@ -18,7 +18,6 @@ import { startLocalDynamoDb, startLocalS3, type LocalDynamoDb } from '../servers
 import { startSsmServer } from '../ssmServer';
 import {
   SIMULATION_ALIAS,
-  SIMULATION_BUCKET,
   SIMULATION_REGION,
   SIMULATION_STACK,
   simulationStackConfig,
@@ -151,7 +150,6 @@ export async function openSimulationAccount(params: {
 }): Promise<SimulationAccount> {
   const { options, plan, random } = params;
   const alias = SIMULATION_ALIAS;
-  const bucket = SIMULATION_BUCKET;
   const cleanup: (() => Promise<void>)[] = [];
   let stopped = false;
   const stop = async () => {
@@ -165,7 +163,6 @@ export async function openSimulationAccount(params: {
     // In a child process: the replay's writes are then served on the other core.
     const dynamodb = await startLocalDynamoDb({ childProcess: true });
     cleanup.push(() => dynamodb.stop());
-    await localS3.createBucket(bucket);
 
     const s3 = localS3Clients(localS3.endpoint, SIMULATION_REGION);
     cleanup.push(async () => s3.destroy());
@@ -190,7 +187,6 @@ export async function openSimulationAccount(params: {
       }),
       restorableLagSeconds: 300,
     });
-    aws.s3.createBucket(bucket);
     const tableArn = aws.dynamodb.addTable({
       name: alias,
       source: params.source,
@@ -203,6 +199,10 @@ export async function openSimulationAccount(params: {
       tableArn,
     );
     const tickRole = deployment.exportChain.functionRole;
+    // The deployed export bucket: the existing one the config names, or (with --dr) the one the
+    // stack creates.
+    await localS3.createBucket(settings.bucket);
+    aws.s3.createBucket(settings.bucket);
 
     const { ssmServer, ssmClient } = await localSsm(aws, cleanup);
 

@@ -9,6 +9,7 @@
  * `cli/simulate.ts` with `cli/deployedAccess.ts`).
  */
 import type { RoleAccess } from '../iam/evaluator';
+import type { ReplicationRule } from '../s3Replication';
 import { EXPORT_FORMAT_OF_FLAG, type SimulateOptions } from './options';
 import { SCALE_SIZES } from './scaleSizes';
 
@@ -19,6 +20,12 @@ export const SIMULATION_BUCKET = 'dce-simulation-exports';
 export const SIMULATION_PREFIX = `exports/${SIMULATION_ALIAS}`;
 export const SIMULATION_REPLICA_ALIAS = 'copy';
 export const SIMULATION_REPLICA_TABLE = `${SIMULATION_ALIAS}-replica`;
+/** The table a distributed restore writes (`--dr`): the target of the replica without a schedule. */
+export const SIMULATION_DISTRIBUTED_RESTORE_TABLE = `${SIMULATION_ALIAS}-restored-distributed`;
+export const SIMULATION_RESTORE_REPLICA_ALIAS = 'restore';
+/** The protected copy's bucket (`dr:`, `--dr`), and the Region it stands for. */
+export const SIMULATION_DR_BUCKET = 'dce-simulation-exports-dr';
+export const SIMULATION_DR_REGION = 'us-west-2';
 
 /** One deployed workflow: its Lambda function, state machine and schedule, with their roles. */
 export interface DeployedWorkflow {
@@ -35,6 +42,9 @@ export interface DeployedWorkflow {
   schedulerRole: string;
 }
 
+/** A workflow deployed without a schedule (a replica with `schedule: false`): nothing starts it but the operator. */
+export type UnscheduledWorkflow = Omit<DeployedWorkflow, 'schedulerRole'> & { schedulerRole?: string };
+
 /** The Iceberg feed as deployed: its workflow, its definition as rendered, and its Athena workgroup. */
 export interface DeployedIcebergFeed extends DeployedWorkflow {
   /** The state machine's definition as the component rendered it (the one render function). */
@@ -44,6 +54,12 @@ export interface DeployedIcebergFeed extends DeployedWorkflow {
   outputLocation: string;
 }
 
+/** The `dr:` protected copy as deployed: the replication rules and the role S3 replicates as. */
+export interface DeployedReplication {
+  roleName: string;
+  rules: ReplicationRule[];
+}
+
 /** What the run needs of the deployment. */
 export interface SimulationDeployment {
   /** Every IAM role the stack deploys, with its inline policies as rendered. */
@@ -51,10 +67,14 @@ export interface SimulationDeployment {
   exportChain: DeployedWorkflow;
   /** The replicas of the table, in config order. */
   replicas: DeployedWorkflow[];
+  /** The replica without a schedule that distributed restores run on (`--dr`). */
+  restoreReplica?: UnscheduledWorkflow;
   /** The table's Iceberg feed, when the config has `iceberg:`. */
   iceberg?: DeployedIcebergFeed;
   /** The KMS key of each encrypted topic, by topic ARN. */
   topicKeys: Record<string, string>;
+  /** The replication of the export bucket to the protected copy, when the config has `dr:`. */
+  replication?: DeployedReplication;
 }
 
 /** Where the simulated stack is deployed. */
@@ -90,7 +110,7 @@ export const SIMULATION_ICEBERG = {
 export function simulationStackConfig(
   options: Pick<
     SimulateOptions,
-    'window' | 'format' | 'replicaOnNewEpoch' | 'replicaBootstrap' | 'scale' | 'iceberg'
+    'window' | 'format' | 'replicaOnNewEpoch' | 'replicaBootstrap' | 'scale' | 'iceberg' | 'dr'
   >,
 ): Record<string, unknown> {
   return {
@@ -98,7 +118,14 @@ export function simulationStackConfig(
     tables: [
       {
         tableName: SIMULATION_ALIAS,
-        bucket: { existingName: SIMULATION_BUCKET, prefix: SIMULATION_PREFIX },
+        // `dr:` replicates only a bucket the stack creates (its versioning and replication are the
+        // stack's to set): with --dr the stack creates the export bucket, and the run uses it.
+        bucket: options.dr
+          ? { prefix: SIMULATION_PREFIX }
+          : { existingName: SIMULATION_BUCKET, prefix: SIMULATION_PREFIX },
+        ...(options.dr
+          ? { dr: { bucket: SIMULATION_DR_BUCKET, region: SIMULATION_DR_REGION, create: true } }
+          : {}),
         exportFormat: EXPORT_FORMAT_OF_FLAG[options.format ?? 'json'],
         exportViewType: 'NEW_AND_OLD_IMAGES',
         windowMinutes: options.window,
@@ -120,6 +147,18 @@ export function simulationStackConfig(
             maxWritesPerSecond: options.scale ? SCALE_SIZES[options.scale].replicaWritesPerSecond : 1000,
             concurrency: 2,
           },
+          // --dr: a replica without a schedule, the machine of a distributed restore (dce restore
+          // --distributed), run once after the run to a point in the chain's past.
+          ...(options.dr
+            ? [
+                {
+                  tableName: SIMULATION_DISTRIBUTED_RESTORE_TABLE,
+                  alias: SIMULATION_RESTORE_REPLICA_ALIAS,
+                  schedule: false,
+                  concurrency: 2,
+                },
+              ]
+            : []),
         ],
         // The feed reads DYNAMODB_JSON exports only (the config refuses it beside ION).
         ...(options.iceberg && options.format !== 'ion' ? { iceberg: SIMULATION_ICEBERG } : {}),

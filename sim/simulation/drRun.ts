@@ -2,83 +2,75 @@
  * Disaster recovery in a simulation run: a protected copy of the chain, and a restore from it into a
  * second "Region".
  *
- * - The copy: a second bucket where the run's S3 is, standing for a bucket in another Region. At the
- *   end of the run every object under the chain's prefix is copied into it as the S3 replication rule
- *   of `dr:` (components/drReplication.ts) would have: the objects under the prefix, each once, and
- *   nothing deleted (delete markers are not replicated). The simulated stack uses an existing bucket,
- *   whose replication the stack does not manage, so the rule itself and its replication role are not
- *   rendered or evaluated here (docs/simulate.md).
+ * - The copy: a second bucket where the run's S3 is, standing for a bucket in another Region. The
+ *   simulated stack's `dr:` (sim/simulation/deployment.ts: with `--dr` the stack creates its export
+ *   bucket, as `dr:` requires) is rendered under Pulumi mocks; at the end of the run its replication
+ *   rule is applied by the offline S3 replication (sim/s3Replication.ts) as the deployed replication
+ *   role, every request evaluated by IAM (`sim/iam/`): the objects under the rule's prefix, each once,
+ *   nothing deleted (the rule does not replicate delete markers). Replication time is not simulated.
  * - The restore: `dce restore` (cli/restore.ts, through the operator port) reads the copy only and
  *   recreates the table, with a `write` bootstrap, in an empty table standing for one in the second
  *   Region (a second table on the local DynamoDB), as of a point halfway into the live epoch.
  *   It is compared item by item with the source as of that point.
  * - Then `verify --deep` of the copy (`dce verify --bucket <copy>`), and its listing against the
  *   primary's: the copy must hold every object of the prefix.
+ * - Last, `dce restore --distributed` with the stack's replica without a schedule, from the export
+ *   bucket, to a third of the way into the live epoch (sim/simulation/distributedRestoreRun.ts).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { CopyObjectCommand, ListObjectsV2Command, type ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getBytes, listAllKeys, putObject } from '../../format';
-import type { SendClient } from '../localRun';
+import { listAllKeys } from '../../format';
+import { S3Replication } from '../s3Replication';
 import type { SyntheticTable } from '../workload';
 import type { SimulationAccount } from './account';
 import { compareWithSource, createReplayTable } from './chainChecks';
 import type { OperatorTools } from './operatorTools';
 import { realNowMs } from './s3Clients';
-import type { ChainOutcome, DrCopyOutcome, RestoreOutcome } from './report';
+import { SIMULATION_DR_BUCKET, SIMULATION_DR_REGION, SIMULATION_REGION } from './deployment';
+import { runDistributedRestore } from './distributedRestoreRun';
+import type { ChainOutcome, DistributedRestoreOutcome, DrCopyOutcome, RestoreOutcome } from './report';
 
-/** The protected copy's bucket, and the Region it stands for. */
-export const SIMULATION_DR_BUCKET = 'dce-simulation-exports-dr';
-export const SIMULATION_DR_REGION = 'us-west-2';
+export { SIMULATION_DR_BUCKET, SIMULATION_DR_REGION } from './deployment';
 /** The restored table, standing for a table in the second Region. */
 export const SIMULATION_RESTORED_TABLE = 'orders-restored';
 
-/** Objects replicated at once: S3 replication copies objects in parallel, not one by one. */
-const REPLICATION_CONCURRENCY = 16;
-
-/** Every object under `prefix` in `bucket`, with its size. */
-async function listObjects(
-  s3: SendClient,
-  bucket: string,
-  prefix: string,
-): Promise<{ key: string; size: number }[]> {
-  const out: { key: string; size: number }[] = [];
-  let token: string | undefined;
-  do {
-    const page = (await s3.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
-    )) as ListObjectsV2CommandOutput;
-    for (const o of page.Contents ?? []) if (o.Key) out.push({ key: o.Key, size: o.Size ?? 0 });
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  return out;
-}
-
 /**
- * Replicates every object under `prefix` from `from` to `to` (see the module comment): server-side
- * (CopyObject, as replication copies within S3) on the local S3 server, read and written again on the
- * in-process fake, which has no CopyObject.
+ * The deployed replication rule applied to the export bucket (sim/s3Replication.ts), as its deployed
+ * role, every request evaluated by IAM: the objects under the rule's prefix, each once, delete markers
+ * as the rule says.
  */
-export async function replicatePrefix(
-  s3: SendClient,
-  from: string,
-  to: string,
-  prefix: string,
+async function replicateUnderRule(
+  account: SimulationAccount,
   serverSide: boolean,
-): Promise<{ objects: number; bytes: number }> {
-  const objects = await listObjects(s3, from, prefix);
-  let next = 0;
-  const worker = async () => {
-    while (next < objects.length) {
-      const { key } = objects[next++];
-      if (serverSide)
-        await s3.send(new CopyObjectCommand({ Bucket: to, Key: key, CopySource: `${from}/${key}` }));
-      else await putObject(s3, to, key, await getBytes(s3, from, key));
-    }
+  copy: DrCopyOutcome,
+): Promise<void> {
+  const replication = account.deployment.replication;
+  const rule = replication?.rules[0];
+  if (!replication || !rule) throw new Error('the deployed stack has no replication rule (dr:)');
+  const s3 = new S3Replication({
+    rule,
+    roleName: replication.roleName,
+    sourceBucket: account.settings.bucket,
+    evaluator: account.access,
+    scope: { partition: 'aws', region: SIMULATION_REGION, account: account.aws.account },
+    s3: account.readS3,
+    serverSide,
+  });
+  if (s3.destinationBucket !== SIMULATION_DR_BUCKET)
+    throw new Error(
+      `the rule replicates to ${s3.destinationBucket}, the run's copy is ${SIMULATION_DR_BUCKET}`,
+    );
+  const pass = await s3.pass();
+  copy.rule = {
+    id: rule.id ?? '',
+    prefix: rule.filter?.prefix ?? '',
+    deleteMarkers: rule.deleteMarkerReplication?.status ?? 'Disabled',
+    role: replication.roleName,
   };
-  await Promise.all(Array.from({ length: REPLICATION_CONCURRENCY }, worker));
-  return { objects: objects.length, bytes: objects.reduce((n, o) => n + o.size, 0) };
+  copy.objects = pass.replicated;
+  copy.bytes = pass.bytes;
+  copy.denied = pass.failed.map((f) => `${f.key || '(bucket)'}: ${f.denial.action} on ${f.denial.resource}`);
 }
 
 /** The restore point: halfway into the live epoch's entries (a point in the chain's past). */
@@ -94,7 +86,9 @@ export async function runDisasterRecovery(params: {
   chain: ChainOutcome;
   /** The run's S3 is the local server (`--s3 server`): objects are copied server-side. */
   serverSide: boolean;
-}): Promise<{ copy: DrCopyOutcome; restore: RestoreOutcome }> {
+  /** End of the run, epoch seconds: where the distributed restore's clock starts. */
+  end: number;
+}): Promise<{ copy: DrCopyOutcome; restore: RestoreOutcome; distributed: DistributedRestoreOutcome }> {
   const { account, tools, source, chain } = params;
   const s3 = account.readS3;
   const { bucket, prefix } = account.settings;
@@ -110,10 +104,7 @@ export async function runDisasterRecovery(params: {
   };
   try {
     await account.createBucket(SIMULATION_DR_BUCKET);
-    Object.assign(
-      copy,
-      await replicatePrefix(s3, bucket, SIMULATION_DR_BUCKET, chainPrefix, params.serverSide),
-    );
+    await replicateUnderRule(account, params.serverSide, copy);
   } catch (error) {
     copy.error = `replication: ${(error as Error).message}`;
   }
@@ -130,12 +121,14 @@ export async function runDisasterRecovery(params: {
       const copied = new Set(await listAllKeys(s3, SIMULATION_DR_BUCKET, chainPrefix));
       const primary = await listAllKeys(s3, bucket, chainPrefix);
       copy.missing = primary.filter((k) => !copied.has(k));
-      copy.ok = copy.verify.ok && copy.missing.length === 0 && copy.objects > 0;
+      copy.ok =
+        copy.verify.ok && copy.missing.length === 0 && copy.objects > 0 && (copy.denied ?? []).length === 0;
     } catch (error) {
       copy.error = `verify --deep: ${(error as Error).message}`;
     }
   }
-  return { copy, restore };
+  const distributed = await runDistributedRestore({ account, tools, source, chain, start: params.end });
+  return { copy, restore, distributed };
 }
 
 /** `dce restore` from the copy into the second Region's table, compared with the source at its point. */

@@ -171,7 +171,7 @@ export async function runSimulation(
     if (options.dr) progress(at({ phase: 'restoring' }));
     const drStart = realNowMs();
     const dr = options.dr
-      ? await runDisasterRecovery({ account, tools, source, chain, serverSide: options.s3 === 'server' })
+      ? await runDisasterRecovery({ account, tools, source, chain, serverSide: options.s3 === 'server', end })
       : null;
     const drSeconds = (realNowMs() - drStart) / 1000;
 
@@ -291,7 +291,7 @@ function summarise(r: {
       replay.ok &&
       replica.ok &&
       (r.iceberg?.ok ?? true) &&
-      (r.dr ? r.dr.copy.ok && r.dr.restore.ok : true) &&
+      (r.dr ? r.dr.copy.ok && r.dr.restore.ok && (r.dr.distributed?.ok ?? true) : true) &&
       iam.denied === 0,
     options,
     simulated: { start: iso(r.start), end: iso(end), days: options.days },

@@ -3,7 +3,8 @@
  *
  * The run pauses and resumes the workflow and samples its phase with the same code as `dce pause` and
  * `dce status`, checks its chain with the same code as `dce verify --deep` and `dce replay`, and
- * recreates the table from the protected copy with the same code as `dce restore`. That
+ * recreates the table from the protected copy with the same code as `dce restore` (and with
+`dce restore --distributed` through the replica machinery). That
  * code lives in `cli/`, a layer above `sim/`, so the engine names only the shapes it needs here and
  * `cli/simulate.ts` passes the real functions: the engine never imports `cli/`.
  */
@@ -55,6 +56,13 @@ export interface ReplayResult {
 export interface RestoreResult {
   point: { sequence: number; asOf: string };
   apply: { entriesApplied: number; puts: number; deletes: number };
+}
+
+/** What `dce restore --distributed` did: the point, the one-shot executions it started, where it ended. */
+export interface DistributedRestoreResult {
+  point: { sequence: number; asOf: string };
+  executions: string[];
+  appliedSequence: number;
 }
 
 export interface OperatorTools {
@@ -116,4 +124,21 @@ export interface OperatorTools {
     stateFile: string;
     concurrency?: number;
   }): Promise<RestoreResult>;
+  /**
+   * `dce restore --distributed`: one-shot executions of the replica's machine (deployed without a
+   * schedule) up to the point chosen in the chain, followed until its table is there.
+   */
+  restoreDistributed?(options: {
+    s3: SendClient;
+    bucket: string;
+    prefix: string;
+    /** Step Functions and SSM of the replica's machine and state, as the operator reaches them. */
+    states: SendClient;
+    ssm: SendClient;
+    replica: { alias: string; stateMachineArn: string; stateParameterName: string; targetTableName: string };
+    to: { sequence: number } | { time: number };
+    /** Waits between looks at the execution, on the run's clock. */
+    sleep: (ms: number) => Promise<void>;
+    pollMs: number;
+  }): Promise<DistributedRestoreResult>;
 }

@@ -11,7 +11,7 @@
  */
 import { iso } from '../../functions/shared/time';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
+import { StartExecutionCommand, type DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import type { SfnSender } from '../../functions/shared/awsClients';
 import { createReplicaHandler } from '../../functions/replica/apply';
 import { REPLICA_METRICS } from '../../functions/shared/metrics';
@@ -21,9 +21,9 @@ import { initialReplicaParameterValues } from '../../functions/replica/action';
 import { parseReplicaState } from '../../functions/replica/state';
 import { renderReplicaDefinition } from '../../statemachine/render';
 import { getText } from '../../format/s3io';
-import { simulatedSleep } from '../localMachine';
+import { simulatedSleep, type ExecutionRecord } from '../localMachine';
 import type { LocalMachine, LocalRun, SendClient } from '../localRun';
-import type { DeployedWorkflow } from './deployment';
+import type { UnscheduledWorkflow } from './deployment';
 import type { SimulationAccount } from './account';
 import { LocalTableImport } from '../fakeAws/tableImport';
 import { WORKLOAD_ATTRIBUTE_DEFINITIONS, WORKLOAD_KEY_SCHEMA, type SyntheticTable } from '../workload';
@@ -68,12 +68,17 @@ export class SimulationReplica {
   /** The import service over the local DynamoDB, for a replica bootstrapped by `import`. */
   tableImport: LocalTableImport | undefined;
 
-  /** The replica as deployed: its function, state machine, schedule and roles. */
-  private readonly deployed: DeployedWorkflow;
+  /** The replica as deployed: its function, state machine, schedule (if any) and roles. */
+  private readonly deployed: UnscheduledWorkflow;
 
-  /** The account's one replica (`--replica-on-new-epoch` and `--replica-bootstrap` are in its config). */
-  constructor(private readonly account: SimulationAccount) {
-    const deployed = account.deployment.replicas[0];
+  /**
+   * The account's one scheduled replica (`--replica-on-new-epoch` and `--replica-bootstrap` are in its
+   * config), or `deployed`: the replica without a schedule that distributed restores run on.
+   */
+  constructor(
+    private readonly account: SimulationAccount,
+    deployed: UnscheduledWorkflow | undefined = account.deployment.replicas[0],
+  ) {
     if (!deployed) throw new Error('the simulated stack deploys no replica');
     this.deployed = deployed;
     this.settings = fromReplicaEnvironment(deployed.environment);
@@ -164,12 +169,39 @@ export class SimulationReplica {
       access: {
         evaluator: account.access,
         stateMachineRole: this.deployed.stateMachineRole,
-        schedulerRole: this.deployed.schedulerRole,
+        // Without a schedule nothing is delivered by a scheduler: its role is never asked.
+        schedulerRole: this.deployed.schedulerRole ?? '(no schedule)',
       },
     });
     this.machine = machine;
     states.machine = machine;
-    machine.scheduler.start();
+    if (this.deployed.schedulerRole !== undefined) machine.scheduler.start();
+  }
+
+  /**
+   * Step Functions of this replica's machine as the operator reaches it: StartExecution (a one-shot
+   * restore's) and DescribeExecution, from the runner's records.
+   */
+  statesClient(): SendClient {
+    return {
+      send: (async (command: object): Promise<never> => {
+        const machine = this.machine;
+        if (!machine) throw new Error('the replica state machine is not attached yet');
+        if (command instanceof StartExecutionCommand) {
+          const input = JSON.parse(command.input.input ?? '{}') as Record<string, unknown>;
+          const record = machine.startExecution(input, {
+            ...(command.input.name ? { name: command.input.name } : {}),
+          });
+          return { executionArn: record!.id, startDate: new Date(record!.startedAt) } as never;
+        }
+        return machine.statesClient().send(command as { input: object }) as Promise<never>;
+      }) as SendClient['send'],
+    };
+  }
+
+  /** The machine's executions so far. */
+  get executions(): readonly ExecutionRecord[] {
+    return this.machine?.executions ?? [];
   }
 
   /**

@@ -133,6 +133,10 @@ export interface DrCopyOutcome {
   /** Objects and bytes replicated. */
   objects: number;
   bytes: number;
+  /** The deployed rule applied (id, prefix, delete markers) and the role it replicated as. */
+  rule?: { id: string; prefix: string; deleteMarkers: string; role: string };
+  /** Objects whose replication IAM refused to the replication role (S3 marks them FAILED). */
+  denied?: string[];
   /** Objects under the primary's prefix that the copy lacks at the end. */
   missing: string[];
   verify: {
@@ -156,6 +160,25 @@ export interface RestoreOutcome {
   entriesApplied: number;
   puts: number;
   deletes: number;
+  items: number;
+  expectedItems: number;
+  identical: boolean;
+  firstDifferences: string[];
+  seconds: number;
+  error?: string;
+}
+
+/** `dce restore --distributed` with the replica without a schedule, against the source at its point. */
+export interface DistributedRestoreOutcome {
+  /** Identical to the source as of the restored point. */
+  ok: boolean;
+  /** The replica whose machine restored, and its table. */
+  replica: string;
+  targetTable: string;
+  point: { sequence: number; asOf: string } | null;
+  /** One-shot executions started, and the Distributed Map children they ran. */
+  executions: number;
+  children: number;
   items: number;
   expectedItems: number;
   identical: boolean;
@@ -211,7 +234,7 @@ export interface SimulationReport {
   /** The Iceberg feed, when the run deployed one (`iceberg` option); null otherwise. */
   iceberg: IcebergOutcome | null;
   /** The protected copy and the restore from it, when the run made them (`dr` option); null otherwise. */
-  dr: { copy: DrCopyOutcome; restore: RestoreOutcome } | null;
+  dr: { copy: DrCopyOutcome; restore: RestoreOutcome; distributed?: DistributedRestoreOutcome } | null;
   ssm: {
     via: 'local SSM server (real SSMClient over HTTP)' | 'in-process fake';
     requests: Record<string, number>;

@@ -106,6 +106,11 @@ describe('npm run simulate (sim/simulation/engine.ts)', () => {
       const text = formatSimulationReport(report);
       expect(text).to.match(/^dr copy: +OK: dce-simulation-exports-dr /m);
       expect(text).to.match(/^restore: +orders-restored .* identical to the source as of that point/m);
+      // And dce restore --distributed with the replica without a schedule, on the local servers.
+      expect(report.dr!.distributed).to.include({ ok: true, identical: true, executions: 1 });
+      expect(text).to.match(
+        /^restore --distributed: +orders-restored-distributed .* identical to the source/m,
+      );
     });
 
     it('survives the injected faults: each failed export is retried, the pause is seen and recovered from', () => {
@@ -236,12 +241,36 @@ describe('npm run simulate (sim/simulation/engine.ts)', () => {
       expect(report.replica.ok).to.equal(true);
       expect(report.dr!.copy.ok).to.equal(false);
       expect(report.dr!.copy.missing).to.deep.equal([deleted]);
+      // The copy was made by the stack's own rule, as its replication role, evaluated by IAM.
+      expect(report.dr!.copy.rule).to.deep.equal({
+        id: 'dce-chain',
+        prefix: 'exports/orders/',
+        deleteMarkers: 'Disabled',
+        role: 'simulation-orders-replication',
+      });
+      expect(report.dr!.copy.denied).to.deep.equal([]);
+      expect(report.dr!.copy.objects).to.be.greaterThan(0);
+      expect(report.iam.roles['simulation-orders-replication']?.evaluated).to.be.greaterThan(0);
+      // dce restore --distributed with the replica without a schedule: one-shot executions of its
+      // deployed machine, through the Distributed Map, stopped a third of the way into the epoch.
+      const distributed = report.dr!.distributed!;
+      expect(distributed.error).to.equal(undefined);
+      expect(distributed).to.include({ ok: true, identical: true, replica: 'restore', executions: 1 });
+      expect(distributed.point!.sequence)
+        .to.be.greaterThan(0)
+        .and.lessThan(report.chain.entries - 1);
+      expect(distributed.children).to.be.greaterThan(1);
+      expect(distributed.items).to.equal(distributed.expectedItems).and.to.be.greaterThan(0);
+      expect(report.iam.roles['simulation-orders-restore-apply-role']?.evaluated).to.be.greaterThan(0);
       expect(report.dr!.restore.ok).to.equal(false);
       expect(report.ok).to.equal(false);
       const text = formatSimulationReport(report);
       expect(text).to.match(/^dr copy: +PROBLEMS: /m);
       expect(text).to.match(/^restore: +FAILED: /m);
       expect(text).to.contain(`dr copy: missing ${deleted}`);
+      expect(text).to.match(
+        /^restore --distributed: +orders-restored-distributed by replica restore to entry \d+ .* identical to the source/m,
+      );
     });
   });
 

@@ -43,6 +43,34 @@ async function deployedSettings(options: Parameters<typeof simulationStackConfig
 }
 
 describe('simulate command (cli/simulate.ts, sim/simulation/options.ts)', () => {
+  describe('--dr', () => {
+    it("renders the stack's dr: replication under mocks: a created export bucket, the rule and its role", async () => {
+      const { options } = simulateFlags(parse(['--dr']));
+      const deployment = await deploySimulation(simulationStackConfig(options), TARGET);
+      // dr: needs a bucket the stack creates: the run then exports into it.
+      expect(fromEnvironment(deployment.exportChain.environment).bucket).to.equal(
+        `simulation-orders-exports-${TARGET.account}`,
+      );
+      expect(deployment.replication!.roleName).to.equal('simulation-orders-replication');
+      expect(deployment.replication!.rules).to.deep.equal([
+        {
+          id: 'dce-chain',
+          status: 'Enabled',
+          priority: 1,
+          filter: { prefix: 'exports/orders/' },
+          deleteMarkerReplication: { status: 'Disabled' },
+          destination: { bucket: 'arn:aws:s3:::dce-simulation-exports-dr', metrics: { status: 'Enabled' } },
+        },
+      ]);
+      const role = deployment.roles.find((r) => r.name === 'simulation-orders-replication');
+      expect(role?.policies.length).to.equal(1);
+      // Without --dr: the existing bucket, no replication.
+      const plain = await deploySimulation(simulationStackConfig(simulateFlags(parse([])).options), TARGET);
+      expect(plain.replication).to.equal(undefined);
+      expect(fromEnvironment(plain.exportChain.environment).bucket).to.equal('dce-simulation-exports');
+    });
+  });
+
   describe('--format', () => {
     it('defaults to DYNAMODB_JSON exports', async () => {
       const { options } = simulateFlags(parse([]));

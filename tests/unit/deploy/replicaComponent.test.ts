@@ -24,6 +24,7 @@ const CONFIG = {
           concurrency: 20,
           maxWritesPerSecond: 500,
         },
+        { tableName: 'orders-restored', alias: 'restore', schedule: false },
       ],
     },
     { tableName: 'invoices' },
@@ -54,7 +55,11 @@ describe('TableReplica under Pulumi mocks (a stack config with replicas)', () =>
 
   it('deploys one TableReplica per replica, as children of the table, and none for a table without replicas', () => {
     const components = ofType(run.resources, 'dynamodb-continuous-exports:index:TableReplica');
-    expect(components.map((c) => c.name).sort()).to.deep.equal(['dev-orders-dr', 'dev-orders-orders-copy']);
+    expect(components.map((c) => c.name).sort()).to.deep.equal([
+      'dev-orders-dr',
+      'dev-orders-orders-copy',
+      'dev-orders-restore',
+    ]);
     for (const c of components) expect(c.options.parentUrn).to.match(/ContinuousExport::dev-orders$/);
   });
 
@@ -269,9 +274,27 @@ describe('TableReplica under Pulumi mocks (a stack config with replicas)', () =>
     expect(await client.config.maxAttempts()).to.equal(1);
   });
 
+  it('schedule: false deploys the state machine and apply Lambda but no schedule; its lag alarm does not count missing data', () => {
+    const machines = ofType(run.resources, 'aws:sfn/stateMachine:StateMachine').map((m) => m.inputs.name);
+    expect(machines).to.include('dev-orders-restore-replica');
+    const schedules = ofType(run.resources, 'aws:scheduler/schedule:Schedule').map((x) => x.inputs.name);
+    expect(schedules).to.include('dev-orders-orders-copy-replica');
+    expect(schedules).not.to.include('dev-orders-restore-replica');
+    const alarms = ofType(run.resources, 'aws:cloudwatch/metricAlarm:MetricAlarm');
+    const alarmOf = (alias: string) =>
+      alarms.find((a) => a.inputs.name === `dev-orders-${alias}-replica-lag`)!;
+    expect(alarmOf('restore').inputs.treatMissingData).to.equal('notBreaching');
+    expect(alarmOf('orders-copy').inputs.treatMissingData).to.equal('breaching');
+    expect(run.outputs.tables.orders.replicas.map((r: any) => [r.alias, r.scheduled])).to.deep.equal([
+      ['orders-copy', true],
+      ['dr', true],
+      ['restore', false],
+    ]);
+  });
+
   it('outputs each replica in the stack output dce reads, with the target role documents when a role is set', () => {
     const replicas = run.outputs.tables.orders.replicas;
-    expect(replicas.map((r: any) => r.alias)).to.deep.equal(['orders-copy', 'dr']);
+    expect(replicas.map((r: any) => r.alias)).to.deep.equal(['orders-copy', 'dr', 'restore']);
     expect(replicas[0]).to.include({
       targetTableName: 'orders-copy',
       targetRegion: REGION,

@@ -45,6 +45,7 @@ describe('stack config: replicas (components/config/replica.ts)', () => {
       maxWritesPerSecond: 250,
       concurrency: 40,
       onNewEpoch: 'halt',
+      schedule: false,
     };
     const [t] = validateConfig({ tables: [{ tableName: 'orders', replicas: [replica] }] }, STACK);
     expect(t.replicas).to.deep.equal([replica]);
