@@ -113,8 +113,17 @@ function icebergRow(i: NonNullable<SimulationReport['iceberg']>): string {
   return (
     `${i.view} (every ${i.mergeEveryMinutes} min, onNewEpoch ${i.onNewEpoch}) ${state}, entry ${i.lastAppliedSequence}${view}: ${identity}; ` +
     `${i.queries.merges} MERGEs, ${i.queries.ddl} DDL, ${i.queries.failed} failed queries, ${(i.queries.dataScannedInBytes / 1e6).toFixed(1)} MB read, ` +
-    `${i.executions.total} executions (${i.executions.failed} failed${failed ? `: ${failed}` : ''}), ${plural(i.alerts, 'alert')}, ${lag} behind the chain`
+    `${i.executions.total} executions (${i.executions.failed} failed${failed ? `: ${failed}` : ''}), ${plural(i.alerts, 'alert')}, ${lag} behind the chain` +
+    optimizersText(i.optimizers)
   );
+}
+
+/** The Glue table optimizers of each lake table, as the report row's last clause. */
+function optimizersText(o: NonNullable<SimulationReport['iceberg']>['optimizers']): string {
+  if (o === null) return '';
+  const tables = Object.entries(o.tables);
+  if (tables.length === 0) return '; NO Glue table optimizers created';
+  return `; Glue table optimizers: ${tables.map(([t, types]) => `${t} (${types.join(', ')})`).join('; ')}`;
 }
 
 /** The protected copy (replicated, verified) and the restore from it into the second Region. */

@@ -12,6 +12,21 @@ import { z } from 'zod';
 /** Athena writes at most 100 partitions per query, Iceberg tables included (HIVE_TOO_MANY_OPEN_PARTITIONS). */
 export const MAX_ICEBERG_BUCKETS = 100;
 
+/** Longest retention the optimizers take here, in days (ten years: a bound against typos, not Glue's). */
+export const MAX_OPTIMIZER_DAYS = 3650;
+/** Most snapshots the retention optimizer is asked to keep whatever their age. */
+export const MAX_SNAPSHOTS_TO_RETAIN = 1000;
+/**
+ * The optimizers' settings when the config does not say: Glue's own defaults for snapshot retention
+ * (5 days, at least 1 snapshot) and orphan file deletion (3 days) [U: as the Glue console states them;
+ * the workflow always sends the values, so a different service default changes nothing here].
+ */
+export const OPTIMIZER_DEFAULTS = {
+  snapshotRetentionDays: 5,
+  snapshotsToRetain: 1,
+  orphanFileRetentionDays: 3,
+} as const;
+
 /** Columns every target table has; a projection or key may not take these names. */
 export const ICEBERG_RESERVED_COLUMNS = [
   'item',
@@ -31,7 +46,7 @@ const COLUMN_TYPE = /^(string|bigint|int|double|boolean|timestamp|date|decimal\(
 /** What each `iceberg` field accepts, in words; merged into the config's ALLOWED table. */
 export const ICEBERG_ALLOWED: Record<string, string> = {
   iceberg:
-    'an object {partitionKey, sortKey?, database?, table?, target?, columns?, bucketPartitions?, mergeEveryMinutes?, maxExportsPerMerge?, onNewEpoch?, bytesScannedCutoffMb?}',
+    'an object {partitionKey, sortKey?, database?, table?, target?, columns?, bucketPartitions?, mergeEveryMinutes?, maxExportsPerMerge?, onNewEpoch?, bytesScannedCutoffMb?, optimizers?}',
   'iceberg.database':
     'a Glue database name: a-z, 0-9 and "_", starting with a letter, at most 100 characters',
   'iceberg.table':
@@ -62,6 +77,13 @@ export const ICEBERG_ALLOWED: Record<string, string> = {
   'iceberg.onNewEpoch': 'rebuild (a new table from the new full export, then the view is swapped) or halt',
   'iceberg.bytesScannedCutoffMb':
     'an integer from 10 to 10000000 (the workgroup cancels a query scanning more)',
+  'iceberg.optimizers':
+    "an object {enabled?, snapshotRetentionDays?, snapshotsToRetain?, orphanFileRetentionDays?}: the Glue table optimizers of each epoch's table (target glue only)",
+  'iceberg.optimizers.enabled':
+    'true (default: compaction, snapshot retention and orphan file deletion) or false',
+  'iceberg.optimizers.snapshotRetentionDays': `an integer from 1 to ${MAX_OPTIMIZER_DAYS} (snapshots older than this expire; default ${OPTIMIZER_DEFAULTS.snapshotRetentionDays})`,
+  'iceberg.optimizers.snapshotsToRetain': `an integer from 1 to ${MAX_SNAPSHOTS_TO_RETAIN} (kept whatever their age; default ${OPTIMIZER_DEFAULTS.snapshotsToRetain})`,
+  'iceberg.optimizers.orphanFileRetentionDays': `an integer from 1 to ${MAX_OPTIMIZER_DAYS} (files no snapshot references are deleted after this; default ${OPTIMIZER_DEFAULTS.orphanFileRetentionDays})`,
 };
 
 /** The shape with each field described by its words in `ICEBERG_ALLOWED` under `prefix`. */
@@ -80,6 +102,15 @@ const keyShape = {
   column: z.string().max(128).regex(IDENTIFIER).optional(),
 };
 const keySchema = z.strictObject(described('iceberg.partitionKey', keyShape));
+
+const optimizersSchema = z.strictObject(
+  described('iceberg.optimizers', {
+    enabled: z.boolean().default(true),
+    snapshotRetentionDays: z.number().int().min(1).max(MAX_OPTIMIZER_DAYS).optional(),
+    snapshotsToRetain: z.number().int().min(1).max(MAX_SNAPSHOTS_TO_RETAIN).optional(),
+    orphanFileRetentionDays: z.number().int().min(1).max(MAX_OPTIMIZER_DAYS).optional(),
+  }),
+);
 
 const columnSchema = z.strictObject(
   described('iceberg.columns', {
@@ -117,10 +148,12 @@ export const icebergSchema = z
       maxExportsPerMerge: z.number().int().min(1).max(200).default(96),
       onNewEpoch: z.enum(['rebuild', 'halt']).default('rebuild'),
       bytesScannedCutoffMb: z.number().int().min(10).max(10_000_000).default(102_400),
+      optimizers: optimizersSchema.optional(),
     }),
   )
   .superRefine((value, ctx) => {
     for (const problem of icebergColumnProblems(value)) ctx.addIssue({ code: 'custom', ...problem });
+    for (const problem of optimizerProblems(value)) ctx.addIssue({ code: 'custom', ...problem });
   })
   .describe(ICEBERG_ALLOWED.iceberg);
 
@@ -159,6 +192,19 @@ export interface IcebergConfig {
   maxExportsPerMerge: number;
   onNewEpoch: 'rebuild' | 'halt';
   bytesScannedCutoffMb: number;
+  /**
+   * The Glue table optimizers the workflow creates on each epoch's table (compaction, snapshot
+   * retention, orphan file deletion), or none: `optimizers.enabled: false`, or an S3 Tables target,
+   * whose table bucket runs its own maintenance.
+   */
+  optimizers?: IcebergOptimizers;
+}
+
+/** The optimizers' settings with their defaults applied. */
+export interface IcebergOptimizers {
+  snapshotRetentionDays: number;
+  snapshotsToRetain: number;
+  orphanFileRetentionDays: number;
 }
 
 /** The DynamoDB type a projection reads when the config does not say: from its type and conversion. */
@@ -238,6 +284,31 @@ function icebergColumnProblems(value: IcebergParsed): Problem[] {
   return problems;
 }
 
+/** An `optimizers` section beside an S3 Tables target: the table bucket maintains its tables itself. */
+function optimizerProblems(value: IcebergParsed): Problem[] {
+  if (value.target !== 's3tables' || value.optimizers === undefined || !value.optimizers.enabled) return [];
+  return [
+    {
+      path: ['optimizers'],
+      input: value.optimizers,
+      message:
+        'Glue table optimizers apply to target glue only (an S3 table bucket runs its own maintenance); remove optimizers or set enabled: false',
+    },
+  ];
+}
+
+/** The optimizers of a Glue target, on unless disabled, with the defaults filled in. */
+function resolveOptimizers(parsed: IcebergParsed): IcebergOptimizers | undefined {
+  if (parsed.target !== 'glue' || parsed.optimizers?.enabled === false) return undefined;
+  return {
+    snapshotRetentionDays:
+      parsed.optimizers?.snapshotRetentionDays ?? OPTIMIZER_DEFAULTS.snapshotRetentionDays,
+    snapshotsToRetain: parsed.optimizers?.snapshotsToRetain ?? OPTIMIZER_DEFAULTS.snapshotsToRetain,
+    orphanFileRetentionDays:
+      parsed.optimizers?.orphanFileRetentionDays ?? OPTIMIZER_DEFAULTS.orphanFileRetentionDays,
+  };
+}
+
 /** Glue names start with a letter: `prefix` is put before a name that does not. */
 function startWithLetter(name: string, prefix: string): string {
   return /^[a-z]/.test(name) ? name : `${prefix}${name}`;
@@ -277,7 +348,13 @@ export function resolveIceberg(
     maxExportsPerMerge: parsed.maxExportsPerMerge,
     onNewEpoch: parsed.onNewEpoch,
     bytesScannedCutoffMb: parsed.bytesScannedCutoffMb,
+    ...optionalOptimizers(parsed),
   };
+}
+
+function optionalOptimizers(parsed: IcebergParsed): { optimizers?: IcebergOptimizers } {
+  const optimizers = resolveOptimizers(parsed);
+  return optimizers ? { optimizers } : {};
 }
 
 /**

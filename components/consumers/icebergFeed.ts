@@ -14,8 +14,10 @@
  *   and an alarm on failed executions (a halt) to the table's alarm topic;
  * - least-privilege IAM from the one action list (components/consumers/icebergPermissions.ts).
  *
- * Glue table optimizers are not deployed here: the target tables (one per epoch) do not exist until
- * the workflow creates them (docs/iceberg.md, "Compaction").
+ * Glue table optimizers cannot be Pulumi resources: the target tables (one per epoch) do not exist
+ * until the workflow creates them. So the component deploys the optimizers' role (trusted by
+ * glue.amazonaws.com) and the workflow creates the three optimizers right after EnsureTable creates a
+ * table, passing that role (docs/iceberg.md, "Compaction").
  */
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
@@ -27,6 +29,7 @@ import { bundleHandler, type HandlerBundle } from '../bundle';
 import type { IcebergConfig } from '../config/iceberg';
 import {
   icebergLambdaPolicy,
+  icebergOptimizerPolicy,
   icebergStateMachinePolicy,
   type IcebergResourceFacts,
 } from './icebergPermissions';
@@ -83,6 +86,7 @@ function feedFacts(
   names: FeedNames,
   stateParameterName: string,
   resultsBucket: pulumi.Output<string>,
+  optimizerRoleArn: pulumi.Output<string | undefined>,
 ): pulumi.Output<IcebergResourceFacts> {
   const { base, root, functionName, lockParameterName, stagingDatabase } = names;
   return pulumi
@@ -94,31 +98,49 @@ function feedFacts(
       args.notificationTopicArn,
       resultsBucket,
       args.notificationKmsKeyArn,
+      optimizerRoleArn,
     ])
-    .apply(([partition, region, accountId, bucket, topicArn, results, topicKeyArn]): IcebergResourceFacts => {
-      const ssm = (n: string) => `arn:${partition}:ssm:${region}:${accountId}:parameter${n}`;
-      return {
+    .apply(
+      ([
         partition,
         region,
         accountId,
         bucket,
-        prefix: args.prefix,
-        icebergRoot: root,
-        parameterArns: [
-          ssm(stateParameterName),
-          ssm(lockParameterName),
-          `${ssm(lockParameterName)}-takeover-*`,
-        ],
-        lockParameterArn: ssm(lockParameterName),
         topicArn,
-        ...(topicKeyArn ? { topicKeyArn } : {}),
-        functionArn: `arn:${partition}:lambda:${region}:${accountId}:function:${functionName}`,
-        workGroupName: base,
-        databases: [args.iceberg.database, stagingDatabase],
-        resultsBucket: results,
-        kmsKeyArn: args.kmsKeyArn,
-      };
-    });
+        results,
+        topicKeyArn,
+        optimizerRole,
+      ]): IcebergResourceFacts => {
+        const ssm = (n: string) => `arn:${partition}:ssm:${region}:${accountId}:parameter${n}`;
+        return {
+          partition,
+          region,
+          accountId,
+          bucket,
+          prefix: args.prefix,
+          icebergRoot: root,
+          parameterArns: [
+            ssm(stateParameterName),
+            ssm(lockParameterName),
+            `${ssm(lockParameterName)}-takeover-*`,
+          ],
+          lockParameterArn: ssm(lockParameterName),
+          topicArn,
+          ...(topicKeyArn ? { topicKeyArn } : {}),
+          functionArn: `arn:${partition}:lambda:${region}:${accountId}:function:${functionName}`,
+          workGroupName: base,
+          databases: [args.iceberg.database, stagingDatabase],
+          resultsBucket: results,
+          kmsKeyArn: args.kmsKeyArn,
+          ...(optimizerRole
+            ? {
+                optimizerRoleArn: optimizerRole,
+                lake: { database: args.iceberg.database, table: args.iceberg.table },
+              }
+            : {}),
+        };
+      },
+    );
 }
 
 export class IcebergFeed extends pulumi.ComponentResource {
@@ -143,12 +165,21 @@ export class IcebergFeed extends pulumi.ComponentResource {
     );
 
     const functionName = `${base}-plan`;
+    const optimizerRole = iceberg.optimizers ? this.optimizerRole(name, base, args) : undefined;
     const facts = feedFacts(
       args,
       { base, root, functionName, lockParameterName: parameters.lock, stagingDatabase },
       this.stateParameterName,
       results.bucket,
+      optimizerRole ? optimizerRole.arn : pulumi.output(undefined),
     );
+    const optimizerPolicy = optimizerRole
+      ? new aws.iam.RolePolicy(
+          `${name}-optimizer-policy`,
+          { role: optimizerRole.id, policy: facts.apply((f) => JSON.stringify(icebergOptimizerPolicy(f))) },
+          { parent: this },
+        )
+      : undefined;
     const settings = facts.apply((f): IcebergSettings => ({
       feedName: base,
       sourceAlias: args.sourceAlias,
@@ -191,7 +222,10 @@ export class IcebergFeed extends pulumi.ComponentResource {
       },
       this,
     );
-    this.stateMachineArn = this.workflow(name, base, args, facts, fn.fn.arn, workGroup.name, [state]);
+    this.stateMachineArn = this.workflow(name, base, args, facts, fn.fn.arn, workGroup.name, [
+      state,
+      ...(optimizerPolicy ? [optimizerPolicy] : []),
+    ]);
     this.workGroupName = workGroup.name;
     this.registerOutputs({
       stateMachineArn: this.stateMachineArn,
@@ -199,6 +233,24 @@ export class IcebergFeed extends pulumi.ComponentResource {
       stateParameterName: this.stateParameterName,
       view: `${iceberg.database}.${iceberg.table}`,
     });
+  }
+
+  /**
+   * The role Glue's table optimizers run as (compaction, snapshot retention, orphan file deletion of
+   * each epoch's table), trusted by glue.amazonaws.com from this account only.
+   */
+  private optimizerRole(name: string, base: string, args: IcebergFeedArgs): aws.iam.Role {
+    return new aws.iam.Role(
+      `${name}-optimizer-role`,
+      {
+        name: `${base}-optimizer-role`,
+        assumeRolePolicy: pulumi
+          .output(args.accountId)
+          .apply((a) => JSON.stringify(serviceTrustPolicy('glue.amazonaws.com', a))),
+        tags: args.tags,
+      },
+      { parent: this },
+    );
   }
 
   /** The workgroup, its result bucket, the Glue databases and the staging table. */
@@ -319,14 +371,19 @@ export class IcebergFeed extends pulumi.ComponentResource {
         name: base,
         type: 'STANDARD',
         roleArn: role.arn,
-        definition: pulumi.all([functionArn, workGroupName]).apply(([arn, wg]) =>
-          renderIcebergDefinitionString({
-            IcebergFunctionArn: arn,
-            WorkGroup: wg,
-            Database: iceberg.database,
-            // The S3 Tables catalog name is `s3tablescatalog/<table bucket>` [U]: set up outside this stack.
-            Catalog: iceberg.target === 'glue' ? 'AwsDataCatalog' : `s3tablescatalog/${iceberg.database}`,
-          }),
+        definition: pulumi.all([functionArn, workGroupName, facts]).apply(([arn, wg, f]) =>
+          renderIcebergDefinitionString(
+            {
+              IcebergFunctionArn: arn,
+              WorkGroup: wg,
+              Database: iceberg.database,
+              // The S3 Tables catalog name is `s3tablescatalog/<table bucket>` [U]: set up outside this stack.
+              Catalog: iceberg.target === 'glue' ? 'AwsDataCatalog' : `s3tablescatalog/${iceberg.database}`,
+            },
+            iceberg.optimizers && f.optimizerRoleArn
+              ? { ...iceberg.optimizers, roleArn: f.optimizerRoleArn, catalogId: f.accountId }
+              : undefined,
+          ),
         ),
         tags,
       },

@@ -32,6 +32,7 @@ import {
   addColumnSql,
   createTableSql,
   createViewSql,
+  epochTableName,
   exportPartition,
   mergeSql,
   type IcebergTableSpec,
@@ -79,8 +80,11 @@ export type IcebergEvent =
       error: { Error?: string; Cause?: string };
     };
 
-/** What `plan` returns: the plan, and for a statement its claim and SQL. */
-export type IcebergPlanOutput = IcebergPlan & { claim?: IcebergClaim; sql?: string };
+/**
+ * What `plan` returns: the plan, and for a statement its claim and SQL; for a CREATE TABLE also the
+ * table's name, on which the workflow then creates the Glue table optimizers.
+ */
+export type IcebergPlanOutput = IcebergPlan & { claim?: IcebergClaim; sql?: string; table?: string };
 
 /** Thrown when the lease is held by another execution: the state machine retries. */
 export class IcebergLeaseBusy extends Error {
@@ -274,7 +278,11 @@ export class IcebergFeedSteps {
         startedAt: iso,
       };
       await this.writeState({ ...state, epoch: claim.epoch, inProgress: claim, updatedAt: iso });
-      return { ...planned, statement: fitted.statement, claim, sql: fitted.sql };
+      const table =
+        fitted.statement.kind === 'CREATE_TABLE'
+          ? epochTableName(this.settings.spec, fitted.statement.epoch)
+          : undefined;
+      return { ...planned, statement: fitted.statement, claim, sql: fitted.sql, ...(table ? { table } : {}) };
     });
   }
 

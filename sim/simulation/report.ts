@@ -121,6 +121,12 @@ export interface IcebergOutcome {
   queries: { merges: number; ddl: number; failed: number; dataScannedInBytes: number };
   /** ICEBERG_HALTED messages published. */
   alerts: number;
+  /**
+   * The Glue table optimizers the workflow created, by lake table (their types, sorted), and the
+   * creations refused as already existing (re-runs); null when the deployed workflow creates none.
+   * `ok` needs the epoch's table to have all three.
+   */
+  optimizers: { tables: Record<string, string[]>; alreadyExisted: number } | null;
   error?: string;
 }
 
