@@ -194,14 +194,16 @@ export interface IcebergConfig {
   bytesScannedCutoffMb: number;
   /**
    * The Glue table optimizers the workflow creates on each epoch's table (compaction, snapshot
-   * retention, orphan file deletion), or none: `optimizers.enabled: false`, or an S3 Tables target,
-   * whose table bucket runs its own maintenance.
+   * retention, orphan file deletion). Off with `optimizers.enabled: false`, and for an S3 Tables
+   * target, whose table bucket runs its own maintenance. Always present once resolved, so that the
+   * resolved block parses back to itself (ContinuousExport validates its args again).
    */
-  optimizers?: IcebergOptimizers;
+  optimizers: IcebergOptimizers;
 }
 
 /** The optimizers' settings with their defaults applied. */
 export interface IcebergOptimizers {
+  enabled: boolean;
   snapshotRetentionDays: number;
   snapshotsToRetain: number;
   orphanFileRetentionDays: number;
@@ -297,10 +299,10 @@ function optimizerProblems(value: IcebergParsed): Problem[] {
   ];
 }
 
-/** The optimizers of a Glue target, on unless disabled, with the defaults filled in. */
-function resolveOptimizers(parsed: IcebergParsed): IcebergOptimizers | undefined {
-  if (parsed.target !== 'glue' || parsed.optimizers?.enabled === false) return undefined;
+/** The optimizers with the defaults filled in: on for a Glue target unless disabled. */
+function resolveOptimizers(parsed: IcebergParsed): IcebergOptimizers {
   return {
+    enabled: parsed.target === 'glue' && parsed.optimizers?.enabled !== false,
     snapshotRetentionDays:
       parsed.optimizers?.snapshotRetentionDays ?? OPTIMIZER_DEFAULTS.snapshotRetentionDays,
     snapshotsToRetain: parsed.optimizers?.snapshotsToRetain ?? OPTIMIZER_DEFAULTS.snapshotsToRetain,
@@ -348,13 +350,8 @@ export function resolveIceberg(
     maxExportsPerMerge: parsed.maxExportsPerMerge,
     onNewEpoch: parsed.onNewEpoch,
     bytesScannedCutoffMb: parsed.bytesScannedCutoffMb,
-    ...optionalOptimizers(parsed),
+    optimizers: resolveOptimizers(parsed),
   };
-}
-
-function optionalOptimizers(parsed: IcebergParsed): { optimizers?: IcebergOptimizers } {
-  const optimizers = resolveOptimizers(parsed);
-  return optimizers ? { optimizers } : {};
 }
 
 /**

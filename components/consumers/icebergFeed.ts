@@ -165,7 +165,7 @@ export class IcebergFeed extends pulumi.ComponentResource {
     );
 
     const functionName = `${base}-plan`;
-    const optimizerRole = iceberg.optimizers ? this.optimizerRole(name, base, args) : undefined;
+    const optimizerRole = iceberg.optimizers.enabled ? this.optimizerRole(name, base, args) : undefined;
     const facts = feedFacts(
       args,
       { base, root, functionName, lockParameterName: parameters.lock, stagingDatabase },
@@ -380,7 +380,7 @@ export class IcebergFeed extends pulumi.ComponentResource {
               // The S3 Tables catalog name is `s3tablescatalog/<table bucket>` [U]: set up outside this stack.
               Catalog: iceberg.target === 'glue' ? 'AwsDataCatalog' : `s3tablescatalog/${iceberg.database}`,
             },
-            iceberg.optimizers && f.optimizerRoleArn
+            iceberg.optimizers.enabled && f.optimizerRoleArn
               ? { ...iceberg.optimizers, roleArn: f.optimizerRoleArn, catalogId: f.accountId }
               : undefined,
           ),
