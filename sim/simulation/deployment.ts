@@ -90,7 +90,14 @@ export const SIMULATION_ICEBERG = {
 export function simulationStackConfig(
   options: Pick<
     SimulateOptions,
-    'window' | 'format' | 'replicaOnNewEpoch' | 'replicaBootstrap' | 'scale' | 'iceberg'
+    | 'window'
+    | 'format'
+    | 'replicaOnNewEpoch'
+    | 'replicaBootstrap'
+    | 'scale'
+    | 'iceberg'
+    | 'windowMode'
+    | 'maxStalenessMinutes'
   >,
 ): Record<string, unknown> {
   return {
@@ -102,6 +109,14 @@ export function simulationStackConfig(
         exportFormat: EXPORT_FORMAT_OF_FLAG[options.format ?? 'json'],
         exportViewType: 'NEW_AND_OLD_IMAGES',
         windowMinutes: options.window,
+        ...(options.windowMode === 'costAware'
+          ? {
+              windowMode: 'costAware',
+              ...(options.maxStalenessMinutes !== undefined
+                ? { maxStalenessMinutes: options.maxStalenessMinutes }
+                : {}),
+            }
+          : {}),
         maxCatchUpWindowMinutes: 1440,
         restorableMarginSeconds: 60,
         maxInFlight: 4,

@@ -1,4 +1,5 @@
 /** The report of a simulation run and the progress it announces on the way (types, plus a pure diff). */
+import type { ExportCostOutcome } from './exportCost';
 import type { Denial, RoleCounts } from '../iam/evaluator';
 import type { CostEstimate } from './cost';
 import type { SimulateOptions } from './options';
@@ -195,6 +196,8 @@ export interface SimulationReport {
     inFlightAtEnd: number;
     billedBytes: number;
   };
+  /** The incremental exports' count, window lengths and modelled monthly cost (exportCost.ts). */
+  exportCost: ExportCostOutcome;
   faults: {
     failedExportsInjected: number;
     transientErrorsInjected: number;
