@@ -86,7 +86,6 @@ function feedFacts(
   names: FeedNames,
   stateParameterName: string,
   resultsBucket: pulumi.Output<string>,
-  optimizerRoleArn: pulumi.Output<string | undefined>,
 ): pulumi.Output<IcebergResourceFacts> {
   const { base, root, functionName, lockParameterName, stagingDatabase } = names;
   return pulumi
@@ -98,49 +97,45 @@ function feedFacts(
       args.notificationTopicArn,
       resultsBucket,
       args.notificationKmsKeyArn,
-      optimizerRoleArn,
     ])
-    .apply(
-      ([
+    .apply(([partition, region, accountId, bucket, topicArn, results, topicKeyArn]): IcebergResourceFacts => {
+      const ssm = (n: string) => `arn:${partition}:ssm:${region}:${accountId}:parameter${n}`;
+      return {
         partition,
         region,
         accountId,
         bucket,
+        prefix: args.prefix,
+        icebergRoot: root,
+        parameterArns: [
+          ssm(stateParameterName),
+          ssm(lockParameterName),
+          `${ssm(lockParameterName)}-takeover-*`,
+        ],
+        lockParameterArn: ssm(lockParameterName),
         topicArn,
-        results,
-        topicKeyArn,
-        optimizerRole,
-      ]): IcebergResourceFacts => {
-        const ssm = (n: string) => `arn:${partition}:ssm:${region}:${accountId}:parameter${n}`;
-        return {
-          partition,
-          region,
-          accountId,
-          bucket,
-          prefix: args.prefix,
-          icebergRoot: root,
-          parameterArns: [
-            ssm(stateParameterName),
-            ssm(lockParameterName),
-            `${ssm(lockParameterName)}-takeover-*`,
-          ],
-          lockParameterArn: ssm(lockParameterName),
-          topicArn,
-          ...(topicKeyArn ? { topicKeyArn } : {}),
-          functionArn: `arn:${partition}:lambda:${region}:${accountId}:function:${functionName}`,
-          workGroupName: base,
-          databases: [args.iceberg.database, stagingDatabase],
-          resultsBucket: results,
-          kmsKeyArn: args.kmsKeyArn,
-          ...(optimizerRole
-            ? {
-                optimizerRoleArn: optimizerRole,
-                lake: { database: args.iceberg.database, table: args.iceberg.table },
-              }
-            : {}),
-        };
-      },
-    );
+        ...(topicKeyArn ? { topicKeyArn } : {}),
+        functionArn: `arn:${partition}:lambda:${region}:${accountId}:function:${functionName}`,
+        workGroupName: base,
+        databases: [args.iceberg.database, stagingDatabase],
+        resultsBucket: results,
+        kmsKeyArn: args.kmsKeyArn,
+      };
+    });
+}
+
+/** The facts with the optimizer role and the lake's tables it may act on, when the feed has one. */
+function withOptimizerRole(
+  facts: pulumi.Output<IcebergResourceFacts>,
+  args: IcebergFeedArgs,
+  role: aws.iam.Role | undefined,
+): pulumi.Output<IcebergResourceFacts> {
+  if (!role) return facts;
+  return pulumi.all([facts, role.arn]).apply(([f, optimizerRoleArn]) => ({
+    ...f,
+    optimizerRoleArn,
+    lake: { database: args.iceberg.database, table: args.iceberg.table },
+  }));
 }
 
 export class IcebergFeed extends pulumi.ComponentResource {
@@ -166,12 +161,15 @@ export class IcebergFeed extends pulumi.ComponentResource {
 
     const functionName = `${base}-plan`;
     const optimizerRole = iceberg.optimizers.enabled ? this.optimizerRole(name, base, args) : undefined;
-    const facts = feedFacts(
+    const facts = withOptimizerRole(
+      feedFacts(
+        args,
+        { base, root, functionName, lockParameterName: parameters.lock, stagingDatabase },
+        this.stateParameterName,
+        results.bucket,
+      ),
       args,
-      { base, root, functionName, lockParameterName: parameters.lock, stagingDatabase },
-      this.stateParameterName,
-      results.bucket,
-      optimizerRole ? optimizerRole.arn : pulumi.output(undefined),
+      optimizerRole,
     );
     const optimizerPolicy = optimizerRole
       ? new aws.iam.RolePolicy(
