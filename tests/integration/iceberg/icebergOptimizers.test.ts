@@ -198,8 +198,30 @@ async function harness(options: { withoutPassRole?: boolean; glueFault?: (call: 
 
 const OPTIMIZER_STATES = ['Compaction optimizer', 'Snapshot retention optimizer', 'Orphan file optimizer'];
 
+// asl-validator ships no type declarations.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const aslValidator = require('asl-validator') as (definition: unknown) => {
+  isValid: boolean;
+  errors: unknown[];
+};
+
 describe('Iceberg feed workflow: Glue table optimizers on the tables EnsureTable creates', function () {
   this.timeout(60_000);
+
+  it('renders with every placeholder filled and passes asl-validator; bad days are refused at render', () => {
+    const definition = renderIcebergDefinition(PARAMS, OPTIMIZERS);
+    expect(JSON.stringify(definition)).not.to.match(/\$\{/);
+    expect(aslValidator(definition).errors).to.deep.equal([]);
+    for (const key of ['snapshotRetentionDays', 'snapshotsToRetain', 'orphanFileRetentionDays'] as const)
+      for (const bad of [0, 1.5, Number.NaN])
+        expect(
+          () => renderIcebergDefinition(PARAMS, { ...OPTIMIZERS, [key]: bad }),
+          `${key} ${bad}`,
+        ).to.throw(new RegExp(`optimizers\\.${key} must be a whole number`));
+    expect(() => renderIcebergDefinition(PARAMS, { ...OPTIMIZERS, roleArn: '' })).to.throw(
+      /OptimizerRoleArn/,
+    );
+  });
 
   it('creates the three optimizers once, right after CREATE TABLE, with the role and the configured days', async () => {
     const h = await harness();
