@@ -15,9 +15,9 @@
  * - least-privilege IAM from the one action list (components/consumers/icebergPermissions.ts).
  *
  * Glue table optimizers cannot be Pulumi resources: the target tables (one per epoch) do not exist
- * until the workflow creates them. So the component deploys the optimizers' role (trusted by
- * glue.amazonaws.com) and the workflow creates the three optimizers right after EnsureTable creates a
- * table, passing that role (docs/iceberg.md, "Compaction").
+ * until the workflow creates them. So the component deploys the optimizers' role
+ * (components/consumers/icebergOptimizerRole.ts) and the workflow creates the three optimizers right
+ * after EnsureTable creates a table, passing that role (docs/iceberg.md, "Compaction").
  */
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
@@ -29,10 +29,10 @@ import { bundleHandler, type HandlerBundle } from '../bundle';
 import type { IcebergConfig } from '../config/iceberg';
 import {
   icebergLambdaPolicy,
-  icebergOptimizerPolicy,
   icebergStateMachinePolicy,
   type IcebergResourceFacts,
 } from './icebergPermissions';
+import { icebergOptimizerRole } from './icebergOptimizerRole';
 import { lambdaFunction } from '../lambdaFunction';
 import { icebergParameterNames } from '../names';
 import { schedulerPolicy, serviceTrustPolicy } from '../permissions';
@@ -124,20 +124,6 @@ function feedFacts(
     });
 }
 
-/** The facts with the optimizer role and the lake's tables it may act on, when the feed has one. */
-function withOptimizerRole(
-  facts: pulumi.Output<IcebergResourceFacts>,
-  args: IcebergFeedArgs,
-  role: aws.iam.Role | undefined,
-): pulumi.Output<IcebergResourceFacts> {
-  if (!role) return facts;
-  return pulumi.all([facts, role.arn]).apply(([f, optimizerRoleArn]) => ({
-    ...f,
-    optimizerRoleArn,
-    lake: { database: args.iceberg.database, table: args.iceberg.table },
-  }));
-}
-
 export class IcebergFeed extends pulumi.ComponentResource {
   public readonly stateMachineArn: pulumi.Output<string>;
   public readonly workGroupName: pulumi.Output<string>;
@@ -160,24 +146,12 @@ export class IcebergFeed extends pulumi.ComponentResource {
     );
 
     const functionName = `${base}-plan`;
-    const optimizerRole = iceberg.optimizers.enabled ? this.optimizerRole(name, base, args) : undefined;
-    const facts = withOptimizerRole(
-      feedFacts(
-        args,
-        { base, root, functionName, lockParameterName: parameters.lock, stagingDatabase },
-        this.stateParameterName,
-        results.bucket,
-      ),
+    const facts = feedFacts(
       args,
-      optimizerRole,
+      { base, root, functionName, lockParameterName: parameters.lock, stagingDatabase },
+      this.stateParameterName,
+      results.bucket,
     );
-    const optimizerPolicy = optimizerRole
-      ? new aws.iam.RolePolicy(
-          `${name}-optimizer-policy`,
-          { role: optimizerRole.id, policy: facts.apply((f) => JSON.stringify(icebergOptimizerPolicy(f))) },
-          { parent: this },
-        )
-      : undefined;
     const settings = facts.apply((f): IcebergSettings => ({
       feedName: base,
       sourceAlias: args.sourceAlias,
@@ -220,9 +194,11 @@ export class IcebergFeed extends pulumi.ComponentResource {
       },
       this,
     );
-    this.stateMachineArn = this.workflow(name, base, args, facts, fn.fn.arn, workGroup.name, [
+    // The state machine creates the optimizers of each table it creates: its facts carry their role.
+    const optimizers = icebergOptimizerRole(this, { name, base }, args, facts);
+    this.stateMachineArn = this.workflow(name, base, args, optimizers.facts, fn.fn.arn, workGroup.name, [
       state,
-      ...(optimizerPolicy ? [optimizerPolicy] : []),
+      ...optimizers.dependsOn,
     ]);
     this.workGroupName = workGroup.name;
     this.registerOutputs({
@@ -231,24 +207,6 @@ export class IcebergFeed extends pulumi.ComponentResource {
       stateParameterName: this.stateParameterName,
       view: `${iceberg.database}.${iceberg.table}`,
     });
-  }
-
-  /**
-   * The role Glue's table optimizers run as (compaction, snapshot retention, orphan file deletion of
-   * each epoch's table), trusted by glue.amazonaws.com from this account only.
-   */
-  private optimizerRole(name: string, base: string, args: IcebergFeedArgs): aws.iam.Role {
-    return new aws.iam.Role(
-      `${name}-optimizer-role`,
-      {
-        name: `${base}-optimizer-role`,
-        assumeRolePolicy: pulumi
-          .output(args.accountId)
-          .apply((a) => JSON.stringify(serviceTrustPolicy('glue.amazonaws.com', a))),
-        tags: args.tags,
-      },
-      { parent: this },
-    );
   }
 
   /** The workgroup, its result bucket, the Glue databases and the staging table. */
