@@ -96,7 +96,7 @@ describe('simulate: --window-mode, --max-staleness-minutes and --workload quiet'
 
 describe(`a simulated month of a quiet table: fixed 15-minute windows against cost-aware (${DAYS} days, scaled)`, function () {
   // About 15 s for both runs at 3 days on an idle 2-core machine.
-  this.timeout(60_000 + DAYS * 10_000);
+  this.timeout(60_000 + DAYS * 20_000);
   let fixed: SimulationReport;
   let aware: SimulationReport;
   const options = (windowMode: SimulateOptions['windowMode']): SimulateOptions => ({
