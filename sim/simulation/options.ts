@@ -292,6 +292,9 @@ export function simulateFlags(flags: ParsedSimulateFlags): SimulateCommandFlags 
     workload: flags.workload ?? 'steady',
   };
   windowModeUsage(options);
+  if (options.workload === 'quiet' && options.scale)
+    // --scale is a large, busy table: the opposite of a quiet one.
+    throw new SimulateUsageError('--workload quiet and --scale do not go together: pick one');
   if (options.replicaBootstrap === 'import' && options.replicaOnNewEpoch === 'rebaseline') {
     // As the stack config refuses it: an import creates a new table, a rebaseline rewrites one.
     throw new SimulateUsageError(

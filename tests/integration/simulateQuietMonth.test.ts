@@ -86,6 +86,7 @@ describe('simulate: --window-mode, --max-staleness-minutes and --workload quiet'
       ],
       [['--window-mode', 'costaware'], '--window-mode "costaware": expected fixed or cost-aware'],
       [['--workload', 'busy'], '--workload "busy": expected steady or quiet'],
+      [['--workload', 'quiet', '--scale'], '--workload quiet and --scale do not go together'],
     ] as const) {
       const { io, stderr } = capture();
       expect(await runDce(['simulate', ...argv], io), argv.join(' ')).to.equal(2);
