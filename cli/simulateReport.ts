@@ -1,6 +1,7 @@
 /** The simulation report a person reads at a glance (`npm run simulate`, `dce simulate`). */
 import type { SimulationReport } from '../sim/simulation/report';
 import type { KeptServers } from '../sim/simulation/engine';
+import { QUIET_KEY_SPACE, QUIET_WRITES_PER_HOUR } from '../sim/simulation/options';
 import { formatDuration, table } from './output';
 
 /** `1 pause`, `2 pauses`. */
@@ -21,22 +22,27 @@ export function formatSimulationReport(r: SimulationReport): string {
     table([
       [
         'simulated',
-        `${r.options.days} days (${r.simulated.start} .. ${r.simulated.end}), ${r.options.window}-minute windows`,
+        `${r.options.days} days (${r.simulated.start} .. ${r.simulated.end}), ${windowsText(r.options)}`,
       ],
       [
         'workload',
-        `${r.options.rate} writes/min, ${r.source.writes} writes, seed ${r.options.seed}, faults ${r.options.faults}${
+        `${workloadText(r.options)}, ${r.source.writes} writes, seed ${r.options.seed}, faults ${r.options.faults}${
           r.options.format === 'ion' ? ', ION exports' : ''
         }`,
       ],
       [
         'windows',
-        `${r.windows.committed} committed (1 full + ${r.windows.incremental} incremental; ${r.windows.expected} window lengths between chain start and watermark)`,
+        `${r.windows.committed} committed (1 full + ${r.windows.incremental} incremental${
+          r.options.windowMode === 'costAware'
+            ? ''
+            : `; ${r.windows.expected} window lengths between chain start and watermark`
+        })`,
       ],
       [
         'exports',
         `${r.exports.started} started, ${r.exports.completed} completed, ${r.exports.failed} failed, ${r.exports.retriedWindows} windows retried, ${r.exports.inFlightAtEnd} in flight at the end`,
       ],
+      ['export cost', exportCostText(r.exportCost)],
       [
         'faults',
         `${r.faults.failedExportsInjected} failed exports, ${r.faults.transientErrorsInjected} transient errors, ${r.faults.duplicateDeliveries} duplicate and ${r.faults.skippedDeliveries} skipped deliveries, ${plural(r.faults.pauses.length, 'pause')}, ${plural(r.faults.resets.length, 'reset')}`,
@@ -100,6 +106,31 @@ export function formatSimulationReport(r: SimulationReport): string {
   return lines.join('\n');
 }
 
+/** `15-minute windows`, or the cost-aware range. */
+function windowsText(o: SimulationReport['options']): string {
+  if (o.windowMode !== 'costAware') return `${o.window}-minute windows`;
+  return `cost-aware windows of ${o.window} to ${o.maxStalenessMinutes ?? 1440} minutes`;
+}
+
+/** The source table's traffic. */
+function workloadText(o: SimulationReport['options']): string {
+  return o.workload === 'quiet'
+    ? `quiet (${QUIET_WRITES_PER_HOUR} writes/hour over ${QUIET_KEY_SPACE} keys)`
+    : `${o.rate} writes/min`;
+}
+
+/** The incremental exports at the run's pace: count, window lengths, billed size, monthly cost. */
+function exportCostText(c: SimulationReport['exportCost']): string {
+  const windows = c.windowMinutes
+    ? c.windowMinutes.min === c.windowMinutes.max
+      ? `${c.windowMinutes.min}-minute windows`
+      : `windows of ${c.windowMinutes.min} to ${c.windowMinutes.max} minutes (last ${c.windowMinutes.last})`
+    : 'no windows';
+  const cost = c.monthlyUsd === null ? '-' : usd(c.monthlyUsd);
+  const meet = c.gaps === 0 ? 'meeting exactly' : `${c.gaps} GAPS`;
+  return `${c.incrementals} incremental exports (${Math.round(c.incrementalsPerMonth)} a month at this pace), ${windows} ${meet}, ${(c.billedBytes / 1e6).toFixed(2)} MB billed; ${cost}/month modelled (each at least 10 MB at $0.10/GB)`;
+}
+
 /** The Iceberg feed: whether its lake table equals the source at its watermark, with counts. */
 function icebergRow(i: NonNullable<SimulationReport['iceberg']>): string {
   if (i.error) return `FAILED: ${i.error}`;
@@ -115,8 +146,17 @@ function icebergRow(i: NonNullable<SimulationReport['iceberg']>): string {
   return (
     `${i.view} (every ${i.mergeEveryMinutes} min, onNewEpoch ${i.onNewEpoch}) ${state}, entry ${i.lastAppliedSequence}${view}: ${identity}; ` +
     `${i.queries.merges} MERGEs, ${i.queries.ddl} DDL, ${i.queries.failed} failed queries, ${(i.queries.dataScannedInBytes / 1e6).toFixed(1)} MB read, ` +
-    `${i.executions.total} executions (${i.executions.failed} failed${failed ? `: ${failed}` : ''}), ${plural(i.alerts, 'alert')}, ${lag} behind the chain`
+    `${i.executions.total} executions (${i.executions.failed} failed${failed ? `: ${failed}` : ''}), ${plural(i.alerts, 'alert')}, ${lag} behind the chain` +
+    optimizersText(i.optimizers)
   );
+}
+
+/** The Glue table optimizers of each lake table, as the report row's last clause. */
+function optimizersText(o: NonNullable<SimulationReport['iceberg']>['optimizers']): string {
+  if (o === null) return '';
+  const tables = Object.entries(o.tables);
+  if (tables.length === 0) return '; NO Glue table optimizers created';
+  return `; Glue table optimizers: ${tables.map(([t, types]) => `${t} (${types.join(', ')})`).join('; ')}`;
 }
 
 /** The protected copy (replicated, verified) and the restore from it into the second Region. */

@@ -68,12 +68,66 @@ export interface IcebergDefinitionParameters {
   Catalog: string;
 }
 
-/** Renders an Iceberg feed's workflow (statemachine/iceberg-feed.asl.json). */
-export function renderIcebergDefinition(parameters: IcebergDefinitionParameters): Record<string, unknown> {
-  return renderTemplate(icebergTemplate, parameters, 'renderIcebergDefinition');
+/** The Glue table optimizers the workflow creates on each epoch's table (components/config/iceberg.ts). */
+export interface IcebergOptimizerParameters {
+  /** The role Glue runs the optimizers as (passed with iam:PassRole). */
+  roleArn: string;
+  /** The Data Catalog's id: the account's. */
+  catalogId: string;
+  snapshotRetentionDays: number;
+  snapshotsToRetain: number;
+  orphanFileRetentionDays: number;
+}
+
+/** The template's states that create the optimizers, in order, and the Choice that leads to them. */
+export const ICEBERG_OPTIMIZER_STATES = [
+  'New table?',
+  'Compaction optimizer',
+  'Snapshot retention optimizer',
+  'Orphan file optimizer',
+] as const;
+
+/** The Iceberg template without the optimizer states: EnsureTable goes straight to Commit. */
+function withoutOptimizers(source: typeof icebergTemplate): Record<string, unknown> {
+  const states: Record<string, Record<string, unknown>> = { ...source.States };
+  for (const name of ICEBERG_OPTIMIZER_STATES) delete states[name];
+  states.EnsureTable = { ...states.EnsureTable, Next: 'Commit' };
+  return { ...source, States: states };
+}
+
+/**
+ * Renders an Iceberg feed's workflow (statemachine/iceberg-feed.asl.json): with `optimizers`, a table
+ * EnsureTable creates gets Glue's three optimizers; without (disabled, or an S3 Tables target, whose
+ * table bucket maintains its tables), those states are left out.
+ */
+export function renderIcebergDefinition(
+  parameters: IcebergDefinitionParameters,
+  optimizers?: IcebergOptimizerParameters,
+): Record<string, unknown> {
+  if (!optimizers)
+    return renderTemplate(withoutOptimizers(icebergTemplate), parameters, 'renderIcebergDefinition');
+  // Whole days: the template turns them back into numbers (States.StringToJson), as Glue takes them.
+  for (const key of ['snapshotRetentionDays', 'snapshotsToRetain', 'orphanFileRetentionDays'] as const)
+    if (!Number.isInteger(optimizers[key]) || optimizers[key] < 1)
+      throw new Error(`renderIcebergDefinition: optimizers.${key} must be a whole number >= 1`);
+  return renderTemplate(
+    icebergTemplate,
+    {
+      ...parameters,
+      OptimizerRoleArn: optimizers.roleArn,
+      CatalogId: optimizers.catalogId,
+      SnapshotRetentionDays: String(optimizers.snapshotRetentionDays),
+      SnapshotsToRetain: String(optimizers.snapshotsToRetain),
+      OrphanFileRetentionDays: String(optimizers.orphanFileRetentionDays),
+    },
+    'renderIcebergDefinition',
+  );
 }
 
 /** The Iceberg feed definition as the JSON string Step Functions takes. */
-export function renderIcebergDefinitionString(parameters: IcebergDefinitionParameters): string {
-  return JSON.stringify(renderIcebergDefinition(parameters), null, 2);
+export function renderIcebergDefinitionString(
+  parameters: IcebergDefinitionParameters,
+  optimizers?: IcebergOptimizerParameters,
+): string {
+  return JSON.stringify(renderIcebergDefinition(parameters, optimizers), null, 2);
 }

@@ -12,6 +12,21 @@ import { z } from 'zod';
 /** Athena writes at most 100 partitions per query, Iceberg tables included (HIVE_TOO_MANY_OPEN_PARTITIONS). */
 export const MAX_ICEBERG_BUCKETS = 100;
 
+/** Longest retention the optimizers take here, in days (ten years: a bound against typos, not Glue's). */
+export const MAX_OPTIMIZER_DAYS = 3650;
+/** Most snapshots the retention optimizer is asked to keep whatever their age. */
+export const MAX_SNAPSHOTS_TO_RETAIN = 1000;
+/**
+ * The optimizers' settings when the config does not say: Glue's own defaults for snapshot retention
+ * (5 days, at least 1 snapshot) and orphan file deletion (3 days) [U: as the Glue console states them;
+ * the workflow always sends the values, so a different service default changes nothing here].
+ */
+export const OPTIMIZER_DEFAULTS = {
+  snapshotRetentionDays: 5,
+  snapshotsToRetain: 1,
+  orphanFileRetentionDays: 3,
+} as const;
+
 /** Columns every target table has; a projection or key may not take these names. */
 export const ICEBERG_RESERVED_COLUMNS = [
   'item',
@@ -31,7 +46,7 @@ const COLUMN_TYPE = /^(string|bigint|int|double|boolean|timestamp|date|decimal\(
 /** What each `iceberg` field accepts, in words; merged into the config's ALLOWED table. */
 export const ICEBERG_ALLOWED: Record<string, string> = {
   iceberg:
-    'an object {partitionKey, sortKey?, database?, table?, target?, columns?, bucketPartitions?, mergeEveryMinutes?, maxExportsPerMerge?, onNewEpoch?, bytesScannedCutoffMb?, lagAlarmMinutes?}',
+    'an object {partitionKey, sortKey?, database?, table?, target?, columns?, bucketPartitions?, mergeEveryMinutes?, maxExportsPerMerge?, onNewEpoch?, bytesScannedCutoffMb?, lagAlarmMinutes?, optimizers?}',
   'iceberg.database':
     'a Glue database name: a-z, 0-9 and "_", starting with a letter, at most 100 characters',
   'iceberg.table':
@@ -64,6 +79,13 @@ export const ICEBERG_ALLOWED: Record<string, string> = {
     'an integer from 10 to 10000000 (the workgroup cancels a query scanning more)',
   'iceberg.lagAlarmMinutes':
     "an integer from 15 to 50400: the lake's lag behind the chain above which its alarm fires (default: the table's lagAlarmMinutes plus mergeEveryMinutes)",
+  'iceberg.optimizers':
+    "an object {enabled?, snapshotRetentionDays?, snapshotsToRetain?, orphanFileRetentionDays?}: the Glue table optimizers of each epoch's table (target glue only)",
+  'iceberg.optimizers.enabled':
+    'true (default: compaction, snapshot retention and orphan file deletion) or false',
+  'iceberg.optimizers.snapshotRetentionDays': `an integer from 1 to ${MAX_OPTIMIZER_DAYS} (snapshots older than this expire; default ${OPTIMIZER_DEFAULTS.snapshotRetentionDays})`,
+  'iceberg.optimizers.snapshotsToRetain': `an integer from 1 to ${MAX_SNAPSHOTS_TO_RETAIN} (kept whatever their age; default ${OPTIMIZER_DEFAULTS.snapshotsToRetain})`,
+  'iceberg.optimizers.orphanFileRetentionDays': `an integer from 1 to ${MAX_OPTIMIZER_DAYS} (files no snapshot references are deleted after this; default ${OPTIMIZER_DEFAULTS.orphanFileRetentionDays})`,
 };
 
 /** The shape with each field described by its words in `ICEBERG_ALLOWED` under `prefix`. */
@@ -82,6 +104,15 @@ const keyShape = {
   column: z.string().max(128).regex(IDENTIFIER).optional(),
 };
 const keySchema = z.strictObject(described('iceberg.partitionKey', keyShape));
+
+const optimizersSchema = z.strictObject(
+  described('iceberg.optimizers', {
+    enabled: z.boolean().default(true),
+    snapshotRetentionDays: z.number().int().min(1).max(MAX_OPTIMIZER_DAYS).optional(),
+    snapshotsToRetain: z.number().int().min(1).max(MAX_SNAPSHOTS_TO_RETAIN).optional(),
+    orphanFileRetentionDays: z.number().int().min(1).max(MAX_OPTIMIZER_DAYS).optional(),
+  }),
+);
 
 const columnSchema = z.strictObject(
   described('iceberg.columns', {
@@ -120,10 +151,12 @@ export const icebergSchema = z
       onNewEpoch: z.enum(['rebuild', 'halt']).default('rebuild'),
       bytesScannedCutoffMb: z.number().int().min(10).max(10_000_000).default(102_400),
       lagAlarmMinutes: z.number().int().min(15).max(50_400).optional(),
+      optimizers: optimizersSchema.optional(),
     }),
   )
   .superRefine((value, ctx) => {
     for (const problem of icebergColumnProblems(value)) ctx.addIssue({ code: 'custom', ...problem });
+    for (const problem of optimizerProblems(value)) ctx.addIssue({ code: 'custom', ...problem });
   })
   .describe(ICEBERG_ALLOWED.iceberg);
 
@@ -167,6 +200,21 @@ export interface IcebergConfig {
    * @default the table's lagAlarmMinutes plus mergeEveryMinutes (components/consumers/tableConsumers.ts)
    */
   lagAlarmMinutes?: number;
+  /**
+   * The Glue table optimizers the workflow creates on each epoch's table (compaction, snapshot
+   * retention, orphan file deletion). Off with `optimizers.enabled: false`, and for an S3 Tables
+   * target, whose table bucket runs its own maintenance. Always present once resolved, so that the
+   * resolved block parses back to itself (ContinuousExport validates its args again).
+   */
+  optimizers: IcebergOptimizers;
+}
+
+/** The optimizers' settings with their defaults applied. */
+export interface IcebergOptimizers {
+  enabled: boolean;
+  snapshotRetentionDays: number;
+  snapshotsToRetain: number;
+  orphanFileRetentionDays: number;
 }
 
 /** The DynamoDB type a projection reads when the config does not say: from its type and conversion. */
@@ -246,6 +294,31 @@ function icebergColumnProblems(value: IcebergParsed): Problem[] {
   return problems;
 }
 
+/** An `optimizers` section beside an S3 Tables target: the table bucket maintains its tables itself. */
+function optimizerProblems(value: IcebergParsed): Problem[] {
+  if (value.target !== 's3tables' || value.optimizers === undefined || !value.optimizers.enabled) return [];
+  return [
+    {
+      path: ['optimizers'],
+      input: value.optimizers,
+      message:
+        'Glue table optimizers apply to target glue only (an S3 table bucket runs its own maintenance); remove optimizers or set enabled: false',
+    },
+  ];
+}
+
+/** The optimizers with the defaults filled in: on for a Glue target unless disabled. */
+function resolveOptimizers(parsed: IcebergParsed): IcebergOptimizers {
+  return {
+    enabled: parsed.target === 'glue' && parsed.optimizers?.enabled !== false,
+    snapshotRetentionDays:
+      parsed.optimizers?.snapshotRetentionDays ?? OPTIMIZER_DEFAULTS.snapshotRetentionDays,
+    snapshotsToRetain: parsed.optimizers?.snapshotsToRetain ?? OPTIMIZER_DEFAULTS.snapshotsToRetain,
+    orphanFileRetentionDays:
+      parsed.optimizers?.orphanFileRetentionDays ?? OPTIMIZER_DEFAULTS.orphanFileRetentionDays,
+  };
+}
+
 /** Glue names start with a letter: `prefix` is put before a name that does not. */
 function startWithLetter(name: string, prefix: string): string {
   return /^[a-z]/.test(name) ? name : `${prefix}${name}`;
@@ -286,6 +359,7 @@ export function resolveIceberg(
     onNewEpoch: parsed.onNewEpoch,
     bytesScannedCutoffMb: parsed.bytesScannedCutoffMb,
     ...(parsed.lagAlarmMinutes !== undefined ? { lagAlarmMinutes: parsed.lagAlarmMinutes } : {}),
+    optimizers: resolveOptimizers(parsed),
   };
 }
 

@@ -17,8 +17,10 @@
  *   `IcebergLagSeconds` metric the plan step emits (the lake behind the chain, halted, or not reporting);
  * - least-privilege IAM from the one action list (components/consumers/icebergPermissions.ts).
  *
- * Glue table optimizers are not deployed here: the target tables (one per epoch) do not exist until
- * the workflow creates them (docs/iceberg.md, "Compaction").
+ * Glue table optimizers cannot be Pulumi resources: the target tables (one per epoch) do not exist
+ * until the workflow creates them. So the component deploys the optimizers' role
+ * (components/consumers/icebergOptimizerRole.ts) and the workflow creates the three optimizers right
+ * after EnsureTable creates a table, passing that role (docs/iceberg.md, "Compaction").
  */
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
@@ -34,6 +36,7 @@ import {
   icebergStateMachinePolicy,
   type IcebergResourceFacts,
 } from './icebergPermissions';
+import { icebergOptimizerRole } from './icebergOptimizerRole';
 import { lambdaFunction } from '../lambdaFunction';
 import { icebergParameterNames } from '../names';
 import { icebergActionParameter, icebergLagAlarm } from './icebergOperations';
@@ -178,34 +181,16 @@ export class IcebergFeed extends pulumi.ComponentResource {
       this.stateParameterName,
       results.bucket,
     );
-    const settings = facts.apply((f): IcebergSettings => ({
-      feedName: base,
-      sourceAlias: args.sourceAlias,
-      ...(args.sourceTableName ? { sourceTableName: args.sourceTableName } : {}),
-      spec: {
-        database: iceberg.database,
-        table: iceberg.table,
-        target: iceberg.target,
-        partitionKey: iceberg.partitionKey,
-        ...(iceberg.sortKey ? { sortKey: iceberg.sortKey } : {}),
-        columns: iceberg.columns,
-        ...(iceberg.bucketPartitions !== undefined ? { bucketPartitions: iceberg.bucketPartitions } : {}),
+    const settings = facts.apply((f) =>
+      feedSettings(args, f.bucket, f.topicArn, {
+        base,
         stagingDatabase,
         stagingTable,
-        lakeLocation: lakeLocation(f.bucket, args.prefix, iceberg.table),
-      },
-      chainBucket: f.bucket,
-      chainPrefix: args.prefix,
-      stateParameterName: this.stateParameterName,
-      actionParameterName: this.actionParameterName,
-      lockParameterName: parameters.lock,
-      topicArn: f.topicArn,
-      metricNamespace: DEFAULT_METRIC_NAMESPACE,
-      onNewEpoch: iceberg.onNewEpoch,
-      mergeEveryMinutes: iceberg.mergeEveryMinutes,
-      maxExportsPerMerge: iceberg.maxExportsPerMerge,
-      leaseSeconds: 2 * ICEBERG_FEED_HANDLER.timeoutSeconds,
-    }));
+        state: this.stateParameterName,
+        action: this.actionParameterName,
+        lock: parameters.lock,
+      }),
+    );
     const fn = lambdaFunction(
       `${name}-plan`,
       {
@@ -222,7 +207,13 @@ export class IcebergFeed extends pulumi.ComponentResource {
       },
       this,
     );
-    this.stateMachineArn = this.workflow(name, base, args, facts, fn.fn.arn, workGroup.name, [state, action]);
+    // The state machine creates the optimizers of each table it creates: its facts carry their role.
+    const optimizers = icebergOptimizerRole(this, { name, base }, args, facts);
+    this.stateMachineArn = this.workflow(name, base, args, optimizers.facts, fn.fn.arn, workGroup.name, [
+      state,
+      action,
+      ...optimizers.dependsOn,
+    ]);
     this.workGroupName = workGroup.name;
     const lagAlarm = icebergLagAlarm(`${name}-lag`, args, this);
     this.output = {
@@ -357,14 +348,19 @@ export class IcebergFeed extends pulumi.ComponentResource {
         name: base,
         type: 'STANDARD',
         roleArn: role.arn,
-        definition: pulumi.all([functionArn, workGroupName]).apply(([arn, wg]) =>
-          renderIcebergDefinitionString({
-            IcebergFunctionArn: arn,
-            WorkGroup: wg,
-            Database: iceberg.database,
-            // The S3 Tables catalog name is `s3tablescatalog/<table bucket>` [U]: set up outside this stack.
-            Catalog: iceberg.target === 'glue' ? 'AwsDataCatalog' : `s3tablescatalog/${iceberg.database}`,
-          }),
+        definition: pulumi.all([functionArn, workGroupName, facts]).apply(([arn, wg, f]) =>
+          renderIcebergDefinitionString(
+            {
+              IcebergFunctionArn: arn,
+              WorkGroup: wg,
+              Database: iceberg.database,
+              // The S3 Tables catalog name is `s3tablescatalog/<table bucket>` [U]: set up outside this stack.
+              Catalog: iceberg.target === 'glue' ? 'AwsDataCatalog' : `s3tablescatalog/${iceberg.database}`,
+            },
+            iceberg.optimizers.enabled && f.optimizerRoleArn
+              ? { ...iceberg.optimizers, roleArn: f.optimizerRoleArn, catalogId: f.accountId }
+              : undefined,
+          ),
         ),
         tags,
       },
@@ -423,4 +419,49 @@ export class IcebergFeed extends pulumi.ComponentResource {
     );
     return machine.arn;
   }
+}
+
+/** What the plan Lambda runs with (`ICEBERG_SETTINGS`), also in the stack output for `dce iceberg sql`. */
+function feedSettings(
+  args: IcebergFeedArgs,
+  bucket: string,
+  topicArn: string,
+  names: {
+    base: string;
+    stagingDatabase: string;
+    stagingTable: string;
+    state: string;
+    action: string;
+    lock: string;
+  },
+): IcebergSettings {
+  const { iceberg } = args;
+  return {
+    feedName: names.base,
+    sourceAlias: args.sourceAlias,
+    ...(args.sourceTableName ? { sourceTableName: args.sourceTableName } : {}),
+    spec: {
+      database: iceberg.database,
+      table: iceberg.table,
+      target: iceberg.target,
+      partitionKey: iceberg.partitionKey,
+      ...(iceberg.sortKey ? { sortKey: iceberg.sortKey } : {}),
+      columns: iceberg.columns,
+      ...(iceberg.bucketPartitions !== undefined ? { bucketPartitions: iceberg.bucketPartitions } : {}),
+      stagingDatabase: names.stagingDatabase,
+      stagingTable: names.stagingTable,
+      lakeLocation: lakeLocation(bucket, args.prefix, iceberg.table),
+    },
+    chainBucket: bucket,
+    chainPrefix: args.prefix,
+    stateParameterName: names.state,
+    actionParameterName: names.action,
+    lockParameterName: names.lock,
+    topicArn,
+    metricNamespace: DEFAULT_METRIC_NAMESPACE,
+    onNewEpoch: iceberg.onNewEpoch,
+    mergeEveryMinutes: iceberg.mergeEveryMinutes,
+    maxExportsPerMerge: iceberg.maxExportsPerMerge,
+    leaseSeconds: 2 * ICEBERG_FEED_HANDLER.timeoutSeconds,
+  };
 }

@@ -4,6 +4,7 @@
  * concrete ARNs here, and a kind without ARNs (no KMS key) grants nothing.
  */
 import {
+  ICEBERG_OPTIMIZER_GRANTS,
   ICEBERG_SDK_CALLS,
   ICEBERG_STATE_MACHINE_TASKS,
   type IcebergGrant,
@@ -33,6 +34,10 @@ export interface IcebergResourceFacts {
   databases: string[];
   resultsBucket: string;
   kmsKeyArn?: string;
+  /** The lake database and the base name of its tables (`<table>__e<epoch>`); with the optimizers. */
+  lake?: { database: string; table: string };
+  /** The Glue table optimizers' role, when the feed creates optimizers. */
+  optimizerRoleArn?: string;
 }
 
 function pathOf(prefix: string, rest: string): string {
@@ -64,6 +69,40 @@ export function icebergResourceArns(f: IcebergResourceFacts): Record<IcebergReso
     icebergResults: [`${s3}${f.resultsBucket}/*`],
     icebergResultsBucket: [`${s3}${f.resultsBucket}`],
     icebergKmsKey: f.kmsKeyArn ? [f.kmsKeyArn] : [],
+    ...optimizerArns(f),
+  };
+}
+
+/**
+ * The optimizers' kinds: the epochs' tables (with their database and the catalog), their folders, the
+ * role and Glue's log groups for optimizer runs ([U] the group names, as the guide's example policy
+ * spells them). Without optimizers (disabled, or an S3 Tables target) the table and role kinds are
+ * empty, so neither `glue:CreateTableOptimizer` nor `iam:PassRole` is granted.
+ */
+function optimizerArns(
+  f: IcebergResourceFacts,
+): Pick<
+  Record<IcebergResourceKind, string[]>,
+  'icebergLakeTables' | 'icebergLakeData' | 'icebergOptimizerRole' | 'icebergOptimizerLogs'
+> {
+  const glue = (what: string) => `arn:${f.partition}:glue:${f.region}:${f.accountId}:${what}`;
+  const logs = (group: string) =>
+    `arn:${f.partition}:logs:${f.region}:${f.accountId}:log-group:/aws-glue/${group}/logs:*`;
+  const on = Boolean(f.optimizerRoleArn && f.lake);
+  return {
+    icebergLakeTables:
+      on && f.lake
+        ? [
+            glue('catalog'),
+            glue(`database/${f.lake.database}`),
+            glue(`table/${f.lake.database}/${f.lake.table}__e*`),
+          ]
+        : [],
+    icebergLakeData: [`arn:${f.partition}:s3:::${f.bucket}/${f.icebergRoot}data/*`],
+    icebergOptimizerRole: on && f.optimizerRoleArn ? [f.optimizerRoleArn] : [],
+    icebergOptimizerLogs: ['iceberg-compaction', 'iceberg-retention', 'iceberg-orphan-file-deletion'].map(
+      logs,
+    ),
   };
 }
 
@@ -91,6 +130,9 @@ function documentOf(
     };
     if (kind === 'icebergChainListing')
       statement.Condition = { StringLike: { 's3:prefix': [pathOf(f.prefix, 'chain/*')] } };
+    // The optimizer role goes to Glue only.
+    if (kind === 'icebergOptimizerRole')
+      statement.Condition = { StringEquals: { 'iam:PassedToService': 'glue.amazonaws.com' } };
     statements.push(statement);
   }
   return { Version: '2012-10-17', Statement: [...statements, ...extra] };
@@ -111,4 +153,9 @@ export function icebergLambdaPolicy(f: IcebergResourceFacts, logGroupArn: string
 /** The state machine's policy: its Task resources (the Lambda, and Athena with what Athena touches). */
 export function icebergStateMachinePolicy(f: IcebergResourceFacts): PolicyDocument {
   return documentOf(Object.values(ICEBERG_STATE_MACHINE_TASKS).flat(), f);
+}
+
+/** The Glue table optimizers' role policy (trusted by glue.amazonaws.com): what the optimizers do. */
+export function icebergOptimizerPolicy(f: IcebergResourceFacts): PolicyDocument {
+  return documentOf(ICEBERG_OPTIMIZER_GRANTS, f);
 }

@@ -31,14 +31,14 @@ import {
   type IcebergStatement,
   type QueryResult,
 } from './planner';
-import { type IcebergTableSpec } from './sql';
+import { epochTableName, type IcebergTableSpec } from './sql';
 import { icebergHaltAlert } from './alert';
 import { decideIcebergAction, rebuiltIcebergState, startedOverState, withActionStatus } from './action';
 import { IcebergAws, type IcebergClients } from './icebergAws';
 import { icebergLagSeconds } from './lag';
 import { fittedStatement, stagingPartitions } from './statementSql';
 import { writeExportSymlink } from './staging';
-import { type IcebergClaim, type IcebergFeedState } from './state';
+import { generationOf, type IcebergClaim, type IcebergFeedState } from './state';
 
 export { PLAN_SQL_MAX_BYTES } from './statementSql';
 export type { IcebergClients } from './icebergAws';
@@ -84,8 +84,11 @@ export type IcebergEvent =
       error: { Error?: string; Cause?: string };
     };
 
-/** What `plan` returns: the plan, and for a statement its claim and SQL. */
-export type IcebergPlanOutput = IcebergPlan & { claim?: IcebergClaim; sql?: string };
+/**
+ * What `plan` returns: the plan, and for a statement its claim and SQL; for a CREATE TABLE also the
+ * table's name, on which the workflow then creates the Glue table optimizers.
+ */
+export type IcebergPlanOutput = IcebergPlan & { claim?: IcebergClaim; sql?: string; table?: string };
 
 /** Thrown when the lease is held by another execution: the state machine retries. */
 export class IcebergLeaseBusy extends Error {
@@ -279,7 +282,18 @@ export class IcebergFeedSteps {
       startedAt: iso,
     };
     await this.aws.writeState({ ...state, epoch: claim.epoch, inProgress: claim, updatedAt: iso });
-    return { ...planned, statement: fitted.statement, claim, sql: fitted.sql } as IcebergPlanOutput;
+    // A table it creates gets its Glue table optimizers from the next states (by name, with generation).
+    const table =
+      fitted.statement.kind === 'CREATE_TABLE'
+        ? epochTableName(this.settings.spec, fitted.statement.epoch, generationOf(fitted.statement))
+        : undefined;
+    return {
+      ...planned,
+      statement: fitted.statement,
+      claim,
+      sql: fitted.sql,
+      ...(table ? { table } : {}),
+    } as IcebergPlanOutput;
   }
 
   async commit(executionId: string, claim: IcebergClaim, query: QueryResult) {

@@ -352,7 +352,18 @@ export type IcebergResourceKind =
   /** The Athena results bucket itself (listing, location). */
   | 'icebergResultsBucket'
   /** The KMS key of the export objects, when one is configured. */
-  | 'icebergKmsKey';
+  | 'icebergKmsKey'
+  /**
+   * The epochs' Iceberg tables in the lake database (`table/<database>/<table>__e*`), with that
+   * database and the catalog (Glue evaluates a table's actions on all three); none without optimizers.
+   */
+  | 'icebergLakeTables'
+  /** The epochs' table folders (Iceberg data and metadata): `<bucket>/<prefix>/iceberg/<table>/data/*`. */
+  | 'icebergLakeData'
+  /** The Glue table optimizers' role, passed to Glue when the workflow creates them; none without optimizers. */
+  | 'icebergOptimizerRole'
+  /** The log groups Glue's Iceberg optimizers write their runs to. */
+  | 'icebergOptimizerLogs';
 
 export interface IcebergGrant {
   actions: string[];
@@ -419,4 +430,28 @@ export const ICEBERG_STATE_MACHINE_TASKS: Record<string, IcebergGrant[]> = {
     { actions: ['s3:ListBucket', 's3:GetBucketLocation'], resource: 'icebergResultsBucket' },
     { actions: ['kms:Decrypt'], resource: 'icebergKmsKey' },
   ],
+  // After EnsureTable creates an epoch's table: one optimizer of each type on it, run as the optimizer
+  // role, which the state machine passes to Glue (iam:PassRole, limited to glue.amazonaws.com).
+  'arn:aws:states:::aws-sdk:glue:createTableOptimizer': [
+    { actions: ['glue:CreateTableOptimizer'], resource: 'icebergLakeTables' },
+    { actions: ['iam:PassRole'], resource: 'icebergOptimizerRole' },
+  ],
 };
+
+/**
+ * What Glue's table optimizers do with their role on an epoch's table (AWS Glue developer guide,
+ * "Table optimization prerequisites"): compaction and snapshot retention read and rewrite the table's
+ * files and commit a new metadata location; orphan file deletion lists and deletes files no snapshot
+ * references. [U] The guide also mentions publishing metrics, without naming an action: none is granted.
+ */
+export const ICEBERG_OPTIMIZER_GRANTS: IcebergGrant[] = [
+  { actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], resource: 'icebergLakeData' },
+  // The guide grants ListBucket on the bucket without a prefix condition; how the orphan scan lists is [U].
+  { actions: ['s3:ListBucket'], resource: 'icebergBucket' },
+  { actions: ['glue:GetTable', 'glue:UpdateTable'], resource: 'icebergLakeTables' },
+  {
+    actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'],
+    resource: 'icebergOptimizerLogs',
+  },
+  { actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resource: 'icebergKmsKey' },
+];

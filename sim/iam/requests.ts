@@ -248,6 +248,37 @@ export function athenaQueryRequests(
   return out;
 }
 
+/**
+ * The requests of the Step Functions task `arn:aws:states:::aws-sdk:glue:createTableOptimizer` with
+ * the state machine's role: CreateTableOptimizer on the table (with its database and the catalog, as
+ * for Glue's other table actions; [U] which of the three Glue evaluates: all are requested), and the
+ * iam:PassRole of the optimizer's role to Glue (`iam:PassedToService`), which Glue checks before
+ * accepting a role it will assume.
+ */
+export function glueOptimizerRequests(
+  input: {
+    DatabaseName?: string;
+    TableName?: string;
+    TableOptimizerConfiguration?: { RoleArn?: string };
+  },
+  s: CallScope,
+): IamRequest[] {
+  const glue = (what: string) => `arn:${s.partition}:glue:${s.region}:${s.account}:${what}`;
+  const db = String(input.DatabaseName ?? '');
+  const table = String(input.TableName ?? '');
+  return [
+    ...[glue('catalog'), glue(`database/${db}`), glue(`table/${db}/${table}`)].map((resource) => ({
+      action: 'glue:CreateTableOptimizer',
+      resource,
+    })),
+    {
+      action: 'iam:PassRole',
+      resource: String(input.TableOptimizerConfiguration?.RoleArn ?? ''),
+      context: { 'iam:PassedToService': 'glue.amazonaws.com' },
+    },
+  ];
+}
+
 /** A publish, and for an encrypted topic the KMS calls SNS makes as the publisher (a data key, decrypted). */
 function publishRequests(input: Input, s: CallScope): IamRequest[] {
   const topic: string = input.TopicArn ?? input.TargetArn;

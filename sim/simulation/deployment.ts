@@ -110,7 +110,15 @@ export const SIMULATION_ICEBERG = {
 export function simulationStackConfig(
   options: Pick<
     SimulateOptions,
-    'window' | 'format' | 'replicaOnNewEpoch' | 'replicaBootstrap' | 'scale' | 'iceberg' | 'dr'
+    | 'window'
+    | 'format'
+    | 'replicaOnNewEpoch'
+    | 'replicaBootstrap'
+    | 'scale'
+    | 'iceberg'
+    | 'windowMode'
+    | 'maxStalenessMinutes'
+    | 'dr'
   >,
 ): Record<string, unknown> {
   return {
@@ -129,6 +137,14 @@ export function simulationStackConfig(
         exportFormat: EXPORT_FORMAT_OF_FLAG[options.format ?? 'json'],
         exportViewType: 'NEW_AND_OLD_IMAGES',
         windowMinutes: options.window,
+        ...(options.windowMode === 'costAware'
+          ? {
+              windowMode: 'costAware',
+              ...(options.maxStalenessMinutes !== undefined
+                ? { maxStalenessMinutes: options.maxStalenessMinutes }
+                : {}),
+            }
+          : {}),
         maxCatchUpWindowMinutes: 1440,
         restorableMarginSeconds: 60,
         maxInFlight: 4,

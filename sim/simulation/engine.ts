@@ -31,7 +31,8 @@ import { createReplayTable, replayRunChain, replayTableName, verifyRunChain } fr
 import { estimateMonthlyCost } from './cost';
 import { faultPlan, faultRandom, installFaults } from './faults';
 import type { OperatorTools } from './operatorTools';
-import type { SimulateOptions } from './options';
+import { exportCostOf } from './exportCost';
+import { QUIET_KEY_SPACE, QUIET_WRITES_PER_HOUR, type SimulateOptions } from './options';
 import type { SimulationProgress, SimulationReport } from './report';
 import { realNowMs } from './s3Clients';
 import { SimulationReplica } from './replicaRun';
@@ -85,12 +86,17 @@ export interface SimulationHooks {
 /** The source table of a run: its writes from 6 hours before the start to an hour past the end. */
 function simulationWorkload(options: SimulateOptions, start: number, end: number) {
   const scale = options.scale ? SCALE_SIZES[options.scale] : undefined;
+  const quiet = options.workload === 'quiet';
   return generateWorkload({
     from: start - 6 * 3600,
     to: end + 3600,
-    writesPerMinute: options.rate,
+    writesPerMinute: quiet ? QUIET_WRITES_PER_HOUR / 60 : options.rate,
     seed: options.seed,
-    keySpace: scale ? scale.initialItems : Math.max(200, Math.round(options.rate * 100)),
+    keySpace: scale
+      ? scale.initialItems
+      : quiet
+        ? QUIET_KEY_SPACE
+        : Math.max(200, Math.round(options.rate * 100)),
     ...(scale ? scaleWorkload(start, scale) : {}),
   });
 }
@@ -310,6 +316,16 @@ function summarise(r: {
       inFlightAtEnd: allExports.filter((e) => e.endTime > endMs).length,
       billedBytes: allExports.reduce((sum, e) => sum + (e.outcome?.billedSizeBytes ?? 0), 0),
     },
+    exportCost: exportCostOf(
+      allExports
+        .filter((e) => e.request.type === 'INCREMENTAL_EXPORT' && !e.fails && e.endTime <= endMs)
+        .map((e) => ({
+          from: e.request.from!,
+          to: e.request.to!,
+          billedBytes: e.outcome?.billedSizeBytes ?? 0,
+        })),
+      end - r.start,
+    ),
     faults: {
       failedExportsInjected: r.failedExportsInjected,
       transientErrorsInjected: aws.calls.records.filter((c) => c.injected).length + account.s3Counts.injected,

@@ -13,6 +13,11 @@
  * object the stand-in reads goes through an S3 client evaluated for that role, key by key (a denied
  * read fails the query, as Athena's "Permission denied on S3 path" does).
  *
+ * `arn:aws:states:::aws-sdk:glue:createTableOptimizer` is served by a fake Glue catalog's optimizers
+ * (sim/glueOptimizerTask.ts): the table must be one the DuckDB stand-in holds, a second optimizer of
+ * a type is refused as AlreadyExists, and IAM evaluates the call and the iam:PassRole of the
+ * optimizer role for the state machine's role (sim/iam/requests.ts `glueOptimizerRequests`).
+ *
  * At the end the feed's running executions finish, and the epoch's lake table is compared with the
  * source as of the feed's watermark through its lossless `item` column.
  */
@@ -26,7 +31,13 @@ import { generationOf, parseIcebergState } from '../../functions/iceberg/state';
 import { initialIcebergParameterValues } from '../../functions/iceberg/action';
 import { AthenaQueryError, DuckAthena } from '../athenaDuck';
 import { AthenaSyncTask, type AthenaTaskInput } from '../athenaSyncTask';
-import { athenaQueryRequests } from '../iam/requests';
+import {
+  GLUE_CREATE_TABLE_OPTIMIZER,
+  GlueOptimizers,
+  OPTIMIZER_TYPES,
+  type CreateTableOptimizerInput,
+} from '../glueOptimizerTask';
+import { athenaQueryRequests, glueOptimizerRequests } from '../iam/requests';
 import type { JsonValue, LocalMachine, LocalRun, SendClient } from '../localRun';
 import type { SyntheticTable } from '../workload';
 import type { SimulationAccount } from './account';
@@ -61,6 +72,7 @@ export class SimulationIceberg {
   private readonly deployed: DeployedIcebergFeed;
   private duck: DuckAthena | undefined;
   private athena: AthenaSyncTask | undefined;
+  private glue: GlueOptimizers | undefined;
   private machine: LocalMachine | undefined;
 
   constructor(private readonly account: SimulationAccount) {
@@ -89,13 +101,30 @@ export class SimulationIceberg {
       },
     });
     this.athena = new AthenaSyncTask(this.duck);
+    const duck = this.duck;
+    // The catalog's tables are the stand-in's: what EnsureTable's CREATE TABLE made.
+    this.glue = new GlueOptimizers(
+      async (database, table) =>
+        (
+          await duck.rows(
+            `SELECT 1 FROM information_schema.tables WHERE table_schema = '${database.replace(/'/g, "''")}' AND table_name = '${table.replace(/'/g, "''")}' AND table_type = 'BASE TABLE'`,
+          )
+        ).length > 0,
+    );
+  }
+
+  /** Whether the deployed definition creates Glue table optimizers (off for S3 Tables or when disabled). */
+  private get createsOptimizers(): boolean {
+    const states = (JSON.parse(this.deployed.definition) as { States: Record<string, { Resource?: string }> })
+      .States;
+    return Object.values(states).some((s) => s.Resource === GLUE_CREATE_TABLE_OPTIMIZER);
   }
 
   /** Adds the feed's state machine and schedule to the run. */
   attach(run: LocalRun): void {
     const { account, settings, deployed } = this;
-    const athena = this.athena;
-    if (!athena) throw new Error('the Iceberg feed is not prepared');
+    const { athena, glue } = this;
+    if (!athena || !glue) throw new Error('the Iceberg feed is not prepared');
     const role = deployed.functionRole;
     const handler = createIcebergHandler(
       settings,
@@ -129,6 +158,13 @@ export class SimulationIceberg {
           deniedError: 'Athena.AccessDeniedException',
           requests: (params) => athenaQueryRequests(params as unknown as AthenaTaskInput, where, scope),
           handle: async (params) => (await athena.handle(params as unknown as AthenaTaskInput)) as JsonValue,
+        },
+        [GLUE_CREATE_TABLE_OPTIMIZER]: {
+          command: 'glue:CreateTableOptimizer',
+          // The AWS SDK integration names a service's error `<Service>.<exception>`.
+          deniedError: 'Glue.AccessDeniedException',
+          requests: (params) => glueOptimizerRequests(params as CreateTableOptimizerInput, scope),
+          handle: async (params) => (await glue.handle(params as CreateTableOptimizerInput)) as JsonValue,
         },
       },
     });
@@ -184,6 +220,7 @@ export class SimulationIceberg {
         ),
       },
       alerts: account.aws.sns.messages.filter(isIcebergAlert).length,
+      optimizers: this.optimizersOutcome(),
     };
     try {
       const text = account.aws.ssm.get(settings.stateParameterName);
@@ -194,8 +231,12 @@ export class SimulationIceberg {
       const watermarkSeconds = state.watermark ? Date.parse(state.watermark) / 1000 : null;
       const haltedByReset =
         state.status === 'HALTED' && state.halt?.reason === 'NEW_EPOCH' && params.resets > 0;
+      const optimized =
+        base.optimizers === null ||
+        base.optimizers.tables[epochTableName(settings.spec, state.epoch)]?.length === OPTIMIZER_TYPES.length;
       return {
         ok:
+          optimized &&
           compared.identical &&
           state.lastAppliedSequence >= 0 &&
           state.inProgress === null &&
@@ -233,6 +274,14 @@ export class SimulationIceberg {
         ...base,
       };
     }
+  }
+
+  /** The optimizers each lake table got, when the deployed workflow creates them; null otherwise. */
+  private optimizersOutcome(): IcebergOutcome['optimizers'] {
+    if (!this.createsOptimizers || !this.glue) return null;
+    const tables: Record<string, string[]> = {};
+    for (const o of this.glue.created) tables[o.table] = this.glue.typesOf(o.database, o.table);
+    return { tables, alreadyExisted: this.glue.alreadyExisted };
   }
 
   /**

@@ -53,7 +53,29 @@ export interface SimulateOptions {
    * @default false (`--dr` turns it on: it adds about 15 s, a fifth of the default run)
    */
   dr?: boolean;
+  /**
+   * The table's `windowMode` (components/config/windowMode.ts): `fixed` windows of `window` minutes,
+   * or `costAware` windows that grow up to `maxStalenessMinutes` while exports bill less than
+   * DynamoDB's 10 MB minimum. @default 'fixed'
+   */
+  windowMode?: WindowModeFlag;
+  /** With `windowMode: costAware`, the longest window in minutes. @default 1440 (the config's) */
+  maxStalenessMinutes?: number;
+  /**
+   * The source table's traffic: `steady`, `rate` writes a minute over a few hundred keys (default),
+   * or `quiet`, a small table with `QUIET_WRITES_PER_HOUR` writes an hour (its exports bill far less
+   * than the 10 MB minimum: the case cost-aware windows are for). `quiet` sets the rate itself.
+   * @default 'steady'
+   */
+  workload?: WorkloadFlag;
 }
+
+export type WindowModeFlag = 'fixed' | 'costAware';
+export type WorkloadFlag = 'steady' | 'quiet';
+
+/** The quiet workload: writes an hour, over this many keys. */
+export const QUIET_WRITES_PER_HOUR = 2;
+export const QUIET_KEY_SPACE = 20;
 
 /** The export format each `--format` word requests from DynamoDB. */
 export const EXPORT_FORMAT_OF_FLAG: Record<FormatFlag, ExportFormat> = { json: 'DYNAMODB_JSON', ion: 'ION' };
@@ -178,6 +200,23 @@ export function addSimulateOptions(cmd: Command): Command {
       '--dr',
       'disaster recovery too: the chain replicated to a protected copy (another Region), verify --deep of it, and dce restore from it into a second Region (adds about 15 s)',
     )
+    .option(
+      '--window-mode <mode>',
+      "the table's windowMode: fixed (every window --window minutes) or cost-aware (windows grow up to --max-staleness-minutes while exports bill less than the 10 MB minimum)",
+      oneOf('--window-mode', ['fixed', 'cost-aware']),
+      'fixed',
+    )
+    .option(
+      '--max-staleness-minutes <n>',
+      'with --window-mode cost-aware: the longest window (--window..1440; default 1440)',
+      positiveNumber('--max-staleness-minutes', true, 15, 1440),
+    )
+    .option(
+      '--workload <kind>',
+      `the source table's traffic: steady (--rate writes a minute, the default) or quiet (a small table with ${QUIET_WRITES_PER_HOUR} writes an hour; ignores --rate)`,
+      oneOf('--workload', ['steady', 'quiet']),
+      'steady',
+    )
     .option('--fast', 'same as --s3 memory --ssm memory: in-process fakes for S3 and SSM, for long runs')
     .option(
       '--keep-servers',
@@ -205,6 +244,9 @@ export interface ParsedSimulateFlags {
   iceberg?: boolean;
   /** `--dr`. */
   dr?: boolean;
+  windowMode?: 'fixed' | 'cost-aware';
+  maxStalenessMinutes?: number;
+  workload?: WorkloadFlag;
   keepServers?: boolean;
   json?: boolean;
 }
@@ -212,6 +254,17 @@ export interface ParsedSimulateFlags {
 /** Thrown for flags that parse one by one but do not go together; the command exits with 2. */
 export class SimulateUsageError extends Error {
   override name = 'SimulateUsageError';
+}
+
+/** The window flags that do not go together, refused as the stack config refuses them. */
+function windowModeUsage(options: SimulateOptions): void {
+  if (options.maxStalenessMinutes === undefined) return;
+  if (options.windowMode !== 'costAware')
+    throw new SimulateUsageError('--max-staleness-minutes needs --window-mode cost-aware');
+  if (options.maxStalenessMinutes < options.window)
+    throw new SimulateUsageError(
+      `--max-staleness-minutes ${options.maxStalenessMinutes} is shorter than --window ${options.window}`,
+    );
 }
 
 /** Default simulated days of a --scale run: the large exports and the hot window dominate, not the chain. */
@@ -234,7 +287,14 @@ export function simulateFlags(flags: ParsedSimulateFlags): SimulateCommandFlags 
     // The feed reads DYNAMODB_JSON exports only (the stack config refuses it beside ION).
     iceberg: flags.iceberg !== false && (flags.format ?? 'json') === 'json',
     dr: Boolean(flags.dr),
+    windowMode: flags.windowMode === 'cost-aware' ? 'costAware' : 'fixed',
+    ...(flags.maxStalenessMinutes !== undefined ? { maxStalenessMinutes: flags.maxStalenessMinutes } : {}),
+    workload: flags.workload ?? 'steady',
   };
+  windowModeUsage(options);
+  if (options.workload === 'quiet' && options.scale)
+    // --scale is a large, busy table: the opposite of a quiet one.
+    throw new SimulateUsageError('--workload quiet and --scale do not go together: pick one');
   if (options.replicaBootstrap === 'import' && options.replicaOnNewEpoch === 'rebaseline') {
     // As the stack config refuses it: an import creates a new table, a rebaseline rewrites one.
     throw new SimulateUsageError(

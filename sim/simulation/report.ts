@@ -1,4 +1,5 @@
 /** The report of a simulation run and the progress it announces on the way (types, plus a pure diff). */
+import type { ExportCostOutcome } from './exportCost';
 import type { Denial, RoleCounts } from '../iam/evaluator';
 import type { CostEstimate } from './cost';
 import type { SimulateOptions } from './options';
@@ -121,6 +122,12 @@ export interface IcebergOutcome {
   queries: { merges: number; ddl: number; failed: number; dataScannedInBytes: number };
   /** ICEBERG_HALTED messages published. */
   alerts: number;
+  /**
+   * The Glue table optimizers the workflow created, by lake table (their types, sorted), and the
+   * creations refused as already existing (re-runs); null when the deployed workflow creates none.
+   * `ok` needs the epoch's table to have all three.
+   */
+  optimizers: { tables: Record<string, string[]>; alreadyExisted: number } | null;
   error?: string;
 }
 
@@ -212,6 +219,8 @@ export interface SimulationReport {
     inFlightAtEnd: number;
     billedBytes: number;
   };
+  /** The incremental exports' count, window lengths and modelled monthly cost (exportCost.ts). */
+  exportCost: ExportCostOutcome;
   faults: {
     failedExportsInjected: number;
     transientErrorsInjected: number;

@@ -36,6 +36,13 @@ describe('stack config: iceberg (components/icebergConfig.ts)', () => {
       maxExportsPerMerge: 96,
       onNewEpoch: 'rebuild',
       bytesScannedCutoffMb: 102_400,
+      // On by default, with Glue's own default days.
+      optimizers: {
+        enabled: true,
+        snapshotRetentionDays: 5,
+        snapshotsToRetain: 1,
+        orphanFileRetentionDays: 3,
+      },
     });
   });
 
@@ -162,6 +169,77 @@ describe('stack config: iceberg (components/icebergConfig.ts)', () => {
       /iceberg\.columns\[2\]\.conversion .*epoch_millis makes a timestamp, but type is bigint/,
     );
     expect(text).to.match(/iceberg\.columns\[3\]\.attributeType .*iso8601 reads S values/);
+  });
+
+  it('optimizers: set days are kept, enabled false turns them off, and an S3 Tables target has none', () => {
+    const feed = (iceberg: Record<string, unknown>) =>
+      validateConfig(
+        { tables: [{ tableName: 'orders', iceberg: { partitionKey: KEY, ...iceberg } }] },
+        STACK,
+      )[0].iceberg!;
+    expect(
+      feed({ optimizers: { snapshotRetentionDays: 30, orphanFileRetentionDays: 7 } }).optimizers,
+    ).to.deep.equal({
+      enabled: true,
+      snapshotRetentionDays: 30,
+      snapshotsToRetain: 1,
+      orphanFileRetentionDays: 7,
+    });
+    expect(feed({ optimizers: { enabled: false, snapshotRetentionDays: 30 } }).optimizers.enabled).to.equal(
+      false,
+    );
+    expect(feed({ target: 's3tables' }).optimizers.enabled).to.equal(false);
+    expect(feed({ target: 's3tables', optimizers: { enabled: false } }).optimizers.enabled).to.equal(false);
+  });
+
+  it('optimizers: the resolved block parses back to itself (a component validates its args again)', () => {
+    for (const iceberg of [
+      {},
+      { optimizers: { enabled: false } },
+      { target: 's3tables' },
+      { optimizers: { snapshotsToRetain: 3 } },
+    ]) {
+      const [once] = validateConfig(
+        { tables: [{ tableName: 'orders', iceberg: { partitionKey: KEY, ...iceberg } }] },
+        STACK,
+      );
+      const [twice] = validateConfig({ tables: [{ tableName: 'orders', iceberg: once.iceberg }] }, STACK);
+      expect(twice.iceberg, JSON.stringify(iceberg)).to.deep.equal(once.iceberg);
+    }
+  });
+
+  it('optimizers: every bad value is named, and an S3 Tables target with optimizers on is refused', () => {
+    const text = problemsOf([
+      {
+        tableName: 'orders',
+        iceberg: {
+          partitionKey: KEY,
+          optimizers: {
+            enabled: 'yes',
+            snapshotRetentionDays: 0,
+            snapshotsToRetain: 1.5,
+            orphanFileRetentionDays: 4000,
+            days: 3,
+          },
+        },
+      },
+      {
+        tableName: 'invoices',
+        iceberg: { partitionKey: KEY, target: 's3tables', optimizers: { snapshotRetentionDays: 3 } },
+      },
+    ]).join('\n');
+    for (const field of [
+      'enabled',
+      'snapshotRetentionDays',
+      'snapshotsToRetain',
+      'orphanFileRetentionDays',
+      'days',
+    ])
+      expect(text, field).to.include(`tables[0].iceberg.optimizers.${field} (table 0 "orders")`);
+    expect(text).to.match(
+      /optimizers\.orphanFileRetentionDays .*got 4000; allowed: an integer from 1 to 3650/,
+    );
+    expect(text).to.match(/tables\[1\]\.iceberg\.optimizers .*apply to target glue only/);
   });
 
   it('refuses an ION chain: Athena reads the DYNAMODB_JSON data files', () => {

@@ -115,6 +115,10 @@ const ICEBERG = (() => {
     otherTable: glue('table/finance/ledger'),
     resultsBucket: results,
     result: `${results}/results/0123-query.csv`,
+    optimizerRole: `arn:aws:iam::${A}:role/dev-orders-iceberg-optimizer-role`,
+    optimizerLogs: ['iceberg-compaction', 'iceberg-retention', 'iceberg-orphan-file-deletion'].map(
+      (g) => `arn:aws:logs:${R}:${A}:log-group:/aws-glue/${g}/logs:log-stream:run-1`,
+    ),
   };
 })();
 
@@ -136,7 +140,7 @@ const CATALOG: string[] = [
     .filter(([k]) => k !== 'bucketName' && k !== 'alias')
     .map(([, v]) => v),
   ...Object.values(COPY),
-  ...Object.values(ICEBERG),
+  ...Object.values(ICEBERG).flat(),
   ...Object.values(ELSEWHERE),
 ];
 
@@ -390,8 +394,13 @@ const ROLES: Record<string, RoleReach> = {
       ...each(['s3:ListBucket', 's3:GetBucketLocation'], [ORDERS.bucket]),
       ...each(['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'], [ICEBERG.result]),
       ...each(['s3:ListBucket', 's3:GetBucketLocation'], [ICEBERG.resultsBucket]),
+      // It creates the Glue table optimizers of each table it creates, run as the optimizer role.
+      ...each(['glue:CreateTableOptimizer'], [ICEBERG.catalog, ICEBERG.lakeDatabase, ICEBERG.lakeTable]),
+      ...each(['iam:PassRole'], [ICEBERG.optimizerRole], { 'iam:PassedToService': 'glue.amazonaws.com' }),
     ],
     mustNot: [
+      ...each(['glue:CreateTableOptimizer'], [ICEBERG.stagingTable, ICEBERG.otherTable]),
+      ...each(['iam:PassRole'], [ICEBERG.optimizerRole], { 'iam:PassedToService': 'lambda.amazonaws.com' }),
       ...each(['lambda:InvokeFunction'], [ORDERS.tick, COPY.apply]),
       ...each(
         ['s3:PutObject', 's3:DeleteObject'],
@@ -400,6 +409,28 @@ const ROLES: Record<string, RoleReach> = {
       ...each(['ssm:PutParameter', 'ssm:GetParameters'], [ICEBERG.state, ICEBERG.action]),
       ...each(['glue:DeleteTable', 'glue:CreateTable'], [ICEBERG.otherTable]),
       ...each(['dynamodb:ExportTableToPointInTime'], [ORDERS.table]),
+    ],
+  },
+  // The role Glue runs the lake tables' optimizers as: rewrites and expires the lake's files, commits
+  // the tables' metadata, logs its runs; nothing of the chain, the staging side or another table.
+  'dev-orders-iceberg-optimizer-role': {
+    must: [
+      ...each(['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], [ICEBERG.lakeData]),
+      ...each(['s3:ListBucket'], [ORDERS.bucket]),
+      ...each(
+        ['glue:GetTable', 'glue:UpdateTable'],
+        [ICEBERG.catalog, ICEBERG.lakeDatabase, ICEBERG.lakeTable],
+      ),
+      ...each(['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'], ICEBERG.optimizerLogs),
+    ],
+    mustNot: [
+      ...each(
+        ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+        [ORDERS.chainCurrent, ORDERS.exportData, ICEBERG.symlink],
+      ),
+      ...each(['glue:UpdateTable', 'glue:DeleteTable'], [ICEBERG.stagingTable, ICEBERG.otherTable]),
+      ...each(['iam:PassRole'], [ICEBERG.optimizerRole], { 'iam:PassedToService': 'glue.amazonaws.com' }),
+      ...each(['logs:PutLogEvents'], [ORDERS.tickLogs]),
     ],
   },
   'dev-orders-iceberg-scheduler-role': {
