@@ -13,8 +13,8 @@ const ROOT = REPO_ROOT;
 const MAX_FILE_LINES = 600;
 const MAX_FUNCTION_LINES = 100;
 const MAX_CLASS_LINES = 300;
-/** Folders that hold no product source. */
-const SKIPPED_DIRECTORIES = new Set(['node_modules', 'tests', '.git', '.sim']);
+/** Folders that hold no product source (`.stryker-tmp`: copies of the tree a mutation run works in). */
+const SKIPPED_DIRECTORIES = new Set(['node_modules', 'tests', '.git', '.sim', '.stryker-tmp', 'reports']);
 
 /**
  * Functions over the limit that are known and owed a split, keyed `file:name`, with their length when
