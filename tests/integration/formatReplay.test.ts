@@ -5,10 +5,10 @@
  */
 import { expect } from 'chai';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { replayChain } from '../../../cli/replay';
-import { listExportDataFiles } from '../../../format';
-import { canonicalTable } from '../../../sim/workload';
-import { MemoryS3, writeChain } from '../../helpers/exportChain';
+import { replayChain } from '../../cli/replay';
+import { listExportDataFiles } from '../../format';
+import { canonicalTable } from '../../sim/workload';
+import { MemoryS3, writeChain } from '../helpers/exportChain';
 import {
   END,
   REPLAY_BUCKET as BUCKET,
@@ -17,7 +17,7 @@ import {
   WINDOWS,
   replaySource,
   useReplayTarget,
-} from '../../helpers/replayChain';
+} from '../helpers/replayChain';
 
 const source = replaySource();
 /** A memory budget of 25 KB (apply/memoryBudget.ts): a data file of a few records does not fit its share. */
