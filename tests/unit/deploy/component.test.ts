@@ -22,6 +22,7 @@ import { initialStateJson } from '../../../functions/chain/state';
 import {
   ACCOUNT_ID,
   installMocks,
+  withPlainStacks,
   ofType,
   policyOf,
   PROJECT,
@@ -712,33 +713,35 @@ describe('ContinuousExport variants', () => {
   const mine = (name: string) =>
     resources.filter((r) => r.type !== T.component && r.name.startsWith(`${name}-`));
 
-  before(async () => {
-    await installMocks(resources, 'prod');
-    versioned = new ContinuousExport('prod-ledger', {
-      tableName: 'Ledger',
-      windowMinutes: 90,
-      kmsKeyArn: KEY,
-      bucket: { versioning: true },
-      retainBucketOnDelete: false,
-      bundles,
-    });
-    crossAccount = new ContinuousExport('prod-events', {
-      tableName: 'Events',
-      bucket: { existingName: 'central-lake', prefix: 'ddb/events', ownerAccountId: '999988887777' },
-      bundles,
-    });
-    try {
-      new ContinuousExport('prod-broken', { tableName: 'Broken', windowMinutes: 5, bundles });
-    } catch (error) {
-      invalidError = error;
-    }
-    await settle(
-      versioned.urn,
-      crossAccount.urn,
-      versioned.stateMachineArn,
-      crossAccount.crossAccountBucketPolicyStatements!,
-    );
-  });
+  before(() =>
+    withPlainStacks(async () => {
+      await installMocks(resources, 'prod');
+      versioned = new ContinuousExport('prod-ledger', {
+        tableName: 'Ledger',
+        windowMinutes: 90,
+        kmsKeyArn: KEY,
+        bucket: { versioning: true },
+        retainBucketOnDelete: false,
+        bundles,
+      });
+      crossAccount = new ContinuousExport('prod-events', {
+        tableName: 'Events',
+        bucket: { existingName: 'central-lake', prefix: 'ddb/events', ownerAccountId: '999988887777' },
+        bundles,
+      });
+      try {
+        new ContinuousExport('prod-broken', { tableName: 'Broken', windowMinutes: 5, bundles });
+      } catch (error) {
+        invalidError = error;
+      }
+      await settle(
+        versioned.urn,
+        crossAccount.urn,
+        versioned.stateMachineArn,
+        crossAccount.crossAccountBucketPolicyStatements!,
+      );
+    }),
+  );
 
   it('uses the stack name in parameter paths when none is given', () => {
     expect(versioned.stateParameterName).to.equal('/dynamodb-continuous-exports/prod/ledger/state');
