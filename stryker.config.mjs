@@ -64,6 +64,28 @@ export const GROUPS = {
       `${CHAIN}/exportTick.unit.test.ts`,
     ],
   },
+  plannerSteps: {
+    // The rest of planner.ts: the smaller steps the groups above call (fitState, recordFailure,
+    // beginEpoch, newStarting, applyAction, applyPitr) and the end of a tick (finishTick,
+    // recordRunFailure). With `planner` and `tick`, every function of the file.
+    mutate: [
+      'functions/chain/planner.ts:125-164',
+      'functions/chain/planner.ts:221-241',
+      'functions/chain/planner.ts:311-339',
+      'functions/chain/planner.ts:541-567',
+    ],
+    tests: [
+      `${CHAIN}/plannerSteps.test.ts`,
+      `${CHAIN}/planner.test.ts`,
+      `${CHAIN}/describeObservations.test.ts`,
+      `${CHAIN}/tickSteps.test.ts`,
+      `${CHAIN}/operatorAction.test.ts`,
+      `${CHAIN}/runFailureMarker.test.ts`,
+      `${CHAIN}/state.test.ts`,
+      `${CHAIN}/outbox.test.ts`,
+      `${CHAIN}/exportTick.unit.test.ts`,
+    ],
+  },
   permissions: {
     // Its tests run the Pulumi program under mocks (seconds per mutant): the table's ARNs, the
     // statement builder and the tick's policy, and the replica's ARNs and statements (line ranges, to
