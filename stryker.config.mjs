@@ -1,5 +1,6 @@
 /* global process */
 import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 
 // Mutation testing of the pure core (`npm run mutate`, tools/mutate.ts; not part of CI: it takes long
 // on 2 cores). Stryker 9 with its `command` test runner: each mutant is tested by a focused mocha
@@ -43,6 +44,48 @@ export const GROUPS = {
       `${CHAIN}/runFailureMarker.test.ts`,
     ],
   },
+  tick: {
+    // What a tick plans from its observations: planTick and the steps it calls that no other group
+    // mutates (applyDescribe, planFullStart, planStarts, checkPitrGap; line ranges, to follow when
+    // the file changes). Tested by the unit tests that run planTick, the planner's own first: with
+    // --bail, most mutants fail there within two seconds.
+    mutate: [
+      'functions/chain/planner.ts:166-219',
+      'functions/chain/planner.ts:243-309',
+      'functions/chain/planner.ts:341-432',
+    ],
+    tests: [
+      `${CHAIN}/planner.test.ts`,
+      `${CHAIN}/describeObservations.test.ts`,
+      `${CHAIN}/tickSteps.test.ts`,
+      `${CHAIN}/catchUpWindows.test.ts`,
+      `${CHAIN}/operatorAction.test.ts`,
+      `${CHAIN}/outbox.test.ts`,
+      `${CHAIN}/exportTick.unit.test.ts`,
+    ],
+  },
+  plannerSteps: {
+    // The rest of planner.ts: the smaller steps the groups above call (fitState, recordFailure,
+    // beginEpoch, newStarting, applyAction, applyPitr) and the end of a tick (finishTick,
+    // recordRunFailure). With `planner` and `tick`, every function of the file.
+    mutate: [
+      'functions/chain/planner.ts:125-164',
+      'functions/chain/planner.ts:221-241',
+      'functions/chain/planner.ts:311-339',
+      'functions/chain/planner.ts:541-567',
+    ],
+    tests: [
+      `${CHAIN}/plannerSteps.test.ts`,
+      `${CHAIN}/planner.test.ts`,
+      `${CHAIN}/describeObservations.test.ts`,
+      `${CHAIN}/tickSteps.test.ts`,
+      `${CHAIN}/operatorAction.test.ts`,
+      `${CHAIN}/runFailureMarker.test.ts`,
+      `${CHAIN}/state.test.ts`,
+      `${CHAIN}/outbox.test.ts`,
+      `${CHAIN}/exportTick.unit.test.ts`,
+    ],
+  },
   permissions: {
     // Its tests run the Pulumi program under mocks (seconds per mutant): the table's ARNs, the
     // statement builder and the tick's policy, and the replica's ARNs and statements (line ranges, to
@@ -66,20 +109,24 @@ if (!group) throw new Error(`MUTATE_GROUP=${name}: not one of ${Object.keys(GROU
 // only the group's files and tests and what they import (gitignored; written for each run). The
 // mutated files are listed too: the checker only sees changes to files the program names.
 const TSCONFIG = 'tsconfig.mutate.json';
+const MOCHA = resolve('node_modules/.bin/mocha');
 writeFileSync(
   TSCONFIG,
-  `${JSON.stringify({ extends: './tsconfig.json', include: [], files: [...new Set(group.mutate.map((f) => f.replace(/:[\d-]+$/, ''))), ...group.tests] }, null, 2)}\n`,
+  `${JSON.stringify({ extends: './tsconfig.json', include: [], files: [...new Set(group.mutate.map((f) => f.replace(/:[\d:-]+$/, ''))), ...group.tests] }, null, 2)}\n`,
 );
 
 export default {
   packageManager: 'npm',
   testRunner: 'command',
-  commandRunner: { command: `npx mocha --bail --reporter dot ${group.tests.join(' ')}` },
+  // mocha's own bin, not npx (a quarter of a second per mutant); by its full path, since the sandbox
+  // reaches node_modules only by looking upwards.
+  commandRunner: { command: `${MOCHA} --bail --reporter dot ${group.tests.join(' ')}` },
   mutate: group.mutate,
   checkers: ['typescript'],
   tsconfigFile: TSCONFIG,
   typescriptChecker: { prioritizePerformanceOverAccuracy: true },
-  concurrency: 2,
+  // MUTATE_CONCURRENCY=1 leaves a core to others on a shared 2-core machine.
+  concurrency: Number(process.env.MUTATE_CONCURRENCY ?? 2),
   timeoutMS: 60_000,
   reporters: ['clear-text', 'progress', 'html', 'json'],
   htmlReporter: { fileName: `reports/mutation/${name}.html` },

@@ -1,5 +1,5 @@
 /**
- * Bundles a Lambda handler with esbuild, once, when the program starts.
+ * Bundles a Lambda handler with esbuild, once per handler, when the program starts.
  *
  * The output must be byte-identical for identical sources: Pulumi compares archive contents, so a
  * bundle that changed on every run would redeploy the function on every `pulumi up`. Hence no
@@ -38,7 +38,7 @@ export const RUNTIME_PROVIDED_PACKAGES = ['@aws-sdk/client-*'] as const;
  * credential providers included, is bundled. Note that the runtime's SDK version is whatever AWS
  * ships at the time; the handler only uses long-stable commands.
  */
-export function bundleHandler(entry: string): HandlerBundle {
+export function buildHandlerBundle(entry: string): HandlerBundle {
   const result = buildSync({
     absWorkingDir: REPOSITORY_ROOT,
     entryPoints: [entry],
@@ -57,6 +57,23 @@ export function bundleHandler(entry: string): HandlerBundle {
   if (!file) throw new Error(`esbuild produced no output for ${entry}`);
   const code = file.text;
   return { code, sha256: createHash('sha256').update(code).digest('hex') };
+}
+
+/** Bundles already built in this process, by entry. */
+const built = new Map<string, HandlerBundle>();
+
+/**
+ * `buildHandlerBundle(entry)`, once per process: a stack with many replicas (or feeds) deploys the
+ * same handler once per replica, and its source does not change while the program runs, so every
+ * function of one handler gets the same bundle without esbuild running again for each.
+ */
+export function bundleHandler(entry: string): HandlerBundle {
+  let bundle = built.get(entry);
+  if (!bundle) {
+    bundle = buildHandlerBundle(entry);
+    built.set(entry, bundle);
+  }
+  return bundle;
 }
 
 /** Bundles every entry of LAMBDA_HANDLERS, keyed by handler name. */

@@ -28,13 +28,16 @@ import {
   type DistributedMapState,
 } from './distributedMap';
 import { ExecutionLimits, runWithLimits, type ExecutionType } from './executionLimits';
-import { invokeInProcess } from './lambdaSandbox';
 import {
-  EXPRESS_MAX_DURATION_MS,
-  EXPRESS_TIMEOUT,
-  LAMBDA_DEFAULT_MEMORY_MB,
-  checkStatesPayload,
-} from './limits';
+  countEvents,
+  freshCounts,
+  type ExecutionInput,
+  type ExecutionRecord,
+  type HandlerAnswer,
+  type InvocationRecord,
+} from './executionRecords';
+import { invokeLambdaTask, type LambdaTaskContext } from './lambdaTask';
+import { EXPRESS_MAX_DURATION_MS, EXPRESS_TIMEOUT, LAMBDA_DEFAULT_MEMORY_MB } from './limits';
 import { Scheduler, type SchedulerOptions } from './scheduler';
 import type { SimulatedClock } from './simulatedClock';
 
@@ -42,68 +45,10 @@ export { simulatedSleep } from './lambdaSandbox';
 
 /** A JSON value, as executions take and return them. */
 export type { JsonValue } from './serviceTasks';
-
-/** The input of an execution: the scheduler's `{ scheduledTime }`, or what a scenario passes. */
-export type ExecutionInput = { scheduledTime?: string } & Record<string, unknown>;
+export type { ExecutionInput, ExecutionRecord, HandlerAnswer, InvocationRecord };
 
 /** A Lambda handler: the event the definition builds in, its result out. */
 export type MachineHandler = (event: never) => Promise<unknown>;
-
-/** One execution of a state machine. */
-export interface ExecutionRecord {
-  name: string;
-  id: string;
-  input: ExecutionInput;
-  /** Why it started: a scheduler delivery, a duplicate delivery, or started by the scenario. */
-  kind: 'scheduled' | 'duplicate' | 'manual';
-  startedAt: number;
-  endedAt?: number;
-  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
-  /** Error name for a failed execution (e.g. `ExportTickFailed`). */
-  error?: string;
-  cause?: string;
-  output?: JsonValue;
-  /** Billable state transitions: states entered plus retries (child executions not included). */
-  transitions: number;
-  /** History events AWS would record (estimated, see `HISTORY_EVENTS` in sim/limits.ts), once ended. */
-  historyEvents?: number;
-  retries: number;
-  statesEntered: Record<string, number>;
-  /** States whose Catch caught an error, in order. */
-  caught: string[];
-  /** Every state failure (before Retry or Catch), with the error name and cause as Step Functions saw them. */
-  stateFailures: { state: string; error: string; cause: string }[];
-  invocations: number;
-  /** Child executions started by Distributed Maps, and their state transitions. */
-  children: { executions: number; failed: number; transitions: number };
-}
-
-/**
- * What a handler answered, as far as the records go: the export tick's `{ next, wakeAt, summary }`
- * (stand-in handlers may answer less), or any other object.
- */
-export type HandlerAnswer = {
-  next?: string;
-  wakeAt?: string;
-  summary?: { outcome?: string } & Record<string, unknown>;
-} & Record<string, unknown>;
-
-/** One Lambda invocation. */
-export interface InvocationRecord {
-  execution: string;
-  state: string;
-  /** The event's `mode` (export tick) or `step` (replica apply). */
-  mode: string;
-  /** Simulated start and end, epoch ms. */
-  at: number;
-  endedAt?: number;
-  /** Real wall-clock milliseconds spent in the handler. */
-  realMs?: number;
-  /** `ok` or the error name. */
-  outcome: string;
-  result?: HandlerAnswer | null;
-  errorMessage?: string;
-}
 
 /** What a machine needs from the host it runs on. */
 export interface MachineHost {
@@ -166,12 +111,6 @@ interface ErrorLike {
   name?: string;
   message?: string;
   cause?: unknown;
-}
-
-/** The fields of a Lambda task's parameters the runner reads. */
-interface LambdaInvokeParameters {
-  FunctionName?: unknown;
-  Payload?: unknown;
 }
 
 type LocalHandlers = Record<string, (params: JsonValue) => Promise<JsonValue>>;
@@ -473,106 +412,20 @@ export class LocalMachine {
     }
   }
 
-  /** Serves one Lambda task the way `lambda:invoke` does. */
-  private async invoke(
+  /** Serves one Lambda task (`sim/lambdaTask.ts`). */
+  private invoke(
     record: ExecutionRecord,
     state: string,
     input: JsonValue,
     executionName = record.name,
   ): Promise<JsonValue> {
-    const params = (input ?? {}) as LambdaInvokeParameters;
-    if (params.FunctionName !== this.spec.functionArn) {
-      const error = new Error(`Function not found: ${String(params.FunctionName)}`);
-      error.name = 'Lambda.ResourceNotFoundException';
-      throw error;
-    }
-    // Step Functions measures the task's input after Parameters before it calls Lambda.
-    checkStatesPayload('input', state, input);
-    await this.authorize('invoke', {
-      action: 'lambda:InvokeFunction',
-      resource: this.spec.functionArn,
-    });
-    record.invocations += 1;
-    const payloadIn = (params.Payload ?? {}) as Record<string, unknown>;
-    const clock = this.host.clock;
-    const inv: InvocationRecord = {
-      execution: executionName,
-      state,
-      mode: String(payloadIn.mode ?? payloadIn.step ?? ''),
-      at: clock.now,
-      outcome: 'ok',
+    const task: LambdaTaskContext = {
+      host: this.host,
+      spec: this.spec,
+      memorySizeMb: this.memorySizeMb,
+      invocations: this.invocations,
+      authorize: (call, request) => this.authorize(call, request),
     };
-    this.invocations.push(inv);
-    const realStart = performance.now();
-    let payload: JsonValue;
-    try {
-      payload = (await invokeInProcess({
-        host: this.host,
-        limits: {
-          timeoutSeconds: this.spec.lambdaTimeoutSeconds,
-          memorySizeMb: this.memorySizeMb,
-          realTimeLimitSeconds: this.spec.lambdaRealTimeLimitSeconds,
-        },
-        holdClock: this.spec.holdClockWhileRunning === true,
-        handler: this.spec.handler as (event: unknown) => Promise<unknown>,
-        event: params.Payload ?? {},
-      })) as JsonValue;
-    } catch (error) {
-      const e = error as Error;
-      inv.outcome = e?.name ?? 'Error';
-      inv.errorMessage = e?.message;
-      // An Invoke API error (`Lambda.*`) reaches Step Functions as it is.
-      if (inv.outcome.startsWith('Lambda.')) throw e;
-      // A function error: Error = errorType and Cause = Lambda's JSON error.
-      const mapped = new Error(
-        JSON.stringify({ errorType: inv.outcome, errorMessage: e?.message ?? String(error), trace: [] }),
-      );
-      mapped.name = inv.outcome;
-      throw mapped;
-    } finally {
-      inv.endedAt = clock.now;
-      inv.realMs = performance.now() - realStart;
-    }
-    inv.result = payload as HandlerAnswer | null;
-    const result = { ExecutedVersion: '$LATEST', Payload: payload, StatusCode: 200 };
-    // The task's result, before ResultSelector and ResultPath (its output is checked as it exits).
-    checkStatesPayload('result', state, result);
-    return result;
-  }
-}
-
-/** The counters of an execution record, all at zero. */
-function freshCounts(): Pick<
-  ExecutionRecord,
-  'transitions' | 'retries' | 'statesEntered' | 'caught' | 'stateFailures' | 'invocations' | 'children'
-> {
-  return {
-    transitions: 0,
-    retries: 0,
-    statesEntered: {},
-    caught: [],
-    stateFailures: [],
-    invocations: 0,
-    children: { executions: 0, failed: 0, transitions: 0 },
-  };
-}
-
-/** Counts what an ended execution's event log holds into its record (transitions as billed). */
-async function countEvents(
-  eventLogs: ReturnType<StateMachine['run']>['eventLogs'],
-  record: ExecutionRecord,
-): Promise<void> {
-  for await (const event of eventLogs) {
-    if (event.type === 'StateEntered') {
-      record.transitions += 1;
-      record.statesEntered[event.state.name] = (record.statesEntered[event.state.name] ?? 0) + 1;
-    } else if (event.type === 'StateRetried') {
-      record.transitions += 1;
-      record.retries += 1;
-    } else if (event.type === 'StateFailed') {
-      record.stateFailures.push({ state: event.state.name, error: event.Error, cause: String(event.Cause) });
-    } else if (event.type === 'StateCaught') {
-      record.caught.push(event.state.name);
-    }
+    return invokeLambdaTask(task, record, state, input, executionName);
   }
 }

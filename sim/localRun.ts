@@ -19,7 +19,6 @@ import type { WorkflowSettings } from '../functions/chain/settings';
 import { LAMBDA_HANDLERS } from '../functions/shared/lambdaHandlers';
 import { renderDefinition } from '../statemachine/render';
 import type { FakeAws } from './fakeAws';
-import { bodyOpened, callStarted, invocationKilled } from './lambdaSandbox';
 import {
   LocalMachine,
   type ExecutionInput,
@@ -29,6 +28,7 @@ import {
   type MachineHost,
   type MachineSpec,
 } from './localMachine';
+import { PendingIo, trackedClient } from './pendingIo';
 import type { Scheduler, SchedulerOptions } from './scheduler';
 import { installSimulatedClock, type SimulatedClock } from './simulatedClock';
 
@@ -98,39 +98,6 @@ export interface RunReport {
   chainKeys?: string[];
 }
 
-const realSetImmediate = globalThis.setImmediate;
-const realSetTimeout = globalThis.setTimeout;
-const realClearTimeout = globalThis.clearTimeout;
-
-/**
- * Real seconds without any client call starting or ending, while work in progress holds the clock,
- * after which the run fails instead of hanging: a handler holding the clock waits on something the
- * clock cannot move (a timer outside `simulatedSleep`).
- */
-const STALLED_SECONDS = 120;
-
-/** A client call's name for the stall report: the command's class and its table or key. */
-function commandLabel(command: unknown): string {
-  const name = (command as { constructor?: { name?: string } })?.constructor?.name ?? 'call';
-  const input = (command as { input?: Record<string, unknown> })?.input ?? {};
-  const target = input.TableName ?? input.Key ?? input.Name ?? input.Prefix;
-  return typeof target === 'string' ? `${name} ${target}` : name;
-}
-
-/** A Node readable stream, as an S3 response body is. */
-function isStream(value: unknown): value is NodeJS.ReadableStream & {
-  destroyed: boolean;
-  readableEnded: boolean;
-  once(event: string, listener: () => void): unknown;
-} {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as { once?: unknown }).once === 'function' &&
-    typeof (value as { pipe?: unknown }).pipe === 'function'
-  );
-}
-
 type Interpreter = typeof import('aws-local-stepfunctions');
 
 /** The export tick's deployed configuration (timeout, memory size). */
@@ -150,14 +117,9 @@ export class LocalRun implements MachineHost {
   readonly account: string;
   readonly region: string;
   private readonly running = new Set<Promise<void>>();
-  private pendingIo = 0;
-  /** What is in progress, by label (a client call's command, a held clock), for the stall report. */
-  private readonly inProgress = new Map<string, number>();
-  /** Resolved (and cleared) when `pendingIo` drops to zero: `idle()` sleeps on it instead of spinning. */
-  private ioDrained: { promise: Promise<void>; resolve: () => void } | undefined;
+  /** The I/O and held clocks the clock waits for (sim/pendingIo.ts). */
+  private readonly io = new PendingIo();
   private lastProgressHour = -1;
-  /** performance.now() of the last client call that started or ended. */
-  private lastIoAt = 0;
   private until = 0;
   private disposed = false;
 
@@ -337,127 +299,29 @@ export class LocalRun implements MachineHost {
     await Promise.race([Promise.allSettled([...this.running]), new Promise((r) => setTimeout(r, 50))]);
   }
 
-  // ---- internals ---------------------------------------------------------------------------------
-
-  /**
-   * Counts client calls in progress so the clock waits for real I/O. A call made by a Lambda
-   * invocation that a limit has ended (timeout, memory) never happens: Lambda froze its sandbox.
-   */
+  /** Counts `client`'s calls in progress so the clock waits for real I/O (see `trackedClient`). */
   track(client: SendClient): SendClient {
-    return {
-      send: async (command) => {
-        if (invocationKilled()) return new Promise<never>(() => undefined);
-        const label = commandLabel(command);
-        this.ioStarted(label);
-        const callEnded = callStarted();
-        let result;
-        try {
-          result = await client.send(command);
-        } catch (error) {
-          callEnded();
-          this.ioEnded(label);
-          throw error;
-        }
-        // A response body (S3 GetObject) arrives after the call resolves: it counts as I/O until
-        // the stream closes, or the clock would move on while the handler is still reading it;
-        // but not while the invocation reading it sleeps (bodyOpened, sim/lambdaSandbox.ts).
-        const body = (result as { Body?: unknown } | undefined)?.Body;
-        if (isStream(body) && !body.destroyed && !body.readableEnded) {
-          const closed = bodyOpened(this, `${label} body`);
-          this.ioEnded(label);
-          let released = false;
-          const release = () => {
-            if (released) return;
-            released = true;
-            callEnded();
-            closed();
-          };
-          body.once('close', release);
-          body.once('end', release);
-          body.once('error', release);
-        } else {
-          callEnded();
-          this.ioEnded(label);
-        }
-        return result;
-      },
-    };
+    return trackedClient(this, client);
   }
 
   ioStarted(label = 'work'): void {
-    this.pendingIo += 1;
-    this.inProgress.set(label, (this.inProgress.get(label) ?? 0) + 1);
-    this.lastIoAt = performance.now();
+    this.io.started(label);
   }
 
   ioEnded(label = 'work'): void {
-    this.pendingIo -= 1;
-    const left = (this.inProgress.get(label) ?? 0) - 1;
-    if (left > 0) this.inProgress.set(label, left);
-    else this.inProgress.delete(label);
-    this.lastIoAt = performance.now();
-    if (this.pendingIo === 0 && this.ioDrained) {
-      const drained = this.ioDrained;
-      this.ioDrained = undefined;
-      drained.resolve();
-    }
+    this.io.ended(label);
   }
 
   /** The work in progress, named: `GetObjectCommand body ×2, invocation holding the clock`. */
   describeInProgress(): string {
-    return [...this.inProgress].map(([label, n]) => (n > 1 ? `${label} ×${n}` : label)).join(', ');
+    return this.io.describe();
   }
 
-  /**
-   * Lets promise chains settle and waits (in real time) for pending client calls. While calls are
-   * pending it sleeps until the last one settles rather than polling with setImmediate: polling kept
-   * this process busy at 100% of a core, competing with the local servers for the CPU.
-   */
-  private async idle(): Promise<void> {
-    for (let i = 0; i < 3 || this.pendingIo > 0; i++) {
-      if (this.pendingIo > 0) {
-        if (!this.ioDrained) {
-          let resolve!: () => void;
-          const promise = new Promise<void>((r) => (resolve = r));
-          this.ioDrained = { promise, resolve };
-        }
-        await this.drainedOrStalled(this.ioDrained.promise);
-        // Settle again from scratch: the responses resume promise chains that may start more calls.
-        i = -1;
-        continue;
-      }
-      await new Promise((resolve) => realSetImmediate(resolve));
-    }
-  }
+  // ---- internals ---------------------------------------------------------------------------------
 
-  /** Resolves with `drained`; rejects when no client call started or ended for STALLED_SECONDS. */
-  private drainedOrStalled(drained: Promise<void>): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      let timer: ReturnType<typeof realSetTimeout> | undefined;
-      const check = () => {
-        const quietSeconds = (performance.now() - this.lastIoAt) / 1000;
-        if (quietSeconds < STALLED_SECONDS) {
-          timer = realSetTimeout(check, 5_000);
-          return;
-        }
-        reject(
-          new Error(
-            `LocalRun: ${this.pendingIo} calls or invocations in progress (${this.describeInProgress()}) and no client call for ${STALLED_SECONDS} s of real time: a handler that holds the clock is waiting outside simulatedSleep`,
-          ),
-        );
-      };
-      timer = realSetTimeout(check, 5_000);
-      drained.then(
-        () => {
-          realClearTimeout(timer);
-          resolve();
-        },
-        (error: unknown) => {
-          realClearTimeout(timer);
-          reject(error as Error);
-        },
-      );
-    });
+  /** Lets promise chains settle and waits (in real time) for the I/O in progress. */
+  private idle(): Promise<void> {
+    return this.io.settle();
   }
 
   private progress(): void {

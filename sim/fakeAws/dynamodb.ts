@@ -16,10 +16,15 @@ import type {
   ServiceInputTypes,
   ServiceOutputTypes,
 } from '@aws-sdk/client-dynamodb';
-import type { ChangeRecord, ExportOutcome, ExportSink, ExportSpec, Item, TableSource } from '../contracts';
+import type { ChangeRecord, ExportOutcome, ExportSink, Item, TableSource } from '../contracts';
 import { asServiceWork } from '../lambdaSandbox';
 import { serviceError } from './errors';
+import { exportDescription, exportSpec } from './exportDescription';
+import { idempotencyKey, setExportPeriod, validateExportRequest } from './exportRequest';
+import type { ExportRequestInfo, FakeExport, RestorableRange } from './exportTypes';
 import { CallLog, FakeService, type NowFn } from './service';
+
+export type { ExportRequestInfo, FakeExport };
 
 /** Client tokens stay bound to their request for 8 hours after the export completes. */
 export const CLIENT_TOKEN_TTL_SECONDS = 8 * 3600;
@@ -51,44 +56,6 @@ interface FakeTable {
   deleted: boolean;
 }
 
-/** A request as the engine normalises it; also what failure predicates and duration functions see. */
-export interface ExportRequestInfo {
-  tableName: string;
-  tableArn: string;
-  type: 'FULL_EXPORT' | 'INCREMENTAL_EXPORT';
-  /** Full exports: snapshot time, epoch seconds. */
-  exportTime?: number;
-  /** Incremental exports: window, epoch seconds. */
-  from?: number;
-  to?: number;
-  clientToken?: string;
-  /** Request time, epoch ms. */
-  requestedAt: number;
-  /** LatestRestorableDateTime at the request, epoch ms. */
-  latestRestorable: number;
-  /** EarliestRestorableDateTime at the request, epoch ms. */
-  earliestRestorable: number;
-}
-
-/** One export the engine knows about. */
-export interface FakeExport {
-  arn: string;
-  request: ExportRequestInfo;
-  /** The accepted request (its bucket was validated). */
-  input: ExportTableToPointInTimeCommandInput & { S3Bucket: string };
-  startTime: number;
-  /** When the export reaches its final status, epoch ms. */
-  endTime: number;
-  fails: boolean;
-  failure?: { code: string; message: string };
-  outcome?: ExportOutcome;
-  /** Set once the sink has been called: exactly once per export that came due without a planned failure. */
-  sinkDone?: Promise<ExportOutcome | undefined>;
-  /** What the sink threw, when writing the files failed (the export then ended FAILED). */
-  writeError?: unknown;
-  describeCount: number;
-}
-
 export interface FakeDynamoDBOptions {
   log: CallLog;
   now: NowFn;
@@ -103,45 +70,6 @@ export interface FakeDynamoDBOptions {
 }
 
 type FailRule = { remaining: number; predicate: (request: ExportRequestInfo) => boolean; code: string };
-
-/** ExportTableToPointInTime's request checks that need no table. */
-function validateExportRequest(
-  input: ExportTableToPointInTimeCommandInput,
-): asserts input is ExportTableToPointInTimeCommandInput & { TableArn: string; S3Bucket: string } {
-  if (!input?.TableArn) throw serviceError('ValidationException', 'TableArn is required');
-  if (!input.S3Bucket || !/^[a-z0-9A-Z]+[.\-\w]*[a-z0-9A-Z]+$/.test(input.S3Bucket)) {
-    throw serviceError('ValidationException', `Invalid S3Bucket: ${JSON.stringify(input.S3Bucket)}`);
-  }
-  if (input.S3Prefix !== undefined && (input.S3Prefix === '' || input.S3Prefix.length > 1024)) {
-    throw serviceError('ValidationException', 'S3Prefix must be 1..1024 characters; omit it for none');
-  }
-  if (input.ClientToken !== undefined && !/^[^$]+$/.test(input.ClientToken)) {
-    throw serviceError('ValidationException', 'ClientToken must match ^[^$]+$');
-  }
-}
-
-/** What the export sink is told of an export. */
-function exportSpec(exp: FakeExport): ExportSpec {
-  const input = exp.input;
-  return {
-    exportArn: exp.arn,
-    exportId: exp.arn.split('/').pop()!,
-    type: exp.request.type,
-    tableArn: exp.request.tableArn,
-    bucket: input.S3Bucket,
-    prefix: input.S3Prefix ?? '',
-    exportFormat: input.ExportFormat ?? 'DYNAMODB_JSON',
-    exportViewType:
-      exp.request.type === 'INCREMENTAL_EXPORT'
-        ? (input.IncrementalExportSpecification?.ExportViewType ?? 'NEW_AND_OLD_IMAGES')
-        : undefined,
-    exportTime: exp.request.exportTime,
-    from: exp.request.from,
-    to: exp.request.to,
-    startTime: Math.floor(exp.startTime / 1000),
-    endTime: Math.floor(exp.endTime / 1000),
-  };
-}
 
 export class FakeDynamoDB extends FakeService<ServiceInputTypes, ServiceOutputTypes> {
   readonly tables = new Map<string, FakeTable>();
@@ -243,7 +171,7 @@ export class FakeDynamoDB extends FakeService<ServiceInputTypes, ServiceOutputTy
   }
 
   /** Earliest and latest restorable times (epoch ms) of an enabled table; null when PITR is off. */
-  restorableRange(table: string): { earliest: number; latest: number } | null {
+  restorableRange(table: string): RestorableRange | null {
     const t = this.table(table);
     if (t.pitrEnabledAt === null) return null;
     const now = this.now();
@@ -296,7 +224,7 @@ export class FakeDynamoDB extends FakeService<ServiceInputTypes, ServiceOutputTy
       latestRestorable: range.latest,
       earliestRestorable: range.earliest,
     };
-    this.setExportPeriod(input, type, range, request);
+    setExportPeriod(input, type, range, this.exportClockSkewSeconds, request);
 
     const key = idempotencyKey(t.arn, input, request);
     if (input.ClientToken !== undefined) {
@@ -334,54 +262,6 @@ export class FakeDynamoDB extends FakeService<ServiceInputTypes, ServiceOutputTy
     this.exports.set(arn, exp);
     if (input.ClientToken !== undefined) this.tokens.set(input.ClientToken, { key, arn });
     return { ExportDescription: this.description(exp), $metadata: { httpStatusCode: 200 } };
-  }
-
-  /** The full export's time or the incremental window, checked against the PITR range; sets it on `request`. */
-  private setExportPeriod(
-    input: ExportTableToPointInTimeCommandInput,
-    type: string,
-    range: NonNullable<ReturnType<FakeDynamoDB['restorableRange']>>,
-    request: ExportRequestInfo,
-  ): void {
-    const invalid = (message: string) => serviceError('InvalidExportTimeException', message);
-    if (type === 'FULL_EXPORT') {
-      const exportTime =
-        input.ExportTime === undefined
-          ? Math.floor(range.latest / 1000)
-          : toSeconds(input.ExportTime, 'ExportTime');
-      if (exportTime * 1000 < range.earliest || exportTime * 1000 > range.latest) {
-        throw invalid('Export Time is invalid');
-      }
-      request.exportTime = exportTime;
-    } else if (type === 'INCREMENTAL_EXPORT') {
-      const spec = input.IncrementalExportSpecification;
-      if (!spec || spec.ExportFromTime === undefined) {
-        throw serviceError(
-          'ValidationException',
-          'IncrementalExportSpecification.ExportFromTime is required',
-        );
-      }
-      const from = toSeconds(spec.ExportFromTime, 'ExportFromTime');
-      const to =
-        spec.ExportToTime === undefined
-          ? Math.floor(range.latest / 1000)
-          : toSeconds(spec.ExportToTime, 'ExportToTime');
-      if (from >= to) throw invalid('The from time should not be greater or equal to the to time');
-      if (to - from < 15 * 60) {
-        throw invalid('Difference between export period from time and to time should be at least 15 minutes');
-      }
-      if (to - from > 24 * 3600) {
-        throw invalid('Difference between export period from time and to time should be at most 24 hours');
-      }
-      if (from * 1000 < range.earliest) throw invalid('Incremental export start time outside PITR window');
-      if (to * 1000 > range.latest - this.exportClockSkewSeconds * 1000) {
-        throw invalid('Export period to time cannot be later than the current time');
-      }
-      request.from = from;
-      request.to = to;
-    } else {
-      throw serviceError('ValidationException', `Invalid ExportType ${JSON.stringify(type)}`);
-    }
   }
 
   private async describeExport(input: DescribeExportCommandInput): Promise<DescribeExportCommandOutput> {
@@ -435,53 +315,6 @@ export class FakeDynamoDB extends FakeService<ServiceInputTypes, ServiceOutputTy
     return exp.sinkDone;
   }
 
-  private description(exp: FakeExport): ExportDescription {
-    const now = this.now();
-    const done = now >= exp.endTime;
-    const status = !done ? 'IN_PROGRESS' : exp.fails ? 'FAILED' : 'COMPLETED';
-    const input = exp.input;
-    const t = this.tables.get(exp.request.tableName)!;
-    const d: ExportDescription = {
-      ExportArn: exp.arn,
-      ExportStatus: status,
-      StartTime: new Date(exp.startTime),
-      ExportType: exp.request.type,
-      ExportFormat: input.ExportFormat ?? 'DYNAMODB_JSON',
-      ClientToken: input.ClientToken,
-      TableArn: exp.request.tableArn,
-      TableId: t.tableId,
-      S3Bucket: input.S3Bucket,
-      S3BucketOwner: input.S3BucketOwner,
-      S3Prefix: input.S3Prefix,
-      S3SseAlgorithm: input.S3SseAlgorithm ?? 'AES256',
-      S3SseKmsKeyId: input.S3SseKmsKeyId,
-      // For incremental exports AWS's ExportTime value is unconfirmed; the window end is reported.
-      ExportTime: new Date((exp.request.exportTime ?? exp.request.to!) * 1000),
-    };
-    if (exp.request.type === 'INCREMENTAL_EXPORT') {
-      d.IncrementalExportSpecification = {
-        ExportFromTime: new Date(exp.request.from! * 1000),
-        ExportToTime: new Date(exp.request.to! * 1000),
-        ExportViewType: input.IncrementalExportSpecification?.ExportViewType ?? 'NEW_AND_OLD_IMAGES',
-      };
-    }
-    if (status === 'COMPLETED') {
-      d.EndTime = new Date(exp.endTime);
-      d.ExportManifest =
-        this.exportManifestField === 'key'
-          ? exp.outcome?.manifestSummaryKey
-          : exp.outcome?.manifestSummaryKey.split('/').pop();
-      d.ItemCount = exp.outcome?.itemCount ?? 0;
-      d.BilledSizeBytes = exp.outcome?.billedSizeBytes ?? 0;
-    } else if (status === 'FAILED') {
-      d.EndTime = new Date(exp.endTime);
-      d.FailureCode = exp.failure!.code;
-      d.FailureMessage = exp.failure!.message;
-    }
-    for (const k of Object.keys(d) as (keyof ExportDescription)[]) if (d[k] === undefined) delete d[k];
-    return d;
-  }
-
   /** AWS format: 14-digit zero-padded creation ms, then 8 hex digits; ARNs sort in creation order. */
   private newExportArn(table: string, now: number): string {
     const ms = Math.max(now, this.lastExportMs);
@@ -489,6 +322,11 @@ export class FakeDynamoDB extends FakeService<ServiceInputTypes, ServiceOutputTy
     this.exportCounter += 1;
     const id = `${String(ms).padStart(14, '0')}-${this.exportCounter.toString(16).padStart(8, '0')}`;
     return `arn:aws:dynamodb:${this.options.region}:${this.options.account}:table/${table}/export/${id}`;
+  }
+
+  private description(exp: FakeExport): ExportDescription {
+    const tableId = this.tables.get(exp.request.tableName)!.tableId;
+    return exportDescription(exp, tableId, this.exportManifestField, this.now());
   }
 
   private table(name: string): FakeTable {
@@ -509,40 +347,4 @@ export class FakeDynamoDB extends FakeService<ServiceInputTypes, ServiceOutputTy
     }
     return t;
   }
-}
-
-/**
- * Timestamps arrive as Date (the SDK type) or as epoch seconds. Sub-second values are rejected: AWS
- * documents whole seconds and its handling of fractions is unconfirmed, so the fake is strict.
- */
-function toSeconds(value: unknown, field: string): number {
-  const seconds =
-    value instanceof Date ? value.getTime() / 1000 : typeof value === 'number' ? value : Number.NaN;
-  if (!Number.isFinite(seconds)) throw serviceError('ValidationException', `${field} must be a timestamp`);
-  if (!Number.isInteger(seconds)) {
-    throw serviceError('ValidationException', `${field} must be a whole number of seconds, got ${seconds}`);
-  }
-  return seconds;
-}
-
-/** Everything that makes two requests "the same" for the client token. */
-function idempotencyKey(
-  tableArn: string,
-  input: ExportTableToPointInTimeCommandInput,
-  request: ExportRequestInfo,
-): string {
-  return JSON.stringify([
-    tableArn,
-    input.S3Bucket,
-    input.S3BucketOwner ?? null,
-    input.S3Prefix ?? null,
-    input.S3SseAlgorithm ?? null,
-    input.S3SseKmsKeyId ?? null,
-    input.ExportFormat ?? 'DYNAMODB_JSON',
-    request.type,
-    request.exportTime ?? null,
-    request.from ?? null,
-    request.to ?? null,
-    input.IncrementalExportSpecification?.ExportViewType ?? null,
-  ]);
 }

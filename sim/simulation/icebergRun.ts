@@ -42,6 +42,7 @@ import type { JsonValue, LocalMachine, LocalRun, SendClient } from '../localRun'
 import type { SyntheticTable } from '../workload';
 import type { SimulationAccount } from './account';
 import { canonicalByKey } from './chainChecks';
+import { consumerActivity, consumerPosition, unreadableConsumer } from './consumerActivity';
 import { SIMULATION_REGION, type DeployedIcebergFeed } from './deployment';
 import { tableDifferences, type IcebergOutcome } from './report';
 
@@ -191,25 +192,12 @@ export class SimulationIceberg {
     resets: number;
   }): Promise<IcebergOutcome> {
     const { account, settings } = this;
-    const executions = this.machine?.executions ?? [];
     const executed = this.athena?.executed ?? [];
     const base = {
       view: `${settings.spec.database}.${settings.spec.table}`,
       onNewEpoch: settings.onNewEpoch,
       mergeEveryMinutes: settings.mergeEveryMinutes,
-      executions: {
-        total: executions.length,
-        failed: executions.filter((e) => e.status === 'FAILED').length,
-        failedBy: executions
-          .filter((e) => e.status === 'FAILED')
-          .reduce<Record<string, number>>((acc, e) => {
-            const key = `${e.error ?? 'Error'} in ${e.stateFailures[e.stateFailures.length - 1]?.state ?? '?'}`;
-            acc[key] = (acc[key] ?? 0) + 1;
-            return acc;
-          }, {}),
-        invocations: this.machine?.invocations.length ?? 0,
-      },
-      transitions: executions.reduce((n, e) => n + e.transitions, 0),
+      ...consumerActivity(this.machine),
       queries: {
         merges: executed.filter((q) => /^MERGE/.test(q)).length,
         ddl: executed.filter((q) => /^(CREATE|ALTER)/.test(q)).length,
@@ -243,36 +231,14 @@ export class SimulationIceberg {
           state.viewEpoch === state.epoch &&
           (state.viewGeneration ?? 0) === generationOf(state) &&
           (state.status === 'ACTIVE' || haltedByReset),
-        status: state.status,
-        halt: state.halt ? `${state.halt.reason}: ${state.halt.detail}` : null,
-        epoch: state.epoch,
+        ...consumerPosition(state, watermarkSeconds, params.chainWatermark),
         viewEpoch: state.viewEpoch,
-        lastAppliedSequence: state.lastAppliedSequence,
         watermark: state.watermark,
-        lagBehindChainSeconds:
-          watermarkSeconds === null || params.chainWatermark === null
-            ? null
-            : Date.parse(params.chainWatermark) / 1000 - watermarkSeconds,
         ...compared,
         ...base,
       };
     } catch (error) {
-      return {
-        ok: false,
-        status: 'UNKNOWN',
-        halt: null,
-        epoch: null,
-        viewEpoch: null,
-        lastAppliedSequence: -1,
-        watermark: null,
-        lagBehindChainSeconds: null,
-        rows: 0,
-        expectedItems: 0,
-        identical: false,
-        firstDifferences: [],
-        error: (error as Error).message,
-        ...base,
-      };
+      return { ...unreadableConsumer(error), viewEpoch: null, rows: 0, ...base };
     }
   }
 

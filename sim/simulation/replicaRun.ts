@@ -28,6 +28,7 @@ import type { SimulationAccount } from './account';
 import { LocalTableImport } from '../fakeAws/tableImport';
 import { WORKLOAD_ATTRIBUTE_DEFINITIONS, WORKLOAD_KEY_SCHEMA, type SyntheticTable } from '../workload';
 import { compareWithSource, createReplayTable } from './chainChecks';
+import { consumerActivity, consumerPosition, unreadableConsumer } from './consumerActivity';
 import type { ReplicaOutcome } from './report';
 
 /**
@@ -229,6 +230,7 @@ export class SimulationReplica {
     const { account, settings } = this;
     this.target?.destroy();
     const executions = this.machine?.executions ?? [];
+    const activity = consumerActivity(this.machine);
     const text = account.aws.ssm.get(settings.stateParameterName);
     const base = {
       targetTable: settings.targetTableName,
@@ -236,19 +238,10 @@ export class SimulationReplica {
       bootstrap: settings.bootstrap,
       importRequests: this.tableImport?.requests.length ?? 0,
       executions: {
-        total: executions.length,
+        ...activity.executions,
         succeeded: executions.filter((e) => e.status === 'SUCCEEDED').length,
-        failed: executions.filter((e) => e.status === 'FAILED').length,
-        failedBy: executions
-          .filter((e) => e.status === 'FAILED')
-          .reduce<Record<string, number>>((acc, e) => {
-            const key = `${e.error ?? 'Error'} in ${e.stateFailures[e.stateFailures.length - 1]?.state ?? '?'}`;
-            acc[key] = (acc[key] ?? 0) + 1;
-            return acc;
-          }, {}),
-        invocations: this.machine?.invocations.length ?? 0,
       },
-      transitions: executions.reduce((n, e) => n + e.transitions, 0),
+      transitions: activity.transitions,
       distributedMap: {
         runs:
           executions.reduce((n, e) => n + (e.statesEntered['Apply data files in Express children'] ?? 0), 0) +
@@ -278,36 +271,14 @@ export class SimulationReplica {
           state.lastAppliedSequence >= 0 &&
           state.inProgress === null &&
           (state.status !== 'HALTED' || (state.halt?.reason === 'NEW_EPOCH' && params.resets > 0)),
-        status: state.status,
-        halt: state.halt ? `${state.halt.reason}: ${state.halt.detail}` : null,
-        epoch: state.epoch,
-        lastAppliedSequence: state.lastAppliedSequence,
+        ...consumerPosition(state, watermarkSeconds, chainWatermark),
         watermark: state.watermark === null ? null : iso(state.watermark),
-        lagBehindChainSeconds:
-          watermarkSeconds === null || chainWatermark === null
-            ? null
-            : Date.parse(chainWatermark) / 1000 - watermarkSeconds,
         lagAtEndSeconds: this.watermarkAtEnd === null ? null : end - this.watermarkAtEnd,
         ...compared,
         ...base,
       };
     } catch (error) {
-      return {
-        ok: false,
-        status: 'UNKNOWN',
-        halt: null,
-        epoch: null,
-        lastAppliedSequence: -1,
-        watermark: null,
-        lagBehindChainSeconds: null,
-        lagAtEndSeconds: null,
-        items: 0,
-        expectedItems: 0,
-        identical: false,
-        firstDifferences: [],
-        error: (error as Error).message,
-        ...base,
-      };
+      return { ...unreadableConsumer(error), lagAtEndSeconds: null, items: 0, ...base };
     }
   }
 }

@@ -102,15 +102,33 @@ export async function runProgram(
   stack = 'dev',
   resources: RecordedResource[] = [],
 ): Promise<ProgramRun> {
-  await installMocks(resources, stack);
-  setStackConfig(config);
-  delete require.cache[require.resolve(PROGRAM)];
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const program = require(PROGRAM) as Record<string, unknown>;
-  const outputs: Record<string, any> = {};
-  for (const [key, value] of Object.entries(program)) outputs[key] = await resolveDeep(value);
-  await settle();
-  return { resources, outputs };
+  return withPlainStacks(async () => {
+    await installMocks(resources, stack);
+    setStackConfig(config);
+    delete require.cache[require.resolve(PROGRAM)];
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const program = require(PROGRAM) as Record<string, unknown>;
+    const outputs: Record<string, any> = {};
+    for (const [key, value] of Object.entries(program)) outputs[key] = await resolveDeep(value);
+    await settle();
+    return { resources, outputs };
+  });
+}
+
+/**
+ * Runs `fn` (Pulumi code under mocks) with Node's source-mapped stack traces off. Pulumi records a
+ * stack trace for every promise it makes (for its report of leaked promises); mapping each one
+ * through the source maps tsx registers costs more than the run itself. No test reads those
+ * stacks, and the stack of a failing assertion outside `fn` is mapped as usual.
+ */
+export async function withPlainStacks<T>(fn: () => Promise<T>): Promise<T> {
+  const mapped = process.sourceMapsEnabled;
+  process.setSourceMapsEnabled(false);
+  try {
+    return await fn();
+  } finally {
+    process.setSourceMapsEnabled(mapped);
+  }
 }
 
 /** Reads a stack config file (Pulumi.<stack>.yaml) into the flat key -> value map Pulumi uses. */

@@ -8,7 +8,7 @@ import { replayChain, type ReplayOptions, type ReplayReport } from '../../cli/re
 import type { Item } from '../../format';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../../sim/servers';
 import { generateWorkload } from '../../sim/workload';
-import { contiguousWindows, type MemoryS3 } from './exportChain';
+import { contiguousWindows, writeChain, type MemoryS3, type WriteChainOptions } from './exportChain';
 import { newWorkloadTable, scanTable } from './localTables';
 
 export const REPLAY_BUCKET = 'replay-bucket';
@@ -25,6 +25,26 @@ export const END = WINDOWS[WINDOWS.length - 1][1];
 /** Traffic from an hour before the full export to the end of the last window. */
 export function replaySource(seed = 99) {
   return generateWorkload({ from: T0, to: END, writesPerMinute: 8, seed, keySpace: 80 });
+}
+
+/**
+ * Writes the replay tests' chain of `table` into `s3`: the bucket, prefix, full export time and
+ * windows above, unless `options` says otherwise.
+ */
+export function writeReplayChain(
+  s3: MemoryS3,
+  table: WriteChainOptions['table'],
+  options: Partial<WriteChainOptions> = {},
+): ReturnType<typeof writeChain> {
+  return writeChain({
+    s3,
+    bucket: REPLAY_BUCKET,
+    prefix: REPLAY_PREFIX,
+    table,
+    start: START,
+    windows: WINDOWS,
+    ...options,
+  });
 }
 
 /**

@@ -18,6 +18,7 @@ import { initialState, parseState, serializeState, type ChainState } from '../..
 import { computeWake, exportsToDescribe, restorableLimit } from '../../../functions/chain/timing';
 import { clientToken } from '../../../functions/chain/tokens';
 import { chainSettings } from '../../helpers/chainSettings';
+import { inProgressIncremental } from '../../helpers/trackedExports';
 
 const T0 = Date.parse('2026-11-24T00:00:00Z') / 1000;
 
@@ -499,26 +500,14 @@ describe('planner', () => {
     const now = T0 + 3600;
     const s = chained(T0);
     s.exports = [
-      {
-        type: 'INCREMENTAL',
-        from: T0,
-        to: T0 + 900,
-        attempt: 1,
-        status: 'IN_PROGRESS',
-        arn: 'arn:a/export/1',
-        nextCheckAt: now,
-        checks: 1,
-      },
-      {
-        type: 'INCREMENTAL',
+      inProgressIncremental({ from: T0, to: T0 + 900, arn: 'arn:a/export/1', nextCheckAt: now, checks: 1 }),
+      inProgressIncremental({
         from: T0 + 900,
         to: T0 + 1800,
-        attempt: 1,
-        status: 'IN_PROGRESS',
         arn: 'arn:a/export/2',
         nextCheckAt: now,
         checks: 1,
-      },
+      }),
     ];
     const done = (arn: string): DescribeObservation => ({
       arn,
@@ -559,18 +548,7 @@ describe('planner', () => {
     const one = settings({ maxInFlight: 1 });
     let now = T0 + 3600;
     let s = chained(T0);
-    s.exports = [
-      {
-        type: 'INCREMENTAL',
-        from: T0,
-        to: T0 + 900,
-        attempt: 1,
-        status: 'IN_PROGRESS',
-        arn: 'arn:a/export/1',
-        nextCheckAt: now,
-        checks: 0,
-      },
-    ];
+    s.exports = [inProgressIncremental({ from: T0, to: T0 + 900, arn: 'arn:a/export/1', nextCheckAt: now })];
     const fail = (arn: string): DescribeObservation => ({
       arn,
       status: 'FAILED',
@@ -640,18 +618,7 @@ describe('planner', () => {
   it('PAUSE: describes and commits in-flight exports but requests nothing new', () => {
     const now = T0 + 5 * 3600;
     const s = chained(T0);
-    s.exports = [
-      {
-        type: 'INCREMENTAL',
-        from: T0,
-        to: T0 + 900,
-        attempt: 1,
-        status: 'IN_PROGRESS',
-        arn: 'arn:a/export/1',
-        nextCheckAt: now,
-        checks: 0,
-      },
-    ];
+    s.exports = [inProgressIncremental({ from: T0, to: T0 + 900, arn: 'arn:a/export/1', nextCheckAt: now })];
     const plan = planTick({
       state: s,
       settings: cfg,
@@ -686,16 +653,7 @@ describe('planner', () => {
     const now = T0 + 5 * 3600;
     const s = chained(T0 + 900);
     s.exports = [
-      {
-        type: 'INCREMENTAL',
-        from: T0 + 900,
-        to: T0 + 1800,
-        attempt: 1,
-        status: 'IN_PROGRESS',
-        arn: 'arn:a/export/9',
-        nextCheckAt: now + 100,
-        checks: 0,
-      },
+      inProgressIncremental({ from: T0 + 900, to: T0 + 1800, arn: 'arn:a/export/9', nextCheckAt: now + 100 }),
     ];
     const plan = planTick({
       state: s,
@@ -750,18 +708,7 @@ describe('planner', () => {
   it('PITR disabled: warns once, starts nothing, keeps tracking in-flight exports', () => {
     let now = T0 + 3600;
     const s = chained(T0);
-    s.exports = [
-      {
-        type: 'INCREMENTAL',
-        from: T0,
-        to: T0 + 900,
-        attempt: 1,
-        status: 'IN_PROGRESS',
-        arn: 'arn:a/export/1',
-        nextCheckAt: now,
-        checks: 0,
-      },
-    ];
+    s.exports = [inProgressIncremental({ from: T0, to: T0 + 900, arn: 'arn:a/export/1', nextCheckAt: now })];
     const first = planTick({
       state: s,
       settings: cfg,
@@ -928,16 +875,7 @@ describe('planner', () => {
     const w = computeWake({ state: s, settings: cfg, now, periodEnd: now + 3600, startsAllowed: true });
     expect(w).to.deep.equal({ wakeAt: T0 + 1800 + 60 + 300, next: 'WAIT' });
     s.exports = [
-      {
-        type: 'INCREMENTAL',
-        from: T0 + 900,
-        to: T0 + 1800,
-        attempt: 1,
-        status: 'IN_PROGRESS',
-        arn: 'x/export/1',
-        nextCheckAt: now + 30,
-        checks: 0,
-      },
+      inProgressIncremental({ from: T0 + 900, to: T0 + 1800, arn: 'x/export/1', nextCheckAt: now + 30 }),
     ];
     expect(
       computeWake({ state: s, settings: cfg, now, periodEnd: now + 3600, startsAllowed: true }).wakeAt,

@@ -1,6 +1,4 @@
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { runDce } from '../../../cli/dce';
 import type { Io } from '../../../cli/output';
 import {
@@ -12,7 +10,6 @@ import {
   type SimulateModule,
 } from '../../../cli/simulateEntry';
 import type { ParsedSimulateFlags } from '../../../sim/simulation/options';
-import { REPO_ROOT } from '../../helpers/repoRoot';
 
 function capture(env: NodeJS.ProcessEnv = {}) {
   const out: string[] = [];
@@ -96,23 +93,6 @@ describe('simulate entry (cli/simulateEntry.ts)', () => {
       const quiet = capture({ npm_config_keep_servers: 'true' });
       await runDce(['simulate', '--keep-servers'], quiet.io, { loadSimulate: recordingModule([]) });
       expect(quiet.stderr()).to.equal('');
-    });
-
-    it('npm run simulate (tools/simulate.ts) warns before it parses the flags', function () {
-      this.timeout(20000);
-      // npm leaves a stray `3` from `--days 3`, which the parser refuses: the warning comes first.
-      const run = spawnSync(
-        process.execPath,
-        ['--import', 'tsx', join(REPO_ROOT, 'tools/simulate.ts'), '3'],
-        {
-          cwd: REPO_ROOT,
-          env: { ...process.env, npm_config_days: 'true' },
-          encoding: 'utf8',
-        },
-      );
-      expect(run.status).to.equal(2);
-      expect(run.stderr).to.match(/^simulate: npm took --days as its own option \(npm_config_days set\)/);
-      expect(run.stderr).to.contain('npm run simulate -- --days');
     });
   });
 

@@ -13,8 +13,8 @@ const ROOT = REPO_ROOT;
 const MAX_FILE_LINES = 600;
 const MAX_FUNCTION_LINES = 100;
 const MAX_CLASS_LINES = 300;
-/** Folders that hold no product source. */
-const SKIPPED_DIRECTORIES = new Set(['node_modules', 'tests', '.git', '.sim']);
+/** Folders that hold no product source (`.stryker-tmp`: copies of the tree a mutation run works in). */
+const SKIPPED_DIRECTORIES = new Set(['node_modules', 'tests', '.git', '.sim', '.stryker-tmp', 'reports']);
 
 /**
  * Functions over the limit that are known and owed a split, keyed `file:name`, with their length when
@@ -27,17 +27,7 @@ const ALLOWED_LONG_FUNCTIONS: Record<string, { lines: number; reason: string }> 
  * Classes over the limit that are known and owed a split, keyed `file:name`, with their length. Like
  * the list above it may only shrink.
  */
-const ALLOWED_LONG_CLASSES: Record<string, { lines: number; reason: string }> = {
-  'sim/fakeAws/dynamodb.ts:FakeDynamoDB': {
-    lines: 367,
-    reason: 'the fake export engine beside the table calls',
-  },
-  'sim/localMachine.ts:LocalMachine': {
-    lines: 317,
-    reason: 'the interpreter run and its Lambda invocations',
-  },
-  'sim/localRun.ts:LocalRun': { lines: 334, reason: 'the clock, its I/O accounting and the export chain' },
-};
+const ALLOWED_LONG_CLASSES: Record<string, { lines: number; reason: string }> = {};
 
 interface LongFunction {
   key: string;

@@ -15,6 +15,7 @@ import { iamRequestsOf } from '../../../sim/iam/requests';
 import {
   ACCOUNT_ID,
   installMocks,
+  withPlainStacks,
   ofType,
   policyOf,
   RecordedResource,
@@ -35,28 +36,30 @@ describe('data protection of a table (components/protection/notificationKey.ts, 
   let customers: ContinuousExport;
   const byName = (type: string, name: string) => ofType(resources, type).find((r) => r.name === name)!;
 
-  before(async () => {
-    await installMocks(resources, 'dev');
-    const orders = new ContinuousExport('dev-orders', {
-      tableName: 'Orders',
-      failureEmails: ['ops@example.com'],
-      accessLogs: { bucket: 'acme-access-logs' },
-      breakGlassRoleArn: BREAK_GLASS,
-      bundles,
-    });
-    customers = new ContinuousExport('dev-customers', {
-      tableName: 'customers',
-      bucket: { existingName: 'acme-data-lake', prefix: 'dynamodb/customers' },
-      notificationKmsKeyArn: GIVEN_KEY,
-      bundles,
-    });
-    await settle(
-      orders.urn,
-      customers.urn,
-      orders.stateMachineArn,
-      customers.notificationKeyPolicyStatements,
-    );
-  });
+  before(() =>
+    withPlainStacks(async () => {
+      await installMocks(resources, 'dev');
+      const orders = new ContinuousExport('dev-orders', {
+        tableName: 'Orders',
+        failureEmails: ['ops@example.com'],
+        accessLogs: { bucket: 'acme-access-logs' },
+        breakGlassRoleArn: BREAK_GLASS,
+        bundles,
+      });
+      customers = new ContinuousExport('dev-customers', {
+        tableName: 'customers',
+        bucket: { existingName: 'acme-data-lake', prefix: 'dynamodb/customers' },
+        notificationKmsKeyArn: GIVEN_KEY,
+        bundles,
+      });
+      await settle(
+        orders.urn,
+        customers.urn,
+        orders.stateMachineArn,
+        customers.notificationKeyPolicyStatements,
+      );
+    }),
+  );
 
   describe('SNS topics', () => {
     it('encrypts both topics of a table with the key the stack creates', () => {

@@ -16,6 +16,7 @@ import { decide, type RoleAccess } from '../../../sim/iam/evaluator';
 import {
   ACCOUNT_ID,
   installMocks,
+  withPlainStacks,
   ofType,
   policyOf,
   RecordedResource,
@@ -44,32 +45,34 @@ describe('protected copy of the chain (components/protection/drReplication.ts)',
   const rolePolicy = (name: string) =>
     policyOf(one('aws:iam/rolePolicy:RolePolicy', `${name}-replication-role-policy`).inputs.policy);
 
-  before(async () => {
-    await installMocks(resources, 'dev');
-    const orders = new ContinuousExport('dev-orders', {
-      tableName: 'Orders',
-      kmsKeyArn: SOURCE_KEY,
-      dr: {
-        bucket: 'orders-dr-copy',
-        region: 'us-west-2',
-        create: true,
-        kmsKeyArn: REPLICA_KEY,
-        replicationTimeControl: true,
-        objectLock: { mode: 'COMPLIANCE', days: 30 },
-      },
-      bundles,
-    });
-    customers = new ContinuousExport('dev-customers', {
-      tableName: 'customers',
-      dr: {
-        bucket: 'arn:aws:s3:::vault-of-another-account',
-        accountId: '999999999999',
-        region: 'eu-central-1',
-      },
-      bundles,
-    });
-    await settle(orders.urn, customers.urn, customers.protectedCopy!.destinationPolicyStatements);
-  });
+  before(() =>
+    withPlainStacks(async () => {
+      await installMocks(resources, 'dev');
+      const orders = new ContinuousExport('dev-orders', {
+        tableName: 'Orders',
+        kmsKeyArn: SOURCE_KEY,
+        dr: {
+          bucket: 'orders-dr-copy',
+          region: 'us-west-2',
+          create: true,
+          kmsKeyArn: REPLICA_KEY,
+          replicationTimeControl: true,
+          objectLock: { mode: 'COMPLIANCE', days: 30 },
+        },
+        bundles,
+      });
+      customers = new ContinuousExport('dev-customers', {
+        tableName: 'customers',
+        dr: {
+          bucket: 'arn:aws:s3:::vault-of-another-account',
+          accountId: '999999999999',
+          region: 'eu-central-1',
+        },
+        bundles,
+      });
+      await settle(orders.urn, customers.urn, customers.protectedCopy!.destinationPolicyStatements);
+    }),
+  );
 
   it('turns versioning on at both ends', () => {
     for (const name of [

@@ -10,6 +10,7 @@ import { LAMBDA_HANDLERS } from '../../../functions/shared/lambdaHandlers';
 import {
   ACCOUNT_ID,
   installMocks,
+  withPlainStacks,
   ofType,
   policyOf,
   RecordedResource,
@@ -122,18 +123,20 @@ describe('IAM policies derived from functions/shared/awsActions.ts', () => {
       )!.inputs.definition,
     );
 
-  before(async () => {
-    await installMocks(resources, 'dev');
-    const orders = new ContinuousExport(ORDERS.component, { tableName: ORDERS.tableName, bundles });
-    const customers = new ContinuousExport(CUSTOMERS.component, {
-      tableName: CUSTOMERS.tableName,
-      alias: CUSTOMERS.alias,
-      kmsKeyArn: KEY,
-      bucket: { existingName: CUSTOMERS.bucket, prefix: CUSTOMERS.prefix },
-      bundles,
-    });
-    await settle(orders.urn, customers.urn, orders.stateMachineArn, customers.stateMachineArn);
-  });
+  before(() =>
+    withPlainStacks(async () => {
+      await installMocks(resources, 'dev');
+      const orders = new ContinuousExport(ORDERS.component, { tableName: ORDERS.tableName, bundles });
+      const customers = new ContinuousExport(CUSTOMERS.component, {
+        tableName: CUSTOMERS.tableName,
+        alias: CUSTOMERS.alias,
+        kmsKeyArn: KEY,
+        bucket: { existingName: CUSTOMERS.bucket, prefix: CUSTOMERS.prefix },
+        bundles,
+      });
+      await settle(orders.urn, customers.urn, orders.stateMachineArn, customers.stateMachineArn);
+    }),
+  );
 
   it('lists every SDK command the Lambda code sends', () => {
     const used = commandsUsedInFunctions();

@@ -13,7 +13,13 @@ import { REPLICA_HALT_REASONS } from '../../../functions/replica/state';
 import type { HandlerBundle } from '../../../components/bundle';
 import { ContinuousExport } from '../../../components/continuousExport';
 import { LAMBDA_HANDLERS, REPLICA_APPLY_HANDLER } from '../../../functions/shared/lambdaHandlers';
-import { installMocks, ofType, settle, type RecordedResource } from '../../helpers/pulumiMocks';
+import {
+  installMocks,
+  ofType,
+  settle,
+  withPlainStacks,
+  type RecordedResource,
+} from '../../helpers/pulumiMocks';
 import { REPO_ROOT } from '../../helpers/repoRoot';
 
 const DOC = readFileSync(path.join(REPO_ROOT, 'docs', 'troubleshooting.md'), 'utf8');
@@ -64,16 +70,18 @@ describe('docs/troubleshooting.md covers every alert', () => {
   it('exactly the alarms the stack deploys in "CloudWatch alarms", by name pattern', async () => {
     // A table with every kind of alarm: its own, a replica's, an Iceberg feed's, a protected copy's.
     const resources: RecordedResource[] = [];
-    await installMocks(resources, 'dev');
-    new ContinuousExport('dev-orders', {
-      tableName: 'orders',
-      failureEmails: ['oncall@example.com'],
-      replicas: [{ tableName: 'orders-copy', alias: 'copy' }],
-      iceberg: { partitionKey: { attribute: 'pk', type: 'S' } },
-      dr: { bucket: 'orders-dr-copy', region: 'us-west-2', create: true },
-      bundles,
+    await withPlainStacks(async () => {
+      await installMocks(resources, 'dev');
+      new ContinuousExport('dev-orders', {
+        tableName: 'orders',
+        failureEmails: ['oncall@example.com'],
+        replicas: [{ tableName: 'orders-copy', alias: 'copy' }],
+        iceberg: { partitionKey: { attribute: 'pk', type: 'S' } },
+        dr: { bucket: 'orders-dr-copy', region: 'us-west-2', create: true },
+        bundles,
+      });
+      await settle();
     });
-    await settle();
     const deployed = ofType(resources, ALARM).map((r) => String(r.inputs.name));
     expect(deployed, 'alarms deployed').to.have.length.greaterThan(5);
     const patterns = deployed

@@ -191,22 +191,6 @@ describe('synthetic source table (sim/workload.ts)', () => {
     expect(() => table.put(2_000_000, { pk: { S: 'b' } })).to.throw(/key attribute sk/);
   });
 
-  it('handles 30 days of writes at a few writes per minute quickly', function () {
-    this.timeout(20000);
-    const from = T0;
-    const to = T0 + 30 * 86400;
-    const started = Date.now();
-    const table = generateWorkload({ from, to, writesPerMinute: 3, seed: 5, keySpace: 5000 });
-    let records = 0;
-    for (let w = from; w < to; w += 86400 / 4) records += table.changesBetween(w, w + 86400 / 4).length;
-    const snapshot = table.snapshotAt(to);
-    const elapsed = Date.now() - started;
-    expect(table.writeCount).to.equal(30 * 24 * 60 * 3);
-    expect(records).to.be.greaterThan(0);
-    expect(snapshot.length).to.be.greaterThan(0);
-    expect(elapsed, `${elapsed} ms`).to.be.below(10000);
-  });
-
   it('loads initial items (some large) at the start and writes a burst of distinct changes in its span', () => {
     const burst = { from: T0 + 3600, to: T0 + 3720, changes: 300 };
     const table = generateWorkload({

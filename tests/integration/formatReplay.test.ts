@@ -5,19 +5,18 @@
  */
 import { expect } from 'chai';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { replayChain } from '../../../cli/replay';
-import { listExportDataFiles } from '../../../format';
-import { canonicalTable } from '../../../sim/workload';
-import { MemoryS3, writeChain } from '../../helpers/exportChain';
+import { replayChain } from '../../cli/replay';
+import { listExportDataFiles } from '../../format';
+import { canonicalTable } from '../../sim/workload';
+import { MemoryS3 } from '../helpers/exportChain';
 import {
   END,
   REPLAY_BUCKET as BUCKET,
   REPLAY_PREFIX as PREFIX,
-  START,
-  WINDOWS,
   replaySource,
   useReplayTarget,
-} from '../../helpers/replayChain';
+  writeReplayChain,
+} from '../helpers/replayChain';
 
 const source = replaySource();
 /** A memory budget of 25 KB (apply/memoryBudget.ts): a data file of a few records does not fit its share. */
@@ -31,15 +30,7 @@ describe('replay (cli/replay.ts) across export formats and file sizes, into dyna
     const tables: string[] = [];
     for (const format of ['DYNAMODB_JSON', 'ION'] as const) {
       const s3 = new MemoryS3();
-      await writeChain({
-        s3,
-        bucket: BUCKET,
-        prefix: PREFIX,
-        table: source,
-        start: START,
-        windows: WINDOWS,
-        format,
-      });
+      await writeReplayChain(s3, source, { format });
       const keys = [...s3.objects.keys()].filter((k) => k.includes('/data/'));
       expect(keys.every((k) => k.endsWith(format === 'ION' ? '.ion.gz' : '.json.gz'))).to.equal(true);
       const target = await newTable();
@@ -53,15 +44,7 @@ describe('replay (cli/replay.ts) across export formats and file sizes, into dyna
 
   it('streams data files too large to hold in memory: checked whole first, never half-applied', async () => {
     const s3 = new MemoryS3();
-    await writeChain({
-      s3,
-      bucket: BUCKET,
-      prefix: PREFIX,
-      table: source,
-      start: START,
-      windows: WINDOWS,
-      sink: { itemsPerFile: 7 },
-    });
+    await writeReplayChain(s3, source, { sink: { itemsPerFile: 7 } });
     const target = await newTable();
     const report = await replayInto(s3, target, { memorySizeMb: TINY_MEMORY_MB });
     expect(report.entriesApplied).to.equal(7);
@@ -69,15 +52,7 @@ describe('replay (cli/replay.ts) across export formats and file sizes, into dyna
 
     // A large file whose last line is damaged: nothing of it reaches the table.
     const broken = new MemoryS3();
-    const written = await writeChain({
-      s3: broken,
-      bucket: BUCKET,
-      prefix: PREFIX,
-      table: source,
-      start: START,
-      windows: [],
-      sink: { itemsPerFile: 10_000 },
-    });
+    const written = await writeReplayChain(broken, source, { windows: [], sink: { itemsPerFile: 10_000 } });
     const [file] = await listExportDataFiles(broken, BUCKET, written.entries[0].entry.manifestSummaryKey);
     const key = `${BUCKET}/${file.dataFileS3Key}`;
     const lines = gunzipSync(broken.objects.get(key)!).toString().trimEnd().split('\n');
