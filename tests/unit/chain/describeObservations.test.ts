@@ -96,7 +96,7 @@ describe('a DescribeExport answer (planner.ts: applyDescribe)', () => {
     expect(recheckSeconds(state, 'INCREMENTAL', 0)).to.be.below(600);
   });
 
-  it('UNREADABLE: keeps the export as it was, with the error, and reads it again in a minute', () => {
+  it('UNREADABLE: keeps the export as it was, with the error, and reads it again in a minute; four hours behind, it says so once', () => {
     const plan = tick(inFlight({ checks: 1 }), [
       { arn: SECOND, status: 'UNREADABLE', code: 'TimeoutError', message: 'socket hang up' },
     ]);
@@ -107,7 +107,11 @@ describe('a DescribeExport answer (planner.ts: applyDescribe)', () => {
       lastError: { code: 'TimeoutError', message: 'socket hang up' },
     });
     expect(plan.counters).to.deep.equal({ started: 0, completed: 0, failed: 0 });
-    expect(plan.notifications).to.deep.equal([]);
+    // The watermark is four hours old, past the lag alarm: the unreadable export is an incident
+    // (the quiet case, within the alarm, is in unreadableExport.test.ts).
+    expect(plan.notifications.map((n) => [n.event, n.code, n.lagSeconds])).to.deep.equal([
+      ['EXPORT_UNREADABLE', 'TimeoutError', 4 * 3600],
+    ]);
   });
 
   it('FAILED: waits out the back-off, counts the failure and raises its incident', () => {
