@@ -1,5 +1,5 @@
 /* global process */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 // Mutation testing of the pure core (`npm run mutate`, tools/mutate.ts; not part of CI: it takes long
@@ -7,6 +7,24 @@ import { resolve } from 'node:path';
 // command over the unit tests of its group, stopping at the first failure. MUTATE_GROUP picks the
 // group; tools/mutate.ts runs every group and sums the scores.
 const CHAIN = 'tests/unit/chain';
+
+/**
+ * Stryker's `file:start-end` patterns for the named top-level functions of `file`, found by name so
+ * that a group follows its functions when the file changes: from the `function name` line (with its
+ * doc comment's mutants left out) to the first line that is a lone `}` after it.
+ */
+function functionsOf(file, ...names) {
+  const lines = readFileSync(resolve(file), 'utf8').split('\n');
+  return names.map((name) => {
+    const start = lines.findIndex((l) => new RegExp(`^(export )?(async )?function ${name}\\b`).test(l));
+    if (start < 0) throw new Error(`stryker.config.mjs: no function ${name} in ${file}`);
+    const end = lines.findIndex((l, i) => i > start && l === '}');
+    if (end < 0) throw new Error(`stryker.config.mjs: no end of function ${name} in ${file}`);
+    return `${file}:${start + 1}-${end + 1}`;
+  });
+}
+const PLANNER = 'functions/chain/planner.ts';
+const PERMISSIONS = 'components/permissions.ts';
 
 /** Group name -> the files it mutates and the unit tests that guard them. */
 export const GROUPS = {
@@ -33,9 +51,8 @@ export const GROUPS = {
   },
   planner: {
     // The whole planner is over 500 mutants, too many for 2 shared cores: how a start request's answer
-    // is recorded (applyStartOutcome; a line range, to follow when the file changes), and every
-    // incident rule.
-    mutate: ['functions/chain/planner.ts:457-543', 'functions/chain/incidents.ts'],
+    // is recorded (applyStartOutcome), and every incident rule.
+    mutate: [...functionsOf(PLANNER, 'applyStartOutcome'), 'functions/chain/incidents.ts'],
     tests: [
       `${CHAIN}/incidents.test.ts`,
       `${CHAIN}/planner.test.ts`,
@@ -46,14 +63,9 @@ export const GROUPS = {
   },
   tick: {
     // What a tick plans from its observations: planTick and the steps it calls that no other group
-    // mutates (applyDescribe, planFullStart, planStarts, checkPitrGap; line ranges, to follow when
-    // the file changes). Tested by the unit tests that run planTick, the planner's own first: with
-    // --bail, most mutants fail there within two seconds.
-    mutate: [
-      'functions/chain/planner.ts:166-219',
-      'functions/chain/planner.ts:243-309',
-      'functions/chain/planner.ts:341-432',
-    ],
+    // mutates. Tested by the unit tests that run planTick, the planner's own first: with --bail, most
+    // mutants fail there within two seconds.
+    mutate: functionsOf(PLANNER, 'applyDescribe', 'planFullStart', 'planStarts', 'checkPitrGap', 'planTick'),
     tests: [
       `${CHAIN}/planner.test.ts`,
       `${CHAIN}/describeObservations.test.ts`,
@@ -68,12 +80,18 @@ export const GROUPS = {
     // The rest of planner.ts: the smaller steps the groups above call (fitState, recordFailure,
     // beginEpoch, newStarting, applyAction, applyPitr) and the end of a tick (finishTick,
     // recordRunFailure). With `planner` and `tick`, every function of the file.
-    mutate: [
-      'functions/chain/planner.ts:125-164',
-      'functions/chain/planner.ts:221-241',
-      'functions/chain/planner.ts:311-339',
-      'functions/chain/planner.ts:541-567',
-    ],
+    mutate: functionsOf(
+      PLANNER,
+      'fitState',
+      'ewma',
+      'recordFailure',
+      'beginEpoch',
+      'newStarting',
+      'applyAction',
+      'applyPitr',
+      'finishTick',
+      'recordRunFailure',
+    ),
     tests: [
       `${CHAIN}/plannerSteps.test.ts`,
       `${CHAIN}/planner.test.ts`,
@@ -88,9 +106,20 @@ export const GROUPS = {
   },
   permissions: {
     // Its tests run the Pulumi program under mocks (seconds per mutant): the table's ARNs, the
-    // statement builder and the tick's policy, and the replica's ARNs and statements (line ranges, to
-    // follow when the file changes).
-    mutate: ['components/permissions.ts:68-170', 'components/permissions.ts:404-458'],
+    // statement builder and the tick's policy, and the replica's ARNs and statements.
+    mutate: functionsOf(
+      PERMISSIONS,
+      'underPrefix',
+      'tableArn',
+      'parameterArn',
+      'resourceArns',
+      'statementsFor',
+      'sid',
+      'lambdaLoggingStatement',
+      'lambdaPolicy',
+      'replicaResourceArns',
+      'replicaStatements',
+    ),
     // The quick files first: with --bail, most mutants fail there before roleReach's 7 s of tests.
     tests: [
       'tests/unit/deploy/iam.test.ts',
