@@ -11,6 +11,14 @@ import { z } from 'zod';
 
 /** Athena writes at most 100 partitions per query, Iceberg tables included (HIVE_TOO_MANY_OPEN_PARTITIONS). */
 export const MAX_ICEBERG_BUCKETS = 100;
+/**
+ * Most projection columns. One execution of the feed adds the columns the config gained one statement
+ * each (plus the table, the bootstrap, the view and one batch: at most columns + 4 statements, each tried
+ * at most MAX_QUERY_ATTEMPTS times), and a Standard execution fails past 25,000 history events: at
+ * about 35 events a statement, 100 columns keep the worst case near 18,000 (docs/iceberg.md, "Limits").
+ * The whole item is in the `item` column whatever is projected.
+ */
+export const MAX_ICEBERG_COLUMNS = 100;
 
 /** Longest retention the optimizers take here, in days (ten years: a bound against typos, not Glue's). */
 export const MAX_OPTIMIZER_DAYS = 3650;
@@ -61,8 +69,7 @@ export const ICEBERG_ALLOWED: Record<string, string> = {
   'iceberg.sortKey.type': 'S, N or B (the key attribute type of the table)',
   'iceberg.partitionKey.column': 'a column name: a-z, 0-9 and "_", starting with a letter',
   'iceberg.sortKey.column': 'a column name: a-z, 0-9 and "_", starting with a letter',
-  'iceberg.columns':
-    'a list of projections {column, attribute, type, conversion?, attributeType?}, each column once, none named like a key or a reserved column',
+  'iceberg.columns': `a list of at most ${MAX_ICEBERG_COLUMNS} projections {column, attribute, type, conversion?, attributeType?}, each column once, none named like a key or a reserved column`,
   'iceberg.columns.column': 'a column name: a-z, 0-9 and "_", starting with a letter, at most 128 characters',
   'iceberg.columns.attribute': 'an attribute name matching ^[A-Za-z_][A-Za-z0-9_]*$',
   'iceberg.columns.type':
@@ -144,7 +151,7 @@ export const icebergSchema = z
       target: z.enum(['glue', 's3tables']).default('glue'),
       partitionKey: keySchema,
       sortKey: keySchema.optional(),
-      columns: z.array(columnSchema).default([]),
+      columns: z.array(columnSchema).max(MAX_ICEBERG_COLUMNS).default([]),
       bucketPartitions: z.number().int().min(1).max(MAX_ICEBERG_BUCKETS).optional(),
       mergeEveryMinutes: z.number().int().min(15).max(1440).default(60),
       maxExportsPerMerge: z.number().int().min(1).max(200).default(96),

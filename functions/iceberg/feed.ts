@@ -36,7 +36,7 @@ import { icebergHaltAlert } from './alert';
 import { decideIcebergAction, rebuiltIcebergState, startedOverState, withActionStatus } from './action';
 import { IcebergAws, type IcebergClients } from './icebergAws';
 import { icebergLagSeconds } from './lag';
-import { fittedStatement, stagingPartitions } from './statementSql';
+import { claimedPlan, fittedStatement, stagingPartitions, type ClaimedPlan } from './statementSql';
 import { writeExportSymlink } from './staging';
 import { generationOf, type IcebergClaim, type IcebergFeedState } from './state';
 
@@ -88,7 +88,8 @@ export type IcebergEvent =
  * What `plan` returns: the plan, and for a statement its claim and SQL; for a CREATE TABLE also the
  * table's name, on which the workflow then creates the Glue table optimizers.
  */
-export type IcebergPlanOutput = IcebergPlan & { claim?: IcebergClaim; sql?: string; table?: string };
+/** The Plan step's answer: a plan as it is, or a claimed statement (without a MERGE's entries). */
+export type IcebergPlanOutput = IcebergPlan | ClaimedPlan<IcebergClaim>;
 
 /** Thrown when the lease is held by another execution: the state machine retries. */
 export class IcebergLeaseBusy extends Error {
@@ -287,13 +288,7 @@ export class IcebergFeedSteps {
       fitted.statement.kind === 'CREATE_TABLE'
         ? epochTableName(this.settings.spec, fitted.statement.epoch, generationOf(fitted.statement))
         : undefined;
-    return {
-      ...planned,
-      statement: fitted.statement,
-      claim,
-      sql: fitted.sql,
-      ...(table ? { table } : {}),
-    } as IcebergPlanOutput;
+    return claimedPlan(planned, fitted, claim, table);
   }
 
   async commit(executionId: string, claim: IcebergClaim, query: QueryResult) {

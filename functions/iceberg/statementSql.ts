@@ -10,9 +10,13 @@ import {
   createViewSql,
   exportPartition,
   mergeSql,
+  QueryTooLongError,
   type IcebergTableSpec,
 } from './sql';
 import { generationOf } from './state';
+
+/** Largest payload Step Functions passes between states: 256 KiB ("Quotas related to state machine executions"). */
+export const STATE_PAYLOAD_MAX_BYTES = 262_144;
 
 /** A statement the plan hands to Step Functions stays well inside the 256 KiB state payload. */
 export const PLAN_SQL_MAX_BYTES = 200_000;
@@ -65,8 +69,14 @@ export function fittedMerge(
   for (;;) {
     const last = entries[entries.length - 1];
     const statement = { ...plan.statement, toSequence: last.sequence, to: last.to };
-    const sql = statementSql(spec, statement, entries);
-    if (Buffer.byteLength(sql) <= PLAN_SQL_MAX_BYTES || entries.length === 1)
+    let sql: string | undefined;
+    try {
+      sql = statementSql(spec, statement, entries);
+    } catch (error) {
+      // Past Athena's own limit: halve like any statement too long, unless it is one export already.
+      if (!(error instanceof QueryTooLongError) || entries.length === 1) throw error;
+    }
+    if (sql !== undefined && (Buffer.byteLength(sql) <= PLAN_SQL_MAX_BYTES || entries.length === 1))
       return { statement, entries, sql };
     entries = entries.slice(0, Math.ceil(entries.length / 2));
   }
@@ -86,4 +96,36 @@ export function stagingPartitions(fitted: FittedStatement): { entry: IcebergEntr
     entry,
     partition: exportPartition(fitted.statement.epoch, entry.sequence),
   }));
+}
+
+/** A plan without a MERGE's entries (they stay in the Lambda; see `claimedPlan`). */
+type PlanWithoutEntries = IcebergPlan extends infer P
+  ? P extends IcebergPlan
+    ? Omit<P, 'entries'>
+    : never
+  : never;
+
+/** The Plan step's answer for a claimed statement. */
+export type ClaimedPlan<C> = PlanWithoutEntries & { claim: C; sql: string; exports?: number; table?: string };
+
+/**
+ * What the Plan step returns for a claimed statement: the plan with the fitted statement, its claim and
+ * its SQL. A MERGE's entries stay out (the state machine reads none of them; with them, the largest
+ * batch at the longest names the config allows passed 256 KiB): `exports` says how many it reads.
+ */
+export function claimedPlan<C>(
+  planned: IcebergPlan,
+  fitted: FittedStatement,
+  claim: C,
+  table?: string,
+): ClaimedPlan<C> {
+  const { entries: _unsent, ...plan } = planned as IcebergPlan & { entries?: IcebergEntry[] };
+  return {
+    ...plan,
+    statement: fitted.statement,
+    ...(planned.action === 'MERGE' ? { exports: fitted.entries.length } : {}),
+    claim,
+    sql: fitted.sql,
+    ...(table ? { table } : {}),
+  } as ClaimedPlan<C>;
 }

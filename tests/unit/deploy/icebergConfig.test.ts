@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { ConfigError, formatProblem, validateConfig } from '../../../components/config';
-import { MAX_ICEBERG_BUCKETS } from '../../../components/config/iceberg';
+import { MAX_ICEBERG_BUCKETS, MAX_ICEBERG_COLUMNS } from '../../../components/config/iceberg';
 
 const STACK = 'dev';
 const KEY = { attribute: 'pk', type: 'S' };
@@ -135,6 +135,25 @@ describe('stack config: iceberg (components/icebergConfig.ts)', () => {
       expect(text, path).to.include(`${path} (table 0 "orders")`);
     expect(text).to.match(/iceberg\.tabel .*did you mean table\?/);
     expect(text).to.match(/bucketPartitions .*got 101; .*at most 100 partitions per query/);
+  });
+
+  it(`refuses more than ${MAX_ICEBERG_COLUMNS} projection columns, naming the bound`, () => {
+    const columns = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({ column: `c${i}`, attribute: `a${i}`, type: 'string' }));
+    const [t] = validateConfig(
+      {
+        tables: [
+          { tableName: 'orders', iceberg: { partitionKey: KEY, columns: columns(MAX_ICEBERG_COLUMNS) } },
+        ],
+      },
+      STACK,
+    );
+    expect(t.iceberg!.columns).to.have.length(MAX_ICEBERG_COLUMNS);
+    const text = problemsOf([
+      { tableName: 'orders', iceberg: { partitionKey: KEY, columns: columns(MAX_ICEBERG_COLUMNS + 1) } },
+    ]).join('\n');
+    expect(text).to.include('tables[0].iceberg.columns (table 0 "orders")');
+    expect(text).to.include(`a list of at most ${MAX_ICEBERG_COLUMNS} projections`);
   });
 
   it('reports reserved and repeated columns and conversions that do not fit their type', () => {

@@ -12,6 +12,7 @@ import {
   type IcebergPlanContext,
 } from '../../../functions/iceberg/planner';
 import { queryToken } from '../../../functions/iceberg/feed';
+import { MAX_ICEBERG_COLUMNS } from '../../../components/config/iceberg';
 import {
   initialIcebergState,
   parseIcebergState,
@@ -56,7 +57,7 @@ const CONTEXT: IcebergPlanContext = {
 /** Plans and commits (every query succeeding) until the plan is no longer a statement. */
 function drive(state: IcebergFeedState, chain: IcebergChainView, context = CONTEXT) {
   const statements: string[] = [];
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 1000; i++) {
     const plan = planIceberg(state, chain, context);
     if (plan.action !== 'DDL' && plan.action !== 'MERGE') return { state, plan, statements };
     const claim: IcebergClaim = {
@@ -104,6 +105,39 @@ describe('Iceberg feed planner (functions/iceberg/planner.ts)', () => {
         expect(state.watermark).to.equal(entry(last).to);
       }),
       { numRuns: 50 },
+    );
+  });
+
+  it('one execution runs at most the columns the config gained + 4 statements (its history stays bounded)', () => {
+    // docs/iceberg.md "Limits": the table, the bootstrap, the view and one batch, plus one ADD COLUMNS
+    // per projection gained; the config allows MAX_ICEBERG_COLUMNS.
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: MAX_ICEBERG_COLUMNS }),
+        fc.integer({ min: 0, max: MAX_ICEBERG_COLUMNS }),
+        fc.integer({ min: 0, max: 300 }),
+        fc.integer({ min: -1, max: 300 }),
+        fc.integer({ min: 1, max: 200 }),
+        (total, known, last, applied, k) => {
+          const columns = Array.from({ length: total }, (_, i) => `c${i}`);
+          const fresh = initialIcebergState();
+          const state: IcebergFeedState =
+            applied < 0
+              ? fresh
+              : {
+                  ...fresh,
+                  epoch: EPOCH,
+                  tableCreated: true,
+                  columns: columns.slice(0, Math.min(known, total)),
+                  lastAppliedSequence: Math.min(applied, last),
+                  viewEpoch: EPOCH,
+                };
+          const gained = applied < 0 ? 0 : total - Math.min(known, total);
+          const run = drive(state, chainOf(last), { ...CONTEXT, columns, maxExportsPerMerge: k });
+          expect(run.statements.length).to.be.at.most(gained + 4);
+        },
+      ),
+      { numRuns: 200 },
     );
   });
 
