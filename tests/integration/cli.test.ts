@@ -5,7 +5,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runDce } from '../../cli/dce';
-import type { Io } from '../../cli/output';
 import { formatDuration } from '../../cli/output';
 import { resetDecision, setAction } from '../../cli/operator';
 import { TransientAwsError } from '../../functions/shared/retry';
@@ -23,6 +22,7 @@ import {
 import { CreateTableCommand, DescribeTableCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { contiguousWindows, MemoryS3, writeChain } from '../helpers/exportChain';
 import { REPO_ROOT } from '../helpers/repoRoot';
+import { capturedIo } from '../helpers/capturedIo';
 
 /** Parameter store with SSM's semantics for get/put (enough for the operator commands). */
 class ParameterStore {
@@ -55,19 +55,7 @@ class ParameterStore {
   }
 }
 
-function capture(overrides: Partial<Io> = {}) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: Io = {
-    stdout: { write: (t: string) => out.push(t) },
-    stderr: { write: (t: string) => err.push(t) },
-    stdinIsTTY: false,
-    env: {},
-    now: () => 1_800_000_000,
-    ...overrides,
-  };
-  return { io, stdout: () => out.join(''), stderr: () => err.join('') };
-}
+const capture = capturedIo;
 
 const T0 = 1_800_000_000;
 

@@ -11,10 +11,10 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { parseUntil } from '../../cli/replayCommand';
 import { runDce } from '../../cli/dce';
-import type { Io } from '../../cli/output';
 import { startSsmServer, type SsmServer } from '../../sim/ssmServer';
 import { MemoryS3 } from '../helpers/exportChain';
 import { REPO_ROOT } from '../helpers/repoRoot';
+import { capturedIo } from '../helpers/capturedIo';
 
 const BIN = join(REPO_ROOT, 'bin', 'dce.js');
 
@@ -208,17 +208,7 @@ describe('dce entry point (bin/dce.js)', () => {
 });
 
 describe('dce --epoch that names no chain', () => {
-  function capture() {
-    const err: string[] = [];
-    const io: Io = {
-      stdout: { write: () => true },
-      stderr: { write: (t: string) => err.push(t) },
-      stdinIsTTY: false,
-      env: {},
-      now: () => 1_800_000_000,
-    };
-    return { io, stderr: () => err.join('') };
-  }
+  const capture = () => capturedIo();
 
   it('is a usage error (exit 2) for verify and replay, listing the epochs there are', async () => {
     const s3 = new MemoryS3();

@@ -5,26 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { runDce } from '../../cli/dce';
-import type { Io } from '../../cli/output';
 import { parseKeySchema, parseRestoreTarget } from '../../cli/restoreCommand';
 import { UsageError } from '../../cli/target';
 import { LocalTableImport } from '../../sim/fakeAws/tableImport';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../../sim/servers';
 import { canonicalTable, generateWorkload } from '../../sim/workload';
 import { contiguousWindows, MemoryS3, writeChain } from '../helpers/exportChain';
+import { capturedIo } from '../helpers/capturedIo';
 
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: Io = {
-    stdout: { write: (t: string) => out.push(t) },
-    stderr: { write: (t: string) => err.push(t) },
-    stdinIsTTY: false,
-    env: {},
-    now: () => 1_800_000_000,
-  };
-  return { io, stdout: () => out.join(''), stderr: () => err.join('') };
-}
+const capture = () => capturedIo();
 
 describe('dce restore', () => {
   const START = 1_790_000_000;

@@ -8,7 +8,6 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { expect } from 'chai';
 import { runDce } from '../../cli/dce';
-import type { Io } from '../../cli/output';
 import { nextDistributedStep, type StatesSender } from '../../cli/restoreDistributed';
 import { chooseRestorePoint } from '../../cli/restorePoint';
 import { createReplicaHandler, type ReplicaEvent } from '../../functions/replica/apply';
@@ -24,6 +23,7 @@ import { MemoryS3, contiguousWindows, writeChain } from '../helpers/exportChain'
 import { hostRun } from '../helpers/hostRun';
 import { newWorkloadTable, scanTable } from '../helpers/localTables';
 import { seedReplicaParameters, testReplicaSettings } from '../helpers/replicaSettings';
+import { capturedIo } from '../helpers/capturedIo';
 
 const FUNCTION = 'arn:aws:lambda:eu-west-1:123456789012:function:dev-orders-restore-apply';
 const START = Date.UTC(2026, 10, 3, 1) / 1000;
@@ -141,15 +141,7 @@ describe('distributed restore: one-shot executions of the replica machinery (cli
           },
         },
       };
-      const out: string[] = [];
-      const err: string[] = [];
-      const io: Io = {
-        stdout: { write: (t: string) => out.push(t) },
-        stderr: { write: (t: string) => err.push(t) },
-        stdinIsTTY: false,
-        env: {},
-        now: () => Math.floor(Date.now() / 1000),
-      };
+      const { io, stdout, stderr } = capturedIo({ now: () => Math.floor(Date.now() / 1000) });
       const deps = {
         clients: () => ({ s3, ssm: aws.ssm as never, dynamodb: client, states: statesOf(machine) }),
         readInput: () => JSON.stringify(stackOutput),
@@ -161,8 +153,8 @@ describe('distributed restore: one-shot executions of the replica machinery (cli
         () => (settled = true),
       );
       while (!settled) await run.runFor(60_000);
-      expect(await restored, err.join('')).to.equal(0);
-      const report = JSON.parse(out.join('')) as { appliedSequence: number; executions: string[] };
+      expect(await restored, stderr()).to.equal(0);
+      const report = JSON.parse(stdout()) as { appliedSequence: number; executions: string[] };
       expect(report.appliedSequence).to.equal(5);
       expect(report.executions).to.have.length(1);
       const record = machine.executions[0];

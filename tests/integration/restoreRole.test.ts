@@ -11,27 +11,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runDce } from '../../cli/dce';
-import type { Io } from '../../cli/output';
 import { callerAccessKeyId, startStsServer, type StsServer } from '../../sim/stsServer';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../../sim/servers';
 import { canonicalTable, generateWorkload } from '../../sim/workload';
 import { contiguousWindows, MemoryS3, writeChain } from '../helpers/exportChain';
 import { newWorkloadTable, scanTable } from '../helpers/localTables';
+import { capturedIo } from '../helpers/capturedIo';
 
 const ROLE = 'arn:aws:iam::210987654321:role/dce-restore-writer';
 
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: Io = {
-    stdout: { write: (t: string) => out.push(t) },
-    stderr: { write: (t: string) => err.push(t) },
-    stdinIsTTY: false,
-    env: {},
-    now: () => 1_800_000_000,
-  };
-  return { io, stdout: () => out.join(''), stderr: () => err.join('') };
-}
+const capture = () => capturedIo();
 
 /** A proxy in front of the local DynamoDB recording the access key id each request is signed with. */
 async function recordingProxy(target: string): Promise<{ endpoint: string; keys: string[]; server: Server }> {

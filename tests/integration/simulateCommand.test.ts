@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import { Command } from 'commander';
 import { runDce } from '../../cli/dce';
-import type { Io } from '../../cli/output';
 import { CLI_OPERATOR_TOOLS, phaseDetail, simulateCommand } from '../../cli/simulate';
 import { fromEnvironment } from '../../functions/chain/settings';
 import { deploySimulation } from '../../cli/deployedAccess';
@@ -12,19 +11,9 @@ import type { SimulationProgress } from '../../sim/simulation/report';
 import { addSimulateOptions, simulateFlags, type ParsedSimulateFlags } from '../../sim/simulation/options';
 import { SCALE_SIZES } from '../../sim/simulation/scaleSizes';
 import { operatorEvents } from '../../sim/simulation/workflowRun';
+import { capturedIo } from '../helpers/capturedIo';
 
-function capture(): { io: Io; stdout: () => string; stderr: () => string } {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: Io = {
-    stdout: { write: (t: string) => out.push(t) },
-    stderr: { write: (t: string) => err.push(t) },
-    stdinIsTTY: false,
-    env: {},
-    now: () => 1_800_000_000,
-  };
-  return { io, stdout: () => out.join(''), stderr: () => err.join('') };
-}
+const capture = () => capturedIo();
 
 /** The flags as the command line parser hands them over. */
 function parse(argv: string[]): ParsedSimulateFlags {

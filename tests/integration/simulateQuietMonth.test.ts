@@ -21,7 +21,6 @@ import { Command } from 'commander';
 import { CLI_OPERATOR_TOOLS } from '../../cli/simulate';
 import { formatSimulationReport } from '../../cli/simulateReport';
 import { runDce } from '../../cli/dce';
-import type { Io } from '../../cli/output';
 import { deploySimulation } from '../../cli/deployedAccess';
 import { fromEnvironment } from '../../functions/chain/settings';
 import { exportCost, MIN_BILLED_BYTES, MONTH_SECONDS } from '../../functions/chain/costAwareWindow';
@@ -34,6 +33,7 @@ import {
   type SimulateOptions,
 } from '../../sim/simulation/options';
 import type { SimulationReport } from '../../sim/simulation/report';
+import { capturedIo } from '../helpers/capturedIo';
 
 const DAYS = Number(process.env.DCE_QUIET_DAYS ?? 30);
 const FIXED_DAYS = Number(process.env.DCE_QUIET_FIXED_DAYS ?? 3);
@@ -50,17 +50,7 @@ function parse(argv: string[]): ParsedSimulateFlags {
   return cmd.opts<ParsedSimulateFlags>();
 }
 
-function capture(): { io: Io; stderr: () => string } {
-  const err: string[] = [];
-  const io: Io = {
-    stdout: { write: () => undefined },
-    stderr: { write: (t: string) => err.push(t) },
-    stdinIsTTY: false,
-    env: {},
-    now: () => 1_800_000_000,
-  };
-  return { io, stderr: () => err.join('') };
-}
+const capture = () => capturedIo();
 
 describe('simulate: --window-mode, --max-staleness-minutes and --workload quiet', function () {
   this.timeout(60_000);

@@ -14,11 +14,11 @@ import {
 import { ChainReadError, readChain } from '../../cli/chainReader';
 import { listExportDataFiles, putObject } from '../../format';
 import { runDce } from '../../cli/dce';
-import type { Io } from '../../cli/output';
 import { chainOrderProblems, createVerifyProgress, verifyChain, type ProblemKind } from '../../cli/verify';
 import { startLocalS3, type LocalS3 } from '../../sim/servers';
 import { generateWorkload } from '../../sim/workload';
 import { MemoryS3, contiguousWindows, writeChain } from '../helpers/exportChain';
+import { capturedIo } from '../helpers/capturedIo';
 
 const BUCKET = 'chain-bucket';
 const PREFIX = 'tables/orders';
@@ -265,14 +265,7 @@ describe('chain reading and verification (cli/chainReader.ts, cli/verify.ts)', (
       const text = gunzipSync(s3.get(BUCKET, damaged)!).toString().split('\n');
       text[0] = text[0].replace(/\}\}$/, ',n:1d999}}');
       s3.set(BUCKET, damaged, gzipSync(text.join('\n')));
-      const out: string[] = [];
-      const io: Io = {
-        stdout: { write: (t: string) => out.push(t) },
-        stderr: { write: () => true },
-        stdinIsTTY: false,
-        env: {},
-        now: () => T0 + 3 * HOUR,
-      };
+      const { io, stdout } = capturedIo({ now: () => T0 + 3 * HOUR });
       const argv = [
         'verify',
         '--deep',
@@ -286,7 +279,7 @@ describe('chain reading and verification (cli/chainReader.ts, cli/verify.ts)', (
       ];
       const clients = () => ({ s3, ssm: { send: async () => ({}) }, dynamodb: { send: async () => ({}) } });
       expect(await runDce(argv, io, { clients: clients as any })).to.equal(1);
-      const report = JSON.parse(out.join(''));
+      const report = JSON.parse(stdout());
       const problem = report.problems.find((p: { key: string }) => p.key === damaged);
       expect(problem.kind).to.equal('data-invalid');
       expect(problem.message).to.match(/ line 1: .*not a valid DynamoDB number/);

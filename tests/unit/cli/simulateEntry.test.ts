@@ -1,6 +1,5 @@
 import { expect } from 'chai';
 import { runDce } from '../../../cli/dce';
-import type { Io } from '../../../cli/output';
 import {
   flagsSwallowedByNpm,
   loadSimulate,
@@ -10,19 +9,9 @@ import {
   type SimulateModule,
 } from '../../../cli/simulateEntry';
 import type { ParsedSimulateFlags } from '../../../sim/simulation/options';
+import { capturedIo } from '../../helpers/capturedIo';
 
-function capture(env: NodeJS.ProcessEnv = {}) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: Io = {
-    stdout: { write: (t: string) => out.push(t) },
-    stderr: { write: (t: string) => err.push(t) },
-    stdinIsTTY: false,
-    env,
-    now: () => 1_800_000_000,
-  };
-  return { io, stdout: () => out.join(''), stderr: () => err.join('') };
-}
+const capture = (env: NodeJS.ProcessEnv = {}) => capturedIo({ env });
 
 /** What Node throws for a package that is not installed, as `npm ci --omit=dev` leaves it. */
 function moduleNotFound(name: string): Error {

@@ -6,7 +6,6 @@ import { expect } from 'chai';
 import { runDce } from '../../../cli/dce';
 import { decideIcebergCommand } from '../../../cli/icebergCommands';
 import { deriveIcebergStatus, formatIcebergStatus, type IcebergRef } from '../../../cli/icebergStatus';
-import type { Io } from '../../../cli/output';
 import type { IcebergSettings } from '../../../functions/iceberg/feed';
 import { createTableSql, mergeSql } from '../../../functions/iceberg/sql';
 import { initialIcebergState, type IcebergFeedState } from '../../../functions/iceberg/state';
@@ -15,6 +14,7 @@ import { FakeSSM } from '../../../sim/fakeAws/ssm';
 import { SimpleTable } from '../../../sim/simpleTable';
 import { MemoryS3, writeChain } from '../../helpers/exportChain';
 import { LAKE_BUCKET, LAKE_PREFIX, oracleSpec } from '../../helpers/icebergOracle';
+import { capturedIo } from '../../helpers/capturedIo';
 
 const T0 = Date.UTC(2026, 10, 3) / 1000;
 const NOW = T0 + 7200;
@@ -210,21 +210,13 @@ describe('dce iceberg in process (cli/dce.ts runDce)', () => {
         },
       },
     };
-    const out: string[] = [];
-    const err: string[] = [];
-    const io: Io = {
-      stdout: { write: (t: string) => out.push(t) },
-      stderr: { write: (t: string) => err.push(t) },
-      stdinIsTTY: false,
-      env: {},
-      now: () => NOW,
-    };
+    const { io, stdout, stderr } = capturedIo({ now: () => NOW });
     const run = (argv: string[]) =>
       runDce(argv, io, {
         clients: () => ({ s3, ssm, dynamodb: ssm }) as never,
         readInput: () => JSON.stringify(output),
       });
-    return { ssm, s3, chain, run, out: () => out.join(''), err: () => err.join('') };
+    return { ssm, s3, chain, run, out: stdout, err: stderr };
   }
 
   it('pause, resume and rebuild write the action parameter only; rebuild without a terminal needs --yes', async () => {
