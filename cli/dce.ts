@@ -32,13 +32,7 @@ import {
 import { formatStatus, readStatus } from './status';
 import { confirmReset, formatActionResult, OPERATOR_ACTIONS, setAction } from './operator';
 import { replicasForStatus, resolveReplica } from './replicaStatus';
-import {
-  confirmRebuild,
-  formatReplicaActionResult,
-  REPLICA_COMMANDS,
-  runReplicaCommand,
-  type ReplicaCommand,
-} from './replicaCommands';
+import { confirmRebuild, formatReplicaActionResult, runReplicaCommand } from './replicaCommands';
 import { addSimulateOptions, type ParsedSimulateFlags } from '../sim/simulation/options';
 import {
   flagsSwallowedByNpm,
@@ -52,6 +46,7 @@ import { ChainProblemError, runReplayCommand, type ReplayFlags } from './replayC
 import { declareRestore } from './restoreDeclare';
 import { declareIceberg } from './icebergDeclare';
 import { icebergForTarget } from './icebergStatus';
+import { CONSUMER_COMMANDS, type ConsumerCommand } from './consumerCommands';
 
 /** Dependencies a test can replace. */
 export interface DceDeps {
@@ -284,7 +279,7 @@ function declareReplica(program: Command, { io, deps, clientsFor }: CommandEnv):
     .description(
       "Operate one replica table of the table: pause or resume its applying, or rebuild it from the live epoch's full export.",
     );
-  const descriptions: Record<ReplicaCommand, string> = {
+  const descriptions: Record<ConsumerCommand, string> = {
     pause:
       "Write PAUSE to the replica's action parameter: its executions apply nothing new (an apply already running completes and is recorded).",
     resume:
@@ -292,7 +287,7 @@ function declareReplica(program: Command, { io, deps, clientsFor }: CommandEnv):
     rebuild:
       "Write REBUILD to the replica's action parameter (a HALTED replica): its next execution, once no apply is in progress, starts it over and writes the live epoch's full export into the target, which you must have emptied or recreated. Asks you to type the replica alias unless --yes.",
   };
-  for (const name of REPLICA_COMMANDS) {
+  for (const name of CONSUMER_COMMANDS) {
     const cmd = addTargetOptions(replica.command(name).description(descriptions[name])).requiredOption(
       '--replica <alias>',
       "the replica's alias (as in the stack output's replicas; with --stack, as configured)",

@@ -13,81 +13,56 @@
  *   the alias unless `--yes`: it scans the whole full export again (Athena bills it).
  * Writing PAUSE or RUN over a REBUILD not yet carried out would cancel it: refused without `--force`.
  */
-import { PutParameterCommand } from '@aws-sdk/client-ssm';
-import type { SsmSender } from '../functions/shared/awsClients';
 import { isPendingRebuild, type ActionRead, type ConsumerAction } from '../functions/shared/consumer/action';
 import { initialIcebergState, parseIcebergState, type IcebergFeedState } from '../functions/iceberg/state';
+import type { SsmSender } from '../functions/shared/awsClients';
+import {
+  confirmConsumerRebuild,
+  decideConsumerCommand,
+  formatConsumerCommand,
+  runConsumerCommand,
+  type ConsumerCommand,
+  type ConsumerCommandDecision,
+  type ConsumerCommandOutcome,
+} from './consumerCommands';
 import type { IcebergRef } from './icebergStatus';
-import { resetDecision } from './operator';
-import { readParameter, readParameterVersion } from './status';
 import { UsageError } from './target';
-
-export const ICEBERG_COMMANDS = ['pause', 'resume', 'rebuild'] as const;
-export type IcebergCommand = (typeof ICEBERG_COMMANDS)[number];
-
-/** The action each command writes. */
-export const ICEBERG_COMMAND_ACTIONS: Record<IcebergCommand, ConsumerAction> = {
-  pause: 'PAUSE',
-  resume: 'RUN',
-  rebuild: 'REBUILD',
-};
-
-/** What a `dce iceberg` command decided, from the action and the cursor read (pure). */
-export type IcebergDecision =
-  | { kind: 'write'; action: ConsumerAction; cancelsRebuild: boolean }
-  | { kind: 'unchanged' }
-  | { kind: 'refuse'; message: string };
 
 /** Decides what a command writes to the action parameter, or why it refuses. */
 export function decideIcebergCommand(
-  command: IcebergCommand,
+  command: ConsumerCommand,
   action: ActionRead,
   state: IcebergFeedState,
   options: { force: boolean },
-): IcebergDecision {
-  const wanted = ICEBERG_COMMAND_ACTIONS[command];
-  const pending = isPendingRebuild(action, state);
-  if (command === 'rebuild')
-    return pending ? { kind: 'unchanged' } : { kind: 'write', action: wanted, cancelsRebuild: false };
-  if (pending) {
-    if (!options.force)
-      return {
-        kind: 'refuse',
-        message:
-          `a rebuild of the Iceberg feed is pending (action REBUILD, version ${action.version ?? '?'}): its next execution starts a new table. ` +
-          `Writing ${wanted} now would cancel that rebuild; pass --force to cancel it, or wait until 'dce status' no longer shows it pending`,
-      };
-    return { kind: 'write', action: wanted, cancelsRebuild: true };
-  }
-  if (state.status === 'HALTED') {
-    const why = state.halt ? `${state.halt.reason}: ${state.halt.detail}` : 'no reason recorded';
-    return {
-      kind: 'refuse',
-      message:
-        `the Iceberg feed is HALTED (${why}): it merges nothing until rebuilt, and ${command} does not change that. ` +
+): ConsumerCommandDecision {
+  const facts = {
+    pendingRebuild: isPendingRebuild(action, state),
+    halted: state.status === 'HALTED',
+    haltText: state.halt ? `${state.halt.reason}: ${state.halt.detail}` : 'no reason recorded',
+  };
+  return decideConsumerCommand(
+    command,
+    action,
+    facts,
+    {
+      pendingRebuild: (wanted, version) =>
+        `a rebuild of the Iceberg feed is pending (action REBUILD, version ${version ?? '?'}): its next execution starts a new table. ` +
+        `Writing ${wanted} now would cancel that rebuild; pass --force to cancel it, or wait until 'dce status' no longer shows it pending`,
+      halted: (cmd, why) =>
+        `the Iceberg feed is HALTED (${why}): it merges nothing until rebuilt, and ${cmd} does not change that. ` +
         `Deal with the cause, then run 'dce iceberg rebuild' (docs/iceberg.md, "Operate")`,
-    };
-  }
-  const current = action.value === null ? 'RUN' : action.value.trim();
-  return current === wanted
-    ? { kind: 'unchanged' }
-    : { kind: 'write', action: wanted, cancelsRebuild: false };
+    },
+    options.force,
+  );
 }
 
 /** What a `dce iceberg` command did, as `--json` prints it. */
-export interface IcebergActionResult {
+export interface IcebergActionResult extends ConsumerCommandOutcome<IcebergFeedState> {
   alias: string;
-  command: IcebergCommand;
+  command: ConsumerCommand;
   actionParameterName: string;
   stateParameterName: string;
-  /** The action parameter's value before the command. */
-  previousAction: string | null;
   action: ConsumerAction;
-  /** False when the parameter already held the action (nothing written). */
-  changed: boolean;
-  cancelledRebuild: boolean;
-  /** The cursor as read (the feed's record of where the lake is). */
-  state: IcebergFeedState;
 }
 
 /** Asks for the table alias on a terminal before a rebuild; refuses without one unless `--yes`. */
@@ -97,20 +72,11 @@ export async function confirmIcebergRebuild(options: {
   interactive: boolean;
   prompt?: (question: string) => Promise<string>;
 }): Promise<void> {
-  const { alias } = options;
-  const notice = `Rebuild starts the Iceberg feed of ${alias} over on a new table of the live epoch: the full export is merged into it (Athena bills the scan), then the view is swapped; the old table stays until you drop it.`;
-  let decision = resetDecision({ alias, yes: options.yes, interactive: options.interactive });
-  if (decision === 'ask') {
-    if (!options.prompt) decision = 'refuse-no-tty';
-    else {
-      const answer = await options.prompt(`${notice}\nType the table alias (${alias}) to confirm: `);
-      decision = resetDecision({ alias, yes: false, interactive: true, answer });
-    }
-  }
-  if (decision === 'refuse-no-tty')
-    throw new UsageError(`rebuild needs confirmation: run it on a terminal, or pass --yes. ${notice}`);
-  if (decision === 'refuse-mismatch')
-    throw new UsageError(`rebuild not confirmed: the answer was not ${JSON.stringify(alias)}`);
+  await confirmConsumerRebuild({
+    ...options,
+    aliasNoun: 'table alias',
+    notice: `Rebuild starts the Iceberg feed of ${options.alias} over on a new table of the live epoch: the full export is merged into it (Athena bills the scan), then the view is swapped; the old table stays until you drop it.`,
+  });
 }
 
 /** The cursor as read: `{}` (as Pulumi creates it) is the initial cursor; missing or invalid is an error. */
@@ -133,40 +99,27 @@ export async function runIcebergCommand(options: {
   ssm: SsmSender;
   alias: string;
   feed: IcebergRef;
-  command: IcebergCommand;
+  command: ConsumerCommand;
   force?: boolean;
 }): Promise<IcebergActionResult> {
-  const { ssm, feed, command } = options;
-  const [action, stateText] = await Promise.all([
-    readParameterVersion(ssm, feed.actionParameterName),
-    readParameter(ssm, feed.stateParameterName),
-  ]);
-  const state = icebergStateOrExplain(feed.stateParameterName, stateText);
-  if (action.value === null)
-    throw new UsageError(
-      `the Iceberg feed's action parameter ${feed.actionParameterName} does not exist (a stack deployed before it existed): run 'pulumi up' to create it`,
-    );
-  const decision = decideIcebergCommand(command, action, state, { force: Boolean(options.force) });
-  if (decision.kind === 'refuse') throw new UsageError(decision.message);
-  const base = {
+  const { feed, command } = options;
+  const outcome = await runConsumerCommand({
+    ssm: options.ssm,
+    command,
+    actionParameterName: feed.actionParameterName,
+    stateParameterName: feed.stateParameterName,
+    parseState: (text) => icebergStateOrExplain(feed.stateParameterName, text),
+    missingAction: `the Iceberg feed's action parameter ${feed.actionParameterName} does not exist (a stack deployed before it existed): run 'pulumi up' to create it`,
+    decide: (action, state) =>
+      decideIcebergCommand(command, action, state, { force: Boolean(options.force) }),
+  });
+  return {
     alias: options.alias,
     command,
     actionParameterName: feed.actionParameterName,
     stateParameterName: feed.stateParameterName,
-    previousAction: action.value,
-    action: ICEBERG_COMMAND_ACTIONS[command],
-    state,
+    ...outcome,
   };
-  if (decision.kind === 'unchanged') return { ...base, changed: false, cancelledRebuild: false };
-  await ssm.send(
-    new PutParameterCommand({
-      Name: feed.actionParameterName,
-      Value: decision.action,
-      Type: 'String',
-      Overwrite: true,
-    }),
-  );
-  return { ...base, changed: true, cancelledRebuild: decision.cancelsRebuild };
 }
 
 /** What happens next, after each command. */
@@ -188,12 +141,5 @@ function nextStep(result: IcebergActionResult): string {
 
 /** The human text of an iceberg command's result. */
 export function formatIcebergActionResult(result: IcebergActionResult): string {
-  const who = `${result.alias}/iceberg`;
-  if (!result.changed) {
-    const what =
-      result.action === 'REBUILD' ? 'a rebuild is already pending' : `action already ${result.action}`;
-    return `${who}: ${what} (${result.actionParameterName}); ${nextStep(result)}`;
-  }
-  const cancelled = result.cancelledRebuild ? '; the pending rebuild is cancelled' : '';
-  return `${who}: action ${result.previousAction ?? '-'} -> ${result.action} (${result.actionParameterName}); ${nextStep(result)}${cancelled}`;
+  return formatConsumerCommand(`${result.alias}/iceberg`, result, nextStep(result));
 }

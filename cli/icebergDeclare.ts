@@ -4,16 +4,11 @@
  */
 import type { Command } from 'commander';
 import { Output, type Io } from './output';
-import {
-  confirmIcebergRebuild,
-  formatIcebergActionResult,
-  ICEBERG_COMMANDS,
-  runIcebergCommand,
-  type IcebergCommand,
-} from './icebergCommands';
+import { confirmIcebergRebuild, formatIcebergActionResult, runIcebergCommand } from './icebergCommands';
 import { formatIcebergSql, runIcebergSql } from './icebergSql';
 import { requireIceberg } from './icebergStatus';
 import { resolveTarget, type ClientOptions, type Clients, type TargetOptions } from './target';
+import { CONSUMER_COMMANDS, type ConsumerCommand } from './consumerCommands';
 
 /** What the declarations need of cli/dce.ts. */
 export interface IcebergCommandEnv {
@@ -27,7 +22,7 @@ export interface IcebergCommandEnv {
 
 type Options = TargetOptions & ClientOptions & { json?: boolean; yes?: boolean; force?: boolean };
 
-const DESCRIPTIONS: Record<IcebergCommand, string> = {
+const DESCRIPTIONS: Record<ConsumerCommand, string> = {
   pause:
     "Write PAUSE to the Iceberg feed's action parameter: it starts no statement (one already running is committed). The export chain and replicas go on.",
   resume:
@@ -44,7 +39,7 @@ export function declareIceberg(program: Command, env: IcebergCommandEnv): void {
     .description(
       "Operate the table's Iceberg feed: pause or resume its merges, rebuild its table, or print the SQL it runs next.",
     );
-  for (const name of ICEBERG_COMMANDS) {
+  for (const name of CONSUMER_COMMANDS) {
     const cmd = env.addTargetOptions(iceberg.command(name).description(DESCRIPTIONS[name]));
     if (name === 'rebuild')
       cmd.option('-y, --yes', 'do not ask for confirmation (required without a terminal)');

@@ -13,7 +13,6 @@
  *   operator has emptied or recreated. Only a HALTED replica without `--force`.
  * Writing PAUSE or RUN over a REBUILD not yet carried out would cancel it: refused without `--force`.
  */
-import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import type { SsmSender } from '../functions/shared/awsClients';
 import {
   isLegacyPause,
@@ -22,101 +21,66 @@ import {
   type ReplicaActionRead,
 } from '../functions/replica/action';
 import { parseReplicaState, type ReplicaState } from '../functions/replica/state';
-import { resetDecision } from './operator';
+import {
+  confirmConsumerRebuild,
+  decideConsumerCommand,
+  formatConsumerCommand,
+  runConsumerCommand,
+  type ConsumerCommand,
+  type ConsumerCommandDecision,
+  type ConsumerCommandOutcome,
+} from './consumerCommands';
 import { replicaActionParameter, type ReplicaRef } from './replicaStatus';
-import { readParameter, readParameterVersion } from './status';
 import { UsageError } from './target';
-
-export const REPLICA_COMMANDS = ['pause', 'resume', 'rebuild'] as const;
-export type ReplicaCommand = (typeof REPLICA_COMMANDS)[number];
-
-/** The action each command writes. */
-export const REPLICA_COMMAND_ACTIONS: Record<ReplicaCommand, ReplicaAction> = {
-  pause: 'PAUSE',
-  resume: 'RUN',
-  rebuild: 'REBUILD',
-};
-
-/** What a `dce replica` command decided, from the action and the state read (pure). */
-export type ReplicaDecision =
-  | { kind: 'write'; action: ReplicaAction; cancelsRebuild: boolean }
-  | { kind: 'unchanged' }
-  | { kind: 'refuse'; message: string };
 
 export interface DecisionContext {
   replica: string;
   force: boolean;
 }
 
-function haltText(state: ReplicaState): string {
-  return state.halt ? `${state.halt.reason}: ${state.halt.detail}` : 'no reason recorded';
-}
-
 /** Decides what a command writes to the action parameter, or why it refuses. */
 export function decideReplicaCommand(
-  command: ReplicaCommand,
+  command: ConsumerCommand,
   action: ReplicaActionRead,
   state: ReplicaState,
   context: DecisionContext,
-): ReplicaDecision {
+): ConsumerCommandDecision {
   const { replica, force } = context;
-  const wanted = REPLICA_COMMAND_ACTIONS[command];
-  const pending = isPendingRebuild(action, state);
-  if (command === 'rebuild') {
-    if (pending) return { kind: 'unchanged' };
-    if (state.status !== 'HALTED' && !force) {
-      return {
-        kind: 'refuse',
-        message:
-          `replica ${replica} is ${state.status}, not HALTED: rebuild starts it over from the full export. ` +
-          `Pass --force to rebuild it anyway (pause it first and wait until 'dce status' shows no apply in progress, then empty the target)`,
-      };
-    }
-    return { kind: 'write', action: wanted, cancelsRebuild: false };
-  }
-  if (pending) {
-    if (!force) {
-      return {
-        kind: 'refuse',
-        message:
-          `a rebuild of replica ${replica} is pending (action REBUILD, version ${action.version ?? '?'}): its next execution starts it over. ` +
-          `Writing ${wanted} now would cancel that rebuild; pass --force to cancel it, or wait until 'dce status' no longer shows it pending`,
-      };
-    }
-    return { kind: 'write', action: wanted, cancelsRebuild: true };
-  }
-  if (state.status === 'HALTED') {
-    return {
-      kind: 'refuse',
-      message:
-        `replica ${replica} is HALTED (${haltText(state)}): it applies nothing until rebuilt, and ${command} does not change that. ` +
+  const facts = {
+    pendingRebuild: isPendingRebuild(action, state),
+    halted: state.status === 'HALTED',
+    haltText: state.halt ? `${state.halt.reason}: ${state.halt.detail}` : 'no reason recorded',
+    // A state paused by an earlier release stays paused until the action is written: resume writes RUN.
+    writeEvenIfSame: command === 'resume' && isLegacyPause(state, action),
+  };
+  return decideConsumerCommand(
+    command,
+    action,
+    facts,
+    {
+      rebuildNotHalted:
+        `replica ${replica} is ${state.status}, not HALTED: rebuild starts it over from the full export. ` +
+        `Pass --force to rebuild it anyway (pause it first and wait until 'dce status' shows no apply in progress, then empty the target)`,
+      pendingRebuild: (wanted, version) =>
+        `a rebuild of replica ${replica} is pending (action REBUILD, version ${version ?? '?'}): its next execution starts it over. ` +
+        `Writing ${wanted} now would cancel that rebuild; pass --force to cancel it, or wait until 'dce status' no longer shows it pending`,
+      halted: (cmd, why) =>
+        `replica ${replica} is HALTED (${why}): it applies nothing until rebuilt, and ${cmd} does not change that. ` +
         `Deal with the cause, then run 'dce replica rebuild' (docs/replica.md, "When a replica halts")`,
-    };
-  }
-  const current = action.value === null ? 'RUN' : action.value.trim();
-  // A state paused by an earlier release stays paused until the action is written: resume writes RUN.
-  const legacyPaused = command === 'resume' && isLegacyPause(state, action);
-  if (current === wanted && !legacyPaused) return { kind: 'unchanged' };
-  return { kind: 'write', action: wanted, cancelsRebuild: false };
+    },
+    force,
+  );
 }
 
 /** What a `dce replica` command did, as `--json` prints it. */
-export interface ReplicaActionResult {
+export interface ReplicaActionResult extends ConsumerCommandOutcome<ReplicaState> {
   alias: string;
   replica: string;
-  command: ReplicaCommand;
+  command: ConsumerCommand;
   actionParameterName: string;
   stateParameterName: string;
   targetTableName: string | null;
-  /** The action parameter's value before the command. */
-  previousAction: string | null;
   action: ReplicaAction;
-  /** False when the parameter already held the action (nothing written). */
-  changed: boolean;
-  /** PAUSE or RUN written over a REBUILD not yet carried out (--force): the rebuild is cancelled. */
-  cancelledRebuild: boolean;
-  /** The replica state as read (the workflow's record of where the replica is). */
-  state: ReplicaState;
 }
 
 /**
@@ -130,25 +94,14 @@ export async function confirmRebuild(options: {
   interactive: boolean;
   prompt?: (question: string) => Promise<string>;
 }): Promise<void> {
-  const alias = options.replica;
-  let decision = resetDecision({ alias, yes: options.yes, interactive: options.interactive });
-  if (decision === 'ask') {
-    if (!options.prompt) decision = 'refuse-no-tty';
-    else {
-      const answer = await options.prompt(
-        `${rebuildNotice(alias, options.targetTableName)}\nType the replica alias (${alias}) to confirm: `,
-      );
-      decision = resetDecision({ alias, yes: false, interactive: true, answer });
-    }
-  }
-  if (decision === 'refuse-no-tty') {
-    throw new UsageError(
-      `rebuild needs confirmation: run it on a terminal, or pass --yes. ${rebuildNotice(alias, options.targetTableName)}`,
-    );
-  }
-  if (decision === 'refuse-mismatch') {
-    throw new UsageError(`rebuild not confirmed: the answer was not ${JSON.stringify(alias)}`);
-  }
+  await confirmConsumerRebuild({
+    alias: options.replica,
+    aliasNoun: 'replica alias',
+    notice: rebuildNotice(options.replica, options.targetTableName),
+    yes: options.yes,
+    interactive: options.interactive,
+    prompt: options.prompt,
+  });
 }
 
 /** What the operator must have done before a rebuild. */
@@ -181,42 +134,30 @@ export async function runReplicaCommand(options: {
   ssm: SsmSender;
   alias: string;
   replica: ReplicaRef;
-  command: ReplicaCommand;
+  command: ConsumerCommand;
   force?: boolean;
 }): Promise<ReplicaActionResult> {
-  const { ssm, replica, command } = options;
+  const { replica, command } = options;
   const actionName = replicaActionParameter(replica);
-  const [action, stateText] = await Promise.all([
-    readParameterVersion(ssm, actionName),
-    readParameter(ssm, replica.stateParameterName),
-  ]);
-  const state = parseStateOrExplain(replica.stateParameterName, stateText);
-  if (action.value === null) {
-    throw new UsageError(
-      `the replica action parameter ${actionName} does not exist (a stack deployed before it existed): run 'pulumi up' to create it`,
-    );
-  }
-  const decision = decideReplicaCommand(command, action, state, {
-    replica: replica.alias,
-    force: Boolean(options.force),
+  const outcome = await runConsumerCommand({
+    ssm: options.ssm,
+    command,
+    actionParameterName: actionName,
+    stateParameterName: replica.stateParameterName,
+    parseState: (text) => parseStateOrExplain(replica.stateParameterName, text),
+    missingAction: `the replica action parameter ${actionName} does not exist (a stack deployed before it existed): run 'pulumi up' to create it`,
+    decide: (action, state) =>
+      decideReplicaCommand(command, action, state, { replica: replica.alias, force: Boolean(options.force) }),
   });
-  if (decision.kind === 'refuse') throw new UsageError(decision.message);
-  const base = {
+  return {
     alias: options.alias,
     replica: replica.alias,
     command,
     actionParameterName: actionName,
     stateParameterName: replica.stateParameterName,
     targetTableName: replica.targetTableName ?? null,
-    previousAction: action.value,
-    action: REPLICA_COMMAND_ACTIONS[command],
-    state,
+    ...outcome,
   };
-  if (decision.kind === 'unchanged') return { ...base, changed: false, cancelledRebuild: false };
-  await ssm.send(
-    new PutParameterCommand({ Name: actionName, Value: decision.action, Type: 'String', Overwrite: true }),
-  );
-  return { ...base, changed: true, cancelledRebuild: decision.cancelsRebuild };
 }
 
 /** What happens next, after each command. */
@@ -239,12 +180,5 @@ function nextStep(result: ReplicaActionResult): string {
 
 /** The human text of a replica command's result. */
 export function formatReplicaActionResult(result: ReplicaActionResult): string {
-  const who = `${result.alias}/${result.replica}`;
-  if (!result.changed) {
-    const what =
-      result.action === 'REBUILD' ? 'a rebuild is already pending' : `action already ${result.action}`;
-    return `${who}: ${what} (${result.actionParameterName}); ${nextStep(result)}`;
-  }
-  const cancelled = result.cancelledRebuild ? '; the pending rebuild is cancelled' : '';
-  return `${who}: action ${result.previousAction ?? '-'} -> ${result.action} (${result.actionParameterName}); ${nextStep(result)}${cancelled}`;
+  return formatConsumerCommand(`${result.alias}/${result.replica}`, result, nextStep(result));
 }

@@ -15,7 +15,8 @@ import {
   type IcebergSettings,
 } from '../../../functions/iceberg/feed';
 import { parseIcebergState } from '../../../functions/iceberg/state';
-import { runIcebergCommand, type IcebergCommand } from '../../../cli/icebergCommands';
+import { runIcebergCommand } from '../../../cli/icebergCommands';
+import type { ConsumerCommand } from '../../../cli/consumerCommands';
 import { readParameterVersion } from '../../../cli/status';
 import { renderIcebergDefinition, renderIcebergDefinitionString } from '../../../statemachine/render';
 import { AthenaSyncTask, type AthenaFault, type AthenaTaskInput } from '../../../sim/athenaSyncTask';
@@ -190,7 +191,7 @@ async function harness(fault?: (input: AthenaTaskInput, call: number) => AthenaF
 }
 
 /** The operator's command, as `dce iceberg` runs it. */
-async function operator(h: Harness, command: IcebergCommand): Promise<void> {
+async function operator(h: Harness, command: ConsumerCommand): Promise<void> {
   const feed = { stateParameterName: STATE, actionParameterName: ACTION };
   await runIcebergCommand({ ssm: h.ssm, alias: 'orders', feed, command });
 }
