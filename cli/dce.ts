@@ -31,8 +31,8 @@ import {
 } from './target';
 import { formatStatus, readStatus } from './status';
 import { confirmReset, formatActionResult, OPERATOR_ACTIONS, setAction } from './operator';
-import { replicasForStatus, resolveReplica } from './replicaStatus';
-import { confirmRebuild, formatReplicaActionResult, runReplicaCommand } from './replicaCommands';
+import { replicasForStatus, resolveReplica } from './consumers/replicaStatus';
+import { confirmRebuild, formatReplicaActionResult, runReplicaCommand } from './consumers/replicaCommands';
 import { addSimulateOptions, type ParsedSimulateFlags } from '../sim/simulation/options';
 import {
   flagsSwallowedByNpm,
@@ -43,10 +43,10 @@ import {
 } from './simulateEntry';
 import type { ProgressStream, VerifyOptions, VerifyReport } from './verify';
 import { ChainProblemError, runReplayCommand, type ReplayFlags } from './replayCommand';
-import { declareRestore } from './restoreDeclare';
-import { declareIceberg } from './icebergDeclare';
-import { icebergForTarget } from './icebergStatus';
-import { CONSUMER_COMMANDS, type ConsumerCommand } from './consumerCommands';
+import { declareRestore } from './restore/restoreDeclare';
+import { declareIceberg } from './consumers/icebergDeclare';
+import { icebergForTarget } from './consumers/icebergStatus';
+import { CONSUMER_COMMANDS, type ConsumerCommand } from './consumers/consumerCommands';
 
 /** Dependencies a test can replace. */
 export interface DceDeps {

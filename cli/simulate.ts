@@ -14,8 +14,8 @@ import type { SimulationProgress, SimulationReport } from '../sim/simulation/rep
 import { setAction } from './operator';
 import { EXIT, formatDuration, type Io } from './output';
 import { replayChain } from './replay';
-import { checkedRestorePoint, restoreTable } from './restore';
-import { runDistributedRestore, type StatesSender } from './restoreDistributed';
+import { checkedRestorePoint, restoreTable } from './restore/restore';
+import { runDistributedRestore, type StatesSender } from './restore/restoreDistributed';
 import { formatKeptServers, formatSimulationReport } from './simulateReport';
 import { deriveStatus } from './status';
 import { verifyChain } from './verify';

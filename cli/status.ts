@@ -1,7 +1,7 @@
 /**
  * `dce status`: what one table's export chain is doing, read from the SSM action and state parameters
  * (and, when the bucket is known, the chain manifest HEAD in S3), and where each of its replicas stands
- * (their state parameters; cli/replicaStatus.ts) and its Iceberg feed (cli/icebergStatus.ts). The reading is thin; `deriveStatus` is a pure
+ * (their state parameters; cli/consumers/replicaStatus.ts) and its Iceberg feed (cli/consumers/icebergStatus.ts). The reading is thin; `deriveStatus` is a pure
  * function of what was read and the current time, so it is tested directly.
  */
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
@@ -18,13 +18,13 @@ import {
   replicaActionParameter,
   type ReplicaRef,
   type ReplicaStatusReport,
-} from './replicaStatus';
+} from './consumers/replicaStatus';
 import {
   deriveIcebergStatus,
   formatIcebergStatus,
   type IcebergRef,
   type IcebergStatusReport,
-} from './icebergStatus';
+} from './consumers/icebergStatus';
 import { getBytesIfExists } from './s3io';
 import type { Target } from './target';
 

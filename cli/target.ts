@@ -12,7 +12,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { readTableOutputSchema, STACK_OUTPUTS, type ReadTableOutput } from '../components/stackOutput';
 import type { DynamoDBSender, S3Sender, SsmSender } from '../functions/shared/awsClients';
-import type { StatesSender } from './restoreDistributed';
+import type { StatesSender } from './restore/restoreDistributed';
 import { PARAMETER_ROOT, chainParameterNames, stackOfParameter } from '../functions/shared/names';
 
 /** Root of every parameter the workflow keeps: `/dynamodb-continuous-exports/<stack>`. */

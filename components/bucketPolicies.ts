@@ -83,7 +83,7 @@ export function chainObjectArns(partition: string, bucket: string, prefix: strin
 /**
  * Deletes of chain objects (and of their older versions) refused to every principal except the
  * break-glass role. Nothing the stack runs deletes an S3 object (no `s3:Delete*` in the action list,
- * which tests/unit/deploy/dataProtection.test.ts checks), so the export tick and the replicas are not
+ * which tests/unit/deploy/protection/dataProtection.test.ts checks), so the export tick and the replicas are not
  * affected. The account's administrators can still rewrite the bucket policy: this guards against
  * mistakes and against credentials that may delete objects, not against the bucket's owner; the
  * protected copy with Object Lock is what no one can delete (docs/disaster-recovery.md).

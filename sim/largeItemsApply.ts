@@ -1,5 +1,5 @@
 /**
- * A handler module for sim/lambdaWorker.ts: one invocation writes an export of large items into an
+ * A handler module for sim/machines/lambdaWorker.ts: one invocation writes an export of large items into an
  * S3 in memory (sim/largeItemsExport.ts) and applies it as the replica's apply Lambda does
  * (`applyEntries`, latest write per key, no read-ahead) into a DynamoDB endpoint (the local server),
  * sampling the worker's heap as it goes. Run in a worker whose heap is capped at a memory size, it

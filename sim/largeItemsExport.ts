@@ -4,7 +4,7 @@
  * a time: each data file is generated line by line and gzipped as a stream. The items' text is
  * repetitive, so the export takes kilobytes compressed while its records take hundreds of megabytes
  * once read: what tests and figures of the apply engine's memory need inside a heap-capped worker
- * (sim/lambdaWorker.ts).
+ * (sim/machines/lambdaWorker.ts).
  */
 import { Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';

@@ -5,7 +5,7 @@
  * pending I/O.
  */
 import type { CommandSender } from '../functions/shared/awsClients';
-import type { TickClients } from './localRun';
+import type { TickClients } from './machines/localRun';
 
 function delayed(client: CommandSender, latencyMs: number): CommandSender {
   const half = latencyMs / 2;

@@ -2,11 +2,11 @@
  * The AWS limits the offline AWS enforces, in one place: each number, where it comes from, and the
  * error AWS reports when it is crossed. The code that enforces them:
  *
- * - Lambda (timeout, memory, payloads): `sim/lambdaSandbox.ts` for the in-process invocations of a
- *   local run, `sim/lambdaWorker.ts` for a handler run in a heap-capped worker thread;
- * - Step Functions (payload size, history events, Express duration): `sim/executionLimits.ts` for
- *   every execution the interpreter runs, `sim/localMachine.ts` for Lambda task results and Express
- *   children, `sim/distributedMap.ts` for the Distributed Map's item reader and collected results.
+ * - Lambda (timeout, memory, payloads): `sim/machines/lambdaSandbox.ts` for the in-process invocations of a
+ *   local run, `sim/machines/lambdaWorker.ts` for a handler run in a heap-capped worker thread;
+ * - Step Functions (payload size, history events, Express duration): `sim/machines/executionLimits.ts` for
+ *   every execution the interpreter runs, `sim/machines/localMachine.ts` for Lambda task results and Express
+ *   children, `sim/machines/distributedMap.ts` for the Distributed Map's item reader and collected results.
  *
  * None of them can be switched off.
  */
@@ -23,7 +23,7 @@ export const LAMBDA_SYNC_PAYLOAD_LIMIT_BYTES = 6_291_456;
  * a handler that holds the simulated clock stops simulated time while it works (not while it sleeps
  * or waits for a client call), so only real time can time it out. AWS would allow the whole timeout,
  * but 60 real seconds of work in one simulated invocation is a runaway handler here (and it is under
- * the 120 s after which a local run reports a stalled clock, sim/localRun.ts).
+ * the 120 s after which a local run reports a stalled clock, sim/machines/localRun.ts).
  */
 export const LAMBDA_REAL_TIME_GUARD_MAX_SECONDS = 60;
 

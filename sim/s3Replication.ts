@@ -31,7 +31,7 @@ import {
 import { getBytes } from '../format';
 import type { AccessEvaluator, Denial } from './iam/evaluator';
 import { replicationRequests, type CallScope, type ReplicationStep } from './iam/requests';
-import type { SendClient } from './localRun';
+import type { SendClient } from './machines/localRun';
 
 /** One replication rule, in the shape the component renders (`BucketReplicationConfigRule`). */
 export interface ReplicationRule {

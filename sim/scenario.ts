@@ -13,8 +13,8 @@ import type { ExportSink, TableSource } from './contracts';
 import { createFakeAws, type ExportRequestInfo, type FakeAws } from './fakeAws';
 import { AccessEvaluator, type RoleAccess } from './iam/evaluator';
 import { guardClient, type IamService } from './iam/guard';
-import { LocalRun, type LocalRunOptions, type TickClients, type TickHandler } from './localRun';
-import type { SchedulerOptions } from './scheduler';
+import { LocalRun, type LocalRunOptions, type TickClients, type TickHandler } from './machines/localRun';
+import type { SchedulerOptions } from './machines/scheduler';
 import { withLatency } from './latency';
 import { SimpleTable } from './simpleTable';
 

@@ -1,8 +1,8 @@
 /**
  * `npm run bench:iceberg`: the Iceberg feed's figures, in one run.
  *
- * 1. MERGE time on DuckDB (sim/athenaDuck.ts, two threads) of one export of 1,000 and of 100,000
- *    changes (60% updates, 20% inserts, 20% deletes) into a table of 1,000,000 rows (and 10,000,000
+ * 1. MERGE time on DuckDB (sim/athenaDuck.ts, two threads) of one export of 1,000, 100,000 and
+ *    1,000,000 changes (60% updates, 20% inserts, 20% deletes) into a table of 1,000,000 rows (and 10,000,000
  *    with `--10m`), side by side with a plain INSERT of the same rows into the same table: the
  *    builder's exact MERGE (functions/iceberg/sql.ts), and an INSERT of its deduplicated source rows.
  *    The staging rows are loaded once; each statement runs on a fresh copy of the table; best of two
@@ -121,7 +121,7 @@ async function mergeFigures(tableSizes: number[]): Promise<void> {
     console.log('table rows   changes   MERGE ms   INSERT ms   ratio   rows after MERGE');
     for (const rows of tableSizes) {
       await loadBase(duck, rows);
-      for (const changes of [1_000, 100_000]) {
+      for (const changes of [1_000, 100_000, 1_000_000]) {
         await loadExport(duck, rows, changes);
         let best = { merge: Infinity, insert: Infinity };
         let after = 0;

@@ -1,14 +1,14 @@
 /**
  * The memory figure of `npm run bench:replica`: the heap an apply takes per 1,000 items of 1 KB and
  * of 400 KB, side by side. Each is one invocation in a worker thread whose heap is capped at the
- * replica apply Lambda's memory size (sim/lambdaWorker.ts), running the replica's apply path over a
+ * replica apply Lambda's memory size (sim/machines/lambdaWorker.ts), running the replica's apply path over a
  * full export held in memory (sim/largeItemsApply.ts) into the bench's local DynamoDB server: the
  * worker's heap holds the apply and nothing of the bench or the server.
  */
 import path from 'node:path';
 import { bufferBudgetBytes } from '../apply';
 import { REPLICA_APPLY_HANDLER } from '../functions/shared/lambdaHandlers';
-import { invokeInWorker } from '../sim/lambdaWorker';
+import { invokeInWorker } from '../sim/machines/lambdaWorker';
 import type { LargeItemsApplyEvent, LargeItemsApplyResult } from '../sim/largeItemsApply';
 
 const ITEMS = 1000;

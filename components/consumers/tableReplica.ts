@@ -302,7 +302,7 @@ export class TableReplica extends pulumi.ComponentResource {
     stateMachineArn: pulumi.Output<string>,
     after: pulumi.Resource[],
   ): void {
-    // Without a schedule the workflow runs only as one-shot restores (cli/restoreDistributed.ts).
+    // Without a schedule the workflow runs only as one-shot restores (cli/restore/restoreDistributed.ts).
     if (!args.replica.schedule) return;
     const names = replicaPhysicalNames(args.exportName, args.replica.alias);
     schedule(

@@ -157,7 +157,7 @@ export interface ReplicaGrant {
  * AWS SDK v3 command -> grants, for every call the replica's apply Lambda makes: those in
  * functions/replica*.ts, and those it makes through the format module (GetObject, HeadObject,
  * ListObjectsV2), the apply engine (DescribeTable, BatchWriteItem) and the credential provider
- * (AssumeRole). tests/unit/deploy/replicaIam.test.ts records the calls of a real run and checks both directions.
+ * (AssumeRole). tests/unit/deploy/consumers/replicaIam.test.ts records the calls of a real run and checks both directions.
  */
 export const REPLICA_SDK_CALLS: Record<string, ReplicaGrant[]> = {
   GetObjectCommand: [

@@ -17,7 +17,7 @@ import type {
   ServiceOutputTypes,
 } from '@aws-sdk/client-dynamodb';
 import type { ChangeRecord, ExportOutcome, ExportSink, Item, TableSource } from '../contracts';
-import { asServiceWork } from '../lambdaSandbox';
+import { asServiceWork } from '../machines/lambdaSandbox';
 import { serviceError } from './errors';
 import { exportDescription, exportSpec } from './exportDescription';
 import { idempotencyKey, setExportPeriod, validateExportRequest } from './exportRequest';

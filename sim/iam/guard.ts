@@ -7,7 +7,7 @@
  * HeadObject).
  */
 import { serviceError } from '../fakeAws/errors';
-import type { SendClient } from '../localRun';
+import type { SendClient } from '../machines/localRun';
 import { denialMessage, type AccessEvaluator, type Denial } from './evaluator';
 import { commandName, iamRequestsOf, type CallScope } from './requests';
 

@@ -13,7 +13,7 @@ import type { TableSource } from '../contracts';
 import { createFakeAws, type FakeAws } from '../fakeAws';
 import { AccessEvaluator } from '../iam/evaluator';
 import { guardClient, type IamService } from '../iam/guard';
-import type { SendClient, TickClients } from '../localRun';
+import type { SendClient, TickClients } from '../machines/localRun';
 import { startLocalDynamoDb, startLocalS3, type LocalDynamoDb } from '../servers';
 import { startSsmServer } from '../ssmServer';
 import {

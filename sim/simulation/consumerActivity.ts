@@ -2,7 +2,7 @@
  * What a consumer of the chain (a replica, the Iceberg feed) did on its own state machine over a
  * simulation run, as its report row counts it.
  */
-import type { LocalMachine } from '../localRun';
+import type { LocalMachine } from '../machines/localRun';
 
 /** Executions, failures by error and failing state, Lambda invocations and billed transitions. */
 export interface ConsumerActivity {

@@ -3,11 +3,11 @@
  * with the simulated stack's replica without a schedule (`restore`, sim/simulation/deployment.ts),
  * after the run, on a simulated clock of its own. Its one-shot executions run the replica's deployed
  * definition and apply Lambda (sim/simulation/replicaRun.ts) with the replica's deployed roles, every
- * call evaluated by IAM; its Distributed Maps run through sim/distributedMap.ts. The table it writes is
+ * call evaluated by IAM; its Distributed Maps run through sim/machines/distributedMap.ts. The table it writes is
  * compared item by item with the source as of the point: a third of the way into the live epoch, so
  * the restore stops in the chain's past and not at HEAD.
  */
-import { LocalRun } from '../localRun';
+import { LocalRun } from '../machines/localRun';
 import type { SyntheticTable } from '../workload';
 import type { SimulationAccount } from './account';
 import { compareWithSource } from './chainChecks';

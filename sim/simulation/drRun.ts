@@ -8,7 +8,7 @@
  *   rule is applied by the offline S3 replication (sim/s3Replication.ts) as the deployed replication
  *   role, every request evaluated by IAM (`sim/iam/`): the objects under the rule's prefix, each once,
  *   nothing deleted (the rule does not replicate delete markers). Replication time is not simulated.
- * - The restore: `dce restore` (cli/restore.ts, through the operator port) reads the copy only and
+ * - The restore: `dce restore` (cli/restore/restore.ts, through the operator port) reads the copy only and
  *   recreates the table, with a `write` bootstrap, in an empty table standing for one in the second
  *   Region (a second table on the local DynamoDB), as of a point halfway into the live epoch.
  *   It is compared item by item with the source as of that point.

@@ -3,7 +3,7 @@
  * simulated clock, then the chain it produced checked and replayed for real.
  *
  * What runs is what deploys: the state machine definition from `renderDefinition` (run by
- * aws-local-stepfunctions through `sim/localRun.ts`) and the export tick handler from
+ * aws-local-stepfunctions through `sim/machines/localRun.ts`) and the export tick handler from
  * `functions/chain/exportTick.ts`. Around them (`account.ts`):
  * - S3 is a local s3rver, reached by a real S3Client: the chain manifest the tick writes and the
  *   export files the fake export engine writes (in the AWS format) land there;

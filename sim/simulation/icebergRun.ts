@@ -5,7 +5,7 @@
  * same simulated clock as the export chain and the replica.
  *
  * `arn:aws:states:::athena:startQueryExecution.sync` is served by the DuckDB stand-in
- * (sim/athenaSyncTask.ts over sim/athenaDuck.ts): the feed's exact SQL runs on DuckDB, whose staging
+ * (sim/machines/athenaSyncTask.ts over sim/athenaDuck.ts): the feed's exact SQL runs on DuckDB, whose staging
  * table reads the symlink files the plan step wrote and the export files they list, from the run's S3.
  * IAM: the plan Lambda's calls are evaluated against its deployed role; the Athena task against the
  * state machine's role (sim/iam/requests.ts `athenaQueryRequests`: the workgroup, the Glue catalog,
@@ -14,7 +14,7 @@
  * read fails the query, as Athena's "Permission denied on S3 path" does).
  *
  * `arn:aws:states:::aws-sdk:glue:createTableOptimizer` is served by a fake Glue catalog's optimizers
- * (sim/glueOptimizerTask.ts): the table must be one the DuckDB stand-in holds, a second optimizer of
+ * (sim/machines/glueOptimizerTask.ts): the table must be one the DuckDB stand-in holds, a second optimizer of
  * a type is refused as AlreadyExists, and IAM evaluates the call and the iam:PassRole of the
  * optimizer role for the state machine's role (sim/iam/requests.ts `glueOptimizerRequests`).
  *
@@ -30,15 +30,15 @@ import { symlinkKey } from '../../functions/iceberg/staging';
 import { generationOf, parseIcebergState } from '../../functions/iceberg/state';
 import { initialIcebergParameterValues } from '../../functions/iceberg/action';
 import { AthenaQueryError, DuckAthena } from '../athenaDuck';
-import { AthenaSyncTask, type AthenaTaskInput } from '../athenaSyncTask';
+import { AthenaSyncTask, type AthenaTaskInput } from '../machines/athenaSyncTask';
 import {
   GLUE_CREATE_TABLE_OPTIMIZER,
   GlueOptimizers,
   OPTIMIZER_TYPES,
   type CreateTableOptimizerInput,
-} from '../glueOptimizerTask';
+} from '../machines/glueOptimizerTask';
 import { athenaQueryRequests, glueOptimizerRequests } from '../iam/requests';
-import type { JsonValue, LocalMachine, LocalRun, SendClient } from '../localRun';
+import type { JsonValue, LocalMachine, LocalRun, SendClient } from '../machines/localRun';
 import type { SyntheticTable } from '../workload';
 import type { SimulationAccount } from './account';
 import { canonicalByKey } from './chainChecks';

@@ -8,7 +8,7 @@
  * code lives in `cli/`, a layer above `sim/`, so the engine names only the shapes it needs here and
  * `cli/simulate.ts` passes the real functions: the engine never imports `cli/`.
  */
-import type { SendClient } from '../localRun';
+import type { SendClient } from '../machines/localRun';
 import type { DeploySimulation } from './deployment';
 
 /** `dce status`'s view of the workflow, from the parameters as they are. */

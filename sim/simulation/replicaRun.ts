@@ -3,7 +3,7 @@
  * the replica's own deployed state machine (statemachine/replica-apply.asl.json, rendered by the one
  * render function) and its apply Lambda (functions/replica/apply.ts), started by its own schedule on
  * the same simulated clock as the export chain. Its Distributed Map runs through the emulation in
- * sim/distributedMap.ts, its children write with the apply engine (apply/) into the local DynamoDB.
+ * sim/machines/distributedMap.ts, its children write with the apply engine (apply/) into the local DynamoDB.
  *
  * At the end the replica's running executions finish (the export chain is stopped first, so the
  * chain no longer moves), and the replica table is compared item by item with the source as of the
@@ -21,8 +21,8 @@ import { initialReplicaParameterValues } from '../../functions/replica/action';
 import { parseReplicaState } from '../../functions/replica/state';
 import { renderReplicaDefinition } from '../../statemachine/render';
 import { getText } from '../../format/s3io';
-import { simulatedSleep, type ExecutionRecord } from '../localMachine';
-import type { LocalMachine, LocalRun, SendClient } from '../localRun';
+import { simulatedSleep, type ExecutionRecord } from '../machines/localMachine';
+import type { LocalMachine, LocalRun, SendClient } from '../machines/localRun';
 import type { UnscheduledWorkflow } from './deployment';
 import type { SimulationAccount } from './account';
 import { LocalTableImport } from '../fakeAws/tableImport';

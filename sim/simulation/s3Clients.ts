@@ -5,7 +5,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { isTransientError } from '../../format';
 import { serviceError } from '../fakeAws';
-import type { SendClient } from '../localRun';
+import type { SendClient } from '../machines/localRun';
 import { S3RVER_CREDENTIALS } from '../servers';
 import type { FaultPlan } from './faults';
 

@@ -5,8 +5,8 @@
  */
 import { createExportTickHandler } from '../../functions/chain/exportTick';
 import { iso } from '../../functions/shared/time';
-import type { Delivery } from '../scheduler';
-import { LocalRun, type RunReport } from '../localRun';
+import type { Delivery } from '../machines/scheduler';
+import { LocalRun, type RunReport } from '../machines/localRun';
 import type { SimulationAccount } from './account';
 import type { FaultPlan } from './faults';
 import type { OperatorTools, StatusView } from './operatorTools';

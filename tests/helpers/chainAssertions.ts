@@ -16,7 +16,7 @@ import type { WorkflowSettings } from '../../functions/chain/settings';
 import { parseState, type ChainState } from '../../functions/chain/state';
 import type { FakeAws } from '../../sim/fakeAws';
 import type { FakeExport } from '../../sim/fakeAws/dynamodb';
-import type { LocalRun } from '../../sim/localRun';
+import type { LocalRun } from '../../sim/machines/localRun';
 import { MemorySink } from '../../sim/memorySink';
 import { tickRoleForSettings } from '../../cli/deployedAccess';
 import { ACCOUNT, REGION, startScenario, type Scenario, type ScenarioOptions } from '../../sim/scenario';

@@ -3,7 +3,7 @@
  * state machines a test adds with `addMachine`, on the run's simulated clock.
  */
 import { createFakeAws, type FakeAws } from '../../sim/fakeAws';
-import { LocalRun } from '../../sim/localRun';
+import { LocalRun } from '../../sim/machines/localRun';
 import { scenarioSettings } from '../../sim/scenario';
 
 export async function hostRun(start: number | string, aws: FakeAws = createFakeAws()): Promise<LocalRun> {

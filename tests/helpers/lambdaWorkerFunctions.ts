@@ -1,6 +1,6 @@
 /**
  * Functions run as Lambda invocations in a heap-capped worker by tests/integration/limits.lambda.test.ts
- * (sim/lambdaWorker.ts). Each builds what it needs itself: a worker shares nothing with the test.
+ * (sim/machines/lambdaWorker.ts). Each builds what it needs itself: a worker shares nothing with the test.
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';

@@ -27,7 +27,7 @@ import {
   type DeploymentTarget,
   type SimulationDeployment,
 } from '../../sim/simulation/deployment';
-import type { SendClient } from '../../sim/localRun';
+import type { SendClient } from '../../sim/machines/localRun';
 
 const TARGET: DeploymentTarget = { stack: 'simulation', region: 'us-east-1', account: '123456789012' };
 const SCOPE: CallScope = { partition: 'aws', region: TARGET.region, account: TARGET.account };

@@ -1,20 +1,20 @@
 /**
  * Lambda's limits in the offline AWS (sim/limits.ts): the function's timeout on the simulated clock
  * and in real time, its memory size, and the 6 MB synchronous payloads, for invocations run in
- * process by the local runner (sim/lambdaSandbox.ts) and in a heap-capped worker
- * (sim/lambdaWorker.ts). Each limit is crossed and fails the way Lambda reports it.
+ * process by the local runner (sim/machines/lambdaSandbox.ts) and in a heap-capped worker
+ * (sim/machines/lambdaWorker.ts). Each limit is crossed and fails the way Lambda reports it.
  */
 import { expect } from 'chai';
 import path from 'node:path';
 import { MIB, bufferBudgetBytes } from '../../apply';
 import { LAMBDA_HANDLERS, REPLICA_APPLY_HANDLER } from '../../functions/shared/lambdaHandlers';
-import { asServiceWork, invokeInProcess, type SandboxHost } from '../../sim/lambdaSandbox';
-import { invokeInWorker } from '../../sim/lambdaWorker';
+import { asServiceWork, invokeInProcess, type SandboxHost } from '../../sim/machines/lambdaSandbox';
+import { invokeInWorker } from '../../sim/machines/lambdaWorker';
 import type { LargeItemsApplyEvent, LargeItemsApplyResult } from '../../sim/largeItemsApply';
 import { largeItem } from '../../sim/largeItemsExport';
 import { LAMBDA_SYNC_PAYLOAD_LIMIT_BYTES } from '../../sim/limits';
-import { deployedMemorySizeMb } from '../../sim/localMachine';
-import type { MachineSpec, SendClient } from '../../sim/localRun';
+import { deployedMemorySizeMb } from '../../sim/machines/localMachine';
+import type { MachineSpec, SendClient } from '../../sim/machines/localRun';
 import { itemDigest, startDiscardingTable, type DiscardingTable } from '../helpers/discardingTable';
 import { hostRun } from '../helpers/hostRun';
 import { REPO_ROOT } from '../helpers/repoRoot';
@@ -80,7 +80,7 @@ async function busyFor(ms: number): Promise<void> {
 }
 
 describe('Lambda limits (sim/limits.ts)', () => {
-  describe('in-process invocations of the local runner (sim/lambdaSandbox.ts)', () => {
+  describe('in-process invocations of the local runner (sim/machines/lambdaSandbox.ts)', () => {
     it('an invocation past its timeout on the simulated clock fails with Sandbox.Timedout, and its later calls never happen', async () => {
       const late = await runOnce(async (_event, send) => {
         await new Promise((resolve) => setTimeout(resolve, 10_000));
@@ -226,7 +226,7 @@ describe('Lambda limits (sim/limits.ts)', () => {
     });
   });
 
-  describe('a handler module in a heap-capped worker (sim/lambdaWorker.ts)', function () {
+  describe('a handler module in a heap-capped worker (sim/machines/lambdaWorker.ts)', function () {
     this.timeout(120_000);
     const run = (exportName: string, event: unknown, memorySizeMb = 64, timeoutSeconds = 60) =>
       invokeInWorker({ module: WORKER_FUNCTIONS, exportName, event, memorySizeMb, timeoutSeconds }).then(

@@ -1,5 +1,5 @@
 /**
- * Response bodies on the simulated clock of a local run (sim/localRun.ts `track`, sim/lambdaSandbox.ts
+ * Response bodies on the simulated clock of a local run (sim/machines/localRun.ts `track`, sim/machines/lambdaSandbox.ts
  * `bodyOpened`): an open S3 GetObject stream is real I/O the clock waits for, but not while the
  * invocation reading it sleeps, and not once that invocation has ended. A replica writing a large
  * data file at its rate reads the file's stream between sleeps of its rate limiter; when the open
@@ -7,8 +7,8 @@
  */
 import { expect } from 'chai';
 import { Readable } from 'node:stream';
-import { simulatedSleep } from '../../sim/localMachine';
-import type { LocalRun, SendClient } from '../../sim/localRun';
+import { simulatedSleep } from '../../sim/machines/localMachine';
+import type { LocalRun, SendClient } from '../../sim/machines/localRun';
 import { hostRun } from '../helpers/hostRun';
 
 const FUNCTION = 'arn:aws:lambda:eu-west-1:123456789012:function:dev-orders-bodies';
@@ -68,7 +68,7 @@ async function runHandler(handler: (client: SendClient) => Promise<unknown>) {
   }
 }
 
-describe('response bodies on the simulated clock (sim/localRun.ts, sim/lambdaSandbox.ts)', function () {
+describe('response bodies on the simulated clock (sim/machines/localRun.ts, sim/machines/lambdaSandbox.ts)', function () {
   // Before, each run below stopped only when the stall was detected, after 120 s of real time.
   this.timeout(30_000);
 

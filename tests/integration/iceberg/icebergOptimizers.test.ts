@@ -1,7 +1,7 @@
 /**
  * The Glue table optimizers of the Iceberg feed's tables: the deployed definition (rendered with
  * optimizers) under the local interpreter, its Lambda steps in process, Athena on DuckDB, and
- * `aws-sdk:glue:createTableOptimizer` served by the fake Glue (sim/glueOptimizerTask.ts) after IAM
+ * `aws-sdk:glue:createTableOptimizer` served by the fake Glue (sim/machines/glueOptimizerTask.ts) after IAM
  * evaluates the state machine's role as the component renders it (the call on the lake table, and
  * iam:PassRole of the optimizer role to Glue).
  */
@@ -11,18 +11,18 @@ import { FakeSSM } from '../../../sim/fakeAws/ssm';
 import { createIcebergHandler, type IcebergEvent } from '../../../functions/iceberg/feed';
 import { parseIcebergState } from '../../../functions/iceberg/state';
 import { renderIcebergDefinition, type IcebergOptimizerParameters } from '../../../statemachine/render';
-import { AthenaSyncTask, type AthenaTaskInput } from '../../../sim/athenaSyncTask';
+import { AthenaSyncTask, type AthenaTaskInput } from '../../../sim/machines/athenaSyncTask';
 import type { DuckAthena } from '../../../sim/athenaDuck';
 import {
   GLUE_CREATE_TABLE_OPTIMIZER,
   GlueOptimizers,
   type CreateTableOptimizerInput,
   type GlueFault,
-} from '../../../sim/glueOptimizerTask';
+} from '../../../sim/machines/glueOptimizerTask';
 import { AccessEvaluator } from '../../../sim/iam/evaluator';
 import { glueOptimizerRequests } from '../../../sim/iam/requests';
-import { runServiceTask, type ServiceTask } from '../../../sim/serviceTasks';
-import type { JsonValue } from '../../../sim/localMachine';
+import { runServiceTask, type ServiceTask } from '../../../sim/machines/serviceTasks';
+import type { JsonValue } from '../../../sim/machines/localMachine';
 import { SimpleTable } from '../../../sim/simpleTable';
 import {
   icebergStateMachinePolicy,

@@ -1,7 +1,7 @@
 /**
  * The Iceberg feed's deployed definition under the local interpreter: its Lambda steps run in process
  * against in-memory S3 and SSM, and `athena:startQueryExecution.sync` runs the exact SQL on DuckDB
- * (sim/athenaSyncTask.ts). The lake must equal the fold of the chain, through throttling, Iceberg
+ * (sim/machines/athenaSyncTask.ts). The lake must equal the fold of the chain, through throttling, Iceberg
  * commit conflicts, a crash between MERGE and Commit, and a failed query (which halts with one alert);
  * through the operator's pause, resume and rebuild (written by `dce iceberg`'s own code) and SSM
  * errors, which the Lambda retries and then hands to the definition's retry as TransientAwsError.
@@ -15,11 +15,11 @@ import {
   type IcebergSettings,
 } from '../../../functions/iceberg/feed';
 import { parseIcebergState } from '../../../functions/iceberg/state';
-import { runIcebergCommand } from '../../../cli/icebergCommands';
-import type { ConsumerCommand } from '../../../cli/consumerCommands';
+import { runIcebergCommand } from '../../../cli/consumers/icebergCommands';
+import type { ConsumerCommand } from '../../../cli/consumers/consumerCommands';
 import { readParameterVersion } from '../../../cli/status';
 import { renderIcebergDefinition, renderIcebergDefinitionString } from '../../../statemachine/render';
-import { AthenaSyncTask, type AthenaFault, type AthenaTaskInput } from '../../../sim/athenaSyncTask';
+import { AthenaSyncTask, type AthenaFault, type AthenaTaskInput } from '../../../sim/machines/athenaSyncTask';
 import type { DuckAthena } from '../../../sim/athenaDuck';
 import { SimpleTable } from '../../../sim/simpleTable';
 import type { ChainEntry } from '../../../functions/shared/chainManifest';

@@ -9,7 +9,7 @@ import { clearTarget, CLEAR_BUDGET_SECONDS } from '../../../functions/replica/cl
 import { planReplica } from '../../../functions/replica/planner';
 import { initialReplicaState, type ReplicaState } from '../../../functions/replica/state';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../../../sim/servers';
-import { deriveReplicaStatus, formatReplicaStatuses } from '../../../cli/replicaStatus';
+import { deriveReplicaStatus, formatReplicaStatuses } from '../../../cli/consumers/replicaStatus';
 import { newWorkloadTable } from '../../helpers/localTables';
 
 describe('emptying the target for a rebaseline (functions/replica/clear.ts)', () => {

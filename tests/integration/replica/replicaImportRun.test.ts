@@ -22,7 +22,7 @@ import {
   WORKLOAD_KEY_SCHEMA,
   WORKLOAD_ATTRIBUTE_DEFINITIONS,
 } from '../../../sim/workload';
-import { deriveReplicaStatus, formatReplicaStatuses } from '../../../cli/replicaStatus';
+import { deriveReplicaStatus, formatReplicaStatuses } from '../../../cli/consumers/replicaStatus';
 import { LocalTableImport } from '../../../sim/fakeAws/tableImport';
 import { MemoryS3, contiguousWindows, writeChain } from '../../helpers/exportChain';
 import { newWorkloadTable, scanTable } from '../../helpers/localTables';

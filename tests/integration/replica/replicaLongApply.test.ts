@@ -1,7 +1,7 @@
 /**
  * Entries that take longer than one Lambda invocation at the configured write rate: a full export in
  * one large data file, a group at one write a second, a target throttling past the timeout. Each runs
- * through the deployed definition on the offline runner (sim/localMachine.ts), whose Lambda times out
+ * through the deployed definition on the offline runner (sim/machines/localMachine.ts), whose Lambda times out
  * at 900 s of simulated time as Lambda does, with the real apply Lambda writing into dynalite; the
  * replica must end equal to the source with every invocation inside the timeout.
  */
@@ -14,7 +14,11 @@ import { parseReplicaState, type ReplicaState } from '../../../functions/replica
 import { getText } from '../../../format/s3io';
 import { CallLog } from '../../../sim/fakeAws/service';
 import { FakeSSM } from '../../../sim/fakeAws/ssm';
-import { simulatedSleep, type ExecutionRecord, type InvocationRecord } from '../../../sim/localMachine';
+import {
+  simulatedSleep,
+  type ExecutionRecord,
+  type InvocationRecord,
+} from '../../../sim/machines/localMachine';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../../../sim/servers';
 import { canonicalTable, generateWorkload, type SyntheticTable } from '../../../sim/workload';
 import { renderReplicaDefinition } from '../../../statemachine/render';

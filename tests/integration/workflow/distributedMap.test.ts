@@ -1,5 +1,5 @@
 /**
- * The Distributed Map emulation (sim/distributedMap.ts) and a replica definition running on the local
+ * The Distributed Map emulation (sim/machines/distributedMap.ts) and a replica definition running on the local
  * runner beside the export chain: the deployed definition's own ItemReader, ItemSelector, ItemBatcher,
  * MaxConcurrencyPath, ToleratedFailurePercentage, child Retry and Catch, served by stand-in handlers.
  */
@@ -13,14 +13,14 @@ import {
   MAP_STAND_IN_TIMEOUT_SECONDS,
   resolvePath,
   resolveTemplate,
-} from '../../../sim/distributedMap';
+} from '../../../sim/machines/distributedMap';
 import { renderReplicaDefinition } from '../../../statemachine/render';
 import { hostRun } from '../../helpers/hostRun';
 
 const FUNCTION = 'arn:aws:lambda:eu-west-1:123456789012:function:dev-orders-copy-apply';
 const START = Date.parse('2026-05-01T00:00:00Z');
 
-describe('Distributed Map emulation (sim/distributedMap.ts)', () => {
+describe('Distributed Map emulation (sim/machines/distributedMap.ts)', () => {
   it('batches as ItemBatcher does: every item once, in order, within the item and byte limits', () => {
     fc.assert(
       fc.property(

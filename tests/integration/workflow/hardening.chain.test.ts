@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import { createExportTickHandler } from '../../../functions/chain/exportTick';
 import type { WorkflowSettings } from '../../../functions/chain/settings';
 import { serviceError } from '../../../sim/fakeAws/errors';
-import type { TickClients } from '../../../sim/localRun';
+import type { TickClients } from '../../../sim/machines/localRun';
 import {
   assertChain,
   assertEveryHead,

@@ -1,13 +1,13 @@
 /**
  * Step Functions' limits in the offline AWS (sim/limits.ts): 256 KiB state input, output and task
- * results (sim/executionLimits.ts, sim/localMachine.ts), 25,000 history events for a Standard
+ * results (sim/machines/executionLimits.ts, sim/machines/localMachine.ts), 25,000 history events for a Standard
  * execution, 5 minutes for an Express child of a Distributed Map, and the Distributed Map's item
- * reader and collected results (sim/distributedMap.ts). Each limit is crossed and fails the way Step
+ * reader and collected results (sim/machines/distributedMap.ts). Each limit is crossed and fails the way Step
  * Functions reports it; the terminal ones are not caught by a `States.ALL` Catch.
  */
 import { expect } from 'chai';
 import { STANDARD_HISTORY_EVENT_LIMIT, STATES_PAYLOAD_LIMIT_BYTES } from '../../../sim/limits';
-import type { MachineSpec } from '../../../sim/localRun';
+import type { MachineSpec } from '../../../sim/machines/localRun';
 import { renderReplicaDefinition } from '../../../statemachine/render';
 import { hostRun } from '../../helpers/hostRun';
 
@@ -176,7 +176,7 @@ describe('Step Functions limits (sim/limits.ts)', () => {
     });
   });
 
-  describe('the Distributed Map (sim/distributedMap.ts)', () => {
+  describe('the Distributed Map (sim/machines/distributedMap.ts)', () => {
     type Files = { dataFileS3Key: string; itemCount: number }[];
     const FILES: Files = Array.from({ length: 10 }, (_, i) => ({
       dataFileS3Key: `data/${i}.json.gz`,

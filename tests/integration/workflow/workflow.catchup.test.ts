@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import { createExportTickHandler } from '../../../functions/chain/exportTick';
-import type { TickClients } from '../../../sim/localRun';
+import type { TickClients } from '../../../sim/machines/localRun';
 import {
   assertChain,
   exportRequests,

@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { setAction } from '../../../cli/operator';
 import { readStatus } from '../../../cli/status';
 import type { FakeAws } from '../../../sim/fakeAws';
-import type { LocalRun } from '../../../sim/localRun';
+import type { LocalRun } from '../../../sim/machines/localRun';
 import type { WorkflowSettings } from '../../../functions/chain/settings';
 import { assertChain, HOUR, notifications, withScenario } from '../../helpers/chainAssertions';
 

@@ -6,9 +6,9 @@
 import { expect } from 'chai';
 import { DescribeContinuousBackupsCommand } from '@aws-sdk/client-dynamodb';
 import { createFakeAws } from '../../../sim/fakeAws';
-import { LocalRun, type TickHandler } from '../../../sim/localRun';
+import { LocalRun, type TickHandler } from '../../../sim/machines/localRun';
 import { scenarioSettings } from '../../../sim/scenario';
-import type { SchedulerOptions } from '../../../sim/scheduler';
+import type { SchedulerOptions } from '../../../sim/machines/scheduler';
 
 const START = Date.parse('2026-05-01T00:00:00Z');
 const MIN = 60_000;

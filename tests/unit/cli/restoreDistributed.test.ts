@@ -1,7 +1,7 @@
-/** `dce restore --distributed`: which replica restores, and what is refused (cli/restoreDistributedCommand.ts). */
+/** `dce restore --distributed`: which replica restores, and what is refused (cli/restore/restoreDistributedCommand.ts). */
 import { expect } from 'chai';
-import { oneShotExecutionInput } from '../../../cli/restoreDistributed';
-import { restoreReplica } from '../../../cli/restoreDistributedCommand';
+import { oneShotExecutionInput } from '../../../cli/restore/restoreDistributed';
+import { restoreReplica } from '../../../cli/restore/restoreDistributedCommand';
 import { oneShotInput } from '../../../functions/replica/oneShot';
 
 const REPLICA = {
@@ -13,7 +13,7 @@ const REPLICA = {
 };
 const FLAGS = { replica: 'restore', table: 'orders-restored' };
 
-describe('dce restore --distributed: the replica (cli/restoreDistributedCommand.ts)', () => {
+describe('dce restore --distributed: the replica (cli/restore/restoreDistributedCommand.ts)', () => {
   it('takes a replica without a schedule whose table is --table', () => {
     expect(restoreReplica([{ alias: 'copy' }, REPLICA], FLAGS)).to.equal(REPLICA);
   });

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { chooseRestorePoint, RestorePointError, type BoundaryEntry } from '../../../cli/restorePoint';
+import { chooseRestorePoint, RestorePointError, type BoundaryEntry } from '../../../cli/restore/restorePoint';
 
 const iso = (s: number) => new Date(s * 1000).toISOString();
 
@@ -27,7 +27,7 @@ function refusal(f: () => unknown): RestorePointError {
   throw new Error('expected a refusal');
 }
 
-describe('restore point (cli/restorePoint.ts)', () => {
+describe('restore point (cli/restore/restorePoint.ts)', () => {
   it('property: a time inside the chain goes to the last boundary at or before it', () => {
     fc.assert(
       fc.property(chainArb, fc.double({ min: 0, max: 1, noNaN: true }), (entries, at) => {

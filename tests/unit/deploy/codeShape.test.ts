@@ -1,5 +1,6 @@
 /**
- * The shape rules of the source tree, checked by parsing it: no source file over 600 lines, no class
+ * The shape rules of the source tree, checked by parsing it: no folder with 25 or more source files of
+ * its own, no source file over 600 lines, no class
  * over 300 lines, and no function, method or arrow function whose body spans more than 100 lines. Tests are left out (a
  * `describe` block is long by nature), and so are installed packages and the simulation's output.
  */
@@ -13,6 +14,8 @@ const ROOT = REPO_ROOT;
 const MAX_FILE_LINES = 600;
 const MAX_FUNCTION_LINES = 100;
 const MAX_CLASS_LINES = 300;
+/** Source files directly in one folder: past that, a folder is split by concept (docs/ARCHITECTURE.md). */
+const MAX_FOLDER_FILES = 24;
 /** Folders that hold no product source (`.stryker-tmp`: copies of the tree a mutation run works in). */
 const SKIPPED_DIRECTORIES = new Set(['node_modules', 'tests', '.git', '.sim', '.stryker-tmp', 'reports']);
 
@@ -132,6 +135,23 @@ describe('code shape', () => {
       .filter((f) => f.lines > MAX_FILE_LINES)
       .map((f) => `${f.relative}: ${f.lines} lines`);
     expect(offenders, `files over ${MAX_FILE_LINES} lines:\n${offenders.join('\n')}`).to.deep.equal([]);
+  });
+
+  it(`has no folder with more than ${MAX_FOLDER_FILES} source files of its own`, () => {
+    const perFolder = new Map<string, number>();
+    for (const f of files) {
+      const folder = path.posix.dirname(f.relative);
+      perFolder.set(folder, (perFolder.get(folder) ?? 0) + 1);
+    }
+    // The top level holds the program's entry and the configuration files only.
+    expect(perFolder.get('.') ?? 0).to.be.below(5);
+    const offenders = [...perFolder]
+      .filter(([, n]) => n > MAX_FOLDER_FILES)
+      .map(([folder, n]) => `${folder}/: ${n} files`);
+    expect(
+      offenders,
+      `folders over ${MAX_FOLDER_FILES} source files:\n${offenders.join('\n')}`,
+    ).to.deep.equal([]);
   });
 
   it(`has no function body over ${MAX_FUNCTION_LINES} lines beyond the listed ones`, () => {

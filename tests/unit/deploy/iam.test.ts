@@ -25,7 +25,7 @@ const ROOT = REPO_ROOT;
 /**
  * Every `new XxxCommand(` in the export tick's Lambda code under functions/. The replica's files
  * (`functions/replica/`) have their own list, REPLICA_SDK_CALLS, checked from recorded calls by
- * tests/unit/deploy/replicaIam.test.ts.
+ * tests/unit/deploy/consumers/replicaIam.test.ts.
  */
 function commandsUsedInFunctions(): Set<string> {
   const used = new Set<string>();
@@ -36,7 +36,7 @@ function commandsUsedInFunctions(): Set<string> {
         if (entry.name !== 'replica') visit(full);
       }
       // The replica's apply Lambda (functions/replica/) has its own action list, checked by
-      // tests/unit/deploy/replicaIam.test.ts.
+      // tests/unit/deploy/consumers/replicaIam.test.ts.
       else if (entry.name.endsWith('.ts')) {
         for (const m of fs.readFileSync(full, 'utf8').matchAll(/new (\w+Command)\(/g)) used.add(m[1]);
       }

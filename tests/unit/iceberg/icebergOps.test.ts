@@ -4,8 +4,12 @@
  */
 import { expect } from 'chai';
 import { runDce } from '../../../cli/dce';
-import { decideIcebergCommand } from '../../../cli/icebergCommands';
-import { deriveIcebergStatus, formatIcebergStatus, type IcebergRef } from '../../../cli/icebergStatus';
+import { decideIcebergCommand } from '../../../cli/consumers/icebergCommands';
+import {
+  deriveIcebergStatus,
+  formatIcebergStatus,
+  type IcebergRef,
+} from '../../../cli/consumers/icebergStatus';
 import type { IcebergSettings } from '../../../functions/iceberg/feed';
 import { createTableSql, mergeSql } from '../../../functions/iceberg/sql';
 import { initialIcebergState, type IcebergFeedState } from '../../../functions/iceberg/state';
@@ -54,7 +58,7 @@ const halted = state({
   halt: { reason: 'QUERY_FAILED', detail: 'MERGE failed', at: AT, alerted: true },
 });
 
-describe('dce iceberg: what a command writes (cli/icebergCommands.ts)', () => {
+describe('dce iceberg: what a command writes (cli/consumers/icebergCommands.ts)', () => {
   const read = (value: string | null, version = 1) => ({ value, version });
 
   it('pause and resume write their action, or nothing when it is already there', () => {
@@ -107,7 +111,7 @@ describe('dce iceberg: what a command writes (cli/icebergCommands.ts)', () => {
   });
 });
 
-describe("dce status: the Iceberg feed's row (cli/icebergStatus.ts)", () => {
+describe("dce status: the Iceberg feed's row (cli/consumers/icebergStatus.ts)", () => {
   const derive = (stateText: string | null, action = { value: 'RUN', version: 1 }) =>
     deriveIcebergStatus({
       ref: REF,

@@ -9,13 +9,13 @@ import {
 import fc from 'fast-check';
 import { runDce } from '../../../cli/dce';
 import type { Io } from '../../../cli/output';
-import { decideReplicaCommand, type DecisionContext } from '../../../cli/replicaCommands';
+import { decideReplicaCommand, type DecisionContext } from '../../../cli/consumers/replicaCommands';
 import {
   deriveReplicaStatus,
   formatReplicaStatuses,
   replicasForStatus,
   resolveReplica,
-} from '../../../cli/replicaStatus';
+} from '../../../cli/consumers/replicaStatus';
 import { deriveStatus } from '../../../cli/status';
 import { UsageError, type Target } from '../../../cli/target';
 import { planReplica, type ChainView, type PlanContext } from '../../../functions/replica/planner';
@@ -123,7 +123,7 @@ const decide = (
   action: { value: string | null; version: number | null } = RUN_V1,
 ) => decideReplicaCommand('rebuild', action, state, { replica: 'dr', force: false, ...over });
 
-describe('dce replica decisions (cli/replicaCommands.ts)', () => {
+describe('dce replica decisions (cli/consumers/replicaCommands.ts)', () => {
   const ctx: DecisionContext = { replica: 'dr', force: false };
   const halted = replicaState({
     status: 'HALTED',
@@ -212,7 +212,7 @@ describe('dce replica decisions (cli/replicaCommands.ts)', () => {
   });
 });
 
-describe('replicas in dce status (cli/replicaStatus.ts)', () => {
+describe('replicas in dce status (cli/consumers/replicaStatus.ts)', () => {
   const ref = {
     alias: 'dr',
     stateParameterName: '/p/dr/state',

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import type { SendClient } from '../../../sim/localRun';
+import type { SendClient } from '../../../sim/machines/localRun';
 import { EXPORT_WRITER_ATTEMPTS, retryingExportWrites } from '../../../sim/simulation/s3Clients';
 
 /** A client that fails its first `failures` calls with `error`, then answers. */

@@ -14,7 +14,7 @@ import {
 import { getText, putObject } from '../../../format';
 import { CallLog, FakeS3 } from '../../../sim/fakeAws';
 import { AccessEvaluator, type RoleAccess } from '../../../sim/iam/evaluator';
-import type { SendClient } from '../../../sim/localRun';
+import type { SendClient } from '../../../sim/machines/localRun';
 import {
   replicationWork,
   S3Replication,

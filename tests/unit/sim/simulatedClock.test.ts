@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { installSimulatedClock } from '../../../sim/simulatedClock';
+import { installSimulatedClock } from '../../../sim/machines/simulatedClock';
 
-describe('simulated clock (sim/simulatedClock.ts)', () => {
+describe('simulated clock (sim/machines/simulatedClock.ts)', () => {
   const START = Date.UTC(2026, 2, 2);
 
   it('runs Date and the global timers on simulated time while installed, and restores them after', async () => {
