@@ -31,8 +31,7 @@ import {
 } from './target';
 import { formatStatus, readStatus } from './status';
 import { confirmReset, formatActionResult, OPERATOR_ACTIONS, setAction } from './operator';
-import { replicasForStatus, resolveReplica } from './consumers/replicaStatus';
-import { confirmRebuild, formatReplicaActionResult, runReplicaCommand } from './consumers/replicaCommands';
+import { replicasForStatus } from './consumers/replicaStatus';
 import { addSimulateOptions, type ParsedSimulateFlags } from '../sim/simulation/options';
 import {
   flagsSwallowedByNpm,
@@ -46,7 +45,7 @@ import { ChainProblemError, runReplayCommand, type ReplayFlags } from './replayC
 import { declareRestore } from './restore/restoreDeclare';
 import { declareIceberg } from './consumers/icebergDeclare';
 import { icebergForTarget } from './consumers/icebergStatus';
-import { CONSUMER_COMMANDS, type ConsumerCommand } from './consumers/consumerCommands';
+import { declareReplica } from './consumers/replicaDeclare';
 
 /** Dependencies a test can replace. */
 export interface DceDeps {
@@ -272,57 +271,6 @@ function declareOperatorActions(program: Command, { io, deps, clientsFor }: Comm
   }
 }
 
-/** `dce replica pause | resume | rebuild`. */
-function declareReplica(program: Command, { io, deps, clientsFor }: CommandEnv): void {
-  const replica = program
-    .command('replica')
-    .description(
-      "Operate one replica table of the table: pause or resume its applying, or rebuild it from the live epoch's full export.",
-    );
-  const descriptions: Record<ConsumerCommand, string> = {
-    pause:
-      "Write PAUSE to the replica's action parameter: its executions apply nothing new (an apply already running completes and is recorded).",
-    resume:
-      "Write RUN to the replica's action parameter: the next execution continues from the last entry applied.",
-    rebuild:
-      "Write REBUILD to the replica's action parameter (a HALTED replica): its next execution, once no apply is in progress, starts it over and writes the live epoch's full export into the target, which you must have emptied or recreated. Asks you to type the replica alias unless --yes.",
-  };
-  for (const name of CONSUMER_COMMANDS) {
-    const cmd = addTargetOptions(replica.command(name).description(descriptions[name])).requiredOption(
-      '--replica <alias>',
-      "the replica's alias (as in the stack output's replicas; with --stack, as configured)",
-    );
-    if (name === 'rebuild') {
-      cmd
-        .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
-        .option('--force', 'also a replica that is not HALTED');
-    } else cmd.option('--force', 'also over a rebuild not yet carried out (which cancels it)');
-    cmd.action(async (opts: CommonOptions & { replica: string; yes?: boolean; force?: boolean }) => {
-      const out = new Output(io, Boolean(opts.json));
-      const target = resolveTarget(opts, deps.readInput);
-      const ref = resolveReplica(target, opts.replica);
-      if (name === 'rebuild') {
-        await confirmRebuild({
-          replica: ref.alias,
-          targetTableName: ref.targetTableName ?? null,
-          yes: Boolean(opts.yes),
-          interactive: io.stdinIsTTY,
-          prompt: io.prompt,
-        });
-      }
-      const clients = clientsFor(opts);
-      const result = await runReplicaCommand({
-        ssm: clients.ssm,
-        alias: target.alias,
-        replica: ref,
-        command: name,
-        force: Boolean(opts.force),
-      });
-      out.result(result, () => formatReplicaActionResult(result));
-    });
-  }
-}
-
 /** `dce simulate`. */
 function declareSimulate(program: Command, { io, deps, setExit }: CommandEnv): void {
   const simulate = program
@@ -372,7 +320,7 @@ export function buildProgram(io: Io, deps: DceDeps, setExit: (code: number) => v
   declareReplay(program, env);
   declareRestore(program, { ...env, readInput: deps.readInput, addTargetOptions });
   declareOperatorActions(program, env);
-  declareReplica(program, env);
+  declareReplica(program, { ...env, readInput: deps.readInput, addTargetOptions });
   declareIceberg(program, { ...env, readInput: deps.readInput, addTargetOptions });
   declareSimulate(program, env);
   return program;

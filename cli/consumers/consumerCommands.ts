@@ -13,11 +13,23 @@
  * A rebuild asks for the alias on a terminal and needs `--yes` without one (`dce reset`'s rule).
  */
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
+import type { Command } from 'commander';
 import type { SsmSender } from '../../functions/shared/awsClients';
 import type { ActionRead, ConsumerAction } from '../../functions/shared/consumer/action';
+import type { Io } from '../output';
 import { resetDecision } from '../operator';
 import { readParameter, readParameterVersion } from '../status';
-import { UsageError } from '../target';
+import { UsageError, type ClientOptions, type Clients } from '../target';
+
+/** What a consumer's command declarations need of cli/dce.ts. */
+export interface ConsumerCommandEnv {
+  io: Io;
+  /** Reads `--stack-output` (a path or `-`). */
+  readInput?: (source: string) => string;
+  clientsFor: (opts: ClientOptions) => Clients;
+  /** Adds the flags every table command takes (cli/dce.ts). */
+  addTargetOptions: (cmd: Command) => Command;
+}
 
 export const CONSUMER_COMMANDS = ['pause', 'resume', 'rebuild'] as const;
 export type ConsumerCommand = (typeof CONSUMER_COMMANDS)[number];

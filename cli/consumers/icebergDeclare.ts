@@ -3,22 +3,12 @@
  * and `sql` (cli/consumers/icebergSql.ts). cli/dce.ts calls `declareIceberg` with what every command shares.
  */
 import type { Command } from 'commander';
-import { Output, type Io } from '../output';
+import { Output } from '../output';
 import { confirmIcebergRebuild, formatIcebergActionResult, runIcebergCommand } from './icebergCommands';
 import { formatIcebergSql, runIcebergSql } from './icebergSql';
 import { requireIceberg } from './icebergStatus';
-import { resolveTarget, type ClientOptions, type Clients, type TargetOptions } from '../target';
-import { CONSUMER_COMMANDS, type ConsumerCommand } from './consumerCommands';
-
-/** What the declarations need of cli/dce.ts. */
-export interface IcebergCommandEnv {
-  io: Io;
-  /** Reads `--stack-output` (a path or `-`). */
-  readInput?: (source: string) => string;
-  clientsFor: (opts: ClientOptions) => Clients;
-  /** Adds the flags every table command takes (cli/dce.ts). */
-  addTargetOptions: (cmd: Command) => Command;
-}
+import { resolveTarget, type ClientOptions, type TargetOptions } from '../target';
+import { CONSUMER_COMMANDS, type ConsumerCommand, type ConsumerCommandEnv } from './consumerCommands';
 
 type Options = TargetOptions & ClientOptions & { json?: boolean; yes?: boolean; force?: boolean };
 
@@ -32,7 +22,7 @@ const DESCRIPTIONS: Record<ConsumerCommand, string> = {
 };
 
 /** `dce iceberg pause | resume | rebuild | sql`. */
-export function declareIceberg(program: Command, env: IcebergCommandEnv): void {
+export function declareIceberg(program: Command, env: ConsumerCommandEnv): void {
   const { io } = env;
   const iceberg = program
     .command('iceberg')
