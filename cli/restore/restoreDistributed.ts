@@ -1,7 +1,8 @@
 /**
  * `dce restore --distributed --replica <alias>`: a restore of a large table by the replica's own
  * Distributed Map machinery, as one-shot executions of the replica's state machine
- * (statemachine/replica-apply.asl.json, unchanged) with the input `{"restore": {"stopAtSequence": N}}`
+ * (statemachine/replica-apply.asl.json, unchanged) with the input
+ * `{"restore": {"stopAtSequence": N, "epoch": E}}`
  * (functions/replica/oneShot.ts): many Lambda children write the data files of each large export at
  * once, instead of this one process.
  *
@@ -133,8 +134,8 @@ export function endedWithoutProgress(state: ReplicaState, epoch: string, applied
 }
 
 /** The execution input of a one-shot restore (functions/replica/oneShot.ts reads it). */
-export function oneShotExecutionInput(stopAtSequence: number): string {
-  return JSON.stringify({ restore: { stopAtSequence } });
+export function oneShotExecutionInput(stopAtSequence: number, epoch: string): string {
+  return JSON.stringify({ restore: { stopAtSequence, epoch } });
 }
 
 export interface DistributedProgress {
@@ -225,7 +226,7 @@ export async function runDistributedRestore(
         new StartExecutionCommand({
           stateMachineArn: replica.stateMachineArn,
           name,
-          input: oneShotExecutionInput(point.sequence),
+          input: oneShotExecutionInput(point.sequence, options.epoch),
         }),
       );
       if (!out.executionArn) throw new Error('StartExecution answered without an executionArn');

@@ -163,7 +163,8 @@ describe('distributed restore: one-shot executions of the replica machinery (cli
       expect(report.executions).to.have.length(1);
       const record = machine.executions[0];
       expect(record.status).to.equal('SUCCEEDED');
-      expect(record.input).to.deep.equal({ restore: { stopAtSequence: 5 } });
+      // The point and its epoch: a one-shot execution does nothing while the chain's live epoch is another.
+      expect(record.input).to.deep.equal({ restore: { stopAtSequence: 5, epoch: '20261103T010000Z' } });
     } finally {
       await run.dispose();
     }
