@@ -206,7 +206,9 @@ export function projectionExpression(column: ColumnSpec, root: 'NewImage' | 'Ite
     case 'epoch_millis':
       return `try(CAST(from_unixtime(try_cast(${raw} AS double) / 1e3) AS timestamp(6)))`;
     case 'iso8601':
-      return `try(CAST(from_iso8601_timestamp(${raw}) AS timestamp(6)))`;
+      // Trino's CAST of a timestamp with time zone keeps the wall clock of the value's own zone: the
+      // instant is moved to UTC first, so `01:02:03+01:00` is stored as 00:02:03.
+      return `try(CAST(at_timezone(from_iso8601_timestamp(${raw}), 'UTC') AS timestamp(6)))`;
     default:
       return column.type === 'string' ? raw : `try_cast(${raw} AS ${dmlType(column.type)})`;
   }

@@ -105,7 +105,7 @@ describe('Iceberg feed SQL builder (functions/iceberg/sql.ts)', () => {
       `try(CAST(from_unixtime(try_cast(json_extract_scalar("line", '$.NewImage.createdAt.N') AS double) / 1e3) AS timestamp(6))) AS "created"`,
     );
     expect(sql).to.include(
-      `try(CAST(from_iso8601_timestamp(json_extract_scalar("line", '$.NewImage.shippedAt.S')) AS timestamp(6))) AS "shipped"`,
+      `try(CAST(at_timezone(from_iso8601_timestamp(json_extract_scalar("line", '$.NewImage.shippedAt.S')), 'UTC') AS timestamp(6))) AS "shipped"`,
     );
     for (const m of sql.matchAll(/json_extract_scalar\("line", '([^']+)'\)/g))
       expect(m[1]).to.match(/\.(S|N|B|BOOL)$/);
