@@ -39,7 +39,6 @@ export interface IcebergTableSpec {
   database: string;
   /** Base name: the view; each epoch's table is `<table>__e<epoch>`. */
   table: string;
-  target: 'glue' | 's3tables';
   partitionKey: KeySpec;
   sortKey?: KeySpec;
   columns: ColumnSpec[];
@@ -47,7 +46,7 @@ export interface IcebergTableSpec {
   /** The staging database and table (one `line string` column, partition column `export`). */
   stagingDatabase: string;
   stagingTable: string;
-  /** `s3://bucket/prefix/` under which each epoch's table gets its own folder (Glue target only). */
+  /** `s3://bucket/prefix/` under which each epoch's table gets its own folder. */
   lakeLocation: string;
 }
 
@@ -151,11 +150,7 @@ export function createTableSql(spec: IcebergTableSpec, epoch: string, generation
     spec.bucketPartitions === undefined
       ? ''
       : `\nPARTITIONED BY (bucket(${spec.bucketPartitions}, ${bq(spec.partitionKey.column)}))`;
-  // S3 Tables place the data themselves: a LOCATION is refused there.
-  const location =
-    spec.target === 'glue'
-      ? `\nLOCATION '${check(`${spec.lakeLocation}${table}/`, LOCATION, 'location')}'`
-      : '';
+  const location = `\nLOCATION '${check(`${spec.lakeLocation}${table}/`, LOCATION, 'location')}'`;
   return withinQueryLimit(
     `CREATE TABLE IF NOT EXISTS ${bq(spec.database)}.${bq(table)} (\n${columns}\n)` +
       `${partitioned}${location}\nTBLPROPERTIES ('table_type'='ICEBERG', 'format'='parquet', 'write_compression'='zstd')`,

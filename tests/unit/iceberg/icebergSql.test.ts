@@ -139,12 +139,6 @@ describe('Iceberg feed SQL builder (functions/iceberg/sql.ts)', () => {
     );
   });
 
-  it('an S3 Tables target has no LOCATION (the table bucket places the data)', () => {
-    const create = createTableSql({ ...oracleSpec(), target: 's3tables' }, EPOCH);
-    expect(create).not.to.include('LOCATION');
-    expect(hive.validate(create)).to.deep.equal([]);
-  });
-
   it('refuses batches the feed never makes: a FULL export with others, a gap, an empty batch', () => {
     const spec = oracleSpec();
     expect(() => mergeSql(spec, EPOCH, [FULL, ...incrementals(1, 1)])).to.throw(/merged alone/);
