@@ -253,47 +253,17 @@ function destinationBucket(
   return { bucket, ready: [versioning, policy, ...(objectLock ? [objectLock] : [])], objectLock };
 }
 
-/** The replication of `<prefix>/` to the protected copy; see the module comment. */
-export function drReplication(name: string, args: DrReplicationArgs, parent: pulumi.Resource): DrReplication {
+/**
+ * The copy's two alarms, to the table's alarm topic: objects slow to replicate (ReplicationLatency),
+ * and objects that failed to (OperationsFailedReplication), which report no latency at all.
+ */
+function replicationAlarms(
+  name: string,
+  args: DrReplicationArgs,
+  parent: pulumi.Resource,
+): { lagAlarm: aws.cloudwatch.MetricAlarm; failedAlarm: aws.cloudwatch.MetricAlarm } {
   const { dr } = args;
   const names = drPhysicalNames(name);
-  const role = new aws.iam.Role(
-    `${name}-replication-role`,
-    {
-      name: names.role,
-      assumeRolePolicy: args.facts.apply((f) =>
-        JSON.stringify(serviceTrustPolicy('s3.amazonaws.com', f.accountId)),
-      ),
-      tags: args.tags,
-    },
-    { parent },
-  );
-  const rolePolicy = new aws.iam.RolePolicy(
-    `${name}-replication-role-policy`,
-    {
-      role: role.id,
-      name: 'replicate-the-chain',
-      policy: args.facts.apply((f) => JSON.stringify(replicationRolePolicy({ ...f, dr }))),
-    },
-    { parent },
-  );
-  const destination = dr.create ? destinationBucket(name, args, role.arn, parent) : undefined;
-  const replication = new aws.s3.BucketReplicationConfig(
-    `${name}-replication`,
-    {
-      bucket: args.sourceBucketId,
-      role: role.arn,
-      rules: [args.facts.apply((f) => replicationRule({ ...f, dr }))],
-    },
-    {
-      parent,
-      dependsOn: [
-        rolePolicy,
-        ...(args.sourceVersioning ? [args.sourceVersioning] : []),
-        ...(destination?.ready ?? []),
-      ],
-    },
-  );
   const lagAlarm = new aws.cloudwatch.MetricAlarm(
     `${name}-replication-lag`,
     {
@@ -344,6 +314,51 @@ export function drReplication(name: string, args: DrReplicationArgs, parent: pul
     },
     { parent },
   );
+  return { lagAlarm, failedAlarm };
+}
+
+/** The replication of `<prefix>/` to the protected copy; see the module comment. */
+export function drReplication(name: string, args: DrReplicationArgs, parent: pulumi.Resource): DrReplication {
+  const { dr } = args;
+  const names = drPhysicalNames(name);
+  const role = new aws.iam.Role(
+    `${name}-replication-role`,
+    {
+      name: names.role,
+      assumeRolePolicy: args.facts.apply((f) =>
+        JSON.stringify(serviceTrustPolicy('s3.amazonaws.com', f.accountId)),
+      ),
+      tags: args.tags,
+    },
+    { parent },
+  );
+  const rolePolicy = new aws.iam.RolePolicy(
+    `${name}-replication-role-policy`,
+    {
+      role: role.id,
+      name: 'replicate-the-chain',
+      policy: args.facts.apply((f) => JSON.stringify(replicationRolePolicy({ ...f, dr }))),
+    },
+    { parent },
+  );
+  const destination = dr.create ? destinationBucket(name, args, role.arn, parent) : undefined;
+  const replication = new aws.s3.BucketReplicationConfig(
+    `${name}-replication`,
+    {
+      bucket: args.sourceBucketId,
+      role: role.arn,
+      rules: [args.facts.apply((f) => replicationRule({ ...f, dr }))],
+    },
+    {
+      parent,
+      dependsOn: [
+        rolePolicy,
+        ...(args.sourceVersioning ? [args.sourceVersioning] : []),
+        ...(destination?.ready ?? []),
+      ],
+    },
+  );
+  const { lagAlarm, failedAlarm } = replicationAlarms(name, args, parent);
   return {
     role,
     replication,
