@@ -122,6 +122,7 @@ export const GROUPS = {
     ),
     // The quick files first: with --bail, most mutants fail there before roleReach's 7 s of tests.
     tests: [
+      'tests/unit/deploy/permissionBuilder.test.ts',
       'tests/unit/deploy/iam.test.ts',
       'tests/unit/deploy/consumers/replicaIam.test.ts',
       'tests/unit/deploy/roleReach.test.ts',
