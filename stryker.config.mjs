@@ -69,6 +69,7 @@ export const GROUPS = {
     tests: [
       `${CHAIN}/planner.test.ts`,
       `${CHAIN}/describeObservations.test.ts`,
+      `${CHAIN}/unreadableExport.test.ts`,
       `${CHAIN}/tickSteps.test.ts`,
       `${CHAIN}/catchUpWindows.test.ts`,
       `${CHAIN}/operatorAction.test.ts`,
