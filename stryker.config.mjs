@@ -69,6 +69,7 @@ export const GROUPS = {
     tests: [
       `${CHAIN}/planner.test.ts`,
       `${CHAIN}/describeObservations.test.ts`,
+      `${CHAIN}/unreadableExport.test.ts`,
       `${CHAIN}/tickSteps.test.ts`,
       `${CHAIN}/catchUpWindows.test.ts`,
       `${CHAIN}/operatorAction.test.ts`,
@@ -122,6 +123,7 @@ export const GROUPS = {
     ),
     // The quick files first: with --bail, most mutants fail there before roleReach's 7 s of tests.
     tests: [
+      'tests/unit/deploy/permissionBuilder.test.ts',
       'tests/unit/deploy/iam.test.ts',
       'tests/unit/deploy/consumers/replicaIam.test.ts',
       'tests/unit/deploy/roleReach.test.ts',

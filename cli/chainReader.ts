@@ -43,6 +43,11 @@ const EntrySchema = z.object({
   completedAt: isoString,
   exportFormat: z.string().min(1),
   exportViewType: z.string().optional(),
+  /** The bucket's owner when the chain is in another account's bucket (functions/shared/chainManifest.ts). */
+  bucketOwnerAccountId: z
+    .string()
+    .regex(/^\d{12}$/)
+    .optional(),
 });
 
 /** Entry keys: `<seq 8 digits>_<from>_<to>.json`. */

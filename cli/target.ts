@@ -369,6 +369,10 @@ export function buildClients(options: ClientOptions, env: NodeJS.ProcessEnv = pr
   return {
     s3: new S3Client({
       ...base,
+      // The chain's bucket may be in another Region than the table (a restore from the primary bucket
+      // into the DR Region, or from a copy): S3 answers 301 PermanentRedirect to a client of another
+      // Region, which the SDK follows to the bucket's own Region with this set.
+      followRegionRedirects: true,
       ...(s3Endpoint ? { endpoint: s3Endpoint, forcePathStyle: true } : {}),
       ...local(s3Endpoint, 'S3RVER', 'S3RVER'),
     }),

@@ -244,7 +244,7 @@ export class ContinuousExport extends pulumi.ComponentResource {
       names.chainLagAlarm,
       names.notificationsAlarm,
       ...config.replicas.map((r) => replicaPhysicalNames(name, r.alias).lagAlarm),
-      ...(config.dr ? [drPhysicalNames(name).lagAlarm] : []),
+      ...(config.dr ? [drPhysicalNames(name).lagAlarm, drPhysicalNames(name).failedAlarm] : []),
       ...(config.iceberg
         ? [icebergPhysicalNames(name).haltedAlarm, icebergPhysicalNames(name).lagAlarm]
         : []),

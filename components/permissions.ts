@@ -73,7 +73,10 @@ export function tableArn(partition: string, region: string, accountId: string, t
   return `arn:${partition}:dynamodb:${region}:${accountId}:table/${tableName}`;
 }
 
-function parameterArn(f: TableResourceFacts, name: string): string {
+function parameterArn(
+  f: Pick<TableResourceFacts, 'partition' | 'region' | 'accountId'>,
+  name: string,
+): string {
   // Parameter names with a path already start with '/': the ARN is `...:parameter/<path>`.
   return `arn:${f.partition}:ssm:${f.region}:${f.accountId}:parameter${name.startsWith('/') ? '' : '/'}${name}`;
 }
@@ -402,9 +405,11 @@ export function replicaImportTargetArns(
 
 /** Maps every replica resource kind to its ARNs. */
 export function replicaResourceArns(f: ReplicaResourceFacts): Partial<Record<ReplicaResourceKind, string[]>> {
-  const replicaStateArn = `arn:${f.partition}:ssm:${f.region}:${f.accountId}:parameter${f.stateParameterName.startsWith('/') ? '' : '/'}${f.stateParameterName}`;
-  const actionName = f.actionParameterName ?? replicaActionParameterName(f.stateParameterName);
-  const replicaActionArn = `arn:${f.partition}:ssm:${f.region}:${f.accountId}:parameter${actionName.startsWith('/') ? '' : '/'}${actionName}`;
+  const replicaStateArn = parameterArn(f, f.stateParameterName);
+  const replicaActionArn = parameterArn(
+    f,
+    f.actionParameterName ?? replicaActionParameterName(f.stateParameterName),
+  );
   const object = (rest: string) => `arn:${f.partition}:s3:::${f.bucket}/${underPrefix(f.prefix, rest)}`;
   return {
     sourceExportObjects: [object('AWSDynamoDB/*')],

@@ -4,8 +4,10 @@
  * workflow test's `athena:startQueryExecution.sync` handler and the bench.
  *
  * What it does as Athena does:
- * - The DML (MERGE, SELECT, CREATE OR REPLACE VIEW) runs verbatim, with five compatibility macros for
- *   Trino functions DuckDB lacks or names otherwise (SHIMS below). DuckDB's own `try`, `try_cast`,
+ * - The DML (MERGE, SELECT, CREATE OR REPLACE VIEW) runs verbatim, with compatibility macros for
+ *   Trino functions DuckDB lacks or names otherwise (SHIMS below), the zoned timestamps of
+ *   `from_iso8601_timestamp` and `at_timezone` included (a CAST to timestamp keeps their own zone's
+ *   wall clock, as Trino's does). DuckDB's own `try`, `try_cast`,
  *   `row_number`, `MERGE INTO` and `timestamp(6)` behave as Trino's for the statements the builder makes.
  * - The staging table reads its symlink partitions at query time: for each partition a statement names
  *   (`"export" IN (...)`), it reads `symlink.txt` from S3, then every gzip data file it lists, line by line.
@@ -27,13 +29,42 @@ import { getBytes, getText, type S3Sender } from '../format';
 import { ATHENA_QUERY_LIMIT_BYTES } from '../functions/iceberg/sql';
 import { parseSymlinkBody } from '../functions/iceberg/staging';
 
-/** Trino functions DuckDB lacks, as macros (the builder applies json_extract_scalar to leaves only). */
+/** The text of a wall clock and a UTC offset in minutes: `YYYY-MM-DD HH:MM:SS.fff+hh:mm`. */
+const ZONED_TEXT =
+  `CREATE MACRO __zoned_text(wall, minutes) AS strftime(wall, '%Y-%m-%d %H:%M:%S.%g') || ` +
+  `CASE WHEN minutes < 0 THEN '-' ELSE '+' END || lpad(CAST(abs(minutes) // 60 AS VARCHAR), 2, '0') || ':' || ` +
+  `lpad(CAST(abs(minutes) % 60 AS VARCHAR), 2, '0')`;
+
+/**
+ * Trino functions DuckDB lacks, as macros (the builder applies json_extract_scalar to leaves only).
+ *
+ * A Trino `timestamp with time zone` is an instant and its own zone, and a CAST of it to `timestamp`
+ * keeps the wall clock of that zone (`2026-01-01T01:02:03+01:00` casts to 01:02:03, not to UTC's
+ * 00:02:03). DuckDB's TIMESTAMPTZ keeps the instant only, and its CAST to TIMESTAMP gives the session
+ * zone's (UTC) wall clock, which would hide a missing `at_timezone`. So the value of
+ * `from_iso8601_timestamp` and `at_timezone` is the zoned text `YYYY-MM-DD HH:MM:SS.fff+hh:mm` (Trino's
+ * millisecond precision), whose DuckDB CAST to TIMESTAMP keeps the written wall clock, as Trino's does;
+ * a CAST to TIMESTAMPTZ reads its instant. A text that is not a timestamp fails, as in Trino.
+ * `from_unixtime` stays a TIMESTAMPTZ: Trino's is in the session zone, UTC on Athena, so both casts agree.
+ */
 export const SHIMS = [
   `CREATE MACRO json_extract_scalar(j, p) AS json_extract_string(j, p)`,
   `CREATE MACRO json_format(j) AS CAST(j AS VARCHAR)`,
   `CREATE MACRO json_parse(s) AS CAST(s AS JSON)`,
   `CREATE MACRO from_unixtime(x) AS to_timestamp(x)`,
-  `CREATE MACRO from_iso8601_timestamp(s) AS CAST(s AS TIMESTAMPTZ)`,
+  ZONED_TEXT,
+  // The offset the text carries (none is the session zone, UTC). The repeated casts are try_casts and
+  // a bad text fails in one CAST of its own: DuckDB hoists repeated subexpressions out of try(), where
+  // a failing CAST would fail the whole statement instead of giving NULL (and error() is volatile).
+  `CREATE MACRO from_iso8601_timestamp(s) AS CASE WHEN try_cast(s AS TIMESTAMPTZ) IS NULL ` +
+    `THEN CAST(CAST(s AS TIMESTAMPTZ) AS VARCHAR) ELSE __zoned_text(try_cast(s AS TIMESTAMP), ` +
+    `date_diff('minute', CAST(try_cast(s AS TIMESTAMPTZ) AS TIMESTAMP), try_cast(s AS TIMESTAMP))) END`,
+  // The same instant, with the wall clock and offset of zone z; x appears once (a lambda names it),
+  // so a failure inside it stays inside try().
+  `CREATE MACRO at_timezone(x, z) AS list_transform([CAST(CAST(x AS VARCHAR) AS TIMESTAMPTZ)], ` +
+    `i -> __zoned_text(timezone(z, i), date_diff('minute', timezone('UTC', i), timezone(z, i))))[1]`,
+  // Seconds since the epoch (a double) of the instant, whatever its zone.
+  `CREATE MACRO to_unixtime(t) AS epoch(CAST(CAST(t AS VARCHAR) AS TIMESTAMPTZ))`,
 ];
 
 /** Athena writes at most this many partitions (buckets, for Iceberg) per query. */

@@ -64,7 +64,7 @@ export interface IcebergDefinitionParameters {
   WorkGroup: string;
   /** The Glue database of the target table and view. */
   Database: string;
-  /** The data catalog: `AwsDataCatalog`, or `s3tablescatalog/<table bucket>` for an S3 Tables target. */
+  /** The data catalog of the query context: `AwsDataCatalog` (the Glue Data Catalog). */
   Catalog: string;
 }
 
@@ -97,8 +97,8 @@ function withoutOptimizers(source: typeof icebergTemplate): Record<string, unkno
 
 /**
  * Renders an Iceberg feed's workflow (statemachine/iceberg-feed.asl.json): with `optimizers`, a table
- * EnsureTable creates gets Glue's three optimizers; without (disabled, or an S3 Tables target, whose
- * table bucket maintains its tables), those states are left out.
+ * EnsureTable creates gets Glue's three optimizers; without (`optimizers.enabled: false`), those
+ * states are left out.
  */
 export function renderIcebergDefinition(
   parameters: IcebergDefinitionParameters,

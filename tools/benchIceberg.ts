@@ -30,7 +30,6 @@ const CHANGE_MICROS = 1_793_577_600_000_000;
 const SPEC: IcebergTableSpec = {
   database: 'lake',
   table: 'orders',
-  target: 'glue',
   partitionKey: { attribute: 'pk', type: 'S', column: 'pk' },
   sortKey: { attribute: 'sk', type: 'N', column: 'sk' },
   columns: [],

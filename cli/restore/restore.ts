@@ -25,7 +25,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { targetIsEmpty, type DynamoDbSender } from '../../apply';
 import type { S3Sender } from '../../format';
-import { replicaImportRequest } from '../../functions/replica/importBootstrap';
+import { replicaImportRequest, type ImportTargetPlace } from '../../functions/replica/importBootstrap';
 import { readChain } from '../chainReader';
 import { replayChain, type ReplayCheckpoint, type ReplayProgress, type ReplayReport } from '../replay';
 import { chooseRestorePoint, type RestorePoint, type RestoreTarget } from './restorePoint';
@@ -71,6 +71,8 @@ export interface RestoreOptions {
    * definitions, billing, GSIs, SSE): DescribeTable of the source, or a key schema the operator gives.
    */
   source?: TableDescription;
+  /** The new table's Region and account, as far as known: the source's KMS key is carried only there. */
+  targetPlace?: ImportTargetPlace;
   /** The state file (JSON); its apply checkpoint is `<stateFile>.apply.json`. */
   stateFile: string;
   /** Continue the restore recorded in the state file. */
@@ -123,8 +125,10 @@ export async function checkedRestorePoint(
   to: RestoreTarget,
 ): Promise<{ epoch: string; point: RestorePoint }> {
   const chain = await readChain(s3, location.bucket, location.prefix, location.epoch);
+  // Only committed entries: the writer puts an entry before it moves HEAD, and a copy lags the same way.
+  const committed = chain.entries.filter((e) => e.entry.sequence <= chain.head.lastSequence);
   const point = chooseRestorePoint(
-    chain.entries.map((e) => e.entry),
+    committed.map((e) => e.entry),
     to,
   );
   const broken = chainOrderProblems(chain.entries.filter((e) => e.entry.sequence <= point.sequence)).filter(
@@ -183,7 +187,10 @@ async function importFullExport(options: RestoreOptions, state: RestoreState, sa
   if (!full || full.type !== 'FULL')
     throw new Error(`epoch ${state.epoch} does not start with a full export`);
   if (!state.import) {
-    if (!options.source) throw new Error('an import bootstrap needs the table description or key schema');
+    if (!options.source)
+      throw new Error(
+        'an import bootstrap needs the table description or key schema: the import was not recorded as started, so it is sent now (--key-schema, or the source table readable)',
+      );
     // The export's files are read from the bucket given (a copy keeps the primary's keys).
     const owner =
       options.bucketOwnerAccountId ??
@@ -193,12 +200,17 @@ async function importFullExport(options: RestoreOptions, state: RestoreState, sa
       options.prefix,
       options.source,
       options.targetTable,
+      options.targetPlace,
     );
     const out = await options.dynamodb.send(new ImportTableCommand(input));
     state.import = importFacts(out.ImportTableDescription);
     save();
   }
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  if (state.import.status !== 'IN_PROGRESS' && state.import.status !== 'COMPLETED')
+    throw new Error(
+      `import ${state.import.importArn} ended ${state.import.status}: this restore cannot go on. Delete table ${state.targetTable} if the import created it, then start a new restore (another --state file, or remove ${options.stateFile} and ${applyCheckpointFile(options.stateFile)})`,
+    );
   while (state.import.status === 'IN_PROGRESS') {
     options.onProgress?.({ phase: 'import', ...state.import });
     const out = await options.dynamodb.send(new DescribeImportCommand({ ImportArn: state.import.importArn }));
@@ -224,6 +236,11 @@ export async function restoreTable(options: RestoreOptions): Promise<RestoreRepo
   const previous = options.resume ? readState(options.stateFile) : undefined;
   if (!options.resume && existsSync(options.stateFile))
     throw new Error(`${options.stateFile} holds a restore already: resume it, or use another state file`);
+  // A checkpoint left beside a removed state file would be trusted by the apply: refused, not reused.
+  if (!options.resume && existsSync(applyCheckpointFile(options.stateFile)))
+    throw new Error(
+      `${applyCheckpointFile(options.stateFile)} holds the progress of an earlier restore: remove it (with its table) to start over, or use another state file`,
+    );
   const state = await plannedState(options, previous);
   const save = () => writeJson(options.stateFile, state);
   save();

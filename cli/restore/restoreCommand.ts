@@ -157,6 +157,8 @@ export async function runRestoreCommand(
     sourceTableName?: string;
     bucket: string;
     prefix: string;
+    /** `--region`: the new table's Region (else the environment's). */
+    region?: string;
   },
 ): Promise<RestoreReport> {
   const { io, out } = options;
@@ -175,12 +177,17 @@ export async function runRestoreCommand(
     throw new UsageError(
       `--bucket-owner ${JSON.stringify(options.bucketOwner)}: expected a 12-digit account id`,
     );
+  // On --resume the table description is needed only if the import was never recorded as sent: a
+  // given --key-schema is passed on, the source table is not read.
   const source =
-    bootstrap === 'import' && !options.resume
+    bootstrap === 'import'
       ? options.keySchema
         ? parseKeySchema(options.keySchema)
-        : await describeSource(options.sourceDynamoDb, options.sourceTableName)
+        : options.resume
+          ? undefined
+          : await describeSource(options.sourceDynamoDb, options.sourceTableName)
       : undefined;
+  const tableRegion = options.region ?? io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION;
   const progress = createRestoreProgress(io, out.json);
   let report: RestoreReport;
   try {
@@ -195,6 +202,10 @@ export async function runRestoreCommand(
       ...(options.epoch ? { epoch: options.epoch } : {}),
       bootstrap,
       ...(source ? { source } : {}),
+      targetPlace: {
+        ...(tableRegion ? { region: tableRegion } : {}),
+        ...(options.roleArn ? { accountId: options.roleArn.split(':')[4] } : {}),
+      },
       stateFile: options.state ?? `dce-restore-${options.table}.json`,
       resume: Boolean(options.resume),
       ...(concurrency !== undefined ? { concurrency } : {}),

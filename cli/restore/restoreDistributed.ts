@@ -1,7 +1,8 @@
 /**
  * `dce restore --distributed --replica <alias>`: a restore of a large table by the replica's own
  * Distributed Map machinery, as one-shot executions of the replica's state machine
- * (statemachine/replica-apply.asl.json, unchanged) with the input `{"restore": {"stopAtSequence": N}}`
+ * (statemachine/replica-apply.asl.json, unchanged) with the input
+ * `{"restore": {"stopAtSequence": N, "epoch": E}}`
  * (functions/replica/oneShot.ts): many Lambda children write the data files of each large export at
  * once, instead of this one process.
  *
@@ -15,8 +16,11 @@
  *
  * The command follows its executions: the replica's state (its applied sequence) is the progress; an
  * execution that ends before the point (an import still running, another execution's claim) is
- * followed by a new one after a wait; a halted replica or repeated failed executions stop it with the
- * reason. The decision is `nextDistributedStep` (pure).
+ * followed by a new one after a wait. An entry that failed waits for its retry time (the replica's own
+ * backoff, `failure.retryAt`) and stops the restore with its error once it has failed
+ * `MAX_FAILED_EXECUTIONS` times; executions that end without applying anything for no reason the state
+ * shows (a failed execution, a crash) stop it after as many in a row; so does a halted replica. The
+ * decision is `nextDistributedStep` (pure).
  */
 import {
   DescribeExecutionCommand,
@@ -56,18 +60,23 @@ export interface ExecutionView {
 export type DistributedStep =
   { kind: 'done' } | { kind: 'start' } | { kind: 'wait' } | { kind: 'fail'; message: string };
 
-/** How many executions in a row may fail before the restore stops. @default 3 */
+/**
+ * How many failed attempts at one entry, or executions in a row that ended without progress and
+ * without a reason in the state, stop the restore. @default 3
+ */
 export const MAX_FAILED_EXECUTIONS = 3;
 
 /**
- * Pure: what the restore does next, from the replica's state, its last execution and how many
- * executions in a row failed.
+ * Pure: what the restore does next, from the replica's state, its last execution, how many executions
+ * in a row ended without progress for no reason the state shows (`stalledInARow`, see
+ * `endedWithoutProgress`) and the time (epoch seconds).
  */
 export function nextDistributedStep(
   state: ReplicaState,
   stop: { sequence: number; epoch: string },
   execution: ExecutionView | undefined,
-  failedInARow: number,
+  stalledInARow: number,
+  nowSeconds = 0,
 ): DistributedStep {
   const at = state.lastAppliedSequence;
   if (state.status === 'HALTED')
@@ -92,18 +101,41 @@ export function nextDistributedStep(
       message: `the replica is paused; 'dce replica resume' it, then run the restore again`,
     };
   if (execution?.status === 'RUNNING') return { kind: 'wait' };
-  if (failedInARow >= MAX_FAILED_EXECUTIONS)
+  const failure = state.failure;
+  if (failure && (failure.epoch ?? stop.epoch) === stop.epoch) {
+    if (failure.failures >= MAX_FAILED_EXECUTIONS)
+      return {
+        kind: 'fail',
+        message: `entry ${failure.sequence} failed ${failure.failures} times in a row, the last: ${failure.error}. Deal with the cause, then run the restore again: it continues from sequence ${at}`,
+      };
+    // The replica applies it again only from its retry time: an execution before then does nothing.
+    if (nowSeconds < failure.retryAt) return { kind: 'wait' };
+  }
+  if (stalledInARow >= MAX_FAILED_EXECUTIONS)
     return {
       kind: 'fail',
       message:
-        `${failedInARow} executions in a row failed; the last: ${execution?.arn ?? '?'} ${execution?.error ?? ''} ${execution?.cause ?? ''}`.trim(),
+        `${stalledInARow} executions in a row ended without applying an entry; the last: ${execution?.arn ?? '?'} ${execution?.status ?? ''} ${execution?.error ?? ''} ${execution?.cause ?? ''}`
+          .replace(/\s+/g, ' ')
+          .trim(),
     };
   return { kind: 'start' };
 }
 
+/**
+ * Pure: whether an execution that ended left the replica where it started (`appliedAtStart`) for no
+ * reason the state shows: an import in flight, another execution's claim or an entry failure waiting
+ * for its retry time hold it back and are judged on their own.
+ */
+export function endedWithoutProgress(state: ReplicaState, epoch: string, appliedAtStart: number): boolean {
+  const applied = state.epoch === epoch ? state.lastAppliedSequence : -1;
+  if (applied > appliedAtStart) return false;
+  return !state.import && !state.inProgress && !state.failure;
+}
+
 /** The execution input of a one-shot restore (functions/replica/oneShot.ts reads it). */
-export function oneShotExecutionInput(stopAtSequence: number): string {
-  return JSON.stringify({ restore: { stopAtSequence } });
+export function oneShotExecutionInput(stopAtSequence: number, epoch: string): string {
+  return JSON.stringify({ restore: { stopAtSequence, epoch } });
 }
 
 export interface DistributedProgress {
@@ -156,17 +188,25 @@ export async function runDistributedRestore(
   const stop = { sequence: point.sequence, epoch: options.epoch };
   const executions: string[] = [];
   let execution: ExecutionView | undefined;
-  let failedInARow = 0;
+  let stalledInARow = 0;
+  /** The applied sequence when the last execution started; undefined once its end is counted. */
+  let appliedAtStart: number | undefined;
   for (;;) {
     const state = await readState(options.ssm, replica.stateParameterName);
+    const applied = state.epoch === options.epoch ? state.lastAppliedSequence : -1;
+    if (execution && execution.status !== 'RUNNING' && appliedAtStart !== undefined) {
+      if (applied > appliedAtStart) stalledInARow = 0;
+      else if (endedWithoutProgress(state, options.epoch, appliedAtStart)) stalledInARow += 1;
+      appliedAtStart = undefined;
+    }
     options.onProgress?.({
       phase: 'distributed',
       ...(execution ? { execution: execution.arn, executionStatus: execution.status } : {}),
-      appliedSequence: state.epoch === options.epoch ? state.lastAppliedSequence : -1,
+      appliedSequence: applied,
       stopAtSequence: point.sequence,
       executions: executions.length,
     });
-    const step = nextDistributedStep(state, stop, execution, failedInARow);
+    const step = nextDistributedStep(state, stop, execution, stalledInARow, Math.floor(now() / 1000));
     if (step.kind === 'done')
       return {
         replica: replica.alias,
@@ -186,23 +226,24 @@ export async function runDistributedRestore(
         new StartExecutionCommand({
           stateMachineArn: replica.stateMachineArn,
           name,
-          input: oneShotExecutionInput(point.sequence),
+          input: oneShotExecutionInput(point.sequence, options.epoch),
         }),
       );
       if (!out.executionArn) throw new Error('StartExecution answered without an executionArn');
       executions.push(out.executionArn);
       execution = { arn: out.executionArn, status: 'RUNNING' };
+      appliedAtStart = applied;
       continue;
     }
     await sleep(options.pollMs ?? 15_000);
-    const described = await states.send(new DescribeExecutionCommand({ executionArn: execution!.arn }));
+    // Waiting for an entry's retry time after the last execution ended: nothing to describe.
+    if (execution?.status !== 'RUNNING') continue;
+    const described = await states.send(new DescribeExecutionCommand({ executionArn: execution.arn }));
     execution = {
-      arn: execution!.arn,
+      arn: execution.arn,
       status: described.status ?? 'RUNNING',
       ...(described.error ? { error: described.error } : {}),
       ...(described.cause ? { cause: described.cause } : {}),
     };
-    if (execution.status === 'SUCCEEDED') failedInARow = 0;
-    else if (execution.status !== 'RUNNING') failedInARow += 1;
   }
 }

@@ -59,7 +59,8 @@ export const ICEBERG_ALLOWED: Record<string, string> = {
     'a Glue database name: a-z, 0-9 and "_", starting with a letter, at most 100 characters',
   'iceberg.table':
     'a table name: a-z, 0-9 and "_", starting with a letter, at most 80 characters (the epoch suffix is added)',
-  'iceberg.target': 'glue (an Iceberg table in the Glue Data Catalog) or s3tables (an S3 table bucket)',
+  'iceberg.target':
+    "glue (the default: an Iceberg table in the Glue Data Catalog); s3tables is not supported yet: the feed needs a view over the epoch's table and S3 Tables has no views",
   'iceberg.partitionKey':
     "the table's partition key: {attribute, type: S, N or B, column?}; attribute matching ^[A-Za-z_][A-Za-z0-9_]*$",
   'iceberg.sortKey': "the table's sort key, when it has one: {attribute, type: S, N or B, column?}",
@@ -148,7 +149,9 @@ export const icebergSchema = z
     described('iceberg', {
       database: z.string().max(100).regex(IDENTIFIER).optional(),
       table: z.string().max(80).regex(IDENTIFIER).optional(),
-      target: z.enum(['glue', 's3tables']).default('glue'),
+      // S3 Tables: no views (the readers' view over each epoch's table), and a table bucket, its
+      // namespace and Lake Formation grants to set up; refused until the feed supports it.
+      target: z.literal('glue').default('glue'),
       partitionKey: keySchema,
       sortKey: keySchema.optional(),
       columns: z.array(columnSchema).max(MAX_ICEBERG_COLUMNS).default([]),
@@ -163,7 +166,6 @@ export const icebergSchema = z
   )
   .superRefine((value, ctx) => {
     for (const problem of icebergColumnProblems(value)) ctx.addIssue({ code: 'custom', ...problem });
-    for (const problem of optimizerProblems(value)) ctx.addIssue({ code: 'custom', ...problem });
   })
   .describe(ICEBERG_ALLOWED.iceberg);
 
@@ -193,7 +195,7 @@ export interface IcebergConfig {
   database: string;
   /** Base name: the readers' view; each epoch's table is `<table>__e<epoch>`. */
   table: string;
-  target: 'glue' | 's3tables';
+  target: 'glue';
   partitionKey: IcebergKey;
   sortKey?: IcebergKey;
   columns: IcebergColumn[];
@@ -209,9 +211,9 @@ export interface IcebergConfig {
   lagAlarmMinutes?: number;
   /**
    * The Glue table optimizers the workflow creates on each epoch's table (compaction, snapshot
-   * retention, orphan file deletion). Off with `optimizers.enabled: false`, and for an S3 Tables
-   * target, whose table bucket runs its own maintenance. Always present once resolved, so that the
-   * resolved block parses back to itself (ContinuousExport validates its args again).
+   * retention, orphan file deletion). Off with `optimizers.enabled: false`. Always present once
+   * resolved, so that the resolved block parses back to itself (ContinuousExport validates its args
+   * again).
    */
   optimizers: IcebergOptimizers;
 }
@@ -301,23 +303,10 @@ function icebergColumnProblems(value: IcebergParsed): Problem[] {
   return problems;
 }
 
-/** An `optimizers` section beside an S3 Tables target: the table bucket maintains its tables itself. */
-function optimizerProblems(value: IcebergParsed): Problem[] {
-  if (value.target !== 's3tables' || value.optimizers === undefined || !value.optimizers.enabled) return [];
-  return [
-    {
-      path: ['optimizers'],
-      input: value.optimizers,
-      message:
-        'Glue table optimizers apply to target glue only (an S3 table bucket runs its own maintenance); remove optimizers or set enabled: false',
-    },
-  ];
-}
-
-/** The optimizers with the defaults filled in: on for a Glue target unless disabled. */
+/** The optimizers with the defaults filled in: on unless disabled. */
 function resolveOptimizers(parsed: IcebergParsed): IcebergOptimizers {
   return {
-    enabled: parsed.target === 'glue' && parsed.optimizers?.enabled !== false,
+    enabled: parsed.optimizers?.enabled !== false,
     snapshotRetentionDays:
       parsed.optimizers?.snapshotRetentionDays ?? OPTIMIZER_DEFAULTS.snapshotRetentionDays,
     snapshotsToRetain: parsed.optimizers?.snapshotsToRetain ?? OPTIMIZER_DEFAULTS.snapshotsToRetain,

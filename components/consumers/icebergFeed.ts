@@ -274,7 +274,6 @@ export class IcebergFeed extends pulumi.ComponentResource {
           publishCloudwatchMetricsEnabled: true,
           bytesScannedCutoffPerQuery: iceberg.bytesScannedCutoffMb * 1024 * 1024,
           engineVersion: { selectedEngineVersion: 'Athena engine version 3' },
-          // SSE_S3: workgroups with SSE-KMS results cannot write to S3 Tables.
           resultConfiguration: {
             outputLocation: pulumi.interpolate`s3://${results.bucket}/results/`,
             encryptionConfiguration: { encryptionOption: 'SSE_S3' },
@@ -354,8 +353,7 @@ export class IcebergFeed extends pulumi.ComponentResource {
               IcebergFunctionArn: arn,
               WorkGroup: wg,
               Database: iceberg.database,
-              // The S3 Tables catalog name is `s3tablescatalog/<table bucket>` [U]: set up outside this stack.
-              Catalog: iceberg.target === 'glue' ? 'AwsDataCatalog' : `s3tablescatalog/${iceberg.database}`,
+              Catalog: 'AwsDataCatalog',
             },
             iceberg.optimizers.enabled && f.optimizerRoleArn
               ? { ...iceberg.optimizers, roleArn: f.optimizerRoleArn, catalogId: f.accountId }
@@ -443,7 +441,6 @@ function feedSettings(
     spec: {
       database: iceberg.database,
       table: iceberg.table,
-      target: iceberg.target,
       partitionKey: iceberg.partitionKey,
       ...(iceberg.sortKey ? { sortKey: iceberg.sortKey } : {}),
       columns: iceberg.columns,

@@ -76,7 +76,7 @@ export function icebergResourceArns(f: IcebergResourceFacts): Record<IcebergReso
 /**
  * The optimizers' kinds: the epochs' tables (with their database and the catalog), their folders, the
  * role and Glue's log groups for optimizer runs ([U] the group names, as the guide's example policy
- * spells them). Without optimizers (disabled, or an S3 Tables target) the table and role kinds are
+ * spells them). Without optimizers (`optimizers.enabled: false`) the table and role kinds are
  * empty, so neither `glue:CreateTableOptimizer` nor `iam:PassRole` is granted.
  */
 function optimizerArns(

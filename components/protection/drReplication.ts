@@ -39,7 +39,11 @@ export const REPLICATION_RULE_ID = 'dce-chain';
 
 /** Physical names of a table's replication resources (the role's is as long as the export tick's). */
 export function drPhysicalNames(component: string) {
-  return { role: `${component}-replication`, lagAlarm: `${component}-replication-lag` };
+  return {
+    role: `${component}-replication`,
+    lagAlarm: `${component}-replication-lag`,
+    failedAlarm: `${component}-replication-failed`,
+  };
 }
 
 /** Everything the replication role's ARNs are built from. */
@@ -159,6 +163,8 @@ export interface DrReplication {
   role: aws.iam.Role;
   replication: aws.s3.BucketReplicationConfig;
   lagAlarm: aws.cloudwatch.MetricAlarm;
+  /** Objects that failed to replicate: they report no latency, so the lag alarm alone stays OK. */
+  failedAlarm: aws.cloudwatch.MetricAlarm;
   /** The statements the destination bucket's owner adds (JSON), when the stack does not create it. */
   destinationPolicyStatements: pulumi.Output<string>;
   destination?: { bucket: aws.s3.Bucket; objectLock?: aws.s3.BucketObjectLockConfiguration };
@@ -247,6 +253,70 @@ function destinationBucket(
   return { bucket, ready: [versioning, policy, ...(objectLock ? [objectLock] : [])], objectLock };
 }
 
+/**
+ * The copy's two alarms, to the table's alarm topic: objects slow to replicate (ReplicationLatency),
+ * and objects that failed to (OperationsFailedReplication), which report no latency at all.
+ */
+function replicationAlarms(
+  name: string,
+  args: DrReplicationArgs,
+  parent: pulumi.Resource,
+): { lagAlarm: aws.cloudwatch.MetricAlarm; failedAlarm: aws.cloudwatch.MetricAlarm } {
+  const { dr } = args;
+  const names = drPhysicalNames(name);
+  const lagAlarm = new aws.cloudwatch.MetricAlarm(
+    `${name}-replication-lag`,
+    {
+      name: names.lagAlarm,
+      alarmDescription: `Objects of the chain take more than ${dr.lagAlarmSeconds} s to reach the protected copy s3://${dr.bucket} (S3 ReplicationLatency).`,
+      namespace: 'AWS/S3',
+      metricName: 'ReplicationLatency',
+      dimensions: {
+        SourceBucket: args.facts.apply((f) => f.sourceBucket),
+        DestinationBucket: dr.bucket,
+        RuleId: REPLICATION_RULE_ID,
+      },
+      statistic: 'Maximum',
+      period: 300,
+      evaluationPeriods: 1,
+      threshold: dr.lagAlarmSeconds,
+      comparisonOperator: 'GreaterThanThreshold',
+      // S3 reports replication metrics only while there is something to replicate.
+      treatMissingData: 'notBreaching',
+      alarmActions: [args.alarmTopicArn],
+      okActions: [args.alarmTopicArn],
+      tags: args.tags,
+    },
+    { parent },
+  );
+  const failedAlarm = new aws.cloudwatch.MetricAlarm(
+    `${name}-replication-failed`,
+    {
+      name: names.failedAlarm,
+      alarmDescription: `Objects of the chain failed to replicate to the protected copy s3://${dr.bucket} (S3 OperationsFailedReplication): they are not in the copy until replicated again (S3 Batch Replication, docs/disaster-recovery.md).`,
+      namespace: 'AWS/S3',
+      metricName: 'OperationsFailedReplication',
+      dimensions: {
+        SourceBucket: args.facts.apply((f) => f.sourceBucket),
+        DestinationBucket: dr.bucket,
+        RuleId: REPLICATION_RULE_ID,
+      },
+      statistic: 'Sum',
+      period: 300,
+      evaluationPeriods: 1,
+      threshold: 0,
+      comparisonOperator: 'GreaterThanThreshold',
+      // A failed object reports no ReplicationLatency: without this alarm a copy missing objects stays OK.
+      treatMissingData: 'notBreaching',
+      alarmActions: [args.alarmTopicArn],
+      okActions: [args.alarmTopicArn],
+      tags: args.tags,
+    },
+    { parent },
+  );
+  return { lagAlarm, failedAlarm };
+}
+
 /** The replication of `<prefix>/` to the protected copy; see the module comment. */
 export function drReplication(name: string, args: DrReplicationArgs, parent: pulumi.Resource): DrReplication {
   const { dr } = args;
@@ -288,35 +358,12 @@ export function drReplication(name: string, args: DrReplicationArgs, parent: pul
       ],
     },
   );
-  const lagAlarm = new aws.cloudwatch.MetricAlarm(
-    `${name}-replication-lag`,
-    {
-      name: names.lagAlarm,
-      alarmDescription: `Objects of the chain take more than ${dr.lagAlarmSeconds} s to reach the protected copy s3://${dr.bucket} (S3 ReplicationLatency).`,
-      namespace: 'AWS/S3',
-      metricName: 'ReplicationLatency',
-      dimensions: {
-        SourceBucket: args.facts.apply((f) => f.sourceBucket),
-        DestinationBucket: dr.bucket,
-        RuleId: REPLICATION_RULE_ID,
-      },
-      statistic: 'Maximum',
-      period: 300,
-      evaluationPeriods: 1,
-      threshold: dr.lagAlarmSeconds,
-      comparisonOperator: 'GreaterThanThreshold',
-      // S3 reports replication metrics only while there is something to replicate.
-      treatMissingData: 'notBreaching',
-      alarmActions: [args.alarmTopicArn],
-      okActions: [args.alarmTopicArn],
-      tags: args.tags,
-    },
-    { parent },
-  );
+  const { lagAlarm, failedAlarm } = replicationAlarms(name, args, parent);
   return {
     role,
     replication,
     lagAlarm,
+    failedAlarm,
     destinationPolicyStatements: pulumi
       .all([args.facts, role.arn])
       .apply(([f, arn]) => JSON.stringify(destinationBucketStatements({ ...f, dr }, arn), null, 2)),

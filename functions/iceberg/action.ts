@@ -81,6 +81,7 @@ export function rebuiltIcebergState(state: IcebergFeedState, version: number, at
     generation: version,
     viewEpoch: state.viewEpoch,
     viewGeneration: state.viewGeneration ?? 0,
+    ...(state.viewColumns !== undefined ? { viewColumns: state.viewColumns } : {}),
     rebuildVersion: version,
     updatedAt: at,
   };
@@ -97,6 +98,7 @@ export function startedOverState(state: IcebergFeedState, toEpoch: string, at: s
     epoch: toEpoch,
     viewEpoch: state.viewEpoch,
     ...(state.viewGeneration !== undefined ? { viewGeneration: state.viewGeneration } : {}),
+    ...(state.viewColumns !== undefined ? { viewColumns: state.viewColumns } : {}),
     ...(state.rebuildVersion !== undefined ? { rebuildVersion: state.rebuildVersion } : {}),
     updatedAt: at,
   };

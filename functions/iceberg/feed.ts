@@ -110,6 +110,8 @@ export function queryToken(feedName: string, statement: IcebergStatement, attemp
     statement.fromSequence,
     statement.toSequence,
     statement.column,
+    // A VIEW names its columns: the view built again after a column was added is a new query.
+    ...(statement.kind === 'VIEW' && statement.columns ? [statement.columns.join(',')] : []),
     attempt,
   ];
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex');

@@ -11,7 +11,8 @@
  *    config gained.
  * 5. Only committed entries (at or below HEAD), strictly in order from the one after the last merged;
  *    a missing entry below HEAD halts, never skips. The full export is merged alone, at once; then the
- *    view is swapped to this epoch's table.
+ *    view is swapped to this epoch's table, and built again whenever the projection columns it lists
+ *    differ from the config's (a column added or dropped reaches the readers).
  * 6. Incremental exports wait until `mergeEveryMinutes` have passed since the last merge, then up to
  *    `maxExportsPerMerge` consecutive ones are merged in one statement.
  * 7. A claim left by a crash (the query ran, its commit did not) is planned again with the same batch,
@@ -65,6 +66,10 @@ function generationField(generation: number): { generation?: number } {
   return generation === 0 ? {} : { generation };
 }
 
+function sameColumns(a: string[] | undefined, b: string[] | undefined): boolean {
+  return a !== undefined && b !== undefined && a.length === b.length && a.every((c, i) => c === b[i]);
+}
+
 function sameStatement(a: IcebergStatement, b: IcebergStatement): boolean {
   return (
     a.kind === b.kind &&
@@ -72,7 +77,8 @@ function sameStatement(a: IcebergStatement, b: IcebergStatement): boolean {
     generationOf(a) === generationOf(b) &&
     a.fromSequence === b.fromSequence &&
     a.toSequence === b.toSequence &&
-    a.column === b.column
+    a.column === b.column &&
+    (a.kind !== 'VIEW' || sameColumns(a.columns, b.columns))
   );
 }
 
@@ -138,11 +144,14 @@ export function planIceberg(
   const missing = context.columns.find((c) => !state.columns.includes(c));
   if (missing !== undefined)
     return { action: 'DDL', statement: { kind: 'ADD_COLUMN', ...table, column: missing } };
+  // The view lists its columns: it is built again when they are not the config's (absent: built once).
   if (
     state.lastAppliedSequence >= 0 &&
-    (state.viewEpoch !== epoch || (state.viewGeneration ?? 0) !== generation)
+    (state.viewEpoch !== epoch ||
+      (state.viewGeneration ?? 0) !== generation ||
+      !sameColumns(state.viewColumns, context.columns))
   )
-    return { action: 'DDL', statement: { kind: 'VIEW', ...table } };
+    return { action: 'DDL', statement: { kind: 'VIEW', ...table, columns: [...context.columns] } };
   if (!chain.head) return { action: 'IDLE', reason: `epoch ${epoch} has no committed entry yet` };
   const expected = state.lastAppliedSequence + 1;
   if (chain.head.lastSequence < expected)
@@ -203,7 +212,11 @@ function committedAlready(state: IcebergFeedState, claim: IcebergClaim, columns:
     case 'ADD_COLUMN':
       return state.columns.includes(claim.column!) || !columns.includes(claim.column!);
     default:
-      return state.viewEpoch === claim.epoch && (state.viewGeneration ?? 0) === generationOf(claim);
+      return (
+        state.viewEpoch === claim.epoch &&
+        (state.viewGeneration ?? 0) === generationOf(claim) &&
+        sameColumns(state.viewColumns, claim.columns ?? columns)
+      );
   }
 }
 
@@ -238,7 +251,12 @@ export function commitClaim(
     case 'ADD_COLUMN':
       return { ...next, columns: [...state.columns, claim.column!] };
     case 'VIEW':
-      return { ...next, viewEpoch: claim.epoch, viewGeneration: generationOf(claim) };
+      return {
+        ...next,
+        viewEpoch: claim.epoch,
+        viewGeneration: generationOf(claim),
+        viewColumns: [...(claim.columns ?? context.columns)],
+      };
     case 'MERGE':
       if (state.lastAppliedSequence !== claim.fromSequence! - 1)
         throw new IcebergCommitConflict(

@@ -39,7 +39,6 @@ export interface IcebergTableSpec {
   database: string;
   /** Base name: the view; each epoch's table is `<table>__e<epoch>`. */
   table: string;
-  target: 'glue' | 's3tables';
   partitionKey: KeySpec;
   sortKey?: KeySpec;
   columns: ColumnSpec[];
@@ -47,7 +46,7 @@ export interface IcebergTableSpec {
   /** The staging database and table (one `line string` column, partition column `export`). */
   stagingDatabase: string;
   stagingTable: string;
-  /** `s3://bucket/prefix/` under which each epoch's table gets its own folder (Glue target only). */
+  /** `s3://bucket/prefix/` under which each epoch's table gets its own folder. */
   lakeLocation: string;
 }
 
@@ -151,11 +150,7 @@ export function createTableSql(spec: IcebergTableSpec, epoch: string, generation
     spec.bucketPartitions === undefined
       ? ''
       : `\nPARTITIONED BY (bucket(${spec.bucketPartitions}, ${bq(spec.partitionKey.column)}))`;
-  // S3 Tables place the data themselves: a LOCATION is refused there.
-  const location =
-    spec.target === 'glue'
-      ? `\nLOCATION '${check(`${spec.lakeLocation}${table}/`, LOCATION, 'location')}'`
-      : '';
+  const location = `\nLOCATION '${check(`${spec.lakeLocation}${table}/`, LOCATION, 'location')}'`;
   return withinQueryLimit(
     `CREATE TABLE IF NOT EXISTS ${bq(spec.database)}.${bq(table)} (\n${columns}\n)` +
       `${partitioned}${location}\nTBLPROPERTIES ('table_type'='ICEBERG', 'format'='parquet', 'write_compression'='zstd')`,
@@ -206,7 +201,9 @@ export function projectionExpression(column: ColumnSpec, root: 'NewImage' | 'Ite
     case 'epoch_millis':
       return `try(CAST(from_unixtime(try_cast(${raw} AS double) / 1e3) AS timestamp(6)))`;
     case 'iso8601':
-      return `try(CAST(from_iso8601_timestamp(${raw}) AS timestamp(6)))`;
+      // Trino's CAST of a timestamp with time zone keeps the wall clock of the value's own zone: the
+      // instant is moved to UTC first, so `01:02:03+01:00` is stored as 00:02:03.
+      return `try(CAST(at_timezone(from_iso8601_timestamp(${raw}), 'UTC') AS timestamp(6)))`;
     default:
       return column.type === 'string' ? raw : `try_cast(${raw} AS ${dmlType(column.type)})`;
   }

@@ -3,8 +3,9 @@
  * lease (functions/shared/lease.ts): which epoch's table it builds, the last chain entry merged, which
  * DDL has run, what is in flight (the claim a commit must match), and why it halted.
  *
- * Fields added after the first release (`generation`, `viewGeneration`, `rebuildVersion`, the status
- * PAUSED) are optional, so a cursor written before them still parses; absent reads as 0 / null.
+ * Fields added after the first release (`generation`, `viewGeneration`, `viewColumns`, `rebuildVersion`,
+ * the status PAUSED) are optional, so a cursor written before them still parses; absent reads as 0 /
+ * null (an absent `viewColumns` rebuilds the view once).
  */
 import { z } from 'zod';
 
@@ -27,6 +28,8 @@ export interface IcebergClaim {
   to?: string;
   /** ADD_COLUMN: the column added. */
   column?: string;
+  /** VIEW: the projection columns the view lists (in the config's order). */
+  columns?: string[];
   /** Athena ClientRequestToken: the same statement and attempt give the same token (one query). */
   token: string;
   /** Attempts of this statement that failed with a retryable error. */
@@ -56,6 +59,8 @@ export interface IcebergFeedState {
   viewEpoch: string | null;
   /** The generation of the table the view selects from. Absent is 0. */
   viewGeneration?: number;
+  /** The projection columns the view lists; absent for a view built before they were recorded. */
+  viewColumns?: string[];
   /** The version of the operator's REBUILD this cursor carried out (functions/shared/consumer/action.ts). */
   rebuildVersion?: number | null;
   /** When the last MERGE was committed: the next waits mergeEveryMinutes from there. */
@@ -94,6 +99,7 @@ const ClaimSchema = z.object({
   toSequence: z.number().int().min(0).optional(),
   to: z.string().optional(),
   column: z.string().optional(),
+  columns: z.array(z.string()).optional(),
   token: z.string(),
   attempt: z.number().int().min(0),
   startedAt: z.string(),
@@ -110,6 +116,7 @@ const StateSchema = z.object({
   columns: z.array(z.string()),
   viewEpoch: z.string().nullable(),
   viewGeneration: z.number().int().min(0).optional(),
+  viewColumns: z.array(z.string()).optional(),
   rebuildVersion: z.number().int().min(1).nullable().optional(),
   lastMergeAt: z.string().nullable(),
   inProgress: ClaimSchema.nullable(),

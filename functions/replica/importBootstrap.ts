@@ -46,17 +46,45 @@ export interface ReplicaImportRequest {
   notCarried: string[];
 }
 
+/** Where the new table is, as far as the caller knows: its Region and account. */
+export interface ImportTargetPlace {
+  region?: string;
+  accountId?: string;
+}
+
+/** The Region and account of a KMS key ARN (`arn:<partition>:kms:<region>:<account>:key/<id>`). */
+function kmsKeyPlace(arn: string): ImportTargetPlace {
+  const [, , service, region, accountId] = arn.split(':');
+  return service === 'kms' ? { region, accountId } : {};
+}
+
+/**
+ * The attribute definitions a new table takes: only those its key schema and the global secondary
+ * indexes carried use. The source's may also define the sort keys of local secondary indexes, which
+ * ImportTable does not create, and CreateTable refuses a definition no key uses.
+ */
+function usedAttributeDefinitions(source: TableDescription): TableDescription['AttributeDefinitions'] {
+  const used = new Set<string>();
+  for (const k of source.KeySchema ?? []) if (k.AttributeName) used.add(k.AttributeName);
+  for (const g of source.GlobalSecondaryIndexes ?? [])
+    for (const k of g.KeySchema ?? []) if (k.AttributeName) used.add(k.AttributeName);
+  return source.AttributeDefinitions?.filter((d) => d.AttributeName && used.has(d.AttributeName));
+}
+
 /**
  * The ImportTable input for `entry` (the epoch's full export) into a new table `targetTableName`,
  * shaped after `source` (DescribeTable of the source table). The ClientToken derives from the export
  * and the target, so a retried request within ImportTable's 8-hour idempotency window starts no
- * second import.
+ * second import. The source's KMS key is carried only into its own Region and account (`target`, as
+ * far as known): a key is usable only there, and another Region's table gets DynamoDB's default
+ * encryption, named in `notCarried`.
  */
 export function replicaImportRequest(
   entry: Pick<ChainEntry, 'type' | 'exportArn' | 'bucket' | 'exportFormat' | 'bucketOwnerAccountId'>,
   prefix: string,
   source: TableDescription,
   targetTableName: string,
+  target: ImportTargetPlace = {},
 ): ReplicaImportRequest {
   if (entry.type !== 'FULL') throw new Error(`an import starts from a full export, not ${entry.type}`);
   if (!source.KeySchema?.length || !source.AttributeDefinitions?.length) {
@@ -68,6 +96,18 @@ export function replicaImportRequest(
   if (source.StreamSpecification?.StreamEnabled) notCarried.push('stream');
   if (source.TableClassSummary?.TableClass === 'STANDARD_INFREQUENT_ACCESS') notCarried.push('table class');
   if (source.DeletionProtectionEnabled) notCarried.push('deletion protection');
+  const sourceKey = source.SSEDescription?.KMSMasterKeyArn;
+  const keyPlace = sourceKey ? kmsKeyPlace(sourceKey) : {};
+  const keyUsable =
+    sourceKey !== undefined &&
+    (target.region === undefined || keyPlace.region === undefined || target.region === keyPlace.region) &&
+    (target.accountId === undefined ||
+      keyPlace.accountId === undefined ||
+      target.accountId === keyPlace.accountId);
+  if (sourceKey !== undefined && !keyUsable)
+    notCarried.push(
+      `the KMS key ${sourceKey} (of another Region or account: the table gets DynamoDB's default encryption)`,
+    );
   notCarried.push('point-in-time recovery', 'time to live', 'tags');
   const input: ImportTableInput = {
     ClientToken: createHash('sha256')
@@ -85,7 +125,7 @@ export function replicaImportRequest(
     InputCompressionType: 'GZIP',
     TableCreationParameters: {
       TableName: targetTableName,
-      AttributeDefinitions: source.AttributeDefinitions,
+      AttributeDefinitions: usedAttributeDefinitions(source),
       KeySchema: source.KeySchema,
       BillingMode: onDemand ? 'PAY_PER_REQUEST' : 'PROVISIONED',
       ...(onDemand
@@ -96,14 +136,8 @@ export function replicaImportRequest(
               WriteCapacityUnits: source.ProvisionedThroughput?.WriteCapacityUnits ?? 5,
             },
           }),
-      ...(source.SSEDescription?.KMSMasterKeyArn
-        ? {
-            SSESpecification: {
-              Enabled: true,
-              SSEType: 'KMS',
-              KMSMasterKeyId: source.SSEDescription.KMSMasterKeyArn,
-            },
-          }
+      ...(keyUsable
+        ? { SSESpecification: { Enabled: true, SSEType: 'KMS', KMSMasterKeyId: sourceKey } }
         : {}),
       ...(source.GlobalSecondaryIndexes?.length
         ? {
@@ -309,6 +343,11 @@ export async function startImport(
       deps.settings.prefix,
       described.Table,
       deps.settings.targetTableName,
+      {
+        // The target's Region when set, else the Lambda's own, the source's; its account is the role's.
+        ...(deps.settings.targetRegion ? { region: deps.settings.targetRegion } : {}),
+        ...(deps.settings.roleArn ? { accountId: deps.settings.roleArn.split(':')[4] } : {}),
+      },
     );
     const facts: ImportRequestFacts = {
       clientToken: input.ClientToken!,

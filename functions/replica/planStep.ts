@@ -237,6 +237,7 @@ export async function planStep(
     pausedBecause,
     maxWritesPerSecond: ctx.settings.maxWritesPerSecond,
     ...(oneShot.stopAtSequence !== undefined ? { stopAtSequence: oneShot.stopAtSequence } : {}),
+    ...(oneShot.epoch !== undefined ? { stopInEpoch: oneShot.epoch } : {}),
   });
   return carryOut(ctx, { state, read, executionId }, decided);
 }

@@ -87,6 +87,8 @@ export interface PlanContext {
    * applied, and once it is applied the plan is IDLE, which ends the execution.
    */
   stopAtSequence?: number;
+  /** A one-shot restore's epoch: while the chain's live epoch is another, nothing is done. */
+  stopInEpoch?: string;
 }
 
 /** Where an entry's apply goes on from: its data files before `file`, and `record` records of `file`, are written. */
@@ -158,6 +160,11 @@ export function planReplica(state: ReplicaState, chain: ChainView, context: Plan
   // Before the epoch rules: the import's own outcome decides, even if the chain moved on meanwhile
   // (the replica then holds the imported epoch, and the next plan sees the new one).
   if (state.epoch === null && state.import) return { action: 'CHECK_IMPORT', import: state.import };
+  if (context.stopInEpoch !== undefined && chain.currentEpoch !== context.stopInEpoch)
+    return {
+      action: 'IDLE',
+      reason: `the chain's live epoch is ${chain.currentEpoch || 'none'}, the restore point is in epoch ${context.stopInEpoch}: a one-shot restore applies, halts and rebaselines nothing`,
+    };
   const newEpoch = newEpochDecision(watermarkText(state), chain.currentEpoch, {
     startOver: context.onNewEpoch === 'rebaseline',
     holder: 'the replica',

@@ -381,7 +381,12 @@ export const ICEBERG_SDK_CALLS: Record<string, IcebergGrant[]> = {
     { actions: ['kms:Decrypt'], resource: 'icebergKmsKey' },
   ],
   ListObjectsV2Command: [{ actions: ['s3:ListBucket'], resource: 'icebergChainListing' }],
-  PutObjectCommand: [{ actions: ['s3:PutObject'], resource: 'icebergLakeObjects' }],
+  // The symlink files land in the export bucket: SSE-KMS by default when the table has a key, so S3
+  // asks KMS for a data key with the writer's permissions (as for the export chain's own writes).
+  PutObjectCommand: [
+    { actions: ['s3:PutObject'], resource: 'icebergLakeObjects' },
+    { actions: ['kms:GenerateDataKey'], resource: 'icebergKmsKey' },
+  ],
   GetParametersCommand: [
     { actions: ['ssm:GetParameters'], resource: 'icebergParameters' },
     { actions: ['ssm:GetParameters'], resource: 'icebergActionParameter' },
@@ -428,7 +433,9 @@ export const ICEBERG_STATE_MACHINE_TASKS: Record<string, IcebergGrant[]> = {
     { actions: ['s3:ListBucket', 's3:GetBucketLocation'], resource: 'icebergBucket' },
     { actions: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'], resource: 'icebergResults' },
     { actions: ['s3:ListBucket', 's3:GetBucketLocation'], resource: 'icebergResultsBucket' },
-    { actions: ['kms:Decrypt'], resource: 'icebergKmsKey' },
+    // With a table key, the export bucket is SSE-KMS: Athena decrypts the exports and the lake's files,
+    // and encrypts the lake's new data and metadata, with this role's permissions.
+    { actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resource: 'icebergKmsKey' },
   ],
   // After EnsureTable creates an epoch's table: one optimizer of each type on it, run as the optimizer
   // role, which the state machine passes to Glue (iam:PassRole, limited to glue.amazonaws.com).

@@ -114,7 +114,7 @@ export class SimulationIceberg {
     );
   }
 
-  /** Whether the deployed definition creates Glue table optimizers (off for S3 Tables or when disabled). */
+  /** Whether the deployed definition creates Glue table optimizers (off when disabled). */
   private get createsOptimizers(): boolean {
     const states = (JSON.parse(this.deployed.definition) as { States: Record<string, { Resource?: string }> })
       .States;

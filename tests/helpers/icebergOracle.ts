@@ -24,7 +24,6 @@ export function oracleSpec(options: { sorted?: boolean; columns?: IcebergTableSp
   const spec: IcebergTableSpec = {
     database: 'lake',
     table: 'orders',
-    target: 'glue',
     partitionKey: { attribute: 'pk', type: 'S', column: 'pk' },
     ...(options.sorted ? { sortKey: { attribute: 'sk', type: 'N' as const, column: 'sk' } } : {}),
     columns: options.columns ?? [],

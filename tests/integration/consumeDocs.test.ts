@@ -192,9 +192,8 @@ describe('docs/consume.md', () => {
           ? `INSERT INTO ${table} VALUES ${lines.map((l) => `(${sqlString(l)})`).join(',')};`
           : '');
       const setup = [
+        // Trino's functions, to_unixtime included (seconds since the epoch as a double).
         ...SHIMS.map((s) => `${s};`),
-        // Trino's to_unixtime: seconds since the epoch as a double.
-        `CREATE MACRO to_unixtime(t) AS epoch(t);`,
         load('orders_snapshot', linesIn(join(exportsDir, fullId, 'data'))),
         load('orders_changes', linesIn(join(exportsDir, 'data'))),
       ].join('\n');

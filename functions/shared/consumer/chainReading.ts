@@ -107,8 +107,9 @@ async function entryKeys(s3: S3Sender, bucket: string, epochPrefix: string, from
 
 /**
  * The chain from a consumer's cursor. A chain without CURRENT.json reads as the followed epoch with no
- * entries; a new epoch reads without entries (the consumer halts or starts over: the old epoch's
- * entries are not needed); a CURRENT or HEAD that is not one is an error, never an empty chain.
+ * entries; a new epoch reads with its HEAD but without entries (the consumer halts or starts over: the
+ * old epoch's entries are not needed, but a lag measured against HEAD keeps growing while it is
+ * halted); a CURRENT or HEAD that is not one is an error, never an empty chain.
  */
 export async function readChainFrom(
   s3: S3Sender,
@@ -121,12 +122,14 @@ export async function readChainFrom(
   if (!current) return { currentEpoch: followedEpoch ?? '', entries: [] };
   if (typeof current.epoch !== 'string') throw new Error(`${chainCurrentKey(prefix)}: no epoch`);
   const currentEpoch = current.epoch;
-  if (followedEpoch !== null && followedEpoch !== currentEpoch) return { currentEpoch, entries: [] };
   const head = await readJsonIfExists(s3, bucket, chainHeadKey(prefix, currentEpoch));
   if (!head) return { currentEpoch, entries: [] };
   if (typeof head.lastSequence !== 'number' || typeof head.watermark !== 'string') {
     throw new Error(`${chainHeadKey(prefix, currentEpoch)}: not a chain HEAD`);
   }
+  const committed = { lastSequence: head.lastSequence, watermark: head.watermark };
+  if (followedEpoch !== null && followedEpoch !== currentEpoch)
+    return { currentEpoch, head: committed, entries: [] };
   const last = Math.min(head.lastSequence, fromSequence + maxEntries - 1);
   const keys = await entryKeys(s3, bucket, chainEpochPrefix(prefix, currentEpoch), fromSequence, last);
   const entries: ConsumerEntry[] = [];
@@ -135,9 +138,5 @@ export async function readChainFrom(
     if (json) entries.push(consumerEntry(json as Partial<ChainEntry>, key));
   }
   entries.sort((a, b) => a.sequence - b.sequence);
-  return {
-    currentEpoch,
-    head: { lastSequence: head.lastSequence, watermark: head.watermark },
-    entries,
-  };
+  return { currentEpoch, head: committed, entries };
 }

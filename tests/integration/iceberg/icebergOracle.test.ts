@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { canonicalItem } from '../../../format';
 import { mergeSql, type ColumnSpec } from '../../../functions/iceberg/sql';
-import { icebergBucket, murmur3x86_32 } from '../../../sim/athenaDuck';
+import { DuckAthena, icebergBucket, murmur3x86_32 } from '../../../sim/athenaDuck';
 import { SimpleTable } from '../../../sim/simpleTable';
 import { MemoryS3, writeChain } from '../../helpers/exportChain';
 import { itemArbitrary } from '../../helpers/formatArbitraries';
@@ -261,6 +261,33 @@ describe('Iceberg feed SQL on DuckDB (the offline oracle)', function () {
       ),
       { numRuns: 15 },
     );
+  });
+
+  it("casts a timestamp with time zone as Trino does: its own zone's wall clock; at_timezone(…, 'UTC') gives UTC's", async () => {
+    const duck = await DuckAthena.create();
+    try {
+      const rows = await duck.rows(
+        `SELECT CAST(CAST(from_iso8601_timestamp('2026-01-01T01:02:03+01:00') AS timestamp(6)) AS VARCHAR) AS own, ` +
+          `CAST(CAST(at_timezone(from_iso8601_timestamp('2026-01-01T01:02:03+01:00'), 'UTC') AS timestamp(6)) AS VARCHAR) AS utc, ` +
+          `CAST(CAST(at_timezone(from_iso8601_timestamp('2026-01-01T01:02:03.123456-05:30'), 'UTC') AS timestamp(6)) AS VARCHAR) AS west, ` +
+          `CAST(CAST(at_timezone(from_iso8601_timestamp('2026-01-01T01:02:03'), 'UTC') AS timestamp(6)) AS VARCHAR) AS bare, ` +
+          `at_timezone(from_iso8601_timestamp('2026-07-01T01:02:03Z'), 'Europe/Paris') AS paris, ` +
+          `try(CAST(at_timezone(from_iso8601_timestamp('yesterday'), 'UTC') AS timestamp(6))) AS bad`,
+      );
+      expect(rows).to.deep.equal([
+        {
+          own: '2026-01-01 01:02:03',
+          utc: '2026-01-01 00:02:03',
+          // Trino's from_iso8601_timestamp keeps milliseconds.
+          west: '2026-01-01 06:32:03.123',
+          bare: '2026-01-01 01:02:03',
+          paris: '2026-07-01 03:02:03.000+02:00',
+          bad: null,
+        },
+      ]);
+    } finally {
+      duck.close();
+    }
   });
 
   it('projections convert with try_cast: good values typed, a bad value NULL, the merge never fails', async () => {

@@ -5,7 +5,7 @@
  * the points it refuses.
  */
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -13,7 +13,15 @@ import {
   DescribeImportCommand,
   type TableDescription,
 } from '@aws-sdk/client-dynamodb';
-import { restoreTable, type RestoreOptions, type RestoreProgress } from '../../../cli/restore/restore';
+import {
+  applyCheckpointFile,
+  checkedRestorePoint,
+  restoreTable,
+  type RestoreOptions,
+  type RestoreProgress,
+} from '../../../cli/restore/restore';
+import { readChain } from '../../../cli/chainReader';
+import { chainEntryKey } from '../../../functions/shared/chainManifest';
 import { RestorePointError } from '../../../cli/restore/restorePoint';
 import { verifyChain } from '../../../cli/verify';
 import { LocalTableImport } from '../../../sim/fakeAws/tableImport';
@@ -203,6 +211,92 @@ describe('restore (cli/restore/restore.ts) into dynalite', () => {
     expect(report.resumed).to.equal(true);
     expect(report.apply.resumedFrom).to.not.equal(undefined);
     expect(canonicalTable(await dynalite.scanAll(target))).to.deep.equal(expectedAt(5));
+  });
+
+  it('a fresh restore refuses the apply progress an earlier one left beside a removed state file', async () => {
+    const target = await dynalite.newTable();
+    const file = stateFile();
+    await restoreTable(options({ targetTable: target, to: { sequence: 2 }, stateFile: file }));
+    // The operator removes the state file (and empties or drops the table), not the checkpoint beside it.
+    unlinkSync(file);
+    let refused: unknown;
+    await restoreTable(
+      options({ targetTable: await dynalite.newTable(), to: { sequence: 4 }, stateFile: file }),
+    ).catch((e) => (refused = e));
+    expect((refused as Error)?.message).to.equal(
+      `${applyCheckpointFile(file)} holds the progress of an earlier restore: remove it (with its table) to start over, or use another state file`,
+    );
+  });
+
+  it('an import that ended FAILED stops the restore, and a resume says it cannot go on', async () => {
+    const imports = importer(0);
+    const failed = {
+      send: async (command: any) => {
+        const out = (await imports.send(command)) as any;
+        if (command instanceof DescribeImportCommand)
+          return {
+            ImportTableDescription: {
+              ...out.ImportTableDescription,
+              ImportStatus: 'FAILED',
+              FailureCode: 'ItemValidationError',
+              FailureMessage: 'bad item',
+            },
+          };
+        return out;
+      },
+    };
+    const base = {
+      targetTable: 'restored-import-failed',
+      to: { sequence: 2 },
+      bootstrap: 'import' as const,
+      source: SOURCE_DESCRIPTION,
+      stateFile: stateFile(),
+      dynamodb: failed,
+    };
+    let first: unknown;
+    await restoreTable(options(base)).catch((e) => (first = e));
+    expect((first as Error)?.message).to.match(/ended FAILED: ItemValidationError bad item$/);
+    let resumed: unknown;
+    await restoreTable(options({ ...base, resume: true })).catch((e) => (resumed = e));
+    expect((resumed as Error)?.message).to.match(
+      /ended FAILED: this restore cannot go on\. Delete table restored-import-failed/,
+    );
+  });
+
+  it('offers only committed points: an entry past HEAD (written before HEAD moves, or a copy lagging) is not one', async () => {
+    const ahead = new MemoryS3();
+    for (const [id, bytes] of s3.objects) ahead.objects.set(id, bytes);
+    const chain = await readChain(ahead, BUCKET, PREFIX);
+    const last = chain.entries[chain.entries.length - 1].entry;
+    const from = Date.parse(last.to) / 1000;
+    const next = { ...last, sequence: last.sequence + 1, from: last.to, to: iso(from + 900) };
+    ahead.set(
+      BUCKET,
+      chainEntryKey(PREFIX, chain.epoch, next.sequence, from, from + 900),
+      JSON.stringify(next),
+    );
+    // The entry reads as the chain's own, but HEAD has not moved to it.
+    const read = await readChain(ahead, BUCKET, PREFIX);
+    expect(read.entries.map((e) => e.entry.sequence)).to.include(next.sequence);
+    expect(read.head.lastSequence).to.equal(last.sequence);
+    for (const to of [{ sequence: next.sequence }, { time: from + 900 }]) {
+      let refused: unknown;
+      await checkedRestorePoint(ahead, { bucket: BUCKET, prefix: PREFIX }, to).catch((e) => (refused = e));
+      expect(refused, JSON.stringify(to)).to.be.instanceOf(RestorePointError);
+      expect((refused as RestorePointError).nearest).to.deep.equal([
+        { sequence: last.sequence, asOf: last.to },
+      ]);
+    }
+  });
+
+  it("keeps the bucket owner an entry names (the import's S3BucketOwner for another account's bucket)", async () => {
+    const owned = new MemoryS3();
+    for (const [id, bytes] of s3.objects) owned.objects.set(id, bytes);
+    const chain = await readChain(owned, BUCKET, PREFIX);
+    const full = chain.entries[0];
+    owned.set(BUCKET, full.key, JSON.stringify({ ...full.entry, bucketOwnerAccountId: '111122223333' }));
+    const read = await readChain(owned, BUCKET, PREFIX);
+    expect(read.entries[0].entry.bucketOwnerAccountId).to.equal('111122223333');
   });
 
   it('refuses points outside the chain, naming the nearest valid ones, and a table that is not empty', async () => {

@@ -8,7 +8,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { expect } from 'chai';
 import { runDce } from '../../../cli/dce';
-import { nextDistributedStep, type StatesSender } from '../../../cli/restore/restoreDistributed';
+import {
+  endedWithoutProgress,
+  nextDistributedStep,
+  type StatesSender,
+} from '../../../cli/restore/restoreDistributed';
 import { chooseRestorePoint } from '../../../cli/restore/restorePoint';
 import { createReplicaHandler, type ReplicaEvent } from '../../../functions/replica/apply';
 import { initialReplicaState, parseReplicaState } from '../../../functions/replica/state';
@@ -159,7 +163,8 @@ describe('distributed restore: one-shot executions of the replica machinery (cli
       expect(report.executions).to.have.length(1);
       const record = machine.executions[0];
       expect(record.status).to.equal('SUCCEEDED');
-      expect(record.input).to.deep.equal({ restore: { stopAtSequence: 5 } });
+      // The point and its epoch: a one-shot execution does nothing while the chain's live epoch is another.
+      expect(record.input).to.deep.equal({ restore: { stopAtSequence: 5, epoch: '20261103T010000Z' } });
     } finally {
       await run.dispose();
     }
@@ -218,5 +223,53 @@ describe('distributed restore: one-shot executions of the replica machinery (cli
     expect(nextDistributedStep(at(2, { status: 'PAUSED' }), stop, ended, 0)).to.deep.include({
       kind: 'fail',
     });
+  });
+
+  it("an entry that keeps failing: waits for the replica's retry time, then stops with the entry's error", () => {
+    const stop = { sequence: 5, epoch: 'E' };
+    const ended = { arn: 'x', status: 'SUCCEEDED' };
+    const failing = (failures: number) => ({
+      ...initialReplicaState(),
+      epoch: 'E',
+      lastAppliedSequence: 3,
+      watermark: 1,
+      failure: {
+        epoch: 'E',
+        sequence: 4,
+        failures,
+        error: 'AccessDeniedException: no',
+        at: 100,
+        retryAt: 160,
+      },
+    });
+    // An execution before the retry time would plan nothing (the entry is held back): wait instead.
+    expect(nextDistributedStep(failing(1), stop, ended, 0, 159)).to.deep.equal({ kind: 'wait' });
+    expect(nextDistributedStep(failing(1), stop, ended, 0, 160)).to.deep.equal({ kind: 'start' });
+    expect(nextDistributedStep(failing(2), stop, ended, 0, 500)).to.deep.equal({ kind: 'start' });
+    expect(nextDistributedStep(failing(3), stop, ended, 0, 500)).to.deep.equal({
+      kind: 'fail',
+      message:
+        'entry 4 failed 3 times in a row, the last: AccessDeniedException: no. Deal with the cause, then run the restore again: it continues from sequence 3',
+    });
+    // A failure of another epoch is not this restore's.
+    const other = { ...failing(3), failure: { ...failing(3).failure, epoch: 'D' } };
+    expect(nextDistributedStep(other, stop, ended, 0, 500)).to.deep.equal({ kind: 'start' });
+  });
+
+  it('counts an execution that ended without progress only when the state shows no reason for it', () => {
+    const base = { ...initialReplicaState(), epoch: 'E', lastAppliedSequence: 3, watermark: 1 };
+    expect(endedWithoutProgress(base, 'E', 3)).to.equal(true);
+    expect(endedWithoutProgress({ ...base, lastAppliedSequence: 4 }, 'E', 3)).to.equal(false);
+    // Before the first entry: -1 until the bootstrap commits.
+    expect(endedWithoutProgress({ ...initialReplicaState() }, 'E', -1)).to.equal(true);
+    const failure = { epoch: 'E', sequence: 4, failures: 1, error: 'e', at: 1, retryAt: 2 };
+    expect(endedWithoutProgress({ ...base, failure }, 'E', 3)).to.equal(false);
+    const claim = {
+      executionId: 'other',
+      sequences: [4],
+      mode: 'group' as const,
+      startedAt: 1,
+    };
+    expect(endedWithoutProgress({ ...base, inProgress: claim }, 'E', 3)).to.equal(false);
   });
 });

@@ -45,6 +45,9 @@ describe('dce restore --distributed: the replica (cli/restore/restoreDistributed
 
   it('starts executions with the input the plan step reads back', () => {
     for (const n of [0, 1, 4711])
-      expect(oneShotInput(JSON.parse(oneShotExecutionInput(n)))).to.deep.equal({ stopAtSequence: n });
+      expect(oneShotInput(JSON.parse(oneShotExecutionInput(n, '20261103T000000Z')))).to.deep.equal({
+        stopAtSequence: n,
+        epoch: '20261103T000000Z',
+      });
   });
 });

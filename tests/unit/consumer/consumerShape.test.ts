@@ -75,13 +75,18 @@ describe('consumer shape: reading the chain from the cursor', () => {
     expect(view.entries.map((e) => e.sequence)).to.deep.equal([1, 2]);
   });
 
-  it('reads a new epoch without entries, and a chain without CURRENT as the followed epoch', async () => {
+  it('reads a new epoch with its HEAD but without entries, and a chain without CURRENT as the followed epoch', async () => {
     const s3 = new FakeS3(new CallLog(), () => Date.now());
     s3.createBucket(BUCKET);
     expect(await read(s3, EPOCH, 3, 10)).to.deep.equal({ currentEpoch: EPOCH, entries: [] });
     expect(await read(s3, null, 0, 10)).to.deep.equal({ currentEpoch: '', entries: [] });
     writeChain(s3, '20260201T000000Z', [0], 0);
-    expect(await read(s3, EPOCH, 3, 10)).to.deep.equal({ currentEpoch: '20260201T000000Z', entries: [] });
+    // HEAD, so that a lag measured against it (the Iceberg feed's) grows while the consumer is halted.
+    expect(await read(s3, EPOCH, 3, 10)).to.deep.equal({
+      currentEpoch: '20260201T000000Z',
+      head: { lastSequence: 0, watermark: '2026-01-02T00:00:00.000Z' },
+      entries: [],
+    });
   });
 
   it('names a damaged CURRENT, HEAD or entry instead of reading an empty chain', async () => {

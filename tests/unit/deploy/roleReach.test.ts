@@ -34,6 +34,8 @@ const CONFIG = {
   tables: [
     {
       tableName: 'orders',
+      // The export bucket of orders is SSE-KMS with this key (components/exportBucket.ts).
+      kmsKeyArn: `arn:aws:kms:${R}:${A}:key/1234abcd-12ab-34cd-56ef-1234567890ab`,
       replicas: [{ tableName: 'orders-copy' }],
       iceberg: { partitionKey: { attribute: 'pk', type: 'S' } },
     },
@@ -122,7 +124,11 @@ const ICEBERG = (() => {
   };
 })();
 
+/** The customer managed key of orders' export bucket (the table's kmsKeyArn). */
+const ORDERS_KEY = CONFIG.tables[0].kmsKeyArn!;
+
 const ELSEWHERE = {
+  otherKey: `arn:aws:kms:${R}:${A}:key/ffffffff-12ab-34cd-56ef-1234567890ab`,
   otherTable: dynamodb('payments'),
   otherParameter: ssm('payments/state'),
   otherBucketObject: `arn:aws:s3:::acme-data-lake/orders/chain/CURRENT.json`,
@@ -141,6 +147,7 @@ const CATALOG: string[] = [
     .map(([, v]) => v),
   ...Object.values(COPY),
   ...Object.values(ICEBERG).flat(),
+  ORDERS_KEY,
   ...Object.values(ELSEWHERE),
 ];
 
@@ -229,12 +236,20 @@ interface RoleReach {
 /** Deployed role name -> what it must and must not reach. */
 const ROLES: Record<string, RoleReach> = {
   'dev-orders-export-tick': {
-    must: tickMust(ORDERS),
-    mustNot: tickMustNot(ORDERS, INVOICES),
+    // ExportTableToPointInTime writes SSE-KMS export files with the caller's permissions.
+    must: [...tickMust(ORDERS), ...each(['kms:GenerateDataKey', 'kms:Decrypt'], [ORDERS_KEY])],
+    mustNot: [
+      ...tickMustNot(ORDERS, INVOICES),
+      ...each(['kms:GenerateDataKey', 'kms:Decrypt'], [ELSEWHERE.otherKey]),
+    ],
   },
   'dev-invoices-export-tick': {
     must: tickMust(INVOICES),
-    mustNot: tickMustNot(INVOICES, ORDERS),
+    // invoices has no key: orders' key is not its.
+    mustNot: [
+      ...tickMustNot(INVOICES, ORDERS),
+      ...each(['kms:GenerateDataKey', 'kms:Decrypt'], [ORDERS_KEY]),
+    ],
   },
   'dev-orders-states': {
     must: [...each(['lambda:InvokeFunction'], [ORDERS.tick]), ...LOG_DELIVERY],
@@ -269,6 +284,8 @@ const ROLES: Record<string, RoleReach> = {
       ...each(['sns:Publish'], [ORDERS.topic]),
       ...each(['kms:GenerateDataKey', 'kms:Decrypt'], [ORDERS.topicKey]),
       ...each(['dynamodb:DescribeTable', 'dynamodb:Scan', 'dynamodb:BatchWriteItem'], [COPY.target]),
+      // It reads the SSE-KMS export files.
+      ...each(['kms:Decrypt'], [ORDERS_KEY]),
       // The source's key schema is compared with the target's.
       ...each(['dynamodb:DescribeTable'], [ORDERS.table]),
       // Whether the execution that left a claim has ended.
@@ -303,6 +320,9 @@ const ROLES: Record<string, RoleReach> = {
       ...each(['states:StartExecution', 'states:StopExecution'], [COPY.machine, COPY.execution, COPY.child]),
       ...each(['sns:Publish'], [INVOICES.topic]),
       ...each(['kms:GenerateDataKey', 'kms:Decrypt'], [INVOICES.topicKey]),
+      // It reads the exports, never writes them.
+      ...each(['kms:GenerateDataKey'], [ORDERS_KEY]),
+      ...each(['kms:Decrypt'], [ELSEWHERE.otherKey]),
       ...each(['sts:AssumeRole'], ['arn:aws:iam::210987654321:role/dce-replica-writer']),
     ],
   },
@@ -311,6 +331,8 @@ const ROLES: Record<string, RoleReach> = {
     must: [
       ...each(['lambda:InvokeFunction'], [COPY.apply]),
       ...each(['s3:GetObject'], [ORDERS.exportSummary, ORDERS.exportData]),
+      // The manifests it reads (and ImportTable's reads, with its permissions) are SSE-KMS.
+      ...each(['kms:Decrypt'], [ORDERS_KEY]),
       ...each(['states:StartExecution'], [COPY.machine]),
       ...each(['states:DescribeExecution', 'states:StopExecution'], [COPY.child]),
       ...LOG_DELIVERY,
@@ -340,6 +362,8 @@ const ROLES: Record<string, RoleReach> = {
       ...each(['ssm:DeleteParameter'], [ICEBERG.lock, ICEBERG.lockMarker]),
       ...each(['sns:Publish'], [ORDERS.topic]),
       ...each(['kms:GenerateDataKey', 'kms:Decrypt'], [ORDERS.topicKey]),
+      // The export bucket is SSE-KMS: the symlink files it writes are encrypted, the manifests it reads decrypted.
+      ...each(['kms:GenerateDataKey', 'kms:Decrypt'], [ORDERS_KEY]),
       ...each(['logs:CreateLogStream', 'logs:PutLogEvents'], [ICEBERG.planLogs]),
     ],
     mustNot: [
@@ -361,6 +385,7 @@ const ROLES: Record<string, RoleReach> = {
       ...each(['athena:StartQueryExecution'], [ICEBERG.workGroup]),
       ...each(['glue:CreateTable', 'glue:DeleteTable'], [ICEBERG.lakeTable]),
       ...each(['states:StartExecution'], [ICEBERG.machine]),
+      ...each(['kms:GenerateDataKey', 'kms:Decrypt'], [ELSEWHERE.otherKey]),
     ],
   },
   // The feed's state machine: invokes its Lambda and runs Athena, which reads the exports through the
@@ -397,8 +422,13 @@ const ROLES: Record<string, RoleReach> = {
       // It creates the Glue table optimizers of each table it creates, run as the optimizer role.
       ...each(['glue:CreateTableOptimizer'], [ICEBERG.catalog, ICEBERG.lakeDatabase, ICEBERG.lakeTable]),
       ...each(['iam:PassRole'], [ICEBERG.optimizerRole], { 'iam:PassedToService': 'glue.amazonaws.com' }),
+      // Athena runs with this role: it decrypts the SSE-KMS exports and lake files, and encrypts the
+      // lake's new data and metadata files in that bucket.
+      ...each(['kms:Decrypt', 'kms:GenerateDataKey'], [ORDERS_KEY]),
     ],
     mustNot: [
+      ...each(['kms:Decrypt', 'kms:GenerateDataKey'], [ELSEWHERE.otherKey]),
+      ...each(['kms:ScheduleKeyDeletion', 'kms:PutKeyPolicy'], [ORDERS_KEY]),
       ...each(['glue:CreateTableOptimizer'], [ICEBERG.stagingTable, ICEBERG.otherTable]),
       ...each(['iam:PassRole'], [ICEBERG.optimizerRole], { 'iam:PassedToService': 'lambda.amazonaws.com' }),
       ...each(['lambda:InvokeFunction'], [ORDERS.tick, COPY.apply]),
@@ -422,8 +452,11 @@ const ROLES: Record<string, RoleReach> = {
         [ICEBERG.catalog, ICEBERG.lakeDatabase, ICEBERG.lakeTable],
       ),
       ...each(['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'], ICEBERG.optimizerLogs),
+      // The lake's files it rewrites are SSE-KMS in the export bucket.
+      ...each(['kms:Decrypt', 'kms:GenerateDataKey'], [ORDERS_KEY]),
     ],
     mustNot: [
+      ...each(['kms:Decrypt', 'kms:GenerateDataKey'], [ELSEWHERE.otherKey]),
       ...each(
         ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
         [ORDERS.chainCurrent, ORDERS.exportData, ICEBERG.symlink],

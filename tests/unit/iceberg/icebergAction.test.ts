@@ -222,6 +222,16 @@ describe('Iceberg feed: lag and metrics (functions/iceberg/lag.ts, functions/sha
     );
   });
 
+  it("a lake halted on an old epoch lags behind the new epoch's HEAD, growing as the chain goes on", () => {
+    const newHead = (hours: number) => ({
+      head: { lastSequence: 0, watermark: new Date((T0 + 86_400 + hours * 3600) * 1000).toISOString() },
+      entries: [],
+    });
+    const lake = { watermark: entry(4).to };
+    expect(icebergLagSeconds(lake, newHead(0))).to.equal(86_400 - 4 * 900);
+    expect(icebergLagSeconds(lake, newHead(5))).to.equal(86_400 + 5 * 3600 - 4 * 900);
+  });
+
   it('an empty lake counts from the full export; a chain without HEAD leaves no lag', () => {
     expect(icebergLagSeconds({ watermark: null }, chainOf(4))).to.equal(4 * 900);
     expect(icebergLagSeconds({ watermark: null }, { entries: [] })).to.equal(0);

@@ -297,6 +297,7 @@ describe('dce iceberg in process (cli/dce.ts runDce)', () => {
           tableCreated: true,
           viewEpoch: epoch,
           viewGeneration: 0,
+          viewColumns: [],
           lastAppliedSequence: 1,
           watermark: upToDate.chain.entries[1].entry.to,
         }),

@@ -27,7 +27,6 @@ function specWith(n: number): IcebergTableSpec {
   return {
     database: 'd'.repeat(100),
     table: 't'.repeat(80),
-    target: 'glue',
     partitionKey: { attribute: long('pk', 0, 255), type: 'N', column: long('pk', 0, 128) },
     sortKey: { attribute: long('sk', 0, 255), type: 'S', column: long('sk', 0, 128) },
     columns: Array.from({ length: n }, (_, i) => ({

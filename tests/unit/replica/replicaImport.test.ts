@@ -28,11 +28,17 @@ const SOURCE: TableDescription = {
   LocalSecondaryIndexes: [
     {
       IndexName: 'local',
-      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'placedAt', KeyType: 'RANGE' },
+      ],
       Projection: { ProjectionType: 'ALL' },
     },
   ],
 };
+/** The source defines the local index's sort key too; ImportTable does not create that index. */
+SOURCE.AttributeDefinitions!.push({ AttributeName: 'placedAt', AttributeType: 'N' });
+const USED_DEFINITIONS = SOURCE.AttributeDefinitions!.filter((d) => d.AttributeName !== 'placedAt');
 
 describe('import bootstrap request (functions/replica/importBootstrap.ts)', () => {
   it('asks ImportTable for a new table shaped like the source, from the full export data folder (SDK mock)', async () => {
@@ -56,7 +62,8 @@ describe('import bootstrap request (functions/replica/importBootstrap.ts)', () =
       InputCompressionType: 'GZIP',
       TableCreationParameters: {
         TableName: 'orders-replica',
-        AttributeDefinitions: SOURCE.AttributeDefinitions,
+        // Only what a carried key uses: CreateTable refuses an unused definition (the LSI's sort key).
+        AttributeDefinitions: USED_DEFINITIONS,
         KeySchema: SOURCE.KeySchema,
         BillingMode: 'PAY_PER_REQUEST',
         GlobalSecondaryIndexes: [
@@ -71,6 +78,33 @@ describe('import bootstrap request (functions/replica/importBootstrap.ts)', () =
     expect(input.ClientToken).to.match(/^[0-9a-f]{32}$/);
     expect(notCarried).to.include('local secondary indexes');
     ddb.restore();
+  });
+
+  it("carries the source's KMS key only into its own Region and account", () => {
+    const key = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    const encrypted: TableDescription = {
+      ...SOURCE,
+      SSEDescription: { Status: 'ENABLED', SSEType: 'KMS', KMSMasterKeyArn: key },
+    };
+    const request = (target?: { region?: string; accountId?: string }) =>
+      replicaImportRequest(
+        { type: 'FULL', exportArn: EXPORT_ARN, bucket: 'b', exportFormat: 'DYNAMODB_JSON' },
+        'p',
+        encrypted,
+        't',
+        target,
+      );
+    const kept = { Enabled: true, SSEType: 'KMS', KMSMasterKeyId: key };
+    expect(request().input.TableCreationParameters!.SSESpecification).to.deep.equal(kept);
+    expect(
+      request({ region: 'eu-west-1', accountId: '123456789012' }).input.TableCreationParameters!
+        .SSESpecification,
+    ).to.deep.equal(kept);
+    for (const elsewhere of [{ region: 'eu-central-1' }, { accountId: '210987654321' }]) {
+      const { input, notCarried } = request(elsewhere);
+      expect(input.TableCreationParameters!.SSESpecification, JSON.stringify(elsewhere)).to.equal(undefined);
+      expect(notCarried.join('; ')).to.include(`the KMS key ${key}`);
+    }
   });
 
   it('keeps one ClientToken per export and target, so a retry starts no second import', () => {

@@ -16,6 +16,13 @@ describe('one-shot restore execution (functions/replica/oneShot.ts, planner stop
     expect(oneShotInput({ scheduledTime: 'x' })).to.deep.equal({});
     expect(oneShotInput({ restore: { stopAtSequence: 0 } })).to.deep.equal({ stopAtSequence: 0 });
     expect(oneShotInput({ restore: { stopAtSequence: 17 } })).to.deep.equal({ stopAtSequence: 17 });
+    expect(oneShotInput({ restore: { stopAtSequence: 17, epoch: EPOCH } })).to.deep.equal({
+      stopAtSequence: 17,
+      epoch: EPOCH,
+    });
+    expect(() => oneShotInput({ restore: { stopAtSequence: 1, epoch: 'yesterday' } })).to.throw(
+      /restore\.epoch: expected an epoch like 20261124T000000Z, got "yesterday"/,
+    );
     for (const bad of [
       { restore: {} },
       { restore: 3 },
@@ -77,6 +84,34 @@ describe('one-shot restore execution (functions/replica/oneShot.ts, planner stop
         },
       ),
     );
+  });
+
+  it("while the chain's live epoch is another than the point's, a one-shot execution rebaselines, halts and applies nothing", () => {
+    const entries = [0, 1, 2].map((i) => entry(i));
+    const state: ReplicaState = {
+      ...initialReplicaState(),
+      epoch: EPOCH,
+      lastAppliedSequence: 1,
+      watermark: Date.parse(entries[1].to) / 1000,
+    };
+    const moved: ChainView = {
+      currentEpoch: '20261201T000000Z',
+      head: { lastSequence: 0, watermark: entries[0].to },
+      entries: [],
+    };
+    for (const onNewEpoch of ['rebaseline', 'halt'] as const) {
+      // A scheduled execution starts over or halts; the one-shot restore of EPOCH does neither.
+      expect(planReplica(state, moved, planContext({ onNewEpoch })).action).to.be.oneOf([
+        'REBASELINE',
+        'HALT',
+      ]);
+      expect(
+        planReplica(state, moved, planContext({ onNewEpoch, stopAtSequence: 2, stopInEpoch: EPOCH })),
+      ).to.deep.equal({
+        action: 'IDLE',
+        reason: `the chain's live epoch is 20261201T000000Z, the restore point is in epoch ${EPOCH}: a one-shot restore applies, halts and rebaselines nothing`,
+      });
+    }
   });
 
   it('a replica already past the stop point applies nothing and says so', () => {

@@ -6,6 +6,7 @@
  * action list.
  */
 import { expect } from 'chai';
+import { ConfigError } from '../../../../components/config';
 import { ICEBERG_OPTIMIZER_STATES } from '../../../../statemachine/render';
 import {
   ACCOUNT_ID as A,
@@ -119,7 +120,6 @@ describe('Iceberg feed: Glue table optimizers under Pulumi mocks', function () {
   this.timeout(120_000);
   let on: ProgramRun;
   let off: ProgramRun;
-  let s3tables: ProgramRun;
   const role = (run: ProgramRun, name: string) =>
     ofType(run.resources, 'aws:iam/role:Role').find((r) => r.inputs.name === name);
   const policyOfRole = (run: ProgramRun, name: string): Policy => {
@@ -139,7 +139,6 @@ describe('Iceberg feed: Glue table optimizers under Pulumi mocks', function () {
   before(async () => {
     on = await runProgram(config({}), 'dev');
     off = await runProgram(config({ optimizers: { enabled: false } }), 'dev');
-    s3tables = await runProgram(config({ target: 's3tables', optimizers: undefined }), 'dev');
   });
 
   it('deploys the optimizer role, trusted by glue.amazonaws.com from this account only', () => {
@@ -201,10 +200,20 @@ describe('Iceberg feed: Glue table optimizers under Pulumi mocks', function () {
     expect(tasks[2].Next).to.equal('Commit');
   });
 
-  for (const [label, run] of [
-    ['optimizers.enabled false', () => off],
-    ['an S3 Tables target', () => s3tables],
-  ] as const)
+  it('a stack with target s3tables is refused at preview (S3 Tables has no views), before any resource', async () => {
+    const recorded: Parameters<typeof runProgram>[2] = [];
+    let error: unknown;
+    try {
+      await runProgram(config({ target: 's3tables', optimizers: undefined }), 'dev', recorded);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).to.be.instanceOf(ConfigError);
+    expect(String((error as Error).message)).to.match(/iceberg\.target .*s3tables is not supported yet/);
+    expect(recorded).to.deep.equal([]);
+  });
+
+  for (const [label, run] of [['optimizers.enabled false', () => off]] as const)
     it(`with ${label}: no optimizer role, no optimizer states, neither CreateTableOptimizer nor PassRole granted`, () => {
       expect(role(run(), 'dev-orders-iceberg-optimizer-role')).to.equal(undefined);
       const states = definitionOf(run()).States;

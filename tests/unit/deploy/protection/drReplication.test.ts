@@ -241,6 +241,36 @@ describe('protected copy of the chain (components/protection/drReplication.ts)',
     ).to.contain(arn);
   });
 
+  it('alarms on objects that failed to replicate, which report no latency, to the same topic', () => {
+    const alarm = one('aws:cloudwatch/metricAlarm:MetricAlarm', 'dev-orders-replication-failed');
+    expect(alarm.inputs).to.include({
+      name: 'dev-orders-replication-failed',
+      namespace: 'AWS/S3',
+      metricName: 'OperationsFailedReplication',
+      statistic: 'Sum',
+      threshold: 0,
+      comparisonOperator: 'GreaterThanThreshold',
+      treatMissingData: 'notBreaching',
+    });
+    expect(alarm.inputs.dimensions).to.deep.equal({
+      SourceBucket: ORDERS_BUCKET,
+      DestinationBucket: 'orders-dr-copy',
+      RuleId: 'dce-chain',
+    });
+    expect(alarm.inputs.alarmActions).to.deep.equal([
+      `arn:aws:sns:${REGION}:${ACCOUNT_ID}:dev-orders-alarms`,
+    ]);
+    const arn = `arn:aws:cloudwatch:${REGION}:${ACCOUNT_ID}:alarm:dev-orders-replication-failed`;
+    expect(
+      JSON.stringify(
+        policyOf(one('aws:sns/topicPolicy:TopicPolicy', 'dev-orders-alarms-policy').inputs.policy),
+      ),
+    ).to.contain(arn);
+    expect(
+      JSON.stringify(policyOf(one('aws:kms/key:Key', 'dev-orders-topics-key').inputs.policy)),
+    ).to.contain(arn);
+  });
+
   it("outputs the statements the other account's bucket policy needs", async () => {
     const statements = JSON.parse(await resolve(customers.protectedCopy!.destinationPolicyStatements));
     expect(statements[0]).to.deep.include({
