@@ -79,7 +79,7 @@ export async function confirmIcebergRebuild(options: {
   await confirmConsumerRebuild({
     ...options,
     aliasNoun: 'table alias',
-    notice: `Rebuild starts the Iceberg feed of ${options.alias} over on a new table of the live epoch: the full export is merged into it (Athena bills the scan), then the view is swapped; the old table stays until you drop it.`,
+    notice: `Rebuild starts the Iceberg feed of ${options.alias} over on a new table of the live epoch: the full export is merged into it (Athena bills the scan), then the chain up to where the old table was, then the view is swapped; the old table stays until you drop it.`,
   });
 }
 
@@ -136,7 +136,7 @@ function nextStep(result: IcebergActionResult): string {
       return `the next execution continues after sequence ${s.lastAppliedSequence}`;
     case 'REBUILD':
       return (
-        `the next execution (once no statement is running) starts a new table of the live epoch from its full export, then swaps the view. ` +
+        `the next execution (once no statement is running) starts a new table of the live epoch from its full export and merges up to where the old table was (one batch per mergeEveryMinutes), then swaps the view. ` +
         `It was: epoch ${s.epoch ?? '-'}, sequence ${s.lastAppliedSequence}, watermark ${s.watermark ?? '-'}` +
         (s.halt ? `, halted ${s.halt.reason}` : '')
       );

@@ -18,7 +18,7 @@ const DESCRIPTIONS: Record<ConsumerCommand, string> = {
   resume:
     "Write RUN to the Iceberg feed's action parameter: the next execution continues after the last merged entry.",
   rebuild:
-    "Write REBUILD to the Iceberg feed's action parameter: its next execution starts a new table of the live epoch from the full export, then swaps the view (a halted feed too). Asks you to type the alias unless --yes.",
+    "Write REBUILD to the Iceberg feed's action parameter: its next execution starts a new table of the live epoch from the full export, catches up, then swaps the view (a halted feed too). Asks you to type the alias unless --yes.",
 };
 
 /** `dce iceberg pause | resume | rebuild | sql`. */

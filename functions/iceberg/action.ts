@@ -10,8 +10,9 @@
  * - RUN: the next plan continues after the last merged entry.
  * - REBUILD: the cursor starts over on a new generation of the live epoch's table
  *   (`<table>__e<epoch>_r<version>`, functions/iceberg/sql.ts), bootstrapped from the full export; the
- *   view keeps selecting the old table until the new one holds the full export, then is swapped: the
- *   path of a new epoch with `onNewEpoch: rebuild`, within one epoch. A halted feed is rebuilt this way.
+ *   view keeps selecting the old table until the new one has merged as far as the old one had (within
+ *   the view's epoch; after a new epoch, once it holds the full export), then is swapped: the path of a
+ *   new epoch with `onNewEpoch: rebuild`, within one epoch. A halted feed is rebuilt this way.
  */
 import {
   CONSUMER_ACTIONS,
@@ -73,7 +74,8 @@ export function decideIcebergAction(
 /**
  * The cursor a REBUILD of version `version` writes: the initial cursor on a new generation of the live
  * epoch's table (its epoch is read from the chain at the next plan), keeping what the readers' view
- * selects until the new table holds the full export.
+ * selects until the new table holds the full export, and, within the same epoch, until it has merged
+ * as far as the old table had (`viewSequence`).
  */
 export function rebuiltIcebergState(state: IcebergFeedState, version: number, at: string): IcebergFeedState {
   return {
@@ -82,6 +84,10 @@ export function rebuiltIcebergState(state: IcebergFeedState, version: number, at
     viewEpoch: state.viewEpoch,
     viewGeneration: state.viewGeneration ?? 0,
     ...(state.viewColumns !== undefined ? { viewColumns: state.viewColumns } : {}),
+    // The view stays on the old table until the new one has merged as far (planner.ts).
+    ...(state.epoch !== null && state.viewEpoch === state.epoch
+      ? { viewSequence: Math.max(state.lastAppliedSequence, state.viewSequence ?? -1) }
+      : {}),
     rebuildVersion: version,
     updatedAt: at,
   };

@@ -20,7 +20,8 @@
  *
  * Every statement names the table it runs on by epoch and generation (`epochTableName`): after the
  * operator's rebuild (functions/iceberg/action.ts) the cursor builds a new generation of the epoch's
- * table, and the view is swapped to it once it holds the full export, as after a new epoch.
+ * table, and the view is swapped to it once it has merged as far as the old table had (`viewSequence`),
+ * so readers never see the lake go back in time; after a new epoch, once it holds the full export.
  * The operator's PAUSE is decided before planning (functions/iceberg/action.ts).
  */
 import type { ConsumerChainView, ConsumerEntry } from '../shared/consumer/chainReading';
@@ -145,8 +146,15 @@ export function planIceberg(
   if (missing !== undefined)
     return { action: 'DDL', statement: { kind: 'ADD_COLUMN', ...table, column: missing } };
   // The view lists its columns: it is built again when they are not the config's (absent: built once).
+  // After a rebuild within the view's epoch it moves to the new table only once that has merged as far
+  // as the old one had, so readers never see the lake go back in time.
+  const newTableBehind =
+    state.viewEpoch === epoch &&
+    (state.viewGeneration ?? 0) !== generation &&
+    state.lastAppliedSequence < (state.viewSequence ?? -1);
   if (
     state.lastAppliedSequence >= 0 &&
+    !newTableBehind &&
     (state.viewEpoch !== epoch ||
       (state.viewGeneration ?? 0) !== generation ||
       !sameColumns(state.viewColumns, context.columns))
@@ -250,13 +258,16 @@ export function commitClaim(
       return { ...next, tableCreated: true, columns: [...context.columns] };
     case 'ADD_COLUMN':
       return { ...next, columns: [...state.columns, claim.column!] };
-    case 'VIEW':
+    case 'VIEW': {
+      // The view is on this table now: nothing holds it any longer.
+      const { viewSequence: _held, ...moved } = next;
       return {
-        ...next,
+        ...moved,
         viewEpoch: claim.epoch,
         viewGeneration: generationOf(claim),
         viewColumns: [...(claim.columns ?? context.columns)],
       };
+    }
     case 'MERGE':
       if (state.lastAppliedSequence !== claim.fromSequence! - 1)
         throw new IcebergCommitConflict(

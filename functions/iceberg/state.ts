@@ -61,6 +61,12 @@ export interface IcebergFeedState {
   viewGeneration?: number;
   /** The projection columns the view lists; absent for a view built before they were recorded. */
   viewColumns?: string[];
+  /**
+   * After an operator's rebuild within the epoch the view selects from: the last entry the old table
+   * had merged. The view moves to the new table only once it has merged as far, so readers never see
+   * the table go back in time. Absent otherwise.
+   */
+  viewSequence?: number;
   /** The version of the operator's REBUILD this cursor carried out (functions/shared/consumer/action.ts). */
   rebuildVersion?: number | null;
   /** When the last MERGE was committed: the next waits mergeEveryMinutes from there. */
@@ -117,6 +123,7 @@ const StateSchema = z.object({
   viewEpoch: z.string().nullable(),
   viewGeneration: z.number().int().min(0).optional(),
   viewColumns: z.array(z.string()).optional(),
+  viewSequence: z.number().int().min(-1).optional(),
   rebuildVersion: z.number().int().min(1).nullable().optional(),
   lastMergeAt: z.string().nullable(),
   inProgress: ClaimSchema.nullable(),

@@ -12,6 +12,7 @@ import {
   type IcebergPlanContext,
 } from '../../../functions/iceberg/planner';
 import { queryToken } from '../../../functions/iceberg/feed';
+import { rebuiltIcebergState } from '../../../functions/iceberg/action';
 import { MAX_ICEBERG_COLUMNS } from '../../../components/config/iceberg';
 import {
   initialIcebergState,
@@ -181,6 +182,47 @@ describe('Iceberg feed planner (functions/iceberg/planner.ts)', () => {
     const run = drive(parsed, chainOf(3), { ...CONTEXT, now: CONTEXT.now + 7200 });
     expect(run.statements).to.deep.equal(['VIEW', 'MERGE 3-3']);
     expect(run.state.viewColumns).to.deep.equal(['status']);
+  });
+
+  it('after a rebuild within the live epoch, the view stays on the old table until the new one has merged as far', () => {
+    const context = { ...CONTEXT, maxExportsPerMerge: 4 };
+    const at = new Date(CONTEXT.now * 1000).toISOString();
+    const old: IcebergFeedState = {
+      ...initialIcebergState(),
+      epoch: EPOCH,
+      tableCreated: true,
+      columns: ['status'],
+      lastAppliedSequence: 10,
+      watermark: entry(10).to,
+      viewEpoch: EPOCH,
+      viewColumns: ['status'],
+      lastMergeAt: new Date((CONTEXT.now - 60) * 1000).toISOString(),
+    };
+    const chain = chainOf(12);
+    let run = drive(rebuiltIcebergState(old, 3, at), chain, context);
+    // The full export alone is older than what the readers see: no VIEW yet.
+    expect(run.statements).to.deep.equal(['CREATE_TABLE', 'MERGE 0-0', 'MERGE 1-4']);
+    expect(run.state).to.deep.include({ viewEpoch: EPOCH, viewGeneration: 0, viewSequence: 10 });
+    run = drive(run.state, chain, { ...context, now: CONTEXT.now + 3600 });
+    expect(run.statements).to.deep.equal(['MERGE 5-8']);
+    run = drive(run.state, chain, { ...context, now: CONTEXT.now + 7200 });
+    // Past sequence 10: the view moves to the new table, which nothing holds any longer.
+    expect(run.statements).to.deep.equal(['MERGE 9-12', 'VIEW']);
+    expect(run.state).to.deep.include({ viewGeneration: 3, lastAppliedSequence: 12 });
+    expect(run.state.viewSequence).to.equal(undefined);
+    // A rebuild onto another epoch than the view's swaps as soon as the new table holds its full export.
+    const elsewhere = rebuiltIcebergState(
+      { ...old, epoch: '20261001T000000Z', viewEpoch: '20261001T000000Z' },
+      4,
+      at,
+    );
+    expect(elsewhere.viewSequence).to.equal(10);
+    expect(drive(elsewhere, chain, context).statements).to.deep.equal([
+      'CREATE_TABLE',
+      'MERGE 0-0',
+      'VIEW',
+      'MERGE 1-4',
+    ]);
   });
 
   it('halts on a missing entry below HEAD, and on a new epoch with onNewEpoch halt; rebuilds otherwise', () => {
