@@ -264,57 +264,56 @@ function replicationAlarms(
 ): { lagAlarm: aws.cloudwatch.MetricAlarm; failedAlarm: aws.cloudwatch.MetricAlarm } {
   const { dr } = args;
   const names = drPhysicalNames(name);
-  const lagAlarm = new aws.cloudwatch.MetricAlarm(
-    `${name}-replication-lag`,
-    {
-      name: names.lagAlarm,
-      alarmDescription: `Objects of the chain take more than ${dr.lagAlarmSeconds} s to reach the protected copy s3://${dr.bucket} (S3 ReplicationLatency).`,
-      namespace: 'AWS/S3',
-      metricName: 'ReplicationLatency',
-      dimensions: {
-        SourceBucket: args.facts.apply((f) => f.sourceBucket),
-        DestinationBucket: dr.bucket,
-        RuleId: REPLICATION_RULE_ID,
+  // One S3 replication metric of this rule above `threshold` over 5 minutes. S3 reports replication
+  // metrics only while there is something to replicate: no data is not a breach.
+  const alarm = (
+    physicalName: string,
+    metricName: string,
+    statistic: 'Maximum' | 'Sum',
+    threshold: number,
+    alarmDescription: string,
+  ) =>
+    new aws.cloudwatch.MetricAlarm(
+      physicalName,
+      {
+        name: physicalName,
+        alarmDescription,
+        namespace: 'AWS/S3',
+        metricName,
+        dimensions: {
+          SourceBucket: args.facts.apply((f) => f.sourceBucket),
+          DestinationBucket: dr.bucket,
+          RuleId: REPLICATION_RULE_ID,
+        },
+        statistic,
+        period: 300,
+        evaluationPeriods: 1,
+        threshold,
+        comparisonOperator: 'GreaterThanThreshold',
+        treatMissingData: 'notBreaching',
+        alarmActions: [args.alarmTopicArn],
+        okActions: [args.alarmTopicArn],
+        tags: args.tags,
       },
-      statistic: 'Maximum',
-      period: 300,
-      evaluationPeriods: 1,
-      threshold: dr.lagAlarmSeconds,
-      comparisonOperator: 'GreaterThanThreshold',
-      // S3 reports replication metrics only while there is something to replicate.
-      treatMissingData: 'notBreaching',
-      alarmActions: [args.alarmTopicArn],
-      okActions: [args.alarmTopicArn],
-      tags: args.tags,
-    },
-    { parent },
-  );
-  const failedAlarm = new aws.cloudwatch.MetricAlarm(
-    `${name}-replication-failed`,
-    {
-      name: names.failedAlarm,
-      alarmDescription: `Objects of the chain failed to replicate to the protected copy s3://${dr.bucket} (S3 OperationsFailedReplication): they are not in the copy until replicated again (S3 Batch Replication, docs/disaster-recovery.md).`,
-      namespace: 'AWS/S3',
-      metricName: 'OperationsFailedReplication',
-      dimensions: {
-        SourceBucket: args.facts.apply((f) => f.sourceBucket),
-        DestinationBucket: dr.bucket,
-        RuleId: REPLICATION_RULE_ID,
-      },
-      statistic: 'Sum',
-      period: 300,
-      evaluationPeriods: 1,
-      threshold: 0,
-      comparisonOperator: 'GreaterThanThreshold',
-      // A failed object reports no ReplicationLatency: without this alarm a copy missing objects stays OK.
-      treatMissingData: 'notBreaching',
-      alarmActions: [args.alarmTopicArn],
-      okActions: [args.alarmTopicArn],
-      tags: args.tags,
-    },
-    { parent },
-  );
-  return { lagAlarm, failedAlarm };
+      { parent },
+    );
+  return {
+    lagAlarm: alarm(
+      names.lagAlarm,
+      'ReplicationLatency',
+      'Maximum',
+      dr.lagAlarmSeconds,
+      `Objects of the chain take more than ${dr.lagAlarmSeconds} s to reach the protected copy s3://${dr.bucket} (S3 ReplicationLatency).`,
+    ),
+    // A failed object reports no ReplicationLatency: without this alarm a copy missing objects stays OK.
+    failedAlarm: alarm(
+      names.failedAlarm,
+      'OperationsFailedReplication',
+      'Sum',
+      0,
+      `Objects of the chain failed to replicate to the protected copy s3://${dr.bucket} (S3 OperationsFailedReplication): they are not in the copy until replicated again (S3 Batch Replication, docs/disaster-recovery.md).`,
+    ),
+  };
 }
 
 /** The replication of `<prefix>/` to the protected copy; see the module comment. */
