@@ -54,7 +54,9 @@ export const GROUPS = {
     // is recorded (applyStartOutcome), and every incident rule.
     mutate: [...functionsOf(PLANNER, 'applyStartOutcome'), 'functions/chain/incidents.ts'],
     tests: [
+      `${CHAIN}/startOutcome.test.ts`,
       `${CHAIN}/incidents.test.ts`,
+      `${CHAIN}/unreadableExport.test.ts`,
       `${CHAIN}/planner.test.ts`,
       `${CHAIN}/exportTick.unit.test.ts`,
       `${CHAIN}/outbox.test.ts`,

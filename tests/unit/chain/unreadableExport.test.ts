@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { finishTick, planTick, type DescribeObservation } from '../../../functions/chain/planner';
+import { dropEpochIncidents } from '../../../functions/chain/incidents';
 import { factStatus } from '../../../functions/chain/notificationFacts';
 import { renderFact } from '../../../functions/chain/notificationText';
 import { initialState, type ChainState } from '../../../functions/chain/state';
@@ -94,6 +95,15 @@ describe('an export DescribeExport keeps failing to read', () => {
     // Cleared at the first answer (T0 + 81 min), resolved after the 10-minute hold.
     expect(resolved.map((r) => r.at)).to.deep.equal([T0 + 91 * 60]);
     expect(answering.state.incidents).to.deep.equal([]);
+  });
+
+  it('outlives a new epoch (unlike a window-bound refusal), so its alert is resolved once an export answers', () => {
+    const open = (key: string) => ({ key, openedAt: T0, lastNotifiedAt: T0, reminders: 0, occurrences: 3 });
+    expect(
+      dropEpochIncidents([open('DESCRIBE_UNREADABLE:ThrottlingException'), open('NOT_YET')]).map(
+        (i) => i.key,
+      ),
+    ).to.deep.equal(['DESCRIBE_UNREADABLE:ThrottlingException']);
   });
 
   it('names the export, the error and the lag in its WARNING', () => {
