@@ -122,5 +122,15 @@ describe('an export DescribeExport keeps failing to read', () => {
     const text = fact ? renderFact(fact, settings) : undefined;
     expect(text?.title).to.equal('exports in flight cannot be read, chain 80 min behind');
     expect(text?.message).to.include(ARN).and.include('ThrottlingException');
+    // An error name is kept to 120 characters in the message (the incident's key keeps it whole).
+    const long = planTick({
+      state: inFlight(),
+      settings,
+      now,
+      action: { value: 'PAUSE', version: 1 },
+      pitr: { status: 'ENABLED', earliest: T0 - 86400, latest: now - 300, recoveryPeriodDays: 35 },
+      describes: [{ ...unreadable, code: 'E'.repeat(200) }],
+    }).notifications.find((n) => n.event === 'EXPORT_UNREADABLE');
+    expect(long?.code).to.equal('E'.repeat(120));
   });
 });
