@@ -13,7 +13,6 @@ import {
   commitClaim,
   planIceberg,
   type IcebergChainView,
-  type IcebergEntry,
   type IcebergPlanContext,
 } from '../../../functions/iceberg/planner';
 import { epochTableName } from '../../../functions/iceberg/sql';
@@ -25,29 +24,14 @@ import {
 } from '../../../functions/iceberg/state';
 import { icebergMetricRecord } from '../../../functions/shared/emf';
 import { ICEBERG_METRICS } from '../../../functions/shared/metrics';
+import { ICEBERG_EPOCH, ICEBERG_T0, icebergChainOf, icebergEntry } from '../../helpers/icebergChain';
 
-const EPOCH = '20261103T000000Z';
-const T0 = Date.UTC(2026, 10, 3) / 1000;
+const EPOCH = ICEBERG_EPOCH;
+const T0 = ICEBERG_T0;
 const AT = new Date(T0 * 1000).toISOString();
 
-function entry(sequence: number): IcebergEntry {
-  return {
-    sequence,
-    type: sequence === 0 ? 'FULL' : 'INCREMENTAL',
-    to: new Date((T0 + sequence * 900) * 1000).toISOString(),
-    exportArn: `arn:aws:dynamodb:eu-west-1:1:table/t/export/${sequence}`,
-    bucket: 'b',
-    manifestSummaryKey: `k${sequence}`,
-  };
-}
-
-function chainOf(last: number): IcebergChainView {
-  return {
-    currentEpoch: EPOCH,
-    head: { lastSequence: last, watermark: entry(last).to },
-    entries: Array.from({ length: last + 1 }, (_, i) => entry(i)),
-  };
-}
+const entry = icebergEntry;
+const chainOf = icebergChainOf;
 
 const CONTEXT: IcebergPlanContext = {
   executionId: 'x1',

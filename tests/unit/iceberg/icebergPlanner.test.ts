@@ -8,7 +8,6 @@ import {
   failureText,
   planIceberg,
   type IcebergChainView,
-  type IcebergEntry,
   type IcebergPlanContext,
 } from '../../../functions/iceberg/planner';
 import { queryToken } from '../../../functions/iceberg/feed';
@@ -20,30 +19,13 @@ import {
   type IcebergClaim,
   type IcebergFeedState,
 } from '../../../functions/iceberg/state';
+import { ICEBERG_EPOCH, ICEBERG_T0, icebergChainOf, icebergEntry } from '../../helpers/icebergChain';
 
-const EPOCH = '20261103T000000Z';
-const T0 = Date.UTC(2026, 10, 3) / 1000;
+const EPOCH = ICEBERG_EPOCH;
+const T0 = ICEBERG_T0;
 
-function entry(sequence: number): IcebergEntry {
-  return {
-    sequence,
-    type: sequence === 0 ? 'FULL' : 'INCREMENTAL',
-    to: new Date((T0 + sequence * 900) * 1000).toISOString(),
-    exportArn: `arn:aws:dynamodb:eu-west-1:1:table/t/export/${sequence}`,
-    bucket: 'b',
-    manifestSummaryKey: `k${sequence}`,
-  };
-}
-
-function chainOf(last: number, missing: number[] = []): IcebergChainView {
-  return {
-    currentEpoch: EPOCH,
-    head: { lastSequence: last, watermark: entry(last).to },
-    entries: Array.from({ length: last + 1 }, (_, i) => entry(i)).filter(
-      (e) => !missing.includes(e.sequence),
-    ),
-  };
-}
+const entry = icebergEntry;
+const chainOf = icebergChainOf;
 
 const CONTEXT: IcebergPlanContext = {
   executionId: 'x1',
