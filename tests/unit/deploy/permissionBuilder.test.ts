@@ -105,6 +105,12 @@ describe('permission builder', () => {
         Condition: { StringLike: { 's3:prefix': ['orders/chain/*', 'orders/AWSDynamoDB/*'] } },
       },
     ]);
+    // An export without a key: no key to reach, and no KMS statement at all.
+    const { kmsKeyArn: _key, ...plain } = facts;
+    expect(replicaResourceArns(plain).exportKmsKey).to.deep.equal([]);
+    expect(replicaLambdaPolicy(plain, 'arn:log-group').Statement.flatMap((s) => s.Action)).to.not.include(
+      'kms:Decrypt',
+    );
   });
 
   it('statements come sorted by kind, with alphanumeric ids, sorted actions and sorted, distinct resources', () => {
