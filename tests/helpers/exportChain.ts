@@ -118,6 +118,14 @@ export interface WriteChainOptions {
   head?: boolean;
 }
 
+/** Where the command tests' chain lives: `s3://exports/dce/orders`, as `--bucket` and `--prefix` name it. */
+export const CLI_CHAIN = { bucket: 'exports', prefix: 'dce/orders' } as const;
+
+/** The command tests' chain: the full export of `table` at `start`, then four 15-minute windows. */
+export function writeCliChain(s3: S3Sender, table: TableSource, start: number) {
+  return writeChain({ s3, ...CLI_CHAIN, table, start, windows: contiguousWindows(start, 900, 4) });
+}
+
 /** Exports and chain manifest for a full export at `start` followed by the given windows. */
 export async function writeChain(options: WriteChainOptions) {
   const { s3, bucket, prefix, table, start, windows } = options;

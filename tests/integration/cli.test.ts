@@ -20,7 +20,7 @@ import {
   WORKLOAD_ATTRIBUTE_DEFINITIONS,
 } from '../../sim/workload';
 import { CreateTableCommand, DescribeTableCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { contiguousWindows, MemoryS3, writeChain } from '../helpers/exportChain';
+import { MemoryS3, writeCliChain } from '../helpers/exportChain';
 import { REPO_ROOT } from '../helpers/repoRoot';
 import { capturedIo } from '../helpers/capturedIo';
 
@@ -583,14 +583,7 @@ describe('dce verify and replay', () => {
   });
   beforeEach(async () => {
     s3 = new MemoryS3();
-    const written = await writeChain({
-      s3,
-      bucket: 'exports',
-      prefix: 'dce/orders',
-      table: source,
-      start: START,
-      windows: contiguousWindows(START, 900, 4),
-    });
+    const written = await writeCliChain(s3, source, START);
     watermark = written.watermark;
   });
 
@@ -743,16 +736,7 @@ describe('dce against a wrong bucket or target table', () => {
   before(async () => {
     ddb = await startLocalDynamoDb();
     s3 = new MemoryS3();
-    watermark = (
-      await writeChain({
-        s3,
-        bucket: 'exports',
-        prefix: 'dce/orders',
-        table: source,
-        start: START,
-        windows: contiguousWindows(START, 900, 4),
-      })
-    ).watermark;
+    watermark = (await writeCliChain(s3, source, START)).watermark;
   });
   after(async () => {
     await ddb.stop();

@@ -10,7 +10,7 @@ import { UsageError } from '../../../cli/target';
 import { LocalTableImport } from '../../../sim/fakeAws/tableImport';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../../../sim/servers';
 import { canonicalTable, generateWorkload } from '../../../sim/workload';
-import { contiguousWindows, MemoryS3, writeChain } from '../../helpers/exportChain';
+import { MemoryS3, writeCliChain } from '../../helpers/exportChain';
 import { capturedIo } from '../../helpers/capturedIo';
 
 const capture = () => capturedIo();
@@ -39,14 +39,7 @@ describe('dce restore', () => {
       pollsInProgress: 0,
     });
     dir = mkdtempSync(join(tmpdir(), 'dce-restore-cli-'));
-    await writeChain({
-      s3,
-      bucket: 'exports',
-      prefix: 'dce/orders',
-      table: source,
-      start: START,
-      windows: contiguousWindows(START, 900, 4),
-    });
+    await writeCliChain(s3, source, START);
   });
   after(async () => {
     await ddb.stop();

@@ -14,7 +14,7 @@ import { runDce } from '../../../cli/dce';
 import { callerAccessKeyId, startStsServer, type StsServer } from '../../../sim/stsServer';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../../../sim/servers';
 import { canonicalTable, generateWorkload } from '../../../sim/workload';
-import { contiguousWindows, MemoryS3, writeChain } from '../../helpers/exportChain';
+import { MemoryS3, writeCliChain } from '../../helpers/exportChain';
 import { newWorkloadTable, scanTable } from '../../helpers/localTables';
 import { capturedIo } from '../../helpers/capturedIo';
 
@@ -83,14 +83,7 @@ describe('dce restore --role-arn against a local STS endpoint', () => {
     ddb = await startLocalDynamoDb();
     proxy = await recordingProxy(ddb.endpoint);
     dir = mkdtempSync(join(tmpdir(), 'dce-restore-role-'));
-    await writeChain({
-      s3,
-      bucket: 'exports',
-      prefix: 'dce/orders',
-      table: source,
-      start: START,
-      windows: contiguousWindows(START, 900, 4),
-    });
+    await writeCliChain(s3, source, START);
   });
   after(async () => {
     for (const s of servers) await s.close();
